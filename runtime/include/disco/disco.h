@@ -1,0 +1,209 @@
+/* disco runtime: the C ABI.
+ *
+ * One header, opaque handles, sized integer types, status codes. Every function returns a
+ * disco_status; on failure disco_last_error() holds a message a user can act on. No C++
+ * exception crosses this boundary; no function allocates in the hot path (observe, recommend,
+ * offer, update) after the handles exist.
+ *
+ * Ownership: disco_bundle_load() does not copy the bytes (zero copy); they must outlive the bundle
+ * handle and every runtime created from it. Each *_create / *_load is paired with a *_free.
+ * Threads: a runtime and its sessions are used by one thread at a time; disco_last_error() is
+ * per thread.
+ */
+#ifndef DISCO_DISCO_H
+#define DISCO_DISCO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DISCO_ABI_VERSION 1
+
+typedef enum disco_status {
+  DISCO_OK = 0,
+  DISCO_ERR_INVALID_ARGUMENT = 1, /* null pointer, k = 0, bad enum value, NaN price, ... */
+  DISCO_ERR_BUNDLE_FORMAT = 2,    /* empty, truncated, wrong identifier, verifier failure, oversized */
+  DISCO_ERR_CHECKSUM = 3,         /* payload checksum mismatch */
+  DISCO_ERR_SIGNATURE = 4,        /* missing or invalid signature when one is required */
+  DISCO_ERR_VERSION = 5,          /* bundle schema major newer than this runtime */
+  DISCO_ERR_SHAPE = 6,            /* a tensor's shape or dtype disagrees with the model config */
+  DISCO_ERR_UNKNOWN_ITEM = 7,     /* item id / index not in the catalog */
+  DISCO_ERR_STATE = 8,            /* saved state malformed, wrong version, or for another bundle */
+  DISCO_ERR_BUFFER_TOO_SMALL = 9, /* output buffer too small; the needed size is reported */
+  DISCO_ERR_NOT_FOUND = 10,       /* e.g. update() for a decision id this runtime never issued */
+  DISCO_ERR_DUPLICATE = 11,       /* update() for a decision id already applied (idempotent no-op) */
+  DISCO_ERR_UNSUPPORTED = 12,     /* feature not built in (e.g. signature check in WASM) */
+  DISCO_ERR_OUT_OF_MEMORY = 13,
+  DISCO_ERR_INTERNAL = 14
+} disco_status;
+
+const char* disco_status_string(disco_status status);
+/* Message of the last failure on this thread ("" if none). Valid until the next failing call. */
+const char* disco_last_error(void);
+
+typedef struct disco_bundle disco_bundle;
+typedef struct disco_runtime disco_runtime;
+typedef struct disco_session disco_session;
+
+/* ---- bundle ---------------------------------------------------------------------------------*/
+
+/* flags for disco_bundle_load */
+#define DISCO_LOAD_SKIP_CHECKSUM 1u /* only for benchmarks of the verifier itself */
+
+disco_status disco_bundle_load(const uint8_t* bytes, size_t len, uint32_t flags, disco_bundle** out);
+void disco_bundle_free(disco_bundle* bundle);
+
+/* Verify the bundle's ECDSA P-256 signature against a public key (SPKI DER). Native builds with
+ * OpenSSL only; elsewhere DISCO_ERR_UNSUPPORTED (the JS SDK verifies with WebCrypto). */
+disco_status disco_bundle_verify_signature(const disco_bundle* bundle, const uint8_t* spki_der,
+                                           size_t len);
+
+typedef struct disco_bundle_info {
+  uint16_t schema_major, schema_minor;
+  uint32_t n_items, emb_dim, hidden, n_arms, context_dim;
+  uint32_t signed_; /* 1 if a signature is present (not necessarily verified) */
+  int64_t created_at_ms;
+  const char* model_version; /* points into the bundle bytes' lifetime (NUL-terminated) */
+} disco_bundle_info;
+disco_status disco_bundle_get_info(const disco_bundle* bundle, disco_bundle_info* out);
+
+/* Dense index of an external item id, or DISCO_ERR_UNKNOWN_ITEM. */
+disco_status disco_bundle_item_index(const disco_bundle* bundle, const char* item_id, size_t len,
+                                     uint32_t* out_index);
+/* External id of a dense index (pointer into the bundle; NUL-terminated). */
+disco_status disco_bundle_item_id(const disco_bundle* bundle, uint32_t index, const char** out_id);
+
+/* ---- runtime: bandit + guardrail state shared by sessions ------------------------------------*/
+
+typedef enum disco_mode {
+  DISCO_MODE_ONLINE = 0,      /* disco decides the offer */
+  DISCO_MODE_APPRENTICE = 1,  /* disco logs what it would offer; the baseline arm (0) is shown */
+  DISCO_MODE_LOGGING_ONLY = 2 /* no offer logic; decisions log the baseline arm with propensity 1 */
+} disco_mode;
+
+typedef struct disco_runtime_options {
+  uint64_t seed;
+  disco_mode mode;
+  uint32_t max_pending_decisions; /* bounded table of decisions awaiting outcomes (0 = 65536) */
+  uint32_t max_sessions_hint;     /* informative only */
+} disco_runtime_options;
+
+disco_status disco_runtime_create(const disco_bundle* bundle, const disco_runtime_options* options,
+                                  disco_runtime** out);
+void disco_runtime_free(disco_runtime* runtime);
+/* Hot swap: sessions keep their history; LSTM states are recomputed lazily from the new weights
+ * only if the model dimensions changed; the bandit keeps its statistics if arms and context_dim
+ * are unchanged, else restarts from the new bundle's prior. */
+disco_status disco_runtime_swap_bundle(disco_runtime* runtime, const disco_bundle* bundle);
+
+/* ---- sessions --------------------------------------------------------------------------------*/
+
+disco_status disco_session_create(disco_runtime* runtime, uint64_t user_key, disco_session** out);
+void disco_session_free(disco_session* session);
+
+typedef enum disco_event_type {
+  DISCO_EVENT_VIEW = 0, DISCO_EVENT_CLICK = 1, DISCO_EVENT_CART = 2,
+  DISCO_EVENT_REMOVE = 3, DISCO_EVENT_PURCHASE = 4
+} disco_event_type;
+
+typedef struct disco_event {
+  int64_t ts_ms;
+  uint32_t item;       /* dense index (disco_bundle_item_index) */
+  uint32_t type;       /* disco_event_type */
+  float price;         /* paid / shown price; <= 0 means "catalog price" */
+  int32_t quantity;
+} disco_event;
+
+/* Advance the session's LSTM by one step: O(h*(d+h)), no replay of history. */
+disco_status disco_observe(disco_session* session, const disco_event* event);
+
+typedef struct disco_filter {
+  uint32_t exclude_seen;        /* 1 = drop items the session has interacted with */
+  uint32_t include_out_of_stock;/* 0 = drop out-of-stock items */
+  const uint32_t* exclude;      /* extra dense indices to drop */
+  uint32_t n_exclude;
+  int32_t category;             /* -1 = any */
+} disco_filter;
+
+/* Top-k items by int8 dot product against the session state; out arrays hold k entries.
+ * *out_n receives the number written (< k when the filters leave fewer items). */
+disco_status disco_recommend(disco_session* session, uint32_t k, const disco_filter* filter,
+                             uint32_t* out_items, float* out_scores, uint32_t* out_n);
+
+/* Probability that this shopper buys within the model's horizon, from the propensity head. */
+disco_status disco_propensity(const disco_session* session, float* out);
+
+#define DISCO_GUARD_MAX_DISCOUNT   (1u << 0)
+#define DISCO_GUARD_MARGIN_FLOOR   (1u << 1)
+#define DISCO_GUARD_BUDGET         (1u << 2)
+#define DISCO_GUARD_COOLDOWN       (1u << 3)
+#define DISCO_GUARD_INELIGIBLE     (1u << 4)
+#define DISCO_GUARD_APPRENTICE     (1u << 5)
+
+#define DISCO_MAX_CONTEXT 16
+
+typedef struct disco_offer {
+  uint64_t decision_hi, decision_lo; /* 128-bit decision id */
+  uint32_t item;
+  uint32_t arm;                /* arm actually offered (after guardrails / mode) */
+  uint32_t bandit_arm;         /* arm the bandit chose before guardrails */
+  float discount;              /* fraction of price offered (0 for free shipping / none) */
+  float propensity;            /* probability of `arm` under the logging policy */
+  float purchase_propensity;   /* model's purchase propensity at decision time */
+  int64_t expires_at_ms;
+  uint32_t guardrails;         /* DISCO_GUARD_* bits that changed or limited the offer */
+  uint32_t context_dim;
+  float context[DISCO_MAX_CONTEXT];
+} disco_offer;
+
+/* Choose an offer for `item` at time now_ms. decision_hi/lo == 0 lets the runtime derive the id
+ * from (seed, user_key, per-session counter); a caller-supplied id makes replays reproducible.
+ * Randomness is counter-based, keyed by (seed, decision id): same inputs, same offer, anywhere. */
+disco_status disco_offer_make(disco_session* session, uint32_t item, int64_t now_ms,
+                              uint64_t decision_hi, uint64_t decision_lo, disco_offer* out);
+
+/* Deferred activation: the page displayed the offer. Only shown offers train the bandit. */
+disco_status disco_offer_shown(disco_runtime* runtime, uint64_t decision_hi, uint64_t decision_lo);
+
+typedef struct disco_outcome {
+  uint64_t decision_hi, decision_lo;
+  int64_t ts_ms;
+  uint32_t converted;
+  float revenue;
+  float margin; /* the reward */
+} disco_outcome;
+
+/* Apply an outcome to the bandit once per decision id (DISCO_ERR_DUPLICATE on repeats, bounded
+ * memory). DISCO_ERR_NOT_FOUND when the decision is unknown or was never shown. */
+disco_status disco_update(disco_runtime* runtime, const disco_outcome* outcome);
+
+/* ---- bandit statistics (fleet merge) ---------------------------------------------------------*/
+
+/* Serialize this runtime's sufficient statistics since the last export (delta), or all of them. */
+disco_status disco_bandit_export(disco_runtime* runtime, uint32_t delta_only, uint8_t* buf,
+                                 size_t cap, size_t* out_len);
+/* Replace (merge = 0) or add (merge = 1) statistics from disco_bandit_export output. */
+disco_status disco_bandit_import(disco_runtime* runtime, const uint8_t* buf, size_t len,
+                                 uint32_t merge);
+
+/* ---- state save / restore (cereal portable binary, versioned) --------------------------------*/
+
+disco_status disco_session_save(const disco_session* session, uint8_t* buf, size_t cap,
+                                size_t* out_len);
+disco_status disco_session_restore(disco_runtime* runtime, const uint8_t* buf, size_t len,
+                                   disco_session** out);
+disco_status disco_runtime_save(const disco_runtime* runtime, uint8_t* buf, size_t cap,
+                                size_t* out_len);
+disco_status disco_runtime_restore(disco_runtime* runtime, const uint8_t* buf, size_t len);
+
+/* Bytes held by a session / by the runtime excluding the caller's bundle bytes. */
+size_t disco_session_memory_bytes(const disco_session* session);
+size_t disco_runtime_memory_bytes(const disco_runtime* runtime);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DISCO_DISCO_H */

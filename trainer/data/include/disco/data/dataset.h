@@ -1,0 +1,92 @@
+// The in-memory dataset every trainer stage works on: dense user and item indices, events sorted
+// by (user, ts), the catalog, logged decisions and outcomes, and the data-quality report that
+// ingest filled in. Produced by disco::data readers (canonical CSV and the real-data adapters).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace disco::data {
+
+enum class EventType : uint8_t { View = 0, Click = 1, Cart = 2, Remove = 3, Purchase = 4 };
+inline constexpr int kNumEventTypes = 5;
+const char* to_string(EventType t);
+// Parses "view", "click", "cart", "remove", "purchase" (case-insensitive); false if unknown.
+bool parse_event_type(std::string_view s, EventType& out);
+
+struct Event {
+  uint32_t user = 0;     // dense user index
+  uint32_t item = 0;     // dense item index
+  int64_t ts_ms = 0;
+  EventType type = EventType::View;
+  float price = 0.f;     // 0 when the source has no price
+  int32_t quantity = 1;
+  uint32_t session = 0;  // dense session index (filled by sessionize)
+};
+
+struct Item {
+  std::string id;        // external id
+  uint32_t category = 0; // dense category index (0 = unknown)
+  uint32_t brand = 0;    // dense brand index (0 = unknown)
+  float price = 0.f;
+  float cost = 0.f;      // 0 when unknown
+  bool in_stock = true;
+};
+
+struct Decision {
+  uint64_t id_hi = 0, id_lo = 0;   // 128-bit decision id
+  int64_t ts_ms = 0;
+  uint64_t user_key = 0;
+  uint32_t user = 0;               // dense user index if known
+  uint32_t item = 0;
+  uint16_t arm = 0;
+  float discount = 0.f;
+  float propensity = 1.f;
+  std::string model_version, policy_version;
+};
+
+struct Outcome {
+  uint64_t id_hi = 0, id_lo = 0;
+  int64_t ts_ms = 0;
+  bool converted = false;
+  float revenue = 0.f;
+  float margin = 0.f;
+};
+
+// Every row that is dropped or repaired is counted here by reason; nothing is dropped silently.
+struct QualityReport {
+  std::string source;
+  uint64_t rows_read = 0;
+  uint64_t rows_kept = 0;
+  std::map<std::string, uint64_t> dropped;   // reason -> rows dropped
+  std::map<std::string, uint64_t> repaired;  // reason -> rows kept after a fix (e.g. reordered)
+  uint64_t total_dropped() const;
+  std::string to_text() const;   // human-readable, one reason per line
+  std::string to_json() const;
+};
+
+struct Session {
+  uint32_t user = 0;
+  uint32_t begin = 0, end = 0;   // [begin, end) into Dataset::events
+  int64_t start_ms = 0, end_ms = 0;
+};
+
+struct Dataset {
+  std::string name;
+  std::vector<std::string> user_ids;                 // dense -> external
+  std::unordered_map<std::string, uint32_t> user_index;
+  std::vector<Item> items;                           // dense -> item
+  std::unordered_map<std::string, uint32_t> item_index;
+  std::vector<std::string> categories{"<unknown>"};  // dense category index -> name
+  std::vector<std::string> brands{"<unknown>"};
+  std::vector<Event> events;                         // sorted by (user, ts_ms, original order)
+  std::vector<Decision> decisions;
+  std::vector<Outcome> outcomes;
+  std::vector<Session> sessions;                     // filled by sessionize()
+  QualityReport quality;
+};
+
+}  // namespace disco::data
