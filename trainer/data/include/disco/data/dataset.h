@@ -74,6 +74,11 @@ struct Session {
   int64_t start_ms = 0, end_ms = 0;
 };
 
+// Session indices (into Dataset::sessions) of each part of a time-based split.
+struct Split {
+  std::vector<uint32_t> train, valid, test;
+};
+
 struct Dataset {
   std::string name;
   std::vector<std::string> user_ids;                 // dense -> external
@@ -87,6 +92,9 @@ struct Dataset {
   std::vector<Outcome> outcomes;
   std::vector<Session> sessions;                     // filled by sessionize()
   QualityReport quality;
+  // Set by adapters whose source ships its own split (yoochoose-100k: train_full / test files).
+  bool has_predefined_split = false;
+  Split predefined_split;
 };
 
 }  // namespace disco::data
