@@ -1,0 +1,75 @@
+// The bandit's context vector: what offer() knows about the shopper and the item, scaled to O(1).
+//
+// The runtime keeps one ShopperStats per session (saved/restored with it), feeds every observed
+// event to on_event() and every issued offer to on_offer(), and calls build_context() in offer().
+// All features use portable math (portable_math.h), so the vector is bit-identical everywhere.
+#pragma once
+#include <cstdint>
+
+#include "disco/disco.h"
+
+namespace disco {
+
+inline constexpr uint32_t kContextDim = 12;
+static_assert(kContextDim <= DISCO_MAX_CONTEXT, "context must fit disco_offer.context");
+
+// Feature index -> meaning (all in [0, ~1.5] or [-1, 1]):
+enum ContextFeature : uint32_t {
+  kFeatBias = 0,           // 1
+  kFeatPropensity = 1,     // model's purchase propensity in [0, 1]
+  kFeatLogPrice = 2,       // log(1 + price) / 7           (price 1096 -> 1)
+  kFeatMarginRate = 3,     // (price - cost) / price, clamped to [-1, 1]
+  kFeatRecency = 4,        // 1 / (1 + days since last purchase / 7); 0 if never purchased
+  kFeatFrequency = 5,      // log(1 + purchases) / 3
+  kFeatMonetary = 6,       // log(1 + total spend) / 8
+  kFeatExposure = 7,       // e / (1 + e), e = discounted offers received, decayed (half-life 7 d)
+  kFeatOfferRecency = 8,   // 1 / (1 + hours since last discounted offer / 24); 0 if never
+  kFeatSessionDepth = 9,   // log(1 + events this session) / 4
+  kFeatCart = 10,          // min(units in cart, 10) / 10
+  kFeatItemInterest = 11,  // min(views + clicks + carts of this item this session, 5) / 5
+};
+
+inline constexpr int64_t kNever = INT64_MIN;
+
+// Per-shopper counters the runtime keeps (per session) and saves with the session.
+struct ShopperStats {
+  uint32_t events = 0;          // events observed in this session
+  uint32_t purchases = 0;       // purchase events (one per purchase event, any quantity)
+  double spend = 0.0;           // sum of price * quantity over purchase events
+  int64_t last_purchase_ms = kNever;
+  int32_t cart_units = 0;       // cart adds minus removes minus purchased units, >= 0
+  double exposure = 0.0;        // decayed count of discounted offers, valid at exposure_ms
+  int64_t exposure_ms = kNever;
+  int64_t last_discount_offer_ms = kNever;  // for the guardrails' cooldown
+  uint32_t discount_offers = 0;             // total discounted offers received
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(events, purchases, spend, last_purchase_ms, cart_units, exposure, exposure_ms,
+       last_discount_offer_ms, discount_offers);
+  }
+};
+
+// Record one observed event (type = disco_event_type; price <= 0 -> use the catalog price the
+// caller passes). Non-finite price or negative quantity are treated as 0.
+void on_event(ShopperStats& s, uint32_t type, double price, int32_t quantity, int64_t ts_ms);
+
+// Record an issued offer; `discounted` = arm != 0 (any discount, including free shipping).
+void on_offer(ShopperStats& s, bool discounted, int64_t ts_ms);
+
+// Decayed discount exposure at time now (half-life 7 days); exposure never increases by decay.
+double exposure_at(const ShopperStats& s, int64_t now_ms);
+
+struct ContextInputs {
+  const ShopperStats* stats = nullptr;  // required
+  double purchase_propensity = 0.0;     // from the model's head, [0, 1]
+  double price = 0.0;                   // shown price of the item
+  double cost = 0.0;                    // merchant cost of the item
+  uint32_t item_interactions = 0;       // views/clicks/carts of this item in the session
+  int64_t now_ms = 0;
+};
+
+// Writes kContextDim floats. Non-finite inputs become 0 in their feature; never NaN out.
+void build_context(const ContextInputs& in, float out[kContextDim]);
+
+}  // namespace disco

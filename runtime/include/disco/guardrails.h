@@ -1,0 +1,137 @@
+// Guardrails: business rules no offer may break, whatever the bandit learned.
+//
+// Order in offer(): eligible_arms() BEFORE the bandit chooses (the bandit picks only among allowed
+// arms, so the logged propensity is the true probability of the arm shown); check() AFTER as
+// defence in depth (if it ever fails the runtime shows arm 0 and sets the returned flags);
+// commit() when the offer is issued (reserves its worst-case spend in the budget).
+// Arm 0 is "no discount" and is always allowed.
+//
+// Cost of an arm for an item of price p and cost c (arm_cost()):
+//   Percent v       -> customer discount fraction v,   merchant spend v * p
+//   FixedAmount v   -> fraction min(v, p) / p,         merchant spend min(v, p)
+//   FreeShipping m  -> fraction 0 (price unchanged),   merchant spend m (merchant_cost)
+// Rules for an arm a != 0 (bits from disco.h):
+//   DISCO_GUARD_INELIGIBLE   item in excluded_items, or eligible_categories non-empty and the
+//                            item's category not in it, or price/cost not finite, price <= 0
+//   DISCO_GUARD_MAX_DISCOUNT spend / p > max_discount (free shipping counts by its cost too)
+//   DISCO_GUARD_MARGIN_FLOOR p - c - spend < margin_floor * p  (free shipping's cost included)
+//   DISCO_GUARD_COOLDOWN     shopper got a discounted offer less than cooldown_s ago
+//   DISCO_GUARD_BUDGET       budget_per_period > 0 and spent + spend > allowed(now), where
+//                            allowed(now) = budget * min(1, elapsed_fraction + pacing_burst);
+//                            periods are [k P, (k+1) P) in epoch ms (P = budget_period_s), spend
+//                            resets at each period start. So the budget is never exceeded within
+//                            a period and is spread over it (pacing); pacing_burst lets the first
+//                            moments of a period spend something.
+// Spend is reserved at commit() (every issued discounted offer is assumed to be redeemed); a
+// caller that learns an offer expired unused may release() it within the same period.
+// Time: the guardrails' clock never goes backwards: a request older than the latest seen time is
+// judged at the latest seen time (late requests cannot reopen a closed period's budget).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <cereal/cereal.hpp>
+#include <cereal/types/vector.hpp>
+
+#include "disco/disco.h"
+
+namespace disco {
+
+enum class ArmKind : uint8_t { Percent = 0, FixedAmount = 1, FreeShipping = 2 };
+
+struct ArmSpec {
+  ArmKind kind = ArmKind::Percent;
+  double value = 0.0;          // Percent: fraction 0..1; FixedAmount: currency units
+  double merchant_cost = 0.0;  // FreeShipping: shipping cost per order
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    uint8_t k = static_cast<uint8_t>(kind);
+    ar(k, value, merchant_cost);
+    kind = static_cast<ArmKind>(k);
+  }
+};
+
+struct ArmCost {
+  double discount_fraction = 0.0;  // what the shopper sees off the price (disco_offer.discount)
+  double spend = 0.0;              // what the merchant gives up if it converts, currency units
+};
+// Cost of `arm` on an item of price `price` (> 0).
+ArmCost arm_cost(const ArmSpec& arm, double price);
+
+struct GuardrailPolicy {
+  double max_discount = 0.3;      // fraction of price
+  double margin_floor = 0.0;      // fraction of price kept as margin after the discount
+  double budget_per_period = 0.0; // currency units; 0 = unlimited
+  uint32_t budget_period_s = 86400;
+  uint32_t cooldown_s = 0;
+  uint32_t offer_ttl_s = 900;
+  double pacing_burst = 0.05;     // fraction of the budget available at the start of a period
+  std::vector<uint32_t> eligible_categories;  // empty = all (sorted by configure())
+  std::vector<uint32_t> excluded_items;       // dense item indices (sorted by configure())
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(max_discount, margin_floor, budget_per_period, budget_period_s, cooldown_s, offer_ttl_s,
+       pacing_burst, eligible_categories, excluded_items);
+  }
+};
+
+struct OfferRequest {
+  uint32_t item = 0;
+  uint32_t category = 0;
+  double price = 0.0;
+  double cost = 0.0;
+  int64_t now_ms = 0;
+  int64_t last_discount_offer_ms = INT64_MIN;  // ShopperStats::last_discount_offer_ms
+};
+
+class Guardrails {
+ public:
+  // Validates the policy (finite, non-negative, period > 0) and the arms (arm 0 must be a
+  // zero-cost Percent arm, at most 32 arms); resets spend. "" on success, else the reason.
+  std::string configure(const GuardrailPolicy& policy, const std::vector<ArmSpec>& arms);
+  const GuardrailPolicy& policy() const { return policy_; }
+  const std::vector<ArmSpec>& arms() const { return arms_; }
+
+  // Mask of allowed arms (bit 0 always set). *flags (optional) gets the OR of the reasons arms
+  // were removed; per_arm (optional, arms().size() entries) gets each arm's reasons.
+  uint32_t eligible_arms(const OfferRequest& req, uint32_t* flags = nullptr,
+                         uint32_t* per_arm = nullptr) const;
+  // true when `arm` is allowed now; *flags gets the reasons when not.
+  bool check(const OfferRequest& req, uint32_t arm, uint32_t* flags = nullptr) const;
+  // Records an issued offer of `arm` (reserves its spend in the current period; arm 0 or a
+  // non-positive spend records nothing). Returns the spend reserved. Call only after check().
+  double commit(const OfferRequest& req, uint32_t arm);
+  // Gives back `spend` reserved at time offer_ms if that period is still the current one.
+  void release(int64_t offer_ms, double spend);
+
+  int64_t expires_at(int64_t now_ms) const {
+    return now_ms + static_cast<int64_t>(policy_.offer_ttl_s) * 1000;
+  }
+  // Budget state as of `now_ms` (no mutation): spend allowed so far and spent in the period.
+  double allowed_spend(int64_t now_ms) const;
+  double spent(int64_t now_ms) const;
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(policy_, arms_, period_, spent_, clock_ms_);
+  }
+  // Checks invariants after a load from untrusted bytes: "" when consistent.
+  std::string validate() const;
+
+ private:
+  int64_t period_of(int64_t ms) const;
+  int64_t effective_now(int64_t now_ms) const { return now_ms > clock_ms_ ? now_ms : clock_ms_; }
+  uint32_t arm_flags(const OfferRequest& req, uint32_t arm, int64_t now, uint32_t item_flags) const;
+  uint32_t item_flags(const OfferRequest& req) const;
+
+  GuardrailPolicy policy_{};
+  std::vector<ArmSpec> arms_;
+  int64_t period_ = INT64_MIN;  // index of the period `spent_` belongs to
+  double spent_ = 0.0;
+  int64_t clock_ms_ = INT64_MIN;  // latest time seen by commit()
+};
+
+}  // namespace disco
