@@ -1,0 +1,10 @@
+// The bundle schema version this runtime reads (schemas/bundle.fbs) and the state format version.
+#pragma once
+#include <stdint.h>
+
+namespace disco {
+inline constexpr uint16_t kSchemaMajor = 1;  // a bundle with a newer major is refused by name
+inline constexpr uint16_t kSchemaMinor = 0;  // additive changes; any minor of our major is read
+inline constexpr uint32_t kStateVersion = 1; // saved session / runtime state (cereal archives)
+inline constexpr uint64_t kMaxBundleBytes = 256ull << 20;  // inputs above 256 MiB are refused
+}  // namespace disco
