@@ -1,0 +1,128 @@
+// Simulates shopping sessions over days against an Environment, logs decisions made at offer
+// points under a logging policy (with exact propensities), and writes the canonical CSV files
+// (trainer/data/README.md): items.csv, events.csv, decisions.csv, outcomes.csv.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "disco/sim/arms.h"
+#include "disco/sim/environment.h"
+
+namespace disco::sim {
+
+class SimError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The policy that chose the logged arms: "uniform" (each arm 1/6), "fixed:ARM" (always ARM),
+// "epsilon:EPS:ARM" (ARM with probability 1-EPS+EPS/6, every other arm EPS/6). ARM is a name
+// ("10%", "free-shipping") or an index 0..5.
+struct LoggingPolicy {
+  enum class Kind : uint8_t { Uniform, Fixed, Epsilon } kind = Kind::Uniform;
+  int arm = 0;
+  double epsilon = 1.0;
+
+  // Throws SimError with a message naming the problem.
+  static LoggingPolicy parse(std::string_view spec);
+  std::string to_string() const;   // canonical spelling, written as policy_version
+  double propensity(int a) const;  // probability of choosing arm a
+  int choose(double u) const;      // inverse CDF of the arm distribution, u in [0,1)
+};
+
+enum EventKind : uint8_t { kView = 0, kClick = 1, kCart = 2, kRemove = 3, kPurchase = 4 };
+inline constexpr int kNumEventKinds = 5;
+const char* event_kind_name(int k);
+
+struct SimEvent {
+  int64_t ts_ms;
+  uint32_t shopper;
+  uint32_t session;   // global session index
+  uint32_t item;
+  uint8_t kind;       // EventKind
+  uint8_t quantity;
+  float price;        // list price (view/click/cart/remove) or unit price paid (purchase)
+};
+
+struct SimDecision {
+  uint64_t id_hi, id_lo;
+  int64_t ts_ms;
+  uint32_t shopper;
+  uint32_t item;
+  uint32_t session;
+  uint8_t arm;
+  double propensity;
+  uint64_t key;                  // the draw key passed to Environment::draw
+  // Ground-truth bookkeeping (not written to CSV): expected margins at decision time.
+  double expected_margin;        // of the logged arm
+  double oracle_expected_margin; // of the oracle arm in the same state
+  double fixed_expected_margin[kNumArms];
+  uint8_t oracle_arm;
+};
+
+struct SimOutcome {
+  uint64_t id_hi, id_lo;
+  int64_t ts_ms;
+  bool converted;
+  double revenue;
+  double margin;
+  double discount_spend;
+};
+
+struct SimLog {
+  std::vector<SimEvent> events;         // sorted by (ts, generation order)
+  std::vector<SimDecision> decisions;   // sorted by ts
+  std::vector<SimOutcome> outcomes;     // one per decision, sorted by ts
+  uint64_t sessions = 0;
+  uint64_t sessions_with_purchase = 0;
+};
+
+// Runs every shopper's sessions over Config::num_days. Mutates the environment's habituation
+// state (call env.reset_state() to start over). Deterministic given the environment's seed.
+SimLog simulate(Environment& env, const LoggingPolicy& policy);
+
+// Dirty-data injection applied while writing (each row is affected with probability `rate`):
+struct DirtyCounts {
+  // reason -> rows affected; reasons: duplicate_row, missing_field, unparsable_number,
+  // nonpositive_price, absurd_quantity, out_of_order_ts
+  std::map<std::string, uint64_t> by_reason;
+  uint64_t total() const;
+};
+
+struct WriteStats {
+  uint64_t item_rows = 0, event_rows = 0, decision_rows = 0, outcome_rows = 0;  // data rows written
+  uint64_t bytes = 0;
+  DirtyCounts dirty;
+};
+
+// Writes DIR/items.csv, events.csv, decisions.csv, outcomes.csv (creates DIR). dirty_rate in [0,1).
+// Throws SimError naming the file on I/O failure.
+WriteStats write_csv(const Environment& env, const SimLog& log, const std::string& dir,
+                     const LoggingPolicy& policy, double dirty_rate = 0.0);
+
+// Formats a 128-bit decision id as 32 lowercase hex characters.
+std::string decision_id_hex(uint64_t hi, uint64_t lo);
+
+struct Summary {
+  uint64_t shoppers = 0, items = 0, sessions = 0;
+  std::array<uint64_t, kNumEventKinds> events_by_kind{};
+  uint64_t events = 0, decisions = 0, outcomes = 0, conversions = 0;
+  double session_conversion_rate = 0;   // sessions with a purchase / sessions
+  double offer_conversion_rate = 0;     // converted decisions / decisions
+  double realized_margin = 0;           // sum of logged outcomes' margins
+  double logging_expected_margin = 0;   // sum of the logged arms' expected margins
+  double oracle_expected_margin = 0;    // sum of the oracle arms' expected margins, same states
+  std::array<double, kNumArms> fixed_expected_margin{};  // each arm everywhere, same states
+  double revenue = 0, discount_spend = 0;
+  std::array<uint64_t, kNumSegments> shoppers_by_segment{};
+};
+Summary summarize(const Environment& env, const SimLog& log);
+std::string summary_text(const Summary& s);
+
+}  // namespace disco::sim

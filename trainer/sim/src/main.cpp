@@ -1,0 +1,156 @@
+// disco-sim: writes a simulated store's logs in the canonical CSV format and prints a summary.
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <string_view>
+
+#include "disco/sim/environment.h"
+#include "disco/sim/simulate.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: disco-sim --out DIR [options]\n"
+    "\n"
+    "Simulates a store (catalog, shoppers, sessions, discount offers) and writes the canonical CSV\n"
+    "files DIR/items.csv, events.csv, decisions.csv, outcomes.csv (trainer/data/README.md).\n"
+    "The same seed and options give byte-identical files.\n"
+    "\n"
+    "options:\n"
+    "  --seed N              random seed (default 42)\n"
+    "  --out DIR             output folder (created if missing; required)\n"
+    "  --shoppers N          number of shoppers (default 20000)\n"
+    "  --items N             catalog size (default 10000)\n"
+    "  --days N              simulated days (default 30)\n"
+    "  --categories N        number of categories (default 40)\n"
+    "  --logging-policy P    policy that chose the logged arms (default uniform):\n"
+    "                          uniform            every arm with probability 1/6\n"
+    "                          fixed:ARM          always ARM\n"
+    "                          epsilon:EPS:ARM    ARM with 1-EPS+EPS/6, each other arm EPS/6\n"
+    "                        ARM: 0%, 5%, 10%, 15%, 20%, free-shipping, or an index 0-5\n"
+    "  --dirty-rate R        fraction of rows corrupted on purpose, in [0, 1) (default 0.002):\n"
+    "                          items.csv:  duplicate_row, missing_field (category or price),\n"
+    "                                      unparsable_number (price), nonpositive_price\n"
+    "                          events.csv: duplicate_row, missing_field (ts, item_id or price),\n"
+    "                                      unparsable_number (ts or price), nonpositive_price,\n"
+    "                                      absurd_quantity (>= 10000), out_of_order_ts (1 min - 2 h early)\n"
+    "                          decisions.csv, outcomes.csv: duplicate_row\n"
+    "                        the counts per file and reason are printed (unless --quiet)\n"
+    "  --quiet               print nothing but errors\n"
+    "  -h, --help            this text\n"
+    "\n"
+    "exit status: 0 ok, 1 I/O error, 2 bad arguments\n";
+
+[[noreturn]] void usage_error(const std::string& msg) {
+  std::fprintf(stderr, "disco-sim: %s\n(see disco-sim --help)\n", msg.c_str());
+  std::exit(2);
+}
+
+template <class T>
+T parse_uint(std::string_view flag, std::string_view v, T min_value) {
+  T out{};
+  auto r = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (r.ec != std::errc() || r.ptr != v.data() + v.size() || v.empty())
+    usage_error(std::string(flag) + ": expected a non-negative integer, got '" + std::string(v) + "'");
+  if (out < min_value)
+    usage_error(std::string(flag) + ": must be >= " + std::to_string(min_value) + ", got " + std::string(v));
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace disco::sim;
+  Config cfg;
+  std::string out;
+  std::string policy_spec = "uniform";
+  double dirty_rate = 0.002;
+  bool quiet = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (a == "--quiet") {
+      quiet = true;
+      continue;
+    }
+    std::string_view val;
+    std::string_view flag = a;
+    if (size_t eq = a.find('='); a.starts_with("--") && eq != std::string_view::npos) {
+      flag = a.substr(0, eq);
+      val = a.substr(eq + 1);
+    } else {
+      const bool known = a == "--seed" || a == "--out" || a == "--shoppers" || a == "--items" ||
+                         a == "--days" || a == "--categories" || a == "--logging-policy" ||
+                         a == "--dirty-rate";
+      if (!known) usage_error("unknown option '" + std::string(a) + "'");
+      if (i + 1 >= argc) usage_error(std::string(a) + ": missing value");
+      val = argv[++i];
+    }
+    if (flag == "--seed") cfg.seed = parse_uint<uint64_t>(flag, val, 0);
+    else if (flag == "--out") out = std::string(val);
+    else if (flag == "--shoppers") cfg.num_shoppers = parse_uint<uint32_t>(flag, val, 1);
+    else if (flag == "--items") cfg.num_items = parse_uint<uint32_t>(flag, val, 1);
+    else if (flag == "--days") cfg.num_days = parse_uint<uint32_t>(flag, val, 1);
+    else if (flag == "--categories") cfg.num_categories = parse_uint<uint32_t>(flag, val, 1);
+    else if (flag == "--logging-policy") policy_spec = std::string(val);
+    else if (flag == "--dirty-rate") {
+      std::string s(val);
+      char* end = nullptr;
+      dirty_rate = std::strtod(s.c_str(), &end);
+      if (s.empty() || *end != '\0' || !(dirty_rate >= 0.0 && dirty_rate < 1.0))
+        usage_error("--dirty-rate: expected a number in [0, 1), got '" + s + "'");
+    } else {
+      usage_error("unknown option '" + std::string(flag) + "'");
+    }
+  }
+  if (out.empty()) usage_error("--out DIR is required");
+  if (cfg.num_days > 3650) usage_error("--days: at most 3650");
+  LoggingPolicy policy;
+  try {
+    policy = LoggingPolicy::parse(policy_spec);
+  } catch (const SimError& e) {
+    usage_error(std::string("--logging-policy: ") + e.what());
+  }
+
+  try {
+    const auto t0 = std::chrono::steady_clock::now();
+    Environment env(cfg);
+    const auto t1 = std::chrono::steady_clock::now();
+    SimLog log = simulate(env, policy);
+    const auto t2 = std::chrono::steady_clock::now();
+    WriteStats ws = write_csv(env, log, out, policy, dirty_rate);
+    const auto t3 = std::chrono::steady_clock::now();
+    if (!quiet) {
+      auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
+      Summary s = summarize(env, log);
+      std::printf("disco-sim seed %llu, %u days, logging policy %s -> %s\n",
+                  (unsigned long long)cfg.seed, cfg.num_days, policy.to_string().c_str(), out.c_str());
+      std::fputs(summary_text(s).c_str(), stdout);
+      std::printf("wrote items.csv %llu rows, events.csv %llu, decisions.csv %llu, outcomes.csv %llu (%.1f MB)\n",
+                  (unsigned long long)ws.item_rows, (unsigned long long)ws.event_rows,
+                  (unsigned long long)ws.decision_rows, (unsigned long long)ws.outcome_rows, ws.bytes / 1e6);
+      if (dirty_rate > 0) {
+        std::printf("dirty rows injected (rate %g): %llu", dirty_rate, (unsigned long long)ws.dirty.total());
+        const char* sep = " (";
+        for (auto& [k, v] : ws.dirty.by_reason) {
+          std::printf("%s%s %llu", sep, k.c_str(), (unsigned long long)v);
+          sep = ", ";
+        }
+        std::printf("%s\n", ws.dirty.by_reason.empty() ? "" : ")");
+      }
+      const double total = secs(t0, t3);
+      std::printf("time %.2f s (catalog+shoppers %.2f, sessions %.2f, csv %.2f): %.0f events/s\n", total,
+                  secs(t0, t1), secs(t1, t2), secs(t2, t3), total > 0 ? double(s.events) / total : 0.0);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "disco-sim: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
