@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -46,6 +47,7 @@ struct Decision {
   float discount = 0.f;
   float propensity = 1.f;
   std::string model_version, policy_version;
+  int32_t position = -1;           // slot the item was shown in (open-bandit: 1..3); -1 = n/a
 };
 
 struct Outcome {
@@ -63,7 +65,16 @@ struct QualityReport {
   uint64_t rows_kept = 0;
   std::map<std::string, uint64_t> dropped;   // reason -> rows dropped
   std::map<std::string, uint64_t> repaired;  // reason -> rows kept after a fix (e.g. reordered)
+  // Per input file: rows read (data rows, header excluded), kept and dropped (read = kept + dropped).
+  struct FileStats {
+    std::string file;
+    uint64_t rows_read = 0, rows_kept = 0, rows_dropped = 0;
+  };
+  std::vector<FileStats> files;
+  // reason -> rows kept unchanged but worth knowing about (e.g. identical rows that may be genuine).
+  std::map<std::string, uint64_t> flagged;
   uint64_t total_dropped() const;
+  uint64_t total_repaired() const;
   std::string to_text() const;   // human-readable, one reason per line
   std::string to_json() const;
 };
@@ -95,6 +106,19 @@ struct Dataset {
   // Set by adapters whose source ships its own split (yoochoose-100k: train_full / test files).
   bool has_predefined_split = false;
   Split predefined_split;
+  // Per event (parallel to events, only when has_predefined_split): 0 train, 1 valid, 2 test.
+  // sessionize() rebuilds predefined_split from the part of each session's first event.
+  std::vector<uint8_t> predefined_part;
+  // Per event (parallel to events, empty when the source has none): dense index of the source's own
+  // session id (canonical session_id). sessionize() also starts a new session when it changes.
+  std::vector<uint32_t> source_session;
+  // Per-user feature vectors (hillstrom: the customer's pre-treatment attributes), row-major
+  // user_ids.size() x user_feature_names.size(); empty when the source has none.
+  std::vector<std::string> user_feature_names;
+  std::vector<float> user_features;
+  // Extra per-outcome labels (hillstrom: "visit"), row-major outcomes.size() x names.
+  std::vector<std::string> outcome_label_names;
+  std::vector<float> outcome_labels;
 };
 
 }  // namespace disco::data

@@ -20,7 +20,8 @@ struct IngestOptions {
   int64_t session_gap_ms = 30LL * 60 * 1000;  // sessionize by inactivity gap
   double max_quantity = 1000;                 // larger quantities count as "absurd_quantity"
   double max_price = 1e6;                     // larger prices count as "outlier_price"
-  uint64_t max_rows = 0;                      // 0 = all
+  uint64_t max_rows = 0;                      // 0 = all (per input file)
+  bool drop_duplicates = true;                // identical rows -> dropped as "duplicate_row"
 };
 
 // The canonical CSV format written by the simulator and expected from real logs (trainer/data/README.md):

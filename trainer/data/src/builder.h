@@ -1,0 +1,80 @@
+// Internal helpers shared by the readers: dense-index interning, per-file quality bookkeeping,
+// header mapping, duplicate detection and timestamp parsing. Not installed.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "disco/data/csv.h"
+#include "disco/data/dataset.h"
+#include "disco/data/ingest.h"
+
+namespace disco::data::detail {
+
+uint64_t mix64(uint64_t x);
+uint64_t hash_bytes(std::string_view s, uint64_t h = 0xcbf29ce484222325ULL);
+// Hash of all fields of the current record (for duplicate detection; 64-bit, collisions ~n^2/2^65).
+uint64_t hash_record(const CsvReader& r);
+
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
+// "YYYYMMDD" or "YYYY-MM-DD" -> Unix ms at 00:00 UTC.
+bool parse_date(std::string_view s, int64_t& ms);
+// "YYYY-MM-DD[T ]HH:MM:SS[.frac][Z|+HH:MM|-HH:MM|+HHMM]" -> Unix ms (no zone = UTC).
+bool parse_datetime(std::string_view s, int64_t& ms);
+// "2017-01-28T19:06:53Z" (ms dropped when zero, else ".123").
+std::string format_iso(int64_t ms);
+
+// Maps header names to positions: the first required.size() entries are the required columns
+// (always >= 0), then the optional ones (-1 when absent). Throws IngestError "path:LINE: wrong
+// header: missing column 'x' (header: ...)" and "path: empty file, expected a header" .
+std::vector<int> map_header(CsvReader& r, std::initializer_list<std::string_view> required,
+                            std::initializer_list<std::string_view> optional = {});
+
+class Builder {
+ public:
+  Builder(Dataset& ds, const IngestOptions& opt);
+
+  // --- per-file quality bookkeeping ---
+  void begin_file(const std::string& file);
+  // Counts the current record as read; false when max_rows is reached (stop reading the file).
+  bool row();
+  void keep();
+  void drop(const char* reason);
+  void repair(const char* reason, uint64_t n = 1);
+  void flag(const char* reason, uint64_t n = 1);
+  // Checks the field count of a data row. Too few fields on an unterminated last line ->
+  // dropped as "truncated_last_line" (returns false); any other mismatch throws "path:line: ...".
+  bool check_fields(const CsvReader& r, size_t expected);
+  // true when an identical record was already seen in the current file and duplicates are dropped.
+  bool duplicate(const CsvReader& r);
+
+  // --- dense indices ---
+  uint32_t user(std::string_view id);
+  uint32_t item(std::string_view id, bool* created = nullptr);
+  bool find_item(std::string_view id, uint32_t& out);
+  uint32_t category(std::string_view name);
+  uint32_t brand(std::string_view name);
+
+  // Counts events whose ts is earlier than an earlier-read event of the same user
+  // ("out_of_order_ts", repaired) and stable-sorts events (and parallel arrays) by (user, ts).
+  void finish_events();
+  // Fills the totals of the quality report.
+  void finish();
+
+  Dataset& ds;
+  const IngestOptions& opt;
+
+ private:
+  QualityReport::FileStats* cur_ = nullptr;
+  size_t cur_index_ = 0;
+  std::string key_;
+  std::unordered_set<uint64_t> seen_;
+  std::unordered_map<std::string, uint32_t> cat_index_, brand_index_;
+};
+
+}  // namespace disco::data::detail

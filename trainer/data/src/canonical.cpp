@@ -1,0 +1,348 @@
+// The canonical CSV format (trainer/data/README.md): items.csv, events.csv, decisions.csv, outcomes.csv.
+#include <algorithm>
+#include <filesystem>
+#include <numeric>
+#include <unordered_map>
+
+#include "builder.h"
+
+namespace disco::data {
+
+namespace fs = std::filesystem;
+using detail::Builder;
+
+namespace {
+
+bool parse_hex128(std::string_view s, uint64_t& hi, uint64_t& lo) {
+  s = trim(s);
+  if (s.size() != 32) return false;
+  uint64_t v[2] = {0, 0};
+  for (size_t i = 0; i < 32; ++i) {
+    const char c = s[i];
+    int d;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return false;
+    v[i / 16] = (v[i / 16] << 4) | static_cast<uint64_t>(d);
+  }
+  hi = v[0];
+  lo = v[1];
+  return true;
+}
+
+struct PairHash {
+  size_t operator()(const std::pair<uint64_t, uint64_t>& p) const {
+    return static_cast<size_t>(detail::mix64(p.first ^ detail::mix64(p.second)));
+  }
+};
+
+// Price/quantity checks shared by events: returns the drop reason or nullptr.
+const char* check_price(double price, bool purchase, const IngestOptions& opt) {
+  if (price < 0 || (purchase && price == 0)) return "non_positive_price";
+  if (price > opt.max_price) return "outlier_price";
+  return nullptr;
+}
+
+void read_items(Builder& b, const std::string& path) {
+  CsvReader r(path);
+  b.begin_file(path);
+  const auto col = detail::map_header(r, {"item_id"}, {"category", "brand", "price", "cost", "in_stock"});
+  const size_t nf = r.size();
+  while (r.next()) {
+    if (!b.row()) break;
+    if (!b.check_fields(r, nf)) continue;
+    if (b.duplicate(r)) {
+      b.drop("duplicate_row");
+      continue;
+    }
+    const std::string_view id = trim(r[col[0]]);
+    if (id.empty()) {
+      b.drop("missing_field");
+      continue;
+    }
+    uint32_t existing;
+    if (b.find_item(id, existing)) {
+      b.drop("duplicate_item");
+      continue;
+    }
+    double price = 0, cost = 0;
+    bool in_stock = true;
+    if (col[3] >= 0 && !trim(r[col[3]]).empty() && !parse_double(r[col[3]], price)) {
+      b.drop("unparsable_number");
+      continue;
+    }
+    if (col[4] >= 0 && !trim(r[col[4]]).empty() && !parse_double(r[col[4]], cost)) {
+      b.drop("unparsable_number");
+      continue;
+    }
+    if (col[5] >= 0 && !trim(r[col[5]]).empty() && !parse_bool(r[col[5]], in_stock)) {
+      b.drop("unparsable_number");
+      continue;
+    }
+    if (price < 0) {
+      b.drop("non_positive_price");
+      continue;
+    }
+    if (price > b.opt.max_price) {
+      b.drop("outlier_price");
+      continue;
+    }
+    if (cost < 0) {
+      b.drop("negative_cost");
+      continue;
+    }
+    const uint32_t it = b.item(id);
+    Item& x = b.ds.items[it];
+    x.category = col[1] >= 0 ? b.category(r[col[1]]) : 0;
+    x.brand = col[2] >= 0 ? b.brand(r[col[2]]) : 0;
+    x.price = static_cast<float>(price);
+    x.cost = static_cast<float>(cost);
+    x.in_stock = in_stock;
+    if (price > 0 && cost > price) b.flag("cost_above_price");
+    b.keep();
+  }
+}
+
+void read_events(Builder& b, const std::string& path, bool have_catalog, uint32_t catalog_size) {
+  CsvReader r(path);
+  b.begin_file(path);
+  const auto col = detail::map_header(r, {"user_id", "ts", "type", "item_id"}, {"session_id", "price", "quantity"});
+  const size_t nf = r.size();
+  const bool has_session = col[4] >= 0;
+  std::unordered_map<std::string, uint32_t> session_index;
+  std::string skey;
+  auto& ds = b.ds;
+  while (r.next()) {
+    if (!b.row()) break;
+    if (!b.check_fields(r, nf)) continue;
+    if (b.duplicate(r)) {
+      b.drop("duplicate_row");
+      continue;
+    }
+    const std::string_view uid = trim(r[col[0]]), ts_s = r[col[1]], type_s = trim(r[col[2]]), iid = trim(r[col[3]]);
+    if (uid.empty() || trim(ts_s).empty() || type_s.empty() || iid.empty() ||
+        (has_session && trim(r[col[4]]).empty())) {
+      b.drop("missing_field");
+      continue;
+    }
+    int64_t ts;
+    if (!parse_int(ts_s, ts)) {
+      b.drop("unparsable_number");
+      continue;
+    }
+    EventType type;
+    if (!parse_event_type(type_s, type)) {
+      b.drop("unknown_event_type");
+      continue;
+    }
+    double price = 0;
+    int64_t qty = 1;
+    if (col[5] >= 0 && !trim(r[col[5]]).empty() && !parse_double(r[col[5]], price)) {
+      b.drop("unparsable_number");
+      continue;
+    }
+    if (col[6] >= 0 && !trim(r[col[6]]).empty() && !parse_int(r[col[6]], qty)) {
+      b.drop("unparsable_number");
+      continue;
+    }
+    if (const char* why = check_price(price, type == EventType::Purchase, b.opt)) {
+      b.drop(why);
+      continue;
+    }
+    if (qty <= 0) {
+      b.drop("non_positive_quantity");
+      continue;
+    }
+    if (static_cast<double>(qty) > b.opt.max_quantity) {
+      b.drop("absurd_quantity");
+      continue;
+    }
+    Event e;
+    e.item = b.item(iid);
+    if (have_catalog && e.item >= catalog_size) b.repair("unknown_item");  // kept, category unknown
+    e.user = b.user(uid);
+    e.ts_ms = ts;
+    e.type = type;
+    e.price = static_cast<float>(price);
+    e.quantity = static_cast<int32_t>(qty);
+    ds.events.push_back(e);
+    if (has_session) {
+      skey.assign(uid);
+      skey += '\x1f';
+      skey += trim(r[col[4]]);
+      auto [it, ins] = session_index.try_emplace(skey, static_cast<uint32_t>(session_index.size()));
+      ds.source_session.push_back(it->second);
+    }
+    b.keep();
+  }
+}
+
+void read_decisions(Builder& b, const std::string& path, bool have_catalog, uint32_t catalog_size) {
+  CsvReader r(path);
+  b.begin_file(path);
+  const auto col = detail::map_header(
+      r, {"decision_id", "ts", "user_id", "item_id", "arm", "discount", "propensity"}, {"model_version", "policy_version"});
+  const size_t nf = r.size();
+  std::unordered_map<std::pair<uint64_t, uint64_t>, uint32_t, PairHash> seen;
+  auto& ds = b.ds;
+  while (r.next()) {
+    if (!b.row()) break;
+    if (!b.check_fields(r, nf)) continue;
+    if (b.duplicate(r)) {
+      b.drop("duplicate_row");
+      continue;
+    }
+    bool missing = false;
+    for (int i = 0; i < 7; ++i) missing |= trim(r[col[i]]).empty();
+    if (missing) {
+      b.drop("missing_field");
+      continue;
+    }
+    Decision d;
+    if (!parse_hex128(r[col[0]], d.id_hi, d.id_lo)) {
+      b.drop("malformed_decision_id");
+      continue;
+    }
+    int64_t ts, arm;
+    double disc, prop;
+    if (!parse_int(r[col[1]], ts) || !parse_int(r[col[4]], arm) || !parse_double(r[col[5]], disc) ||
+        !parse_double(r[col[6]], prop)) {
+      b.drop("unparsable_number");
+      continue;
+    }
+    if (arm < 0 || arm > 65535) {
+      b.drop("invalid_arm");
+      continue;
+    }
+    if (disc < 0) {
+      b.drop("invalid_discount");
+      continue;
+    }
+    if (!(prop > 0 && prop <= 1)) {
+      b.drop("invalid_propensity");
+      continue;
+    }
+    if (!seen.try_emplace({d.id_hi, d.id_lo}, 0u).second) {
+      b.drop("duplicate_decision");
+      continue;
+    }
+    d.item = b.item(trim(r[col[3]]));
+    if (have_catalog && d.item >= catalog_size) b.repair("unknown_item");
+    const std::string_view uid = trim(r[col[2]]);
+    d.user = b.user(uid);
+    d.user_key = detail::mix64(detail::hash_bytes(uid));
+    d.ts_ms = ts;
+    d.arm = static_cast<uint16_t>(arm);
+    d.discount = static_cast<float>(disc);
+    d.propensity = static_cast<float>(prop);
+    if (col[7] >= 0) d.model_version = std::string(trim(r[col[7]]));
+    if (col[8] >= 0) d.policy_version = std::string(trim(r[col[8]]));
+    ds.decisions.push_back(std::move(d));
+    b.keep();
+  }
+}
+
+void read_outcomes(Builder& b, const std::string& path) {
+  CsvReader r(path);
+  b.begin_file(path);
+  const auto col = detail::map_header(r, {"decision_id", "ts", "converted"}, {"revenue", "margin"});
+  const size_t nf = r.size();
+  auto& ds = b.ds;
+  std::unordered_map<std::pair<uint64_t, uint64_t>, uint8_t, PairHash> state;  // 0 decided, 1 has outcome
+  for (const auto& d : ds.decisions) state.emplace(std::make_pair(d.id_hi, d.id_lo), 0);
+  while (r.next()) {
+    if (!b.row()) break;
+    if (!b.check_fields(r, nf)) continue;
+    if (b.duplicate(r)) {
+      b.drop("duplicate_row");
+      continue;
+    }
+    if (trim(r[col[0]]).empty() || trim(r[col[1]]).empty() || trim(r[col[2]]).empty()) {
+      b.drop("missing_field");
+      continue;
+    }
+    Outcome o;
+    if (!parse_hex128(r[col[0]], o.id_hi, o.id_lo)) {
+      b.drop("malformed_decision_id");
+      continue;
+    }
+    int64_t ts;
+    bool conv;
+    double rev = 0, margin = 0;
+    if (!parse_int(r[col[1]], ts) || !parse_bool(r[col[2]], conv) ||
+        (col[3] >= 0 && !trim(r[col[3]]).empty() && !parse_double(r[col[3]], rev)) ||
+        (col[4] >= 0 && !trim(r[col[4]]).empty() && !parse_double(r[col[4]], margin))) {
+      b.drop("unparsable_number");
+      continue;
+    }
+    if (rev < 0) {
+      b.drop("negative_revenue");
+      continue;
+    }
+    auto it = state.find({o.id_hi, o.id_lo});
+    if (it == state.end()) {
+      b.drop("orphan_outcome");
+      continue;
+    }
+    if (it->second) {
+      b.drop("duplicate_outcome");
+      continue;
+    }
+    it->second = 1;
+    o.ts_ms = ts;
+    o.converted = conv;
+    o.revenue = static_cast<float>(rev);
+    o.margin = static_cast<float>(margin);
+    ds.outcomes.push_back(o);
+    b.keep();
+  }
+}
+
+template <class T>
+uint64_t sort_by_ts(std::vector<T>& v) {
+  uint64_t ooo = 0;
+  int64_t mx = INT64_MIN;
+  for (const auto& x : v) {
+    if (x.ts_ms < mx)
+      ++ooo;
+    else
+      mx = x.ts_ms;
+  }
+  if (ooo) std::stable_sort(v.begin(), v.end(), [](const T& a, const T& b) { return a.ts_ms < b.ts_ms; });
+  return ooo;
+}
+
+}  // namespace
+
+Dataset read_canonical(const std::string& dir, const IngestOptions& opt) {
+  Dataset ds;
+  const fs::path root(dir);
+  if (!fs::is_directory(root)) throw IngestError(dir + ": not a directory (expected canonical CSV files)");
+  ds.name = root.filename().empty() ? root.parent_path().filename().string() : root.filename().string();
+  ds.quality.source = "canonical:" + dir;
+  Builder b(ds, opt);
+  const std::string items = (root / "items.csv").string(), events = (root / "events.csv").string(),
+                    decisions = (root / "decisions.csv").string(), outcomes = (root / "outcomes.csv").string();
+  const bool have_catalog = fs::exists(items);
+  if (have_catalog) read_items(b, items);
+  const uint32_t catalog_size = static_cast<uint32_t>(ds.items.size());
+  read_events(b, events, have_catalog, catalog_size);  // required: CsvReader throws "cannot open" when absent
+  if (fs::exists(decisions)) read_decisions(b, decisions, have_catalog, catalog_size);
+  if (fs::exists(outcomes)) {
+    if (!fs::exists(decisions)) throw IngestError(outcomes + ": outcomes.csv without decisions.csv");
+    read_outcomes(b, outcomes);
+  }
+  b.finish_events();
+  b.repair("out_of_order_ts", sort_by_ts(ds.decisions));
+  b.repair("out_of_order_ts", sort_by_ts(ds.outcomes));
+  sessionize(ds, opt.session_gap_ms);
+  b.finish();
+  return ds;
+}
+
+}  // namespace disco::data

@@ -1,0 +1,310 @@
+// Dataset-level operations: event types, the quality report, sessionization, time splits,
+// summaries, the data root and the reader dispatch.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <sstream>
+
+#include "builder.h"
+#include "disco/data/dataset.h"
+#include "disco/data/ingest.h"
+
+namespace disco::data {
+
+const char* to_string(EventType t) {
+  switch (t) {
+    case EventType::View: return "view";
+    case EventType::Click: return "click";
+    case EventType::Cart: return "cart";
+    case EventType::Remove: return "remove";
+    case EventType::Purchase: return "purchase";
+  }
+  return "unknown";
+}
+
+bool parse_event_type(std::string_view s, EventType& out) {
+  static const char* names[] = {"view", "click", "cart", "remove", "purchase"};
+  s = trim(s);
+  for (int t = 0; t < kNumEventTypes; ++t) {
+    std::string_view n = names[t];
+    if (n.size() != s.size()) continue;
+    bool eq = true;
+    for (size_t i = 0; i < n.size() && eq; ++i) eq = (s[i] | 0x20) == n[i];
+    if (eq) {
+      out = static_cast<EventType>(t);
+      return true;
+    }
+  }
+  return false;
+}
+
+uint64_t QualityReport::total_dropped() const {
+  uint64_t n = 0;
+  for (const auto& [k, v] : dropped) n += v;
+  return n;
+}
+
+uint64_t QualityReport::total_repaired() const {
+  uint64_t n = 0;
+  for (const auto& [k, v] : repaired) n += v;
+  return n;
+}
+
+namespace {
+std::string num(uint64_t v) {  // 1234567 -> "1,234,567"
+  std::string s = std::to_string(v), out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i && (s.size() - i) % 3 == 0) out += ',';
+    out += s[i];
+  }
+  return out;
+}
+
+std::string json_str(std::string_view s) {
+  std::string o = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': o += "\\\""; break;
+      case '\\': o += "\\\\"; break;
+      case '\n': o += "\\n"; break;
+      case '\r': o += "\\r"; break;
+      case '\t': o += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char b[8];
+          std::snprintf(b, sizeof b, "\\u%04x", c);
+          o += b;
+        } else {
+          o += static_cast<char>(c);
+        }
+    }
+  }
+  return o + "\"";
+}
+
+std::string pct(uint64_t part, uint64_t whole) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2f%%", whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);
+  return b;
+}
+}  // namespace
+
+std::string QualityReport::to_text() const {
+  std::ostringstream o;
+  o << "data quality: " << (source.empty() ? "(unnamed)" : source) << "\n";
+  o << "  rows read " << num(rows_read) << ", kept " << num(rows_kept) << ", dropped " << num(total_dropped()) << " ("
+    << pct(total_dropped(), rows_read) << "), repaired " << num(total_repaired()) << "\n";
+  for (const auto& f : files)
+    o << "  file " << f.file << ": read " << num(f.rows_read) << ", kept " << num(f.rows_kept) << ", dropped "
+      << num(f.rows_dropped) << "\n";
+  if (dropped.empty()) o << "  dropped: none\n";
+  for (const auto& [k, v] : dropped) o << "  dropped  " << k << ": " << num(v) << "\n";
+  for (const auto& [k, v] : repaired) o << "  repaired " << k << ": " << num(v) << "\n";
+  for (const auto& [k, v] : flagged) o << "  flagged  " << k << ": " << num(v) << " (kept)\n";
+  return o.str();
+}
+
+std::string QualityReport::to_json() const {
+  std::ostringstream o;
+  auto map_json = [&](const std::map<std::string, uint64_t>& m) {
+    o << "{";
+    bool first = true;
+    for (const auto& [k, v] : m) {
+      o << (first ? "" : ", ") << json_str(k) << ": " << v;
+      first = false;
+    }
+    o << "}";
+  };
+  o << "{\"source\": " << json_str(source) << ", \"rows_read\": " << rows_read << ", \"rows_kept\": " << rows_kept
+    << ", \"rows_dropped\": " << total_dropped() << ", \"rows_repaired\": " << total_repaired() << ", \"files\": [";
+  for (size_t i = 0; i < files.size(); ++i)
+    o << (i ? ", " : "") << "{\"file\": " << json_str(files[i].file) << ", \"rows_read\": " << files[i].rows_read
+      << ", \"rows_kept\": " << files[i].rows_kept << ", \"rows_dropped\": " << files[i].rows_dropped << "}";
+  o << "], \"dropped\": ";
+  map_json(dropped);
+  o << ", \"repaired\": ";
+  map_json(repaired);
+  o << ", \"flagged\": ";
+  map_json(flagged);
+  o << "}";
+  return o.str();
+}
+
+void sessionize(Dataset& ds, int64_t gap_ms) {
+  ds.sessions.clear();
+  const auto& ev = ds.events;
+  const bool src = ds.source_session.size() == ev.size() && !ev.empty();
+  for (uint32_t i = 0; i < ev.size(); ++i) {
+    const bool cut = i == 0 || ev[i].user != ev[i - 1].user || ev[i].ts_ms - ev[i - 1].ts_ms > gap_ms ||
+                     (src && ds.source_session[i] != ds.source_session[i - 1]);
+    if (cut) {
+      if (!ds.sessions.empty()) ds.sessions.back().end = i;
+      Session s;
+      s.user = ev[i].user;
+      s.begin = i;
+      s.start_ms = ev[i].ts_ms;
+      ds.sessions.push_back(s);
+    }
+    ds.sessions.back().end_ms = ev[i].ts_ms;
+    ds.events[i].session = static_cast<uint32_t>(ds.sessions.size() - 1);
+  }
+  if (!ds.sessions.empty()) ds.sessions.back().end = static_cast<uint32_t>(ev.size());
+  if (ds.has_predefined_split && ds.predefined_part.size() == ev.size()) {
+    ds.predefined_split = Split{};
+    for (uint32_t s = 0; s < ds.sessions.size(); ++s) {
+      const uint8_t part = ds.predefined_part[ds.sessions[s].begin];
+      (part == 0 ? ds.predefined_split.train : part == 1 ? ds.predefined_split.valid : ds.predefined_split.test).push_back(s);
+    }
+  }
+}
+
+namespace {
+void sort_by_start(const Dataset& ds, std::vector<uint32_t>& v) {
+  std::stable_sort(v.begin(), v.end(), [&](uint32_t a, uint32_t b) {
+    if (ds.sessions[a].start_ms != ds.sessions[b].start_ms) return ds.sessions[a].start_ms < ds.sessions[b].start_ms;
+    return a < b;
+  });
+}
+
+// Splits `in` (session indices) by start time: start >= t1 - frac*(t1 - t0) goes to `late`
+// where [t0, t1] is the time span of the sessions' events.
+void carve(const Dataset& ds, const std::vector<uint32_t>& in, double frac, std::vector<uint32_t>& early,
+           std::vector<uint32_t>& late) {
+  if (in.empty()) return;
+  int64_t t0 = std::numeric_limits<int64_t>::max(), t1 = std::numeric_limits<int64_t>::min();
+  for (uint32_t s : in) {
+    t0 = std::min(t0, ds.sessions[s].start_ms);
+    t1 = std::max(t1, ds.sessions[s].end_ms);
+  }
+  const double cut = static_cast<double>(t1) - frac * static_cast<double>(t1 - t0);
+  for (uint32_t s : in) {
+    if (frac > 0 && static_cast<double>(ds.sessions[s].start_ms) >= cut)
+      late.push_back(s);
+    else
+      early.push_back(s);
+  }
+}
+}  // namespace
+
+Split time_split(const Dataset& ds, double valid_frac, double test_frac, bool use_predefined) {
+  if (!(valid_frac >= 0) || !(test_frac >= 0) || valid_frac + test_frac >= 1.0)
+    throw IngestError("time_split: need valid_frac >= 0, test_frac >= 0 and valid_frac + test_frac < 1");
+  Split out;
+  if (use_predefined && ds.has_predefined_split) {
+    out.test = ds.predefined_split.test;
+    std::vector<uint32_t> train = ds.predefined_split.train;
+    if (!ds.predefined_split.valid.empty()) {
+      out.train = train;
+      out.valid = ds.predefined_split.valid;
+    } else {
+      carve(ds, train, valid_frac, out.train, out.valid);
+    }
+  } else {
+    std::vector<uint32_t> all(ds.sessions.size());
+    for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
+    std::vector<uint32_t> rest;
+    carve(ds, all, test_frac, rest, out.test);
+    // valid_frac is a fraction of the whole span: rescale to the remaining span
+    const double rest_frac = 1.0 - test_frac;
+    carve(ds, rest, rest_frac > 0 ? valid_frac / rest_frac : 0.0, out.train, out.valid);
+  }
+  sort_by_start(ds, out.train);
+  sort_by_start(ds, out.valid);
+  sort_by_start(ds, out.test);
+  return out;
+}
+
+std::string summary_text(const Dataset& ds) {
+  std::ostringstream o;
+  o << (ds.name.empty() ? "dataset" : ds.name) << ": " << num(ds.user_ids.size()) << " users, " << num(ds.items.size())
+    << " items, " << num(ds.events.size()) << " events in " << num(ds.sessions.size()) << " sessions, "
+    << num(ds.decisions.size()) << " decisions, " << num(ds.outcomes.size()) << " outcomes\n";
+  if (!ds.events.empty()) {
+    int64_t t0 = ds.events[0].ts_ms, t1 = t0;
+    uint64_t by_type[kNumEventTypes] = {};
+    double revenue = 0;
+    for (const auto& e : ds.events) {
+      t0 = std::min(t0, e.ts_ms);
+      t1 = std::max(t1, e.ts_ms);
+      ++by_type[static_cast<int>(e.type)];
+      if (e.type == EventType::Purchase) revenue += static_cast<double>(e.price) * e.quantity;
+    }
+    o << "  time range " << detail::format_iso(t0) << " .. " << detail::format_iso(t1) << "\n  events by type:";
+    for (int t = 0; t < kNumEventTypes; ++t)
+      if (by_type[t]) o << " " << to_string(static_cast<EventType>(t)) << " " << num(by_type[t]);
+    o << "\n";
+    if (by_type[static_cast<int>(EventType::Purchase)]) {
+      char b[64];
+      std::snprintf(b, sizeof b, "%.2f", revenue);
+      o << "  purchase revenue " << b << "\n";
+    }
+  }
+  if (!ds.sessions.empty()) {
+    const double mean = static_cast<double>(ds.events.size()) / static_cast<double>(ds.sessions.size());
+    char b[64];
+    std::snprintf(b, sizeof b, "%.2f", mean);
+    o << "  mean session length " << b << " events\n";
+  }
+  if (!ds.decisions.empty()) {
+    std::map<std::string, uint64_t> by_policy;
+    std::map<uint32_t, uint64_t> by_arm;
+    for (const auto& d : ds.decisions) {
+      ++by_policy[d.policy_version];
+      ++by_arm[d.arm];
+    }
+    uint64_t conv = 0;
+    double rev = 0;
+    for (const auto& x : ds.outcomes) {
+      conv += x.converted;
+      rev += x.revenue;
+    }
+    o << "  decisions by policy:";
+    for (const auto& [k, v] : by_policy) o << " " << (k.empty() ? "(none)" : k) << " " << num(v);
+    o << "; " << by_arm.size() << " arms; outcomes converted " << num(conv);
+    char b[64];
+    std::snprintf(b, sizeof b, "%.2f", rev);
+    o << ", revenue " << b << "\n";
+  }
+  if (ds.has_predefined_split)
+    o << "  predefined split: train " << num(ds.predefined_split.train.size()) << " / valid "
+      << num(ds.predefined_split.valid.size()) << " / test " << num(ds.predefined_split.test.size()) << " sessions\n";
+  if (!ds.user_feature_names.empty())
+    o << "  user features: " << ds.user_feature_names.size() << " per user\n";
+  return o.str();
+}
+
+std::string data_root() {
+  if (const char* env = std::getenv("DISCO_DATA"); env && *env) return env;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path p = fs::current_path(ec);
+  if (!ec) {
+    for (int depth = 0; depth < 32 && !p.empty(); ++depth) {
+      if (fs::exists(p / "trainer" / "data" / "include" / "disco" / "data" / "ingest.h", ec))
+        return (p.parent_path() / "shared" / "data").string();
+      if (p == p.parent_path()) break;
+      p = p.parent_path();
+    }
+  }
+#ifdef DISCO_DATA_BUILD_DEFAULT
+  return DISCO_DATA_BUILD_DEFAULT;
+#else
+  return "../shared/data";
+#endif
+}
+
+Dataset read_dataset(const std::string& kind, const std::string& dir, const IngestOptions& opt) {
+  if (kind == "canonical" || kind == "sim") return read_canonical(dir, opt);
+  if (kind == "yoochoose" || kind == "yoochoose-100k") return read_yoochoose(dir, opt);
+  if (kind == "completejourney" || kind == "completejourney-v2") return read_completejourney(dir, opt);
+  if (kind == "cdnow") return read_cdnow(dir, opt);
+  if (kind == "hillstrom") return read_hillstrom(dir, opt);
+  if (kind == "open-bandit" || kind == "open-bandit-men" || kind == "obd") return read_open_bandit(dir, opt);
+  throw IngestError("unknown dataset kind '" + kind +
+                    "' (expected canonical, yoochoose, completejourney, cdnow, hillstrom or open-bandit)");
+}
+
+}  // namespace disco::data

@@ -1,0 +1,271 @@
+// disco-ingest: read a dataset (canonical CSV or one of the real-data adapters), print its summary
+// and data-quality report; or read every dataset under a data root and print one table of counts.
+// Exit codes: 0 ok, 1 usage error, 2 ingest error (the message names file, line and reason).
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "disco/data/dataset.h"
+#include "disco/data/ingest.h"
+
+namespace dd = disco::data;
+
+namespace {
+
+const char* kUsage =
+    "usage: disco-ingest KIND DIR [--json FILE] [--gap-min N] [--max-rows N] [--keep-duplicates] [--quiet]\n"
+    "       disco-ingest all [DATA_ROOT] [--json FILE]\n"
+    "\n"
+    "KIND: canonical | yoochoose | completejourney | cdnow | hillstrom | open-bandit\n"
+    "  Reads DIR, cleans it (every dropped or repaired row is counted by reason), sessionizes it and\n"
+    "  prints a summary and the data-quality report; --json FILE also writes the report as JSON.\n"
+    "  --gap-min N        session inactivity gap in minutes (default 30; yoochoose keeps its own\n"
+    "                     SessionIds unless --gap-min is given)\n"
+    "  --max-rows N       read at most N data rows per file\n"
+    "  --keep-duplicates  keep identical rows instead of dropping them as duplicate_row\n"
+    "  --quiet            print only the first summary line\n"
+    "all: reads every dataset under DATA_ROOT (default: $DISCO_DATA, else ../shared/data of the repo)\n"
+    "  and prints one table of counts with the time each took.\n"
+    "Exit status: 0 ok, 1 usage error, 2 bad input (the message names the file, line and reason).\n";
+
+int usage_error(const std::string& msg) {
+  std::cerr << "disco-ingest: " << msg << "\n" << kUsage;
+  return 1;
+}
+
+std::string num(uint64_t v) {
+  std::string s = std::to_string(v), out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i && (s.size() - i) % 3 == 0) out += ',';
+    out += s[i];
+  }
+  return out;
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+  f.close();
+  if (!f) {
+    std::cerr << "disco-ingest: " << path << ": cannot write\n";
+    return false;
+  }
+  return true;
+}
+
+struct Row {
+  std::string name;
+  std::string status;  // "" ok, else the error
+  dd::QualityReport q;
+  uint64_t users = 0, items = 0, events = 0, decisions = 0, outcomes = 0, sessions = 0;
+  double ms = 0;
+};
+
+std::string pad(const std::string& s, size_t w, bool right = true) {
+  if (s.size() >= w) return s;
+  return right ? std::string(w - s.size(), ' ') + s : s + std::string(w - s.size(), ' ');
+}
+
+int run_all(const std::string& root, const std::string& json_path) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(root)) {
+    std::cerr << root << ": data root is not a directory (set $DISCO_DATA or pass DATA_ROOT)\n";
+    return 2;
+  }
+  const std::pair<const char*, const char*> sets[] = {{"yoochoose", "yoochoose-100k"},
+                                                      {"completejourney", "completejourney-v2"},
+                                                      {"cdnow", "cdnow"},
+                                                      {"hillstrom", "hillstrom"},
+                                                      {"open-bandit", "open-bandit-men"}};
+  std::vector<Row> rows;
+  bool failed = false;
+  const auto t_all = std::chrono::steady_clock::now();
+  for (const auto& [kind, folder] : sets) {
+    Row row;
+    row.name = folder;
+    const std::string dir = (fs::path(root) / folder).string();
+    if (!fs::is_directory(dir)) {
+      row.status = "absent";
+      rows.push_back(row);
+      continue;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      dd::Dataset ds = dd::read_dataset(kind, dir);
+      row.q = ds.quality;
+      row.users = ds.user_ids.size();
+      row.items = ds.items.size();
+      row.events = ds.events.size();
+      row.decisions = ds.decisions.size();
+      row.outcomes = ds.outcomes.size();
+      row.sessions = ds.sessions.size();
+    } catch (const std::exception& e) {
+      row.status = e.what();
+      failed = true;
+    }
+    row.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    rows.push_back(std::move(row));
+  }
+  const double total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_all).count();
+
+  const char* head[] = {"dataset", "rows read", "kept", "dropped", "repaired", "users", "items", "events", "sessions",
+                        "decisions", "outcomes", "ms"};
+  const size_t w[] = {20, 10, 10, 8, 9, 8, 7, 8, 9, 10, 9, 7};
+  std::string line;
+  for (int i = 0; i < 12; ++i) line += (i ? " " : "") + pad(head[i], w[i], i != 0);
+  std::cout << "ingest of " << root << "\n" << line << "\n" << std::string(line.size(), '-') << "\n";
+  for (const auto& r : rows) {
+    if (!r.status.empty()) {
+      std::cout << pad(r.name, w[0], false) << " " << r.status << "\n";
+      continue;
+    }
+    char ms[32];
+    std::snprintf(ms, sizeof ms, "%.0f", r.ms);
+    const std::string cells[] = {r.name,
+                                 num(r.q.rows_read),
+                                 num(r.q.rows_kept),
+                                 num(r.q.total_dropped()),
+                                 num(r.q.total_repaired()),
+                                 num(r.users),
+                                 num(r.items),
+                                 num(r.events),
+                                 num(r.sessions),
+                                 num(r.decisions),
+                                 num(r.outcomes),
+                                 ms};
+    std::string l;
+    for (int i = 0; i < 12; ++i) l += (i ? " " : "") + pad(cells[i], w[i], i != 0);
+    std::cout << l << "\n";
+  }
+  // reasons: one line per (kind, reason) with a column per dataset
+  std::set<std::pair<std::string, std::string>> reasons;
+  for (const auto& r : rows) {
+    for (const auto& [k, v] : r.q.dropped) reasons.insert({"dropped", k});
+    for (const auto& [k, v] : r.q.repaired) reasons.insert({"repaired", k});
+    for (const auto& [k, v] : r.q.flagged) reasons.insert({"flagged", k});
+  }
+  if (!reasons.empty()) {
+    std::cout << "\n" << pad("reason", 36, false);
+    for (const auto& r : rows) std::cout << " " << pad(r.name, 19);
+    std::cout << "\n";
+    for (const auto& [kind, reason] : reasons) {
+      std::cout << pad(kind + " " + reason, 36, false);
+      for (const auto& r : rows) {
+        const auto& m = kind == "dropped" ? r.q.dropped : kind == "repaired" ? r.q.repaired : r.q.flagged;
+        auto it = m.find(reason);
+        std::cout << " " << pad(it == m.end() ? "-" : num(it->second), 19);
+      }
+      std::cout << "\n";
+    }
+  }
+  char tot[32];
+  std::snprintf(tot, sizeof tot, "%.0f", total_ms);
+  std::cout << "\ntotal " << tot << " ms\n";
+  if (!json_path.empty()) {
+    std::string j = "{\"root\": \"" + root + "\", \"datasets\": [";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const auto& r = rows[i];
+      j += i ? ", " : "";
+      j += "{\"name\": \"" + r.name + "\", ";
+      if (!r.status.empty()) {
+        std::string esc;
+        for (char c : r.status) esc += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+        j += "\"error\": \"" + esc + "\"}";
+        continue;
+      }
+      j += "\"users\": " + std::to_string(r.users) + ", \"items\": " + std::to_string(r.items) +
+           ", \"events\": " + std::to_string(r.events) + ", \"sessions\": " + std::to_string(r.sessions) +
+           ", \"decisions\": " + std::to_string(r.decisions) + ", \"outcomes\": " + std::to_string(r.outcomes) +
+           ", \"ms\": " + std::to_string(r.ms) + ", \"quality\": " + r.q.to_json() + "}";
+    }
+    j += "]}\n";
+    if (!write_file(json_path, j)) return 2;
+  }
+  if (failed) {
+    for (const auto& r : rows)
+      if (!r.status.empty() && r.status != "absent") std::cerr << r.status << "\n";
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> pos;
+  std::string json_path;
+  bool quiet = false, gap_given = false;
+  dd::IngestOptions opt;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](const char* name) -> const char* {
+      if (i + 1 >= argc) return nullptr;
+      (void)name;
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (a == "--json") {
+      const char* v = value("--json");
+      if (!v) return usage_error("--json needs a file");
+      json_path = v;
+    } else if (a == "--gap-min") {
+      const char* v = value("--gap-min");
+      char* end = nullptr;
+      const double g = v ? std::strtod(v, &end) : -1;
+      if (!v || *end || !(g > 0)) return usage_error("--gap-min needs a positive number of minutes");
+      opt.session_gap_ms = static_cast<int64_t>(g * 60000.0);
+      gap_given = true;
+    } else if (a == "--max-rows") {
+      const char* v = value("--max-rows");
+      char* end = nullptr;
+      const long long n = v ? std::strtoll(v, &end, 10) : -1;
+      if (!v || *end || n <= 0) return usage_error("--max-rows needs a positive integer");
+      opt.max_rows = static_cast<uint64_t>(n);
+    } else if (a == "--keep-duplicates") {
+      opt.drop_duplicates = false;
+    } else if (a == "--quiet" || a == "-q") {
+      quiet = true;
+    } else if (a.size() > 1 && a[0] == '-') {
+      return usage_error("unknown option " + a);
+    } else {
+      pos.push_back(a);
+    }
+  }
+  if (pos.empty()) return usage_error("missing KIND");
+  try {
+    if (pos[0] == "all") {
+      if (pos.size() > 2) return usage_error("all takes at most one DATA_ROOT");
+      return run_all(pos.size() == 2 ? pos[1] : dd::data_root(), json_path);
+    }
+    if (pos.size() != 2) return usage_error("expected KIND DIR");
+    const auto t0 = std::chrono::steady_clock::now();
+    dd::Dataset ds = dd::read_dataset(pos[0], pos[1], opt);
+    if (gap_given && (pos[0] == "yoochoose" || pos[0] == "yoochoose-100k")) dd::sessionize(ds, opt.session_gap_ms);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const std::string summary = dd::summary_text(ds);
+    if (quiet) {
+      std::cout << summary.substr(0, summary.find('\n')) << "\n";
+    } else {
+      char b[64];
+      std::snprintf(b, sizeof b, "%.1f", ms);
+      std::cout << summary << ds.quality.to_text() << "read in " << b << " ms\n";
+    }
+    if (!json_path.empty() && !write_file(json_path, ds.quality.to_json() + "\n")) return 2;
+    return 0;
+  } catch (const dd::IngestError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "disco-ingest: " << e.what() << "\n";
+    return 2;
+  }
+}
