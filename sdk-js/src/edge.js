@@ -1,0 +1,231 @@
+// Edge adapter: a fetch(request, env) handler for edge workers (Cloudflare Workers style) that
+// answers /offer, /recommend, /track, /shown and /report. The bandit runtime lives per isolate; each
+// shopper's session state travels in a signed cookie, or in a key-value store when `kv` is given
+// (then the cookie carries only a signed session id). Offers come with HMAC-signed tokens that the
+// checkout verifies with verifyOfferToken (@disco/sdk/node, or token.js anywhere WebCrypto exists).
+import { DiscoError } from './errors.js';
+import { Engine, BundleRef, RuntimeRef, MODES, guardrailNames } from './engine.js';
+import { readBundleHeader, readModelSummary, verifyBundle } from './bundle.js';
+import { normalizeEvent } from './index.js';
+import { Transport } from './transport.js';
+import { sealValue, unsealValue, signOfferToken } from './token.js';
+import { b64urlDecode, b64urlEncode, randomBytes, toBytes, toHex, toU64 } from './util.js';
+
+const MODE_WIRE = ['Online', 'Apprentice', 'LoggingOnly'];
+const MAX_COOKIE_VALUE = 3800; // browsers keep ~4096 bytes per cookie
+const MAX_BODY = 64 * 1024;
+const HTTP = { INVALID_ARGUMENT: 400, UNKNOWN_ITEM: 404, NOT_FOUND: 404, METHOD: 405, TOO_LARGE: 413 };
+
+const resolve = async (v, env) => (typeof v === 'function' ? v(env) : v);
+
+function json(status, body, headers = {}) {
+  return new Response(JSON.stringify(body), {
+    status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  });
+}
+function errorResponse(e) {
+  if (e instanceof DiscoError) {
+    return json(HTTP[e.code] ?? 500, { error: { code: e.code, message: e.message } });
+  }
+  return json(500, { error: { code: 'INTERNAL', message: String(e?.message ?? e) } });
+}
+function readCookie(request, name) {
+  const h = request.headers.get('cookie');
+  if (!h) return null;
+  for (const part of h.split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+  }
+  return null;
+}
+
+/**
+ * @param {object} o see edge.d.ts (EdgeOptions)
+ * @returns {{ fetch(request: Request, env?: object, ctx?: object): Promise<Response> }}
+ */
+export function createEdgeHandler(o = {}) {
+  if (o.tokenSecret === undefined) throw new DiscoError('INVALID_ARGUMENT', 'tokenSecret is required (signs offer tokens and session cookies)');
+  if (o.mode !== undefined && !(o.mode in MODES)) throw new DiscoError('INVALID_ARGUMENT', `mode must be one of ${Object.keys(MODES).join(', ')}`);
+  const cookieName = o.cookieName ?? 'disco';
+  const ttlS = o.sessionTtlS ?? 30 * 24 * 3600;
+  const now = o.now ?? Date.now;
+  const cryptoImpl = o.crypto;
+  const mode = o.mode ?? 'online';
+  const policyVersion = o.policyVersion;
+  let ready = null;
+
+  async function init(env) {
+    const engine = o.engine ?? await Engine.load(await resolve(o.wasm, env));
+    const bytes = toBytes(await resolve(o.bundle, env), 'bundle');
+    const publicKey = await resolve(o.publicKey, env);
+    const header = o.unsafeSkipVerify ? readBundleHeader(bytes) : await verifyBundle(bytes, publicKey, { crypto: cryptoImpl });
+    const summary = readModelSummary(header.payload);
+    const bundle = new BundleRef(engine, bytes);
+    const seed = o.seed !== undefined ? toU64(o.seed, 'seed')
+      : new DataView(randomBytes(8, cryptoImpl).buffer).getBigUint64(0, true);
+    const runtime = new RuntimeRef(engine, bundle, { seed, mode: MODES[mode] });
+    const collector = await resolve(o.collector, env);
+    const transport = collector ? new Transport({ ...collector, crypto: cryptoImpl }) : null;
+    const secret = await resolve(o.tokenSecret, env);
+    const kv = await resolve(o.kv, env);
+    return { engine, bundle, summary, runtime, transport, secret, kv };
+  }
+
+  async function openSession(s, request) {
+    const raw = readCookie(request, cookieName);
+    const sealed = raw ? await unsealValue(raw, s.secret, cryptoImpl) : null;
+    let sid = null;
+    let state = null;
+    if (sealed && s.kv) {
+      if (sealed.length === 16) {
+        sid = sealed;
+        const stored = await s.kv.get(`disco:session:${toHex(sid)}`);
+        if (typeof stored === 'string' && stored) {
+          try { state = b64urlDecode(stored); } catch { state = null; }
+        }
+      }
+    } else if (sealed && sealed.length > 16) {
+      sid = sealed.subarray(0, 16);
+      state = sealed.subarray(16);
+    }
+    const fresh = !sid;
+    if (!sid) sid = randomBytes(16, cryptoImpl);
+    let session = null;
+    if (state) {
+      try { session = s.runtime.restoreSession(state); } catch (e) {
+        if (!(e instanceof DiscoError) || e.code !== 'STATE') throw e;
+        session = null; // state from an older, incompatible bundle: start over with the same id
+      }
+    }
+    if (!session) session = s.runtime.createSession(new DataView(sid.buffer, sid.byteOffset).getBigUint64(0, true));
+    return { sid, session, fresh };
+  }
+
+  async function closeSession(s, ses) {
+    const state = ses.session.save();
+    let value;
+    if (s.kv) {
+      await s.kv.put(`disco:session:${toHex(ses.sid)}`, b64urlEncode(state), { expirationTtl: ttlS });
+      value = await sealValue(ses.sid, s.secret, cryptoImpl);
+    } else {
+      const both = new Uint8Array(16 + state.length);
+      both.set(ses.sid, 0);
+      both.set(state, 16);
+      value = await sealValue(both, s.secret, cryptoImpl);
+      if (value.length > MAX_COOKIE_VALUE) {
+        throw new DiscoError('UNSUPPORTED', `session state (${state.length} bytes) is too large for a cookie: pass a kv store to createEdgeHandler`);
+      }
+    }
+    return `${cookieName}=${value}; Path=/; Max-Age=${ttlS}; HttpOnly; Secure; SameSite=Lax`;
+  }
+
+  async function params(request, url) {
+    if (request.method === 'GET') {
+      const q = url.searchParams;
+      return {
+        item: q.get('item') ?? undefined,
+        k: q.has('k') ? Number(q.get('k')) : undefined,
+        exclude: q.get('exclude') ? q.get('exclude').split(',') : [],
+        events: [],
+      };
+    }
+    const text = await request.text();
+    if (text.length > MAX_BODY) throw new DiscoError('TOO_LARGE', `request body over ${MAX_BODY} bytes`);
+    let body;
+    try { body = text ? JSON.parse(text) : {}; } catch { throw new DiscoError('INVALID_ARGUMENT', 'request body is not JSON'); }
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new DiscoError('INVALID_ARGUMENT', 'request body must be a JSON object');
+    if (body.events !== undefined && !Array.isArray(body.events)) throw new DiscoError('INVALID_ARGUMENT', 'events must be an array');
+    if ((body.events?.length ?? 0) > 100) throw new DiscoError('INVALID_ARGUMENT', 'at most 100 events per request');
+    return { ...body, events: body.events ?? [], exclude: body.exclude ?? [] };
+  }
+
+  async function handle(request, env, ctx) {
+    ready ??= init(env).catch((e) => { ready = null; throw e; });
+    const s = await ready;
+    const url = new URL(request.url);
+    const route = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
+    if (!['offer', 'recommend', 'track', 'shown', 'report'].includes(route)) {
+      return json(404, { error: { code: 'NOT_FOUND', message: `no route ${url.pathname}` } });
+    }
+    if (request.method !== 'POST' && !(request.method === 'GET' && (route === 'offer' || route === 'recommend'))) {
+      return json(405, { error: { code: 'METHOD', message: `${request.method} ${route} is not supported` } }, { allow: route === 'offer' || route === 'recommend' ? 'GET, POST' : 'POST' });
+    }
+    const p = await params(request, url);
+    const t = now();
+    let result;
+    if (route === 'shown' || route === 'report') {
+      if (typeof p.decisionId !== 'string') throw new DiscoError('INVALID_ARGUMENT', 'decisionId is required');
+      if (route === 'shown') {
+        let applied = true;
+        try { s.runtime.shown(p.decisionId); } catch (e) { if (e.code !== 'NOT_FOUND') throw e; applied = false; }
+        s.transport?.enqueue('activations', { decision_id: p.decisionId, ts_ms: t });
+        result = { ok: true, applied };
+      } else {
+        if (typeof p.converted !== 'boolean') throw new DiscoError('INVALID_ARGUMENT', 'converted must be a boolean');
+        const revenue = p.revenue ?? 0;
+        const margin = p.margin ?? 0;
+        if (!Number.isFinite(revenue) || !Number.isFinite(margin)) throw new DiscoError('INVALID_ARGUMENT', 'revenue and margin must be finite numbers');
+        const status = s.runtime.update(p.decisionId, { ts: t, converted: p.converted, revenue, margin });
+        s.transport?.enqueue('outcomes', { decision_id: p.decisionId, ts_ms: t, converted: p.converted, revenue, margin });
+        result = { ok: true, applied: status === 'OK', status };
+      }
+      const res = json(200, result);
+      if (s.transport && ctx?.waitUntil) ctx.waitUntil(s.transport.flush());
+      return res;
+    }
+
+    const events = p.events.map((e) => normalizeEvent(e, t));
+    const indices = events.map((e) => s.bundle.index(e.itemId)); // all validated before any change
+    const ses = await openSession(s, request);
+    try {
+      events.forEach((e, i) => ses.session.observe(indices[i], e.type, e.ts, e.price, e.quantity));
+      if (route === 'offer') {
+        if (typeof p.item !== 'string' || !p.item) throw new DiscoError('INVALID_ARGUMENT', 'item is required');
+        const idx = s.bundle.index(p.item);
+        const o = ses.session.offer(idx, t);
+        const arm = s.summary.arms[o.arm] ?? { name: String(o.arm), kind: 'percent' };
+        const itemId = s.bundle.id(o.item);
+        result = {
+          decisionId: o.decisionId, itemId, arm: o.arm, armName: arm.name, kind: arm.kind, discount: o.discount,
+          propensity: o.propensity, expiresAt: o.expiresAt, guardrails: guardrailNames(o.guardrails), mode,
+        };
+        result.token = await signOfferToken(result, s.secret, { crypto: cryptoImpl });
+        s.transport?.enqueue('decisions', {
+          decision_id: o.decisionId, ts_ms: t, user_key: new DataView(ses.sid.buffer, ses.sid.byteOffset).getBigUint64(0, true).toString(),
+          item_id: itemId, arm: o.arm, discount: o.discount, propensity: o.propensity,
+          model_version: s.bundle.info.modelVersion, policy_version: policyVersion ?? s.bundle.info.modelVersion,
+          mode: MODE_WIRE[MODES[mode]], shown: false,
+          price: s.summary.price?.[o.item] ?? 0, cost: s.summary.cost?.[o.item] ?? 0, context: o.context,
+        });
+      } else if (route === 'recommend') {
+        const k = p.k ?? 10;
+        if (!Number.isInteger(k) || k < 1 || k > 100) throw new DiscoError('INVALID_ARGUMENT', 'k must be an integer in 1..100');
+        if (!Array.isArray(p.exclude)) throw new DiscoError('INVALID_ARGUMENT', 'exclude must be an array');
+        const ex = [];
+        for (const id of p.exclude) { try { ex.push(s.bundle.index(String(id))); } catch (e) { if (e.code !== 'UNKNOWN_ITEM') throw e; } }
+        const r = ses.session.recommend(k, { exclude: ex });
+        result = { items: Array.from(r.items, (it, i) => ({ itemId: s.bundle.id(it), score: r.scores[i] })) };
+      } else {
+        result = { ok: true, tracked: events.length };
+      }
+      const cookie = await closeSession(s, ses);
+      const res = json(200, result, { 'set-cookie': cookie });
+      if (s.transport && ctx?.waitUntil) ctx.waitUntil(s.transport.flush());
+      return res;
+    } finally {
+      ses.session.free();
+    }
+  }
+
+  return {
+    async fetch(request, env = {}, ctx = undefined) {
+      try { return await handle(request, env, ctx); } catch (e) { return errorResponse(e); }
+    },
+    /** The isolate's runtime facts (after the first request). */
+    async info(env = {}) {
+      ready ??= init(env).catch((e) => { ready = null; throw e; });
+      const s = await ready;
+      return { ...s.bundle.info, simd: s.engine.simd, mode };
+    },
+  };
+}

@@ -1,0 +1,355 @@
+// Typed access to disco.wasm's C ABI (runtime/include/disco/disco.h). Struct offsets are those
+// wasm/src/binding.c asserts at build time. One scratch block is allocated once and reused, so
+// the hot path (observe, recommend, offer) allocates nothing in wasm memory.
+import { DiscoError, STATUS_CODES } from './errors.js';
+import { compileDisco, instantiateDisco } from './wasm.js';
+import { fromUtf8, utf8, decisionIdToHex, decisionIdFromHex } from './util.js';
+
+export const EVENT_TYPES = Object.freeze({ view: 0, click: 1, cart: 2, remove: 3, purchase: 4 });
+export const MODES = Object.freeze({ online: 0, apprentice: 1, logging: 2 });
+export const GUARDRAILS = Object.freeze({
+  max_discount: 1, margin_floor: 2, budget: 4, cooldown: 8, ineligible: 16, apprentice: 32,
+});
+
+// scratch layout (bytes)
+const S_OUT = 0;        // pointer out-param / size out-param (4)
+const S_OUT2 = 8;       // second out-param (4)
+const S_EVENT = 16;     // disco_event (24)
+const S_FILTER = 48;    // disco_filter (20)
+const S_ARGS = 72;      // int64[3] for dw_offer_make
+const S_ID = 96;        // uint64[2] for dw_offer_shown
+const S_OUTCOME = 112;  // disco_outcome (40)
+const S_OPTIONS = 152;  // disco_runtime_options (24)
+const S_INFO = 176;     // disco_bundle_info (48)
+const S_OFFER = 224;    // disco_offer (120)
+const S_FLOAT = 344;    // float out-param (4)
+const SCRATCH = 384;
+
+/** One instance of disco.wasm. */
+export class Engine {
+  static async load(wasm) {
+    const { module, simd } = await compileDisco(wasm);
+    const instance = await instantiateDisco(module);
+    return new Engine(instance, simd);
+  }
+
+  constructor(instance, simd) {
+    this.x = instance.exports;
+    this.memory = this.x.memory;
+    this.simd = simd ?? this.x.dw_build_simd() === 1;
+    this.scratch = this.x.dw_alloc(SCRATCH);
+    if (!this.scratch) throw new DiscoError('OUT_OF_MEMORY', 'disco.wasm: cannot allocate the scratch block');
+    this._bufs = new Map();
+    this._view();
+  }
+
+  _view() {
+    if (this._buffer !== this.memory.buffer) {
+      this._buffer = this.memory.buffer;
+      this.dv = new DataView(this._buffer);
+      this.u8 = new Uint8Array(this._buffer);
+    }
+    return this.dv;
+  }
+
+  /** A reusable wasm buffer of at least n bytes under `name` (grown, never shrunk). */
+  buf(name, n) {
+    let b = this._bufs.get(name);
+    if (!b || b.cap < n) {
+      if (b) this.x.dw_free(b.ptr);
+      const cap = Math.max(64, n, b ? b.cap * 2 : 0);
+      const ptr = this.x.dw_alloc(cap);
+      if (!ptr) throw new DiscoError('OUT_OF_MEMORY', `disco.wasm: cannot allocate ${cap} bytes`);
+      b = { ptr, cap };
+      this._bufs.set(name, b);
+    }
+    return b.ptr;
+  }
+
+  cstr(ptr) {
+    this._view();
+    let end = ptr;
+    while (this.u8[end] !== 0) end++;
+    return fromUtf8(this.u8.subarray(ptr, end));
+  }
+
+  check(status, what) {
+    if (status === 0) return;
+    const code = STATUS_CODES[status] ?? 'INTERNAL';
+    const detail = this.cstr(this.x.disco_last_error()) || this.cstr(this.x.disco_status_string(status));
+    throw new DiscoError(code, `${what}: ${detail}`, { status });
+  }
+
+  /** Copies bytes into wasm memory (16-byte aligned); returns the pointer. Caller frees. */
+  copyIn(bytes) {
+    const ptr = this.x.dw_alloc_aligned(bytes.length);
+    if (!ptr) throw new DiscoError('OUT_OF_MEMORY', `disco.wasm: cannot allocate ${bytes.length} bytes`);
+    this._view();
+    this.u8.set(bytes, ptr);
+    return ptr;
+  }
+
+  /** Calls fn(buf, cap, outLenPtr) twice if needed (size probe) and returns a copy of the bytes. */
+  saveBytes(what, fn) {
+    const s = this.scratch;
+    let cap = this._bufs.get('save')?.cap ?? 4096;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const ptr = this.buf('save', cap);
+      cap = this._bufs.get('save').cap;
+      const st = fn(ptr, cap, s + S_OUT);
+      const dv = this._view();
+      const n = dv.getUint32(s + S_OUT, true);
+      if (st === 9 /* BUFFER_TOO_SMALL */ && n > cap) { cap = n; continue; }
+      this.check(st, what);
+      return this.u8.slice(ptr, ptr + n);
+    }
+    throw new DiscoError('INTERNAL', `${what}: state size kept growing`);
+  }
+}
+
+/** A loaded bundle (bytes copied into wasm memory, kept until free()). */
+export class BundleRef {
+  constructor(engine, bytes) {
+    this.engine = engine;
+    const x = engine.x;
+    this.bytesPtr = engine.copyIn(bytes);
+    const s = engine.scratch;
+    const st = x.disco_bundle_load(this.bytesPtr, bytes.length, 0, s + S_OUT);
+    if (st !== 0) {
+      try { engine.check(st, 'bundle'); } finally { x.dw_free(this.bytesPtr); }
+    }
+    let dv = engine._view();
+    this.ptr = dv.getUint32(s + S_OUT, true);
+    engine.check(x.disco_bundle_get_info(this.ptr, s + S_INFO), 'bundle info');
+    dv = engine._view();
+    const i = s + S_INFO;
+    this.info = {
+      schemaMajor: dv.getUint16(i, true), schemaMinor: dv.getUint16(i + 2, true),
+      nItems: dv.getUint32(i + 4, true), embDim: dv.getUint32(i + 8, true),
+      hidden: dv.getUint32(i + 12, true), nArms: dv.getUint32(i + 16, true),
+      contextDim: dv.getUint32(i + 20, true), signed: dv.getUint32(i + 24, true) === 1,
+      createdAtMs: Number(dv.getBigInt64(i + 32, true)),
+      modelVersion: engine.cstr(dv.getUint32(i + 40, true)),
+    };
+    this._index = new Map();
+    this._ids = new Array(this.info.nItems);
+  }
+
+  /** Dense index of an external item id; UNKNOWN_ITEM when absent. */
+  index(itemId) {
+    let idx = this._index.get(itemId);
+    if (idx !== undefined) return idx;
+    if (typeof itemId !== 'string' || itemId.length === 0) {
+      throw new DiscoError('INVALID_ARGUMENT', `item id must be a non-empty string, got ${JSON.stringify(itemId)}`);
+    }
+    const e = this.engine;
+    const b = utf8(itemId);
+    const p = e.buf('str', b.length + 1);
+    e._view();
+    e.u8.set(b, p);
+    const st = e.x.disco_bundle_item_index(this.ptr, p, b.length, e.scratch + S_OUT);
+    if (st === 7) throw new DiscoError('UNKNOWN_ITEM', `unknown item ${JSON.stringify(itemId)}: not in the catalog of model ${this.info.modelVersion}`, { status: st });
+    e.check(st, 'item index');
+    idx = e._view().getUint32(e.scratch + S_OUT, true);
+    this._index.set(itemId, idx);
+    return idx;
+  }
+
+  id(index) {
+    let id = this._ids[index];
+    if (id !== undefined) return id;
+    const e = this.engine;
+    e.check(e.x.disco_bundle_item_id(this.ptr, index, e.scratch + S_OUT), `item ${index}`);
+    id = e.cstr(e._view().getUint32(e.scratch + S_OUT, true));
+    this._ids[index] = id;
+    return id;
+  }
+
+  free() {
+    if (!this.ptr) return;
+    this.engine.x.disco_bundle_free(this.ptr);
+    this.engine.x.dw_free(this.bytesPtr);
+    this.ptr = 0;
+  }
+}
+
+/** disco_runtime: bandit + guardrail state shared by sessions. */
+export class RuntimeRef {
+  constructor(engine, bundle, { seed = 0n, mode = 0, maxPendingDecisions = 0 } = {}) {
+    this.engine = engine;
+    this.bundle = bundle;
+    const s = engine.scratch;
+    const dv = engine._view();
+    dv.setBigUint64(s + S_OPTIONS, seed, true);
+    dv.setUint32(s + S_OPTIONS + 8, mode, true);
+    dv.setUint32(s + S_OPTIONS + 12, maxPendingDecisions, true);
+    dv.setUint32(s + S_OPTIONS + 16, 0, true);
+    engine.check(engine.x.disco_runtime_create(bundle.ptr, s + S_OPTIONS, s + S_OUT), 'runtime');
+    this.ptr = engine._view().getUint32(s + S_OUT, true);
+  }
+
+  swapBundle(bundle) {
+    this.engine.check(this.engine.x.disco_runtime_swap_bundle(this.ptr, bundle.ptr), 'swap bundle');
+    this.bundle = bundle;
+  }
+
+  createSession(userKey) {
+    const e = this.engine;
+    const s = e.scratch;
+    const lo = Number(userKey & 0xffffffffn) >>> 0;
+    const hi = Number(userKey >> 32n) >>> 0;
+    e.check(e.x.dw_session_create(this.ptr, lo, hi, s + S_OUT), 'session');
+    return new SessionRef(this, e._view().getUint32(s + S_OUT, true));
+  }
+
+  restoreSession(bytes) {
+    const e = this.engine;
+    const p = e.buf('state', bytes.length);
+    e._view();
+    e.u8.set(bytes, p);
+    e.check(e.x.disco_session_restore(this.ptr, p, bytes.length, e.scratch + S_OUT), 'restore session');
+    return new SessionRef(this, e._view().getUint32(e.scratch + S_OUT, true));
+  }
+
+  shown(decisionId) {
+    const [hi, lo] = decisionIdFromHex(decisionId);
+    const e = this.engine;
+    const dv = e._view();
+    dv.setBigUint64(e.scratch + S_ID, hi, true);
+    dv.setBigUint64(e.scratch + S_ID + 8, lo, true);
+    e.check(e.x.dw_offer_shown(this.ptr, e.scratch + S_ID), `shown ${decisionId}`);
+  }
+
+  /** Returns the status code name (OK, DUPLICATE, NOT_FOUND) instead of throwing for those. */
+  update(decisionId, { ts, converted, revenue, margin }) {
+    const [hi, lo] = decisionIdFromHex(decisionId);
+    const e = this.engine;
+    const o = e.scratch + S_OUTCOME;
+    const dv = e._view();
+    dv.setBigUint64(o, hi, true);
+    dv.setBigUint64(o + 8, lo, true);
+    dv.setBigInt64(o + 16, BigInt(Math.trunc(ts)), true);
+    dv.setUint32(o + 24, converted ? 1 : 0, true);
+    dv.setFloat32(o + 28, revenue, true);
+    dv.setFloat32(o + 32, margin, true);
+    const st = e.x.disco_update(this.ptr, o);
+    if (st === 0 || st === 10 || st === 11) return STATUS_CODES[st];
+    e.check(st, `report ${decisionId}`);
+  }
+
+  save() {
+    const e = this.engine;
+    return e.saveBytes('save runtime state', (p, cap, outLen) => e.x.disco_runtime_save(this.ptr, p, cap, outLen));
+  }
+
+  restore(bytes) {
+    const e = this.engine;
+    const p = e.buf('state', bytes.length);
+    e._view();
+    e.u8.set(bytes, p);
+    e.check(e.x.disco_runtime_restore(this.ptr, p, bytes.length), 'restore runtime state');
+  }
+
+  memoryBytes() { return this.engine.x.disco_runtime_memory_bytes(this.ptr) >>> 0; }
+
+  free() {
+    if (this.ptr) this.engine.x.disco_runtime_free(this.ptr);
+    this.ptr = 0;
+  }
+}
+
+/** disco_session: one shopper's LSTM state and history. */
+export class SessionRef {
+  constructor(runtime, ptr) {
+    this.runtime = runtime;
+    this.engine = runtime.engine;
+    this.ptr = ptr;
+  }
+
+  observe(item, type, ts, price, quantity) {
+    const e = this.engine;
+    const p = e.scratch + S_EVENT;
+    const dv = e._view();
+    dv.setBigInt64(p, BigInt(Math.trunc(ts)), true);
+    dv.setUint32(p + 8, item, true);
+    dv.setUint32(p + 12, type, true);
+    dv.setFloat32(p + 16, price, true);
+    dv.setInt32(p + 20, quantity, true);
+    e.check(e.x.disco_observe(this.ptr, p), 'track');
+  }
+
+  /** Returns { items: Uint32Array, scores: Float32Array } (copies). */
+  recommend(k, { excludeSeen = true, includeOutOfStock = false, exclude = null, category = -1 } = {}) {
+    const e = this.engine;
+    const nEx = exclude ? exclude.length : 0;
+    const itemsP = e.buf('rec_items', 4 * k);
+    const scoresP = e.buf('rec_scores', 4 * k);
+    const exP = nEx ? e.buf('rec_exclude', 4 * nEx) : 0;
+    const f = e.scratch + S_FILTER;
+    const dv = e._view();
+    for (let i = 0; i < nEx; i++) dv.setUint32(exP + 4 * i, exclude[i], true);
+    dv.setUint32(f, excludeSeen ? 1 : 0, true);
+    dv.setUint32(f + 4, includeOutOfStock ? 1 : 0, true);
+    dv.setUint32(f + 8, exP, true);
+    dv.setUint32(f + 12, nEx, true);
+    dv.setInt32(f + 16, category, true);
+    e.check(e.x.disco_recommend(this.ptr, k, f, itemsP, scoresP, e.scratch + S_OUT), 'recommend');
+    const v = e._view();
+    const n = v.getUint32(e.scratch + S_OUT, true);
+    return {
+      items: new Uint32Array(e._buffer.slice(itemsP, itemsP + 4 * n)),
+      scores: new Float32Array(e._buffer.slice(scoresP, scoresP + 4 * n)),
+    };
+  }
+
+  propensity() {
+    const e = this.engine;
+    e.check(e.x.disco_propensity(this.ptr, e.scratch + S_FLOAT), 'propensity');
+    return e._view().getFloat32(e.scratch + S_FLOAT, true);
+  }
+
+  /** Raw disco_offer fields; decisionId as 32 hex chars. idHex optional (replays). */
+  offer(item, nowMs, idHex) {
+    const e = this.engine;
+    const s = e.scratch;
+    let dv = e._view();
+    const [hi, lo] = idHex ? decisionIdFromHex(idHex) : [0n, 0n];
+    dv.setBigInt64(s + S_ARGS, BigInt(Math.trunc(nowMs)), true);
+    dv.setBigUint64(s + S_ARGS + 8, hi, true);
+    dv.setBigUint64(s + S_ARGS + 16, lo, true);
+    e.check(e.x.dw_offer_make(this.ptr, item, s + S_ARGS, s + S_OFFER), 'offer');
+    dv = e._view();
+    const o = s + S_OFFER;
+    const contextDim = Math.min(dv.getUint32(o + 52, true), 16);
+    const context = new Array(contextDim);
+    for (let i = 0; i < contextDim; i++) context[i] = dv.getFloat32(o + 56 + 4 * i, true);
+    return {
+      decisionId: decisionIdToHex(dv.getBigUint64(o, true), dv.getBigUint64(o + 8, true)),
+      item: dv.getUint32(o + 16, true),
+      arm: dv.getUint32(o + 20, true),
+      banditArm: dv.getUint32(o + 24, true),
+      discount: dv.getFloat32(o + 28, true),
+      propensity: dv.getFloat32(o + 32, true),
+      purchasePropensity: dv.getFloat32(o + 36, true),
+      expiresAt: Number(dv.getBigInt64(o + 40, true)),
+      guardrails: dv.getUint32(o + 48, true),
+      context,
+    };
+  }
+
+  save() {
+    const e = this.engine;
+    return e.saveBytes('save session state', (p, cap, outLen) => e.x.disco_session_save(this.ptr, p, cap, outLen));
+  }
+
+  memoryBytes() { return this.engine.x.disco_session_memory_bytes(this.ptr) >>> 0; }
+
+  free() {
+    if (this.ptr) this.engine.x.disco_session_free(this.ptr);
+    this.ptr = 0;
+  }
+}
+
+export function guardrailNames(bits) {
+  return Object.keys(GUARDRAILS).filter((k) => bits & GUARDRAILS[k]);
+}

@@ -1,0 +1,283 @@
+// @disco/sdk: personalized offers decided next to the shopper (browser, Node, edge workers).
+// This entry has no Node-only APIs; @disco/sdk/node adds file loading and Node defaults.
+import { DiscoError } from './errors.js';
+import { Engine, BundleRef, RuntimeRef, EVENT_TYPES, MODES, guardrailNames } from './engine.js';
+import { readBundleHeader, readModelSummary, verifyBundle, SCHEMA_MAJOR } from './bundle.js';
+import { Transport } from './transport.js';
+import { signOfferToken, verifyOfferToken } from './token.js';
+import { fnv1a64, toU64, toBytes, randomBytes, typeName, utf8, fromUtf8 } from './util.js';
+import { hasSimd } from './wasm.js';
+
+export { DiscoError, Engine, Transport, signOfferToken, verifyOfferToken, verifyBundle, readBundleHeader, hasSimd, fnv1a64, SCHEMA_MAJOR };
+
+const MODE_WIRE = ['Online', 'Apprentice', 'LoggingOnly'];
+const STATE_MAGIC = 0x53435344; // "DSCS" little-endian
+const STATE_VERSION = 1;
+
+function randomU64(cryptoImpl) {
+  const b = randomBytes(8, cryptoImpl);
+  return new DataView(b.buffer).getBigUint64(0, true);
+}
+
+/** Validates an event; returns { itemId, type, ts, price, quantity } with defaults applied. */
+export function normalizeEvent(event, now) {
+  if (!event || typeof event !== 'object' || Array.isArray(event)) {
+    throw new DiscoError('INVALID_ARGUMENT', `event must be an object, got ${typeName(event)}`);
+  }
+  let itemId = event.itemId ?? event.item_id;
+  if (typeof itemId === 'number' && Number.isSafeInteger(itemId)) itemId = String(itemId);
+  if (typeof itemId !== 'string' || !itemId) {
+    throw new DiscoError('INVALID_ARGUMENT', `event.itemId must be a non-empty string, got ${typeName(itemId)}`);
+  }
+  const t = event.type ?? 'view';
+  const type = typeof t === 'number' ? t : EVENT_TYPES[t];
+  if (!Number.isInteger(type) || type < 0 || type > 4) {
+    throw new DiscoError('INVALID_ARGUMENT', `event.type must be one of ${Object.keys(EVENT_TYPES).join(', ')}, got ${JSON.stringify(t)}`);
+  }
+  const price = event.price ?? 0;
+  if (typeof price !== 'number' || !Number.isFinite(price) || price < 0) {
+    throw new DiscoError('INVALID_ARGUMENT', `event.price must be a finite number >= 0, got ${JSON.stringify(event.price)}`);
+  }
+  const quantity = event.quantity ?? 1;
+  if (!Number.isInteger(quantity) || Math.abs(quantity) > 2 ** 31 - 1) {
+    throw new DiscoError('INVALID_ARGUMENT', `event.quantity must be an integer, got ${JSON.stringify(event.quantity)}`);
+  }
+  const ts = event.ts ?? event.ts_ms ?? now;
+  if (typeof ts !== 'number' || !Number.isFinite(ts)) {
+    throw new DiscoError('INVALID_ARGUMENT', `event.ts must be milliseconds since the epoch, got ${JSON.stringify(ts)}`);
+  }
+  return { itemId, type, ts, price, quantity };
+}
+
+async function loadBundle(engine, bundle, o) {
+  if (bundle instanceof Promise) bundle = await bundle;
+  if (typeof Response !== 'undefined' && bundle instanceof Response) bundle = await bundle.arrayBuffer();
+  const bytes = toBytes(bundle, 'bundle');
+  const header = o.unsafeSkipVerify ? readBundleHeader(bytes) : await verifyBundle(bytes, o.publicKey, o);
+  const summary = readModelSummary(header.payload);
+  return { ref: new BundleRef(engine, bytes), summary };
+}
+
+export class Disco {
+  /**
+   * Loads disco.wasm and a signed bundle, verifies the signature, and opens one shopper session.
+   * See index.d.ts (DiscoOptions) for every option.
+   */
+  static async create(opts = {}) {
+    return this._open(opts, null);
+  }
+
+  /** Reopens a Disco from saveState() bytes (same bundle, or one the runtime accepts). */
+  static async restore(opts = {}) {
+    if (!opts.state) throw new DiscoError('INVALID_ARGUMENT', 'restore needs { state } from saveState()');
+    return this._open(opts, parseState(toBytes(opts.state, 'state')));
+  }
+
+  static async _open(o, saved) {
+    if (o.mode !== undefined && !(o.mode in MODES)) {
+      throw new DiscoError('INVALID_ARGUMENT', `mode must be one of ${Object.keys(MODES).join(', ')}, got ${JSON.stringify(o.mode)}`);
+    }
+    const engine = o.engine ?? await Engine.load(o.wasm);
+    const { ref, summary } = await loadBundle(engine, o.bundle, o);
+    return new this(engine, ref, summary, o, saved);
+  }
+
+  constructor(engine, bundle, summary, o, saved) {
+    this.engine = engine;
+    this.crypto = o.crypto;
+    this.now = o.now ?? Date.now;
+    this.mode = saved?.meta.mode ?? o.mode ?? 'online';
+    this.seed = saved ? BigInt(saved.meta.seed) : (o.seed !== undefined ? toU64(o.seed, 'seed') : randomU64(o.crypto));
+    this.userKey = saved ? BigInt(saved.meta.userKey)
+      : o.userKey !== undefined ? toU64(o.userKey, 'userKey')
+        : o.userId !== undefined ? fnv1a64(o.userId) : randomU64(o.crypto);
+    this.tokenSecret = o.tokenSecret;
+    this.policyVersion = o.policyVersion;
+    this.sessionId = o.sessionId ?? '';
+    this._verifyOpts = { publicKey: o.publicKey, unsafeSkipVerify: o.unsafeSkipVerify, crypto: o.crypto };
+    this.bundle = bundle;
+    this.summary = summary;
+    try {
+      this.runtime = new RuntimeRef(engine, bundle, { seed: this.seed, mode: MODES[this.mode], maxPendingDecisions: o.maxPendingDecisions ?? 0 });
+      if (saved) {
+        this.runtime.restore(saved.runtime);
+        this.session = this.runtime.restoreSession(saved.session);
+      } else {
+        this.session = this.runtime.createSession(this.userKey);
+      }
+    } catch (e) {
+      this.runtime?.free();
+      bundle.free();
+      throw e;
+    }
+    this.sendEvents = !!o.collector?.events;
+    this.transport = o.transport ?? (o.collector ? new Transport({ ...o.collector, storage: o.storage ?? o.collector.storage, crypto: o.crypto }) : null);
+  }
+
+  /** Bundle and build facts: model version, dimensions, SIMD or not. */
+  get info() {
+    return { ...this.bundle.info, simd: this.engine.simd, mode: this.mode };
+  }
+
+  _alive() {
+    if (!this.session) throw new DiscoError('STATE', 'this Disco was closed');
+  }
+
+  /** Advances the shopper's state by one event: { type, itemId, price?, quantity?, ts? }. */
+  track(event) {
+    this._alive();
+    const e = normalizeEvent(event, this.now());
+    const idx = this.bundle.index(e.itemId);
+    this.session.observe(idx, e.type, e.ts, e.price, e.quantity);
+    if (this.sendEvents && this.transport) {
+      this.transport.enqueue('events', {
+        user_key: this.userKey.toString(), session_id: this.sessionId, ts_ms: e.ts,
+        type: ['View', 'Click', 'Cart', 'Remove', 'Purchase'][e.type], item_id: e.itemId, price: e.price, quantity: e.quantity,
+      });
+    }
+  }
+
+  /** Top-k items for this shopper: [{ itemId, score }]. Unknown ids in `exclude` are ignored. */
+  recommend({ k = 10, exclude = [], excludeSeen = true, includeOutOfStock = false, category = -1 } = {}) {
+    this._alive();
+    if (!Number.isInteger(k) || k < 1 || k > 10000) throw new DiscoError('INVALID_ARGUMENT', `k must be an integer in 1..10000, got ${JSON.stringify(k)}`);
+    if (!Array.isArray(exclude)) throw new DiscoError('INVALID_ARGUMENT', `exclude must be an array of item ids, got ${typeName(exclude)}`);
+    if (!Number.isInteger(category)) throw new DiscoError('INVALID_ARGUMENT', 'category must be an integer (-1 = any)');
+    const ex = [];
+    for (const id of exclude) {
+      try { ex.push(this.bundle.index(String(id))); } catch (err) { if (err.code !== 'UNKNOWN_ITEM') throw err; }
+    }
+    const r = this.session.recommend(k, { excludeSeen, includeOutOfStock, exclude: ex, category });
+    const out = new Array(r.items.length);
+    for (let i = 0; i < r.items.length; i++) out[i] = { itemId: this.bundle.id(r.items[i]), score: r.scores[i] };
+    return out;
+  }
+
+  /** Purchase propensity of this shopper (0..1). */
+  propensity() {
+    this._alive();
+    return this.session.propensity();
+  }
+
+  /** Decides an offer for itemId without signing a token (hot loops). */
+  offerSync(itemId, { now, decisionId } = {}) {
+    this._alive();
+    const idx = this.bundle.index(typeof itemId === 'number' ? String(itemId) : itemId);
+    const ts = now ?? this.now();
+    const o = this.session.offer(idx, ts, decisionId);
+    const arm = this.summary.arms[o.arm] ?? { name: String(o.arm), kind: 'percent' };
+    const offer = {
+      decisionId: o.decisionId, itemId: this.bundle.id(o.item), arm: o.arm, armName: arm.name, kind: arm.kind,
+      discount: o.discount, propensity: o.propensity, purchasePropensity: o.purchasePropensity,
+      expiresAt: o.expiresAt, banditArm: o.banditArm, guardrails: guardrailNames(o.guardrails), mode: this.mode,
+    };
+    if (this.transport) {
+      this.transport.enqueue('decisions', {
+        decision_id: o.decisionId, ts_ms: ts, user_key: this.userKey.toString(), item_id: offer.itemId,
+        arm: o.arm, discount: o.discount, propensity: o.propensity,
+        model_version: this.bundle.info.modelVersion, policy_version: this.policyVersion ?? this.bundle.info.modelVersion,
+        mode: MODE_WIRE[MODES[this.mode]], shown: false,
+        price: this.summary.price?.[o.item] ?? 0, cost: this.summary.cost?.[o.item] ?? 0, context: o.context,
+      });
+    }
+    return offer;
+  }
+
+  /** Decides an offer: { decisionId, arm, discount, propensity, expiresAt, token? }. */
+  async offer(itemId, opts = {}) {
+    const offer = this.offerSync(itemId, opts);
+    if (this.tokenSecret) offer.token = await signOfferToken(offer, this.tokenSecret, { crypto: this.crypto });
+    return offer;
+  }
+
+  /** Deferred activation: the page displayed the offer (only shown offers train the bandit). */
+  shown(decisionId, { ts } = {}) {
+    this._alive();
+    this.runtime.shown(decisionId);
+    this.transport?.enqueue('activations', { decision_id: decisionId, ts_ms: ts ?? this.now() });
+  }
+
+  /** Outcome of a decision; returns { applied, status } (applied = trained the bandit). */
+  report(decisionId, { converted, revenue = 0, margin = 0, ts } = {}) {
+    this._alive();
+    if (typeof converted !== 'boolean') throw new DiscoError('INVALID_ARGUMENT', `report: converted must be a boolean, got ${typeName(converted)}`);
+    for (const [k, v] of [['revenue', revenue], ['margin', margin]]) {
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new DiscoError('INVALID_ARGUMENT', `report: ${k} must be a finite number, got ${JSON.stringify(v)}`);
+    }
+    const t = ts ?? this.now();
+    const status = this.runtime.update(decisionId, { ts: t, converted, revenue, margin });
+    this.transport?.enqueue('outcomes', { decision_id: decisionId, ts_ms: t, converted, revenue, margin });
+    return { applied: status === 'OK', status };
+  }
+
+  /** Sends what the transport holds; resolves true when nothing is left queued. */
+  flush() {
+    return this.transport ? this.transport.flush() : Promise.resolve(true);
+  }
+
+  /** Runtime (bandit, guardrails) + session state + identity, as bytes for Disco.restore. */
+  saveState() {
+    this._alive();
+    const rt = this.runtime.save();
+    const ss = this.session.save();
+    const meta = utf8(JSON.stringify({ seed: this.seed.toString(), userKey: this.userKey.toString(), mode: this.mode, modelVersion: this.bundle.info.modelVersion }));
+    const out = new Uint8Array(20 + rt.length + ss.length + meta.length);
+    const dv = new DataView(out.buffer);
+    dv.setUint32(0, STATE_MAGIC, true);
+    dv.setUint32(4, STATE_VERSION, true);
+    dv.setUint32(8, rt.length, true);
+    dv.setUint32(12, ss.length, true);
+    dv.setUint32(16, meta.length, true);
+    out.set(rt, 20);
+    out.set(ss, 20 + rt.length);
+    out.set(meta, 20 + rt.length + ss.length);
+    return out;
+  }
+
+  /** Hot swap to a new signed bundle; the session and (if compatible) the bandit carry over. */
+  async swapBundle(bundle) {
+    this._alive();
+    const { ref, summary } = await loadBundle(this.engine, bundle, this._verifyOpts);
+    try {
+      this.runtime.swapBundle(ref);
+    } catch (e) {
+      ref.free();
+      throw e;
+    }
+    const old = this.bundle;
+    this.bundle = ref;
+    this.summary = summary;
+    old.free();
+    return this.info;
+  }
+
+  /** Bytes of wasm memory held by the runtime and the session. */
+  memoryBytes() {
+    this._alive();
+    return { runtime: this.runtime.memoryBytes(), session: this.session.memoryBytes(), wasmHeap: this.engine.memory.buffer.byteLength };
+  }
+
+  /** Frees wasm memory; persists the transport queue (it is not flushed: call flush() first). */
+  close() {
+    this.transport?.close();
+    this.session?.free();
+    this.runtime?.free();
+    this.bundle?.free();
+    this.session = this.runtime = this.bundle = null;
+  }
+}
+
+function parseState(b) {
+  if (b.length < 20) throw new DiscoError('STATE', 'saved state is truncated');
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (dv.getUint32(0, true) !== STATE_MAGIC) throw new DiscoError('STATE', 'not a disco saved state (bad magic)');
+  const v = dv.getUint32(4, true);
+  if (v !== STATE_VERSION) throw new DiscoError('STATE', `saved state version ${v} is not supported (expected ${STATE_VERSION})`);
+  const a = dv.getUint32(8, true);
+  const s = dv.getUint32(12, true);
+  const m = dv.getUint32(16, true);
+  if (20 + a + s + m !== b.length) throw new DiscoError('STATE', 'saved state is truncated or has trailing bytes');
+  let meta;
+  try { meta = JSON.parse(fromUtf8(b.subarray(20 + a + s))); } catch { throw new DiscoError('STATE', 'saved state metadata is not JSON'); }
+  return { runtime: b.slice(20, 20 + a), session: b.slice(20 + a, 20 + a + s), meta };
+}

@@ -1,0 +1,76 @@
+// Offer tokens: compact, HMAC-SHA256 signed (WebCrypto), verified by checkout servers.
+//   token = "v1." + base64url(JSON claims) + "." + base64url(HMAC-SHA256(secret, "v1." + base64url(JSON claims)))
+//   claims = { d: decision id (32 hex), i: item id, x: discount (fraction), a: arm, e: expiry (ms since epoch) }
+// Also signs opaque values (session cookies) under a different prefix so one can never pass as the other.
+import { DiscoError } from './errors.js';
+import { b64urlDecode, b64urlEncode, fromUtf8, subtleOf, toBytes, utf8, typeName } from './util.js';
+
+const keyCache = new WeakMap();
+
+export async function hmacKey(secret, cryptoImpl) {
+  if (typeof CryptoKey !== 'undefined' && secret instanceof CryptoKey) return secret;
+  const raw = typeof secret === 'string' ? utf8(secret) : toBytes(secret, 'secret');
+  if (raw.length < 16) throw new DiscoError('INVALID_ARGUMENT', 'token secret must be at least 16 bytes');
+  const subtle = subtleOf(cryptoImpl);
+  if (typeof secret === 'object') {
+    const hit = keyCache.get(secret);
+    if (hit) return hit;
+  }
+  const key = await subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+  if (typeof secret === 'object') keyCache.set(secret, key);
+  return key;
+}
+
+async function sign(prefix, body, secret, cryptoImpl) {
+  const key = await hmacKey(secret, cryptoImpl);
+  const msg = `${prefix}.${body}`;
+  const mac = new Uint8Array(await subtleOf(cryptoImpl).sign('HMAC', key, utf8(msg)));
+  return `${msg}.${b64urlEncode(mac)}`;
+}
+
+async function open(prefix, token, secret, cryptoImpl) {
+  if (typeof token !== 'string') throw new DiscoError('TOKEN_INVALID', `token must be a string, got ${typeName(token)}`);
+  const parts = token.split('.');
+  if (parts.length !== 3 || parts[0] !== prefix) throw new DiscoError('TOKEN_INVALID', 'token is malformed');
+  let mac;
+  try { mac = b64urlDecode(parts[2]); } catch { throw new DiscoError('TOKEN_INVALID', 'token signature is not base64url'); }
+  const key = await hmacKey(secret, cryptoImpl);
+  const ok = mac.length === 32
+    && await subtleOf(cryptoImpl).verify('HMAC', key, mac, utf8(`${parts[0]}.${parts[1]}`));
+  if (!ok) throw new DiscoError('TOKEN_INVALID', 'token signature does not verify (tampered, or another secret)');
+  try { return b64urlDecode(parts[1]); } catch { throw new DiscoError('TOKEN_INVALID', 'token body is not base64url'); }
+}
+
+/** Signs offer claims { decisionId, itemId, discount, arm, expiresAt }. */
+export async function signOfferToken(offer, secret, { crypto: cryptoImpl } = {}) {
+  const claims = { d: offer.decisionId, i: offer.itemId, x: offer.discount, a: offer.arm, e: offer.expiresAt };
+  return sign('v1', b64urlEncode(utf8(JSON.stringify(claims))), secret, cryptoImpl);
+}
+
+/**
+ * Verifies an offer token; returns { decisionId, itemId, discount, arm, expiresAt }.
+ * Throws DiscoError TOKEN_INVALID (malformed, tampered, other secret) or TOKEN_EXPIRED.
+ */
+export async function verifyOfferToken(token, secret, { now = Date.now(), crypto: cryptoImpl } = {}) {
+  const body = await open('v1', token, secret, cryptoImpl);
+  let c;
+  try { c = JSON.parse(fromUtf8(body)); } catch { throw new DiscoError('TOKEN_INVALID', 'token body is not JSON'); }
+  if (!c || typeof c.d !== 'string' || typeof c.i !== 'string' || typeof c.x !== 'number' || typeof c.e !== 'number') {
+    throw new DiscoError('TOKEN_INVALID', 'token claims are incomplete');
+  }
+  const t = typeof now === 'function' ? now() : now;
+  if (t >= c.e) throw new DiscoError('TOKEN_EXPIRED', `offer ${c.d} expired at ${new Date(c.e).toISOString()}`);
+  return { decisionId: c.d, itemId: c.i, discount: c.x, arm: c.a, expiresAt: c.e };
+}
+
+/** Signs opaque bytes (session state / session id) for a cookie. */
+export async function sealValue(bytes, secret, cryptoImpl) {
+  return sign('s1', b64urlEncode(bytes), secret, cryptoImpl);
+}
+/** Returns the bytes, or null when the value is malformed or its signature does not verify. */
+export async function unsealValue(value, secret, cryptoImpl) {
+  try { return await open('s1', value, secret, cryptoImpl); } catch (e) {
+    if (e instanceof DiscoError && e.code === 'TOKEN_INVALID') return null;
+    throw e;
+  }
+}

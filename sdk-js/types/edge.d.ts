@@ -1,0 +1,38 @@
+import type { Bytes, Engine, Mode, PublicKeyInput, WasmInput } from './index.js';
+import type { TransportOptions } from './transport.js';
+
+type FromEnv<T> = T | ((env: any) => T | Promise<T>);
+
+/** Cloudflare-KV-like store for session state. */
+export interface KVLike {
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>;
+}
+
+export interface EdgeOptions {
+  wasm?: FromEnv<WasmInput>;
+  engine?: Engine;
+  bundle: FromEnv<Bytes>;
+  publicKey?: FromEnv<PublicKeyInput>;
+  unsafeSkipVerify?: boolean;
+  /** signs offer tokens and session cookies (>= 16 bytes) */
+  tokenSecret: FromEnv<string | Bytes>;
+  /** without kv the session state travels in the signed cookie */
+  kv?: FromEnv<KVLike>;
+  collector?: FromEnv<Omit<TransportOptions, 'crypto'>>;
+  seed?: bigint | number | string;
+  mode?: Mode;
+  policyVersion?: string;
+  cookieName?: string;
+  sessionTtlS?: number;
+  crypto?: Crypto;
+  now?: () => number;
+}
+
+export interface EdgeHandler {
+  /** GET|POST /offer, GET|POST /recommend, POST /track, POST /shown, POST /report */
+  fetch(request: Request, env?: any, ctx?: { waitUntil(p: Promise<unknown>): void }): Promise<Response>;
+  info(env?: any): Promise<Record<string, unknown>>;
+}
+
+export declare function createEdgeHandler(options: EdgeOptions): EdgeHandler;

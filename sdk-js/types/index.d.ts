@@ -1,0 +1,160 @@
+// @disco/sdk: hand-written types. tests/sdk/types.test.mjs checks that every value declared here is
+// exported by the module and vice versa.
+import type { Transport, TransportOptions } from './transport.js';
+export { Transport, TransportOptions } from './transport.js';
+export { signOfferToken, verifyOfferToken, OfferClaims } from './token.js';
+
+export type Bytes = ArrayBuffer | Uint8Array;
+export type WasmSource = WebAssembly.Module | Bytes | Response | URL | string;
+/** Both builds (SIMD128 chosen when the engine supports it), or a single one. */
+export type WasmInput = WasmSource | { simd?: WasmSource; plain?: WasmSource } | Promise<WasmSource | { simd?: WasmSource; plain?: WasmSource }>;
+export type PublicKeyInput = Bytes | string | CryptoKey;
+export type Mode = 'online' | 'apprentice' | 'logging';
+export type EventType = 'view' | 'click' | 'cart' | 'remove' | 'purchase';
+export type ErrorCode =
+  | 'INVALID_ARGUMENT' | 'BUNDLE_FORMAT' | 'CHECKSUM' | 'SIGNATURE' | 'UNSIGNED' | 'VERSION' | 'SHAPE'
+  | 'UNKNOWN_ITEM' | 'STATE' | 'BUFFER_TOO_SMALL' | 'NOT_FOUND' | 'DUPLICATE' | 'UNSUPPORTED'
+  | 'OUT_OF_MEMORY' | 'INTERNAL' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'NETWORK' | 'REJECTED' | 'STORAGE';
+
+/** Storage for the offline queue: window.localStorage or anything with the same three methods. */
+export interface StorageLike {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem?(key: string): void;
+}
+
+export declare class DiscoError extends Error {
+  readonly name: 'DiscoError';
+  readonly code: ErrorCode;
+  /** disco_status number when the error came from disco.wasm */
+  readonly status?: number;
+}
+
+export interface DiscoOptions {
+  /** disco.wasm builds; @disco/sdk/node defaults to the packaged files */
+  wasm?: WasmInput;
+  /** share one instantiated module between several Disco objects */
+  engine?: Engine;
+  /** the signed bundle file's bytes */
+  bundle: Bytes | Response | Promise<Bytes | Response>;
+  /** ECDSA P-256 public key (SPKI DER bytes, base64, PEM, or a CryptoKey) the bundle must verify against */
+  publicKey?: PublicKeyInput;
+  /** skip the signature check: tests and benchmarks only */
+  unsafeSkipVerify?: boolean;
+  /** decision randomness seed (64-bit); random when absent */
+  seed?: bigint | number | string;
+  /** hashed shopper key (64-bit) ... */
+  userKey?: bigint | number | string;
+  /** ... or a shopper id, hashed with FNV-1a 64 over its UTF-8 bytes */
+  userId?: string;
+  sessionId?: string;
+  mode?: Mode;
+  policyVersion?: string;
+  maxPendingDecisions?: number;
+  /** HMAC secret: offer() then returns a signed token (server-side use only; never ship it to a browser) */
+  tokenSecret?: string | Bytes | CryptoKey;
+  /** collector transport; `events: true` also sends tracked events */
+  collector?: Omit<TransportOptions, 'crypto' | 'storage'> & { events?: boolean; storage?: StorageLike };
+  storage?: StorageLike;
+  transport?: Transport;
+  /** WebCrypto implementation (default: globalThis.crypto) */
+  crypto?: Crypto;
+  now?: () => number;
+}
+
+export interface TrackEvent {
+  type?: EventType | 0 | 1 | 2 | 3 | 4;
+  itemId: string | number;
+  /** shown/paid price; 0 or absent = catalog price */
+  price?: number;
+  quantity?: number;
+  /** ms since the epoch (default: now) */
+  ts?: number;
+}
+
+export interface RecommendOptions {
+  k?: number;
+  /** item ids to leave out (unknown ids are ignored) */
+  exclude?: Array<string | number>;
+  excludeSeen?: boolean;
+  includeOutOfStock?: boolean;
+  /** -1 = any */
+  category?: number;
+}
+export interface Recommendation { itemId: string; score: number; }
+
+export type GuardrailName = 'max_discount' | 'margin_floor' | 'budget' | 'cooldown' | 'ineligible' | 'apprentice';
+
+export interface Offer {
+  /** 32 lowercase hex chars */
+  decisionId: string;
+  itemId: string;
+  /** arm actually offered (after guardrails and mode) */
+  arm: number;
+  armName: string;
+  kind: 'percent' | 'fixed' | 'free_shipping';
+  /** fraction of price */
+  discount: number;
+  /** probability of `arm` under the logging policy */
+  propensity: number;
+  purchasePropensity: number;
+  /** ms since the epoch */
+  expiresAt: number;
+  banditArm: number;
+  guardrails: GuardrailName[];
+  mode: Mode;
+  /** HMAC-signed offer token, when tokenSecret was given */
+  token?: string;
+}
+
+export interface Outcome { converted: boolean; revenue?: number; margin?: number; ts?: number; }
+
+export interface BundleInfo {
+  schemaMajor: number; schemaMinor: number; nItems: number; embDim: number; hidden: number;
+  nArms: number; contextDim: number; signed: boolean; createdAtMs: number; modelVersion: string;
+}
+export interface DiscoInfo extends BundleInfo { simd: boolean; mode: Mode; }
+
+export interface BundleHeader {
+  schemaMajor: number; schemaMinor: number; payload: Uint8Array; checksum: bigint;
+  signatureAlgo: number; signature: Uint8Array | null; keyId: string | null;
+}
+
+export declare class Engine {
+  static load(wasm: WasmInput): Promise<Engine>;
+  readonly simd: boolean;
+  readonly memory: WebAssembly.Memory;
+}
+
+export declare class Disco {
+  static create(options: DiscoOptions): Promise<Disco>;
+  static restore(options: DiscoOptions & { state: Bytes }): Promise<Disco>;
+  readonly info: DiscoInfo;
+  readonly userKey: bigint;
+  readonly transport: Transport | null;
+  track(event: TrackEvent): void;
+  recommend(options?: RecommendOptions): Recommendation[];
+  propensity(): number;
+  offer(itemId: string | number, options?: { now?: number; decisionId?: string }): Promise<Offer>;
+  offerSync(itemId: string | number, options?: { now?: number; decisionId?: string }): Offer;
+  shown(decisionId: string, options?: { ts?: number }): void;
+  report(decisionId: string, outcome: Outcome): { applied: boolean; status: 'OK' | 'NOT_FOUND' | 'DUPLICATE' };
+  flush(): Promise<boolean>;
+  saveState(): Uint8Array;
+  swapBundle(bundle: Bytes | Response | Promise<Bytes | Response>): Promise<DiscoInfo>;
+  memoryBytes(): { runtime: number; session: number; wasmHeap: number };
+  close(): void;
+}
+
+/** Validates an event and applies defaults. */
+export declare function normalizeEvent(event: TrackEvent, now: number): { itemId: string; type: number; ts: number; price: number; quantity: number };
+/** Verifies the bundle's signature (UNSIGNED / SIGNATURE / VERSION / BUNDLE_FORMAT errors). */
+export declare function verifyBundle(bundle: Bytes, publicKey: PublicKeyInput, options?: { crypto?: Crypto }): Promise<BundleHeader>;
+/** Reads the outer bundle fields without verifying (VERSION / BUNDLE_FORMAT errors). */
+export declare function readBundleHeader(bundle: Bytes): BundleHeader;
+/** Whether this engine validates WebAssembly SIMD128. */
+export declare function hasSimd(): boolean;
+/** FNV-1a 64 of a string's UTF-8 bytes (how userId becomes a user key). */
+export declare function fnv1a64(s: string): bigint;
+/** Newest bundle schema major this SDK reads. */
+export declare const SCHEMA_MAJOR: number;
