@@ -156,9 +156,9 @@ void Environment::build_catalog() {
     it.brand = it.category * B + std::min(j, B - 1);
     double p = category_median_price_[it.category] * rng.lognormal(0.0, 0.45);
     p = p < 1.0 ? 0.99 : std::floor(p) + 0.99;  // "x.99" prices
-    it.price = float(p);
+    it.price = p;
     double rate = std::clamp(margin_rate[it.category] * rng.lognormal(0.0, 0.25), 0.04, 0.9);
-    it.cost = float(std::max(0.01, round_cents(p * (1.0 - rate))));
+    it.cost = std::max(0.01, round_cents(p * (1.0 - rate)));
     it.in_stock = !rng.bernoulli(config_.out_of_stock_rate);
   }
   // Popularity: Zipf over a random permutation of the items.

@@ -172,12 +172,12 @@ SimLog simulate(Environment& env, const LoggingPolicy& policy) {
       uint32_t cart_no = 0;
       for (int step = 0; step < 60; ++step) {
         const Item& it = env.item(cur);
-        log.events.push_back({t, s, sess, cur, kView, 1, it.price});
+        log.events.push_back({t, it.price, s, sess, cur, kView, 1});
         viewed.push_back(cur);
         t += 2000 + int64_t(r.exponential(25000));
         const double p_click = sh.engagement * (0.45 + 0.55 * taste[it.category] / max_taste);
         if (r.bernoulli(p_click)) {
-          log.events.push_back({t, s, sess, cur, kClick, 1, it.price});
+          log.events.push_back({t, it.price, s, sess, cur, kClick, 1});
           t += 3000 + int64_t(r.exponential(40000));
           const double rel_price = std::log(it.price / env.category_median_price(it.category));
           const double p_cart = std::clamp(
@@ -186,7 +186,7 @@ SimLog simulate(Environment& env, const LoggingPolicy& policy) {
           bool already = false;
           for (const PendingCart& c : carts) already |= c.item == cur;
           if (it.in_stock && !already && r.bernoulli(p_cart)) {
-            log.events.push_back({t, s, sess, cur, kCart, 1, it.price});
+            log.events.push_back({t, it.price, s, sess, cur, kCart, 1});
             PendingCart pc{cur, t, kNoDiscountArm, false, 0, 0.0, -1, {}};
             const uint64_t key = (uint64_t(k) << 16) | cart_no++;
             if (r.bernoulli(cfg.offer_rate)) {
@@ -230,10 +230,13 @@ SimLog simulate(Environment& env, const LoggingPolicy& policy) {
           const auto items = env.category_items(cat);
           const uint32_t n = uint32_t(items.size());
           if (n > 1) {
-            static constexpr int kOffsets[9] = {1, -1, 1, -1, 2, -2, 2, -2, 3};
-            const int off = kOffsets[r.below(9)];
-            const int64_t pos = (int64_t(env.item(cur).style_pos) + off % int64_t(n) + n) % n;
-            cur = items[size_t(pos)];
+            // Two candidates among the nearest styles; the more popular one is viewed.
+            static constexpr int kOffsets[8] = {1, -1, 1, -1, 2, -2, 3, -3};
+            auto neighbour = [&](int off) {
+              return items[size_t((int64_t(env.item(cur).style_pos) + off % int64_t(n) + n) % n)];
+            };
+            const uint32_t c1 = neighbour(kOffsets[r.below(8)]), c2 = neighbour(kOffsets[r.below(8)]);
+            cur = env.item(c1).popularity >= env.item(c2).popularity ? c1 : c2;
           }
         } else if (x < cfg.revisit_prob + cfg.neighbor_prob + cfg.same_category_prob) {
           cur = env.sample_item_in_category(cat, r.uniform(), r.uniform());
@@ -249,15 +252,15 @@ SimLog simulate(Environment& env, const LoggingPolicy& policy) {
         if (c.purchased) continue;
         if (r.bernoulli(0.4)) {
           t += 2000 + int64_t(r.exponential(15000));
-          log.events.push_back({t, s, sess, c.item, kRemove, 1, env.item(c.item).price});
+          log.events.push_back({t, env.item(c.item).price, s, sess, c.item, kRemove, 1});
         }
       }
       int64_t checkout = t + 5000 + int64_t(r.exponential(60000));
       for (const PendingCart& c : carts) {
         if (c.purchased) {
           any = true;
-          log.events.push_back({checkout, s, sess, c.item, kPurchase, uint8_t(c.outcome.quantity),
-                                float(c.outcome.unit_price)});
+          log.events.push_back({checkout, c.outcome.unit_price, s, sess, c.item, kPurchase,
+                                uint8_t(c.outcome.quantity)});
           t = checkout;
         }
         if (c.decision >= 0) {

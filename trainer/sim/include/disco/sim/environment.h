@@ -59,8 +59,8 @@ const char* to_string(Segment s);
 struct Item {
   uint32_t category = 0;     // 0..num_categories-1
   uint32_t brand = 0;        // global brand index
-  float price = 0.f;         // list price, currency units, 2 decimals
-  float cost = 0.f;          // merchant's cost, 2 decimals, < price
+  double price = 0;          // list price, currency units, 2 decimals
+  double cost = 0;           // merchant's cost, 2 decimals, < price
   bool in_stock = true;
   float popularity = 0.f;    // Zipf weight (relative)
   uint32_t style_pos = 0;    // position in its category's style order (neighbours are nearby)

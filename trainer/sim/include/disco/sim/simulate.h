@@ -42,12 +42,12 @@ const char* event_kind_name(int k);
 
 struct SimEvent {
   int64_t ts_ms;
+  double price;       // list price (view/click/cart/remove) or unit price paid (purchase)
   uint32_t shopper;
   uint32_t session;   // global session index
   uint32_t item;
   uint8_t kind;       // EventKind
   uint8_t quantity;
-  float price;        // list price (view/click/cart/remove) or unit price paid (purchase)
 };
 
 struct SimDecision {
