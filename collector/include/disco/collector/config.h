@@ -1,0 +1,63 @@
+// Collector configuration: a key = value file (see collector/README.md) overridden by flags
+// (--key-name value sets key_name). Unknown keys, bad values and missing sites are errors that
+// name the file and line.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace disco::collector {
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Site {
+  std::string id, api_key, secret;
+};
+
+struct Config {
+  std::string host = "127.0.0.1";
+  int port = 8080;                        // 0 = any free port (printed at start)
+  std::string data_dir = "collector-data";
+  std::vector<Site> sites;
+  int64_t reward_window_ms = 3600 * 1000; // outcomes later than this after their decision are late
+  int64_t sweep_interval_ms = 1000;       // how often windows are closed with the default reward
+  int64_t replay_window_ms = 5 * 60 * 1000;
+  size_t replay_cache_max = 1000000;      // signatures remembered (503 beyond: refuse, never forget early)
+  size_t max_body_bytes = 4 << 20;        // larger bodies: 413
+  size_t max_rows = 10000;                // rows per batch: 413 beyond
+  size_t max_context = 256;
+  std::string storage = "sqlite";         // sqlite | jetstream
+  std::string sqlite_synchronous = "full";// full | normal (see README: durability)
+  size_t group_commit_max_jobs = 512;     // requests folded into one transaction at most
+  size_t max_pending_jobs = 4096;         // queued requests beyond this: 503 + Retry-After
+  int64_t storage_timeout_ms = 30000;     // a request waits this long for its commit, then 503
+  std::string nats_urls = "nats://127.0.0.1:4222";
+  std::string nats_stream = "DISCO_EVENTS";
+  int nats_replicas = 3;
+  bool jetstream_joiner = true;           // this collector also consumes the stream into its joined log
+  std::string static_dir;                 // served under static_prefix when set
+  std::string static_prefix = "/";
+  std::string bundle_path;                // default: <data_dir>/bundle.disco
+  int http_threads = 32;
+  int64_t read_timeout_ms = 5000;         // per read on a socket
+  int64_t body_timeout_ms = 10000;        // a whole request body must arrive within this
+  int keepalive_max = 1000;               // requests per keep-alive connection
+
+  std::string bundle_file() const { return bundle_path.empty() ? data_dir + "/bundle.disco" : bundle_path; }
+  const Site* site_by_key(const std::string& key) const;
+  const Site* site_by_id(const std::string& id) const;
+};
+
+// Sets one key (as in the file); `where` prefixes errors ("collector.conf:12").
+void set_config_value(Config& c, const std::string& key, const std::string& value, const std::string& where);
+void load_config_file(Config& c, const std::string& path);
+// Parses flags (argv after the subcommand); --config FILE is read first, then the other flags.
+Config parse_config_args(const std::vector<std::string>& args);
+void check_config(const Config& c);  // throws ConfigError when unusable (no sites, bad storage ...)
+std::string config_usage();
+
+}  // namespace disco::collector

@@ -1,0 +1,149 @@
+// The joined log in SQLite (WAL, one file) with a single writer thread doing group commit:
+// many requests' rows go into one transaction, and each request's future resolves only after
+// that transaction has committed (synchronous=FULL: the WAL is fsync'ed at every commit).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "disco/collector/batch.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace disco::collector {
+
+class Metrics;
+
+struct KindCounts {
+  uint32_t accepted = 0, duplicate = 0;
+};
+
+struct ApplyResult {
+  KindCounts events, decisions, outcomes, activations;
+  uint32_t orphans = 0;  // outcomes whose decision is not (yet) known
+  uint32_t joined = 0;   // outcomes joined within the reward window (here or to an earlier orphan)
+  uint32_t late = 0;     // outcomes kept but marked late
+  bool batch_seen_before = false;
+};
+
+struct ApplyOutcome {
+  bool ok = false;
+  std::string error;
+  ApplyResult result;
+};
+
+// Decision states in the joined log.
+enum class JoinStatus : int { Pending = 0, Joined = 1, Default = 2, Late = 3 };
+const char* join_status_name(int s);  // "pending", "joined", "default", "late"
+
+struct ArmStats {
+  std::string site;
+  int arm = 0;
+  int dim = 0;
+  uint64_t n = 0;
+  std::vector<double> A;  // dim x dim, row-major: sum of x x^T
+  std::vector<double> b;  // sum of r x
+  double reward_sum = 0;
+};
+
+struct BanditSnapshot {
+  int64_t version = 0;
+  std::map<std::tuple<std::string, int, int>, std::shared_ptr<const ArmStats>> arms;
+};
+
+struct StoreOptions {
+  std::string path;                 // the SQLite file
+  int64_t reward_window_ms = 3600 * 1000;
+  bool synchronous_full = true;
+  size_t group_commit_max_jobs = 512;
+  size_t max_pending_jobs = 4096;
+  int64_t sweep_interval_ms = 1000;
+  size_t sweep_max_rows = 20000;    // per transaction
+  std::function<int64_t()> clock;   // Unix ms; default: system clock
+};
+
+struct StoreCounters {
+  uint64_t decisions = 0, pending = 0, joined = 0, defaulted = 0, late = 0;
+  uint64_t orphans_waiting = 0, orphans_expired = 0;
+};
+
+class SqliteStore {
+ public:
+  explicit SqliteStore(StoreOptions opt, Metrics* metrics = nullptr);  // throws std::runtime_error
+  ~SqliteStore();
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  // Synchronous, one transaction each (tests, the JetStream consumer when no writer runs).
+  ApplyOutcome apply(const std::string& site, const std::string& batch_hash, const Batch& b);
+  // Closes every window that has passed at clock(): pending decisions get the default reward,
+  // orphan outcomes older than the window expire. Returns the number of decisions closed.
+  size_t sweep();
+
+  // Group commit: start the writer thread (which also sweeps every sweep_interval_ms).
+  void start();
+  void stop();
+  // Queues a batch; the future resolves once it is durable (or failed). Returns an invalid
+  // future when the queue is full (the caller answers 503).
+  std::future<ApplyOutcome> submit(std::string site, std::string batch_hash, std::shared_ptr<const Batch> b);
+  size_t pending_jobs() const;
+
+  std::shared_ptr<const BanditSnapshot> bandit() const;
+  StoreCounters counters();  // reads the database (own connection)
+  const StoreOptions& options() const { return opt_; }
+
+ private:
+  struct Job {
+    std::string site, hash;
+    std::shared_ptr<const Batch> batch;
+    std::promise<ApplyOutcome> done;
+    std::chrono::steady_clock::time_point enqueued;
+  };
+  struct DecisionRow;
+  void open();
+  void prepare();
+  void exec(const char* sql);
+  void apply_in_txn(const std::string& site, const std::string& hash, const Batch& b, int64_t now, ApplyResult& r);
+  size_t sweep_in_txn(int64_t now);
+  bool load_decision(const DecisionId& id, DecisionRow& row);
+  void join(DecisionRow& d, int64_t o_ts, bool converted, double revenue, double margin, bool expired_orphan,
+            ApplyResult* r);
+  void finalize_bandit(DecisionRow& d, double reward);
+  void flush_bandit();
+  void load_bandit();
+  void publish_snapshot();
+  void writer_loop();
+  int64_t now() const;
+
+  StoreOptions opt_;
+  Metrics* metrics_;
+  sqlite3* db_ = nullptr;
+  sqlite3* ro_ = nullptr;  // a reader connection for counters()
+  std::mutex ro_mu_;
+  std::map<std::string, sqlite3_stmt*> st_;
+  std::mutex db_mu_;  // one transaction at a time on db_
+
+  std::map<std::tuple<std::string, int, int>, ArmStats> bandit_;
+  std::vector<std::tuple<std::string, int, int>> dirty_;
+  int64_t bandit_version_ = 0;
+  mutable std::mutex snap_mu_;
+  std::shared_ptr<const BanditSnapshot> snapshot_;
+
+  mutable std::mutex q_mu_;
+  std::condition_variable q_cv_;
+  std::deque<std::unique_ptr<Job>> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+}  // namespace disco::collector

@@ -1,0 +1,72 @@
+#include "disco/collector/auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+namespace disco::collector {
+namespace {
+std::string to_hex(const unsigned char* p, size_t n) {
+  static const char* d = "0123456789abcdef";
+  std::string s(n * 2, '0');
+  for (size_t i = 0; i < n; ++i) {
+    s[2 * i] = d[p[i] >> 4];
+    s[2 * i + 1] = d[p[i] & 15];
+  }
+  return s;
+}
+}  // namespace
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
+       message.size(), out, &len);
+  return to_hex(out, len);
+}
+
+std::string sha256_hex(std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr);
+  return to_hex(out, len);
+}
+
+bool signature_matches(const std::string& expected_hex, std::string_view received) {
+  if (received.size() != expected_hex.size()) return false;
+  std::string low(received);
+  for (char& c : low)
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+  return CRYPTO_memcmp(expected_hex.data(), low.data(), low.size()) == 0;
+}
+
+void ReplayCache::expire(int64_t now_ms) {
+  while (!order_.empty() && order_.front().first <= now_ms) {
+    auto it = seen_.find(order_.front().second);
+    if (it != seen_.end() && it->second == order_.front().first) seen_.erase(it);
+    order_.pop_front();
+  }
+}
+
+ReplayCache::Result ReplayCache::check_and_insert(const std::string& signature, int64_t now_ms) {
+  std::lock_guard<std::mutex> lk(mu_);
+  expire(now_ms);
+  if (seen_.count(signature)) return Result::Replayed;
+  if (seen_.size() >= max_) return Result::Full;
+  int64_t exp = now_ms + ttl_ms_;
+  seen_[signature] = exp;
+  order_.emplace_back(exp, signature);
+  return Result::Fresh;
+}
+
+void ReplayCache::forget(const std::string& signature) {
+  std::lock_guard<std::mutex> lk(mu_);
+  seen_.erase(signature);  // its order_ entry expires harmlessly (expiry check above)
+}
+
+size_t ReplayCache::size() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return seen_.size();
+}
+
+}  // namespace disco::collector

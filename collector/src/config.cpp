@@ -1,0 +1,163 @@
+#include "disco/collector/config.h"
+
+#include <charconv>
+#include <fstream>
+
+namespace disco::collector {
+namespace {
+
+std::string trim(const std::string& s) {
+  size_t a = s.find_first_not_of(" \t\r\n");
+  if (a == std::string::npos) return "";
+  size_t b = s.find_last_not_of(" \t\r\n");
+  return s.substr(a, b - a + 1);
+}
+
+template <class T>
+T to_int(const std::string& v, const std::string& key, const std::string& where, T lo, T hi) {
+  T x{};
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (ec != std::errc() || p != v.data() + v.size() || x < lo || x > hi)
+    throw ConfigError(where + ": " + key + " = '" + v + "': expected an integer in [" + std::to_string(lo) + ", " +
+                      std::to_string(hi) + "]");
+  return x;
+}
+
+bool to_bool(const std::string& v, const std::string& key, const std::string& where) {
+  if (v == "true" || v == "1" || v == "on" || v == "yes") return true;
+  if (v == "false" || v == "0" || v == "off" || v == "no") return false;
+  throw ConfigError(where + ": " + key + " = '" + v + "': expected true or false");
+}
+
+}  // namespace
+
+const Site* Config::site_by_key(const std::string& key) const {
+  for (const Site& s : sites)
+    if (s.api_key == key) return &s;
+  return nullptr;
+}
+const Site* Config::site_by_id(const std::string& id) const {
+  for (const Site& s : sites)
+    if (s.id == id) return &s;
+  return nullptr;
+}
+
+void set_config_value(Config& c, const std::string& key, const std::string& value, const std::string& where) {
+  const std::string& v = value;
+  constexpr int64_t kBig = int64_t{1} << 50;
+  if (key == "listen") {
+    size_t colon = v.rfind(':');
+    if (colon == std::string::npos) throw ConfigError(where + ": listen = '" + v + "': expected HOST:PORT");
+    c.host = v.substr(0, colon);
+    c.port = to_int<int>(v.substr(colon + 1), key, where, 0, 65535);
+  } else if (key == "host") c.host = v;
+  else if (key == "port") c.port = to_int<int>(v, key, where, 0, 65535);
+  else if (key == "data_dir" || key == "data") c.data_dir = v;
+  else if (key == "site") {
+    size_t a = v.find(':'), b = a == std::string::npos ? a : v.find(':', a + 1);
+    if (b == std::string::npos) throw ConfigError(where + ": site = '...': expected ID:API_KEY:SECRET");
+    Site s{v.substr(0, a), v.substr(a + 1, b - a - 1), v.substr(b + 1)};
+    if (s.id.empty() || s.api_key.empty() || s.secret.size() < 16)
+      throw ConfigError(where + ": site '" + s.id + "': id and api key must be non-empty and the secret at least 16 characters");
+    for (const Site& o : c.sites)
+      if (o.id == s.id || o.api_key == s.api_key)
+        throw ConfigError(where + ": site '" + s.id + "': duplicate site id or api key");
+    c.sites.push_back(std::move(s));
+  }
+  else if (key == "reward_window_ms") c.reward_window_ms = to_int<int64_t>(v, key, where, 1, kBig);
+  else if (key == "sweep_interval_ms") c.sweep_interval_ms = to_int<int64_t>(v, key, where, 10, kBig);
+  else if (key == "replay_window_ms") c.replay_window_ms = to_int<int64_t>(v, key, where, 1000, kBig);
+  else if (key == "replay_cache_max") c.replay_cache_max = to_int<size_t>(v, key, where, 16, size_t{1} << 32);
+  else if (key == "max_body_bytes") c.max_body_bytes = to_int<size_t>(v, key, where, 1024, size_t{1} << 32);
+  else if (key == "max_rows") c.max_rows = to_int<size_t>(v, key, where, 1, size_t{1} << 24);
+  else if (key == "max_context") c.max_context = to_int<size_t>(v, key, where, 0, 65536);
+  else if (key == "storage") {
+    if (v != "sqlite" && v != "jetstream") throw ConfigError(where + ": storage = '" + v + "': expected sqlite or jetstream");
+    c.storage = v;
+  } else if (key == "sqlite_synchronous") {
+    if (v != "full" && v != "normal") throw ConfigError(where + ": sqlite_synchronous = '" + v + "': expected full or normal");
+    c.sqlite_synchronous = v;
+  }
+  else if (key == "group_commit_max_jobs") c.group_commit_max_jobs = to_int<size_t>(v, key, where, 1, 1 << 20);
+  else if (key == "max_pending_jobs") c.max_pending_jobs = to_int<size_t>(v, key, where, 1, 1 << 24);
+  else if (key == "storage_timeout_ms") c.storage_timeout_ms = to_int<int64_t>(v, key, where, 10, kBig);
+  else if (key == "nats_urls") c.nats_urls = v;
+  else if (key == "nats_stream") c.nats_stream = v;
+  else if (key == "nats_replicas") c.nats_replicas = to_int<int>(v, key, where, 1, 5);
+  else if (key == "jetstream_joiner") c.jetstream_joiner = to_bool(v, key, where);
+  else if (key == "static_dir") c.static_dir = v;
+  else if (key == "static_prefix") c.static_prefix = v;
+  else if (key == "bundle_path") c.bundle_path = v;
+  else if (key == "http_threads") c.http_threads = to_int<int>(v, key, where, 2, 4096);
+  else if (key == "read_timeout_ms") c.read_timeout_ms = to_int<int64_t>(v, key, where, 10, kBig);
+  else if (key == "body_timeout_ms") c.body_timeout_ms = to_int<int64_t>(v, key, where, 10, kBig);
+  else if (key == "keepalive_max") c.keepalive_max = to_int<int>(v, key, where, 1, 1 << 30);
+  else throw ConfigError(where + ": unknown key '" + key + "'");
+}
+
+void load_config_file(Config& c, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot open the config file");
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    std::string t = trim(line);
+    if (t.empty() || t[0] == '#') continue;
+    size_t eq = t.find('=');
+    std::string where = path + ":" + std::to_string(n);
+    if (eq == std::string::npos) throw ConfigError(where + ": expected key = value");
+    set_config_value(c, trim(t.substr(0, eq)), trim(t.substr(eq + 1)), where);
+  }
+}
+
+Config parse_config_args(const std::vector<std::string>& args) {
+  Config c;
+  for (size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == "--config") load_config_file(c, args[i + 1]);
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.rfind("--", 0) != 0) throw ConfigError("argument '" + a + "': expected --key value");
+    std::string key = a.substr(2), value;
+    size_t eq = key.find('=');
+    if (eq != std::string::npos) {
+      value = key.substr(eq + 1);
+      key = key.substr(0, eq);
+    } else {
+      if (i + 1 >= args.size()) throw ConfigError("flag " + a + " needs a value");
+      value = args[++i];
+    }
+    if (key == "config") continue;
+    for (char& ch : key)
+      if (ch == '-') ch = '_';
+    set_config_value(c, key, value, "flag --" + key);
+  }
+  return c;
+}
+
+void check_config(const Config& c) {
+  if (c.sites.empty())
+    throw ConfigError("no sites configured: add 'site = ID:API_KEY:SECRET' to the config file or --site ID:KEY:SECRET");
+  if (c.data_dir.empty()) throw ConfigError("data_dir is empty");
+#ifndef DISCO_COLLECTOR_WITH_NATS
+  if (c.storage == "jetstream") throw ConfigError("storage = jetstream: this build has no libnats (apt-get install libnats-dev)");
+#endif
+}
+
+std::string config_usage() {
+  return R"(disco-collector serve [--config FILE] [--key value ...]
+disco-collector export --data DIR --out FILE.csv [--include-pending]
+
+Every config-file key is also a flag (--reward-window-ms 60000 sets reward_window_ms):
+  listen HOST:PORT | host, port      data_dir DIR             site ID:API_KEY:SECRET (repeatable)
+  reward_window_ms, sweep_interval_ms, replay_window_ms, replay_cache_max
+  max_body_bytes, max_rows, max_context
+  storage sqlite|jetstream           sqlite_synchronous full|normal
+  group_commit_max_jobs, max_pending_jobs, storage_timeout_ms
+  nats_urls URL[,URL...]             nats_stream NAME    nats_replicas N    jetstream_joiner true|false
+  static_dir DIR, static_prefix /    bundle_path FILE (default DATA/bundle.disco)
+  http_threads N, read_timeout_ms, body_timeout_ms, keepalive_max
+)";
+}
+
+}  // namespace disco::collector

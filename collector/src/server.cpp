@@ -1,0 +1,366 @@
+#include "disco/collector/server.h"
+
+#include <httplib.h>
+#include <sys/stat.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "disco/collector/auth.h"
+#include "disco/collector/batch.h"
+#include "disco/collector/jetstream.h"
+#include "disco/collector/metrics.h"
+#include "disco/collector/store.h"
+
+namespace disco::collector {
+namespace {
+
+using json = nlohmann::json;
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void json_error(httplib::Response& res, int status, const std::string& error, const std::string& field = "") {
+  json j{{"error", error}};
+  if (!field.empty()) j["field"] = field;
+  res.status = status;
+  res.set_content(j.dump(), "application/json");
+}
+
+json counts(const KindCounts& k) { return {{"accepted", k.accepted}, {"duplicate", k.duplicate}}; }
+
+}  // namespace
+
+struct Collector::Impl {
+  Config cfg;
+  Metrics metrics;
+  std::unique_ptr<SqliteStore> store;     // sqlite mode: the store; jetstream mode: the joiner's log
+  std::unique_ptr<JetStreamLog> js;
+  ReplayCache replay;
+  ParseLimits limits;
+  httplib::Server http;
+  int port = 0;
+
+  std::mutex bundle_mu;
+  struct {
+    int64_t mtime_ns = -1;
+    int64_t size = -1;
+    std::string etag;
+    std::shared_ptr<const std::string> bytes;
+  } bundle;
+
+  explicit Impl(Config c)
+      : cfg(std::move(c)), replay(2 * cfg.replay_window_ms, cfg.replay_cache_max) {
+    limits.max_rows = cfg.max_rows;
+    limits.max_context = cfg.max_context;
+    std::filesystem::create_directories(cfg.data_dir);
+    StoreOptions so;
+    so.path = cfg.data_dir + "/collector.sqlite";
+    so.reward_window_ms = cfg.reward_window_ms;
+    so.synchronous_full = cfg.sqlite_synchronous == "full";
+    so.group_commit_max_jobs = cfg.group_commit_max_jobs;
+    so.max_pending_jobs = cfg.max_pending_jobs;
+    so.sweep_interval_ms = cfg.sweep_interval_ms;
+    store = std::make_unique<SqliteStore>(so, &metrics);
+    store->start();
+    if (cfg.storage == "jetstream") {
+      js = std::make_unique<JetStreamLog>(cfg, &metrics);
+      if (cfg.jetstream_joiner) js->start_joiner(store.get());
+    }
+    routes();
+  }
+
+  void reject(httplib::Response& res, int status, const std::string& reason, const std::string& error,
+              const std::string& field = "") {
+    metrics.add("disco_collector_rejects_total", "reason=\"" + reason + "\"");
+    json_error(res, status, error, field);
+  }
+
+  void post_events(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    // 1. The body, bounded in size and in time (slow senders are cut off).
+    std::string body;
+    bool too_big = false, too_slow = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg.body_timeout_ms);
+    if (req.has_header("Content-Length")) {
+      auto len = req.get_header_value<uint64_t>("Content-Length");
+      if (len > cfg.max_body_bytes) too_big = true;
+      else body.reserve(len);
+    }
+    bool read_ok = !too_big && reader([&](const char* data, size_t n) {
+      if (std::chrono::steady_clock::now() > deadline) { too_slow = true; return false; }
+      if (body.size() + n > cfg.max_body_bytes) { too_big = true; return false; }
+      body.append(data, n);
+      return true;
+    });
+    if (too_big || res.status == 413)
+      return reject(res, 413, "body_too_large", "request body larger than max_body_bytes = " + std::to_string(cfg.max_body_bytes));
+    if (too_slow) {
+      res.set_header("Connection", "close");
+      return reject(res, 408, "body_timeout", "request body not received within " + std::to_string(cfg.body_timeout_ms) + " ms");
+    }
+    if (!read_ok) {
+      res.set_header("Connection", "close");
+      return reject(res, 408, "body_read_failed", "request body incomplete (read timeout or connection closed)");
+    }
+    // 2. Content type.
+    std::string ctype = req.get_header_value("Content-Type");
+    bool is_fb = ctype.rfind("application/x-flatbuffers", 0) == 0;
+    bool is_json = ctype.rfind("application/json", 0) == 0;
+    if (!is_fb && !is_json)
+      return reject(res, 415, "content_type", "Content-Type must be application/json or application/x-flatbuffers");
+    // 3. Authentication.
+    const Site* site = cfg.site_by_key(req.get_header_value("x-disco-key"));
+    if (!site) return reject(res, 401, "unknown_key", "missing or unknown x-disco-key", "x-disco-key");
+    std::string ts_s = req.get_header_value("x-disco-timestamp");
+    int64_t ts = 0;
+    {
+      const char* b = ts_s.data();
+      auto [p, ec] = std::from_chars(b, b + ts_s.size(), ts);
+      if (ts_s.empty() || ec != std::errc() || p != b + ts_s.size())
+        return reject(res, 401, "bad_timestamp", "x-disco-timestamp must be Unix time in milliseconds", "x-disco-timestamp");
+    }
+    int64_t now = wall_ms();
+    if (ts < now - cfg.replay_window_ms || ts > now + cfg.replay_window_ms)
+      return reject(res, 401, "stale_timestamp",
+                    "x-disco-timestamp is outside the replay window of +-" + std::to_string(cfg.replay_window_ms) +
+                        " ms from the server clock (" + std::to_string(now) + ")",
+                    "x-disco-timestamp");
+    std::string sig = req.get_header_value("x-disco-signature");
+    std::string msg;
+    msg.reserve(ts_s.size() + 1 + body.size());
+    msg.append(ts_s).append(".").append(body);
+    if (!signature_matches(hmac_sha256_hex(site->secret, msg), sig))
+      return reject(res, 401, "bad_signature",
+                    "x-disco-signature is not hex HMAC-SHA256(site secret, timestamp + \".\" + body)", "x-disco-signature");
+    std::string sig_key = site->id + ":" + sig;
+    for (char& c : sig_key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    switch (replay.check_and_insert(sig_key, now)) {
+      case ReplayCache::Result::Replayed:
+        return reject(res, 409, "replay", "replayed request: this signature was already received; sign each send with a fresh timestamp");
+      case ReplayCache::Result::Full:
+        res.set_header("Retry-After", "1");
+        return reject(res, 503, "replay_cache_full", "too many requests in the replay window; retry later");
+      case ReplayCache::Result::Fresh: break;
+    }
+    // 4. Parse and validate.
+    auto batch = std::make_shared<Batch>();
+    ParseError perr;
+    bool ok = is_fb ? parse_flatbuffers_batch(body, *batch, perr, limits) : parse_json_batch(body, *batch, perr, limits);
+    if (!ok) {
+      replay.forget(sig_key);
+      return reject(res, perr.too_large ? 413 : 400, perr.reason, perr.message, perr.field);
+    }
+    std::string hash = sha256_hex(site->id + "\n" + body);
+    metrics.add("disco_collector_batches_total", is_fb ? "format=\"flatbuffers\"" : "format=\"json\"");
+    // 5. Durable storage, then the answer.
+    if (js) return publish(res, *site, hash, *batch, is_fb ? body : encode_flatbuffers(*batch), sig_key);
+    auto fut = store->submit(site->id, hash, batch);
+    if (!fut.valid()) {
+      replay.forget(sig_key);
+      res.set_header("Retry-After", "1");
+      return reject(res, 503, "queue_full", "storage queue is full; retry later");
+    }
+    if (fut.wait_for(std::chrono::milliseconds(cfg.storage_timeout_ms)) != std::future_status::ready) {
+      replay.forget(sig_key);
+      res.set_header("Retry-After", "1");
+      return reject(res, 503, "storage_timeout", "storage did not commit in time; retry (resending is safe)");
+    }
+    ApplyOutcome out = fut.get();
+    if (!out.ok) {
+      replay.forget(sig_key);
+      res.set_header("Retry-After", "1");
+      return reject(res, 503, "storage_error", "storage failed: " + out.error);
+    }
+    const ApplyResult& r = out.result;
+    for (auto [kind, k] : {std::pair{"event", r.events}, {"decision", r.decisions}, {"outcome", r.outcomes},
+                           {"activation", r.activations}}) {
+      if (k.accepted) metrics.add("disco_collector_rows_total", std::string("kind=\"") + kind + "\",result=\"accepted\"", k.accepted);
+      if (k.duplicate) metrics.add("disco_collector_rows_total", std::string("kind=\"") + kind + "\",result=\"duplicate\"", k.duplicate);
+    }
+    if (r.orphans) metrics.add("disco_collector_orphans_total", "", r.orphans);
+    if (r.joined) metrics.add("disco_collector_joins_total", "result=\"joined\"", r.joined);
+    if (r.late) metrics.add("disco_collector_joins_total", "result=\"late\"", r.late);
+    json j{{"batch", hash},
+           {"accepted", r.events.accepted + r.decisions.accepted + r.outcomes.accepted + r.activations.accepted},
+           {"duplicate", r.events.duplicate + r.decisions.duplicate + r.outcomes.duplicate + r.activations.duplicate},
+           {"events", counts(r.events)},
+           {"decisions", counts(r.decisions)},
+           {"outcomes", counts(r.outcomes)},
+           {"activations", counts(r.activations)},
+           {"orphans", r.orphans},
+           {"joined", r.joined},
+           {"late", r.late}};
+    res.status = 200;
+    res.set_content(j.dump(), "application/json");
+  }
+
+  void publish(httplib::Response& res, const Site& site, const std::string& hash, const Batch& b,
+               const std::string& payload, const std::string& sig_key) {
+    auto t0 = std::chrono::steady_clock::now();
+    PublishResult pr = js->publish(site.id, hash, payload, cfg.storage_timeout_ms);
+    metrics.commit_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (!pr.ok) {
+      replay.forget(sig_key);
+      res.set_header("Retry-After", "1");
+      return reject(res, 503, "storage_error", "JetStream publish failed: " + pr.error);
+    }
+    uint32_t rows = static_cast<uint32_t>(b.rows());
+    metrics.add("disco_collector_rows_total", std::string("kind=\"all\",result=\"") + (pr.duplicate ? "duplicate" : "published") + "\"", rows);
+    json j{{"batch", hash},
+           {"accepted", pr.duplicate ? 0u : rows},
+           {"duplicate", pr.duplicate ? rows : 0u},
+           {"stream_seq", pr.stream_seq},
+           {"note", "jetstream: per-row duplicates are resolved by the joiner"}};
+    res.status = 200;
+    res.set_content(j.dump(), "application/json");
+  }
+
+  void get_bandit(const httplib::Request& req, httplib::Response& res) {
+    const Site* site = cfg.site_by_key(req.get_header_value("x-disco-key"));
+    if (!site) return reject(res, 401, "unknown_key", "missing or unknown x-disco-key", "x-disco-key");
+    auto snap = store->bandit();
+    std::string etag = "\"v" + std::to_string(snap->version) + "\"";
+    res.set_header("ETag", etag);
+    res.set_header("Cache-Control", "no-cache");
+    if (req.get_header_value("If-None-Match") == etag) {
+      res.status = 304;
+      return;
+    }
+    json arms = json::array();
+    for (const auto& [k, a] : snap->arms) {
+      if (a->site != site->id) continue;
+      arms.push_back({{"arm", a->arm}, {"dim", a->dim}, {"n", a->n}, {"reward_sum", a->reward_sum},
+                      {"A", a->A}, {"b", a->b}});
+    }
+    json j{{"version", snap->version}, {"site", site->id}, {"reward_window_ms", cfg.reward_window_ms}, {"arms", arms}};
+    res.set_content(j.dump(), "application/json");
+  }
+
+  void get_bundle(const httplib::Request& req, httplib::Response& res) {
+    std::string path = cfg.bundle_file();
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) return json_error(res, 404, "no bundle published yet (" + path + ")");
+    std::shared_ptr<const std::string> bytes;
+    std::string etag;
+    {
+      std::lock_guard<std::mutex> lk(bundle_mu);
+      int64_t mt = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+      if (mt != bundle.mtime_ns || st.st_size != bundle.size || !bundle.bytes) {
+        std::ifstream in(path, std::ios::binary);
+        std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (!in.good() && !in.eof()) return json_error(res, 500, "cannot read " + path);
+        bundle.etag = "\"" + sha256_hex(data).substr(0, 32) + "\"";
+        bundle.bytes = std::make_shared<const std::string>(std::move(data));
+        bundle.mtime_ns = mt;
+        bundle.size = st.st_size;
+      }
+      bytes = bundle.bytes;
+      etag = bundle.etag;
+    }
+    res.set_header("ETag", etag);
+    res.set_header("Cache-Control", "no-cache");
+    std::string inm = req.get_header_value("If-None-Match");
+    if (!inm.empty() && (inm == etag || inm == "*" || inm.find(etag) != std::string::npos)) {
+      res.status = 304;
+      return;
+    }
+    res.set_content(*bytes, "application/octet-stream");
+  }
+
+  void routes() {
+    http.Post("/v1/events", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& r) {
+      post_events(req, res, r);
+    });
+    http.Get("/v1/bandit-state", [this](const httplib::Request& req, httplib::Response& res) { get_bandit(req, res); });
+    http.Get("/v1/bundle", [this](const httplib::Request& req, httplib::Response& res) { get_bundle(req, res); });
+    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      metrics.set_gauge("disco_collector_pending_jobs", static_cast<double>(store->pending_jobs()));
+      metrics.set_gauge("disco_collector_replay_cache_entries", static_cast<double>(replay.size()));
+      metrics.set_gauge("disco_collector_bandit_version", static_cast<double>(store->bandit()->version));
+      if (js) metrics.set_gauge("disco_collector_jetstream_joined_messages", static_cast<double>(js->joined_messages()));
+      res.set_content(metrics.render(), "text/plain; version=0.0.4");
+    });
+    http.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+      bool ok = !js || js->connected();
+      json j{{"status", ok ? "ok" : "degraded"}, {"storage", cfg.storage}, {"pending_jobs", store->pending_jobs()}};
+      if (js) j["nats_connected"] = js->connected();
+      res.status = ok ? 200 : 503;
+      res.set_content(j.dump(), "application/json");
+    });
+    if (!cfg.static_dir.empty()) {
+      if (!http.set_mount_point(cfg.static_prefix, cfg.static_dir))
+        throw std::runtime_error("static_dir '" + cfg.static_dir + "' is not a readable directory");
+      http.set_file_extension_and_mimetype_mapping("wasm", "application/wasm");
+      http.set_file_extension_and_mimetype_mapping("mjs", "text/javascript");
+      http.set_file_extension_and_mimetype_mapping("disco", "application/octet-stream");
+      http.set_file_request_handler([](const httplib::Request& req, httplib::Response& res) {
+        bool html = req.path.empty() || req.path.back() == '/' || req.path.ends_with(".html");
+        res.set_header("Cache-Control", html ? "no-cache" : "public, max-age=3600");
+        res.set_header("X-Content-Type-Options", "nosniff");
+      });
+    }
+    http.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "internal error";
+      try {
+        if (ep) std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      reject(res, 500, "internal", what);
+    });
+    http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      std::string path = req.path;
+      if (path != "/v1/events" && path != "/v1/bandit-state" && path != "/v1/bundle" && path != "/metrics" &&
+          path != "/healthz")
+        path = "other";
+      metrics.add("disco_collector_requests_total",
+                  "path=\"" + path + "\",code=\"" + std::to_string(res.status) + "\"");
+    });
+    int threads = cfg.http_threads;
+    http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+    http.set_payload_max_length(cfg.max_body_bytes);
+    http.set_read_timeout(std::chrono::milliseconds(cfg.read_timeout_ms));
+    http.set_write_timeout(std::chrono::milliseconds(cfg.read_timeout_ms));
+    http.set_keep_alive_max_count(static_cast<size_t>(cfg.keepalive_max));
+    http.set_keep_alive_timeout(5);
+    http.set_tcp_nodelay(true);
+  }
+};
+
+Collector::Collector(Config cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
+
+Collector::~Collector() {
+  stop();
+  if (impl_->js) impl_->js->stop();
+  impl_->store->stop();
+}
+
+int Collector::bind() {
+  auto& im = *impl_;
+  if (im.cfg.port == 0) {
+    im.port = im.http.bind_to_any_port(im.cfg.host);
+    if (im.port < 0) throw std::runtime_error("cannot bind to " + im.cfg.host + ":0");
+  } else {
+    if (!im.http.bind_to_port(im.cfg.host, im.cfg.port))
+      throw std::runtime_error("cannot bind to " + im.cfg.host + ":" + std::to_string(im.cfg.port) +
+                               " (in use, or not a local address)");
+    im.port = im.cfg.port;
+  }
+  return im.port;
+}
+
+void Collector::serve() { impl_->http.listen_after_bind(); }
+
+void Collector::stop() {
+  if (impl_->http.is_running()) impl_->http.stop();
+}
+
+}  // namespace disco::collector
