@@ -117,31 +117,19 @@ double diurnal_accept(int64_t ts_ms) {
   return 0.3 + 0.7 * 0.5 * (1.0 + std::cos((h - 20.0) / 24.0 * 6.283185307179586));
 }
 
-struct PendingCart {
-  uint32_t item;
-  int64_t cart_ts;
-  int arm;
-  bool purchased;
-  int quantity;
-  double unit_price;
-  int64_t decision;   // index into decisions, -1 when the cart was not an offer point
-  Outcome outcome;
-};
-
 }  // namespace
 
-SimLog simulate(Environment& env, const LoggingPolicy& policy) {
+Browsing generate_browsing(const Environment& env) {
   const Config& cfg = env.config();
   const uint64_t seed = cfg.seed;
   const int64_t horizon_ms = cfg.start_ms + int64_t(cfg.num_days) * kDayMs;
-  SimLog log;
-  const double expected_events =
-      double(cfg.num_shoppers) * cfg.mean_visits_per_day * cfg.num_days * 8.0;
-  log.events.reserve(size_t(expected_events * 1.1) + 1024);
+  Browsing b;
+  const double expected_events = double(cfg.num_shoppers) * cfg.mean_visits_per_day * cfg.num_days * 7.5;
+  b.events.reserve(size_t(expected_events * 1.1) + 1024);
+  b.offers.reserve(size_t(expected_events * 0.07) + 64);
 
   std::vector<int64_t> starts;
-  std::vector<uint32_t> viewed;
-  std::vector<PendingCart> carts;
+  std::vector<uint32_t> viewed, carted;
   uint32_t session_index = 0;
 
   for (uint32_t s = 0; s < env.num_shoppers(); ++s) {
@@ -164,60 +152,38 @@ SimLog simulate(Environment& env, const LoggingPolicy& policy) {
       int64_t t = std::max(starts[k], prev_end + kSessionGapMs + int64_t(r.exponential(20 * kMinuteMs)));
       if (t >= horizon_ms) break;
       const uint32_t sess = session_index++;
-      ++log.sessions;
+      ++b.sessions;
       viewed.clear();
-      carts.clear();
+      carted.clear();
+      const size_t first_offer = b.offers.size();
       uint32_t cat = env.sample_category(s, r.uniform());
       uint32_t cur = env.sample_item_in_category(cat, r.uniform(), r.uniform());
       uint32_t cart_no = 0;
       for (int step = 0; step < 60; ++step) {
         const Item& it = env.item(cur);
-        log.events.push_back({t, it.price, s, sess, cur, kView, 1});
+        b.events.push_back({t, it.price, s, sess, cur, kView, 1});
         viewed.push_back(cur);
         t += 2000 + int64_t(r.exponential(25000));
         const double p_click = sh.engagement * (0.45 + 0.55 * taste[it.category] / max_taste);
         if (r.bernoulli(p_click)) {
-          log.events.push_back({t, it.price, s, sess, cur, kClick, 1});
+          b.events.push_back({t, it.price, s, sess, cur, kClick, 1});
           t += 3000 + int64_t(r.exponential(40000));
           const double rel_price = std::log(it.price / env.category_median_price(it.category));
           const double p_cart = std::clamp(
               (sh.segment == Segment::SureThing ? 0.34 : 0.28) * std::exp(-0.5 * sh.price_sensitivity * rel_price),
               0.02, 0.8);
-          bool already = false;
-          for (const PendingCart& c : carts) already |= c.item == cur;
+          const bool already = std::find(carted.begin(), carted.end(), cur) != carted.end();
           if (it.in_stock && !already && r.bernoulli(p_cart)) {
-            log.events.push_back({t, it.price, s, sess, cur, kCart, 1});
-            PendingCart pc{cur, t, kNoDiscountArm, false, 0, 0.0, -1, {}};
-            const uint64_t key = (uint64_t(k) << 16) | cart_no++;
-            if (r.bernoulli(cfg.offer_rate)) {
-              // An offer point: the logging policy picks an arm; the ground truth decides.
-              SimDecision d{};
-              d.id_hi = hash_key(seed, kStreamDecisionId, s, key, 0);
-              d.id_lo = hash_key(seed, kStreamDecisionId, s, key, 1);
-              d.ts_ms = t;
-              d.shopper = s;
-              d.item = cur;
-              d.session = sess;
-              const auto m = env.expected_margins(s, cur, t);
-              const int arm = policy.choose(to_unit(hash_key(seed, kStreamPolicy, s, key)));
-              const int oracle = int(std::max_element(m.begin(), m.end()) - m.begin());
-              d.arm = uint8_t(arm);
-              d.propensity = policy.propensity(arm);
-              d.key = key;
-              d.expected_margin = m[arm];
-              d.oracle_expected_margin = m[oracle];
-              d.oracle_arm = uint8_t(oracle);
-              for (int a = 0; a < kNumArms; ++a) d.fixed_expected_margin[a] = m[a];
-              pc.arm = arm;
-              pc.outcome = env.draw(s, cur, arm, key, t);
-              env.apply_offer(s, arm, t);
-              pc.decision = int64_t(log.decisions.size());
-              log.decisions.push_back(d);
-            } else {
-              pc.outcome = env.draw(s, cur, kNoDiscountArm, key, t);
-            }
-            pc.purchased = pc.outcome.purchased;
-            carts.push_back(pc);
+            b.events.push_back({t, it.price, s, sess, cur, kCart, 1});
+            carted.push_back(cur);
+            OfferPoint op{};
+            op.ts_ms = t;
+            op.key = (uint64_t(k) << 16) | cart_no++;
+            op.shopper = s;
+            op.item = cur;
+            op.session = sess;
+            op.is_decision = r.bernoulli(cfg.offer_rate);
+            b.offers.push_back(op);
             t += 2000 + int64_t(r.exponential(20000));
           }
         }
@@ -246,39 +212,102 @@ SimLog simulate(Environment& env, const LoggingPolicy& policy) {
         }
         cat = env.item(cur).category;
       }
-      // Checkout: abandoned carts are sometimes removed; purchases happen together at the end.
-      bool any = false;
-      for (const PendingCart& c : carts) {
-        if (c.purchased) continue;
-        if (r.bernoulli(0.4)) {
-          t += 2000 + int64_t(r.exponential(15000));
-          log.events.push_back({t, env.item(c.item).price, s, sess, c.item, kRemove, 1});
-        }
+      // Checkout (purchases of whatever the outcomes decide) a little after browsing ends.
+      const int64_t browse_end = t;
+      const int64_t checkout = t + 20000 + int64_t(r.exponential(60000));
+      for (size_t o = first_offer; o < b.offers.size(); ++o) {
+        b.offers[o].browse_end_ts_ms = browse_end;
+        b.offers[o].checkout_ts_ms = checkout;
       }
-      int64_t checkout = t + 5000 + int64_t(r.exponential(60000));
-      for (const PendingCart& c : carts) {
-        if (c.purchased) {
-          any = true;
-          log.events.push_back({checkout, c.outcome.unit_price, s, sess, c.item, kPurchase,
-                                uint8_t(c.outcome.quantity)});
-          t = checkout;
-        }
-        if (c.decision >= 0) {
-          const SimDecision& d = log.decisions[size_t(c.decision)];
-          log.outcomes.push_back({d.id_hi, d.id_lo, checkout,
-                                  c.purchased, c.outcome.revenue, c.outcome.margin,
-                                  c.outcome.discount_spend});
-        }
-      }
-      if (any) ++log.sessions_with_purchase;
-      prev_end = std::max(t, checkout);
+      prev_end = checkout;
     }
   }
-  auto by_ts = [](const auto& a, const auto& b) { return a.ts_ms < b.ts_ms; };
-  std::stable_sort(log.events.begin(), log.events.end(), by_ts);
-  std::stable_sort(log.decisions.begin(), log.decisions.end(), by_ts);
+  auto by_ts = [](const auto& x, const auto& y) { return x.ts_ms < y.ts_ms; };
+  std::stable_sort(b.events.begin(), b.events.end(), by_ts);
+  std::stable_sort(b.offers.begin(), b.offers.end(), by_ts);
+  return b;
+}
+
+OfferPolicy::Choice LoggingOfferPolicy::choose(const Environment& env, const OfferPoint& p) {
+  Choice c;
+  c.arm = p_.choose(to_unit(hash_key(env.seed(), kStreamPolicy, p.shopper, p.key)));
+  c.propensity = p_.propensity(c.arm);
+  return c;
+}
+
+OfferPolicy::Choice OracleOfferPolicy::choose(const Environment& env, const OfferPoint& p) {
+  return {env.oracle_arm(p.shopper, p.item, p.ts_ms), 1.0};
+}
+
+SimLog run_policy(Environment& env, const Browsing& browsing, OfferPolicy& policy) {
+  const uint64_t seed = env.seed();
+  env.reset_state();
+  SimLog log;
+  log.sessions = browsing.sessions;
+  std::vector<SimEvent> checkout_events;
+  std::vector<uint32_t> purchase_sessions;
+  for (const OfferPoint& p : browsing.offers) {
+    Outcome out;
+    if (p.is_decision) {
+      const auto m = env.expected_margins(p.shopper, p.item, p.ts_ms);
+      const OfferPolicy::Choice c = policy.choose(env, p);
+      if (c.arm < 0 || c.arm >= kNumArms)
+        throw SimError("policy " + policy.version() + " chose arm " + std::to_string(c.arm) + " (valid: 0.." +
+                       std::to_string(kNumArms - 1) + ")");
+      out = env.draw(p.shopper, p.item, c.arm, p.key, p.ts_ms);
+      env.apply_offer(p.shopper, c.arm, p.ts_ms);
+      SimDecision d{};
+      d.id_hi = hash_key(seed, kStreamDecisionId, p.shopper, p.key, 0);
+      d.id_lo = hash_key(seed, kStreamDecisionId, p.shopper, p.key, 1);
+      d.ts_ms = p.ts_ms;
+      d.shopper = p.shopper;
+      d.item = p.item;
+      d.session = p.session;
+      d.arm = uint8_t(c.arm);
+      d.propensity = c.propensity;
+      d.key = p.key;
+      const int oracle = int(std::max_element(m.begin(), m.end()) - m.begin());
+      d.expected_margin = m[c.arm];
+      d.oracle_expected_margin = m[oracle];
+      d.oracle_arm = uint8_t(oracle);
+      for (int a = 0; a < kNumArms; ++a) d.fixed_expected_margin[a] = m[a];
+      log.decisions.push_back(d);
+      log.outcomes.push_back({d.id_hi, d.id_lo, p.checkout_ts_ms, out.purchased, out.revenue, out.margin,
+                              out.discount_spend});
+      policy.observe(env, p, c, out);
+    } else {
+      out = env.draw(p.shopper, p.item, kNoDiscountArm, p.key, p.ts_ms);
+    }
+    if (out.purchased) {
+      checkout_events.push_back({p.checkout_ts_ms, out.unit_price, p.shopper, p.session, p.item, kPurchase,
+                                 uint8_t(out.quantity)});
+      purchase_sessions.push_back(p.session);
+    } else {
+      // Abandoned carts are sometimes removed between the end of browsing and checkout.
+      const uint64_t h = hash_key(seed, kStreamRemove, p.shopper, p.key);
+      if (to_unit(h) < 0.4) {
+        const int64_t span = std::max<int64_t>(1, p.checkout_ts_ms - p.browse_end_ts_ms - 1);
+        const int64_t ts = p.browse_end_ts_ms + 1 + int64_t(mix64(h) % uint64_t(span));
+        checkout_events.push_back({ts, env.item(p.item).price, p.shopper, p.session, p.item, kRemove, 1});
+      }
+    }
+  }
+  std::sort(purchase_sessions.begin(), purchase_sessions.end());
+  log.sessions_with_purchase =
+      uint64_t(std::unique(purchase_sessions.begin(), purchase_sessions.end()) - purchase_sessions.begin());
+  auto by_ts = [](const auto& x, const auto& y) { return x.ts_ms < y.ts_ms; };
+  // Offer points are in ts order; checkout events of one session share or follow their carts.
+  std::stable_sort(checkout_events.begin(), checkout_events.end(), by_ts);
+  log.events.resize(browsing.events.size() + checkout_events.size());
+  std::merge(browsing.events.begin(), browsing.events.end(), checkout_events.begin(), checkout_events.end(),
+             log.events.begin(), by_ts);
   std::stable_sort(log.outcomes.begin(), log.outcomes.end(), by_ts);
   return log;
+}
+
+SimLog simulate(Environment& env, const LoggingPolicy& policy) {
+  LoggingOfferPolicy p(policy);
+  return run_policy(env, generate_browsing(env), p);
 }
 
 // ---------------------------------------------------------------------------------------------

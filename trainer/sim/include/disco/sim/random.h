@@ -38,6 +38,7 @@ enum Stream : uint64_t {
   kStreamPolicy = 6,      // the logging policy's arm choice
   kStreamDecisionId = 7,
   kStreamDirty = 8,
+  kStreamRemove = 9,      // whether an abandoned cart gets a remove event
 };
 
 // A small sequential generator (SplitMix64) for building the catalog, the shoppers and sessions;

@@ -75,16 +75,79 @@ struct SimOutcome {
   double discount_spend;
 };
 
+// A cart add: the point where an offer (a decision) can be made. Browsing never depends on
+// outcomes, so every policy run on the same Browsing faces the same offer points in the same
+// order, and Environment::draw(shopper, item, arm, key) gives them the same uniform draw.
+struct OfferPoint {
+  int64_t ts_ms;            // time of the cart event
+  int64_t checkout_ts_ms;   // when the session checks out (purchase events and outcome time)
+  int64_t browse_end_ts_ms; // last browsing event of the session (removes fall in between)
+  uint64_t key;             // draw key, unique per shopper
+  uint32_t shopper;
+  uint32_t item;
+  uint32_t session;
+  bool is_decision;         // false for the (1 - Config::offer_rate) carts that get no offer
+};
+
+// Outcome-independent part of a simulation: view, click and cart events of every session, sorted
+// by ts (ties in generation order), and the offer points, sorted by ts.
+struct Browsing {
+  std::vector<SimEvent> events;
+  std::vector<OfferPoint> offers;
+  uint64_t sessions = 0;
+};
+// Deterministic given the environment's seed and config; does not touch the environment's state.
+Browsing generate_browsing(const Environment& env);
+
+// A policy that decides at offer points, in time order (online: it may learn from observe()).
+// To build its view of the shopper, a policy can replay Browsing::events with ts < the offer's ts,
+// plus the purchases it has been told about through observe().
+class OfferPolicy {
+ public:
+  struct Choice {
+    int arm = 0;
+    double propensity = 1.0;   // probability of `arm` under the policy (logged)
+  };
+  virtual ~OfferPolicy() = default;
+  virtual Choice choose(const Environment& env, const OfferPoint& point) = 0;
+  // The drawn outcome of the choice (the purchase, if any, happens at point.checkout_ts_ms).
+  virtual void observe(const Environment&, const OfferPoint&, const Choice&, const Outcome&) {}
+  virtual std::string version() const { return "custom"; }
+};
+
+// The logging policy as an OfferPolicy; its arm choice uses counter-based randomness keyed by
+// (seed, shopper, offer key), independent of the outcome draw.
+class LoggingOfferPolicy final : public OfferPolicy {
+ public:
+  explicit LoggingOfferPolicy(LoggingPolicy p) : p_(p) {}
+  Choice choose(const Environment& env, const OfferPoint& point) override;
+  std::string version() const override { return p_.to_string(); }
+
+ private:
+  LoggingPolicy p_;
+};
+
+// Always the arm with the highest expected margin in the shopper's current state.
+class OracleOfferPolicy final : public OfferPolicy {
+ public:
+  Choice choose(const Environment& env, const OfferPoint& point) override;
+  std::string version() const override { return "oracle"; }
+};
+
 struct SimLog {
-  std::vector<SimEvent> events;         // sorted by (ts, generation order)
+  std::vector<SimEvent> events;         // all events incl. remove/purchase, sorted by ts
   std::vector<SimDecision> decisions;   // sorted by ts
   std::vector<SimOutcome> outcomes;     // one per decision, sorted by ts
   uint64_t sessions = 0;
   uint64_t sessions_with_purchase = 0;
 };
 
-// Runs every shopper's sessions over Config::num_days. Mutates the environment's habituation
-// state (call env.reset_state() to start over). Deterministic given the environment's seed.
+// Runs `policy` over the offer points in time order: it chooses, the environment draws the
+// outcome, habituation is applied, and remove/purchase events are added. Starts by resetting the
+// environment's habituation state (Environment::reset_state) and leaves it as the policy left it.
+SimLog run_policy(Environment& env, const Browsing& browsing, OfferPolicy& policy);
+
+// generate_browsing + run_policy with the logging policy. Deterministic given the seed.
 SimLog simulate(Environment& env, const LoggingPolicy& policy);
 
 // Dirty-data injection applied while writing (each row is affected with probability `rate`):
