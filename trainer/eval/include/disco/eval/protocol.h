@@ -1,0 +1,75 @@
+// The evaluation protocols: next-item prediction over test sessions with full-catalog ranking, and
+// purchase propensity (AUC, log loss). Matches session-rec's evaluation for yoochoose-100k: every
+// event of a test session after the first is predicted from the prefix before it; candidates are
+// all items seen in training; test events whose item never occurs in training are removed before
+// prefixes are formed (session-rec's loader does this) and sessions left with fewer than two events
+// are skipped.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "disco/data/dataset.h"
+#include "disco/eval/metrics.h"
+#include "disco/eval/recommender.h"
+
+namespace disco::eval {
+
+enum class UnknownItems : uint8_t {
+  Drop = 0,  // session-rec: remove such events from the test sequence (neither prefix nor target)
+  Miss = 1,  // keep them in the prefix; as a target they count as a miss (rank beyond every cutoff)
+};
+const char* to_string(UnknownItems u);
+
+struct TaskOptions {
+  UnknownItems unknown_items = UnknownItems::Drop;
+  size_t max_test_sessions = 0;  // 0 = all; else the first N test sessions (in the order given)
+};
+
+struct TestSequence {
+  uint32_t session = 0;             // index into Dataset::sessions
+  std::vector<uint32_t> items;      // dense item indices, in time order
+  std::vector<uint8_t> types;       // data::EventType values
+  std::vector<uint8_t> known;       // 1 when the item occurs in training
+};
+
+struct NextItemTask {
+  std::vector<uint8_t> candidate;   // per Dataset item: 1 when seen in the training sessions
+  uint64_t n_candidates = 0;
+  std::vector<TestSequence> sequences;
+  uint64_t n_targets = 0;           // predictions that will be scored (and missed)
+  uint64_t dropped_unknown_events = 0;
+  uint64_t skipped_short_sessions = 0;
+  uint64_t unknown_targets = 0;     // UnknownItems::Miss: targets counted as misses
+  UnknownItems unknown_items = UnknownItems::Drop;
+};
+
+NextItemTask build_next_item_task(const data::Dataset& ds, const std::vector<uint32_t>& train_sessions,
+                                  const std::vector<uint32_t>& test_sessions, const TaskOptions& opt = {});
+
+struct EvalOptions {
+  std::vector<int> cutoffs{10, 20};
+  int threads = 1;                  // score test sessions in parallel (the model must be thread-safe)
+};
+
+struct NextItemResult {
+  RankingAccumulator acc{{10, 20}};
+  double seconds = 0;
+  RankingMetrics metrics(TiePolicy p) const { return acc.result(p); }
+};
+
+NextItemResult evaluate_next_item(const Recommender& model, const NextItemTask& task, const EvalOptions& opt = {});
+
+// Propensity: for each test session, one case per prefix that holds no purchase yet, i.e. the
+// prefixes events[0, t) for t = 1 .. min(first purchase index, n - 1); label = the session has a
+// purchase at index >= t.
+struct PropensityResult {
+  uint64_t cases = 0, positives = 0;
+  double auc = 0, log_loss = 0;
+  double seconds = 0;
+};
+PropensityResult evaluate_propensity(const Recommender& model, const data::Dataset& ds,
+                                     const std::vector<uint32_t>& test_sessions, size_t max_test_sessions = 0);
+
+}  // namespace disco::eval

@@ -1,0 +1,235 @@
+// disco-eval: fits the baselines on a dataset's training split, evaluates next-item prediction with
+// full-catalog ranking on its test split, prints the metrics table and writes report.json/html.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "disco/data/ingest.h"
+#include "disco/eval/baselines.h"
+#include "disco/eval/protocol.h"
+#include "disco/eval/report.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: disco-eval --dataset KIND [--data DIR] [options]\n"
+    "\n"
+    "Fits baselines on the training split and evaluates next-item prediction (every test event\n"
+    "after the first of its session, predicted from the prefix; full ranking over all training\n"
+    "items) with HR/MRR/NDCG at 10 and 20. Prints a table and writes report.json + report.html.\n"
+    "\n"
+    "  --dataset KIND       yoochoose | completejourney | canonical | cdnow (any disco-ingest reader)\n"
+    "  --data DIR           dataset folder (default: $DISCO_DATA/yoochoose-100k or\n"
+    "                       $DISCO_DATA/completejourney-v2 for those kinds)\n"
+    "  --models LIST        comma-separated: pop,iknn,sknn,vsknn,bpr (default: all)\n"
+    "  --out DIR            write report.json and report.html there (default: out/eval-KIND)\n"
+    "  --max-test N         evaluate only the first N test sessions (default: all)\n"
+    "  --ties P             expected | optimistic | pessimistic (default: expected = the mean over a\n"
+    "                       random order of tied items, what session-rec's unstable sort gives and\n"
+    "                       what reproduces its published figures; optimistic: rank = 1 + number\n"
+    "                       of items scored strictly higher); all three are in the notes\n"
+    "  --unknown U          drop | miss: test events whose item is not in training are removed\n"
+    "                       (session-rec, default) or kept and count as misses\n"
+    "  --test-frac F        time split: last F of time is test (default 0.1; datasets that ship\n"
+    "                       their own split, like yoochoose-100k, use it)\n"
+    "  --session-gap-min M  sessionize at inactivity gaps > M minutes (default 30; yoochoose keeps\n"
+    "                       its own session ids)\n"
+    "  --threads N          score test sessions on N threads (default 1)\n"
+    "  --help               this text\n";
+
+struct Args {
+  std::string dataset, data, out, models = "pop,iknn,sknn,vsknn,bpr";
+  size_t max_test = 0;
+  disco::eval::TiePolicy ties = disco::eval::TiePolicy::Expected;
+  disco::eval::UnknownItems unknown = disco::eval::UnknownItems::Drop;
+  double test_frac = 0.1;
+  double gap_min = 30;
+  int threads = 1;
+};
+
+[[noreturn]] void usage_error(const std::string& msg) {
+  std::cerr << "disco-eval: " << msg << "\n\n" << kUsage;
+  std::exit(2);
+}
+
+double parse_num(const std::string& flag, const std::string& v) {
+  try {
+    size_t pos = 0;
+    const double d = std::stod(v, &pos);
+    if (pos != v.size()) throw std::invalid_argument(v);
+    return d;
+  } catch (const std::exception&) {
+    usage_error(flag + " expects a number, got '" + v + "'");
+  }
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string f = argv[i];
+    if (f == "--help" || f == "-h") {
+      std::cout << kUsage;
+      std::exit(0);
+    }
+    if (i + 1 >= argc) usage_error("missing value after " + f);
+    const std::string v = argv[++i];
+    if (f == "--dataset") a.dataset = v;
+    else if (f == "--data") a.data = v;
+    else if (f == "--models") a.models = v;
+    else if (f == "--out") a.out = v;
+    else if (f == "--max-test") {
+      const double d = parse_num(f, v);
+      if (d < 0) usage_error("--max-test must be >= 0");
+      a.max_test = static_cast<size_t>(d);
+    } else if (f == "--ties") {
+      if (!disco::eval::parse_tie_policy(v, a.ties)) usage_error("--ties expects optimistic, pessimistic or expected");
+    } else if (f == "--unknown") {
+      if (v == "drop") a.unknown = disco::eval::UnknownItems::Drop;
+      else if (v == "miss") a.unknown = disco::eval::UnknownItems::Miss;
+      else usage_error("--unknown expects drop or miss");
+    } else if (f == "--test-frac") {
+      a.test_frac = parse_num(f, v);
+      if (!(a.test_frac > 0 && a.test_frac < 1)) usage_error("--test-frac must be in (0, 1)");
+    } else if (f == "--session-gap-min") {
+      a.gap_min = parse_num(f, v);
+      if (!(a.gap_min > 0)) usage_error("--session-gap-min must be positive");
+    } else if (f == "--threads") {
+      a.threads = static_cast<int>(parse_num(f, v));
+      if (a.threads < 1 || a.threads > 256) usage_error("--threads must be in 1..256");
+    } else {
+      usage_error("unknown option " + f);
+    }
+  }
+  if (a.dataset.empty()) usage_error("--dataset is required");
+  if (a.data.empty()) {
+    if (a.dataset == "yoochoose") a.data = disco::data::data_root() + "/yoochoose-100k";
+    else if (a.dataset == "completejourney") a.data = disco::data::data_root() + "/completejourney-v2";
+    else usage_error("--data is required for --dataset " + a.dataset);
+  }
+  if (a.out.empty()) a.out = "out/eval-" + a.dataset;
+  return a;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string x;
+  while (std::getline(ss, x, ','))
+    if (!x.empty()) out.push_back(x);
+  return out;
+}
+
+std::string fmt4(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.4f", v);
+  return b;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace disco;
+  const Args args = parse(argc, argv);
+  try {
+    std::vector<std::unique_ptr<eval::Recommender>> models;
+    for (const auto& m : split_list(args.models)) models.push_back(eval::make_baseline(m));
+    if (models.empty()) usage_error("--models is empty");
+
+    const auto t0 = std::chrono::steady_clock::now();
+    data::Dataset ds = data::read_dataset(args.dataset, args.data);
+    // yoochoose: the shipped session ids are the sessions (session-rec's protocol) -> no gap split.
+    const int64_t gap_ms = args.dataset == "yoochoose" ? std::numeric_limits<int64_t>::max() / 4
+                                                       : static_cast<int64_t>(args.gap_min * 60000.0);
+    data::sessionize(ds, gap_ms);
+    const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (ds.events.empty()) throw std::runtime_error("dataset " + args.data + " has no events after cleaning");
+    std::cerr << data::summary_text(ds) << "\n";
+
+    data::Split split;
+    std::string split_desc;
+    if (ds.has_predefined_split) {
+      split = ds.predefined_split;
+      split_desc = "predefined (the dataset's own train/test files)";
+    } else {
+      split = data::time_split(ds, 0.0, args.test_frac, false);
+      split_desc = "time split by session start: last " + fmt4(args.test_frac) + " of time = test";
+    }
+    std::vector<uint32_t> train = split.train;
+    train.insert(train.end(), split.valid.begin(), split.valid.end());  // baselines need no validation
+    if (train.empty()) throw std::runtime_error("the training split is empty");
+    if (split.test.empty()) throw std::runtime_error("the test split is empty");
+
+    eval::TaskOptions topt;
+    topt.unknown_items = args.unknown;
+    topt.max_test_sessions = args.max_test;
+    const eval::NextItemTask task = eval::build_next_item_task(ds, train, split.test, topt);
+    if (task.n_targets == 0) throw std::runtime_error("no test predictions to make (test sessions too short?)");
+
+    eval::Report report;
+    report.title = "disco-eval: " + args.dataset;
+    report.add_meta("data", args.data);
+    report.add_meta("events / sessions / items", std::to_string(ds.events.size()) + " / " +
+                                                     std::to_string(ds.sessions.size()) + " / " +
+                                                     std::to_string(ds.items.size()));
+    report.add_meta("split", split_desc);
+    report.add_meta("train sessions / test sessions used", std::to_string(train.size()) + " / " +
+                                                               std::to_string(task.sequences.size()));
+    report.add_meta("candidates (items seen in training)", std::to_string(task.n_candidates));
+    report.add_meta("predictions", std::to_string(task.n_targets));
+    report.add_meta("test events with unknown items", std::string(eval::to_string(task.unknown_items)) + ": " +
+                                                          std::to_string(task.dropped_unknown_events) + " dropped, " +
+                                                          std::to_string(task.unknown_targets) + " counted as misses");
+    report.add_meta("test sessions skipped (< 2 events)", std::to_string(task.skipped_short_sessions));
+    report.add_meta("ties", std::string(eval::to_string(args.ties)) +
+                                (args.ties == eval::TiePolicy::Pessimistic ? " (rank = 1 + #higher + #tied)"
+                                 : args.ties == eval::TiePolicy::Expected
+                                     ? " (metrics averaged over a uniformly random order of the tied items)"
+                                     : " (rank = 1 + #higher)"));
+    report.add_meta("load seconds", fmt4(load_s));
+    std::cerr << "eval: " << task.sequences.size() << " test sessions, " << task.n_targets << " predictions, "
+              << task.n_candidates << " candidate items\n";
+
+    eval::EvalOptions eopt;
+    eopt.threads = args.threads;
+    for (auto& m : models) {
+      std::cerr << "fit " << m->name() << " ..." << std::flush;
+      const auto f0 = std::chrono::steady_clock::now();
+      m->fit(ds, train);
+      const double fit_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count();
+      std::cerr << " " << fmt4(fit_s) << " s; eval ..." << std::flush;
+      const eval::NextItemResult r = eval::evaluate_next_item(*m, task, eopt);
+      std::cerr << " " << fmt4(r.seconds) << " s\n";
+      eval::MetricRow row;
+      row.dataset = args.dataset;
+      row.model = m->name();
+      row.kind = "baseline";
+      eval::add_ranking_metrics(row, r.metrics(args.ties));
+      row.fit_seconds = fit_s;
+      row.eval_seconds = r.seconds;
+      std::string note;
+      for (auto p : {eval::TiePolicy::Optimistic, eval::TiePolicy::Expected, eval::TiePolicy::Pessimistic}) {
+        const auto mm = r.metrics(p);
+        note += std::string(note.empty() ? "" : "; ") + eval::to_string(p) + " ties: HR@20 " + fmt4(mm.find(20)->hr) +
+                " MRR@20 " + fmt4(mm.find(20)->mrr);
+      }
+      row.note = note;
+      report.add_row(row);
+      if (auto* bpr = dynamic_cast<eval::BprMf*>(m.get()))
+        report.add_curve({args.dataset, m->name(), "train_loss", bpr->epoch_loss()});
+    }
+    std::cout << report.to_text();
+    for (const auto& r : report.rows) std::cout << "  " << r.model << ": " << r.note << "\n";
+    report.write(args.out);
+    std::cout << "wrote " << args.out << "/report.json and " << args.out << "/report.html\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "disco-eval: error: " << e.what() << "\n";
+    return 1;
+  }
+}
