@@ -122,7 +122,9 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     Environment env(cfg);
     const auto t1 = std::chrono::steady_clock::now();
-    SimLog log = simulate(env, policy);
+    const Browsing browsing = generate_browsing(env);
+    LoggingOfferPolicy logging(policy);
+    SimLog log = run_policy(env, browsing, logging);
     const auto t2 = std::chrono::steady_clock::now();
     WriteStats ws = write_csv(env, log, out, policy, dirty_rate);
     const auto t3 = std::chrono::steady_clock::now();
@@ -144,6 +146,13 @@ int main(int argc, char** argv) {
         }
         std::printf("%s\n", ws.dirty.by_reason.empty() ? "" : ")");
       }
+      // The oracle as an online policy on the same offer points (its own habituation path, the
+      // same draws): what a perfect discount policy would have made.
+      OracleOfferPolicy oracle;
+      const SimLog olog = run_policy(env, browsing, oracle);
+      const Summary os = summarize(env, olog);
+      std::printf("oracle policy on the same offer points: revenue %.2f, discount spend %.2f, realized margin %.2f, expected margin %.2f\n",
+                  os.revenue, os.discount_spend, os.realized_margin, os.logging_expected_margin);
       const double total = secs(t0, t3);
       std::printf("time %.2f s (catalog+shoppers %.2f, sessions %.2f, csv %.2f): %.0f events/s\n", total,
                   secs(t0, t1), secs(t1, t2), secs(t2, t3), total > 0 ? double(s.events) / total : 0.0);
