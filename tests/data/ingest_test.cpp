@@ -47,13 +47,13 @@ TEST(DataCanonical, RoundTrip) {
             "i3,\"hats, caps\",acme,10,4,true\n");
   tmp.write("events.csv",
             "user_id,session_id,ts,type,item_id,price,quantity\r\n"
-            "u1,s1,1000,view,i1,,\r\n"
+            "u1,s1,1000,view,i1,50,1\r\n"
             "u1,s1,61000,cart,i1,50,1\r\n"
             "u1,s1,121000,purchase,i1,50,2\r\n"
             "u2,s9,5000,click,i2,20.5,1\r\n"
-            "u1,s2,3721000,view,i3,,\r\n"
-            "u2,s9,605000,view,i3,,\r\n"
-            "u2,s10,665000,VIEW,i1,,\r\n");
+            "u1,s2,3721000,view,i3,10,1\r\n"
+            "u2,s9,605000,view,i3,10,1\r\n"
+            "u2,s10,665000,VIEW,i1,50,1\r\n");
   tmp.write("decisions.csv",
             "decision_id,ts,user_id,item_id,arm,discount,propensity,model_version,policy_version\n" + id(1) +
                 ",121000,u1,i1,2,0.1,0.25,m1,ts-v1\n" + id(2) + ",700000,u3,i2,0,0,0.5,m1,ts-v1\n");
@@ -83,7 +83,7 @@ TEST(DataCanonical, RoundTrip) {
   EXPECT_EQ(ds.events[2].type, dd::EventType::Purchase);
   EXPECT_FLOAT_EQ(ds.events[2].price, 50.f);
   EXPECT_EQ(ds.events[2].quantity, 2);
-  EXPECT_EQ(ds.events[0].quantity, 1);  // empty -> 1
+  EXPECT_EQ(ds.events[0].quantity, 1);
   EXPECT_EQ(ds.events[6].type, dd::EventType::View);  // "VIEW"
   EXPECT_EQ(ds.items[ds.events[3].item].id, "i3");
   // one repaired reorder: u1's s2 event came after u2's rows but is in order for u1 -> none
@@ -155,22 +155,24 @@ TEST(DataCleaning, EveryReasonIsCounted) {
             "i1,a,b,11,5,1\n"    // duplicate_item
             "i3,a,b,-1,0,1\n"    // non_positive_price
             "i4,a,b,5e6,0,1\n"   // outlier_price
-            ",a,b,1,1,1\n");     // missing_field
+            ",a,b,1,1,1\n"      // missing_field (id)
+            "i5,,b,1,1,1\n");    // missing_field (category)
   tmp.write("events.csv",
             "user_id,session_id,ts,type,item_id,price,quantity\n"
-            "u1,s1,1000,view,i1,,\n"             // kept
-            "u1,s1,1000,view,i1,,\n"             // duplicate_row
-            "u1,s1,,view,i1,,\n"                 // missing_field
-            "u1,s1,abc,view,i1,,\n"              // unparsable_number
+            "u1,s1,1000,view,i1,10,1\n"          // kept
+            "u1,s1,1000,view,i1,10,1\n"          // duplicate_row
+            "u1,s1,,view,i1,10,1\n"              // missing_field (ts)
+            "u1,s1,5000,view,i1,,1\n"            // missing_field (price)
+            "u1,s1,abc,view,i1,10,1\n"           // unparsable_number
             "u1,s1,2000,purchase,i1,0,1\n"       // non_positive_price (purchase at 0)
             "u1,s1,2000,view,i1,-5,1\n"          // non_positive_price
             "u1,s1,3000,purchase,i1,10,5000\n"   // absurd_quantity
             "u1,s1,3000,purchase,i1,2e6,1\n"     // outlier_price
             "u1,s1,3000,purchase,i1,10,0\n"      // non_positive_quantity
-            "u1,s1,3000,teleport,i1,,\n"         // unknown_event_type
-            "u1,s1,4000,view,i9,,\n"             // kept, unknown_item repaired
-            "u1,s1,4500,view,i9,,\n"             // kept, unknown_item repaired
-            "u1,s1,500,click,i2,,\n"             // kept, out_of_order_ts repaired
+            "u1,s1,3000,teleport,i1,10,1\n"      // unknown_event_type
+            "u1,s1,4000,view,i9,10,1\n"          // kept, unknown_item repaired
+            "u1,s1,4500,view,i9,10,1\n"          // kept, unknown_item repaired
+            "u1,s1,500,click,i2,10,1\n"          // kept, out_of_order_ts repaired
             "u2,s2,100,view,i2");                // truncated_last_line (5 of 7 fields, no terminator)
   tmp.write("decisions.csv",
             "decision_id,ts,user_id,item_id,arm,discount,propensity,model_version,policy_version\n" +
@@ -193,20 +195,20 @@ TEST(DataCleaning, EveryReasonIsCounted) {
   const std::map<std::string, uint64_t> want_dropped = {
       {"absurd_quantity", 1},      {"duplicate_decision", 1},    {"duplicate_item", 1},
       {"duplicate_outcome", 1},    {"duplicate_row", 2},         {"invalid_propensity", 2},
-      {"malformed_decision_id", 1}, {"missing_field", 2},        {"non_positive_price", 3},
+      {"malformed_decision_id", 1}, {"missing_field", 4},        {"non_positive_price", 3},
       {"non_positive_quantity", 1}, {"orphan_outcome", 2},       {"outlier_price", 2},
       {"truncated_last_line", 1},  {"unknown_event_type", 1},    {"unparsable_number", 2}};
   EXPECT_EQ(q.dropped, want_dropped);
   const std::map<std::string, uint64_t> want_repaired = {{"out_of_order_ts", 2}, {"unknown_item", 2}};
   EXPECT_EQ(q.repaired, want_repaired);
   ASSERT_EQ(q.files.size(), 4u);
-  const uint64_t read[] = {6, 14, 8, 5}, kept[] = {2, 4, 3, 1};
+  const uint64_t read[] = {7, 15, 8, 5}, kept[] = {2, 4, 3, 1};
   for (size_t f = 0; f < 4; ++f) {
     EXPECT_EQ(q.files[f].rows_read, read[f]) << q.files[f].file;
     EXPECT_EQ(q.files[f].rows_kept, kept[f]) << q.files[f].file;
     EXPECT_EQ(q.files[f].rows_read, q.files[f].rows_kept + q.files[f].rows_dropped) << q.files[f].file;
   }
-  EXPECT_EQ(q.rows_read, 33u);
+  EXPECT_EQ(q.rows_read, 35u);
   EXPECT_EQ(q.rows_kept, 10u);
   EXPECT_EQ(q.rows_read, q.rows_kept + q.total_dropped());
   EXPECT_EQ(ds.events.size(), 4u);
@@ -218,9 +220,9 @@ TEST(DataCleaning, EveryReasonIsCounted) {
   const std::string text = q.to_text();
   EXPECT_NE(text.find("dropped  orphan_outcome: 2"), std::string::npos) << text;
   EXPECT_NE(text.find("repaired out_of_order_ts: 2"), std::string::npos) << text;
-  EXPECT_NE(text.find("rows read 33, kept 10, dropped 23"), std::string::npos) << text;
+  EXPECT_NE(text.find("rows read 35, kept 10, dropped 25"), std::string::npos) << text;
   const std::string json = q.to_json();
-  EXPECT_NE(json.find("\"rows_read\": 33"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"rows_read\": 35"), std::string::npos) << json;
   EXPECT_NE(json.find("\"duplicate_row\": 2"), std::string::npos) << json;
   EXPECT_NE(json.find("\"unknown_item\": 2"), std::string::npos) << json;
   EXPECT_EQ(json.front(), '{');
@@ -476,7 +478,7 @@ TEST(DataCli, BrokenCsvGivesOneLineErrorAndExit2) {
 
 TEST(DataCli, ReportAndJson) {
   TempDir tmp;
-  tmp.write("d/events.csv", "user_id,ts,type,item_id,price,quantity\nu,1,view,i,,\nu,1,view,i,,\nu,2,purchase,i,3,1\n");
+  tmp.write("d/events.csv", "user_id,ts,type,item_id,price,quantity\nu,1,view,i,3,1\nu,1,view,i,3,1\nu,2,purchase,i,3,1\n");
   std::string out, err;
   ASSERT_EQ(run_cli("canonical " + tmp.file("d") + " --json " + tmp.file("q.json") + " --gap-min 10", out, err, tmp), 0)
       << err;

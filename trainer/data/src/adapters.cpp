@@ -224,11 +224,11 @@ Dataset read_cdnow(const std::string& dir, const IngestOptions& opt) {
   const size_t nf = r.size();
   const uint32_t cd = b.item("cd");
   ds.items[cd].category = b.category("music");
-  std::unordered_set<uint64_t> seen;
+  detail::FlatSet64 seen;
   while (r.next()) {
     if (!b.row()) break;
     if (!b.check_fields(r, nf)) continue;
-    if (!seen.insert(detail::hash_record(r)).second) b.flag("identical_row_kept");
+    if (!seen.insert(detail::hash_record(r))) b.flag("identical_row_kept");
     int64_t ts, qty;
     double spend;
     if (!detail::parse_date(r[col[1]], ts)) {

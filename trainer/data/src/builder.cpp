@@ -170,7 +170,50 @@ std::vector<int> map_header(CsvReader& r, std::initializer_list<std::string_view
   return out;
 }
 
+void FlatIndex::insert(uint64_t h, uint32_t value) {
+  if ((size_ + 1) * 2 > slots_.size()) {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    slots_.resize(old.empty() ? 1024 : old.size() * 2);
+    size_ = 0;
+    for (const Slot& s : old)
+      if (s.value != kNone) insert(s.hash, s.value);
+  }
+  const size_t mask = slots_.size() - 1;
+  size_t i = static_cast<size_t>(h) & mask;
+  while (slots_[i].value != kNone) i = (i + 1) & mask;
+  slots_[i] = Slot{h, value};
+  ++size_;
+}
+
+bool FlatSet64::insert(uint64_t h) {
+  if (h == 0) {
+    const bool fresh = !has_zero_;
+    has_zero_ = true;
+    return fresh;
+  }
+  if ((size_ + 1) * 2 > slots_.size()) {
+    std::vector<uint64_t> old;
+    old.swap(slots_);
+    slots_.assign(old.empty() ? 4096 : old.size() * 2, 0);
+    size_ = 0;
+    for (uint64_t x : old)
+      if (x) insert(x);
+  }
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = static_cast<size_t>(h) & mask;; i = (i + 1) & mask) {
+    if (slots_[i] == h) return false;
+    if (slots_[i] == 0) {
+      slots_[i] = h;
+      ++size_;
+      return true;
+    }
+  }
+}
+
 Builder::Builder(Dataset& d, const IngestOptions& o) : ds(d), opt(o) {
+  for (uint32_t i = 0; i < ds.user_ids.size(); ++i) users_.insert(mix64(hash_bytes(ds.user_ids[i])), i);
+  for (uint32_t i = 0; i < ds.items.size(); ++i) items_.insert(mix64(hash_bytes(ds.items[i].id)), i);
   for (uint32_t i = 0; i < ds.categories.size(); ++i) cat_index_.emplace(ds.categories[i], i);
   for (uint32_t i = 0; i < ds.brands.size(); ++i) brand_index_.emplace(ds.brands[i], i);
 }
@@ -214,33 +257,38 @@ bool Builder::check_fields(const CsvReader& r, size_t expected) {
 
 bool Builder::duplicate(const CsvReader& r) {
   if (!opt.drop_duplicates) return false;
-  return !seen_.insert(hash_record(r)).second;
+  return !seen_.insert(hash_record(r));
 }
 
 uint32_t Builder::user(std::string_view id) {
-  key_.assign(id);
-  auto [it, inserted] = ds.user_index.try_emplace(key_, static_cast<uint32_t>(ds.user_ids.size()));
-  if (inserted) ds.user_ids.push_back(key_);
-  return it->second;
+  const uint64_t h = mix64(hash_bytes(id));
+  uint32_t u = users_.find(h, [&](uint32_t v) { return ds.user_ids[v] == id; });
+  if (u != FlatIndex::kNone) return u;
+  u = static_cast<uint32_t>(ds.user_ids.size());
+  ds.user_ids.emplace_back(id);
+  ds.user_index.emplace(ds.user_ids.back(), u);
+  users_.insert(h, u);
+  return u;
 }
 
 uint32_t Builder::item(std::string_view id, bool* created) {
-  key_.assign(id);
-  auto [it, inserted] = ds.item_index.try_emplace(key_, static_cast<uint32_t>(ds.items.size()));
-  if (inserted) {
-    Item x;
-    x.id = key_;
-    ds.items.push_back(std::move(x));
-  }
-  if (created) *created = inserted;
-  return it->second;
+  const uint64_t h = mix64(hash_bytes(id));
+  uint32_t it = items_.find(h, [&](uint32_t v) { return ds.items[v].id == id; });
+  if (created) *created = it == FlatIndex::kNone;
+  if (it != FlatIndex::kNone) return it;
+  it = static_cast<uint32_t>(ds.items.size());
+  Item x;
+  x.id = std::string(id);
+  ds.items.push_back(std::move(x));
+  ds.item_index.emplace(ds.items.back().id, it);
+  items_.insert(h, it);
+  return it;
 }
 
 bool Builder::find_item(std::string_view id, uint32_t& out) {
-  key_.assign(id);
-  auto it = ds.item_index.find(key_);
-  if (it == ds.item_index.end()) return false;
-  out = it->second;
+  const uint32_t it = items_.find(mix64(hash_bytes(id)), [&](uint32_t v) { return ds.items[v].id == id; });
+  if (it == FlatIndex::kNone) return false;
+  out = it;
   return true;
 }
 
@@ -278,12 +326,20 @@ void Builder::finish_events() {
   }
   repair("out_of_order_ts", ooo);
   if (sorted) return;
-  std::vector<uint32_t> perm(ev.size());
-  std::iota(perm.begin(), perm.end(), 0u);
-  std::stable_sort(perm.begin(), perm.end(), [&](uint32_t a, uint32_t b) {
-    if (ev[a].user != ev[b].user) return ev[a].user < ev[b].user;
-    return ev[a].ts_ms < ev[b].ts_ms;
+  struct Key {
+    uint32_t user, idx;
+    int64_t ts;
+  };
+  std::vector<Key> keys(ev.size());
+  for (uint32_t i = 0; i < ev.size(); ++i) keys[i] = Key{ev[i].user, i, ev[i].ts_ms};
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {  // idx breaks ties: stable
+    if (a.user != b.user) return a.user < b.user;
+    if (a.ts != b.ts) return a.ts < b.ts;
+    return a.idx < b.idx;
   });
+  std::vector<uint32_t> perm(ev.size());
+  for (size_t i = 0; i < keys.size(); ++i) perm[i] = keys[i].idx;
+  std::vector<Key>().swap(keys);
   auto apply = [&](auto& v) {
     if (v.size() != perm.size()) return;
     std::remove_reference_t<decltype(v)> out;

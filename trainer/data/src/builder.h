@@ -35,6 +35,52 @@ std::string format_iso(int64_t ms);
 std::vector<int> map_header(CsvReader& r, std::initializer_list<std::string_view> required,
                             std::initializer_list<std::string_view> optional = {});
 
+// Open-addressing hash table from a 64-bit hash to a dense index; the caller confirms a match
+// (several keys may share a hash). Flat arrays: no per-entry allocation.
+class FlatIndex {
+ public:
+  static constexpr uint32_t kNone = 0xffffffffu;
+  template <class Eq>
+  uint32_t find(uint64_t h, Eq&& eq) const {
+    if (slots_.empty()) return kNone;
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = static_cast<size_t>(h) & mask;; i = (i + 1) & mask) {
+      const Slot& s = slots_[i];
+      if (s.value == kNone) return kNone;
+      if (s.hash == h && eq(s.value)) return s.value;
+    }
+  }
+  void insert(uint64_t h, uint32_t value);
+  void clear() {
+    slots_.clear();
+    size_ = 0;
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t value = kNone;
+  };
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+};
+
+// Open-addressing set of 64-bit hashes (duplicate-row detection).
+class FlatSet64 {
+ public:
+  bool insert(uint64_t h);  // false when already present
+  void clear() {
+    slots_.clear();
+    size_ = 0;
+    has_zero_ = false;
+  }
+
+ private:
+  std::vector<uint64_t> slots_;  // 0 = empty
+  size_t size_ = 0;
+  bool has_zero_ = false;
+};
+
 class Builder {
  public:
   Builder(Dataset& ds, const IngestOptions& opt);
@@ -73,7 +119,8 @@ class Builder {
   QualityReport::FileStats* cur_ = nullptr;
   size_t cur_index_ = 0;
   std::string key_;
-  std::unordered_set<uint64_t> seen_;
+  FlatSet64 seen_;
+  FlatIndex users_, items_;
   std::unordered_map<std::string, uint32_t> cat_index_, brand_index_;
 };
 

@@ -41,9 +41,10 @@ struct PairHash {
   }
 };
 
-// Price/quantity checks shared by events: returns the drop reason or nullptr.
-const char* check_price(double price, bool purchase, const IngestOptions& opt) {
-  if (price < 0 || (purchase && price == 0)) return "non_positive_price";
+// Price check of an event: with a price column every price must be > 0 (returns the drop reason
+// or nullptr); without one, prices are 0.
+const char* check_price(double price, bool has_price, const IngestOptions& opt) {
+  if (has_price && price <= 0) return "non_positive_price";
   if (price > opt.max_price) return "outlier_price";
   return nullptr;
 }
@@ -70,9 +71,13 @@ void read_items(Builder& b, const std::string& path) {
       b.drop("duplicate_item");
       continue;
     }
+    if ((col[1] >= 0 && trim(r[col[1]]).empty()) || (col[3] >= 0 && trim(r[col[3]]).empty())) {
+      b.drop("missing_field");  // category and price are required when their columns exist
+      continue;
+    }
     double price = 0, cost = 0;
     bool in_stock = true;
-    if (col[3] >= 0 && !trim(r[col[3]]).empty() && !parse_double(r[col[3]], price)) {
+    if (col[3] >= 0 && !parse_double(r[col[3]], price)) {
       b.drop("unparsable_number");
       continue;
     }
@@ -84,7 +89,7 @@ void read_items(Builder& b, const std::string& path) {
       b.drop("unparsable_number");
       continue;
     }
-    if (price < 0) {
+    if (col[3] >= 0 && price <= 0) {
       b.drop("non_positive_price");
       continue;
     }
@@ -126,7 +131,8 @@ void read_events(Builder& b, const std::string& path, bool have_catalog, uint32_
     }
     const std::string_view uid = trim(r[col[0]]), ts_s = r[col[1]], type_s = trim(r[col[2]]), iid = trim(r[col[3]]);
     if (uid.empty() || trim(ts_s).empty() || type_s.empty() || iid.empty() ||
-        (has_session && trim(r[col[4]]).empty())) {
+        (has_session && trim(r[col[4]]).empty()) || (col[5] >= 0 && trim(r[col[5]]).empty()) ||
+        (col[6] >= 0 && trim(r[col[6]]).empty())) {
       b.drop("missing_field");
       continue;
     }
@@ -142,15 +148,15 @@ void read_events(Builder& b, const std::string& path, bool have_catalog, uint32_
     }
     double price = 0;
     int64_t qty = 1;
-    if (col[5] >= 0 && !trim(r[col[5]]).empty() && !parse_double(r[col[5]], price)) {
+    if (col[5] >= 0 && !parse_double(r[col[5]], price)) {
       b.drop("unparsable_number");
       continue;
     }
-    if (col[6] >= 0 && !trim(r[col[6]]).empty() && !parse_int(r[col[6]], qty)) {
+    if (col[6] >= 0 && !parse_int(r[col[6]], qty)) {
       b.drop("unparsable_number");
       continue;
     }
-    if (const char* why = check_price(price, type == EventType::Purchase, b.opt)) {
+    if (const char* why = check_price(price, col[5] >= 0, b.opt)) {
       b.drop(why);
       continue;
     }

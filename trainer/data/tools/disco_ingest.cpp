@@ -119,7 +119,10 @@ int run_all(const std::string& root, const std::string& json_path) {
                         "decisions", "outcomes", "ms"};
   const size_t w[] = {20, 10, 10, 8, 9, 8, 7, 8, 9, 10, 9, 7};
   std::string line;
-  for (int i = 0; i < 12; ++i) line += (i ? " " : "") + pad(head[i], w[i], i != 0);
+  for (int i = 0; i < 12; ++i) {
+    if (i) line += ' ';
+    line += pad(head[i], w[i], i != 0);
+  }
   std::cout << "ingest of " << root << "\n" << line << "\n" << std::string(line.size(), '-') << "\n";
   for (const auto& r : rows) {
     if (!r.status.empty()) {
@@ -141,7 +144,10 @@ int run_all(const std::string& root, const std::string& json_path) {
                                  num(r.outcomes),
                                  ms};
     std::string l;
-    for (int i = 0; i < 12; ++i) l += (i ? " " : "") + pad(cells[i], w[i], i != 0);
+    for (int i = 0; i < 12; ++i) {
+      if (i) l += ' ';
+      l += pad(cells[i], w[i], i != 0);
+    }
     std::cout << l << "\n";
   }
   // reasons: one line per (kind, reason) with a column per dataset
