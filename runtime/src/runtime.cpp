@@ -1,0 +1,432 @@
+// The runtime: bandit + guardrails configured from the bundle, offers, deferred activation,
+// idempotent outcome updates, hot swap, fleet statistics export/import.
+#include <algorithm>
+#include <cmath>
+#include <new>
+#include <string>
+
+#include "disco/rng.h"
+#include "memory_archive.h"
+#include "runtime_internal.h"
+#include "status_internal.h"
+
+using disco::detail::fail;
+using namespace disco::detail;
+
+namespace disco::detail {
+
+uint64_t DecisionId::hash() const { return mix64(hi ^ mix64(lo)); }
+
+void IdTable::init(uint32_t capacity) {
+  capacity_ = capacity;
+  uint32_t buckets = 16;
+  while (buckets < 2 * capacity) buckets <<= 1;
+  mask_ = buckets - 1;
+  index_.assign(buckets, 0);
+  ids_.assign(capacity, DecisionId{});
+  alive_.assign(capacity, 0);
+  count_ = write_ = 0;
+}
+
+void IdTable::clear() {
+  std::fill(index_.begin(), index_.end(), 0u);
+  std::fill(alive_.begin(), alive_.end(), uint8_t(0));
+  count_ = write_ = 0;
+}
+
+int64_t IdTable::find(const DecisionId& id) const {
+  if (!capacity_) return -1;
+  for (uint32_t i = bucket_of(id);; i = (i + 1) & mask_) {
+    const uint32_t v = index_[i];
+    if (v == 0) return -1;
+    if (ids_[v - 1] == id) return int64_t(v - 1);
+  }
+}
+
+void IdTable::erase_slot(uint32_t slot) {
+  if (!alive_[slot]) return;
+  uint32_t i = bucket_of(ids_[slot]);
+  while (index_[i] != slot + 1) i = (i + 1) & mask_;
+  // Backward-shift deletion keeps every probe chain unbroken.
+  uint32_t j = i;
+  for (;;) {
+    j = (j + 1) & mask_;
+    if (index_[j] == 0) break;
+    const uint32_t home = bucket_of(ids_[index_[j] - 1]);
+    const bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
+    if (movable) {
+      index_[i] = index_[j];
+      i = j;
+    }
+  }
+  index_[i] = 0;
+  alive_[slot] = 0;
+  --count_;
+}
+
+bool IdTable::place(uint32_t slot, const DecisionId& id) {
+  if (slot >= capacity_ || alive_[slot] || find(id) >= 0) return false;
+  ids_[slot] = id;
+  alive_[slot] = 1;
+  ++count_;
+  uint32_t i = bucket_of(id);
+  while (index_[i] != 0) i = (i + 1) & mask_;
+  index_[i] = slot + 1;
+  return true;
+}
+
+uint32_t IdTable::insert(const DecisionId& id, DecisionId* evicted) {
+  const uint32_t slot = write_;
+  write_ = (write_ + 1) % capacity_;
+  *evicted = DecisionId{};
+  if (alive_[slot]) {
+    *evicted = ids_[slot];
+    erase_slot(slot);
+  }
+  ids_[slot] = id;
+  alive_[slot] = 1;
+  ++count_;
+  uint32_t i = bucket_of(id);
+  while (index_[i] != 0) i = (i + 1) & mask_;
+  index_[i] = slot + 1;
+  return slot;
+}
+
+namespace {
+
+std::string configure_policy(disco_runtime* rt, const disco_bundle* b, bool keep_bandit) {
+  const fb::Model* m = b->model;
+  const fb::Guardrails* g = m->guardrails();
+  GuardrailPolicy policy;
+  policy.max_discount = g->max_discount();
+  policy.margin_floor = g->margin_floor();
+  policy.budget_per_period = g->budget_per_period();
+  policy.budget_period_s = g->budget_period_s();
+  policy.cooldown_s = g->cooldown_s();
+  policy.offer_ttl_s = g->offer_ttl_s();
+  if (g->eligible_categories()) policy.eligible_categories.assign(g->eligible_categories()->begin(), g->eligible_categories()->end());
+  if (g->excluded_items()) policy.excluded_items.assign(g->excluded_items()->begin(), g->excluded_items()->end());
+  std::vector<ArmSpec> arms;
+  for (const ArmInfo& a : b->arms)
+    arms.push_back(ArmSpec{static_cast<ArmKind>(a.kind), double(a.value), double(a.merchant_cost)});
+  std::string err = rt->guards.configure(policy, arms);
+  if (!err.empty()) return "guardrails: " + err;
+  if (keep_bandit) return {};
+
+  const fb::BanditPrior* bp = m->bandit();
+  BanditConfig cfg;
+  cfg.algorithm = static_cast<BanditAlgorithm>(bp->algorithm());
+  cfg.n_arms = uint32_t(b->arms.size());
+  cfg.dim = kContextDim;
+  cfg.prior_precision = bp->prior_precision();
+  cfg.noise_scale = bp->noise_scale();
+  cfg.ucb_alpha = bp->ucb_alpha();
+  cfg.epsilon = bp->epsilon();
+  cfg.exploration_floor = bp->exploration_floor();
+  cfg.propensity_draws = bp->propensity_draws();
+  auto to_d = [](const flatbuffers::Vector<float>* v) {
+    std::vector<double> r;
+    if (v) r.assign(v->begin(), v->end());
+    return r;
+  };
+  err = rt->bandit.configure(cfg, to_d(bp->prior_a()), to_d(bp->prior_b()), to_d(bp->prior_n()));
+  if (!err.empty()) return "bandit prior: " + err;
+  return {};
+}
+
+std::string check_bundle_dims(const disco_bundle* b) {
+  if (b->context_dim != 0 && b->context_dim != kContextDim)
+    return "bundle bandit context_dim is " + std::to_string(b->context_dim) + ", this runtime builds " +
+           std::to_string(kContextDim) + " context features (0 = default)";
+  if (b->arms.size() > kMaxArms)
+    return "bundle has " + std::to_string(b->arms.size()) + " arms; at most " + std::to_string(kMaxArms);
+  return {};
+}
+
+}  // namespace
+}  // namespace disco::detail
+
+size_t disco_runtime::memory_bytes() const {
+  size_t s = sizeof(*this) + pending.capacity() * sizeof(PendingDecision) + pending_ids.memory_bytes() +
+             done_ids.memory_bytes();
+  const disco::BanditStats& st = bandit.stats();
+  // statistics, prior, delta and the posterior cache: ~4 copies of (dim^2 + dim) doubles per arm.
+  s += st.arms.size() * 4 * (size_t(st.dim) * st.dim + st.dim + 2) * sizeof(double);
+  return s;
+}
+
+namespace {
+
+DecisionId derive_decision_id(uint64_t seed, uint64_t user_key, uint64_t counter) {
+  DecisionId id;
+  id.hi = disco::mix64(disco::mix64(seed) ^ user_key);
+  id.lo = disco::mix64(id.hi ^ disco::mix64(counter + 1));
+  if (id.empty()) id.lo = 1;
+  return id;
+}
+
+}  // namespace
+
+extern "C" {
+
+disco_status disco_runtime_create(const disco_bundle* bundle, const disco_runtime_options* options,
+                                  disco_runtime** out) {
+  if (!bundle || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_create: NULL argument");
+  *out = nullptr;
+  disco_runtime_options opt{};
+  if (options) opt = *options;
+  if (opt.mode != DISCO_MODE_ONLINE && opt.mode != DISCO_MODE_APPRENTICE && opt.mode != DISCO_MODE_LOGGING_ONLY)
+    return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_create: mode " + std::to_string(int(opt.mode)) +
+                                                " is not online (0), apprentice (1) or logging-only (2)");
+  if (opt.max_pending_decisions == 0) opt.max_pending_decisions = 65536;
+  if (opt.max_pending_decisions > (1u << 24))
+    return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_create: max_pending_decisions above 16777216");
+  std::string err = check_bundle_dims(bundle);
+  if (!err.empty()) return fail(DISCO_ERR_SHAPE, err);
+  DISCO_TRY {
+    auto* rt = new (std::nothrow) disco_runtime();
+    if (!rt) return fail(DISCO_ERR_OUT_OF_MEMORY, "out of memory creating the runtime");
+    rt->bundle = bundle;
+    rt->options = opt;
+    err = configure_policy(rt, bundle, false);
+    if (!err.empty()) {
+      delete rt;
+      return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle policy refused: " + err);
+    }
+    rt->pending_ids.init(opt.max_pending_decisions);
+    rt->pending.assign(opt.max_pending_decisions, PendingDecision{});
+    rt->done_ids.init(opt.max_pending_decisions);
+    *out = rt;
+    return DISCO_OK;
+  }
+  DISCO_CATCH_ALL("creating the runtime")
+}
+
+void disco_runtime_free(disco_runtime* rt) {
+  if (!rt) return;
+  // Sessions outlive nothing: detach them so a late disco_session_free is safe.
+  for (disco_session* s = rt->sessions; s;) {
+    disco_session* next = s->next;
+    s->runtime = nullptr;
+    s->prev = s->next = nullptr;
+    s = next;
+  }
+  delete rt;
+}
+
+disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb) {
+  if (!rt || !nb) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_swap_bundle: NULL argument");
+  std::string err = check_bundle_dims(nb);
+  if (!err.empty()) return fail(DISCO_ERR_SHAPE, err);
+  DISCO_TRY {
+    const disco_bundle* ob = rt->bundle;
+    const bool same_arms = ob->arms.size() == nb->arms.size();
+    const bool same_dims = ob->d == nb->d && ob->h == nb->h;
+    disco_runtime tmp_guard_check;  // validate the new policy before touching anything
+    tmp_guard_check.bundle = nb;
+    err = configure_policy(&tmp_guard_check, nb, false);
+    if (!err.empty()) return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle policy refused: " + err);
+    // The guardrails (and their budget spend this period) carry over when the policy and arms are
+    // unchanged; a changed policy starts a fresh budget period.
+    const disco::GuardrailPolicy& op = rt->guards.policy();
+    const disco::GuardrailPolicy& np = tmp_guard_check.guards.policy();
+    bool same_policy = op.max_discount == np.max_discount && op.margin_floor == np.margin_floor &&
+                       op.budget_per_period == np.budget_per_period && op.budget_period_s == np.budget_period_s &&
+                       op.cooldown_s == np.cooldown_s && op.offer_ttl_s == np.offer_ttl_s &&
+                       op.pacing_burst == np.pacing_burst && op.eligible_categories == np.eligible_categories &&
+                       op.excluded_items == np.excluded_items && same_arms;
+    for (size_t a = 0; same_policy && a < ob->arms.size(); ++a) {
+      const disco::ArmSpec &x = rt->guards.arms()[a], &y = tmp_guard_check.guards.arms()[a];
+      same_policy = x.kind == y.kind && x.value == y.value && x.merchant_cost == y.merchant_cost;
+    }
+    if (!same_policy) rt->guards = tmp_guard_check.guards;
+    if (!same_arms) {
+      rt->bandit = tmp_guard_check.bandit;  // restart from the new prior
+      rt->pending_ids.clear();              // pending decisions refer to the old arms
+      rt->done_ids.clear();
+    }
+    rt->bundle = nb;
+    ++rt->generation;
+    // Remap every session's item indices through the external ids; replay its recent history when
+    // the model dimensions changed (the old LSTM state has the wrong shape).
+    const auto* old_ids = ob->model->catalog()->item_ids();
+    auto remap = [&](uint32_t old_index, uint32_t* out) {
+      if (old_index >= old_ids->size()) return false;
+      auto it = nb->id_index.find(old_ids->Get(old_index)->string_view());
+      if (it == nb->id_index.end()) return false;
+      *out = it->second;
+      return true;
+    };
+    for (disco_session* s = rt->sessions; s; s = s->next) {
+      std::vector<uint64_t> old_seen = std::move(s->seen);
+      std::vector<float> h = s->h, c = s->c;
+      std::vector<int8_t> hq = s->hq;
+      const float hs = s->h_scale, prop = s->purchase_propensity;
+      session_resize(s, nb);
+      for (uint32_t i = 0; i < ob->n; ++i) {
+        uint32_t ni;
+        if ((old_seen[i >> 6] >> (i & 63) & 1) && remap(i, &ni)) s->seen[ni >> 6] |= uint64_t(1) << (ni & 63);
+      }
+      const uint32_t nr = std::min(s->recent_len, kRecentItems);
+      for (uint32_t i = 0; i < nr; ++i)
+        if (!remap(s->recent_item[i], &s->recent_item[i])) s->recent_count[i] = 0;
+      const uint32_t nh = std::min(s->history_len, kHistory);
+      const uint32_t first = s->history_len - nh;
+      for (uint32_t k = 0; k < nh; ++k) {
+        HistoryEvent& he = s->history[(first + k) % kHistory];
+        if (!remap(he.item, &he.item)) he.type = 0xFFFFFFFFu;  // item gone: skipped on replay
+      }
+      if (same_dims) {
+        s->h = std::move(h);
+        s->c = std::move(c);
+        s->hq = std::move(hq);
+        s->h_scale = hs;
+        s->purchase_propensity = prop;
+      } else {
+        session_reset_state(s);
+        const int64_t saved_last = s->last_ts_ms;
+        s->last_ts_ms = disco::kNever;
+        for (uint32_t k = 0; k < nh; ++k) {
+          const HistoryEvent& he = s->history[(first + k) % kHistory];
+          if (he.type > DISCO_EVENT_PURCHASE) continue;
+          disco_event ev{he.ts_ms, he.item, he.type, he.price, he.quantity};
+          session_step(s, ev);
+          s->last_ts_ms = he.ts_ms;
+        }
+        s->last_ts_ms = saved_last;
+      }
+    }
+    return DISCO_OK;
+  }
+  DISCO_CATCH_ALL("swapping the bundle")
+}
+
+disco_status disco_offer_make(disco_session* s, uint32_t item, int64_t now_ms, uint64_t decision_hi,
+                              uint64_t decision_lo, disco_offer* out) {
+  if (!s || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_offer_make: NULL argument");
+  disco_runtime* rt = s->runtime;
+  if (!rt) return fail(DISCO_ERR_STATE, "disco_offer_make: the session's runtime was freed");
+  const disco_bundle* b = rt->bundle;
+  if (item >= b->n)
+    return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_offer_make: item index " + std::to_string(item) +
+                                            " is beyond the catalog (" + std::to_string(b->n) + " items)");
+  DecisionId id{decision_hi, decision_lo};
+  if (id.empty()) id = derive_decision_id(rt->options.seed, s->user_key, s->decision_counter);
+  if (rt->pending_ids.find(id) >= 0 || rt->done_ids.find(id) >= 0)
+    return fail(DISCO_ERR_DUPLICATE, "disco_offer_make: decision id was already issued by this runtime");
+  ++s->decision_counter;
+
+  const float price = b->item_price(item), cost = b->item_cost(item);
+  disco::ContextInputs ci;
+  ci.stats = &s->stats;
+  ci.purchase_propensity = s->purchase_propensity;
+  ci.price = price;
+  ci.cost = cost;
+  ci.item_interactions = session_item_interactions(s, item);
+  ci.now_ms = now_ms;
+  float x[disco::kContextDim];
+  disco::build_context(ci, x);
+
+  disco::OfferRequest req;
+  req.item = item;
+  req.category = b->item_category(item);
+  req.price = price;
+  req.cost = cost;
+  req.now_ms = now_ms;
+  req.last_discount_offer_ms = s->stats.last_discount_offer_ms;
+
+  *out = disco_offer{};
+  out->decision_hi = id.hi;
+  out->decision_lo = id.lo;
+  out->item = item;
+  out->purchase_propensity = s->purchase_propensity;
+  out->context_dim = disco::kContextDim;
+  std::copy(x, x + disco::kContextDim, out->context);
+
+  uint32_t arm = 0, flags = 0;
+  if (rt->options.mode == DISCO_MODE_LOGGING_ONLY) {
+    out->bandit_arm = 0;
+    out->propensity = 1.0f;
+  } else {
+    const uint32_t mask = rt->guards.eligible_arms(req, &flags);
+    disco::Rng rng(rt->options.seed, id.hi, id.lo, disco::kStreamBandit);
+    const disco::Choice choice = rt->bandit.choose(x, mask, rng);
+    out->bandit_arm = choice.arm;
+    if (rt->options.mode == DISCO_MODE_APPRENTICE) {
+      // The site's baseline (arm 0) is shown; `propensity` carries the probability of what disco
+      // would have offered (bandit_arm) under its policy, for off-policy evaluation.
+      arm = 0;
+      flags |= DISCO_GUARD_APPRENTICE;
+      out->propensity = float(choice.propensity);
+    } else {
+      arm = choice.arm;
+      uint32_t why = 0;
+      if (arm != 0 && !rt->guards.check(req, arm, &why)) {
+        // Defence in depth: never reached when eligible_arms() and check() agree. The shown arm is
+        // then the deterministic fallback 0.
+        flags |= why;
+        arm = 0;
+        out->propensity = 1.0f;
+      } else {
+        out->propensity = float(choice.propensity);
+      }
+    }
+  }
+  const disco::ArmSpec& spec = rt->guards.arms()[arm];
+  out->arm = arm;
+  out->discount = price > 0.0f ? float(disco::arm_cost(spec, price).discount_fraction) : 0.0f;
+  out->expires_at_ms = rt->guards.expires_at(now_ms);
+  out->guardrails = flags;
+  if (arm != 0) rt->guards.commit(req, arm);
+  disco::on_offer(s->stats, arm != 0, now_ms);
+
+  DecisionId evicted;
+  const uint32_t slot = rt->pending_ids.insert(id, &evicted);
+  PendingDecision& pd = rt->pending[slot];
+  pd.id = id;
+  pd.ts_ms = now_ms;
+  pd.price = price;
+  pd.arm = arm;
+  pd.shown = 0;
+  std::copy(x, x + disco::kContextDim, pd.context);
+  return DISCO_OK;
+}
+
+disco_status disco_offer_shown(disco_runtime* rt, uint64_t hi, uint64_t lo) {
+  if (!rt) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_offer_shown: NULL runtime");
+  const int64_t slot = rt->pending_ids.find(DecisionId{hi, lo});
+  if (slot < 0) {
+    if (rt->done_ids.find(DecisionId{hi, lo}) >= 0)
+      return fail(DISCO_ERR_DUPLICATE, "disco_offer_shown: the decision's outcome was already applied");
+    return fail(DISCO_ERR_NOT_FOUND, "disco_offer_shown: unknown decision id (never issued here, or evicted "
+                                     "from the pending table)");
+  }
+  rt->pending[size_t(slot)].shown = 1;
+  return DISCO_OK;
+}
+
+disco_status disco_update(disco_runtime* rt, const disco_outcome* o) {
+  if (!rt || !o) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_update: NULL argument");
+  if (!std::isfinite(o->margin) || !std::isfinite(o->revenue))
+    return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_update: margin and revenue must be finite");
+  const DecisionId id{o->decision_hi, o->decision_lo};
+  const int64_t slot = rt->pending_ids.find(id);
+  if (slot < 0) {
+    if (rt->done_ids.find(id) >= 0)
+      return fail(DISCO_ERR_DUPLICATE, "disco_update: outcome for this decision was already applied");
+    return fail(DISCO_ERR_NOT_FOUND, "disco_update: unknown decision id (never issued here, or evicted from "
+                                     "the pending table)");
+  }
+  PendingDecision& pd = rt->pending[size_t(slot)];
+  if (!pd.shown)
+    return fail(DISCO_ERR_NOT_FOUND, "disco_update: the decision was never shown (disco_offer_shown); outcomes "
+                                     "of offers not displayed do not train the bandit");
+  const double reward = o->converted ? disco::scaled_reward(o->margin, pd.price) : 0.0;
+  rt->bandit.update(pd.arm, pd.context, reward);
+  rt->pending_ids.erase_slot(uint32_t(slot));
+  DecisionId evicted;
+  rt->done_ids.insert(id, &evicted);
+  return DISCO_OK;
+}
+
+}  // extern "C"

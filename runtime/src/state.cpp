@@ -1,0 +1,276 @@
+// Session / runtime state save and restore, and the bandit's fleet statistics export / import.
+// Format: cereal over a memory buffer (memory_archive.h): little-endian, sizes as uint64, a
+// header {magic, kStateVersion, bundle checksum, model_version} first. Restoring refuses another
+// format version or another bundle with DISCO_ERR_STATE and a message naming both sides.
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "disco/version.h"
+#include "memory_archive.h"
+#include "runtime_internal.h"
+#include "status_internal.h"
+
+using disco::detail::fail;
+using namespace disco::detail;
+
+namespace {
+
+constexpr uint32_t kMagicSession = 0x4E535344;  // "DSSN"
+constexpr uint32_t kMagicRuntime = 0x54525344;  // "DSRT"
+constexpr uint32_t kMagicBandit = 0x53425344;   // "DSBS"
+
+std::string hex64(uint64_t v) {
+  static const char* digits = "0123456789abcdef";
+  std::string s(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) s[size_t(i)] = digits[v & 15];
+  return s;
+}
+
+template <class Ar>
+void save_header(Ar& ar, uint32_t magic, const disco_bundle* b) {
+  const uint32_t version = disco::kStateVersion;
+  const std::string mv = b->model->model_version()->str();
+  ar(magic, version, b->checksum, mv);
+}
+
+// Reads and checks the header; DISCO_OK when it matches `b`.
+disco_status check_header(MemoryInputArchive& ar, uint32_t want_magic, const char* what, const disco_bundle* b) {
+  uint32_t magic = 0, version = 0;
+  uint64_t checksum = 0;
+  std::string mv;
+  ar(magic, version);
+  if (ar.failed() || magic != want_magic)
+    return fail(DISCO_ERR_STATE, std::string("not a disco ") + what + " state (bad magic or truncated header)");
+  if (version != disco::kStateVersion)
+    return fail(DISCO_ERR_STATE, std::string(what) + " state has format version " + std::to_string(version) +
+                                     "; this runtime reads version " + std::to_string(disco::kStateVersion));
+  ar(checksum, mv);
+  if (ar.failed()) return fail(DISCO_ERR_STATE, std::string(what) + " state is truncated");
+  if (checksum != b->checksum)
+    return fail(DISCO_ERR_STATE, std::string(what) + " state was saved with bundle '" + mv.substr(0, 100) +
+                                     "' (checksum " + hex64(checksum) + "); this runtime runs bundle '" +
+                                     b->model->model_version()->str() + "' (checksum " + hex64(b->checksum) + ")");
+  return DISCO_OK;
+}
+
+template <class Ar>
+void session_fields(Ar& ar, disco_session* s) {
+  ar(s->user_key, s->decision_counter, s->h_dim, s->d_dim, s->n_items, s->h, s->c, s->hq, s->h_scale,
+     s->purchase_propensity, s->last_ts_ms, s->seen, s->stats, s->history_len);
+  for (auto& he : s->history) ar(he.ts_ms, he.item, he.type, he.price, he.quantity);
+  ar(s->recent_len);
+  for (uint32_t i = 0; i < kRecentItems; ++i) ar(s->recent_item[i], s->recent_count[i]);
+}
+
+template <class Ar>
+void pending_entry(Ar& ar, PendingDecision& p) {
+  ar(p.id.hi, p.id.lo, p.ts_ms, p.price, p.arm, p.shown);
+  for (float& x : p.context) ar(x);
+}
+
+disco_status finish_output(const MemoryOutputArchive& ar, size_t cap, size_t* out_len, const char* what) {
+  *out_len = ar.size();
+  if (!ar.fits())
+    return fail(DISCO_ERR_BUFFER_TOO_SMALL, std::string(what) + " needs " + std::to_string(ar.size()) +
+                                                " bytes; the buffer holds " + std::to_string(cap));
+  return DISCO_OK;
+}
+
+bool all_finite(const std::vector<float>& v) {
+  for (float x : v)
+    if (!std::isfinite(x)) return false;
+  return true;
+}
+
+}  // namespace
+
+extern "C" {
+
+disco_status disco_session_save(const disco_session* cs, uint8_t* buf, size_t cap, size_t* out_len) {
+  if (!cs || !out_len || (!buf && cap)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_save: NULL argument");
+  if (!cs->runtime) return fail(DISCO_ERR_STATE, "disco_session_save: the session's runtime was freed");
+  DISCO_TRY {
+    auto* s = const_cast<disco_session*>(cs);  // cereal's interface is non-const; nothing is modified
+    MemoryOutputArchive ar(buf, cap);
+    save_header(ar, kMagicSession, s->runtime->bundle);
+    session_fields(ar, s);
+    return finish_output(ar, cap, out_len, "the session state");
+  }
+  DISCO_CATCH_ALL("saving a session")
+}
+
+disco_status disco_session_restore(disco_runtime* rt, const uint8_t* buf, size_t len, disco_session** out) {
+  if (!rt || !out || (!buf && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_restore: NULL argument");
+  *out = nullptr;
+  DISCO_TRY {
+    MemoryInputArchive ar(buf, len);
+    disco_status st = check_header(ar, kMagicSession, "session", rt->bundle);
+    if (st != DISCO_OK) return st;
+    disco_session* s = nullptr;
+    if ((st = disco_session_create(rt, 0, &s)) != DISCO_OK) return st;
+    session_fields(ar, s);
+    const disco_bundle* b = rt->bundle;
+    std::string why;
+    if (ar.failed()) why = "truncated or corrupted";
+    else if (ar.remaining() != 0) why = std::to_string(ar.remaining()) + " trailing bytes";
+    else if (s->h_dim != b->h || s->d_dim != b->d || s->n_items != b->n || s->h.size() != b->h ||
+             s->c.size() != b->h || s->hq.size() != b->h || s->seen.size() != (size_t(b->n) + 63) / 64)
+      why = "dimensions disagree with the bundle";
+    else if (!all_finite(s->h) || !all_finite(s->c) || !std::isfinite(s->h_scale) || !(s->h_scale > 0.0f) ||
+             !std::isfinite(s->purchase_propensity))
+      why = "non-finite LSTM state";
+    if (!why.empty()) {
+      disco_session_free(s);
+      return fail(DISCO_ERR_STATE, "session state is invalid: " + why);
+    }
+    *out = s;
+    return DISCO_OK;
+  }
+  DISCO_CATCH_ALL("restoring a session")
+}
+
+disco_status disco_runtime_save(const disco_runtime* crt, uint8_t* buf, size_t cap, size_t* out_len) {
+  if (!crt || !out_len || (!buf && cap)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_save: NULL argument");
+  DISCO_TRY {
+    auto* rt = const_cast<disco_runtime*>(crt);
+    MemoryOutputArchive ar(buf, cap);
+    save_header(ar, kMagicRuntime, rt->bundle);
+    ar(rt->bandit, rt->guards);
+    const uint32_t pcap = rt->pending_ids.capacity(), pwrite = rt->pending_ids.write_pos(), pn = rt->pending_ids.size();
+    ar(pcap, pwrite, pn);
+    rt->pending_ids.for_each_in_order([&](uint32_t slot, const DecisionId&) {
+      ar(slot);
+      pending_entry(ar, rt->pending[slot]);
+    });
+    const uint32_t dcap = rt->done_ids.capacity(), dwrite = rt->done_ids.write_pos(), dn = rt->done_ids.size();
+    ar(dcap, dwrite, dn);
+    rt->done_ids.for_each_in_order([&](uint32_t slot, const DecisionId& id) {
+      uint64_t hi = id.hi, lo = id.lo;
+      ar(slot, hi, lo);
+    });
+    return finish_output(ar, cap, out_len, "the runtime state");
+  }
+  DISCO_CATCH_ALL("saving the runtime")
+}
+
+disco_status disco_runtime_restore(disco_runtime* rt, const uint8_t* buf, size_t len) {
+  if (!rt || (!buf && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_restore: NULL argument");
+  DISCO_TRY {
+    MemoryInputArchive ar(buf, len);
+    disco_status st = check_header(ar, kMagicRuntime, "runtime", rt->bundle);
+    if (st != DISCO_OK) return st;
+    // Load into fresh objects; the runtime changes only when everything checked out.
+    disco::Bandit bandit;
+    disco::Guardrails guards;
+    ar(bandit, guards);
+    if (ar.failed()) return fail(DISCO_ERR_STATE, "runtime state is truncated or corrupted (bandit/guardrails)");
+    std::string why = bandit.validate();
+    if (why.empty()) why = guards.validate();
+    if (why.empty() && (bandit.config().n_arms != rt->bundle->arms.size() || bandit.config().dim != disco::kContextDim))
+      why = "bandit has " + std::to_string(bandit.config().n_arms) + " arms x " + std::to_string(bandit.config().dim) +
+            " features; the bundle needs " + std::to_string(rt->bundle->arms.size()) + " x " +
+            std::to_string(disco::kContextDim);
+    if (why.empty() && guards.arms().size() != rt->bundle->arms.size()) why = "guardrail arms disagree with the bundle";
+    if (!why.empty()) return fail(DISCO_ERR_STATE, "runtime state is invalid: " + why);
+
+    IdTable pending_ids, done_ids;
+    std::vector<PendingDecision> pending;
+    const uint32_t cap = rt->pending_ids.capacity();
+    pending_ids.init(cap);
+    pending.assign(cap, PendingDecision{});
+    done_ids.init(rt->done_ids.capacity());
+    for (int table = 0; table < 2 && !ar.failed(); ++table) {
+      uint32_t scap = 0, swrite = 0, sn = 0;
+      ar(scap, swrite, sn);
+      IdTable& ids = table == 0 ? pending_ids : done_ids;
+      const bool same_layout = scap == ids.capacity();
+      if (sn > ar.remaining()) ar.fail();
+      for (uint32_t k = 0; k < sn && !ar.failed(); ++k) {
+        uint32_t slot = 0;
+        PendingDecision p;
+        ar(slot);
+        if (table == 0) pending_entry(ar, p);
+        else ar(p.id.hi, p.id.lo);
+        if (ar.failed()) break;
+        if (p.arm >= rt->bundle->arms.size() || p.id.empty()) {
+          ar.fail();
+          break;
+        }
+        uint32_t at = slot;
+        if (same_layout) {
+          if (!ids.place(slot, p.id)) { ar.fail(); break; }
+        } else {
+          if (ids.find(p.id) >= 0) { ar.fail(); break; }
+          DecisionId evicted;
+          at = ids.insert(p.id, &evicted);  // oldest first: a smaller table keeps the newest
+        }
+        if (table == 0) pending[at] = p;
+      }
+      if (same_layout) ids.set_write_pos(swrite);
+    }
+    if (ar.failed()) return fail(DISCO_ERR_STATE, "runtime state is truncated or corrupted (decision tables)");
+    if (ar.remaining() != 0)
+      return fail(DISCO_ERR_STATE, "runtime state has " + std::to_string(ar.remaining()) + " trailing bytes");
+    rt->bandit = std::move(bandit);
+    rt->guards = std::move(guards);
+    rt->pending_ids = std::move(pending_ids);
+    rt->pending = std::move(pending);
+    rt->done_ids = std::move(done_ids);
+    return DISCO_OK;
+  }
+  DISCO_CATCH_ALL("restoring the runtime")
+}
+
+disco_status disco_bandit_export(disco_runtime* rt, uint32_t delta_only, uint8_t* buf, size_t cap, size_t* out_len) {
+  if (!rt || !out_len || (!buf && cap)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bandit_export: NULL argument");
+  DISCO_TRY {
+    // Size first without consuming the delta, so a too-small buffer loses nothing.
+    disco::Bandit probe = rt->bandit;
+    disco::BanditStats stats = probe.export_stats(delta_only != 0);
+    const uint32_t magic = kMagicBandit, version = disco::kStateVersion;
+    const uint32_t n_arms = rt->bandit.config().n_arms, dim = rt->bandit.config().dim;
+    MemoryOutputArchive ar(buf, cap);
+    ar(magic, version, n_arms, dim, stats);
+    disco_status st = finish_output(ar, cap, out_len, "the bandit statistics");
+    if (st != DISCO_OK) return st;
+    if (delta_only) rt->bandit.export_stats(true);  // now reset the delta for real
+    return DISCO_OK;
+  }
+  DISCO_CATCH_ALL("exporting bandit statistics")
+}
+
+disco_status disco_bandit_import(disco_runtime* rt, const uint8_t* buf, size_t len, uint32_t merge) {
+  if (!rt || (!buf && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bandit_import: NULL argument");
+  DISCO_TRY {
+    MemoryInputArchive ar(buf, len);
+    uint32_t magic = 0, version = 0, n_arms = 0, dim = 0;
+    ar(magic, version);
+    if (ar.failed() || magic != kMagicBandit)
+      return fail(DISCO_ERR_STATE, "not disco bandit statistics (bad magic or truncated)");
+    if (version != disco::kStateVersion)
+      return fail(DISCO_ERR_STATE, "bandit statistics have format version " + std::to_string(version) +
+                                       "; this runtime reads version " + std::to_string(disco::kStateVersion));
+    disco::BanditStats stats;
+    ar(n_arms, dim, stats);
+    if (ar.failed()) return fail(DISCO_ERR_STATE, "bandit statistics are truncated or corrupted");
+    if (ar.remaining() != 0) return fail(DISCO_ERR_STATE, "bandit statistics have trailing bytes");
+    if (n_arms != rt->bandit.config().n_arms || dim != rt->bandit.config().dim)
+      return fail(DISCO_ERR_STATE, "bandit statistics are for " + std::to_string(n_arms) + " arms x " +
+                                       std::to_string(dim) + " features; this runtime has " +
+                                       std::to_string(rt->bandit.config().n_arms) + " x " +
+                                       std::to_string(rt->bandit.config().dim));
+    const std::string err = merge ? rt->bandit.merge(stats) : rt->bandit.replace(stats);
+    if (!err.empty()) return fail(DISCO_ERR_STATE, "bandit statistics refused: " + err);
+    return DISCO_OK;
+  }
+  DISCO_CATCH_ALL("importing bandit statistics")
+}
+
+size_t disco_session_memory_bytes(const disco_session* s) { return s ? s->memory_bytes() : 0; }
+size_t disco_runtime_memory_bytes(const disco_runtime* rt) {
+  return rt ? rt->memory_bytes() + rt->bundle->memory_bytes() : 0;
+}
+
+}  // extern "C"
