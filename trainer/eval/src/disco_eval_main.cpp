@@ -36,6 +36,11 @@ const char* kUsage =
     "                       of items scored strictly higher); all three are in the notes\n"
     "  --unknown U          drop | miss: test events whose item is not in training are removed\n"
     "                       (session-rec, default) or kept and count as misses\n"
+    "  --protocol P         sessions | timeline (default: timeline for completejourney, else\n"
+    "                       sessions). sessions: each test session is predicted from its own\n"
+    "                       prefix. timeline: each user's events form one sequence; events before\n"
+    "                       the cutoff (last --test-frac of events) train, every later event is\n"
+    "                       predicted from all of the user's earlier events\n"
     "  --test-frac F        time split: last F of time is test (default 0.1; datasets that ship\n"
     "                       their own split, like yoochoose-100k, use it)\n"
     "  --session-gap-min M  sessionize at inactivity gaps > M minutes (default 30; yoochoose keeps\n"
@@ -48,6 +53,7 @@ struct Args {
   size_t max_test = 0;
   disco::eval::TiePolicy ties = disco::eval::TiePolicy::Expected;
   disco::eval::UnknownItems unknown = disco::eval::UnknownItems::Drop;
+  std::string protocol;
   double test_frac = 0.1;
   double gap_min = 30;
   int threads = 1;
@@ -83,6 +89,10 @@ Args parse(int argc, char** argv) {
     else if (f == "--data") a.data = v;
     else if (f == "--models") a.models = v;
     else if (f == "--out") a.out = v;
+    else if (f == "--protocol") {
+      if (v != "sessions" && v != "timeline") usage_error("--protocol expects sessions or timeline");
+      a.protocol = v;
+    }
     else if (f == "--max-test") {
       const double d = parse_num(f, v);
       if (d < 0) usage_error("--max-test must be >= 0");
@@ -113,6 +123,7 @@ Args parse(int argc, char** argv) {
     else usage_error("--data is required for --dataset " + a.dataset);
   }
   if (a.out.empty()) a.out = "out/eval-" + a.dataset;
+  if (a.protocol.empty()) a.protocol = a.dataset == "completejourney" ? "timeline" : "sessions";
   return a;
 }
 
@@ -153,7 +164,16 @@ int main(int argc, char** argv) {
 
     data::Split split;
     std::string split_desc;
-    if (ds.has_predefined_split) {
+    std::vector<uint32_t> first_target;
+    if (args.protocol == "timeline") {
+      eval::TimelineSplit tl = eval::timeline_split(ds, args.test_frac);
+      ds = std::move(tl.ds);
+      split.train = std::move(tl.train);
+      split.test = std::move(tl.test);
+      first_target = std::move(tl.first_target);
+      split_desc = "timeline: events before the " + fmt4(1 - args.test_frac) +
+                   " time quantile train; each later event predicted from the user's whole history";
+    } else if (ds.has_predefined_split) {
       split = ds.predefined_split;
       split_desc = "predefined (the dataset's own train/test files)";
     } else {
@@ -168,12 +188,14 @@ int main(int argc, char** argv) {
     eval::TaskOptions topt;
     topt.unknown_items = args.unknown;
     topt.max_test_sessions = args.max_test;
+    topt.first_target = first_target;
     const eval::NextItemTask task = eval::build_next_item_task(ds, train, split.test, topt);
     if (task.n_targets == 0) throw std::runtime_error("no test predictions to make (test sessions too short?)");
 
     eval::Report report;
     report.title = "disco-eval: " + args.dataset;
     report.add_meta("data", args.data);
+    report.add_meta("protocol", args.protocol);
     report.add_meta("events / sessions / items", std::to_string(ds.events.size()) + " / " +
                                                      std::to_string(ds.sessions.size()) + " / " +
                                                      std::to_string(ds.items.size()));

@@ -35,12 +35,18 @@ NextItemTask build_next_item_task(const data::Dataset& ds, const std::vector<uin
     }
   }
   for (uint8_t c : task.candidate) task.n_candidates += c;
+  if (!opt.first_target.empty() && opt.first_target.size() != test_sessions.size())
+    throw std::invalid_argument("first_target has " + std::to_string(opt.first_target.size()) + " entries for " +
+                                std::to_string(test_sessions.size()) + " test sessions");
   size_t taken = 0;
-  for (uint32_t s : test_sessions) {
+  for (size_t ti = 0; ti < test_sessions.size(); ++ti) {
+    const uint32_t s = test_sessions[ti];
     if (opt.max_test_sessions && taken >= opt.max_test_sessions) break;
     check_session(ds, s);
     TestSequence seq;
     seq.session = s;
+    const uint32_t first_e = ds.sessions[s].begin + (opt.first_target.empty() ? 1 : opt.first_target[ti]);
+    uint32_t first_kept = 0;  // kept events before first_e
     for (uint32_t e = ds.sessions[s].begin; e < ds.sessions[s].end; ++e) {
       const auto& ev = ds.events[e];
       if (ev.item >= ds.items.size()) throw std::out_of_range("event " + std::to_string(e) + " has an item index out of range");
@@ -52,12 +58,14 @@ NextItemTask build_next_item_task(const data::Dataset& ds, const std::vector<uin
       seq.items.push_back(ev.item);
       seq.types.push_back(static_cast<uint8_t>(ev.type));
       seq.known.push_back(known);
+      if (e < first_e) ++first_kept;
     }
-    if (seq.items.size() < 2) {
+    seq.first = std::max<uint32_t>(1, first_kept);
+    if (seq.items.size() < 2 || seq.first >= seq.items.size()) {
       ++task.skipped_short_sessions;
       continue;
     }
-    for (size_t t = 1; t < seq.items.size(); ++t) {
+    for (size_t t = seq.first; t < seq.items.size(); ++t) {
       ++task.n_targets;
       if (!seq.known[t]) ++task.unknown_targets;
     }
@@ -80,7 +88,7 @@ NextItemResult evaluate_next_item(const Recommender& model, const NextItemTask& 
       RankingAccumulator& acc = accs[w];
       for (size_t i = next++; i < task.sequences.size(); i = next++) {
         const TestSequence& seq = task.sequences[i];
-        model.score_prefixes(seq.items, seq.types, 1, scratch, [&](size_t t, std::span<const float> scores) {
+        model.score_prefixes(seq.items, seq.types, seq.first, scratch, [&](size_t t, std::span<const float> scores) {
           if (scores.size() != n_items)
             throw std::runtime_error(model.name() + ": score() produced " + std::to_string(scores.size()) +
                                      " scores for " + std::to_string(n_items) + " items");
@@ -110,6 +118,57 @@ NextItemResult evaluate_next_item(const Recommender& model, const NextItemTask& 
   for (const auto& a : accs) res.acc.merge(a);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
+}
+
+TimelineSplit timeline_split(const data::Dataset& ds, double test_frac) {
+  if (!(test_frac > 0 && test_frac < 1)) throw std::invalid_argument("timeline_split: test_frac must be in (0, 1)");
+  if (ds.events.empty()) throw std::invalid_argument("timeline_split: the dataset has no events");
+  TimelineSplit out;
+  std::vector<int64_t> ts;
+  ts.reserve(ds.events.size());
+  for (const auto& e : ds.events) ts.push_back(e.ts_ms);
+  const size_t q = std::min(ts.size() - 1, static_cast<size_t>(static_cast<double>(ts.size()) * (1.0 - test_frac)));
+  std::nth_element(ts.begin(), ts.begin() + static_cast<std::ptrdiff_t>(q), ts.end());
+  out.cutoff_ms = ts[q];
+  out.ds = ds;
+  out.ds.sessions.clear();
+  std::vector<data::Session> train_parts, timelines;
+  std::vector<uint32_t> firsts;
+  for (size_t b = 0; b < ds.events.size();) {
+    size_t e = b;
+    while (e < ds.events.size() && ds.events[e].user == ds.events[b].user) ++e;
+    for (size_t k = b + 1; k < e; ++k)
+      if (ds.events[k].ts_ms < ds.events[k - 1].ts_ms)
+        throw std::invalid_argument("timeline_split: events of user " + std::to_string(ds.events[b].user) +
+                                    " are not sorted by time");
+    size_t cut = b;
+    while (cut < e && ds.events[cut].ts_ms < out.cutoff_ms) ++cut;
+    auto part = [&](size_t lo, size_t hi) {
+      data::Session s;
+      s.user = ds.events[b].user;
+      s.begin = static_cast<uint32_t>(lo);
+      s.end = static_cast<uint32_t>(hi);
+      s.start_ms = ds.events[lo].ts_ms;
+      s.end_ms = ds.events[hi - 1].ts_ms;
+      return s;
+    };
+    if (cut > b) train_parts.push_back(part(b, cut));
+    if (cut < e) {
+      timelines.push_back(part(b, e));
+      firsts.push_back(static_cast<uint32_t>(cut - b));
+    }
+    b = e;
+  }
+  for (auto& s : train_parts) {
+    out.train.push_back(static_cast<uint32_t>(out.ds.sessions.size()));
+    out.ds.sessions.push_back(s);
+  }
+  for (size_t i = 0; i < timelines.size(); ++i) {
+    out.test.push_back(static_cast<uint32_t>(out.ds.sessions.size()));
+    out.ds.sessions.push_back(timelines[i]);
+  }
+  out.first_target = std::move(firsts);
+  return out;
 }
 
 PropensityResult evaluate_propensity(const Recommender& model, const data::Dataset& ds,

@@ -25,6 +25,9 @@ const char* to_string(UnknownItems u);
 struct TaskOptions {
   UnknownItems unknown_items = UnknownItems::Drop;
   size_t max_test_sessions = 0;  // 0 = all; else the first N test sessions (in the order given)
+  // Optional, parallel to test_sessions: index (within the session's events) of the first event to
+  // predict; earlier events are prefix only. Empty = 1 (every event after the first).
+  std::vector<uint32_t> first_target;
 };
 
 struct TestSequence {
@@ -32,6 +35,7 @@ struct TestSequence {
   std::vector<uint32_t> items;      // dense item indices, in time order
   std::vector<uint8_t> types;       // data::EventType values
   std::vector<uint8_t> known;       // 1 when the item occurs in training
+  uint32_t first = 1;               // first position to predict (>= 1)
 };
 
 struct NextItemTask {
@@ -47,6 +51,19 @@ struct NextItemTask {
 
 NextItemTask build_next_item_task(const data::Dataset& ds, const std::vector<uint32_t>& train_sessions,
                                   const std::vector<uint32_t>& test_sessions, const TaskOptions& opt = {});
+
+// Timeline protocol for long per-user histories (completejourney baskets): each user's events in
+// time order form one sequence; events before the cutoff time (the (1 - test_frac) quantile of all
+// event times) train the models; every event at or after it is predicted from all of the user's
+// earlier events, including those before the cutoff.
+struct TimelineSplit {
+  data::Dataset ds;                   // the input with `sessions` replaced by the parts below
+  std::vector<uint32_t> train;        // per user with events before the cutoff: those events
+  std::vector<uint32_t> test;         // per user with events at/after the cutoff: the whole timeline
+  std::vector<uint32_t> first_target; // per test session: index of its first event at/after the cutoff
+  int64_t cutoff_ms = 0;
+};
+TimelineSplit timeline_split(const data::Dataset& ds, double test_frac);
 
 struct EvalOptions {
   std::vector<int> cutoffs{10, 20};
