@@ -10,8 +10,9 @@
 // choose():
 //   LinTS     - one normal draw per eligible arm: s_a = x.mu_a + v sqrt(x^T A_a^-1 x) z_a, argmax.
 //               Its probability P(arm a has the largest s) = int phi_a(s) prod_{b!=a} Phi_b(s) ds
-//               is computed by deterministic quadrature (see bandit.cpp: 3-point Gauss-Legendre on
-//               the union of per-arm grids m_b + sigma_b * t, t in a fixed set); accuracy ~1e-6.
+//               is computed by deterministic quadrature in arm a's standardized variable (see
+//               bandit.cpp: 4-point Gauss-Legendre on a fixed grid refined at every narrower
+//               arm's step; tabulated Phi with cubic Hermite interpolation); |error| < 1e-7.
 //   LinUCB    - argmax x.mu_a + alpha v sqrt(x^T A_a^-1 x); ties -> lowest arm index.
 //   EpsGreedy - with probability epsilon uniform over eligible arms, else argmax x.mu_a.
 // Exploration floor f: with probability f the arm is uniform over the eligible arms, so every
@@ -98,7 +99,7 @@ struct Choice {
   uint32_t n_eligible = 1;
   bool explored = false;       // the floor's uniform draw picked the arm
   double score = 0.0;          // LinTS sample / UCB / mean of the chosen arm
-  double probabilities[kMaxArms] = {};  // every arm's probability (0 for ineligible); sums to 1
+  double probabilities[kMaxArms] = {};  // see choose(); 0 for ineligible arms
 };
 
 class Bandit {
@@ -117,7 +118,10 @@ class Bandit {
   // Picks an arm among eligible_mask (bit a = arm a allowed; arms >= n_arms ignored). If the mask
   // is empty after that, arm 0 is returned with propensity 1. x has config().dim finite floats;
   // a non-finite entry is treated as 0. `rng` should be Rng(seed, decision id, kStreamBandit).
-  Choice choose(const float* x, uint32_t eligible_mask, Rng& rng) const;
+  // Choice.probabilities holds every arm's probability when all_probabilities, else only the
+  // chosen arm's (LinTS: one quadrature instead of one per eligible arm).
+  Choice choose(const float* x, uint32_t eligible_mask, Rng& rng,
+                bool all_probabilities = false) const;
 
   // P(arm a | x, eligible) for every arm under the full policy, without drawing (LinTS by the
   // same quadrature as choose()). out has kMaxArms entries.
@@ -149,19 +153,24 @@ class Bandit {
   template <class Archive>
   void load(Archive& ar) {
     ar(config_, prior_, data_, delta_);
-    rebuild_all();
+    after_load();
   }
-  // Checks invariants after a load from untrusted bytes: "" when consistent.
+  // "" when the state is consistent. A load() of inconsistent bytes never crashes: it leaves an
+  // unconfigured bandit (choose() -> arm 0) and validate() names what was wrong.
   std::string validate() const;
 
  private:
   void rebuild_all();
   void rebuild(uint32_t arm);
+  void after_load();
+  std::string validate_state() const;
+  std::string load_error_;
   BanditConfig config_{};
   BanditStats prior_;  // warm start (A0, b0, n0)
   BanditStats data_;   // observed
   BanditStats delta_;  // observed since last delta export
-  // Posterior cache per arm: lower Cholesky factor L of A (dim*dim) and mu (dim).
+  // Posterior cache per arm: lower Cholesky factor L of A with 1/L_ii on the diagonal
+  // (dim*dim, row-major) and mu (dim).
   std::vector<double> chol_;
   std::vector<double> mu_;
 };

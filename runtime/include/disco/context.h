@@ -13,7 +13,7 @@ namespace disco {
 inline constexpr uint32_t kContextDim = 12;
 static_assert(kContextDim <= DISCO_MAX_CONTEXT, "context must fit disco_offer.context");
 
-// Feature index -> meaning (all in [0, ~1.5] or [-1, 1]):
+// Feature index -> meaning (typical range [0, ~1.5] or [-1, 1]; every feature is clamped to [-1, 2]):
 enum ContextFeature : uint32_t {
   kFeatBias = 0,           // 1
   kFeatPropensity = 1,     // model's purchase propensity in [0, 1]
@@ -51,7 +51,7 @@ struct ShopperStats {
 };
 
 // Record one observed event (type = disco_event_type; price <= 0 -> use the catalog price the
-// caller passes). Non-finite price or negative quantity are treated as 0.
+// caller passes). A non-finite or non-positive price counts as 0; quantity < 1 counts as 1.
 void on_event(ShopperStats& s, uint32_t type, double price, int32_t quantity, int64_t ts_ms);
 
 // Record an issued offer; `discounted` = arm != 0 (any discount, including free shipping).

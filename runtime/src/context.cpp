@@ -1,0 +1,95 @@
+// Context features for the discount bandit (context.h). Portable math only.
+#include "disco/context.h"
+
+#include "disco/portable_math.h"
+
+namespace disco {
+namespace {
+
+constexpr double kMsPerHour = 3600.0 * 1000.0;
+constexpr double kMsPerDay = 24.0 * kMsPerHour;
+constexpr double kExposureHalfLifeDays = 7.0;
+
+bool finite(double v) { return v == v && v - v == 0.0; }
+
+double clamp(double v, double lo, double hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+// Non-negative elapsed ms as double (0 when `from` is kNever or in the future).
+double elapsed_ms(int64_t from, int64_t now) {
+  if (from == kNever || now <= from) return 0.0;
+  // Difference in unsigned arithmetic avoids signed overflow on extreme inputs.
+  return static_cast<double>(static_cast<uint64_t>(now) - static_cast<uint64_t>(from));
+}
+
+}  // namespace
+
+void on_event(ShopperStats& s, uint32_t type, double price, int32_t quantity, int64_t ts_ms) {
+  const int32_t q = quantity >= 1 ? quantity : 1;
+  const double p = finite(price) && price > 0.0 ? price : 0.0;
+  s.events += 1;
+  switch (type) {
+    case DISCO_EVENT_CART:
+      s.cart_units = s.cart_units > INT32_MAX - q ? INT32_MAX : s.cart_units + q;
+      break;
+    case DISCO_EVENT_REMOVE:
+      s.cart_units = s.cart_units > q ? s.cart_units - q : 0;
+      break;
+    case DISCO_EVENT_PURCHASE:
+      s.purchases += 1;
+      s.spend += p * static_cast<double>(q);
+      if (s.last_purchase_ms == kNever || ts_ms > s.last_purchase_ms) s.last_purchase_ms = ts_ms;
+      s.cart_units = s.cart_units > q ? s.cart_units - q : 0;
+      break;
+    default:
+      break;
+  }
+}
+
+double exposure_at(const ShopperStats& s, int64_t now_ms) {
+  if (s.exposure_ms == kNever || !(s.exposure > 0.0)) return 0.0;
+  const double days = elapsed_ms(s.exposure_ms, now_ms) / kMsPerDay;
+  // 2^(-days / half-life)
+  return s.exposure * pmath::exp(-days * (0.69314718055994530942 / kExposureHalfLifeDays));
+}
+
+void on_offer(ShopperStats& s, bool discounted, int64_t ts_ms) {
+  if (!discounted) return;
+  const int64_t t = s.exposure_ms == kNever || ts_ms > s.exposure_ms ? ts_ms : s.exposure_ms;
+  s.exposure = exposure_at(s, t) + 1.0;
+  s.exposure_ms = t;
+  if (s.last_discount_offer_ms == kNever || ts_ms > s.last_discount_offer_ms) {
+    s.last_discount_offer_ms = ts_ms;
+  }
+  s.discount_offers += 1;
+}
+
+void build_context(const ContextInputs& in, float out[kContextDim]) {
+  static const ShopperStats kEmpty{};
+  const ShopperStats& s = in.stats ? *in.stats : kEmpty;
+  const int64_t now = in.now_ms;
+  double f[kContextDim] = {};
+  f[kFeatBias] = 1.0;
+  f[kFeatPropensity] = finite(in.purchase_propensity) ? clamp(in.purchase_propensity, 0.0, 1.0) : 0.0;
+  const double price = finite(in.price) && in.price > 0.0 ? in.price : 0.0;
+  f[kFeatLogPrice] = pmath::log1p(price) / 7.0;
+  if (price > 0.0 && finite(in.cost)) f[kFeatMarginRate] = clamp((price - in.cost) / price, -1.0, 1.0);
+  if (s.last_purchase_ms != kNever) {
+    f[kFeatRecency] = 1.0 / (1.0 + elapsed_ms(s.last_purchase_ms, now) / kMsPerDay / 7.0);
+  }
+  f[kFeatFrequency] = pmath::log1p(static_cast<double>(s.purchases)) / 3.0;
+  f[kFeatMonetary] = finite(s.spend) && s.spend > 0.0 ? pmath::log1p(s.spend) / 8.0 : 0.0;
+  const double e = exposure_at(s, now);
+  f[kFeatExposure] = finite(e) ? e / (1.0 + e) : 0.0;
+  if (s.last_discount_offer_ms != kNever) {
+    f[kFeatOfferRecency] = 1.0 / (1.0 + elapsed_ms(s.last_discount_offer_ms, now) / kMsPerHour / 24.0);
+  }
+  f[kFeatSessionDepth] = pmath::log1p(static_cast<double>(s.events)) / 4.0;
+  const int32_t cart = s.cart_units < 0 ? 0 : (s.cart_units > 10 ? 10 : s.cart_units);
+  f[kFeatCart] = static_cast<double>(cart) / 10.0;
+  const uint32_t it = in.item_interactions > 5 ? 5 : in.item_interactions;
+  f[kFeatItemInterest] = static_cast<double>(it) / 5.0;
+  // Every feature ends in [-1, 2] (extreme prices / histories saturate instead of dominating).
+  for (uint32_t i = 0; i < kContextDim; ++i) out[i] = static_cast<float>(finite(f[i]) ? clamp(f[i], -1.0, 2.0) : 0.0);
+}
+
+}  // namespace disco
