@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <random>
 #include <sstream>
 #include <string>
 
@@ -490,3 +492,52 @@ TEST(DataCli, ReportAndJson) {
   EXPECT_NE(s.str().find("\"duplicate_row\": 1"), std::string::npos) << s.str();
 }
 #endif
+
+TEST(DataErrors, MutatedInputNeverCrashes) {
+  // Random byte-level mutations of a valid dataset: every outcome is a dataset or an IngestError
+  // (never another exception, never a crash; run under ASan/UBSan in the debug-asan preset).
+  const std::string events =
+      "user_id,session_id,ts,type,item_id,price,quantity\r\n"
+      "u1,s1,1000,view,i1,10,1\r\nu1,s1,2000,\"purchase\",i1,10.5,2\r\nu2,s2,500,cart,\"i,2\",3,1\r\n"
+      "u2,s2,900,remove,i2,3,1\r\nu3,s3,100,click,i1,10,1\r\n";
+  const std::string items = "item_id,category,brand,price,cost,in_stock\ni1,a,b,10,5,1\n\"i,2\",\"c \"\"q\"\"\",d,3,1,0\n";
+  const std::string decisions = "decision_id,ts,user_id,item_id,arm,discount,propensity,model_version,policy_version\n" +
+                                id(1) + ",100,u1,i1,1,0.1,0.5,m,p\n";
+  const std::string outcomes = "decision_id,ts,converted,revenue,margin\n" + id(1) + ",400,1,9,3\n";
+  const char alphabet[] = {',', '"', '\n', '\r', ' ', '\t', '\0', 'x', '9', '-', '.', '\xEF', '\xBB', '\xBF', 'e'};
+  std::mt19937_64 rng(12345);
+  TempDir tmp;
+  int ok = 0, errors = 0;
+  for (int iter = 0; iter < 400; ++iter) {
+    std::string files[4] = {items, events, decisions, outcomes};
+    const int nmut = 1 + static_cast<int>(rng() % 6);
+    for (int m = 0; m < nmut; ++m) {
+      std::string& f = files[rng() % 4];
+      const size_t pos = f.empty() ? 0 : rng() % f.size();
+      const char c = alphabet[rng() % sizeof alphabet];
+      switch (rng() % 4) {
+        case 0: if (!f.empty()) f[pos] = c; break;
+        case 1: f.insert(f.begin() + static_cast<std::ptrdiff_t>(pos), c); break;
+        case 2: if (!f.empty()) f.erase(pos, 1 + rng() % 8); break;
+        default: f.resize(pos); break;  // truncate
+      }
+    }
+    tmp.write("items.csv", files[0]);
+    tmp.write("events.csv", files[1]);
+    tmp.write("decisions.csv", files[2]);
+    tmp.write("outcomes.csv", files[3]);
+    try {
+      const dd::Dataset ds = dd::read_canonical(tmp.path());
+      EXPECT_EQ(ds.quality.rows_read, ds.quality.rows_kept + ds.quality.total_dropped());
+      for (const auto& e : ds.events) ASSERT_LT(e.item, ds.items.size());
+      ++ok;
+    } catch (const dd::IngestError& e) {
+      const std::string m = e.what();
+      EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+      EXPECT_NE(m.find(".csv"), std::string::npos) << m;
+      ++errors;
+    }
+  }
+  EXPECT_GT(ok, 0);
+  EXPECT_GT(errors, 0);
+}

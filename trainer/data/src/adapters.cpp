@@ -16,13 +16,17 @@ using detail::Builder;
 namespace {
 
 void require_dir(const std::string& dir, const char* what) {
-  if (!fs::is_directory(dir)) throw IngestError(dir + ": not a directory (expected the " + std::string(what) + " folder)");
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw IngestError(dir + ": not a directory (expected the " + std::string(what) + " folder)");
 }
 
 // The single file in `dir` whose name ends with `suffix`.
 std::string find_one(const std::string& dir, const std::string& suffix) {
   std::vector<std::string> hits;
-  for (const auto& e : fs::directory_iterator(dir)) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) throw IngestError(dir + ": cannot list: " + ec.message());
+  for (const auto& e : it) {
     const std::string n = e.path().filename().string();
     if (n.size() >= suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0)
       hits.push_back(e.path().string());
@@ -385,7 +389,8 @@ Dataset read_open_bandit(const std::string& dir, const IngestOptions& opt) {
   std::string ukey;
   for (int p = 0; p < 2; ++p) {
     const fs::path pdir = fs::path(dir) / policies[p];
-    if (!fs::is_directory(pdir)) continue;
+    std::error_code ec;
+    if (!fs::is_directory(pdir, ec)) continue;
     ++found;
     {
       const std::string path = (pdir / "item_context.csv").string();

@@ -156,7 +156,7 @@ std::vector<int> map_header(CsvReader& r, std::initializer_list<std::string_view
     std::string h;
     for (size_t i = 0; i < r.size(); ++i) {
       if (i) h += ',';
-      h += r[i];
+      for (char c : r[i]) h += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
     }
     if (h.size() > 200) h = h.substr(0, 200) + "...";
     return h;

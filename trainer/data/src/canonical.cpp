@@ -328,19 +328,21 @@ uint64_t sort_by_ts(std::vector<T>& v) {
 Dataset read_canonical(const std::string& dir, const IngestOptions& opt) {
   Dataset ds;
   const fs::path root(dir);
-  if (!fs::is_directory(root)) throw IngestError(dir + ": not a directory (expected canonical CSV files)");
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) throw IngestError(dir + ": not a directory (expected canonical CSV files)");
   ds.name = root.filename().empty() ? root.parent_path().filename().string() : root.filename().string();
   ds.quality.source = "canonical:" + dir;
   Builder b(ds, opt);
   const std::string items = (root / "items.csv").string(), events = (root / "events.csv").string(),
                     decisions = (root / "decisions.csv").string(), outcomes = (root / "outcomes.csv").string();
-  const bool have_catalog = fs::exists(items);
+  const bool have_catalog = fs::exists(items, ec);
   if (have_catalog) read_items(b, items);
   const uint32_t catalog_size = static_cast<uint32_t>(ds.items.size());
   read_events(b, events, have_catalog, catalog_size);  // required: CsvReader throws "cannot open" when absent
-  if (fs::exists(decisions)) read_decisions(b, decisions, have_catalog, catalog_size);
-  if (fs::exists(outcomes)) {
-    if (!fs::exists(decisions)) throw IngestError(outcomes + ": outcomes.csv without decisions.csv");
+  const bool have_decisions = fs::exists(decisions, ec);
+  if (have_decisions) read_decisions(b, decisions, have_catalog, catalog_size);
+  if (fs::exists(outcomes, ec)) {
+    if (!have_decisions) throw IngestError(outcomes + ": outcomes.csv without decisions.csv");
     read_outcomes(b, outcomes);
   }
   b.finish_events();

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 namespace disco::data {
@@ -98,6 +99,16 @@ std::vector<std::string> CsvReader::fields() const {
   return out;
 }
 
+namespace {
+// A character for an error message: printable ASCII as is, anything else as \xNN (one line).
+std::string show_char(int c) {
+  if (c >= 0x20 && c < 0x7f) return std::string(1, static_cast<char>(c));
+  char b[8];
+  std::snprintf(b, sizeof b, "\\x%02X", c & 0xff);
+  return b;
+}
+}  // namespace
+
 void CsvReader::end_field() {
   if (ends_size_ == ends_.size()) ends_.resize(ends_.size() * 2);
   ends_[ends_size_++] = static_cast<uint32_t>(rec_.size());
@@ -146,9 +157,8 @@ void CsvReader::parse_delimited() {
         continue;
       }
       if (c != '\r' && c != '\n' && c != -1) {
-        std::string msg = "unexpected character '";
-        msg += static_cast<char>(c);
-        msg += "' after a closing quote (a quote inside a quoted field must be doubled)";
+        std::string msg = "unexpected character '" + show_char(c) +
+                          "' after a closing quote (a quote inside a quoted field must be doubled)";
         throw IngestError(path_ + ":" + std::to_string(line_) + ": " + msg);
       }
     } else {
@@ -196,9 +206,7 @@ void CsvReader::parse_whitespace() {
       read_quoted(' ', '\t');
       c = peek();
       if (!blank(c) && c != '\r' && c != '\n' && c != -1) {
-        std::string msg = "unexpected character '";
-        msg += static_cast<char>(c);
-        msg += "' after a closing quote";
+        std::string msg = "unexpected character '" + show_char(c) + "' after a closing quote";
         throw IngestError(path_ + ":" + std::to_string(line_) + ": " + msg);
       }
     } else {
