@@ -2,11 +2,14 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
+#include "disco/bandit.h"  // kRewardClamp: the runtime's reward scale
 #include "disco/collector/metrics.h"
 
 namespace disco::collector {
@@ -76,6 +79,14 @@ struct Stmt {
   int changes() { return sqlite3_changes(db); }
 };
 
+// The same reward scale as disco::scaled_reward (runtime/include/disco/bandit.h), so statistics
+// from the collector merge with the edges': clamp(margin / price, -kRewardClamp, kRewardClamp).
+double bandit_reward(double margin, double price) {
+  if (!std::isfinite(margin) || !std::isfinite(price) || !(price > 0.0)) return 0.0;
+  double r = margin / price;
+  return r < -kRewardClamp ? -kRewardClamp : (r > kRewardClamp ? kRewardClamp : r);
+}
+
 int64_t system_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -102,6 +113,7 @@ struct SqliteStore::DecisionRow {
   bool shown = false, closed = false, in_bandit = false;
   int status = 0;
   double reward = 0;
+  double price = 0;
   std::vector<float> context;
 };
 
@@ -164,7 +176,7 @@ void SqliteStore::prepare() {
        "policy_version, mode, shown, shown_ts_ms, price, cost, context, received_ms) "
        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"},
       {"dec_get",
-       "SELECT site, ts_ms, arm, mode, shown, closed, in_bandit, status, reward, context FROM decisions "
+       "SELECT site, ts_ms, arm, mode, shown, closed, in_bandit, status, reward, context, price FROM decisions "
        "WHERE decision_id=?"},
       {"dec_join",
        "UPDATE decisions SET status=?, closed=1, reward=?, outcome_ts_ms=?, converted=?, revenue=?, margin=?, late=?, "
@@ -246,12 +258,15 @@ bool SqliteStore::load_decision(const DecisionId& id, DecisionRow& row) {
   int nb = sqlite3_column_bytes(q.s, 9);
   row.context.resize(static_cast<size_t>(nb) / sizeof(float));
   if (nb > 0) std::memcpy(row.context.data(), sqlite3_column_blob(q.s, 9), row.context.size() * sizeof(float));
+  row.price = sqlite3_column_double(q.s, 10);
   return true;
 }
 
 // Adds a closed, shown, online decision to its arm's sufficient statistics exactly once.
-void SqliteStore::finalize_bandit(DecisionRow& d, double reward) {
+// `margin` is the joined reward (margin, or 0 by default); the statistics use the scaled reward.
+void SqliteStore::finalize_bandit(DecisionRow& d, double margin) {
   if (d.in_bandit || !d.closed || !d.shown || d.mode != static_cast<int>(Mode::Online)) return;
+  const double reward = bandit_reward(margin, d.price);
   int dim = static_cast<int>(d.context.size());
   auto key = std::make_tuple(d.site, d.arm, dim);
   ArmStats& a = bandit_[key];
@@ -350,6 +365,7 @@ void SqliteStore::apply_in_txn(const std::string& site, const std::string& hash,
     row.arm = d.arm;
     row.mode = static_cast<int>(d.mode);
     row.shown = shown;
+    row.price = d.price;
     row.context = d.context;
     if (!shown) {  // an activation that arrived before its decision
       Stmt a(st_["act_get"], db_);
