@@ -1,0 +1,199 @@
+// disco-train: train, evaluate and export the disco sequence model (see trainer/model/README.md).
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "disco/model/config.h"
+#include "disco/model/export.h"
+#include "disco/model/pipeline.h"
+
+using namespace disco::model;
+
+namespace {
+
+const char* kUsage = R"(disco-train: train, evaluate and export the disco next-item + purchase-propensity model
+
+usage: disco-train <command> [options]      (disco-train <command> --help for the same text)
+
+commands:
+  train    ingest DATA, train the LSTM (checkpoints; resumes after a crash), evaluate the float and int8
+           model beside the baselines, write OUT/report.{json,html}, OUT/model.bin and OUT/bundle.disco
+  eval     evaluate a trained OUT/model.bin (or --model FILE) on DATA's test split; writes the report
+  export   write a bundle from a trained model: --bundle FILE, --int4 for int4 item embeddings
+  keygen   --out DIR: new ECDSA P-256 signing key: DIR/private.pem (keep it secret, never in a
+           bundle), DIR/public.der + public.pem (give to the runtime / SDK), DIR/key_id.txt
+  bench    train --steps N steps on batches from DATA and print events/s (--dump FILE writes the
+           batches for bench/train_cpu/torch_peer.py)
+
+data and output:
+  --data DIR            input folder (canonical CSV from disco-sim or your logs, or a real dataset)
+  --kind KIND           canonical (default) | yoochoose | completejourney | cdnow | hillstrom | open-bandit
+  --out DIR             output folder (default out/model); checkpoints in OUT/checkpoints
+  --key FILE            sign bundles with this private key PEM (disco-train keygen); default unsigned
+  --config FILE         key = value lines with any option below (command-line flags win)
+  --model FILE          eval/export: trained weights (default OUT/model.bin)
+  --bundle FILE         export: output path (default OUT/bundle.disco)
+  --int4 / --no-int4    export: int4 item embeddings; train/eval: also build + evaluate an int4 bundle (default on)
+
+training (defaults in brackets):
+  --emb-dim [32] --hidden [64] --layers [1] (export supports 1) --price-buckets [0] --gap-buckets [0]
+  --epochs [10] --batch-size [64] --max-len [50] --lr [0.003] --lr-decay [0.85 per epoch]
+  --plateau-factor [0.5] --patience [2] (early stopping on validation loss; 0 = off)
+  --softmax [auto] full|sampled|auto (sampled above 50k items) --num-sampled [2048]
+  --prop-weight [0.2] weight of the purchase-propensity loss   --dropout [0] --weight-decay [0]
+  --clip-grad [5] --seed [42] --threads [0 = all cores] --device [auto] auto|cpu|cuda
+  --checkpoint-every-steps [0 = per epoch] --fresh (ignore an existing checkpoint)
+  --max-steps N --crash-after-steps N (testing: SIGKILL itself after N steps; rerun to resume)
+  --progress [auto] auto|bar|lines|off
+
+evaluation:
+  --baselines [pop,iknn,sknn,vsknn,bpr] (comma list; "none" for none)  --max-test-sessions [0 = all]
+  --eval-threads [0 = --threads]  --valid-frac [0.1] --test-frac [0.1] (datasets without their own split)
+  --cold-holdout [0.05] fraction of trained items re-scored with cold-start embeddings
+  --no-runtime-int8     skip the runtime (int8) evaluation   --reference-sessions [200]
+  --max-rows N          ingest at most N rows per file   --model-version STR
+
+examples:
+  disco-sim --seed 42 --out out/default
+  disco-train train --data out/default --out out/default/model --epochs 6
+  disco-train train --kind yoochoose --data ../shared/data/yoochoose-100k --out out/yoochoose
+  disco-train keygen --out keys && disco-train export --data out/default --out out/default/model --key keys/private.pem
+)";
+
+bool is_job_key(const std::string& k) {
+  static const char* keys[] = {"data", "kind", "out", "key", "int4", "baselines", "max_test_sessions", "eval_threads",
+                               "valid_frac", "test_frac", "cold_holdout", "max_rows", "model_version", "runtime_int8",
+                               "reference_sessions", "bundle", "model", "steps", "warmup", "dump"};
+  for (const char* x : keys)
+    if (k == x) return true;
+  return false;
+}
+
+bool is_flag(const std::string& k) {
+  return k == "fresh" || k == "int4" || k == "no_int4" || k == "no_runtime_int8" || k == "help";
+}
+
+struct Cli {
+  JobOptions job;
+  int steps = 50, warmup = 5;
+  std::string dump;
+};
+
+double num(const std::string& k, const std::string& v) {
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end) throw TrainError("option " + k + ": expected a number, got '" + v + "'");
+  return x;
+}
+
+void apply(Cli& c, const std::string& key_in, const std::string& v) {
+  std::string k = key_in;
+  for (char& ch : k)
+    if (ch == '-') ch = '_';
+  JobOptions& j = c.job;
+  if (!is_job_key(k) && k != "no_int4" && k != "no_runtime_int8") {
+    j.train.set(k, v);
+    return;
+  }
+  if (k == "data") j.data_dir = v;
+  else if (k == "kind") j.data_kind = v;
+  else if (k == "out") j.out_dir = v;
+  else if (k == "key") j.key = v;
+  else if (k == "int4") j.int4 = v.empty() || v == "1" || v == "true" || v == "on" || v == "yes";
+  else if (k == "no_int4") j.int4 = false;
+  else if (k == "runtime_int8") j.runtime_int8 = v.empty() || v == "1" || v == "true" || v == "on" || v == "yes";
+  else if (k == "no_runtime_int8") j.runtime_int8 = false;
+  else if (k == "baselines") {
+    j.baselines.clear();
+    if (v != "none") {
+      size_t s = 0;
+      while (s <= v.size()) {
+        const size_t e = v.find(',', s);
+        const std::string b = v.substr(s, e == std::string::npos ? std::string::npos : e - s);
+        if (!b.empty()) j.baselines.push_back(b);
+        if (e == std::string::npos) break;
+        s = e + 1;
+      }
+    }
+  } else if (k == "max_test_sessions") j.max_test_sessions = uint64_t(num(k, v));
+  else if (k == "eval_threads") j.eval_threads = int(num(k, v));
+  else if (k == "valid_frac") j.valid_frac = num(k, v);
+  else if (k == "test_frac") j.test_frac = num(k, v);
+  else if (k == "cold_holdout") j.cold_holdout = num(k, v);
+  else if (k == "max_rows") j.max_rows = uint64_t(num(k, v));
+  else if (k == "model_version") j.model_version = v;
+  else if (k == "reference_sessions") j.reference_sessions = size_t(num(k, v));
+  else if (k == "bundle") j.bundle_out = v;
+  else if (k == "model") j.model_file = v;
+  else if (k == "steps") c.steps = int(num(k, v));
+  else if (k == "warmup") c.warmup = int(num(k, v));
+  else if (k == "dump") c.dump = v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    std::fputs(kUsage, stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string cmd = argv[1];
+  if (cmd != "train" && cmd != "eval" && cmd != "export" && cmd != "keygen" && cmd != "bench") {
+    std::fprintf(stderr, "disco-train: unknown command '%s' (train, eval, export, keygen, bench; see --help)\n", cmd.c_str());
+    return 2;
+  }
+  Cli c;
+  try {
+    // --config first, then flags in order (flags win)
+    std::vector<std::pair<std::string, std::string>> flags;
+    for (int i = 2; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "-h" || a == "--help") {
+        std::fputs(kUsage, stdout);
+        return 0;
+      }
+      if (a.rfind("--", 0) != 0) throw TrainError("unexpected argument '" + a + "' (options start with --; see --help)");
+      a = a.substr(2);
+      std::string k = a, v;
+      const auto eq = a.find('=');
+      if (eq != std::string::npos) {
+        k = a.substr(0, eq);
+        v = a.substr(eq + 1);
+      } else {
+        std::string kn = k;
+        for (char& ch : kn)
+          if (ch == '-') ch = '_';
+        if (!is_flag(kn)) {
+          if (i + 1 >= argc) throw TrainError("option --" + k + " needs a value");
+          v = argv[++i];
+        }
+      }
+      if (k == "config") {
+        for (const auto& [ck, cv] : read_config_file(v)) apply(c, ck, cv);
+      } else {
+        flags.emplace_back(k, v);
+      }
+    }
+    for (const auto& [k, v] : flags) apply(c, k, v);
+  } catch (const TrainError& e) {
+    std::fprintf(stderr, "disco-train %s: error: %s\n", cmd.c_str(), e.what());
+    return 2;
+  }
+  if (cmd == "keygen") {
+    try {
+      if (c.job.out_dir.empty() || c.job.out_dir == "out/model") throw TrainError("keygen needs --out DIR");
+      const std::string id = keygen(c.job.out_dir);
+      std::printf("key %s: %s/private.pem (secret, mode 0600), %s/public.der, %s/public.pem\n", id.c_str(),
+                  c.job.out_dir.c_str(), c.job.out_dir.c_str(), c.job.out_dir.c_str());
+      return 0;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "disco-train keygen: error: %s\n", e.what());
+      return 1;
+    }
+  }
+  if (cmd == "train") return run_train_job(c.job);
+  if (cmd == "eval") return run_eval_job(c.job);
+  if (cmd == "export") return run_export_job(c.job);
+  return run_bench_job(c.job, c.steps, c.warmup, c.dump);
+}

@@ -1,0 +1,75 @@
+// Trainer configuration: model dimensions, optimisation, checkpoints. Plain C++ (no LibTorch), so
+// the CLI, tests and export code can include it cheaply. Every field can be set from a
+// `key = value` config file or a `--key value` / `--key=value` command-line flag (same names).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace disco::model {
+
+// Any user-facing trainer error (bad option, bad data, diverged model). The CLI prints what()
+// and exits non-zero.
+class TrainError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ModelDims {
+  int n_items = 0;
+  int emb_dim = 32;        // d
+  int hidden = 64;         // h
+  int layers = 1;          // LSTM layers (export supports 1)
+  int num_types = 5;       // view, click, cart, remove, purchase
+  int price_buckets = 0;   // 0 = no price embedding
+  int gap_buckets = 0;     // 0 = no gap embedding
+};
+
+struct TrainConfig {
+  // model
+  int emb_dim = 32;
+  int hidden = 64;
+  int layers = 1;
+  int price_buckets = 0;   // >0: price-bucket embedding (catalog price when the event has none)
+  int gap_buckets = 0;     // >0: time-gap embedding (see README: evaluation passes no timestamps)
+  double dropout = 0.0;    // on the LSTM input and output
+  // loss
+  std::string softmax = "auto";  // full | sampled | auto (sampled above 50k items)
+  int num_sampled = 2048;        // shared negatives per batch for sampled softmax
+  double prop_weight = 0.2;      // weight of the purchase-propensity BCE in the joint loss
+  // optimisation
+  int epochs = 10;
+  int batch_size = 64;
+  int max_len = 50;              // longer sessions are cut into overlapping windows
+  double lr = 3e-3;
+  double lr_decay = 0.85;        // per-epoch exponential decay
+  double plateau_factor = 0.5;   // extra LR factor after an epoch without validation gain
+  int patience = 2;              // early stopping: epochs without validation gain
+  double weight_decay = 0.0;
+  double clip_grad = 5.0;        // global grad-norm clip (0 = off)
+  uint64_t seed = 42;
+  int threads = 0;               // 0 = all cores
+  std::string device = "auto";   // auto | cpu | cuda
+  // checkpoints / runtime control
+  int checkpoint_every_steps = 0;  // 0 = only at the end of each epoch
+  int64_t crash_after_steps = -1;  // testing: SIGKILL this process after N optimiser steps
+  int64_t max_steps = -1;          // stop after N steps in total (benchmarks)
+  bool fresh = false;              // ignore an existing checkpoint instead of resuming
+  std::string progress = "auto";   // auto | bar | lines | off
+
+  // Applies one key=value pair; throws TrainError on an unknown key or a bad value.
+  void set(const std::string& key, const std::string& value);
+  // The fields that determine the training result (used to refuse resuming a checkpoint made
+  // with different settings).
+  std::string fingerprint() const;
+  std::string to_text() const;  // key = value lines
+};
+
+// Reads `key = value` lines ('#' comments, blank lines ignored) from a file. Errors name the
+// file and line: "train.conf:3: expected key = value".
+std::vector<std::pair<std::string, std::string>> read_config_file(const std::string& path);
+
+}  // namespace disco::model

@@ -1,0 +1,46 @@
+// Quantization + bundle export (schemas/bundle.fbs through runtime's bundle_writer), cold-start
+// embeddings, and keys (ECDSA P-256 via OpenSSL). No LibTorch.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "disco/data/dataset.h"
+#include "disco/model/weights.h"
+
+namespace disco::model {
+
+// Cold start: every item with cold[i] != 0 (never trained, or held back) gets the direction of the
+// mean embedding of the trained items of its category (averaged with its brand's mean when the
+// brand is known; the mean of all trained items when neither is), scaled to those items' mean
+// norm. Returns how many rows were replaced and how.
+struct ColdStartStats {
+  uint64_t items = 0, by_category = 0, by_brand = 0, by_global = 0;
+};
+ColdStartStats apply_cold_start(ModelWeights& w, const data::Dataset& ds, const std::vector<uint8_t>& cold);
+
+struct ExportOptions {
+  std::string model_version = "disco-lstm";
+  bool item_int4 = false;            // item_emb as I4 (else I8)
+  std::string private_key_pem_path;  // empty = unsigned bundle
+  std::string source;                // training-data summary: source name
+  std::vector<std::pair<std::string, double>> metrics;
+  std::vector<uint8_t> cold_start;   // per item, flagged in catalog.cold_start
+  int64_t created_at_ms = 0;         // 0 = now
+};
+
+// Builds bundle.disco bytes (validated by the runtime's loader before they are returned).
+// Throws TrainError: more than one LSTM layer, invalid weights, unreadable key, runtime refusal.
+std::vector<uint8_t> export_bundle(const ModelWeights& w, const data::Dataset& ds, const ExportOptions& opt);
+
+void write_file(const std::string& path, const std::vector<uint8_t>& bytes);
+std::vector<uint8_t> read_file(const std::string& path);
+
+// `keygen --out DIR`: DIR/private.pem (PKCS#8, mode 0600; never put it in a bundle),
+// DIR/public.der (SPKI DER, what disco_bundle_verify_signature takes), DIR/public.pem and
+// DIR/key_id.txt. Refuses to overwrite an existing private key. Returns the key id.
+std::string keygen(const std::string& dir);
+
+}  // namespace disco::model

@@ -1,0 +1,42 @@
+// The disco-train jobs: train (ingest -> split -> train -> cold start -> export -> evaluate the
+// float and int8 LSTM beside the baselines -> report), eval, export and bench. No LibTorch here.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "disco/model/config.h"
+
+namespace disco::model {
+
+struct JobOptions {
+  std::string data_kind = "canonical";  // disco::data::read_dataset kinds
+  std::string data_dir;
+  std::string out_dir = "out/model";
+  TrainConfig train;
+  std::string key;                      // private key PEM for signing; empty = unsigned bundle
+  bool int4 = true;                     // also export + evaluate bundle-int4.disco (item_emb int4)
+  std::vector<std::string> baselines{"pop", "iknn", "sknn", "vsknn", "bpr"};
+  uint64_t max_test_sessions = 0;       // 0 = all
+  int eval_threads = 0;                 // 0 = train.threads / all cores
+  double valid_frac = 0.1, test_frac = 0.1;
+  double cold_holdout = 0.05;           // fraction of trained items evaluated with cold-start embeddings
+  uint64_t max_rows = 0;                // ingest: rows per file (0 = all)
+  std::string model_version;            // default: disco-lstm-<data>-d<d>-h<h>-s<seed>
+  bool runtime_int8 = true;             // evaluate the exported bundle through the runtime
+  size_t reference_sessions = 100;      // test sessions for the LibTorch vs runtime score check
+  std::string bundle_out;               // export: output path
+  std::string model_file;               // eval/export: trained float weights (default OUT/model.bin)
+};
+
+// Each returns the process exit code; errors print one clear line to stderr (never a bundle from
+// a diverged model).
+int run_train_job(const JobOptions& o);
+int run_eval_job(const JobOptions& o);
+int run_export_job(const JobOptions& o);
+// Trains `steps` steps on batches built from the data (or writes them to `dump` for the PyTorch
+// peer), printing events/s.
+int run_bench_job(const JobOptions& o, int steps, int warmup, const std::string& dump);
+
+}  // namespace disco::model

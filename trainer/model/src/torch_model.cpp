@@ -1,0 +1,614 @@
+// The only translation unit that includes LibTorch: the network, the training loop, checkpoints,
+// the LibTorch reference forward pass and the training-step benchmark.
+#include <torch/torch.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cinttypes>
+#include <csignal>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "disco/model/progress.h"
+#include "disco/model/trainer.h"
+
+namespace disco::model {
+namespace {
+
+namespace F = torch::nn::functional;
+namespace fs = std::filesystem;
+
+struct NetImpl : torch::nn::Module {
+  ModelDims dims;
+  double dropout;
+  torch::nn::Embedding item_emb{nullptr}, type_emb{nullptr}, price_emb{nullptr}, gap_emb{nullptr};
+  torch::nn::LSTM lstm{nullptr};
+  torch::nn::Linear out_proj{nullptr}, prop{nullptr};
+
+  NetImpl(const ModelDims& d, double p) : dims(d), dropout(p) {
+    item_emb = register_module("item_emb", torch::nn::Embedding(d.n_items, d.emb_dim));
+    type_emb = register_module("type_emb", torch::nn::Embedding(d.num_types, d.emb_dim));
+    if (d.price_buckets > 0)
+      price_emb = register_module("price_emb", torch::nn::Embedding(d.price_buckets, d.emb_dim));
+    if (d.gap_buckets > 0)
+      gap_emb = register_module("gap_emb", torch::nn::Embedding(d.gap_buckets, d.emb_dim));
+    lstm = register_module(
+        "lstm", torch::nn::LSTM(torch::nn::LSTMOptions(d.emb_dim, d.hidden).num_layers(d.layers).batch_first(true)));
+    out_proj = register_module("out_proj", torch::nn::Linear(d.hidden, d.emb_dim));
+    prop = register_module("prop", torch::nn::Linear(d.hidden, 1));
+    torch::NoGradGuard g;
+    item_emb->weight.normal_(0.0, 0.1);
+    type_emb->weight.normal_(0.0, 0.1);
+    if (price_emb) price_emb->weight.normal_(0.0, 0.05);
+    if (gap_emb) gap_emb->weight.normal_(0.0, 0.05);
+  }
+
+  torch::Tensor hidden(const torch::Tensor& items, const torch::Tensor& types, const torch::Tensor& pb,
+                       const torch::Tensor& gb) {
+    auto x = item_emb(items) + type_emb(types);
+    if (price_emb) x = x + price_emb(pb);
+    if (gap_emb) x = x + gap_emb(gb);
+    if (dropout > 0 && is_training()) x = F::dropout(x, F::DropoutFuncOptions().p(dropout).training(true));
+    auto out = std::get<0>(lstm(x));
+    if (dropout > 0 && is_training()) out = F::dropout(out, F::DropoutFuncOptions().p(dropout).training(true));
+    return out;
+  }
+};
+TORCH_MODULE(Net);
+
+struct DevBatch {
+  torch::Tensor item, type, pb, gb, next_pos, next_target, valid_pos, prop_label;
+  int64_t events = 0;
+};
+
+torch::Tensor to_dev(const std::vector<int64_t>& v, std::vector<int64_t> shape, const torch::Device& dev) {
+  return torch::from_blob(const_cast<int64_t*>(v.data()), shape, torch::kLong).to(dev, false, true);
+}
+
+DevBatch to_device(const Batch& b, const torch::Device& dev) {
+  DevBatch d;
+  d.item = to_dev(b.item, {b.B, b.T}, dev);
+  d.type = to_dev(b.type, {b.B, b.T}, dev);
+  d.pb = to_dev(b.pbucket, {b.B, b.T}, dev);
+  d.gb = to_dev(b.gbucket, {b.B, b.T}, dev);
+  d.next_pos = to_dev(b.next_pos, {int64_t(b.next_pos.size())}, dev);
+  d.next_target = to_dev(b.next_target, {int64_t(b.next_target.size())}, dev);
+  d.valid_pos = to_dev(b.valid_pos, {int64_t(b.valid_pos.size())}, dev);
+  d.prop_label = torch::from_blob(const_cast<float*>(b.prop_label.data()), {int64_t(b.prop_label.size())},
+                                  torch::kFloat)
+                     .to(dev, false, true);
+  d.events = b.events;
+  return d;
+}
+
+struct LossCtx {
+  bool sampled = false;
+  int num_sampled = 0;
+  double prop_weight = 0.2;
+  torch::Tensor q, logq;  // sampled softmax proposal and log expected counts
+};
+
+struct Losses {
+  torch::Tensor total, next, prop;
+};
+
+Losses compute_loss(Net& net, const DevBatch& b, const LossCtx& ctx) {
+  const int64_t h = net->dims.hidden;
+  auto H = net->hidden(b.item, b.type, b.pb, b.gb).reshape({-1, h});
+  auto U = net->out_proj(H.index_select(0, b.next_pos));
+  torch::Tensor next;
+  if (!ctx.sampled) {
+    next = F::cross_entropy(torch::matmul(U, net->item_emb->weight.t()), b.next_target);
+  } else {
+    auto neg = torch::multinomial(ctx.q, ctx.num_sampled, /*replacement=*/true);
+    auto cand = std::get<0>(torch::_unique(torch::cat({b.next_target, neg}), /*sorted=*/true));
+    auto logits = torch::matmul(U, net->item_emb->weight.index_select(0, cand).t()) - ctx.logq.index_select(0, cand);
+    next = F::cross_entropy(logits, torch::searchsorted(cand, b.next_target));
+  }
+  auto pl = net->prop(H.index_select(0, b.valid_pos)).squeeze(1);
+  auto prop = F::binary_cross_entropy_with_logits(pl, b.prop_label);
+  return {next + ctx.prop_weight * prop, next, prop};
+}
+
+struct ValStats {
+  double loss = NAN, next = NAN, prop = NAN, hr20 = NAN, mrr20 = NAN;
+};
+
+ValStats validate(Net& net, const Sequences& valid, const LossCtx& ctx, const torch::Device& dev, int bs) {
+  ValStats v;
+  if (valid.size() == 0) return v;
+  torch::NoGradGuard ng;
+  net->eval();
+  const int64_t n = net->dims.n_items, h = net->dims.hidden;
+  const int64_t rows_per_chunk = std::max<int64_t>(1, (int64_t(1) << 25) / n);
+  double ce = 0, bce = 0, hr = 0, mrr = 0;
+  int64_t nt = 0, np = 0;
+  for (const auto& ids : ordered_plan(valid, bs)) {
+    const Batch b = make_batch(valid, ids);
+    const DevBatch d = to_device(b, dev);
+    auto H = net->hidden(d.item, d.type, d.pb, d.gb).reshape({-1, h});
+    auto U = net->out_proj(H.index_select(0, d.next_pos));
+    for (int64_t r = 0; r < U.size(0); r += rows_per_chunk) {
+      const int64_t e = std::min<int64_t>(U.size(0), r + rows_per_chunk);
+      auto logits = torch::matmul(U.slice(0, r, e), net->item_emb->weight.t());
+      auto tgt = d.next_target.slice(0, r, e);
+      ce += F::cross_entropy(logits, tgt, F::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
+      auto ts = logits.gather(1, tgt.unsqueeze(1));
+      auto rank = (logits > ts).sum(1).to(torch::kDouble) + 1.0;
+      auto in20 = rank <= 20.0;
+      hr += in20.sum().item<double>();
+      mrr += torch::where(in20, 1.0 / rank, torch::zeros_like(rank)).sum().item<double>();
+    }
+    nt += U.size(0);
+    auto pl = net->prop(H.index_select(0, d.valid_pos)).squeeze(1);
+    bce += F::binary_cross_entropy_with_logits(pl, d.prop_label,
+                                               F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kSum))
+               .item<double>();
+    np += pl.size(0);
+  }
+  net->train();
+  v.next = ce / double(std::max<int64_t>(1, nt));
+  v.prop = bce / double(std::max<int64_t>(1, np));
+  v.loss = v.next + ctx.prop_weight * v.prop;
+  v.hr20 = hr / double(std::max<int64_t>(1, nt));
+  v.mrr20 = mrr / double(std::max<int64_t>(1, nt));
+  return v;
+}
+
+ModelWeights extract_weights(Net& net) {
+  torch::NoGradGuard ng;
+  const ModelDims& D = net->dims;
+  auto mat = [](const torch::Tensor& t) {
+    auto c = t.detach().to(torch::kCPU).contiguous();
+    Matrix m(int(c.size(0)), int(c.dim() > 1 ? c.size(1) : 1));
+    std::memcpy(m.data.data(), c.data_ptr<float>(), m.data.size() * sizeof(float));
+    return m;
+  };
+  auto vec = [](const torch::Tensor& t) {
+    auto c = t.detach().to(torch::kCPU).contiguous().reshape({-1});
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  };
+  ModelWeights w;
+  w.dims = D;
+  w.item_emb = mat(net->item_emb->weight);
+  w.type_emb = mat(net->type_emb->weight);
+  if (net->price_emb) w.price_emb = mat(net->price_emb->weight);
+  if (net->gap_emb) w.gap_emb = mat(net->gap_emb->weight);
+  auto params = net->lstm->named_parameters();
+  for (int l = 0; l < D.layers; ++l) {
+    const std::string s = std::to_string(l);
+    w.w_ih.push_back(mat(params["weight_ih_l" + s]));
+    w.w_hh.push_back(mat(params["weight_hh_l" + s]));
+    w.b.push_back(vec(params["bias_ih_l" + s] + params["bias_hh_l" + s]));
+  }
+  w.out_proj = mat(net->out_proj->weight);
+  w.out_bias = vec(net->out_proj->bias);
+  w.prop_w = vec(net->prop->weight);
+  w.prop_b = vec(net->prop->bias)[0];
+  return w;
+}
+
+void load_weights(Net& net, const ModelWeights& w) {
+  torch::NoGradGuard ng;
+  auto set = [](torch::Tensor t, const std::vector<float>& v) {
+    auto src = torch::from_blob(const_cast<float*>(v.data()), {int64_t(v.size())}, torch::kFloat);
+    t.copy_(src.reshape(t.sizes()));
+  };
+  set(net->item_emb->weight, w.item_emb.data);
+  set(net->type_emb->weight, w.type_emb.data);
+  if (net->price_emb) set(net->price_emb->weight, w.price_emb.data);
+  if (net->gap_emb) set(net->gap_emb->weight, w.gap_emb.data);
+  auto params = net->lstm->named_parameters();
+  for (int l = 0; l < w.dims.layers; ++l) {
+    const std::string s = std::to_string(l);
+    set(params["weight_ih_l" + s], w.w_ih[size_t(l)].data);
+    set(params["weight_hh_l" + s], w.w_hh[size_t(l)].data);
+    set(params["bias_ih_l" + s], w.b[size_t(l)]);
+    params["bias_hh_l" + s].zero_();
+  }
+  set(net->out_proj->weight, w.out_proj.data);
+  set(net->out_proj->bias, w.out_bias);
+  set(net->prop->weight, w.prop_w);
+  net->prop->bias.fill_(w.prop_b);
+}
+
+void set_lr(torch::optim::Adam& opt, double lr) {
+  for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
+}
+
+uint64_t fnv1a(const void* p, size_t n, uint64_t h = 1469598103934665603ULL) {
+  const auto* b = static_cast<const unsigned char*>(p);
+  for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ULL;
+  return h;
+}
+
+std::string data_fingerprint(const TrainInputs& in) {
+  uint64_t h = fnv1a(in.train->item.data(), in.train->item.size() * sizeof(int32_t));
+  h = fnv1a(in.train->offsets.data(), in.train->offsets.size() * sizeof(int64_t), h);
+  if (in.valid) h = fnv1a(in.valid->item.data(), in.valid->item.size() * sizeof(int32_t), h);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "n=%d;pos=%" PRId64 ";h=%016" PRIx64, in.dims.n_items, in.train->positions(), h);
+  return buf;
+}
+
+// Everything besides model/optimizer tensors that a resumed run needs to continue bit-exactly.
+struct State {
+  int64_t gen = 0;
+  int epoch = 0;              // 0-based epoch in progress
+  int64_t step_in_epoch = 0;  // batches of that epoch already done
+  int64_t global_step = 0;
+  double lr_mult = 1.0;
+  double best_val = INFINITY;
+  int best_epoch = 0;
+  int bad_epochs = 0;
+  bool done = false, early_stopped = false;
+  double acc_loss = 0, acc_next = 0, acc_prop = 0, acc_seconds = 0;
+  int64_t acc_steps = 0, acc_events = 0;
+  std::string best_file;
+  std::vector<EpochStats> history;
+};
+
+std::string hexd(double x) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%a", x);
+  return b;
+}
+
+void write_state(const std::string& path, const State& s, const std::string& cfg_fp, const std::string& data_fp) {
+  std::ostringstream o;
+  o << "format 1\nconfig " << cfg_fp << "\ndata " << data_fp << "\ngen " << s.gen << "\nepoch " << s.epoch
+    << "\nstep_in_epoch " << s.step_in_epoch << "\nglobal_step " << s.global_step << "\nlr_mult "
+    << hexd(s.lr_mult) << "\nbest_val " << hexd(s.best_val) << "\nbest_epoch " << s.best_epoch
+    << "\nbad_epochs " << s.bad_epochs << "\ndone " << s.done << "\nearly_stopped " << s.early_stopped
+    << "\nacc " << hexd(s.acc_loss) << " " << hexd(s.acc_next) << " " << hexd(s.acc_prop) << " "
+    << hexd(s.acc_seconds) << " " << s.acc_steps << " " << s.acc_events << "\nbest_file " << s.best_file << "\n";
+  for (const auto& e : s.history)
+    o << "h " << e.epoch << " " << hexd(e.train_loss) << " " << hexd(e.train_next_loss) << " "
+      << hexd(e.train_prop_loss) << " " << hexd(e.val_loss) << " " << hexd(e.val_next_loss) << " "
+      << hexd(e.val_hr20) << " " << hexd(e.val_mrr20) << " " << hexd(e.lr) << " " << hexd(e.seconds) << " "
+      << hexd(e.events_per_s) << " " << e.improved << "\n";
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << o.str();
+    f.flush();
+    if (!f) throw TrainError(path + ": cannot write checkpoint state");
+  }
+  // make the data durable before the rename publishes it
+  if (FILE* fp = std::fopen(tmp.c_str(), "r")) {
+    fsync(fileno(fp));
+    std::fclose(fp);
+  }
+  fs::rename(tmp, path);
+}
+
+double rd(const std::string& s) { return std::strtod(s.c_str(), nullptr); }
+
+bool read_state(const std::string& path, State& s, const std::string& cfg_fp, const std::string& data_fp) {
+  std::ifstream f(path);
+  if (!f) return false;
+  std::string line;
+  while (std::getline(f, line)) {
+    std::istringstream in(line);
+    std::string k;
+    in >> k;
+    std::string rest;
+    std::getline(in, rest);
+    if (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
+    std::istringstream r(rest);
+    if (k == "config" && rest != cfg_fp)
+      throw TrainError(path + ": this checkpoint was made with different training settings (" + rest +
+                       ", now " + cfg_fp + "); pass --fresh to start over or use another --out");
+    if (k == "data" && rest != data_fp)
+      throw TrainError(path + ": this checkpoint was made on different training data; pass --fresh to start over");
+    if (k == "gen") r >> s.gen;
+    else if (k == "epoch") r >> s.epoch;
+    else if (k == "step_in_epoch") r >> s.step_in_epoch;
+    else if (k == "global_step") r >> s.global_step;
+    else if (k == "lr_mult") s.lr_mult = rd(rest);
+    else if (k == "best_val") s.best_val = rd(rest);
+    else if (k == "best_epoch") r >> s.best_epoch;
+    else if (k == "bad_epochs") r >> s.bad_epochs;
+    else if (k == "done") r >> s.done;
+    else if (k == "early_stopped") r >> s.early_stopped;
+    else if (k == "best_file") s.best_file = rest;
+    else if (k == "acc") {
+      std::string a, b, c, d;
+      r >> a >> b >> c >> d >> s.acc_steps >> s.acc_events;
+      s.acc_loss = rd(a), s.acc_next = rd(b), s.acc_prop = rd(c), s.acc_seconds = rd(d);
+    } else if (k == "h") {
+      EpochStats e;
+      std::string v[10];
+      r >> e.epoch;
+      for (auto& x : v) r >> x;
+      r >> e.improved;
+      e.train_loss = rd(v[0]), e.train_next_loss = rd(v[1]), e.train_prop_loss = rd(v[2]);
+      e.val_loss = rd(v[3]), e.val_next_loss = rd(v[4]), e.val_hr20 = rd(v[5]), e.val_mrr20 = rd(v[6]);
+      e.lr = rd(v[7]), e.seconds = rd(v[8]), e.events_per_s = rd(v[9]);
+      s.history.push_back(e);
+    }
+  }
+  return true;
+}
+
+LossCtx make_loss_ctx(const TrainInputs& in, const TrainConfig& cfg, const torch::Device& dev) {
+  LossCtx ctx;
+  ctx.prop_weight = cfg.prop_weight;
+  ctx.sampled = cfg.softmax == "sampled" || (cfg.softmax == "auto" && in.dims.n_items > 50000);
+  ctx.num_sampled = cfg.num_sampled;
+  if (ctx.sampled) {
+    auto counts = item_counts(*in.train, in.dims.n_items);
+    std::vector<float> q(counts.size());
+    double sum = 0;
+    for (size_t i = 0; i < q.size(); ++i) sum += (q[i] = float(std::pow(counts[i] + 1.0, 0.75)));
+    for (float& x : q) x = float(x / sum);
+    ctx.q = torch::from_blob(q.data(), {int64_t(q.size())}, torch::kFloat).to(dev, false, true);
+    ctx.logq = torch::log(ctx.q * float(ctx.num_sampled));
+  }
+  return ctx;
+}
+
+}  // namespace
+
+std::string resolve_device(const std::string& requested) {
+  if (requested == "cpu") return "cpu";
+  const bool cuda = torch::cuda::is_available();
+  if (requested == "cuda" && !cuda)
+    throw TrainError("--device cuda: no CUDA device is available to this LibTorch build");
+  return cuda ? "cuda" : "cpu";
+}
+
+TrainResult train(const TrainInputs& in, const TrainConfig& cfg) {
+  if (!in.train || in.train->size() == 0)
+    throw TrainError("no training sequences: the training split has no session with at least 2 events");
+  if (in.dims.n_items < 2)
+    throw TrainError("the catalog has " + std::to_string(in.dims.n_items) +
+                     " item(s): next-item ranking needs at least 2 items");
+  if (in.dims.layers != cfg.layers || in.dims.emb_dim != cfg.emb_dim || in.dims.hidden != cfg.hidden)
+    throw TrainError("internal: model dims disagree with the config");
+  const Sequences empty;
+  const Sequences& valid = in.valid ? *in.valid : empty;
+
+  const int threads = cfg.threads > 0 ? cfg.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+  const std::string devname = resolve_device(cfg.device);
+  const torch::Device dev(devname == "cuda" ? torch::kCUDA : torch::kCPU);
+
+  torch::manual_seed(cfg.seed);
+  Net net(in.dims, cfg.dropout);
+  net->to(dev);
+  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(cfg.lr).weight_decay(cfg.weight_decay));
+  const LossCtx ctx = make_loss_ctx(in, cfg, dev);
+
+  TrainResult res;
+  res.device = devname;
+  res.sampled_softmax = ctx.sampled;
+  State st;
+  const std::string cfg_fp = cfg.fingerprint(), data_fp = data_fingerprint(in);
+  const bool ckpt = !in.checkpoint_dir.empty();
+  const std::string state_path = ckpt ? (fs::path(in.checkpoint_dir) / "state.txt").string() : "";
+  ModelWeights best;
+  bool have_best = false;
+  if (ckpt) {
+    std::error_code ec;
+    fs::create_directories(in.checkpoint_dir, ec);
+    if (ec) throw TrainError(in.checkpoint_dir + ": cannot create checkpoint folder: " + ec.message());
+    if (cfg.fresh) {
+      for (const auto& e : fs::directory_iterator(in.checkpoint_dir)) fs::remove(e.path(), ec);
+    } else if (read_state(state_path, st, cfg_fp, data_fp)) {
+      const fs::path dir(in.checkpoint_dir);
+      const std::string g = std::to_string(st.gen);
+      try {
+        torch::load(net, (dir / ("model-" + g + ".pt")).string(), dev);
+        torch::load(opt, (dir / ("optim-" + g + ".pt")).string(), dev);
+      } catch (const c10::Error& e) {
+        throw TrainError(in.checkpoint_dir + ": checkpoint generation " + g +
+                         " cannot be read (" + std::string(e.what_without_backtrace()) +
+                         "); pass --fresh to start over");
+      }
+      if (!st.best_file.empty()) {
+        best = ModelWeights::load((dir / st.best_file).string());
+        have_best = true;
+      }
+      res.resumed = true;
+    }
+  }
+
+  const int64_t per_epoch = int64_t((in.train->size() + size_t(cfg.batch_size) - 1) / size_t(cfg.batch_size));
+  const int64_t total_steps = per_epoch * cfg.epochs;
+  Progress progress(cfg.progress);
+  if (res.resumed)
+    progress.line("resuming from checkpoint " + in.checkpoint_dir + ": epoch " + std::to_string(st.epoch + 1) +
+                  ", step " + std::to_string(st.step_in_epoch) + " of " + std::to_string(per_epoch));
+
+  auto save_checkpoint = [&](bool new_best) {
+    if (!ckpt) return;
+    const fs::path dir(in.checkpoint_dir);
+    const int64_t old = st.gen;
+    const std::string old_best = st.best_file;
+    st.gen = old + 1;
+    const std::string g = std::to_string(st.gen);
+    torch::save(net, (dir / ("model-" + g + ".pt")).string());
+    torch::save(opt, (dir / ("optim-" + g + ".pt")).string());
+    if (new_best) {
+      st.best_file = "best-" + g + ".bin";
+      best.save((dir / st.best_file).string());
+    }
+    write_state(state_path, st, cfg_fp, data_fp);
+    std::error_code ec;
+    fs::remove(dir / ("model-" + std::to_string(old) + ".pt"), ec);
+    fs::remove(dir / ("optim-" + std::to_string(old) + ".pt"), ec);
+    if (new_best && !old_best.empty()) fs::remove(dir / old_best, ec);
+  };
+
+  const auto t_start = std::chrono::steady_clock::now();
+  int64_t run_events = 0;
+  double run_seconds = 0;
+  const bool finished_before = st.done && (st.early_stopped || st.epoch >= cfg.epochs);
+  net->train();
+  while (!finished_before && st.epoch < cfg.epochs && !(cfg.max_steps >= 0 && st.global_step >= cfg.max_steps)) {
+    const double lr = cfg.lr * std::pow(cfg.lr_decay, st.epoch) * st.lr_mult;
+    set_lr(opt, lr);
+    const auto plan = epoch_plan(*in.train, cfg.batch_size, cfg.seed, st.epoch);
+    for (int64_t b = st.step_in_epoch; b < int64_t(plan.size()); ++b) {
+      if (cfg.max_steps >= 0 && st.global_step >= cfg.max_steps) break;
+      const auto t0 = std::chrono::steady_clock::now();
+      torch::manual_seed(cfg.seed * 1000003ULL + uint64_t(st.global_step));  // dropout / sampling
+      const Batch batch = make_batch(*in.train, plan[size_t(b)]);
+      const DevBatch d = to_device(batch, dev);
+      opt.zero_grad();
+      Losses L = compute_loss(net, d, ctx);
+      const double loss = L.total.item<double>();
+      if (!std::isfinite(loss)) {
+        char msg[256];
+        std::snprintf(msg, sizeof msg,
+                      "training diverged: the loss is %s at epoch %d, step %" PRId64
+                      " (lr %.3g). Lower --lr or set --clip-grad; no model or bundle was written",
+                      std::isnan(loss) ? "NaN" : "infinite", st.epoch + 1, st.step_in_epoch + 1, lr);
+        progress.finish();
+        throw TrainError(msg);
+      }
+      L.total.backward();
+      if (cfg.clip_grad > 0) torch::nn::utils::clip_grad_norm_(net->parameters(), cfg.clip_grad);
+      opt.step();
+      const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      st.acc_loss += loss;
+      st.acc_next += L.next.item<double>();
+      st.acc_prop += L.prop.item<double>();
+      st.acc_steps += 1;
+      st.acc_events += batch.events;
+      st.acc_seconds += dt;
+      run_events += batch.events;
+      run_seconds += dt;
+      st.step_in_epoch = b + 1;
+      st.global_step += 1;
+      progress.update(st.epoch + 1, cfg.epochs, st.epoch * per_epoch + st.step_in_epoch, total_steps,
+                      st.acc_loss / double(st.acc_steps), double(st.acc_events) / std::max(1e-9, st.acc_seconds));
+      if (cfg.crash_after_steps >= 0 && st.global_step == cfg.crash_after_steps) {
+        progress.line("crash-after-steps: killing this process with SIGKILL (testing resume)");
+        std::raise(SIGKILL);
+      }
+      if (cfg.checkpoint_every_steps > 0 && st.step_in_epoch < int64_t(plan.size()) &&
+          st.global_step % cfg.checkpoint_every_steps == 0)
+        save_checkpoint(false);
+    }
+    if (st.step_in_epoch < int64_t(plan.size())) break;  // max_steps reached mid-epoch
+    // end of epoch: validate, schedule, early stopping, checkpoint
+    const ValStats v = validate(net, valid, ctx, dev, std::max(cfg.batch_size, 256));
+    EpochStats e;
+    e.epoch = st.epoch + 1;
+    e.train_loss = st.acc_loss / double(std::max<int64_t>(1, st.acc_steps));
+    e.train_next_loss = st.acc_next / double(std::max<int64_t>(1, st.acc_steps));
+    e.train_prop_loss = st.acc_prop / double(std::max<int64_t>(1, st.acc_steps));
+    e.val_loss = v.loss, e.val_next_loss = v.next, e.val_hr20 = v.hr20, e.val_mrr20 = v.mrr20;
+    e.lr = lr;
+    e.seconds = st.acc_seconds;
+    e.events_per_s = double(st.acc_events) / std::max(1e-9, st.acc_seconds);
+    if (!std::isfinite(e.train_loss) || (valid.size() > 0 && !std::isfinite(v.loss)))
+      throw TrainError("training diverged: validation loss is not finite after epoch " + std::to_string(e.epoch) +
+                       "; no model or bundle was written");
+    e.improved = valid.size() == 0 || v.loss < st.best_val;
+    if (e.improved) {
+      st.best_val = valid.size() == 0 ? st.best_val : v.loss;
+      st.best_epoch = e.epoch;
+      st.bad_epochs = 0;
+      best = extract_weights(net);
+      have_best = true;
+    } else {
+      st.bad_epochs += 1;
+      st.lr_mult *= cfg.plateau_factor;
+    }
+    st.history.push_back(e);
+    char line[320];
+    std::snprintf(line, sizeof line,
+                  "epoch %d/%d: train loss %.4f (next %.4f, prop %.4f)  valid loss %.4f  HR@20 %.4f  MRR@20 %.4f"
+                  "  lr %.2e  %.0f events/s  %s%s",
+                  e.epoch, cfg.epochs, e.train_loss, e.train_next_loss, e.train_prop_loss, e.val_loss, e.val_hr20,
+                  e.val_mrr20, e.lr, e.events_per_s, format_duration(e.seconds).c_str(), e.improved ? "  *best" : "");
+    progress.line(line);
+    st.epoch += 1;
+    st.step_in_epoch = 0;
+    st.acc_loss = st.acc_next = st.acc_prop = st.acc_seconds = 0;
+    st.acc_steps = st.acc_events = 0;
+    if (cfg.patience > 0 && st.bad_epochs >= cfg.patience && st.epoch < cfg.epochs) {
+      st.early_stopped = true;
+      progress.line("early stopping: no validation gain for " + std::to_string(st.bad_epochs) +
+                    " epochs; keeping epoch " + std::to_string(st.best_epoch));
+    }
+    st.done = st.early_stopped || st.epoch >= cfg.epochs;
+    save_checkpoint(e.improved);
+    if (st.early_stopped) break;
+  }
+  progress.finish();
+  if (!have_best) best = extract_weights(net);  // max_steps ended before the first epoch finished
+  best.validate();
+  res.weights = std::move(best);
+  res.history = st.history;
+  res.best_epoch = st.best_epoch;
+  res.early_stopped = st.early_stopped;
+  res.steps = st.global_step;
+  res.train_seconds = run_seconds;
+  res.events_per_s = run_seconds > 0 ? double(run_events) / run_seconds : 0.0;
+  (void)t_start;
+  return res;
+}
+
+void torch_reference_scores(const ModelWeights& w, const Sequences& seqs, size_t max_seqs,
+                            std::vector<float>& scores, std::vector<float>& propensity) {
+  torch::NoGradGuard ng;
+  Net net(w.dims, 0.0);
+  load_weights(net, w);
+  net->eval();
+  scores.clear();
+  propensity.clear();
+  for (size_t s = 0; s < std::min(max_seqs, seqs.size()); ++s) {
+    const Batch b = make_batch(seqs, {int64_t(s)});
+    const DevBatch d = to_device(b, torch::kCPU);
+    auto H = net->hidden(d.item, d.type, d.pb, d.gb).reshape({-1, int64_t(w.dims.hidden)});
+    auto S = torch::matmul(net->out_proj(H), net->item_emb->weight.t()).contiguous();
+    auto P = torch::sigmoid(net->prop(H)).reshape({-1}).contiguous();
+    scores.insert(scores.end(), S.data_ptr<float>(), S.data_ptr<float>() + S.numel());
+    propensity.insert(propensity.end(), P.data_ptr<float>(), P.data_ptr<float>() + P.numel());
+  }
+}
+
+double bench_train_steps(const ModelDims& dims, const TrainConfig& cfg, const std::vector<Batch>& batches,
+                         int steps, int warmup) {
+  if (batches.empty()) throw TrainError("bench: no batches");
+  const int threads = cfg.threads > 0 ? cfg.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+  const torch::Device dev(resolve_device(cfg.device) == "cuda" ? torch::kCUDA : torch::kCPU);
+  torch::manual_seed(cfg.seed);
+  Net net(dims, 0.0);
+  net->to(dev);
+  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(cfg.lr));
+  LossCtx ctx;
+  ctx.prop_weight = cfg.prop_weight;
+  std::vector<DevBatch> dbs;
+  for (const auto& b : batches) dbs.push_back(to_device(b, dev));
+  int64_t events = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int s = 0; s < warmup + steps; ++s) {
+    if (s == warmup) {
+      if (dev.is_cuda()) torch::cuda::synchronize();
+      t0 = std::chrono::steady_clock::now();
+    }
+    const DevBatch& d = dbs[size_t(s) % dbs.size()];
+    opt.zero_grad();
+    Losses L = compute_loss(net, d, ctx);
+    L.total.backward();
+    if (cfg.clip_grad > 0) torch::nn::utils::clip_grad_norm_(net->parameters(), cfg.clip_grad);
+    opt.step();
+    (void)L.total.item<double>();
+    if (s >= warmup) events += d.events;
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return double(events) / secs;
+}
+
+}  // namespace disco::model
