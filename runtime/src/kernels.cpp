@@ -26,6 +26,11 @@ int32_t dot_i8_scalar(const int8_t* a, const int8_t* b, size_t n) {
 void scan_i8_scalar(const int8_t* t, size_t rows, size_t rb, const int8_t* q, size_t n, int32_t* out) {
   for (size_t r = 0; r < rows; ++r) out[r] = dot_i8_scalar(t + r * rb, q, n);
 }
+template <int32_t (*Dot)(const int8_t*, const int8_t*, size_t)>
+void score_i8_rows(const int8_t* t, size_t rows, size_t rb, const int8_t* q, size_t n, const float* sc, float qs,
+                   float* out) {
+  for (size_t r = 0; r < rows; ++r) out[r] = (float(Dot(t + r * rb, q, n)) * sc[r]) * qs;
+}
 inline int32_t nib(uint8_t b, bool high) { return int32_t(((high ? (b >> 4) : (b & 15)) ^ 8)) - 8; }
 int32_t dot_i4_scalar(const uint8_t* row, const int8_t* q, size_t n) {
   int32_t s = 0;
@@ -116,13 +121,14 @@ __attribute__((target("avx2"))) int32_t dot_i8_avx2(const int8_t* a, const int8_
   for (; i < n; ++i) s += int32_t(a[i]) * int32_t(b[i]);
   return s;
 }
-// The scan keeps the query widened to int16 in registers across rows (n <= 64 fast path).
+// The scan processes 4 rows at a time: the query chunk is widened to int16 once per 4 rows, each
+// row accumulates 8 int32 lanes, and one hadd tree reduces the 4 rows together.
 __attribute__((target("avx2"))) void scan_i8_avx2(const int8_t* t, size_t rows, size_t rb, const int8_t* q, size_t n,
                                                  int32_t* out) {
-  if (n == 32) {
+  size_t r = 0;
+  if (n == 32) {  // the common embedding width: fully unrolled
     const __m256i q0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
     const __m256i q1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 16)));
-    size_t r = 0;
     for (; r + 4 <= rows; r += 4) {
       __m256i s[4];
       for (int k = 0; k < 4; ++k) {
@@ -131,17 +137,74 @@ __attribute__((target("avx2"))) void scan_i8_avx2(const int8_t* t, size_t rows, 
         const __m256i a1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 16)));
         s[k] = _mm256_add_epi32(_mm256_madd_epi16(a0, q0), _mm256_madd_epi16(a1, q1));
       }
-      // Transpose-reduce 4 rows at once: 8 lanes each -> one int32 each.
       const __m256i h01 = _mm256_hadd_epi32(s[0], s[1]);
       const __m256i h23 = _mm256_hadd_epi32(s[2], s[3]);
-      const __m256i h = _mm256_hadd_epi32(h01, h23);  // per 128-bit half: r0 r1 r2 r3
-      const __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + r), sum);
+      const __m256i hh = _mm256_hadd_epi32(h01, h23);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + r),
+                       _mm_add_epi32(_mm256_castsi256_si128(hh), _mm256_extracti128_si256(hh, 1)));
     }
     for (; r < rows; ++r) out[r] = dot_i8_avx2(t + r * rb, q, n);
     return;
   }
-  for (size_t r = 0; r < rows; ++r) out[r] = dot_i8_avx2(t + r * rb, q, n);
+  const size_t n16 = n & ~size_t(15);
+  if (n16 > 0 && n16 <= 256) {
+    __m256i qw[16];  // widened query chunks
+    for (size_t off = 0; off < n16; off += 16)
+      qw[off / 16] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + off)));
+    for (; r + 4 <= rows; r += 4) {
+      __m256i s[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+      for (size_t off = 0; off < n16; off += 16) {
+        const __m256i qc = qw[off / 16];
+        for (int k = 0; k < 4; ++k) {
+          const int8_t* row = t + (r + size_t(k)) * rb + off;
+          const __m256i a = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row)));
+          s[k] = _mm256_add_epi32(s[k], _mm256_madd_epi16(a, qc));
+        }
+      }
+      const __m256i h01 = _mm256_hadd_epi32(s[0], s[1]);
+      const __m256i h23 = _mm256_hadd_epi32(s[2], s[3]);
+      const __m256i hh = _mm256_hadd_epi32(h01, h23);  // per 128-bit half: r0 r1 r2 r3
+      __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(hh), _mm256_extracti128_si256(hh, 1));
+      if (n16 != n) {  // tails (< 16 values per row), scalar
+        alignas(16) int32_t tail[4];
+        for (int k = 0; k < 4; ++k) {
+          const int8_t* row = t + (r + size_t(k)) * rb;
+          int32_t ts = 0;
+          for (size_t i = n16; i < n; ++i) ts += int32_t(row[i]) * int32_t(q[i]);
+          tail[k] = ts;
+        }
+        sum = _mm_add_epi32(sum, _mm_load_si128(reinterpret_cast<const __m128i*>(tail)));
+      }
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + r), sum);
+    }
+  }
+  for (; r < rows; ++r) out[r] = dot_i8_avx2(t + r * rb, q, n);
+}
+__attribute__((target("avx2"))) void score_i8_avx2(const int8_t* t, size_t rows, size_t rb, const int8_t* q, size_t n,
+                                                  const float* sc, float qs, float* out) {
+  size_t r = 0;
+  if (n == 32) {
+    const __m256i q0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
+    const __m256i q1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 16)));
+    const __m128 qsv = _mm_set1_ps(qs);
+    for (; r + 4 <= rows; r += 4) {
+      __m256i s[4];
+      for (int k = 0; k < 4; ++k) {
+        const int8_t* row = t + (r + size_t(k)) * rb;
+        const __m256i a0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row)));
+        const __m256i a1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 16)));
+        s[k] = _mm256_add_epi32(_mm256_madd_epi16(a0, q0), _mm256_madd_epi16(a1, q1));
+      }
+      const __m256i h01 = _mm256_hadd_epi32(s[0], s[1]);
+      const __m256i h23 = _mm256_hadd_epi32(s[2], s[3]);
+      const __m256i hh = _mm256_hadd_epi32(h01, h23);
+      const __m128i acc = _mm_add_epi32(_mm256_castsi256_si128(hh), _mm256_extracti128_si256(hh, 1));
+      // (float(acc) * scale) * q_scale: two separate IEEE multiplies, as in the scalar reference.
+      const __m128 f = _mm_mul_ps(_mm_mul_ps(_mm_cvtepi32_ps(acc), _mm_loadu_ps(sc + r)), qsv);
+      _mm_storeu_ps(out + r, f);
+    }
+  }
+  for (; r < rows; ++r) out[r] = (float(dot_i8_avx2(t + r * rb, q, n)) * sc[r]) * qs;
 }
 void scan_i4_avx2(const uint8_t* t, size_t rows, size_t rb, const int8_t* q, size_t n, int32_t* out) {
   scan_i4_sse41(t, rows, rb, q, n, out);  // unpacking dominates; the SSE4.1 path is used as is
@@ -213,13 +276,32 @@ void scan_i4_wasm(const uint8_t* t, size_t rows, size_t rb, const int8_t* q, siz
 }
 #endif
 
-const KernelSet kScalar{"scalar", dot_i8_scalar, scan_i8_scalar, scan_i4_scalar};
+const KernelSet kScalar{"scalar", dot_i8_scalar, scan_i8_scalar, score_i8_rows<dot_i8_scalar>, scan_i4_scalar};
 #ifdef DISCO_X86
-const KernelSet kSse41{"sse4.1", dot_i8_sse41, scan_i8_sse41, scan_i4_sse41};
-const KernelSet kAvx2{"avx2", dot_i8_avx2, scan_i8_avx2, scan_i4_avx2};
+const KernelSet kSse41{"sse4.1", dot_i8_sse41, scan_i8_sse41, score_i8_rows<dot_i8_sse41>, scan_i4_sse41};
+const KernelSet kAvx2{"avx2", dot_i8_avx2, scan_i8_avx2, score_i8_avx2, scan_i4_avx2};
 #endif
 #if defined(__wasm_simd128__)
-const KernelSet kWasm{"wasm-simd128", dot_i8_wasm, scan_i8_wasm, scan_i4_wasm};
+void score_i8_wasm(const int8_t* t, size_t rows, size_t rb, const int8_t* q, size_t n, const float* sc, float qs,
+                   float* out) {
+  if (n == 32) {
+    const v128_t qa = wasm_v128_load(q), qb = wasm_v128_load(q + 16);
+    const v128_t q0 = wasm_i16x8_extend_low_i8x16(qa), q1 = wasm_i16x8_extend_high_i8x16(qa);
+    const v128_t q2 = wasm_i16x8_extend_low_i8x16(qb), q3 = wasm_i16x8_extend_high_i8x16(qb);
+    for (size_t r = 0; r < rows; ++r) {
+      const int8_t* row = t + r * rb;
+      const v128_t a = wasm_v128_load(row), b = wasm_v128_load(row + 16);
+      v128_t s = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(a), q0),
+                                wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(a), q1));
+      s = wasm_i32x4_add(s, wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(b), q2),
+                                           wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(b), q3)));
+      out[r] = (float(hsum_wasm(s)) * sc[r]) * qs;
+    }
+    return;
+  }
+  for (size_t r = 0; r < rows; ++r) out[r] = (float(dot_i8_wasm(t + r * rb, q, n)) * sc[r]) * qs;
+}
+const KernelSet kWasm{"wasm-simd128", dot_i8_wasm, scan_i8_wasm, score_i8_wasm, scan_i4_wasm};
 #endif
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <new>
 
 #include "disco/kernels.h"
@@ -94,7 +95,7 @@ disco_status session_resize(disco_session* s, const disco_bundle* b) {
   s->c.assign(b->h, 0.0f);
   s->hq.assign(b->h, 0);
   s->seen.assign((size_t(b->n) + 63) / 64, 0);
-  s->scratch_f.assign(size_t(b->d) * 2 + 4 * size_t(b->h), 0.0f);
+  s->scratch_f.assign(size_t(b->d) * 2 + 4 * size_t(b->h) + kScanBlock, 0.0f);  // x, z, u, block scores
   s->scratch_q.assign(size_t(b->d) * 2, 0);
   s->scratch_acc.assign(std::max<size_t>(4 * size_t(b->h), kScanBlock), 0);
   return DISCO_OK;
@@ -278,14 +279,40 @@ disco_status disco_recommend(disco_session* s, uint32_t k, const disco_filter* f
     }
   };
   const disco::detail::MatrixView& e = b->item_emb;
+  // Row scales: read in place when 4-byte aligned (the usual case), else through a copy per block.
+  const bool scales_aligned = reinterpret_cast<uintptr_t>(e.scales) % alignof(float) == 0;
+  float* block_scores = s->scratch_f.data() + 2 * size_t(d) + 4 * size_t(h);  // kScanBlock floats
+  float block_scales[kScanBlock];
+  float threshold = -std::numeric_limits<float>::infinity();  // heap minimum once full
   for (uint32_t base = 0; base < n; base += uint32_t(kScanBlock)) {
     const uint32_t cnt = std::min<uint32_t>(uint32_t(kScanBlock), n - base);
-    if (e.dtype == disco::fb::DType::I8) K.scan_i8(e.row_i8(base), cnt, e.row_bytes, uq, d, acc);
-    else K.scan_i4(e.row_raw(base), cnt, e.row_bytes, uq, d, acc);
+    const float* sc;
+    if (scales_aligned) {
+      sc = reinterpret_cast<const float*>(e.scales) + base;
+    } else {
+      std::memcpy(block_scales, e.scales + 4 * size_t(base), 4 * size_t(cnt));
+      sc = block_scales;
+    }
+    if (e.dtype == disco::fb::DType::I8) {
+      K.score_i8(e.row_i8(base), cnt, e.row_bytes, uq, d, sc, su, block_scores);
+    } else {
+      K.scan_i4(e.row_raw(base), cnt, e.row_bytes, uq, d, acc);
+      for (uint32_t r = 0; r < cnt; ++r) block_scores[r] = (float(acc[r]) * sc[r]) * su;
+    }
+    for (uint32_t r = cnt; r < (cnt + 7) / 8 * 8; ++r) block_scores[r] = -std::numeric_limits<float>::infinity();
     for (uint32_t r = 0; r < cnt; ++r) {
+      if ((r & 7) == 0) {  // branch-free test of 8 scores at once: most groups hold no candidate
+        const float* g = block_scores + r;
+        const bool any = (g[0] > threshold) | (g[1] > threshold) | (g[2] > threshold) | (g[3] > threshold) |
+                         (g[4] > threshold) | (g[5] > threshold) | (g[6] > threshold) | (g[7] > threshold);
+        if (!any) {
+          r += 7;
+          continue;
+        }
+      }
+      const float score = block_scores[r];
+      if (!(score > threshold)) continue;  // cannot enter (ties keep the lower index, seen first)
       const uint32_t item = base + r;
-      const float score = (float(acc[r]) * e.scale(item)) * su;
-      if (size == kk && !(score > out_scores[0])) continue;  // cannot enter (ties keep the lower index)
       if (excl_seen && (s->seen[item >> 6] >> (item & 63) & 1)) continue;
       if (!incl_oos && !b->item_in_stock(item)) continue;
       if (category >= 0 && b->item_category(item) != uint32_t(category)) continue;
@@ -307,6 +334,7 @@ disco_status disco_recommend(disco_session* s, uint32_t k, const disco_filter* f
         out_items[0] = item;
         sift_down(0, size);
       }
+      if (size == kk) threshold = out_scores[0];
     }
   }
   // Heap sort: repeatedly move the worst to the end -> best first.

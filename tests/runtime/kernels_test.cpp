@@ -2,6 +2,7 @@
 // padded rows and the int8 extremes (-128, 127).
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -41,6 +42,14 @@ TEST(RuntimeKernels, SimdEqualsScalarExactly) {
         sets[s]->scan_i4(table4.data(), rows, rb4, q.data(), n, got4.data());
         EXPECT_EQ(got, want) << sets[s]->name << " scan_i8 n=" << n << " pad=" << pad;
         EXPECT_EQ(got4, want4) << sets[s]->name << " scan_i4 n=" << n << " pad=" << pad;
+        std::vector<float> scales(rows), want_f(rows), got_f(rows);
+        for (size_t r = 0; r < rows; ++r) scales[r] = 0.001f + float(r) * 0.0137f;
+        ref.score_i8(table.data(), rows, rb, q.data(), n, scales.data(), 0.0123f, want_f.data());
+        sets[s]->score_i8(table.data(), rows, rb, q.data(), n, scales.data(), 0.0123f, got_f.data());
+        for (size_t r = 0; r < rows; ++r) {
+          ASSERT_EQ(want_f[r], (float(want[r]) * scales[r]) * 0.0123f);
+          ASSERT_EQ(std::memcmp(&got_f[r], &want_f[r], 4), 0) << sets[s]->name << " score_i8 n=" << n << " r=" << r;
+        }
         for (size_t r = 0; r < rows; ++r)
           ASSERT_EQ(sets[s]->dot_i8(table.data() + r * rb, q.data(), n), want[r]) << sets[s]->name << " dot n=" << n;
       }

@@ -14,6 +14,10 @@ struct KernelSet {
   int32_t (*dot_i8)(const int8_t* a, const int8_t* b, size_t n);
   // out[r] = dot(row r of an int8 table, q); row r starts at table + r * row_bytes, has n values.
   void (*scan_i8)(const int8_t* table, size_t rows, size_t row_bytes, const int8_t* q, size_t n, int32_t* out);
+  // Scores of int8 rows: out[r] = (float(dot(row r, q)) * scales[r]) * q_scale, in exactly this
+  // order of IEEE float operations (no FMA), so every set returns identical floats.
+  void (*score_i8)(const int8_t* table, size_t rows, size_t row_bytes, const int8_t* q, size_t n, const float* scales,
+                   float q_scale, float* out);
   // Same for packed int4 rows (low nibble first, 4-bit two's complement, row_bytes >= ceil(n/2)).
   void (*scan_i4)(const uint8_t* table, size_t rows, size_t row_bytes, const int8_t* q, size_t n, int32_t* out);
 };
