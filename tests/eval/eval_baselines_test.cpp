@@ -204,3 +204,38 @@ TEST(EvalBaselines, FitRejectsBadInput) {
   data::Dataset empty;
   EXPECT_THROW(make_baseline("pop")->fit(empty, {0}), std::invalid_argument);
 }
+
+TEST(EvalBaselines, PopularityPropensityLearnsTheFunnel) {
+  using T = data::EventType;
+  auto u8 = [](T t) { return static_cast<uint8_t>(t); };
+  // Training: sessions with a cart always end in a purchase, view-only sessions never do.
+  std::vector<std::vector<uint32_t>> items;
+  std::vector<std::vector<uint8_t>> types;
+  for (int s = 0; s < 40; ++s) {
+    items.push_back({0, 1, 2});
+    if (s % 2) types.push_back({u8(T::View), u8(T::Cart), u8(T::Purchase)});
+    else types.push_back({u8(T::View), u8(T::View), u8(T::View)});
+  }
+  const auto ds = make_dataset(items, 3, types);
+  Popularity pop;
+  pop.fit(ds, range(0, 30));
+  ASSERT_TRUE(pop.has_propensity());
+  std::vector<uint32_t> p2{0, 1};
+  std::vector<uint8_t> cart{u8(T::View), u8(T::Cart)}, views{u8(T::View), u8(T::View)};
+  // 15 cart prefixes, all positive; 15 view-view prefixes, all negative; smoothed towards the
+  // overall rate of the 60 training cases (30 positive): (15 + 1) / 17 and (0 + 1) / 17.
+  EXPECT_NEAR(pop.propensity(p2, cart), 16.0 / 17.0, 1e-6);
+  EXPECT_NEAR(pop.propensity(p2, views), 1.0 / 17.0, 1e-6);
+  const auto r = evaluate_propensity(pop, ds, range(30, 40));
+  EXPECT_EQ(r.cases, 20u);
+  EXPECT_EQ(r.positives, 10u);
+  // Length-1 prefixes (one view) all score .5 and cannot be told apart. Of the 10 x 10 pairs:
+  // cart prefixes beat every negative (50), one-view positives tie one-view negatives (25 x .5)
+  // and beat view-view negatives (25): AUC = 87.5 / 100.
+  EXPECT_DOUBLE_EQ(r.auc, 0.875);
+  // Without purchases in training there is no propensity head.
+  const auto no_buy = make_dataset({{0, 1}, {1, 2}}, 3);
+  Popularity p0;
+  p0.fit(no_buy, {0, 1});
+  EXPECT_FALSE(p0.has_propensity());
+}

@@ -168,3 +168,40 @@ TEST(EvalProtocol, PropensityCasesAndHandAuc) {
   EXPECT_NEAR(r.log_loss, -(std::log(0.2) + std::log(0.9) + std::log(0.8) + std::log(0.6)) / 4, 1e-6);
   EXPECT_THROW(evaluate_propensity(FixedScores({1, 2, 3}), ds, {0}), std::invalid_argument);
 }
+
+TEST(EvalProtocol, TimelineSplitPredictsLaterEventsFromTheWholeHistory) {
+  // user 0: items 0,1,2,3,4 at t = 1,2,3,10,11; user 1: items 1,2,3 at t = 4,5,12 (seconds)
+  auto ds = make_dataset({{0, 1, 2, 3, 4}, {1, 2, 3}}, 5);
+  const int64_t t[] = {1, 2, 3, 10, 11, 4, 5, 12};
+  for (size_t i = 0; i < ds.events.size(); ++i) ds.events[i].ts_ms = t[i] * 1000;
+  // 8 events, test_frac .25 -> cutoff = 7th smallest time = 11 s
+  const TimelineSplit tl = timeline_split(ds, 0.25);
+  EXPECT_EQ(tl.cutoff_ms, 11000);
+  ASSERT_EQ(tl.train.size(), 2u);
+  ASSERT_EQ(tl.test.size(), 2u);
+  EXPECT_EQ(tl.ds.sessions[tl.train[0]].end - tl.ds.sessions[tl.train[0]].begin, 4u);
+  EXPECT_EQ(tl.ds.sessions[tl.train[1]].end - tl.ds.sessions[tl.train[1]].begin, 2u);
+  EXPECT_EQ(tl.first_target, (std::vector<uint32_t>{4, 2}));
+  TaskOptions o;
+  o.first_target = tl.first_target;
+  const auto task = build_next_item_task(tl.ds, tl.train, tl.test, o);
+  // Item 4 never occurs before the cutoff: Drop removes it, so user 0 has nothing left to predict
+  // and only user 1's prediction remains: item 3 after [1, 2].
+  EXPECT_EQ(task.dropped_unknown_events, 1u);
+  EXPECT_EQ(task.skipped_short_sessions, 1u);
+  EXPECT_EQ(task.n_targets, 1u);
+  ASSERT_EQ(task.sequences.size(), 1u);
+  EXPECT_EQ(task.sequences[0].first, 2u);
+  const auto m = evaluate_next_item(Successor(5), task).metrics(TiePolicy::Optimistic);
+  EXPECT_EQ(m.cases, 1u);
+  EXPECT_DOUBLE_EQ(m.find(10)->hr, 1.0);
+  TaskOptions miss = o;
+  miss.unknown_items = UnknownItems::Miss;
+  const auto task_miss = build_next_item_task(tl.ds, tl.train, tl.test, miss);
+  EXPECT_EQ(task_miss.n_targets, 2u);
+  EXPECT_EQ(task_miss.unknown_targets, 1u);
+  EXPECT_EQ(task_miss.sequences[0].first, 4u);
+  EXPECT_THROW(timeline_split(ds, 0.0), std::invalid_argument);
+  o.first_target = {1};
+  EXPECT_THROW(build_next_item_task(tl.ds, tl.train, tl.test, o), std::invalid_argument);
+}

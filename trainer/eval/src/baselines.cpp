@@ -85,6 +85,47 @@ void Popularity::fit(const data::Dataset& ds, const std::vector<uint32_t>& train
   scores_.assign(ds.items.size(), 0.f);
   for (size_t i = 0; i < cnt.size(); ++i)
     scores_[i] = static_cast<float>(static_cast<double>(cnt[i]) / (static_cast<double>(cnt[i]) + 1.0));
+  // Funnel-cell conversion rates over the same cases evaluate_propensity() scores.
+  double pos[kFunnelCells] = {}, n[kFunnelCells] = {};
+  double all_pos = 0, all_n = 0;
+  std::vector<uint8_t> types;
+  for (uint32_t s : train_sessions) {
+    const auto& ss = ds.sessions[s];
+    const size_t len = ss.end - ss.begin;
+    if (len < 2) continue;
+    types.clear();
+    size_t first_purchase = len;
+    for (size_t i = 0; i < len; ++i) {
+      types.push_back(static_cast<uint8_t>(ds.events[ss.begin + i].type));
+      if (ds.events[ss.begin + i].type == data::EventType::Purchase && first_purchase == len) first_purchase = i;
+    }
+    const double label = first_purchase < len ? 1.0 : 0.0;
+    for (size_t t = 1; t <= std::min(first_purchase, len - 1); ++t) {
+      const size_t c = funnel_cell(std::span<const uint8_t>(types).first(t));
+      pos[c] += label;
+      n[c] += 1;
+      all_pos += label;
+      all_n += 1;
+    }
+  }
+  has_purchases_ = all_pos > 0;
+  const double prior = all_n > 0 ? all_pos / all_n : 0.0;
+  for (size_t c = 0; c < kFunnelCells; ++c)  // shrink sparse cells towards the overall rate
+    cell_rate_[c] = static_cast<float>((pos[c] + 2.0 * prior) / (n[c] + 2.0));
+}
+
+size_t Popularity::funnel_cell(std::span<const uint8_t> types) {
+  bool cart = false, click = false;
+  for (uint8_t t : types) {
+    cart |= t == static_cast<uint8_t>(data::EventType::Cart) || t == static_cast<uint8_t>(data::EventType::Remove);
+    click |= t == static_cast<uint8_t>(data::EventType::Click);
+  }
+  const size_t len_bucket = std::min<size_t>(std::max<size_t>(types.size(), 1), 5) - 1;  // 0..4
+  return (cart ? 10 : 0) + (click ? 5 : 0) + len_bucket;
+}
+
+float Popularity::propensity(std::span<const uint32_t>, std::span<const uint8_t> types) const {
+  return cell_rate_[funnel_cell(types)];
 }
 
 void Popularity::score(std::span<const uint32_t>, std::span<const uint8_t>, std::span<float> out) const {

@@ -240,6 +240,15 @@ int main(int argc, char** argv) {
         note += std::string(note.empty() ? "" : "; ") + eval::to_string(p) + " ties: HR@20 " + fmt4(mm.find(20)->hr) +
                 " MRR@20 " + fmt4(mm.find(20)->mrr);
       }
+      if (args.protocol == "sessions" && m->has_propensity()) {
+        const eval::PropensityResult pr = eval::evaluate_propensity(*m, ds, split.test, args.max_test);
+        if (pr.cases > 0 && pr.positives > 0 && pr.positives < pr.cases) {
+          row.set("AUC", pr.auc);
+          row.set("logloss", pr.log_loss);
+          note += "; propensity: " + std::to_string(pr.cases) + " prefixes, " + std::to_string(pr.positives) +
+                  " followed by a purchase";
+        }
+      }
       row.note = note;
       report.add_row(row);
       if (auto* bpr = dynamic_cast<eval::BprMf*>(m.get()))

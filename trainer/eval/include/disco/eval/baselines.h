@@ -1,6 +1,8 @@
 // Baselines for next-item prediction, evaluated with the same protocol and metric code as the
 // LSTM. Written after the algorithms of session-rec (Ludewig & Jannach), settings as published:
-//   pop    item popularity: score = n / (n + 1), n = training events of the item
+//   pop    item popularity: score = n / (n + 1), n = training events of the item; its propensity
+//          head is the training conversion rate of prefixes in the same funnel cell (cart seen,
+//          click seen, prefix length 1..5+), the counting baseline for the LSTM's propensity head
 //   iknn   item-kNN on the last item: co-occurrence in sessions / ((n_i+l)^a (n_j+l)^(1-a)), top 100
 //   sknn   session-kNN: k = 100 most cosine-similar of the 500 most recent sessions sharing an item
 //   vsknn  V-SKNN: k = 500 of 5000 recent; position weights quadratic, neighbour score decay 1/step
@@ -24,9 +26,17 @@ class Popularity final : public Recommender {
   void fit(const data::Dataset& ds, const std::vector<uint32_t>& train_sessions) override;
   void score(std::span<const uint32_t> prefix_items, std::span<const uint8_t> prefix_types,
              std::span<float> scores_out) const override;
+  // Propensity: P(a purchase follows | funnel cell of the prefix), from the training sessions with
+  // the cases of evaluate_propensity(); false when training held no purchase at all.
+  bool has_propensity() const override { return has_purchases_; }
+  float propensity(std::span<const uint32_t> prefix_items, std::span<const uint8_t> prefix_types) const override;
+  static size_t funnel_cell(std::span<const uint8_t> prefix_types);
+  static constexpr size_t kFunnelCells = 20;
 
  private:
   std::vector<float> scores_;
+  bool has_purchases_ = false;
+  float cell_rate_[kFunnelCells] = {};
 };
 
 struct ItemKnnOptions {
