@@ -280,6 +280,8 @@ TEST(SimSessions, NextItemIsLearnableBeyondPopularity) {
     hit_trans += rec.count(c.to);
   }
   const double hr_pop = double(hit_pop) / test.size(), hr_trans = double(hit_trans) / test.size();
+  RecordProperty("hr20_transitions", std::to_string(hr_trans));
+  RecordProperty("hr20_popularity", std::to_string(hr_pop));
   EXPECT_GT(hr_trans, 2.0 * hr_pop) << "HR@20 transitions " << hr_trans << " vs popularity " << hr_pop;
   EXPECT_GT(hr_trans, 0.2);
 }
@@ -803,5 +805,29 @@ TEST(SimOnline, OraclePolicyBeatsEveryFixedArmPolicy) {
     const SimLog lf = run_policy(env, b, fixed);
     EXPECT_GT(oracle_expected, 1.1 * expected_sum(lf)) << "arm " << kArms[a].name;
     EXPECT_GT(oracle_realized, realized_sum(lf)) << "arm " << kArms[a].name;
+  }
+}
+
+TEST(SimLogging, InversePropensityEstimatesFromTheLogAreUnbiased) {
+  // From an epsilon-greedy log, IPS estimates of each arm's mean margin (at the logged states)
+  // must agree with the ground truth's expected margins at those states.
+  Config cfg = small_config(21);
+  cfg.num_shoppers = 12000;
+  Environment env(cfg);
+  const LoggingPolicy pol = LoggingPolicy::parse("epsilon:0.6:0%");
+  const SimLog log = simulate(env, pol);
+  std::unordered_map<uint64_t, const SimOutcome*> out;
+  for (const SimOutcome& o : log.outcomes) out[o.id_lo] = &o;
+  const double n = double(log.decisions.size());
+  ASSERT_GT(n, 8000);
+  for (int a = 0; a < kNumArms; ++a) {
+    double ips = 0, ips2 = 0, truth = 0;
+    for (const SimDecision& d : log.decisions) {
+      truth += d.fixed_expected_margin[a];
+      const double w = d.arm == a ? out.at(d.id_lo)->margin / d.propensity : 0.0;
+      ips += w, ips2 += w * w;
+    }
+    const double mean = ips / n, se = std::sqrt((ips2 / n - mean * mean) / n);
+    EXPECT_NEAR(mean, truth / n, 4.5 * se) << "arm " << kArms[a].name;
   }
 }
