@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <numeric>
 
 namespace disco::data::detail {
@@ -186,6 +187,18 @@ void FlatIndex::insert(uint64_t h, uint32_t value) {
   ++size_;
 }
 
+void FlatSet64::reserve(size_t n) {
+  size_t cap = 4096;
+  while (cap < 2 * n) cap *= 2;
+  if (cap <= slots_.size()) return;
+  std::vector<uint64_t> old;
+  old.swap(slots_);
+  slots_.assign(cap, 0);
+  size_ = 0;
+  for (uint64_t x : old)
+    if (x) insert(x);
+}
+
 bool FlatSet64::insert(uint64_t h) {
   if (h == 0) {
     const bool fresh = !has_zero_;
@@ -222,6 +235,11 @@ void Builder::begin_file(const std::string& file) {
   ds.quality.files.push_back({file, 0, 0, 0});
   cur_index_ = ds.quality.files.size() - 1;
   seen_.clear();
+  if (opt.drop_duplicates) {
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(file, ec);
+    if (!ec) seen_.reserve(std::min<uintmax_t>(bytes / 40, uintmax_t{1} << 28));
+  }
 }
 
 bool Builder::row() {

@@ -69,6 +69,7 @@ class FlatIndex {
 class FlatSet64 {
  public:
   bool insert(uint64_t h);  // false when already present
+  void reserve(size_t n);   // room for n hashes without rehashing
   void clear() {
     slots_.clear();
     size_ = 0;
@@ -86,6 +87,7 @@ class Builder {
   Builder(Dataset& ds, const IngestOptions& opt);
 
   // --- per-file quality bookkeeping ---
+  // Starts a file; sizes the duplicate table from the file size (about one row per 40 bytes).
   void begin_file(const std::string& file);
   // Counts the current record as read; false when max_rows is reached (stop reading the file).
   bool row();

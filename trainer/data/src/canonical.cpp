@@ -35,11 +35,7 @@ bool parse_hex128(std::string_view s, uint64_t& hi, uint64_t& lo) {
   return true;
 }
 
-struct PairHash {
-  size_t operator()(const std::pair<uint64_t, uint64_t>& p) const {
-    return static_cast<size_t>(detail::mix64(p.first ^ detail::mix64(p.second)));
-  }
-};
+uint64_t id_hash(uint64_t hi, uint64_t lo) { return detail::mix64(hi ^ detail::mix64(lo)); }
 
 // Price check of an event: with a price column every price must be > 0 (returns the drop reason
 // or nullptr); without one, prices are 0.
@@ -119,8 +115,10 @@ void read_events(Builder& b, const std::string& path, bool have_catalog, uint32_
   const auto col = detail::map_header(r, {"user_id", "ts", "type", "item_id"}, {"session_id", "price", "quantity"});
   const size_t nf = r.size();
   const bool has_session = col[4] >= 0;
-  std::unordered_map<std::string, uint32_t> session_index;
-  std::string skey;
+  // (user_id, session_id) -> dense index; keyed by a 64-bit hash of both strings (collision odds
+  // ~n^2/2^65, about 1e-8 for a million sessions)
+  detail::FlatIndex session_index;
+  uint32_t n_sessions = 0;
   auto& ds = b.ds;
   while (r.next()) {
     if (!b.row()) break;
@@ -178,11 +176,10 @@ void read_events(Builder& b, const std::string& path, bool have_catalog, uint32_
     e.quantity = static_cast<int32_t>(qty);
     ds.events.push_back(e);
     if (has_session) {
-      skey.assign(uid);
-      skey += '\x1f';
-      skey += trim(r[col[4]]);
-      auto [it, ins] = session_index.try_emplace(skey, static_cast<uint32_t>(session_index.size()));
-      ds.source_session.push_back(it->second);
+      const uint64_t h = detail::mix64(detail::hash_bytes(trim(r[col[4]]), detail::hash_bytes(uid) ^ 0x1f));
+      uint32_t sidx = session_index.find(h, [](uint32_t) { return true; });
+      if (sidx == detail::FlatIndex::kNone) session_index.insert(h, sidx = n_sessions++);
+      ds.source_session.push_back(sidx);
     }
     b.keep();
   }
@@ -194,8 +191,8 @@ void read_decisions(Builder& b, const std::string& path, bool have_catalog, uint
   const auto col = detail::map_header(
       r, {"decision_id", "ts", "user_id", "item_id", "arm", "discount", "propensity"}, {"model_version", "policy_version"});
   const size_t nf = r.size();
-  std::unordered_map<std::pair<uint64_t, uint64_t>, uint32_t, PairHash> seen;
   auto& ds = b.ds;
+  detail::FlatIndex seen;  // decision id -> index into ds.decisions
   while (r.next()) {
     if (!b.row()) break;
     if (!b.check_fields(r, nf)) continue;
@@ -233,10 +230,13 @@ void read_decisions(Builder& b, const std::string& path, bool have_catalog, uint
       b.drop("invalid_propensity");
       continue;
     }
-    if (!seen.try_emplace({d.id_hi, d.id_lo}, 0u).second) {
+    const uint64_t h = id_hash(d.id_hi, d.id_lo);
+    if (seen.find(h, [&](uint32_t v) { return ds.decisions[v].id_hi == d.id_hi && ds.decisions[v].id_lo == d.id_lo; }) !=
+        detail::FlatIndex::kNone) {
       b.drop("duplicate_decision");
       continue;
     }
+    seen.insert(h, static_cast<uint32_t>(ds.decisions.size()));
     d.item = b.item(trim(r[col[3]]));
     if (have_catalog && d.item >= catalog_size) b.repair("unknown_item");
     const std::string_view uid = trim(r[col[2]]);
@@ -259,8 +259,9 @@ void read_outcomes(Builder& b, const std::string& path) {
   const auto col = detail::map_header(r, {"decision_id", "ts", "converted"}, {"revenue", "margin"});
   const size_t nf = r.size();
   auto& ds = b.ds;
-  std::unordered_map<std::pair<uint64_t, uint64_t>, uint8_t, PairHash> state;  // 0 decided, 1 has outcome
-  for (const auto& d : ds.decisions) state.emplace(std::make_pair(d.id_hi, d.id_lo), 0);
+  detail::FlatIndex index;  // decision id -> index into ds.decisions
+  for (uint32_t i = 0; i < ds.decisions.size(); ++i) index.insert(id_hash(ds.decisions[i].id_hi, ds.decisions[i].id_lo), i);
+  std::vector<uint8_t> has_outcome(ds.decisions.size(), 0);
   while (r.next()) {
     if (!b.row()) break;
     if (!b.check_fields(r, nf)) continue;
@@ -290,16 +291,18 @@ void read_outcomes(Builder& b, const std::string& path) {
       b.drop("negative_revenue");
       continue;
     }
-    auto it = state.find({o.id_hi, o.id_lo});
-    if (it == state.end()) {
+    const uint32_t di = index.find(id_hash(o.id_hi, o.id_lo), [&](uint32_t v) {
+      return ds.decisions[v].id_hi == o.id_hi && ds.decisions[v].id_lo == o.id_lo;
+    });
+    if (di == detail::FlatIndex::kNone) {
       b.drop("orphan_outcome");
       continue;
     }
-    if (it->second) {
+    if (has_outcome[di]) {
       b.drop("duplicate_outcome");
       continue;
     }
-    it->second = 1;
+    has_outcome[di] = 1;
     o.ts_ms = ts;
     o.converted = conv;
     o.revenue = static_cast<float>(rev);
