@@ -98,7 +98,7 @@ export class Disco {
     this.bundle = bundle;
     this.summary = summary;
     try {
-      this.runtime = new RuntimeRef(engine, bundle, { seed: this.seed, mode: MODES[this.mode], maxPendingDecisions: o.maxPendingDecisions ?? 0 });
+      this.runtime = new RuntimeRef(engine, bundle, { seed: this.seed, mode: MODES[this.mode], maxPendingDecisions: o.maxPendingDecisions ?? 4096 });
       if (saved) {
         this.runtime.restore(saved.runtime);
         this.session = this.runtime.restoreSession(saved.session);

@@ -1,0 +1,202 @@
+// Integration: the SDK against the real disco.wasm (both builds) and real signed bundles written
+// by the runtime's bundle writer (tests/sdk/make_bundle.cpp).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { Disco, Engine, DiscoError, fnv1a64 } from '../../sdk-js/src/node.js';
+import { crypto, makeBundle, testKey, wasmBytes, throwsCode, rejectsCode } from './helpers.mjs';
+import { TestCollector, waitFor } from './collector-stub.mjs';
+
+const T0 = 1_700_000_000_000;
+const wasm = wasmBytes();
+const bundle = makeBundle();
+const { spki, pemPublic } = testKey();
+const open = (o = {}) => Disco.create({ wasm, bundle, publicKey: spki, seed: 7, userId: 'shopper-1', ...o });
+
+function script(d) {
+  d.track({ type: 'view', itemId: 'item-3', ts: T0 });
+  d.track({ type: 'click', itemId: 'item-8', ts: T0 + 1000 });
+  d.track({ type: 'cart', itemId: 'item-8', ts: T0 + 2000, price: 12.5, quantity: 2 });
+}
+
+test('disco: track, recommend, offer, shown, report on the real wasm', async () => {
+  const d = await open();
+  assert.equal(d.info.nItems, 300);
+  assert.equal(d.info.signed, true);
+  assert.equal(typeof d.info.simd, 'boolean');
+  assert.equal(d.userKey, fnv1a64('shopper-1'));
+  script(d);
+  const recs = d.recommend({ k: 10 });
+  assert.equal(recs.length, 10);
+  for (let i = 1; i < recs.length; i++) assert.ok(recs[i - 1].score >= recs[i].score, 'scores sorted');
+  assert.ok(!recs.some((r) => r.itemId === 'item-3' || r.itemId === 'item-8'), 'seen items excluded');
+  const ex = d.recommend({ k: 10, exclude: [recs[0].itemId, 'no-such-item'] });
+  assert.ok(!ex.some((r) => r.itemId === recs[0].itemId));
+  assert.deepEqual(ex.slice(0, 9).map((r) => r.itemId), recs.slice(1, 10).map((r) => r.itemId));
+
+  const o = await d.offer('item-8', { now: T0 + 3000 });
+  assert.match(o.decisionId, /^[0-9a-f]{32}$/);
+  assert.equal(o.itemId, 'item-8');
+  assert.ok(o.arm >= 0 && o.arm < 5);
+  assert.ok(o.propensity > 0 && o.propensity <= 1);
+  assert.ok(o.discount >= 0 && o.discount <= 0.3 + 1e-6);
+  assert.equal(o.expiresAt, T0 + 3000 + 900_000);
+  assert.equal(o.token, undefined, 'no token without tokenSecret');
+  const p = d.propensity();
+  assert.ok(p > 0 && p < 1);
+
+  assert.deepEqual(d.report(o.decisionId, { converted: true, revenue: 10, margin: 3 }), { applied: false, status: 'NOT_FOUND' }, 'not shown: does not train');
+  d.shown(o.decisionId);
+  assert.deepEqual(d.report(o.decisionId, { converted: true, revenue: 10, margin: 3 }), { applied: true, status: 'OK' });
+  assert.deepEqual(d.report(o.decisionId, { converted: true, revenue: 10, margin: 3 }), { applied: false, status: 'DUPLICATE' });
+  throwsCode(assert, () => d.shown('ffffffffffffffffffffffffffffffff'), 'NOT_FOUND');
+  d.close();
+  throwsCode(assert, () => d.recommend(), 'STATE');
+});
+
+test('disco: bad input gives typed errors, never a silent offer', async () => {
+  const d = await open();
+  throwsCode(assert, () => d.track({ type: 'view', itemId: 'item-999999' }), 'UNKNOWN_ITEM');
+  await rejectsCode(assert, d.offer('nope'), 'UNKNOWN_ITEM');
+  throwsCode(assert, () => d.track(null), 'INVALID_ARGUMENT');
+  throwsCode(assert, () => d.track('item-1'), 'INVALID_ARGUMENT');
+  throwsCode(assert, () => d.track({ type: 'like', itemId: 'item-1' }), 'INVALID_ARGUMENT');
+  throwsCode(assert, () => d.track({ type: 'view', itemId: {} }), 'INVALID_ARGUMENT');
+  throwsCode(assert, () => d.track({ type: 'view', itemId: 'item-1', price: NaN }), 'INVALID_ARGUMENT');
+  throwsCode(assert, () => d.track({ type: 'view', itemId: 'item-1', price: '3' }), 'INVALID_ARGUMENT');
+  throwsCode(assert, () => d.track({ type: 'view', itemId: 'item-1', quantity: 1.5 }), 'INVALID_ARGUMENT');
+  throwsCode(assert, () => d.track({ type: 'view', itemId: 'item-1', ts: 'yesterday' }), 'INVALID_ARGUMENT');
+  throwsCode(assert, () => d.recommend({ k: 0 }), 'INVALID_ARGUMENT');
+  throwsCode(assert, () => d.recommend({ k: 2.5 }), 'INVALID_ARGUMENT');
+  throwsCode(assert, () => d.recommend({ exclude: 'item-1' }), 'INVALID_ARGUMENT');
+  throwsCode(assert, () => d.report('xyz', { converted: true }), 'INVALID_ARGUMENT');
+  throwsCode(assert, () => d.report('0123456789abcdef0123456789abcdef', { converted: 1 }), 'INVALID_ARGUMENT');
+  throwsCode(assert, () => d.report('0123456789abcdef0123456789abcdef', { converted: true, margin: Infinity }), 'INVALID_ARGUMENT');
+  assert.doesNotThrow(() => d.track({ type: 'view', itemId: 'item-1' }), 'the session still works after refused input');
+  d.close();
+  await rejectsCode(assert, open({ mode: 'aggressive' }), 'INVALID_ARGUMENT');
+  await rejectsCode(assert, open({ seed: -1 }), 'INVALID_ARGUMENT');
+});
+
+test('disco: same seed and inputs give the same decisions; SIMD and plain builds agree exactly', async () => {
+  const run = async (w) => {
+    const d = await Disco.create({ wasm: w, bundle, publicKey: spki, seed: 99, userKey: 12345n });
+    const out = [];
+    for (let i = 0; i < 40; i++) {
+      d.track({ type: i % 3 === 0 ? 'cart' : 'view', itemId: `item-${(i * 37) % 300}`, ts: T0 + i * 1000 });
+      const o = d.offerSync(`item-${(i * 11) % 300}`, { now: T0 + i * 1000 + 500 });
+      out.push([o.decisionId, o.arm, o.propensity, o.discount, o.purchasePropensity, d.recommend({ k: 5 }).map((r) => [r.itemId, r.score])]);
+      if (i % 4 === 0) { d.shown(o.decisionId); d.report(o.decisionId, { converted: i % 8 === 0, revenue: 5, margin: 1.5 }); }
+    }
+    const simd = d.info.simd;
+    d.close();
+    return { simd, out };
+  };
+  const a = await run({ simd: wasm.simd });
+  const b = await run({ plain: wasm.plain });
+  const c = await run({ simd: wasm.simd });
+  assert.equal(a.simd, true);
+  assert.equal(b.simd, false);
+  assert.deepEqual(a.out, c.out, 'deterministic');
+  assert.deepEqual(a.out, b.out, 'SIMD128 and plain builds give bit-identical decisions and scores');
+});
+
+test('disco: saveState / restore carries the session and the bandit', async () => {
+  const d = await open();
+  script(d);
+  for (let i = 0; i < 5; i++) {
+    const o = d.offerSync(`item-${i}`, { now: T0 + 5000 + i });
+    d.shown(o.decisionId);
+    d.report(o.decisionId, { converted: i % 2 === 0, revenue: 20, margin: 4 });
+  }
+  const state = d.saveState();
+  const r = await Disco.restore({ wasm, bundle, publicKey: pemPublic, state });
+  assert.equal(r.userKey, d.userKey);
+  assert.deepEqual(r.recommend({ k: 8 }), d.recommend({ k: 8 }));
+  for (let i = 0; i < 10; i++) {
+    const x = d.offerSync('item-42', { now: T0 + 9000 + i });
+    const y = r.offerSync('item-42', { now: T0 + 9000 + i });
+    assert.deepEqual(y, x);
+  }
+  const bad = state.slice();
+  bad[0] ^= 0xff;
+  await rejectsCode(assert, Disco.restore({ wasm, bundle, publicKey: spki, state: bad }), 'STATE');
+  await rejectsCode(assert, Disco.restore({ wasm, bundle, publicKey: spki, state: state.subarray(0, state.length - 3) }), 'STATE');
+  const other = makeBundle({ items: 120, dim: 8, hidden: 16, modelVersion: 'other-model' });
+  await assert.rejects(Disco.restore({ wasm, bundle: other, publicKey: spki, state }), (e) => e instanceof DiscoError && e.code === 'STATE');
+  d.close(); r.close();
+});
+
+test('disco: swapBundle keeps the session; refuses an unsigned replacement', async () => {
+  const d = await open();
+  script(d);
+  const v2 = makeBundle({ seed: 2, modelVersion: 'synthetic-v2' });
+  const info = await d.swapBundle(v2);
+  assert.equal(info.modelVersion, 'synthetic-v2');
+  const recs = d.recommend({ k: 10 });
+  assert.equal(recs.length, 10);
+  assert.ok(!recs.some((r) => r.itemId === 'item-3' || r.itemId === 'item-8'), 'history survived the swap');
+  const o = d.offerSync('item-8', { now: T0 + 10_000 });
+  assert.ok(o.propensity > 0);
+  await rejectsCode(assert, d.swapBundle(makeBundle({ unsigned: true })), 'UNSIGNED');
+  assert.equal(d.info.modelVersion, 'synthetic-v2', 'a refused swap changes nothing');
+  d.close();
+});
+
+test('disco: one Engine shared by many shoppers; memory is bounded per session', async () => {
+  const engine = await Engine.load(wasm);
+  const shoppers = await Promise.all(Array.from({ length: 20 }, (_, i) => Disco.create({ engine, bundle, publicKey: spki, seed: 1, userId: `u${i}`, maxPendingDecisions: 256 })));
+  for (const d of shoppers) script(d);
+  const ids = new Set(shoppers.map((d) => d.offerSync('item-1', { now: T0 }).decisionId));
+  assert.equal(ids.size, 20, 'decision ids differ per shopper');
+  const m = shoppers[0].memoryBytes();
+  assert.ok(m.session > 0 && m.session < 64 * 1024, `session bytes ${m.session}`);
+  for (const d of shoppers) d.close();
+  const heap = engine.memory.buffer.byteLength;
+  for (let round = 0; round < 5; round++) {
+    const batch = await Promise.all(Array.from({ length: 20 }, (_, i) => Disco.create({ engine, bundle, publicKey: spki, seed: 1, userId: `r${round}-${i}`, maxPendingDecisions: 256 })));
+    for (const d of batch) { script(d); d.close(); }
+  }
+  assert.equal(engine.memory.buffer.byteLength, heap, 'closing frees: no growth over repeated open/close');
+});
+
+test('disco: decisions, activations and outcomes reach a collector, signed', async () => {
+  const key = 'site-secret-for-tests';
+  const c = await new TestCollector({ key }).start();
+  const d = await open({ collector: { url: c.url, key, flushIntervalMs: 60_000 }, tokenSecret: 'token-secret-0123456789', crypto });
+  script(d);
+  const o = await d.offer('item-8', { now: T0 + 3000 });
+  assert.match(o.token, /^v1\./);
+  d.shown(o.decisionId, { ts: T0 + 3100 });
+  d.report(o.decisionId, { converted: true, revenue: 11.25, margin: 3.5, ts: T0 + 60_000 });
+  assert.equal(await d.flush(), true);
+  assert.equal(c.batches.length, 1);
+  const b = c.batches[0];
+  assert.equal(b.decisions.length, 1);
+  const dec = b.decisions[0];
+  assert.equal(dec.decision_id, o.decisionId);
+  assert.equal(dec.item_id, 'item-8');
+  assert.equal(dec.arm, o.arm);
+  assert.equal(dec.propensity, o.propensity);
+  assert.equal(dec.model_version, 'synthetic-1');
+  assert.equal(dec.user_key, fnv1a64('shopper-1').toString());
+  assert.equal(dec.mode, 'Online');
+  assert.ok(dec.price > 0 && dec.cost > 0);
+  assert.ok(Array.isArray(dec.context) && dec.context.length > 0);
+  assert.deepEqual(b.activations, [{ decision_id: o.decisionId, ts_ms: T0 + 3100 }]);
+  assert.deepEqual(b.outcomes, [{ decision_id: o.decisionId, ts_ms: T0 + 60_000, converted: true, revenue: 11.25, margin: 3.5 }]);
+  assert.equal(b.events.length, 0, 'events are not sent unless collector.events');
+  d.close();
+  await c.stop();
+});
+
+test('disco: apprentice mode shows the baseline arm and logs what it would have offered', async () => {
+  const d = await open({ mode: 'apprentice' });
+  script(d);
+  for (let i = 0; i < 20; i++) {
+    const o = d.offerSync(`item-${i}`, { now: T0 + i });
+    assert.equal(o.arm, 0);
+    assert.equal(o.discount, 0);
+    assert.equal(o.mode, 'apprentice');
+  }
+  d.close();
+});

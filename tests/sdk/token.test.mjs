@@ -1,0 +1,39 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { signOfferToken } from '../../sdk-js/src/token.js';
+import { verifyOfferToken } from '../../sdk-js/src/node.js';
+import { crypto, rejectsCode } from './helpers.mjs';
+
+const SECRET = 'test-secret-0123456789abcdef';
+const offer = { decisionId: '0123456789abcdef0123456789abcdef', itemId: 'item-7', discount: 0.1, arm: 2, expiresAt: 1_700_000_900_000 };
+
+test('token: sign then verify returns the claims', async () => {
+  const t = await signOfferToken(offer, SECRET, { crypto });
+  assert.match(t, /^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+  const c = await verifyOfferToken(t, SECRET, { now: 1_700_000_000_000 });
+  assert.deepEqual(c, offer);
+});
+
+test('token: expired is refused with TOKEN_EXPIRED', async () => {
+  const t = await signOfferToken(offer, SECRET, { crypto });
+  await rejectsCode(assert, verifyOfferToken(t, SECRET, { now: offer.expiresAt }), 'TOKEN_EXPIRED');
+  await rejectsCode(assert, verifyOfferToken(t, SECRET, { now: offer.expiresAt + 1 }), 'TOKEN_EXPIRED');
+});
+
+test('token: tampered claims, tampered signature, other secret, garbage are TOKEN_INVALID', async () => {
+  const t = await signOfferToken(offer, SECRET, { crypto });
+  const [v, body, sig] = t.split('.');
+  const richer = Buffer.from(JSON.stringify({ d: offer.decisionId, i: offer.itemId, x: 0.9, a: 2, e: offer.expiresAt })).toString('base64url');
+  const now = 1_700_000_000_000;
+  await rejectsCode(assert, verifyOfferToken(`${v}.${richer}.${sig}`, SECRET, { now }), 'TOKEN_INVALID');
+  const flipped = sig.slice(0, 10) + (sig[10] === 'A' ? 'B' : 'A') + sig.slice(11);
+  await rejectsCode(assert, verifyOfferToken(`${v}.${body}.${flipped}`, SECRET, { now }), 'TOKEN_INVALID');
+  await rejectsCode(assert, verifyOfferToken(t, 'another-secret-0123456789', { now }), 'TOKEN_INVALID');
+  await rejectsCode(assert, verifyOfferToken('v1.abc', SECRET, { now }), 'TOKEN_INVALID');
+  await rejectsCode(assert, verifyOfferToken(`v2.${body}.${sig}`, SECRET, { now }), 'TOKEN_INVALID');
+  await rejectsCode(assert, verifyOfferToken(42, SECRET, { now }), 'TOKEN_INVALID');
+});
+
+test('token: short secrets are refused', async () => {
+  await rejectsCode(assert, signOfferToken(offer, 'short', { crypto }), 'INVALID_ARGUMENT');
+});

@@ -1,0 +1,169 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { Transport } from '../../sdk-js/src/transport.js';
+import { crypto } from './helpers.mjs';
+import { TestCollector, waitFor } from './collector-stub.mjs';
+
+const KEY = 'collector-key-for-tests';
+const rec = (i) => ({ decision_id: i.toString(16).padStart(32, '0'), ts_ms: 1_700_000_000_000 + i, arm: i % 5 });
+
+class MemStorage {
+  constructor() { this.m = new Map(); }
+  getItem(k) { return this.m.has(k) ? this.m.get(k) : null; }
+  setItem(k, v) { this.m.set(k, String(v)); }
+  removeItem(k) { this.m.delete(k); }
+}
+
+const mk = (url, o = {}) => new Transport({
+  url, key: KEY, crypto, batchSize: 100, flushIntervalMs: 60_000, backoffBaseMs: 20, backoffMaxMs: 80, ...o,
+});
+
+test('transport: collector down then up -> nothing lost, order kept, seq contiguous', async () => {
+  const c = await new TestCollector({ key: KEY }).start();
+  const port = c.port;
+  await c.stop(); // down: connections refused on this port
+  const errors = [];
+  const t = mk(c.url, { onError: (e) => errors.push(e.code) });
+  for (let i = 0; i < 250; i++) assert.equal(t.enqueue('decisions', rec(i)), true);
+  assert.equal(await t.flush(), false, 'flush reports failure while the collector is down');
+  assert.ok(errors.includes('NETWORK'));
+  await new Promise((r) => setTimeout(r, 60)); // a retry or two fail too
+  await c.start(port);
+  await waitFor(() => c.records('decisions').length === 250 && t.size === 0, { what: 'all 250 delivered by retries' });
+  assert.deepEqual(c.records('decisions').map((d) => d.ts_ms), Array.from({ length: 250 }, (_, i) => 1_700_000_000_000 + i));
+  assert.deepEqual(c.batches.map((b) => b.seq), [0, 1, 2]);
+  assert.ok(c.batches.every((b) => b.sender_id === t.senderId && b.dropped_decisions === 0));
+  assert.ok(t.stats.retries >= 1);
+  assert.equal(c.authFailures, 0);
+  t.close();
+  await c.stop();
+});
+
+test('transport: queue full -> drops counted by kind and reported in the next batch only', async () => {
+  const c = await new TestCollector({ key: KEY }).start();
+  const t = mk(c.url, { maxQueue: 10, batchSize: 10 });
+  t.flush = t.flush.bind(t);
+  let accepted = 0;
+  // fill synchronously: the size-triggered flush runs on a timer, after this loop
+  for (let i = 0; i < 13; i++) accepted += t.enqueue('decisions', rec(i)) ? 1 : 0;
+  for (let i = 0; i < 2; i++) accepted += t.enqueue('outcomes', { decision_id: rec(i).decision_id, converted: true }) ? 1 : 0;
+  assert.equal(accepted, 10);
+  assert.equal(t.size, 10, 'never more than maxQueue held');
+  assert.equal(t.stats.dropped, 5);
+  assert.equal(await t.flush(), true);
+  t.enqueue('decisions', rec(99));
+  assert.equal(await t.flush(), true);
+  assert.equal(c.batches.length, 2);
+  assert.equal(c.batches[0].dropped_decisions, 3);
+  assert.equal(c.batches[0].dropped_outcomes, 2);
+  assert.equal(c.batches[0].decisions.length, 10);
+  assert.equal(c.batches[1].dropped_decisions, 0);
+  assert.equal(c.batches[1].dropped_outcomes, 0);
+  t.close();
+  await c.stop();
+});
+
+test('transport: backoff is exponential, jittered and capped', () => {
+  const lo = new Transport({ url: 'http://127.0.0.1:9/', key: KEY, crypto, backoffBaseMs: 100, backoffMaxMs: 5000, random: () => 0 });
+  const hi = new Transport({ url: 'http://127.0.0.1:9/', key: KEY, crypto, backoffBaseMs: 100, backoffMaxMs: 5000, random: () => 0.999999 });
+  const los = Array.from({ length: 40 }, (_, i) => lo.backoffDelay(i + 1));
+  const his = Array.from({ length: 40 }, (_, i) => hi.backoffDelay(i + 1));
+  assert.deepEqual(los.slice(0, 6), [50, 100, 200, 400, 800, 1600]);
+  assert.deepEqual(his.slice(0, 3), [100, 200, 400]);
+  assert.ok(his.every((d) => d <= 5000), 'never above the cap');
+  assert.equal(his[39], 5000);
+  assert.equal(los[39], 2500, 'jitter keeps at least half the capped delay');
+  const r = new Transport({ url: 'http://127.0.0.1:9/', key: KEY, crypto, backoffBaseMs: 100, backoffMaxMs: 5000 });
+  const samples = new Set(Array.from({ length: 50 }, () => r.backoffDelay(8)));
+  assert.ok(samples.size > 10, 'jitter spreads retries');
+  for (const s of samples) assert.ok(s >= 2500 && s <= 5000);
+  lo.close(); hi.close(); r.close();
+});
+
+test('transport: a permanently rejected batch (4xx) is dropped and counted, later batches flow', async () => {
+  const c = await new TestCollector({ key: KEY, status: (b) => (b.seq === 0 ? 400 : 200) }).start();
+  const errors = [];
+  const t = mk(c.url, { onError: (e) => errors.push(e.code) });
+  for (let i = 0; i < 3; i++) t.enqueue('outcomes', { decision_id: rec(i).decision_id, converted: false });
+  assert.equal(await t.flush(), true);
+  t.enqueue('decisions', rec(7));
+  assert.equal(await t.flush(), true);
+  assert.deepEqual(errors, ['REJECTED']);
+  // the drops are reported at once (a batch with no records), then the next records flow
+  assert.deepEqual(c.batches.map((b) => [b.seq, b.dropped_outcomes, b.outcomes.length, b.decisions.length]), [[1, 3, 0, 0], [2, 0, 0, 1]]);
+  t.close();
+  await c.stop();
+});
+
+test('transport: 503 with retry, then success: same seq resent, no duplicates', async () => {
+  const c = await new TestCollector({ key: KEY, status: (_b, n) => (n <= 2 ? 503 : 200) }).start();
+  const t = mk(c.url);
+  for (let i = 0; i < 5; i++) t.enqueue('decisions', rec(i));
+  assert.equal(await t.flush(), false);
+  await waitFor(() => c.batches.length === 1 && t.size === 0, { what: 'retry success' });
+  assert.equal(c.requests, 3);
+  assert.equal(c.batches[0].seq, 0);
+  assert.equal(c.batches[0].decisions.length, 5);
+  t.close();
+  await c.stop();
+});
+
+test('transport: offline queue persists in storage and resumes in a new instance', async () => {
+  const c = await new TestCollector({ key: KEY }).start();
+  const port = c.port;
+  await c.stop();
+  const storage = new MemStorage();
+  const a = mk(c.url, { storage, backoffBaseMs: 60_000, backoffMaxMs: 60_000 });
+  for (let i = 0; i < 150; i++) a.enqueue('decisions', rec(i));
+  assert.equal(await a.flush(), false);
+  const sender = a.senderId;
+  a.close(); // e.g. the tab closed while offline
+  await c.start(port);
+  const b = mk(c.url, { storage });
+  assert.equal(b.senderId, sender);
+  assert.equal(b.size, 150);
+  assert.equal(await b.flush(), true);
+  assert.deepEqual(c.records('decisions').map((d) => d.ts_ms), Array.from({ length: 150 }, (_, i) => 1_700_000_000_000 + i));
+  assert.deepEqual(c.batches.map((x) => x.seq), [0, 1]);
+  b.enqueue('decisions', rec(500));
+  assert.equal(await b.flush(), true);
+  assert.equal(c.batches[2].seq, 2);
+  b.close();
+  await c.stop();
+});
+
+test('transport: flushes by size without an explicit flush', async () => {
+  const c = await new TestCollector({ key: KEY }).start();
+  const t = mk(c.url, { batchSize: 20 });
+  for (let i = 0; i < 20; i++) t.enqueue('events', { item_id: `i${i}` });
+  await waitFor(() => c.batches.length === 1, { what: 'size-triggered flush' });
+  assert.equal(c.batches[0].events.length, 20);
+  t.close();
+  await c.stop();
+});
+
+test('transport: flushes by time', async () => {
+  const c = await new TestCollector({ key: KEY }).start();
+  const t = mk(c.url, { flushIntervalMs: 30 });
+  t.enqueue('activations', { decision_id: rec(1).decision_id, ts_ms: 1 });
+  await waitFor(() => c.batches.length === 1, { what: 'interval flush' });
+  assert.equal(c.batches[0].activations.length, 1);
+  t.close();
+  await c.stop();
+});
+
+test('transport: sendBeacon path signs in the query string and empties the queue', async () => {
+  const sent = [];
+  const t = mk('http://127.0.0.1:9/v1/batch', { sendBeacon: (url, blob) => { sent.push({ url, blob }); return true; } });
+  for (let i = 0; i < 150; i++) t.enqueue('decisions', rec(i));
+  assert.equal(await t.flushBeacon(), true);
+  assert.equal(sent.length, 2);
+  assert.equal(t.size, 0);
+  const u = new URL(sent[0].url);
+  const body = await sent[0].blob.text();
+  const { createHmac, createHash } = await import('node:crypto');
+  assert.equal(u.searchParams.get('disco_key'), createHash('sha256').update(KEY).digest('hex').slice(0, 16));
+  assert.equal(u.searchParams.get('disco_sig'), createHmac('sha256', KEY).update(`${u.searchParams.get('disco_ts')}.${body}`).digest('hex'));
+  assert.equal(JSON.parse(body).decisions.length, 100);
+  t.close();
+});
