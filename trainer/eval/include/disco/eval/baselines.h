@@ -118,11 +118,13 @@ class Vsknn final : public Recommender {
   std::vector<double> idf_;
 };
 
+// Defaults chosen on a validation split of yoochoose-100k's training sessions (last 10% by start
+// time): HR@20 .24 at 20 epochs / lr .05 / reg .0025, .57 at 40 epochs / lr .1 / reg .001.
 struct BprOptions {
   int factors = 64;
-  int epochs = 20;
-  double learning_rate = 0.05;
-  double reg = 0.0025;     // L2 on factors and item biases
+  int epochs = 40;
+  double learning_rate = 0.1;
+  double reg = 0.001;      // L2 on factors and item biases
   double init_sigma = 0.05;
   uint64_t seed = 42;
 };
