@@ -243,6 +243,17 @@ class CsvReader {
   bool first_ = true;
 };
 
+// RFC 4180 output: quote a field holding a comma, quote or line break.
+std::string csv_field(const std::string& v) {
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string q = "\"";
+  for (char ch : v) {
+    if (ch == '"') q += '"';
+    q += ch;
+  }
+  return q + "\"";
+}
+
 int parse_type(const std::string& s) {
   std::string t;
   for (char ch : s) t += char(std::tolower(static_cast<unsigned char>(ch)));
@@ -336,6 +347,7 @@ int cmd_replay(int argc, char** argv) {
   std::unordered_map<std::string, SessionSlot> sessions;
   std::unordered_map<std::string, uint64_t> unknown_items;
   std::vector<PendingOffer> pending;
+  uint64_t failed_offers = 0;
   uint64_t rows = 0, bad_rows = 0, unknown_rows = 0, offers = 0, use = 0, violations = 0, updates = 0, converted = 0;
   std::vector<uint64_t> arm_count(model->arms()->size(), 0);
   double discount_sum = 0;
@@ -408,7 +420,7 @@ int cmd_replay(int argc, char** argv) {
     if (type != offer_type) continue;
     disco_offer o{};
     if (disco_offer_make(sl.s, item, ts, 0, 0, &o) != DISCO_OK) {
-      std::fprintf(stderr, "disco: offer failed: %s\n", disco_last_error());
+      if (failed_offers++ < 5) std::fprintf(stderr, "disco: %s:%ld: offer failed: %s\n", events_path.c_str(), csv.line(), disco_last_error());
       continue;
     }
     ++offers;
@@ -419,8 +431,9 @@ int cmd_replay(int argc, char** argv) {
     const float margin = cat_price * (1.0f - o.discount) - cost;
     if (o.arm != 0 && (o.discount > max_disc + 1e-6f || margin < floor_frac * cat_price - 1e-4f)) ++violations;
     std::fprintf(out, "%016llx%016llx,%s,%s,%lld,%s,%u,%s,%.6g,%.6g,%u,%.6g,%lld,%s,%.6g,%.6g,%.6g\n",
-                 (unsigned long long)o.decision_hi, (unsigned long long)o.decision_lo, field(0).c_str(),
-                 field(1).c_str(), ts, item_id.c_str(), o.arm, model->arms()->Get(o.arm)->name()->c_str(),
+                 (unsigned long long)o.decision_hi, (unsigned long long)o.decision_lo, csv_field(field(0)).c_str(),
+                 csv_field(field(1)).c_str(), ts, csv_field(item_id).c_str(), o.arm,
+                 csv_field(model->arms()->Get(o.arm)->name()->str()).c_str(),
                  double(o.discount), double(o.propensity), o.bandit_arm, double(o.purchase_propensity),
                  (long long)o.expires_at_ms, guard_names(o.guardrails).c_str(), double(cat_price), double(cost),
                  double(margin));
@@ -459,6 +472,7 @@ int cmd_replay(int argc, char** argv) {
   std::printf("\narms:");
   for (size_t a = 0; a < arm_count.size(); ++a)
     std::printf(" %s=%llu", model->arms()->Get(uint32_t(a))->name()->c_str(), (unsigned long long)arm_count[a]);
+  if (failed_offers) std::printf("\nfailed offers %llu", (unsigned long long)failed_offers);
   std::printf("\nmean discount %.4f; guardrail violations %llu", offers ? discount_sum / double(offers) : 0.0,
               (unsigned long long)violations);
   if (learn) std::printf("; bandit updates %llu (%llu converted)", (unsigned long long)updates, (unsigned long long)converted);

@@ -157,10 +157,13 @@ size_t disco_runtime::memory_bytes() const {
 
 namespace {
 
-DecisionId derive_decision_id(uint64_t seed, uint64_t user_key, uint64_t counter) {
+// (seed, user_key) -> hi; (session serial, per-session counter, time) -> lo. The serial separates
+// the sessions of one shopper in this runtime and the time separates runtimes (page loads) of
+// one shopper; the same calls give the same ids.
+DecisionId derive_decision_id(uint64_t seed, uint64_t user_key, uint64_t serial, uint64_t counter, int64_t now_ms) {
   DecisionId id;
   id.hi = disco::mix64(disco::mix64(seed) ^ user_key);
-  id.lo = disco::mix64(id.hi ^ disco::mix64(counter + 1));
+  id.lo = disco::mix64(disco::mix64(id.hi ^ serial) ^ disco::mix64(counter + 1) ^ uint64_t(now_ms));
   if (id.empty()) id.lo = 1;
   return id;
 }
@@ -311,7 +314,7 @@ disco_status disco_offer_make(disco_session* s, uint32_t item, int64_t now_ms, u
     return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_offer_make: item index " + std::to_string(item) +
                                             " is beyond the catalog (" + std::to_string(b->n) + " items)");
   DecisionId id{decision_hi, decision_lo};
-  if (id.empty()) id = derive_decision_id(rt->options.seed, s->user_key, s->decision_counter);
+  if (id.empty()) id = derive_decision_id(rt->options.seed, s->user_key, s->serial, s->decision_counter, now_ms);
   if (rt->pending_ids.find(id) >= 0 || rt->done_ids.find(id) >= 0)
     return fail(DISCO_ERR_DUPLICATE, "disco_offer_make: decision id was already issued by this runtime");
   ++s->decision_counter;

@@ -92,6 +92,7 @@ struct disco_runtime {
   disco::detail::IdTable done_ids;                      // recently applied decisions (DUPLICATE)
   disco_session* sessions = nullptr;                    // intrusive list (hot swap remaps them)
   uint64_t generation = 0;                              // bumped by swap_bundle
+  uint64_t sessions_created = 0;                        // serial of the next session (decision ids)
   size_t memory_bytes() const;
 };
 
@@ -101,6 +102,7 @@ struct disco_session {
   disco_session* next = nullptr;
   uint64_t user_key = 0;
   uint64_t decision_counter = 0;
+  uint64_t serial = 0;           // runtime-wide creation number: separates sessions of one user
   uint32_t h_dim = 0, d_dim = 0, n_items = 0;
   std::vector<float> h, c;       // LSTM state
   std::vector<int8_t> hq;        // quantized h (input to the next step and to out_proj)

@@ -171,6 +171,7 @@ disco_status disco_session_create(disco_runtime* rt, uint64_t user_key, disco_se
     if (!s) return fail(DISCO_ERR_OUT_OF_MEMORY, "out of memory creating a session");
     s->runtime = rt;
     s->user_key = user_key;
+    s->serial = rt->sessions_created++;
     session_resize(s, rt->bundle);
     session_reset_state(s);
     s->next = rt->sessions;

@@ -57,7 +57,7 @@ disco_status check_header(MemoryInputArchive& ar, uint32_t want_magic, const cha
 
 template <class Ar>
 void session_fields(Ar& ar, disco_session* s) {
-  ar(s->user_key, s->decision_counter, s->h_dim, s->d_dim, s->n_items, s->h, s->c, s->hq, s->h_scale,
+  ar(s->user_key, s->decision_counter, s->serial, s->h_dim, s->d_dim, s->n_items, s->h, s->c, s->hq, s->h_scale,
      s->purchase_propensity, s->last_ts_ms, s->seen, s->stats, s->history_len);
   for (auto& he : s->history) ar(he.ts_ms, he.item, he.type, he.price, he.quantity);
   ar(s->recent_len);
@@ -109,7 +109,9 @@ disco_status disco_session_restore(disco_runtime* rt, const uint8_t* buf, size_t
     disco_status st = check_header(ar, kMagicSession, "session", rt->bundle);
     if (st != DISCO_OK) return st;
     disco_session* s = nullptr;
+    const uint64_t created = rt->sessions_created;  // a restored session is not a new one
     if ((st = disco_session_create(rt, 0, &s)) != DISCO_OK) return st;
+    rt->sessions_created = created;
     session_fields(ar, s);
     const disco_bundle* b = rt->bundle;
     std::string why;
@@ -137,7 +139,7 @@ disco_status disco_runtime_save(const disco_runtime* crt, uint8_t* buf, size_t c
     auto* rt = const_cast<disco_runtime*>(crt);
     MemoryOutputArchive ar(buf, cap);
     save_header(ar, kMagicRuntime, rt->bundle);
-    ar(rt->bandit, rt->guards);
+    ar(rt->sessions_created, rt->bandit, rt->guards);
     const uint32_t pcap = rt->pending_ids.capacity(), pwrite = rt->pending_ids.write_pos(), pn = rt->pending_ids.size();
     ar(pcap, pwrite, pn);
     rt->pending_ids.for_each_in_order([&](uint32_t slot, const DecisionId&) {
@@ -164,7 +166,8 @@ disco_status disco_runtime_restore(disco_runtime* rt, const uint8_t* buf, size_t
     // Load into fresh objects; the runtime changes only when everything checked out.
     disco::Bandit bandit;
     disco::Guardrails guards;
-    ar(bandit, guards);
+    uint64_t sessions_created = 0;
+    ar(sessions_created, bandit, guards);
     if (ar.failed()) return fail(DISCO_ERR_STATE, "runtime state is truncated or corrupted (bandit/guardrails)");
     std::string why = bandit.validate();
     if (why.empty()) why = guards.validate();
@@ -213,6 +216,7 @@ disco_status disco_runtime_restore(disco_runtime* rt, const uint8_t* buf, size_t
     if (ar.failed()) return fail(DISCO_ERR_STATE, "runtime state is truncated or corrupted (decision tables)");
     if (ar.remaining() != 0)
       return fail(DISCO_ERR_STATE, "runtime state has " + std::to_string(ar.remaining()) + " trailing bytes");
+    rt->sessions_created = sessions_created;
     rt->bandit = std::move(bandit);
     rt->guards = std::move(guards);
     rt->pending_ids = std::move(pending_ids);

@@ -412,8 +412,9 @@ TEST(RuntimeBandit, ExportImportMergeEqualsUnion) {
   int same = 0;
   for (int i = 0; i < 50; ++i) {
     disco_offer oa{}, ob{};
-    ASSERT_EQ(disco_offer_make(sa, uint32_t(i), 100000 + i, 0, 0, &oa), DISCO_OK);
-    ASSERT_EQ(disco_offer_make(sb, uint32_t(i), 100000 + i, 0, 0, &ob), DISCO_OK);
+    // Explicit ids: the derived ones depend on how many sessions each runtime created.
+    ASSERT_EQ(disco_offer_make(sa, uint32_t(i), 100000 + i, 99, uint64_t(i + 1), &oa), DISCO_OK);
+    ASSERT_EQ(disco_offer_make(sb, uint32_t(i), 100000 + i, 99, uint64_t(i + 1), &ob), DISCO_OK);
     same += oa.arm == ob.arm && std::fabs(oa.propensity - ob.propensity) < 1e-5f;
   }
   EXPECT_EQ(same, 50);
@@ -463,4 +464,19 @@ TEST(RuntimeSwap, HotSwapKeepsSessionsAndRemapsItems) {
   EXPECT_EQ(disco_offer_shown(w.rt, o.decision_hi, o.decision_lo), DISCO_OK);
   ASSERT_EQ(observe(s, ev(7000, 10, 2)), DISCO_OK);
   ASSERT_EQ(disco_offer_make(s, 10, 7000, 0, 0, &o), DISCO_OK);
+}
+
+TEST(RuntimeOffer, DerivedIdsDifferAcrossSessionsOfOneShopper) {
+  BundleHolder bh(disco::make_synthetic_spec(small_options(50, 8, 8)));
+  World w;
+  w.rt = make_runtime(bh.bundle, 1);
+  disco_session *a = nullptr, *b = nullptr;
+  ASSERT_EQ(disco_session_create(w.rt, 42, &a), DISCO_OK);
+  ASSERT_EQ(disco_session_create(w.rt, 42, &b), DISCO_OK);
+  w.sessions = {a, b};
+  disco_offer oa{}, ob{};
+  ASSERT_EQ(disco_offer_make(a, 1, 1000, 0, 0, &oa), DISCO_OK);
+  ASSERT_EQ(disco_offer_make(b, 1, 1000, 0, 0, &ob), DISCO_OK) << disco_last_error();
+  EXPECT_FALSE(oa.decision_hi == ob.decision_hi && oa.decision_lo == ob.decision_lo);
+  EXPECT_EQ(oa.decision_hi, ob.decision_hi);  // hi = f(seed, user): groups a shopper's decisions
 }
