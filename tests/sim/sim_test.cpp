@@ -469,6 +469,10 @@ TEST(SimOracle, DrawsMatchExpectedMarginAndUseCommonRandomNumbers) {
   // Different shoppers or keys give different draws.
   EXPECT_NE(env.draw(1, 1, 0, 1).u, env.draw(2, 1, 0, 1).u);
   EXPECT_NE(env.draw(1, 1, 0, 1).u, env.draw(1, 1, 0, 2).u);
+  EXPECT_THROW(env.draw(1, 1, kNumArms, 1), std::out_of_range);
+  EXPECT_THROW(env.purchase_probability(env.num_shoppers(), 1, 0), std::out_of_range);
+  EXPECT_THROW(env.expected_margin(1, env.num_items(), 0), std::out_of_range);
+  EXPECT_THROW(env.apply_offer(1, -1, 0), std::out_of_range);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -680,6 +684,7 @@ TEST(SimCli, BadArgumentsExitWithStatus2) {
   EXPECT_EQ(run(exe + " --out " + out + " --logging-policy fixed:50%"), 2);
   EXPECT_EQ(run(exe + " --out " + out + " --days"), 2);
   EXPECT_EQ(run(exe + " --help"), 0);
+  EXPECT_EQ(run(exe + " --shoppers 10 --items 10 --days 1 --out /dev/null/x"), 1) << "unwritable output";
   EXPECT_FALSE(fs::exists(out)) << "nothing is written on bad arguments";
 }
 

@@ -289,7 +289,17 @@ double Environment::perceived_value(uint32_t s, uint32_t i, int arm) const {
   return std::min(1.0, double(a.value) / items_[i].price);
 }
 
+void Environment::check(uint32_t s, uint32_t i, int arm) const {
+  if (s >= shoppers_.size())
+    throw std::out_of_range("sim: shopper " + std::to_string(s) + " out of range (" + std::to_string(shoppers_.size()) + " shoppers)");
+  if (i >= items_.size())
+    throw std::out_of_range("sim: item " + std::to_string(i) + " out of range (" + std::to_string(items_.size()) + " items)");
+  if (arm < 0 || arm >= kNumArms)
+    throw std::out_of_range("sim: arm " + std::to_string(arm) + " out of range (0.." + std::to_string(kNumArms - 1) + ")");
+}
+
 double Environment::purchase_probability(uint32_t s, uint32_t i, int arm, int64_t ts_ms) const {
+  check(s, i, arm);
   const Shopper& p = shoppers_[s];
   const Item& it = items_[i];
   if (p.segment == Segment::LostCause || !it.in_stock) return 0.0;
@@ -340,6 +350,7 @@ Outcome Environment::draw(uint32_t s, uint32_t i, int arm, uint64_t key, int64_t
 }
 
 void Environment::apply_offer(uint32_t s, int arm, int64_t ts_ms) {
+  check(s, 0, arm);
   Shopper& p = shoppers_[s];
   double w = wait_level(s, ts_ms);
   if (arm_is_discount(arm)) {

@@ -14,6 +14,8 @@
 //   habituation(s, t, v) = kappa_s * w_s(t) * max(0, 1 - v / 0.15), where the "waiting for a
 //     discount" level w_s rises by 1 with each discount received (apply_offer) and decays
 //     exponentially (time constant Config::habituation_tau_days).
+// Out-of-stock items are never bought (probability 0). Shopper, item or arm indices out of range
+// throw std::out_of_range.
 // Margin of one offer = purchased * (quantity * (price * (1 - discount) - cost) - shipping cost
 // if the arm is free shipping). Quantities are 1, 2 or 3 (mean kMeanQuantity), drawn independently.
 #pragma once
@@ -156,6 +158,7 @@ class Environment {
  private:
   void build_catalog();
   void build_shoppers();
+  void check(uint32_t s, uint32_t i, int arm) const;  // throws std::out_of_range
 
   Config config_;
   std::vector<Item> items_;
