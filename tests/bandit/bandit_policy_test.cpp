@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 
 #include <cereal/archives/portable_binary.hpp>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -426,30 +425,4 @@ TEST(BanditPolicy, CorruptStateIsRefusedNotCrashed) {
   float x[kDim] = {1};
   Rng rng(1, 1, 1);
   EXPECT_EQ(r.choose(x, 0xf, rng).arm, 0u);
-}
-
-// Figure for the report: cost of one choose() at 6 arms, dim 12 (not a pass/fail timing).
-TEST(BanditPolicy, ChooseCostFigure) {
-  for (BanditAlgorithm alg : {BanditAlgorithm::LinTS, BanditAlgorithm::LinUCB, BanditAlgorithm::EpsGreedy}) {
-    Bandit b;
-    ASSERT_EQ(b.configure(config(alg, 6)), "");
-    feed(b, 1000, 3, [](int i) { return static_cast<uint32_t>(i % 6); });
-    float x[kDim];
-    Rng rc(6, 6, 6, 1);
-    random_context(rc, x);
-    const int n = 20000;
-    uint64_t sink = 0;
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < n; ++i) {
-      Rng r(1, 2, static_cast<uint64_t>(i));
-      sink += b.choose(x, 0x3f, r).arm;
-    }
-    const auto t1 = std::chrono::steady_clock::now();
-    for (int i = 0; i < n; ++i) b.update(static_cast<uint32_t>(i % 6), x, 0.01);
-    const auto t2 = std::chrono::steady_clock::now();
-    std::printf("alg %d: choose %.0f ns, update %.0f ns (6 arms, dim 12) [%llu]\n",
-                static_cast<int>(alg), std::chrono::duration<double, std::nano>(t1 - t0).count() / n,
-                std::chrono::duration<double, std::nano>(t2 - t1).count() / n,
-                static_cast<unsigned long long>(sink));
-  }
 }
