@@ -344,6 +344,7 @@ TEST(DataCleaning, AdapterRowsOnSmallFixtures) {
            "h1,1,b2,p2,1,1.00,0,0,0,1,2017-01-28 19:06\n");
   const dd::Dataset cds = dd::read_completejourney(cj.path());
   EXPECT_EQ(count(cds.quality.repaired, "unknown_item"), 1u);
+  EXPECT_EQ(count(cds.quality.flagged, "product_missing_from_catalog"), 1u);
   EXPECT_EQ(count(cds.quality.dropped, "unparsable_timestamp"), 1u);
   ASSERT_EQ(cds.events.size(), 2u);
   EXPECT_EQ(cds.events[0].ts_ms, 1485630413000LL);
@@ -476,6 +477,25 @@ TEST(DataCli, BrokenCsvGivesOneLineErrorAndExit2) {
   EXPECT_NE(out.find("usage: disco-ingest"), std::string::npos);
   EXPECT_EQ(run_cli("canonical", out, err, tmp), 1);
   EXPECT_EQ(run_cli("all " + tmp.file("no-root"), out, err, tmp), 2);
+}
+
+TEST(DataCli, AllTableOnAPartialRoot) {
+  TempDir tmp;
+  tmp.write("root/cdnow/CDNOW_master.txt", " customer_id  date number_of_cds  dollar_value\n 00001 19970101  1   11.77\n");
+  std::string out, err;
+  ASSERT_EQ(run_cli("all " + tmp.file("root") + " --json " + tmp.file("all.json"), out, err, tmp), 0) << err;
+  const size_t y = out.find("yoochoose-100k");
+  ASSERT_NE(y, std::string::npos) << out;
+  EXPECT_EQ(out.substr(y, out.find('\n', y) - y).find("absent"), 21u) << out;
+  EXPECT_NE(out.find("cdnow"), std::string::npos) << out;
+  std::ifstream f(tmp.file("all.json"));
+  std::stringstream s;
+  s << f.rdbuf();
+  EXPECT_NE(s.str().find("\"name\": \"cdnow\", \"users\": 1, \"items\": 1, \"events\": 1"), std::string::npos) << s.str();
+  // a broken dataset makes the whole run fail with its one-line error
+  tmp.write("root/hillstrom/hillstrom.csv", "recency,history\n1,2\n");
+  EXPECT_EQ(run_cli("all " + tmp.file("root"), out, err, tmp), 2);
+  EXPECT_NE(err.find("hillstrom.csv:1: wrong header: missing column 'history_segment'"), std::string::npos) << err;
 }
 
 TEST(DataCli, ReportAndJson) {

@@ -138,6 +138,7 @@ TEST(DataReal, CompleteJourney) {
   EXPECT_EQ(q.files[1].rows_kept, 75000u - 1221u);
   // 222 rows name a product absent from products.csv; 1 of them survives cleaning
   EXPECT_EQ(count(q.repaired, "unknown_item"), 1u);
+  EXPECT_EQ(count(q.flagged, "product_missing_from_catalog"), 222u);
   EXPECT_EQ(ds.items.size(), 92332u);
   // the file is not ordered by time: kept rows earlier than an earlier row of the same household
   EXPECT_EQ(count(q.repaired, "out_of_order_ts"), 64299u);

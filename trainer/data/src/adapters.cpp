@@ -168,6 +168,10 @@ Dataset read_completejourney(const std::string& dir, const IngestOptions& opt) {
       b.drop("duplicate_row");
       continue;
     }
+    // every row naming a product absent from products.csv, whatever else is wrong with it
+    uint32_t known;
+    if (!trim(r[col[2]]).empty() && (!b.find_item(trim(r[col[2]]), known) || known >= catalog_size))
+      b.flag("product_missing_from_catalog");
     bool missing = false;
     for (int c : col) missing |= trim(r[c]).empty();
     if (missing) {
