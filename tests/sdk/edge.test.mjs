@@ -1,0 +1,143 @@
+// The edge adapter driven by real Request objects (as an edge worker receives them).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { createEdgeHandler } from '../../sdk-js/src/edge.js';
+import { verifyOfferToken } from '../../sdk-js/src/node.js';
+import { crypto, makeBundle, testKey, wasmBytes } from './helpers.mjs';
+
+const SECRET = 'edge-token-secret-0123456789';
+const T0 = 1_700_000_000_000;
+const wasm = wasmBytes();
+const bundle = makeBundle();
+const { spki } = testKey();
+let clock = T0;
+const now = () => clock;
+
+const handler = (o = {}) => createEdgeHandler({ wasm, bundle, publicKey: spki, tokenSecret: SECRET, seed: 5, crypto, now, ...o });
+const cookieOf = (res) => res.headers.get('set-cookie')?.split(';')[0] ?? null;
+const post = (path, body, cookie) => new Request(`https://shop.example${path}`, {
+  method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+});
+const get = (path, cookie) => new Request(`https://shop.example${path}`, { headers: cookie ? { cookie } : {} });
+
+class MemKV {
+  constructor() { this.m = new Map(); this.puts = 0; }
+  async get(k) { return this.m.get(k) ?? null; }
+  async put(k, v, o) { this.puts++; this.m.set(k, v); this.lastTtl = o?.expirationTtl; }
+}
+
+test('edge: session in a signed cookie; offers carry verifiable tokens', async () => {
+  const h = handler();
+  let res = await h.fetch(post('/api/track', { events: [{ type: 'view', itemId: 'item-3' }, { type: 'cart', itemId: 'item-8' }] }));
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { ok: true, tracked: 2 });
+  const c1 = cookieOf(res);
+  assert.match(res.headers.get('set-cookie'), /HttpOnly; Secure; SameSite=Lax/);
+
+  res = await h.fetch(get('/api/recommend?k=5', c1));
+  assert.equal(res.status, 200);
+  const { items } = await res.json();
+  assert.equal(items.length, 5);
+  assert.ok(!items.some((r) => r.itemId === 'item-3' || r.itemId === 'item-8'), 'the cookie carried the history');
+
+  // a new shopper (no cookie) does not see that history
+  const fresh = await (await h.fetch(get('/api/recommend?k=5'))).json();
+  assert.notDeepEqual(fresh.items.map((r) => r.itemId), items.map((r) => r.itemId));
+
+  res = await h.fetch(get('/api/offer?item=item-8', cookieOf(res)));
+  assert.equal(res.status, 200);
+  const offer = await res.json();
+  assert.match(offer.decisionId, /^[0-9a-f]{32}$/);
+  assert.equal(offer.itemId, 'item-8');
+  const claims = await verifyOfferToken(offer.token, SECRET, { now: T0 + 1000 });
+  assert.deepEqual(claims, { decisionId: offer.decisionId, itemId: 'item-8', discount: offer.discount, arm: offer.arm, expiresAt: offer.expiresAt });
+  await assert.rejects(verifyOfferToken(offer.token, SECRET, { now: offer.expiresAt + 1 }), (e) => e.code === 'TOKEN_EXPIRED');
+
+  res = await h.fetch(post('/api/shown', { decisionId: offer.decisionId }));
+  assert.deepEqual(await res.json(), { ok: true, applied: true });
+  res = await h.fetch(post('/api/report', { decisionId: offer.decisionId, converted: true, revenue: 9, margin: 2 }));
+  assert.deepEqual(await res.json(), { ok: true, applied: true, status: 'OK' });
+});
+
+test('edge: a tampered cookie is ignored (fresh session), never trusted', async () => {
+  const h = handler();
+  const res = await h.fetch(post('/offer', { item: 'item-1', events: [{ type: 'view', itemId: 'item-2' }] }));
+  const c = cookieOf(res);
+  const [name, value] = c.split('=');
+  const parts = value.split('.');
+  const body = Buffer.from(parts[1], 'base64url');
+  body[body.length - 1] ^= 1;
+  const forged = `${name}=${parts[0]}.${body.toString('base64url')}.${parts[2]}`;
+  const r1 = await (await h.fetch(get('/recommend?k=20', forged))).json();
+  const r0 = await (await h.fetch(get('/recommend?k=20'))).json();
+  assert.deepEqual(r1.items.map((x) => x.itemId), r0.items.map((x) => x.itemId), 'forged cookie = no history');
+});
+
+test('edge: session state in a KV store, the cookie holds only a signed id', async () => {
+  const kv = new MemKV();
+  const h = handler({ kv });
+  let res = await h.fetch(post('/track', { events: [{ type: 'view', itemId: 'item-10' }, { type: 'view', itemId: 'item-11' }] }));
+  const c = cookieOf(res);
+  assert.ok(c.length < 120, `cookie is small (${c.length})`);
+  assert.equal(kv.puts, 1);
+  assert.equal(kv.lastTtl, 30 * 24 * 3600);
+  res = await h.fetch(get('/recommend?k=10', c));
+  const { items } = await res.json();
+  assert.ok(!items.some((r) => r.itemId === 'item-10' || r.itemId === 'item-11'));
+  assert.equal(kv.puts, 2);
+  assert.equal(kv.m.size, 1, 'one shopper, one key');
+});
+
+test('edge: bad requests get typed JSON errors and status codes', async () => {
+  const h = handler();
+  const cases = [
+    [get('/offer?item=no-such-item'), 404, 'UNKNOWN_ITEM'],
+    [get('/offer'), 400, 'INVALID_ARGUMENT'],
+    [get('/recommend?k=0'), 400, 'INVALID_ARGUMENT'],
+    [get('/recommend?k=abc'), 400, 'INVALID_ARGUMENT'],
+    [post('/track', { events: [{ type: 'teleport', itemId: 'item-1' }] }), 400, 'INVALID_ARGUMENT'],
+    [post('/track', { events: [{ type: 'view', itemId: 'item-1' }, { type: 'view', itemId: 'nope' }] }), 404, 'UNKNOWN_ITEM'],
+    [post('/track', { events: 'view item-1' }), 400, 'INVALID_ARGUMENT'],
+    [new Request('https://shop.example/offer', { method: 'POST', body: '{not json' }), 400, 'INVALID_ARGUMENT'],
+    [post('/report', { decisionId: 'abc', converted: true }), 400, 'INVALID_ARGUMENT'],
+    [post('/report', { decisionId: '0123456789abcdef0123456789abcdef', converted: 'yes' }), 400, 'INVALID_ARGUMENT'],
+    [get('/track'), 405, 'METHOD'],
+    [new Request('https://shop.example/offer', { method: 'DELETE' }), 405, 'METHOD'],
+    [get('/admin'), 404, 'NOT_FOUND'],
+  ];
+  for (const [req, status, code] of cases) {
+    const res = await h.fetch(req);
+    assert.equal(res.status, status, `${req.method} ${req.url}`);
+    const body = await res.json();
+    assert.equal(body.error.code, code, `${req.method} ${req.url}: ${body.error.message}`);
+    assert.ok(body.error.message.length > 0);
+  }
+  // an event batch with one bad event changes nothing
+  const before = await (await h.fetch(get('/recommend?k=3'))).json();
+  assert.equal(before.items.length, 3);
+});
+
+test('edge: a tampered bundle is refused on the first request, with the reason', async () => {
+  const bad = bundle.slice();
+  bad[bad.length - 200] ^= 0x40;
+  const h = handler({ bundle: bad });
+  const res = await h.fetch(get('/offer?item=item-1'));
+  assert.equal(res.status, 500);
+  const body = await res.json();
+  assert.ok(['SIGNATURE', 'BUNDLE_FORMAT'].includes(body.error.code), body.error.code);
+});
+
+test('edge: bundle, key, secret and kv may come from env (worker bindings)', async () => {
+  const kv = new MemKV();
+  const h = createEdgeHandler({
+    wasm: async () => wasm, bundle: (env) => env.BUNDLE, publicKey: (env) => env.PUBKEY,
+    tokenSecret: (env) => env.SECRET, kv: (env) => env.KV, crypto, now,
+  });
+  const env = { BUNDLE: bundle, PUBKEY: spki, SECRET, KV: kv };
+  const res = await h.fetch(get('/offer?item=item-4'), env);
+  assert.equal(res.status, 200);
+  const o = await res.json();
+  await verifyOfferToken(o.token, SECRET, { now: T0 });
+  assert.equal(kv.m.size, 1);
+  assert.equal((await h.info(env)).nItems, 300);
+});
