@@ -26,6 +26,10 @@ using Vec = Eigen::Matrix<double, Eigen::Dynamic, 1, Eigen::ColMajor, kMaxBandit
 
 bool finite(double v) { return v == v && v - v == 0.0; }
 
+// Bound on |reward| and |x_i| accepted by update(): far beyond any scaled reward (|r| <= 4) or
+// context feature (in [-1, 2]), small enough that sums of 1e9 updates stay finite.
+constexpr double kMaxInput = 1e6;
+
 // ---- standard normal CDF / PDF for the quadrature: tabulated + cubic Hermite ----------------
 // The table (z in [-8.5, 8.5], step 1/64) is computed once from accurate series / continued
 // fractions in portable arithmetic (absolute error < 1e-15), so it is identical everywhere.
@@ -326,16 +330,22 @@ void Bandit::rebuild(uint32_t arm) {
     b(i) = p.b[i] + x.b[i];
   }
   Eigen::LLT<Mat> llt(A);
-  // A = lambda I + PSD terms is positive definite; LLT can only fail on a pathological
-  // (validated-away) input. Fall back to the prior alone so decisions stay defined.
-  if (llt.info() != Eigen::Success) {
+  Mat L = llt.matrixL();
+  Vec mu = llt.solve(b);
+  bool ok = llt.info() == Eigen::Success;
+  for (uint32_t i = 0; ok && i < d; ++i) {
+    ok = finite(mu(i)) && L(i, i) > 0.0;
+    for (uint32_t j = 0; ok && j <= i; ++j) ok = finite(L(i, j));
+  }
+  // A = lambda I + PSD terms is positive definite; this can only fail when merged statistics
+  // overflow. Fall back to the prior alone so decisions stay defined (never NaN).
+  if (!ok) {
     A.setZero();
     for (uint32_t i = 0; i < d; ++i) A(i, i) = config_.prior_precision;
     llt.compute(A);
-    b.setZero();
+    L = llt.matrixL();
+    mu.setZero(d);
   }
-  const Mat L = llt.matrixL();
-  const Vec mu = llt.solve(b);
   double* l = &chol_[static_cast<size_t>(arm) * d * d];
   for (uint32_t i = 0; i < d; ++i)
     for (uint32_t j = 0; j < d; ++j) l[i * d + j] = j < i ? L(i, j) : (j == i ? 1.0 / L(i, i) : 0.0);
@@ -542,9 +552,10 @@ bool Bandit::update(uint32_t arm, const float* x, double reward) {
   if (!configured() || arm >= config_.n_arms || x == nullptr || !finite(reward)) return false;
   const uint32_t d = config_.dim;
   double xd[kMaxBanditDim];
+  if (!(reward >= -kMaxInput && reward <= kMaxInput)) return false;
   for (uint32_t i = 0; i < d; ++i) {
     xd[i] = static_cast<double>(x[i]);
-    if (!finite(xd[i])) return false;
+    if (!(xd[i] >= -kMaxInput && xd[i] <= kMaxInput)) return false;  // also NaN / inf
   }
   for (ArmStats* s : {&data_.arms[arm], &delta_.arms[arm]}) {
     for (uint32_t i = 0; i < d; ++i) {

@@ -88,7 +88,10 @@ TEST(BanditPolicy, RejectsNonFiniteUpdates) {
   x[4] = -INFINITY;
   EXPECT_FALSE(b.update(0, x, 1.0));
   EXPECT_EQ(b.stats().arms[0].n, 0.0);
+  x[4] = 2e6f;  // beyond any context feature: refused
+  EXPECT_FALSE(b.update(0, x, 1.0));
   x[4] = 0.25f;
+  EXPECT_FALSE(b.update(0, x, 1e7));
   EXPECT_TRUE(b.update(0, x, 1.0));
   EXPECT_EQ(b.stats().arms[0].n, 1.0);
 }

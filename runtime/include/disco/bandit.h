@@ -128,7 +128,8 @@ class Bandit {
   void probabilities(const float* x, uint32_t eligible_mask, double out[kMaxArms]) const;
 
   // Rank-1 update of `arm` with context x and reward (already scaled, see scaled_reward()).
-  // Returns false and changes nothing on arm >= n_arms or any non-finite x / reward.
+  // Returns false and changes nothing on arm >= n_arms, or any x_i / reward that is not finite
+  // or exceeds 1e6 in magnitude.
   bool update(uint32_t arm, const float* x, double reward);
 
   // Posterior mean and standard deviation of x . theta_a (v included).
