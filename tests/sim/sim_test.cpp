@@ -642,9 +642,12 @@ TEST(SimCsv, DirtyRowsAreInjectedAndCounted) {
     if (k > 0 && events.lines[k] == events.lines[k - 1]) ++dups;
     for (const auto& f : r) empty += f.empty();
     char* e = nullptr;
+    bool ts_ok = false;
+    int64_t ts = 0;
     if (!r[2].empty()) {
-      std::strtoll(r[2].c_str(), &e, 10);
-      unparsable += *e != '\0';
+      ts = std::strtoll(r[2].c_str(), &e, 10);
+      ts_ok = *e == '\0';
+      unparsable += !ts_ok;
     }
     if (!r[5].empty()) {
       const double p = std::strtod(r[5].c_str(), &e);
@@ -652,8 +655,7 @@ TEST(SimCsv, DirtyRowsAreInjectedAndCounted) {
       else if (p <= 0) ++nonpos;
     }
     absurd += std::stoll(r[6]) >= 10000;
-    if (!r[2].empty() && *e == '\0') {
-      const int64_t ts = std::strtoll(r[2].c_str(), nullptr, 10);
+    if (ts_ok) {
       auto it = last_ts.find(r[0]);
       if (it != last_ts.end() && ts < it->second) ++backwards;
       last_ts[r[0]] = ts;
@@ -666,6 +668,17 @@ TEST(SimCsv, DirtyRowsAreInjectedAndCounted) {
   EXPECT_GT(nonpos, 0u);
   EXPECT_GT(absurd, 0u);
   EXPECT_GT(backwards, 0u);
+  EXPECT_EQ(backwards, st.dirty.by_reason.at("out_of_order_ts"));
+  EXPECT_EQ(dups, st.dirty.by_reason.at("duplicate_row") - [&] {
+    // duplicates in the other files
+    uint64_t d = 0;
+    for (const char* f : {"items.csv", "decisions.csv", "outcomes.csv"}) {
+      Csv c = read_csv(dir / f);
+      for (size_t k = 1; k < c.lines.size(); ++k) d += c.lines[k] == c.lines[k - 1];
+    }
+    return d;
+  }());
+  EXPECT_EQ(absurd, st.dirty.by_reason.at("absurd_quantity"));
   fs::remove_all(dir);
 }
 

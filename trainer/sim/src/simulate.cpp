@@ -538,9 +538,13 @@ WriteStats write_csv(const Environment& env, const SimLog& log, const std::strin
     CsvFile f((fs::path(dir) / "events.csv").string());
     f.str("user_id,session_id,ts,type,item_id,price,quantity\n");
     uint64_t row = 0;
+    // Last numeric ts written per user: an out-of-order row goes up to 10 minutes before it (a
+    // user's first row cannot be out of order; it is duplicated instead).
+    std::vector<int64_t> last_written(env.num_shoppers(), INT64_MIN);
     for (const SimEvent& e : log.events) {
       uint64_t extra = 0;
-      const int dk = dirty_kind(seed, dirty_rate, 2, row++, kNumDirty, &extra);
+      int dk = dirty_kind(seed, dirty_rate, 2, row++, kNumDirty, &extra);
+      if (dk == kOutOfOrder && last_written[e.shopper] == INT64_MIN) dk = kDuplicate;
       const int missing_field = int(extra % 3);  // 0 item_id, 1 price, 2 ts
       f.row_start();
       f.ch('u').integer(e.shopper).str(",s").integer(e.session).ch(',');
@@ -548,9 +552,12 @@ WriteStats write_csv(const Environment& env, const SimLog& log, const std::strin
       } else if (dk == kUnparsable && extra % 2 == 0) {
         f.integer(e.ts_ms / 1000).ch('x');
       } else if (dk == kOutOfOrder) {
-        f.integer(e.ts_ms - 60000 - int64_t((extra >> 8) % 7200000));
+        const int64_t ts = last_written[e.shopper] - 1 - int64_t((extra >> 8) % 600000);
+        f.integer(ts);
+        last_written[e.shopper] = ts;
       } else {
         f.integer(e.ts_ms);
+        last_written[e.shopper] = e.ts_ms;
       }
       f.ch(',').str(event_kind_name(e.kind)).ch(',');
       if (!(dk == kMissing && missing_field == 0)) f.ch('i').integer(e.item);
