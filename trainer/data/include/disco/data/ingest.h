@@ -28,7 +28,10 @@ struct IngestOptions {
 // DIR/items.csv, DIR/events.csv (required), DIR/decisions.csv, DIR/outcomes.csv (optional).
 Dataset read_canonical(const std::string& dir, const IngestOptions& opt = {});
 
-// Adapters for ../shared/data (each takes the dataset's folder).
+// Adapters for ../shared/data (each takes the dataset's folder; mapping and cleaning rules in
+// trainer/data/README.md). Each reader sorts events by (user, ts) and sessionizes them with
+// opt.session_gap_ms, except read_yoochoose: its sessions are the shipped SessionIds (user =
+// session, no gap split, as in session-rec); call sessionize() again to split by a gap.
 Dataset read_yoochoose(const std::string& dir, const IngestOptions& opt = {});     // train_full + test, predefined split
 Dataset read_completejourney(const std::string& dir, const IngestOptions& opt = {});  // baskets -> purchase events
 Dataset read_cdnow(const std::string& dir, const IngestOptions& opt = {});         // purchases per customer
