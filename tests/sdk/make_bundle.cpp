@@ -2,11 +2,15 @@
 // the wasm benchmarks (runtime/include/disco/bundle_writer.h, make_synthetic_spec).
 //   disco_sdk_make_bundle --out FILE [--items N] [--dim D] [--hidden H] [--seed S] [--int4]
 //                         [--key PRIVATE_KEY.pem] [--schema-major M] [--model-version V]
+//                         [--catalog items.csv]   (item_id,category,brand,price,cost,in_stock: the
+//                                                  simulator's catalog, so replays of its events match)
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <sstream>
 #include <string>
 
 #include "disco/bundle_writer.h"
@@ -16,7 +20,7 @@ int usage(const char* msg) {
   std::fprintf(stderr,
                "disco_sdk_make_bundle: %s\nusage: disco_sdk_make_bundle --out FILE [--items N] [--dim D] "
                "[--hidden H] [--seed S] [--int4] [--key PRIVATE_KEY.pem] [--schema-major M] "
-               "[--model-version V]\n",
+               "[--model-version V] [--catalog items.csv]\n",
                msg);
   return 2;
 }
@@ -24,7 +28,7 @@ int usage(const char* msg) {
 
 int main(int argc, char** argv) {
   disco::SyntheticOptions so;
-  std::string out, key_path, model_version;
+  std::string out, key_path, model_version, catalog_path;
   int schema_major = -1;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -40,10 +44,49 @@ int main(int argc, char** argv) {
     else if (a == "--key") key_path = v;
     else if (a == "--schema-major") schema_major = std::atoi(v);
     else if (a == "--model-version") model_version = v;
+    else if (a == "--catalog") catalog_path = v;
     else return usage(("unknown option " + a).c_str());
   }
   if (out.empty()) return usage("--out is required");
+  // --catalog: the ids, categories, prices, costs and stock of a simulator catalog (unquoted CSV)
+  std::vector<std::string> ids;
+  std::vector<uint32_t> cats;
+  std::vector<float> prices, costs;
+  std::vector<uint8_t> stock;
+  if (!catalog_path.empty()) {
+    std::ifstream cf(catalog_path);
+    if (!cf) return usage(("cannot read catalog " + catalog_path).c_str());
+    std::string line;
+    std::map<std::string, uint32_t> cat_index;
+    std::getline(cf, line);
+    if (line.rfind("item_id,category,brand,price,cost,in_stock", 0) != 0)
+      return usage((catalog_path + ":1: expected header item_id,category,brand,price,cost,in_stock").c_str());
+    long lineno = 1;
+    while (std::getline(cf, line)) {
+      ++lineno;
+      if (line.empty()) continue;
+      std::vector<std::string> f;
+      std::stringstream ss(line);
+      std::string cell;
+      while (std::getline(ss, cell, ',')) f.push_back(cell);
+      if (f.size() < 6) return usage((catalog_path + ":" + std::to_string(lineno) + ": expected 6 fields").c_str());
+      ids.push_back(f[0]);
+      cats.push_back(cat_index.emplace(f[1], uint32_t(cat_index.size())).first->second);
+      prices.push_back(std::strtof(f[3].c_str(), nullptr));
+      costs.push_back(std::strtof(f[4].c_str(), nullptr));
+      stock.push_back(f[5] == "0" ? 0 : 1);
+    }
+    so.n_items = uint32_t(ids.size());
+  }
   disco::BundleSpec spec = disco::make_synthetic_spec(so);
+  if (!ids.empty()) {
+    spec.catalog.item_ids = ids;
+    spec.catalog.category = cats;
+    spec.catalog.brand.assign(ids.size(), 0);
+    spec.catalog.price = prices;
+    spec.catalog.cost = costs;
+    spec.catalog.in_stock = stock;
+  }
   if (!model_version.empty()) spec.model_version = model_version;
   disco::WriteOptions wo;
   if (schema_major >= 0) {
