@@ -74,8 +74,9 @@ class Rng {
   double uniform_open() { return (static_cast<double>(next_u64() >> 11) + 0.5) * 0x1.0p-53; }
   // Standard normal by inversion (one 64-bit draw per value).
   double normal() { return pmath::normal_quantile(uniform_open()); }
-  // Uniform integer in [0, n) by Lemire's multiply-shift with rejection (unbiased); n >= 1.
+  // Uniform integer in [0, n) by Lemire's multiply-shift with rejection (unbiased); 0 if n == 0.
   uint32_t below(uint32_t n) {
+    if (n == 0) return 0;
     uint64_t m = static_cast<uint64_t>(next_u32()) * n;
     uint32_t l = static_cast<uint32_t>(m);
     if (l < n) {
