@@ -1,0 +1,145 @@
+// disco in WASM on Node vs native, measured in one run:
+//   one decision = observe + top-10 of 10k items (d=32, h=64, int8) + offer, p50/p99, same loop as
+//   `disco bench` (runtime/cli/disco_cli.cpp); the SDK-level path (string ids, JS objects);
+//   cold start = bytes -> compile + instantiate + signature check + bundle load + first decision
+//   (fresh Node process each time); shipped sizes (gzip).
+// usage: node bench/wasm/bench.mjs [--iters N] [--items N] [--wasm-dir DIR] [--label L] [--json FILE]
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { Engine, Disco } from '../../sdk-js/src/node.js';
+import { BundleRef, RuntimeRef } from '../../sdk-js/src/engine.js';
+import { findBuilt, makeBundleTool, testKey } from '../../tests/sdk/helpers.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const arg = (name, def) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : def; };
+const ITERS = Number(arg('iters', 20000));
+const ITEMS = Number(arg('items', 10000));
+const WASM_DIR = resolve(arg('wasm-dir', join(ROOT, 'sdk-js/dist')));
+const LABEL = arg('label', '-Oz');
+const gz = (b) => gzipSync(b, { level: 9 }).length;
+const pct = (a, p) => a[Math.min(a.length - 1, Math.floor(a.length * p))];
+const fmt = (x) => x.toFixed(2).padStart(8);
+
+const dir = mkdtempSync(join(tmpdir(), 'disco-bench-'));
+const key = testKey();
+writeFileSync(join(dir, 'key.pem'), key.pem);
+const bundlePath = join(dir, 'bundle.disco');
+execFileSync(makeBundleTool(), ['--out', bundlePath, '--items', String(ITEMS), '--dim', '32', '--hidden', '64', '--key', join(dir, 'key.pem')], { stdio: 'ignore' });
+const bundleBytes = new Uint8Array(readFileSync(bundlePath));
+const wasm = { simd: new Uint8Array(readFileSync(join(WASM_DIR, 'disco-simd.wasm'))), plain: new Uint8Array(readFileSync(join(WASM_DIR, 'disco.wasm'))) };
+
+// ---- native, same loop, same bundle
+let native = null;
+const cli = findBuilt('runtime/cli/disco', 'DISCO_CLI');
+if (cli) {
+  const out = execFileSync(cli, ['bench', bundlePath, '--iters', String(ITERS)], { encoding: 'utf8' });
+  const m = out.match(/p50 ([\d.]+) us\s+p90 ([\d.]+) us\s+p99 ([\d.]+) us/);
+  const k = out.match(/kernels (\S+?):/);
+  native = { p50: Number(m[1]), p99: Number(m[3]), kernels: k ? k[1] : '?' };
+}
+
+// ---- WASM at the C ABI (the loop of `disco bench`)
+function rawLoop(engine) {
+  const bundle = new BundleRef(engine, bundleBytes);
+  const rt = new RuntimeRef(engine, bundle, { seed: 1n, mode: 0 });
+  const x = engine.x;
+  const n = bundle.info.nItems;
+  let s = rt.createSession(1n);
+  const ev = x.dw_alloc(24), top = x.dw_alloc(40), sc = x.dw_alloc(40), nOut = x.dw_alloc(4), args = x.dw_alloc(24), offer = x.dw_alloc(120);
+  const us = new Float64Array(ITERS);
+  let sink = 0;
+  for (let i = -1000; i < ITERS; i++) {
+    const item = Number((BigInt(i + 1000) * 2654435761n) % BigInt(n));
+    const ts = BigInt(i + 1000) * 1000n;
+    const t0 = process.hrtime.bigint();
+    const dv = engine._view();
+    dv.setBigInt64(ev, ts, true); dv.setUint32(ev + 8, item, true); dv.setUint32(ev + 12, ((i % 3) + 3) % 3, true);
+    dv.setFloat32(ev + 16, 0, true); dv.setInt32(ev + 20, 1, true);
+    x.disco_observe(s.ptr, ev);
+    x.disco_recommend(s.ptr, 10, 0, top, sc, nOut);
+    const dv2 = engine._view();
+    dv2.setBigInt64(args, ts, true); dv2.setBigUint64(args + 8, 0n, true); dv2.setBigUint64(args + 16, 0n, true);
+    x.dw_offer_make(s.ptr, dv2.getUint32(top, true), args, offer);
+    const t1 = process.hrtime.bigint();
+    sink += engine._view().getUint32(offer + 20, true);
+    if (i >= 0) us[i] = Number(t1 - t0) / 1000;
+    if ((i + 1000) % 64 === 63) { s.free(); s = rt.createSession(BigInt(i + 2000)); }
+  }
+  us.sort();
+  s.free(); rt.free(); bundle.free();
+  return { p50: pct(us, 0.5), p99: pct(us, 0.99), sink };
+}
+
+// ---- the SDK's public path: track(string id) + recommend({k:10}) + offerSync
+async function sdkLoop(w) {
+  const engine = await Engine.load(w);
+  const open = (u) => Disco.create({ engine, bundle: bundleBytes, publicKey: key.spki, seed: 1, userKey: u });
+  let d = await open(1);
+  const us = new Float64Array(ITERS);
+  for (let i = -1000; i < ITERS; i++) {
+    if ((i + 1000) % 64 === 63) { d.close(); d = await open(i + 2000); } // a fresh shopper now and then, as native
+    const item = `item-${(i + 1000) * 7919 % ITEMS}`;
+    const t0 = process.hrtime.bigint();
+    d.track({ type: 'view', itemId: item, ts: 1_700_000_000_000 + i * 1000 });
+    const recs = d.recommend({ k: 10 });
+    d.offerSync(recs[0].itemId, { now: 1_700_000_000_000 + i * 1000 });
+    const t1 = process.hrtime.bigint();
+    if (i >= 0) us[i] = Number(t1 - t0) / 1000;
+  }
+  us.sort();
+  d.close();
+  return { p50: pct(us, 0.5), p99: pct(us, 0.99) };
+}
+
+// ---- cold start in a fresh process
+function coldStart(build, runs = 7) {
+  const child = `
+    import { readFileSync } from 'node:fs';
+    import { Disco } from ${JSON.stringify(join(ROOT, 'sdk-js/src/node.js'))};
+    const w = new Uint8Array(readFileSync(process.argv[1])), b = new Uint8Array(readFileSync(process.argv[2]));
+    const k = new Uint8Array(readFileSync(process.argv[3]));
+    const t0 = performance.now();
+    const d = await Disco.create({ wasm: { ${build}: w }, bundle: b, publicKey: k, seed: 1, userKey: 1 });
+    d.track({ type: 'view', itemId: 'item-1' });
+    const r = d.recommend({ k: 10 });
+    d.offerSync(r[0].itemId);
+    const t1 = performance.now();
+    console.log(JSON.stringify({ ms: t1 - t0 }));`;
+  writeFileSync(join(dir, 'key.der'), key.spki);
+  const ms = [];
+  for (let i = 0; i < runs; i++) {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', child, join(WASM_DIR, build === 'simd' ? 'disco-simd.wasm' : 'disco.wasm'), bundlePath, join(dir, 'key.der')], { encoding: 'utf8' });
+    ms.push(JSON.parse(out).ms);
+  }
+  ms.sort((a, b) => a - b);
+  return ms[runs >> 1];
+}
+
+const results = { label: LABEL, iters: ITERS, items: ITEMS, native };
+for (const build of ['simd', 'plain']) {
+  const engine = await Engine.load({ [build]: wasm[build] });
+  results[build] = { raw: rawLoop(engine), sdk: await sdkLoop({ [build]: wasm[build] }), coldMs: coldStart(build) };
+}
+const js = (() => { try { return readFileSync(join(ROOT, 'sdk-js/dist/disco.min.js')); } catch { return null; } })();
+results.sizes = { simdGz: gz(wasm.simd), plainGz: gz(wasm.plain), simdRaw: wasm.simd.length, plainRaw: wasm.plain.length, jsGz: js ? gz(js) : null };
+results.bundleBytes = bundleBytes.length;
+
+console.log(`disco WASM bench (${LABEL}), ${ITERS} decisions, ${ITEMS} items, d=32, h=64, bundle ${(bundleBytes.length / 1024).toFixed(0)} KB`);
+console.log('one decision (observe + top-10 + offer)           p50 us   p99 us   p50 vs native');
+if (native) console.log(`  native (${native.kernels.padEnd(8)})                            ${fmt(native.p50)} ${fmt(native.p99)}      1.00x`);
+for (const b of ['simd', 'plain']) {
+  const r = results[b];
+  const ratio = (x) => (native ? `${(x / native.p50).toFixed(2)}x`.padStart(10) : '');
+  console.log(`  wasm ${b.padEnd(5)} C ABI loop (same as native)       ${fmt(r.raw.p50)} ${fmt(r.raw.p99)} ${ratio(r.raw.p50)}`);
+  console.log(`  wasm ${b.padEnd(5)} SDK track+recommend+offerSync     ${fmt(r.sdk.p50)} ${fmt(r.sdk.p99)} ${ratio(r.sdk.p50)}`);
+}
+console.log(`cold start, bytes -> first decision (median of 7 fresh processes): simd ${results.simd.coldMs.toFixed(2)} ms, plain ${results.plain.coldMs.toFixed(2)} ms`);
+const s = results.sizes;
+console.log(`shipped: disco-simd.wasm ${(s.simdGz / 1024).toFixed(1)} KB gzip (${(s.simdRaw / 1024).toFixed(0)} KB raw), disco.wasm ${(s.plainGz / 1024).toFixed(1)} KB gzip` + (s.jsGz ? `, disco.min.js ${(s.jsGz / 1024).toFixed(1)} KB gzip; total ${((s.simdGz + s.jsGz) / 1024).toFixed(1)} KB` : ' (run npm run build:js in sdk-js for the JS size)'));
+if (!native) console.log('native: runtime/cli/disco not built (scripts/setup.sh builds it): no ratio');
+const jsonOut = arg('json', null);
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results, null, 2));
