@@ -150,6 +150,17 @@ double ts_probability(const Dist* d, int n, int a) {
   const double lo = std::max(-7.0, (L - ma) * inv_sa);
   const double hi = 7.0;
   if (!(lo < hi)) return 0.0;
+  // Arms whose tabulated CDF is exactly 1 on the whole range drop out of the product, and one
+  // whose CDF is exactly 0 on it makes the probability 0: both exact, so results do not change.
+  int kept = 0;
+  for (int o = 0; o < no; ++o) {
+    if (alpha[o] * hi + beta[o] <= -kTabZ) return 0.0;
+    if (alpha[o] * lo + beta[o] >= kTabZ) continue;
+    alpha[kept] = alpha[o];
+    beta[kept] = beta[o];
+    others[kept++] = others[o];
+  }
+  no = kept;
   double pts[kGridN + kMaxArms * kSharpN + 2];
   int np = 0;
   pts[np++] = lo;
