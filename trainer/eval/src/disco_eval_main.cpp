@@ -1,5 +1,6 @@
 // disco-eval: fits the baselines on a dataset's training split, evaluates next-item prediction with
 // full-catalog ranking on its test split, prints the metrics table and writes report.json/html.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -83,6 +84,9 @@ Args parse(int argc, char** argv) {
       std::cout << kUsage;
       std::exit(0);
     }
+    static const char* kFlags[] = {"--dataset", "--data", "--models", "--out", "--max-test", "--ties", "--unknown",
+                                   "--protocol", "--test-frac", "--session-gap-min", "--threads"};
+    if (std::find(std::begin(kFlags), std::end(kFlags), f) == std::end(kFlags)) usage_error("unknown option " + f);
     if (i + 1 >= argc) usage_error("missing value after " + f);
     const std::string v = argv[++i];
     if (f == "--dataset") a.dataset = v;
