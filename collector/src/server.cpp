@@ -13,6 +13,7 @@
 
 #include "disco/collector/auth.h"
 #include "disco/collector/batch.h"
+#include "disco/collector/checkout.h"
 #include "disco/collector/jetstream.h"
 #include "disco/collector/metrics.h"
 #include "disco/collector/store.h"
@@ -294,6 +295,7 @@ struct Collector::Impl {
       res.status = ok ? 200 : 503;
       res.set_content(j.dump(), "application/json");
     });
+    register_checkout_routes(http, cfg);  // POST /v1/checkout (collector/src/checkout.cpp)
     if (!cfg.static_dir.empty()) {
       if (!http.set_mount_point(cfg.static_prefix, cfg.static_dir))
         throw std::runtime_error("static_dir '" + cfg.static_dir + "' is not a readable directory");
@@ -319,7 +321,7 @@ struct Collector::Impl {
     http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
       std::string path = req.path;
       if (path != "/v1/events" && path != "/v1/bandit-state" && path != "/v1/bundle" && path != "/metrics" &&
-          path != "/healthz")
+          path != "/healthz" && path != "/v1/checkout")
         path = "other";
       metrics.add("disco_collector_requests_total",
                   "path=\"" + path + "\",code=\"" + std::to_string(res.status) + "\"");

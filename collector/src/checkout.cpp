@@ -1,0 +1,301 @@
+// POST /v1/checkout: verifies the SDK's offer tokens with OpenSSL and logs orders (see checkout.h).
+#include "disco/collector/checkout.h"
+
+#include <fcntl.h>
+#include <httplib.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+namespace disco::collector {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr size_t kMaxLines = 100;
+constexpr size_t kMaxToken = 4096;
+constexpr size_t kMaxBody = 256 * 1024;
+
+const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int b64_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-') return 62;
+  if (c == '_') return 63;
+  return -1;
+}
+
+std::string hex(const unsigned char* p, size_t n) {
+  static const char* d = "0123456789abcdef";
+  std::string s(2 * n, '0');
+  for (size_t i = 0; i < n; ++i) {
+    s[2 * i] = d[p[i] >> 4];
+    s[2 * i + 1] = d[p[i] & 15];
+  }
+  return s;
+}
+
+bool is_hex32(const std::string& s) {
+  if (s.size() != 32) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+CheckoutReply error_reply(int status, const std::string& code, const std::string& message) {
+  return {status, json{{"error", code}, {"message", message}}.dump()};
+}
+
+double round2(double v) { return std::round(v * 100.0) / 100.0; }
+
+}  // namespace
+
+const char* token_status_name(TokenStatus s) {
+  switch (s) {
+    case TokenStatus::Ok: return "ok";
+    case TokenStatus::Malformed: return "malformed";
+    case TokenStatus::BadSignature: return "bad_signature";
+    case TokenStatus::Expired: return "expired";
+  }
+  return "?";
+}
+
+std::string base64url_encode(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    for (int k = 3; k >= 0; --k) out.push_back(kAlphabet[(v >> (6 * k)) & 63]);
+  }
+  size_t rest = in.size() - i;
+  if (rest == 1) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+  } else if (rest == 2) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(kAlphabet[(v >> 6) & 63]);
+  }
+  return out;
+}
+
+bool base64url_decode(std::string_view in, std::string& out) {
+  out.clear();
+  if (in.size() % 4 == 1) return false;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v = b64_value(c);
+    if (v < 0) return false;
+    acc = (acc << 6) | uint32_t(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(char((acc >> bits) & 0xff));
+    }
+  }
+  return true;
+}
+
+TokenCheck verify_offer_token(std::string_view token, std::string_view secret, int64_t now_ms) {
+  TokenCheck r;
+  auto fail = [&](TokenStatus s, std::string m) {
+    r.status = s;
+    r.message = std::move(m);
+    return r;
+  };
+  if (token.size() > kMaxToken) return fail(TokenStatus::Malformed, "token longer than 4096 characters");
+  size_t a = token.find('.');
+  size_t b = a == std::string_view::npos ? a : token.find('.', a + 1);
+  if (b == std::string_view::npos || token.find('.', b + 1) != std::string_view::npos)
+    return fail(TokenStatus::Malformed, "token is not three dot-separated parts");
+  if (token.substr(0, a) != "v1") return fail(TokenStatus::Malformed, "token version is not v1");
+  std::string mac;
+  if (!base64url_decode(token.substr(b + 1), mac) || mac.size() != 32)
+    return fail(TokenStatus::Malformed, "token signature is not 32 bytes of base64url");
+  unsigned char expect[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  std::string_view signed_part = token.substr(0, b);
+  if (!HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+            reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size(), expect, &len) ||
+      len != 32)
+    return fail(TokenStatus::BadSignature, "HMAC-SHA256 failed");
+  if (CRYPTO_memcmp(expect, mac.data(), 32) != 0)
+    return fail(TokenStatus::BadSignature, "token signature does not verify (tampered, or signed with another secret)");
+  std::string body;
+  if (!base64url_decode(token.substr(a + 1, b - a - 1), body)) return fail(TokenStatus::Malformed, "token body is not base64url");
+  json c = json::parse(body, nullptr, false);
+  if (c.is_discarded() || !c.is_object()) return fail(TokenStatus::Malformed, "token body is not a JSON object");
+  auto str = [&](const char* k) { return c.contains(k) && c[k].is_string(); };
+  auto num = [&](const char* k) { return c.contains(k) && c[k].is_number(); };
+  if (!str("d") || !str("i") || !num("x") || !num("e"))
+    return fail(TokenStatus::Malformed, "token claims are incomplete (need string d, i and numbers x, e)");
+  r.claims.decision_id = c["d"].get<std::string>();
+  r.claims.item_id = c["i"].get<std::string>();
+  r.claims.discount = c["x"].get<double>();
+  r.claims.expires_at_ms = static_cast<int64_t>(c["e"].get<double>());
+  if (c.contains("a") && c["a"].is_number_integer()) r.claims.arm = c["a"].get<int64_t>();
+  if (!is_hex32(r.claims.decision_id)) return fail(TokenStatus::Malformed, "claim d is not a 32-hex decision id");
+  if (!std::isfinite(r.claims.discount) || r.claims.discount < 0 || r.claims.discount > 1)
+    return fail(TokenStatus::Malformed, "claim x (discount) is not a fraction in [0, 1]");
+  if (now_ms >= r.claims.expires_at_ms)
+    return fail(TokenStatus::Expired, "offer " + r.claims.decision_id + " expired at " +
+                                          std::to_string(r.claims.expires_at_ms) + " ms (now " + std::to_string(now_ms) + ")");
+  r.status = TokenStatus::Ok;
+  return r;
+}
+
+Checkout::Checkout(const Config& cfg, std::string log_path) : cfg_(cfg), path_(std::move(log_path)) {
+  if (path_.empty()) path_ = cfg.data_dir + "/checkouts.jsonl";
+  {
+    std::ifstream in(path_);
+    std::string line;
+    long n = 0;
+    while (in && std::getline(in, line)) {
+      ++n;
+      json j = json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.is_object()) {
+        // a torn last line after a crash is expected; anything else is a damaged file
+        if (in.peek() == EOF) break;
+        throw std::runtime_error(path_ + ":" + std::to_string(n) + ": not a JSON object");
+      }
+      if (!j.contains("lines") || !j["lines"].is_array()) continue;
+      for (const auto& l : j["lines"])
+        if (l.value("offer", "") == "applied" && l.contains("decision_id"))
+          redeemed_.insert(j.value("site", "") + ":" + l["decision_id"].get<std::string>());
+    }
+  }
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw std::runtime_error(path_ + ": cannot open the checkout log: " + std::strerror(errno));
+}
+
+Checkout::~Checkout() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+CheckoutReply Checkout::handle(const std::string& api_key, const std::string& body, int64_t now_ms) {
+  const Site* site = cfg_.site_by_key(api_key);
+  if (!site) return error_reply(401, "unknown_key", "missing or unknown x-disco-key");
+  if (body.size() > kMaxBody) return error_reply(413, "body_too_large", "checkout body over 256 KiB");
+  json req = json::parse(body, nullptr, false);
+  if (req.is_discarded() || !req.is_object()) return error_reply(400, "bad_json", "body must be a JSON object");
+  if (!req.contains("lines") || !req["lines"].is_array() || req["lines"].empty() || req["lines"].size() > kMaxLines)
+    return error_reply(400, "bad_lines", "lines must be an array of 1.." + std::to_string(kMaxLines) + " order lines");
+  std::string order_id;
+  if (req.contains("order_id")) {
+    if (!req["order_id"].is_string() || req["order_id"].get<std::string>().empty() || req["order_id"].get<std::string>().size() > 64)
+      return error_reply(400, "bad_order_id", "order_id must be a string of 1..64 characters");
+    order_id = req["order_id"].get<std::string>();
+  } else {
+    unsigned char rnd[8];
+    if (RAND_bytes(rnd, sizeof rnd) != 1) return error_reply(500, "internal", "RAND_bytes failed");
+    order_id = hex(rnd, sizeof rnd);
+  }
+  // Validate every line before any token is redeemed.
+  const auto& lines = req["lines"];
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto& l = lines[i];
+    std::string where = "lines[" + std::to_string(i) + "]";
+    if (!l.is_object()) return error_reply(400, "bad_line", where + " must be an object");
+    if (!l.contains("item_id") || !l["item_id"].is_string() || l["item_id"].get<std::string>().empty())
+      return error_reply(400, "bad_line", where + ".item_id must be a non-empty string");
+    if (!l.contains("quantity") || !l["quantity"].is_number_integer() || l["quantity"].get<int64_t>() < 1 ||
+        l["quantity"].get<int64_t>() > 1000)
+      return error_reply(400, "bad_line", where + ".quantity must be an integer in 1..1000");
+    if (!l.contains("price") || !l["price"].is_number() || !std::isfinite(l["price"].get<double>()) ||
+        l["price"].get<double>() < 0 || l["price"].get<double>() > 1e7)
+      return error_reply(400, "bad_line", where + ".price must be a number in [0, 1e7]");
+    if (l.contains("token") && !l["token"].is_null() && !l["token"].is_string())
+      return error_reply(400, "bad_line", where + ".token must be a string or absent");
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  json out_lines = json::array();
+  std::unordered_set<std::string> this_order;
+  double total = 0, saved = 0;
+  for (const auto& l : lines) {
+    std::string item = l["item_id"].get<std::string>();
+    int64_t qty = l["quantity"].get<int64_t>();
+    double price = l["price"].get<double>();
+    json o{{"item_id", item}, {"quantity", qty}, {"price", price}, {"discount", 0.0}, {"offer", "none"}};
+    if (l.contains("token") && l["token"].is_string()) {
+      TokenCheck t = verify_offer_token(l["token"].get<std::string>(), site->secret, now_ms);
+      std::string key = site->id + ":" + t.claims.decision_id;
+      if (t.status != TokenStatus::Ok) {
+        o["offer"] = "rejected";
+        o["reason"] = token_status_name(t.status);
+        o["message"] = t.message;
+      } else if (t.claims.item_id != item) {
+        o["offer"] = "rejected";
+        o["reason"] = "wrong_item";
+        o["message"] = "the offer is for item " + t.claims.item_id + ", not " + item;
+      } else if (redeemed_.count(key) || this_order.count(key)) {
+        o["offer"] = "rejected";
+        o["reason"] = "already_redeemed";
+        o["message"] = "offer " + t.claims.decision_id + " was already used in an earlier order";
+      } else {
+        o["offer"] = "applied";
+        o["discount"] = t.claims.discount;
+        o["arm"] = t.claims.arm;
+        this_order.insert(key);
+      }
+      if (!t.claims.decision_id.empty() && t.status != TokenStatus::Malformed) o["decision_id"] = t.claims.decision_id;
+    }
+    double gross = price * double(qty);
+    double net = round2(gross * (1.0 - o["discount"].get<double>()));
+    o["total"] = net;
+    total += net;
+    saved += gross - net;
+    out_lines.push_back(std::move(o));
+  }
+  json record{{"ts_ms", now_ms}, {"order_id", order_id}, {"site", site->id}, {"lines", out_lines},
+              {"total", round2(total)}, {"saved", round2(saved)}};
+  std::string line = record.dump() + "\n";
+  // Durable before the answer: the order log is the record of which offers were redeemed.
+  size_t off = 0;
+  while (off < line.size()) {
+    ssize_t w = ::write(fd_, line.data() + off, line.size() - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return error_reply(503, "storage_error", path_ + ": write failed: " + std::strerror(errno));
+    off += size_t(w);
+  }
+  if (::fdatasync(fd_) != 0) return error_reply(503, "storage_error", path_ + ": fdatasync failed: " + std::strerror(errno));
+  for (const auto& k : this_order) redeemed_.insert(k);
+  record.erase("site");
+  return {200, record.dump()};
+}
+
+void register_checkout_routes(httplib::Server& http, const Config& cfg) {
+  auto co = std::make_shared<Checkout>(cfg);
+  http.Post("/v1/checkout", [co](const httplib::Request& req, httplib::Response& res) {
+    std::string ctype = req.get_header_value("Content-Type");
+    CheckoutReply r;
+    if (ctype.rfind("application/json", 0) != 0) {
+      r = {415, json{{"error", "content_type"}, {"message", "Content-Type must be application/json"}}.dump()};
+    } else {
+      int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+      r = co->handle(req.get_header_value("x-disco-key"), req.body, now);
+    }
+    res.status = r.status;
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(r.body, "application/json");
+  });
+}
+
+}  // namespace disco::collector

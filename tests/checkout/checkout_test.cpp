@@ -1,0 +1,256 @@
+// Offer tokens signed by the SDK (WebCrypto HMAC) verify in the collector's C++ checkout (OpenSSL);
+// tampered, re-signed-with-another-secret, expired and malformed ones are refused; the checkout
+// applies only verified offers, once each, and remembers redeemed offers across restarts.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <unistd.h>
+
+#include "disco/collector/auth.h"
+#include "disco/collector/checkout.h"
+#include "disco/collector/config.h"
+
+using namespace disco::collector;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr int64_t kNow = 1800000000000;  // 2027-01-15: before the fixtures' 2100 expiry, after 2023's
+
+json fixtures() {
+  std::ifstream in(std::string(DISCO_SOURCE_DIR) + "/tests/checkout/sdk_tokens.json");
+  EXPECT_TRUE(in.good()) << "tests/checkout/sdk_tokens.json missing";
+  return json::parse(in);
+}
+
+std::string token(int i) { return fixtures()["tokens"][i]["token"].get<std::string>(); }
+std::string secret() { return fixtures()["secret"].get<std::string>(); }
+
+// Replaces the claims part of a token (keeping its signature): what a shopper editing the discount does.
+std::string with_claims(const std::string& tok, const std::string& claims_json) {
+  size_t a = tok.find('.'), b = tok.rfind('.');
+  return tok.substr(0, a + 1) + base64url_encode(claims_json) + tok.substr(b);
+}
+
+struct TempDir {
+  std::filesystem::path p;
+  TempDir() {
+    p = std::filesystem::temp_directory_path() /
+        ("disco-checkout-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+    std::filesystem::remove_all(p);
+    std::filesystem::create_directories(p);
+  }
+  ~TempDir() { std::filesystem::remove_all(p); }
+  static int& counter() {
+    static int c = 0;
+    return c;
+  }
+};
+
+Config site_config(const std::string& dir) {
+  Config c;
+  c.data_dir = dir;
+  c.sites.push_back(Site{"shop", "shop-key", secret()});
+  c.sites.push_back(Site{"other", "other-key", "another-secret-0123456789"});
+  return c;
+}
+
+}  // namespace
+
+TEST(CheckoutToken, Base64urlMatchesTheSdk) {
+  EXPECT_EQ(base64url_encode(""), "");
+  EXPECT_EQ(base64url_encode("f"), "Zg");
+  EXPECT_EQ(base64url_encode("fo"), "Zm8");
+  EXPECT_EQ(base64url_encode("foo"), "Zm9v");
+  EXPECT_EQ(base64url_encode("\xfb\xff"), "-_8");
+  std::string out;
+  ASSERT_TRUE(base64url_decode("-_8", out));
+  EXPECT_EQ(out, "\xfb\xff");
+  EXPECT_FALSE(base64url_decode("Zm9v=", out));  // the SDK never pads
+  EXPECT_FALSE(base64url_decode("Zm+v", out));   // '+' is not base64url
+  EXPECT_FALSE(base64url_decode("Z", out));      // impossible length
+}
+
+TEST(CheckoutToken, SdkTokensVerify) {
+  json f = fixtures();
+  for (int i = 0; i < 2; ++i) {
+    const json& o = f["tokens"][i]["offer"];
+    TokenCheck t = verify_offer_token(token(i), secret(), kNow);
+    ASSERT_EQ(t.status, TokenStatus::Ok) << i << ": " << t.message;
+    EXPECT_EQ(t.claims.decision_id, o["decisionId"].get<std::string>());
+    EXPECT_EQ(t.claims.item_id, o["itemId"].get<std::string>());
+    EXPECT_DOUBLE_EQ(t.claims.discount, o["discount"].get<double>());
+    EXPECT_EQ(t.claims.arm, o["arm"].get<int64_t>());
+    EXPECT_EQ(t.claims.expires_at_ms, o["expiresAt"].get<int64_t>());
+  }
+}
+
+TEST(CheckoutToken, ExpiredSdkTokenIsRefusedAfterItsSignatureVerifies) {
+  TokenCheck t = verify_offer_token(token(2), secret(), kNow);
+  EXPECT_EQ(t.status, TokenStatus::Expired) << t.message;
+  EXPECT_EQ(t.claims.decision_id, "00000000000000000000000000000001");
+  EXPECT_NE(t.message.find("expired"), std::string::npos);
+  // one millisecond before its expiry it is fine; at the expiry it is not (as the SDK's verifier)
+  EXPECT_EQ(verify_offer_token(token(2), secret(), 1700000000000 - 1).status, TokenStatus::Ok);
+  EXPECT_EQ(verify_offer_token(token(2), secret(), 1700000000000).status, TokenStatus::Expired);
+}
+
+TEST(CheckoutToken, TamperedTokensAreRefused) {
+  const std::string tok = token(0);
+  // a larger discount in the claims, original signature
+  std::string richer = with_claims(
+      tok, R"({"d":"0123456789abcdef0123456789abcdef","i":"i42","x":0.9,"a":2,"e":4102444800000})");
+  EXPECT_EQ(verify_offer_token(richer, secret(), kNow).status, TokenStatus::BadSignature);
+  // another item, original signature
+  std::string other = with_claims(
+      tok, R"({"d":"0123456789abcdef0123456789abcdef","i":"i43","x":0.10000000149011612,"a":2,"e":4102444800000})");
+  EXPECT_EQ(verify_offer_token(other, secret(), kNow).status, TokenStatus::BadSignature);
+  // one character of the signature changed
+  std::string sig = tok;
+  sig[sig.size() - 3] = sig[sig.size() - 3] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(verify_offer_token(sig, secret(), kNow).status, TokenStatus::BadSignature);
+  // every single-character change of the signed part is caught
+  size_t b = tok.rfind('.');
+  for (size_t i = 3; i < b; i += 7) {
+    std::string t = tok;
+    t[i] = t[i] == 'x' ? 'y' : 'x';
+    TokenStatus s = verify_offer_token(t, secret(), kNow).status;
+    EXPECT_TRUE(s == TokenStatus::BadSignature || s == TokenStatus::Malformed) << "position " << i;
+    EXPECT_NE(s, TokenStatus::Ok) << "position " << i;
+  }
+  // the right token, another site's secret
+  EXPECT_EQ(verify_offer_token(tok, "another-secret-0123456789", kNow).status, TokenStatus::BadSignature);
+}
+
+TEST(CheckoutToken, MalformedTokensNameTheReason) {
+  const std::string tok = token(0);
+  auto check = [](const std::string& t, const char* needle) {
+    TokenCheck r = verify_offer_token(t, "checkout-test-secret-0123456789", kNow);
+    EXPECT_EQ(r.status, TokenStatus::Malformed) << t;
+    EXPECT_NE(r.message.find(needle), std::string::npos) << r.message;
+  };
+  check("", "three");
+  check("v1.abc", "three");
+  check(tok + ".x", "three");
+  check("v2" + tok.substr(2), "v1");
+  check(tok.substr(0, tok.rfind('.') + 1) + "short", "32 bytes");
+  check(tok.substr(0, tok.rfind('.') + 1) + "++++", "32 bytes");
+  check(std::string(5000, 'a'), "4096");
+}
+
+TEST(CheckoutToken, SignedButIncompleteClaimsAreMalformed) {
+  // correctly signed (OpenSSL, as the collector signs batches) but not the claims the SDK writes
+  auto sign = [](const std::string& claims) {
+    std::string head = "v1." + base64url_encode(claims);
+    std::string hex = hmac_sha256_hex(secret(), head), mac;
+    for (size_t i = 0; i < hex.size(); i += 2) mac.push_back(char(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    return head + "." + base64url_encode(mac);
+  };
+  const std::string ok = R"({"d":"0123456789abcdef0123456789abcdef","i":"i1","x":0.1,"a":1,"e":4102444800000})";
+  EXPECT_EQ(verify_offer_token(sign(ok), secret(), kNow).status, TokenStatus::Ok);
+  for (const char* bad : {R"({"i":"i1","x":0.1,"e":4102444800000})", R"({"d":"0123","i":"i1","x":0.1,"e":4102444800000})",
+                          R"({"d":"0123456789abcdef0123456789abcdef","i":"i1","x":1.5,"e":4102444800000})",
+                          R"({"d":"0123456789abcdef0123456789abcdef","i":1,"x":0.1,"e":4102444800000})",
+                          R"([1,2,3])", "not json"}) {
+    TokenCheck r = verify_offer_token(sign(bad), secret(), kNow);
+    EXPECT_EQ(r.status, TokenStatus::Malformed) << bad;
+    EXPECT_FALSE(r.message.empty());
+  }
+}
+
+TEST(Checkout, AppliesVerifiedOffersOnceAndLogsTheOrder) {
+  TempDir dir;
+  Config cfg = site_config(dir.p.string());
+  json body{{"order_id", "o-1"},
+            {"lines", json::array({{{"item_id", "i42"}, {"quantity", 2}, {"price", 10.0}, {"token", token(0)}},
+                                   {{"item_id", "i9"}, {"quantity", 1}, {"price", 5.5}}})}};
+  {
+    Checkout co(cfg);
+    CheckoutReply r = co.handle("shop-key", body.dump(), kNow);
+    ASSERT_EQ(r.status, 200) << r.body;
+    json j = json::parse(r.body);
+    EXPECT_EQ(j["order_id"], "o-1");
+    EXPECT_EQ(j["lines"][0]["offer"], "applied");
+    EXPECT_EQ(j["lines"][0]["decision_id"], "0123456789abcdef0123456789abcdef");
+    EXPECT_NEAR(j["lines"][0]["total"].get<double>(), 18.0, 1e-9);
+    EXPECT_EQ(j["lines"][1]["offer"], "none");
+    EXPECT_NEAR(j["total"].get<double>(), 23.5, 1e-9);
+    EXPECT_NEAR(j["saved"].get<double>(), 2.0, 1e-6);
+    // the same offer again: full price, with the reason
+    body["order_id"] = "o-2";
+    r = co.handle("shop-key", body.dump(), kNow);
+    ASSERT_EQ(r.status, 200) << r.body;
+    j = json::parse(r.body);
+    EXPECT_EQ(j["lines"][0]["offer"], "rejected");
+    EXPECT_EQ(j["lines"][0]["reason"], "already_redeemed");
+    EXPECT_NEAR(j["total"].get<double>(), 25.5, 1e-9);
+  }
+  // after a restart the log still knows the offer was redeemed
+  Checkout again(cfg);
+  body["order_id"] = "o-3";
+  json j = json::parse(again.handle("shop-key", body.dump(), kNow).body);
+  EXPECT_EQ(j["lines"][0]["reason"], "already_redeemed");
+  // the log holds the three orders, one JSON object per line
+  std::ifstream log(again.log_path());
+  std::string line;
+  int n = 0;
+  while (std::getline(log, line)) {
+    json o = json::parse(line);
+    EXPECT_EQ(o["site"], "shop");
+    EXPECT_EQ(o["order_id"], "o-" + std::to_string(++n));
+  }
+  EXPECT_EQ(n, 3);
+}
+
+TEST(Checkout, TamperedExpiredAndWrongItemOffersFallBackToFullPrice) {
+  TempDir dir;
+  Config cfg = site_config(dir.p.string());
+  Checkout co(cfg);
+  std::string richer = with_claims(
+      token(0), R"({"d":"0123456789abcdef0123456789abcdef","i":"i42","x":0.9,"a":2,"e":4102444800000})");
+  json body{{"lines", json::array({{{"item_id", "i42"}, {"quantity", 1}, {"price", 10.0}, {"token", richer}},
+                                   {{"item_id", "i7"}, {"quantity", 1}, {"price", 10.0}, {"token", token(2)}},
+                                   {{"item_id", "i43"}, {"quantity", 1}, {"price", 10.0}, {"token", token(0)}}})}};
+  CheckoutReply r = co.handle("shop-key", body.dump(), kNow);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["lines"][0]["reason"], "bad_signature");
+  EXPECT_EQ(j["lines"][1]["reason"], "expired");
+  EXPECT_EQ(j["lines"][2]["reason"], "wrong_item");
+  for (const auto& l : j["lines"]) {
+    EXPECT_EQ(l["offer"], "rejected");
+    EXPECT_EQ(l["discount"].get<double>(), 0.0);
+  }
+  EXPECT_NEAR(j["total"].get<double>(), 30.0, 1e-9);
+  EXPECT_EQ(j["order_id"].get<std::string>().size(), 16u);  // generated when absent
+  // a token of this site presented with another site's key does not verify
+  json one{{"lines", json::array({{{"item_id", "i42"}, {"quantity", 1}, {"price", 10.0}, {"token", token(0)}}})}};
+  j = json::parse(co.handle("other-key", one.dump(), kNow).body);
+  EXPECT_EQ(j["lines"][0]["reason"], "bad_signature");
+}
+
+TEST(Checkout, RejectsBadRequestsNamingTheField) {
+  TempDir dir;
+  Config cfg = site_config(dir.p.string());
+  Checkout co(cfg);
+  EXPECT_EQ(co.handle("nope", R"({"lines":[]})", kNow).status, 401);
+  EXPECT_EQ(co.handle("shop-key", "not json", kNow).status, 400);
+  EXPECT_EQ(co.handle("shop-key", R"({"lines":[]})", kNow).status, 400);
+  auto msg = [&](const std::string& b) {
+    CheckoutReply r = co.handle("shop-key", b, kNow);
+    EXPECT_EQ(r.status, 400) << b;
+    return json::parse(r.body)["message"].get<std::string>();
+  };
+  EXPECT_NE(msg(R"({"lines":[{"quantity":1,"price":1}]})").find("lines[0].item_id"), std::string::npos);
+  EXPECT_NE(msg(R"({"lines":[{"item_id":"a","quantity":1,"price":1},{"item_id":"b","quantity":0,"price":1}]})")
+                .find("lines[1].quantity"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"lines":[{"item_id":"a","quantity":1,"price":-1}]})").find("lines[0].price"), std::string::npos);
+  EXPECT_NE(msg(R"({"lines":[{"item_id":"a","quantity":1,"price":1,"token":5}]})").find("lines[0].token"),
+            std::string::npos);
+  // nothing was logged for refused requests
+  EXPECT_EQ(std::filesystem::file_size(co.log_path()), 0u);
+}
