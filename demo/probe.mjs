@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// demo/serve.sh --check: probes a running demo collector end to end with the SDK in Node.
+//   node demo/probe.mjs --url http://127.0.0.1:PORT/ --api-key K --secret S --public-key FILE
+//                       --collector BIN --store DIR
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Disco } from '../sdk-js/src/node.js';
+import { exportDecisions } from './store-check.mjs';
+
+const o = {};
+for (let i = 2; i < process.argv.length; i += 2) o[process.argv[i].slice(2)] = process.argv[i + 1];
+const url = (p) => new URL(p, o.url).href;
+const results = [];
+async function step(name, fn) {
+  const t0 = performance.now();
+  try {
+    const note = await fn();
+    results.push([name, 'ok', `${(performance.now() - t0).toFixed(0)} ms`, note ?? '']);
+  } catch (e) {
+    results.push([name, 'FAIL', '', e.message]);
+    throw e;
+  }
+}
+
+try {
+  await step('GET / (storefront)', async () => {
+    const r = await fetch(url('/'));
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type'), /text\/html/);
+    assert.match(await r.text(), /disco market/);
+  });
+  let catalog;
+  await step('GET /catalog.json, /config.json', async () => {
+    catalog = await (await fetch(url('/catalog.json'))).json();
+    assert.ok(catalog.items.length > 100, 'catalog has products');
+    const cfg = await (await fetch(url('/config.json'))).json();
+    assert.equal(cfg.apiKey, o['api-key']);
+    return `${catalog.items.length} products`;
+  });
+  await step('GET /sdk/disco-simd.wasm', async () => {
+    const r = await fetch(url('/sdk/disco-simd.wasm'));
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'application/wasm');
+    assert.match(r.headers.get('cache-control') ?? '', /max-age=\d+/);
+    const b = new Uint8Array(await r.arrayBuffer());
+    assert.deepEqual([...b.subarray(0, 4)], [0, 0x61, 0x73, 0x6d]);
+    return `${b.length} bytes, ${r.headers.get('cache-control')}`;
+  });
+  let bundle;
+  await step('GET /v1/bundle (+ ETag revalidation)', async () => {
+    const r = await fetch(url('/v1/bundle'));
+    assert.equal(r.status, 200);
+    const etag = r.headers.get('etag');
+    assert.ok(etag, 'ETag header');
+    bundle = new Uint8Array(await r.arrayBuffer());
+    const r2 = await fetch(url('/v1/bundle'), { headers: { 'if-none-match': etag } });
+    assert.equal(r2.status, 304);
+    return `${bundle.length} bytes, ETag ${etag}`;
+  });
+  let d; let offer; let item;
+  await step('SDK: verify bundle, track, recommend, offer', async () => {
+    d = await Disco.create({
+      bundle, publicKey: readFileSync(o['public-key']), userId: `probe-${Date.now()}`, tokenSecret: o.secret,
+      collector: { url: url('/v1/events'), key: o.secret, keyId: o['api-key'], events: true },
+    });
+    const popular = [...catalog.items].filter((i) => i.stock).sort((a, b) => b.views - a.views);
+    for (const it of popular.slice(0, 3)) d.track({ type: 'view', itemId: it.id });
+    const recs = d.recommend({ k: 5 });
+    assert.equal(recs.length, 5);
+    item = popular[3];
+    d.track({ type: 'view', itemId: item.id });
+    offer = await d.offer(item.id);
+    assert.match(offer.token, /^v1\./);
+    d.shown(offer.decisionId);
+    return `model ${d.info.modelVersion}; offer arm "${offer.armName}", propensity ${offer.propensity.toFixed(3)}`;
+  });
+  let order;
+  await step('POST /v1/checkout (token verified in C++)', async () => {
+    const tampered = offer.token.slice(0, -2) + (offer.token.endsWith('AA') ? 'BB' : 'AA');
+    const post = (lines) => fetch(url('/v1/checkout'), { method: 'POST', headers: { 'content-type': 'application/json', 'x-disco-key': o['api-key'] }, body: JSON.stringify({ lines }) });
+    const bad = await (await post([{ item_id: item.id, quantity: 1, price: item.price, token: tampered }])).json();
+    assert.equal(bad.lines[0].offer, 'rejected');
+    assert.equal(bad.lines[0].reason, 'bad_signature');
+    const r = await post([{ item_id: item.id, quantity: 1, price: item.price, token: offer.token }]);
+    assert.equal(r.status, 200);
+    order = await r.json();
+    assert.equal(order.lines[0].offer, 'applied', JSON.stringify(order.lines[0]));
+    assert.equal(order.lines[0].decision_id, offer.decisionId);
+    return `order ${order.order_id}: ${order.total} paid, tampered token refused`;
+  });
+  await step('SDK: report outcome, flush to /v1/events', async () => {
+    const total = order.lines[0].total;
+    d.report(offer.decisionId, { converted: true, revenue: total, margin: total - item.cost });
+    assert.equal(await d.flush(), true, 'the collector acknowledged every batch');
+    return `${d.transport.stats.sentRecords} records in ${d.transport.stats.sentBatches} batches`;
+  });
+  await step('collector store has the joined outcome', async () => {
+    const rows = exportDecisions(o.collector, o.store);
+    const row = rows.find((x) => x.decision_id === offer.decisionId);
+    assert.ok(row, `decision ${offer.decisionId} is in the store`);
+    assert.equal(row.converted, '1');
+    assert.equal(row.shown, '1');
+    assert.ok(Math.abs(Number(row.revenue) - order.lines[0].total) < 0.01);
+    return `${row.status}, revenue ${row.revenue}`;
+  });
+  d.close();
+} catch (e) {
+  process.exitCode = 1;
+  if (!results.length || results.at(-1)[1] !== 'FAIL') results.push(['(probe)', 'FAIL', '', e.message]);
+} finally {
+  const w = Math.max(...results.map((r) => r[0].length));
+  for (const [n, s, t, note] of results) console.log(`  ${n.padEnd(w)}  ${s.padEnd(4)} ${t.padStart(7)}  ${note}`);
+}

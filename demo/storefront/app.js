@@ -1,0 +1,462 @@
+// disco market: the storefront demo. Everything personal (recommendations, offers) is decided in
+// this tab by disco.wasm through the SDK; the collector serves the files, the signed bundle and the
+// checkout, and receives the anonymous events / decisions / outcomes batches.
+import { Disco, DiscoError } from './sdk/index.js';
+import { productArt, esc } from './art.js';
+
+const $ = (sel) => document.querySelector(sel);
+const view = $('#view');
+const money = (v) => `$${v.toFixed(2)}`;
+const pct = (v) => `${(v * 100).toFixed(v < 0.1 && v > 0 ? 1 : 0)}%`;
+
+// ---------------------------------------------------------------- config, catalog, persistence
+const cfg = await (await fetch('config.json', { cache: 'no-store' })).json();
+const catalog = await (await fetch('catalog.json')).json();
+const items = new Map(catalog.items.map((it) => [it.id, it]));
+const cats = catalog.categories;
+const popular = [...catalog.items].filter((i) => i.stock).sort((a, b) => b.views - a.views || (a.id < b.id ? -1 : 1));
+
+const store = {
+  get(k, d) { try { return JSON.parse(localStorage.getItem(`disco-demo.${k}`)) ?? d; } catch { return d; } },
+  set(k, v) { try { localStorage.setItem(`disco-demo.${k}`, JSON.stringify(v)); } catch { /* private mode: in memory only */ } },
+};
+function visitorId() {
+  let v = store.get('visitor', null);
+  if (!v) { v = `v-${crypto.getRandomValues(new Uint32Array(2)).join('')}`; store.set('visitor', v); }
+  return v;
+}
+const b64 = {
+  enc: (u8) => btoa(String.fromCharCode(...u8)),
+  dec: (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0)),
+};
+
+// ---------------------------------------------------------------- what the panel shows
+const state = {
+  disco: null,
+  status: { ok: false, code: 'LOADING', message: 'loading disco.wasm and the bundle…' },
+  events: [],          // { t, type, itemId, note }
+  lastOffer: null,     // offer + { shown }
+  offers: new Map(store.get('offers', [])), // itemId -> offer (unexpired, reused on revisits)
+  cart: store.get('cart', []),              // [{ itemId, qty, price, offer? }]
+  lastError: null,
+  orders: store.get('orders', []),
+};
+function logEvent(type, itemId, note = '') {
+  state.events.unshift({ t: Date.now(), type, itemId, note });
+  state.events.length = Math.min(state.events.length, 14);
+  renderPanel();
+}
+
+// ---------------------------------------------------------------- disco
+async function startDisco() {
+  const res = await fetch(cfg.bundleUrl, { cache: 'no-cache' });
+  if (!res.ok) throw new DiscoError('NOT_FOUND', `no bundle at ${cfg.bundleUrl} (HTTP ${res.status})`);
+  const bundle = new Uint8Array(await res.arrayBuffer());
+  const opts = {
+    wasm: { simd: 'sdk/disco-simd.wasm', plain: 'sdk/disco.wasm' },
+    bundle,
+    publicKey: cfg.publicKey,
+    userId: visitorId(),
+    sessionId: `s-${Date.now().toString(36)}`,
+    tokenSecret: cfg.demoTokenSecret,
+    storage: localStorage,
+    collector: {
+      url: cfg.collectorUrl, key: cfg.siteSecret, keyId: cfg.apiKey, events: true, flushIntervalMs: 1500,
+      onError: (e) => { state.lastError = `${e.code}: ${e.message}`; renderPanel(); },
+    },
+  };
+  const saved = store.get('state', null);
+  if (saved && saved.model === cfg.bundleEtag) {
+    try { return await Disco.restore({ ...opts, state: b64.dec(saved.bytes) }); } catch (e) {
+      console.warn('disco: saved shopper state not restored, starting fresh:', e.message);
+    }
+  }
+  return Disco.create(opts);
+}
+function saveState() {
+  if (!state.disco) return;
+  try { store.set('state', { model: cfg.bundleEtag, bytes: b64.enc(state.disco.saveState()) }); } catch { /* quota */ }
+}
+
+function track(type, itemId, extra = {}) {
+  const it = items.get(itemId);
+  if (state.disco && it) {
+    try {
+      state.disco.track({ type, itemId, price: extra.price ?? it.price, quantity: extra.quantity ?? 1 });
+      saveState();
+    } catch (e) {
+      if (!(e instanceof DiscoError && e.code === 'UNKNOWN_ITEM')) throw e;
+      extra.note = 'not in the model\'s catalog';
+    }
+  }
+  logEvent(type, itemId, extra.note);
+}
+
+function recommend(k, exclude = []) {
+  if (!state.disco) return { list: popular.filter((i) => !exclude.includes(i.id)).slice(0, k), personal: false };
+  const recs = state.disco.recommend({ k: k + 4, exclude });
+  const list = recs.map((r) => items.get(r.itemId)).filter((i) => i && i.stock).slice(0, k);
+  return { list, personal: true };
+}
+
+/** The shopper's offer for an item: reused while it is valid, else decided now by the bandit. */
+async function offerFor(itemId) {
+  if (!state.disco) return null;
+  const now = Date.now();
+  const prev = state.offers.get(itemId);
+  if (prev && prev.expiresAt > now + 5000) return prev;
+  try {
+    const o = await state.disco.offer(itemId);
+    const keep = {
+      decisionId: o.decisionId, itemId: o.itemId, arm: o.arm, armName: o.armName, kind: o.kind, discount: o.discount,
+      propensity: o.propensity, purchasePropensity: o.purchasePropensity, expiresAt: o.expiresAt,
+      banditArm: o.banditArm, guardrails: o.guardrails, mode: o.mode, token: o.token, shown: false,
+    };
+    state.offers.set(itemId, keep);
+    persistOffers();
+    saveState();
+    return keep;
+  } catch (e) {
+    if (e instanceof DiscoError && e.code === 'UNKNOWN_ITEM') return null;
+    throw e;
+  }
+}
+function persistOffers() {
+  const now = Date.now();
+  for (const [k, o] of state.offers) if (o.expiresAt <= now) state.offers.delete(k);
+  store.set('offers', [...state.offers]);
+}
+function markShown(offer) {
+  if (!offer || offer.shown || !state.disco) return;
+  try { state.disco.shown(offer.decisionId); } catch (e) {
+    if (!(e instanceof DiscoError && e.code === 'NOT_FOUND')) throw e; // a decision from before a reload
+  }
+  offer.shown = true;
+  persistOffers();
+  saveState();
+}
+
+// ---------------------------------------------------------------- rendering
+const catOf = (it) => cats[it.c];
+function card(it, { reason = '' } = {}) {
+  const c = catOf(it);
+  const off = state.offers.get(it.id);
+  const hasDeal = off && off.discount > 0 && off.expiresAt > Date.now();
+  return `<a class="card" href="#/p/${encodeURIComponent(it.id)}" data-item="${esc(it.id)}">
+    <div class="card-art">${productArt(it, c.hue)}${hasDeal ? `<span class="chip deal">${pct(off.discount)} off for you</span>` : ''}</div>
+    <div class="card-body">
+      <div class="card-cat">${esc(c.label)}${reason ? ` · <span class="why">${esc(reason)}</span>` : ''}</div>
+      <div class="card-name">${esc(it.name)}</div>
+      <div class="card-price">${money(it.price)}</div>
+    </div></a>`;
+}
+function grid(list, opts) { return `<div class="grid">${list.map((i) => card(i, opts)).join('')}</div>`; }
+
+function renderCats(active) {
+  const top = [...cats].map((c, i) => ({ c, i, v: catalog.items.reduce((s, it) => s + (it.c === i ? it.views : 0), 0) }))
+    .sort((a, b) => b.v - a.v).slice(0, 9);
+  $('#cats').innerHTML = top.map(({ c }) => `<a href="#/c/${encodeURIComponent(c.id)}" class="${c.id === active ? 'on' : ''}">${esc(c.label)}</a>`).join('');
+}
+
+function recSection(title, k, exclude) {
+  const { list, personal } = recommend(k, exclude);
+  if (!list.length) return '';
+  return `<section class="shelf" data-testid="${personal ? 'recommendations' : 'popular-fallback'}">
+    <h2>${personal ? title : 'Popular right now'} ${personal ? '<span class="tag">for you</span>' : '<span class="tag muted">disco off</span>'}</h2>
+    ${grid(list, { reason: personal ? 'recommended' : '' })}</section>`;
+}
+
+function pageHome() {
+  renderCats(null);
+  const viewed = state.events.some((e) => e.type === 'view');
+  view.innerHTML = `
+    <section class="hero">
+      <div>
+        <h1>Things you will like, <em>priced for you</em>.</h1>
+        <p>Browse a few products: the shelf below re-ranks with every view, and product pages may carry a
+        personal offer chosen by a bandit that learns which discounts pay for themselves.</p>
+      </div>
+    </section>
+    ${recSection(viewed ? 'Recommended for you' : 'Picked for a first visit', 8, [])}
+    <section class="shelf"><h2>Popular right now</h2>${grid(popular.slice(0, 12))}</section>`;
+}
+
+function pageCategory(catId) {
+  renderCats(catId);
+  const ci = cats.findIndex((c) => c.id === catId);
+  if (ci < 0) return pageNotFound();
+  const list = popular.filter((i) => i.c === ci).slice(0, 24);
+  view.innerHTML = `<section class="shelf"><h1 class="page-title">${esc(cats[ci].label)}</h1>${grid(list)}</section>`;
+}
+
+function fmtLeft(ms) {
+  if (ms <= 0) return 'expired';
+  const s = Math.floor(ms / 1000);
+  const h = Math.floor(s / 3600); const m = Math.floor((s % 3600) / 60); const r = s % 60;
+  return h ? `${h}h ${String(m).padStart(2, '0')}m` : `${m}:${String(r).padStart(2, '0')}`;
+}
+
+async function pageProduct(id) {
+  const it = items.get(id);
+  if (!it) return pageNotFound();
+  renderCats(catOf(it).id);
+  track('view', id);
+  const offer = it.stock ? await offerFor(id) : null;
+  const deal = offer && offer.discount > 0;
+  const price = deal ? it.price * (1 - offer.discount) : it.price;
+  const badge = !state.disco
+    ? `<div class="offer none" data-testid="no-offer">Personal offers are off right now: everything is at its list price.</div>`
+    : deal
+      ? `<div class="offer" data-testid="offer-badge"><div class="offer-main"><b>${pct(offer.discount)} off</b>, just for you</div>
+         <div class="offer-sub">Offer ends in <span class="countdown" data-expires="${offer.expiresAt}">${fmtLeft(offer.expiresAt - Date.now())}</span></div></div>`
+      : offer ? `<div class="offer none" data-testid="offer-none">Today's price is our best price.</div>` : '';
+  view.innerHTML = `
+    <nav class="crumbs"><a href="#/">Home</a> › <a href="#/c/${encodeURIComponent(catOf(it).id)}">${esc(catOf(it).label)}</a></nav>
+    <article class="product" data-testid="product">
+      <div class="product-art">${productArt(it, catOf(it).hue, { big: true })}</div>
+      <div class="product-info">
+        <div class="brand">${esc(it.brand)}</div>
+        <h1>${esc(it.name)}</h1>
+        <div class="price-row">${deal ? `<span class="price now">${money(price)}</span><s class="was">${money(it.price)}</s>` : `<span class="price">${money(it.price)}</span>`}</div>
+        ${badge}
+        <div class="stock ${it.stock ? '' : 'out'}">${it.stock ? 'In stock · ships tomorrow' : 'Out of stock'}</div>
+        <div class="qty-row">
+          <button class="btn primary big" id="add" ${it.stock ? '' : 'disabled'}>Add to cart</button>
+        </div>
+        <p class="desc">A ${esc(it.name.split(' ').slice(1).join(' ').toLowerCase())} from ${esc(it.brand)}, in our ${esc(catOf(it).label.toLowerCase())} range.
+        ${it.views} shoppers looked at it this month.</p>
+      </div>
+    </article>
+    ${recSection('You may also like', 6, [id])}`;
+  if (offer) { state.lastOffer = offer; markShown(offer); }
+  renderPanel();
+  $('#add')?.addEventListener('click', () => {
+    track('cart', id, { price });
+    const line = state.cart.find((l) => l.itemId === id);
+    if (line) line.qty++;
+    else state.cart.push({ itemId: id, qty: 1, price: it.price, offer: offer ? { decisionId: offer.decisionId, discount: offer.discount, token: offer.token, expiresAt: offer.expiresAt } : null });
+    store.set('cart', state.cart);
+    updateCartCount();
+    toast(`Added ${it.name} to your cart`);
+  });
+}
+
+function cartTotals() {
+  let total = 0; let saved = 0;
+  for (const l of state.cart) {
+    const d = l.offer && l.offer.expiresAt > Date.now() ? l.offer.discount : 0;
+    total += l.price * l.qty * (1 - d); saved += l.price * l.qty * d;
+  }
+  return { total, saved };
+}
+
+function pageCart() {
+  renderCats(null);
+  if (!state.cart.length) {
+    view.innerHTML = `<section class="empty"><h1 class="page-title">Your cart is empty</h1><p><a class="btn primary" href="#/">Keep shopping</a></p></section>`;
+    return;
+  }
+  const rows = state.cart.map((l, n) => {
+    const it = items.get(l.itemId);
+    const d = l.offer && l.offer.discount > 0 && l.offer.expiresAt > Date.now() ? l.offer.discount : 0;
+    return `<div class="line">
+      <div class="line-art">${productArt(it, catOf(it).hue)}</div>
+      <div class="line-name"><a href="#/p/${encodeURIComponent(it.id)}">${esc(it.name)}</a>
+        ${d ? `<span class="chip deal small">${pct(d)} off · ends in <span class="countdown" data-expires="${l.offer.expiresAt}">${fmtLeft(l.offer.expiresAt - Date.now())}</span></span>` : ''}</div>
+      <div class="line-qty">× ${l.qty}</div>
+      <div class="line-price">${d ? `<s>${money(l.price * l.qty)}</s> ` : ''}${money(l.price * l.qty * (1 - d))}</div>
+      <button class="btn ghost small" data-remove="${n}" aria-label="remove">Remove</button></div>`;
+  }).join('');
+  const { total, saved } = cartTotals();
+  view.innerHTML = `<section class="cart"><h1 class="page-title">Your cart</h1>${rows}
+    <div class="cart-foot"><div>${saved > 0 ? `<span class="saved">You save ${money(saved)}</span>` : ''}</div>
+    <div class="cart-total">Total <b>${money(total)}</b></div>
+    <button class="btn primary big" id="checkout" data-testid="checkout">Place order</button></div>
+    <p class="fine">This is a fake checkout: no payment is taken. The server verifies each offer's signed token
+    before it honours the discount.</p></section>`;
+  view.querySelectorAll('[data-remove]').forEach((b) => b.addEventListener('click', () => {
+    const [l] = state.cart.splice(Number(b.dataset.remove), 1);
+    track('remove', l.itemId, { quantity: l.qty });
+    store.set('cart', state.cart);
+    updateCartCount();
+    pageCart();
+  }));
+  $('#checkout').addEventListener('click', checkout);
+}
+
+async function checkout() {
+  const btn = $('#checkout');
+  btn.disabled = true; btn.textContent = 'Placing order…';
+  const lines = state.cart.map((l) => ({ item_id: l.itemId, quantity: l.qty, price: l.price, ...(l.offer?.token ? { token: l.offer.token } : {}) }));
+  let res; let body;
+  try {
+    res = await fetch(cfg.checkoutUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'x-disco-key': cfg.apiKey }, body: JSON.stringify({ lines }) });
+    body = await res.json();
+  } catch (e) {
+    btn.disabled = false; btn.textContent = 'Place order';
+    return toast(`The order did not go through (${e.message}); nothing was charged. Try again.`, true);
+  }
+  if (!res.ok) {
+    btn.disabled = false; btn.textContent = 'Place order';
+    return toast(`The shop refused the order: ${body.message ?? body.error}`, true);
+  }
+  // Outcomes: each decision behind a bought line converted, with the revenue the server charged.
+  const reports = [];
+  body.lines.forEach((ol, n) => {
+    const l = state.cart[n];
+    const it = items.get(l.itemId);
+    track('purchase', l.itemId, { price: ol.total / ol.quantity, quantity: ol.quantity });
+    const decisionId = ol.decision_id ?? l.offer?.decisionId;
+    if (state.disco && decisionId) {
+      const margin = ol.total - it.cost * ol.quantity;
+      try {
+        const r = state.disco.report(decisionId, { converted: true, revenue: ol.total, margin });
+        reports.push({ decisionId, applied: r.applied, status: r.status, offer: ol.offer });
+      } catch (e) {
+        reports.push({ decisionId, applied: false, status: e.code ?? 'ERROR', offer: ol.offer });
+      }
+    }
+  });
+  let flushed = true;
+  if (state.disco) flushed = await state.disco.flush();
+  saveState();
+  const order = { id: body.order_id, total: body.total, saved: body.saved, lines: body.lines, reports, flushed, t: Date.now() };
+  state.orders.unshift(order);
+  state.orders.length = Math.min(state.orders.length, 5);
+  store.set('orders', state.orders);
+  for (const l of state.cart) state.offers.delete(l.itemId);
+  persistOffers();
+  state.cart = [];
+  store.set('cart', state.cart);
+  updateCartCount();
+  location.hash = `#/order/${encodeURIComponent(body.order_id)}`;
+}
+
+function pageOrder(id) {
+  renderCats(null);
+  const o = state.orders.find((x) => x.id === id);
+  if (!o) return pageNotFound();
+  const rows = o.lines.map((l) => {
+    const it = items.get(l.item_id);
+    const note = l.offer === 'applied' ? `<span class="ok">offer verified: ${pct(l.discount)} off</span>`
+      : l.offer === 'rejected' ? `<span class="bad">offer refused (${esc(l.reason)}): list price</span>` : '';
+    return `<li><span>${esc(it?.name ?? l.item_id)} × ${l.quantity}</span> ${note} <b>${money(l.total)}</b></li>`;
+  }).join('');
+  view.innerHTML = `<section class="order" data-testid="order">
+    <h1 class="page-title">Thank you! Order <code>${esc(o.id)}</code> is placed.</h1>
+    <ul class="order-lines">${rows}</ul>
+    <p class="order-total">Paid <b>${money(o.total)}</b>${o.saved > 0 ? ` · saved <b>${money(o.saved)}</b>` : ''}</p>
+    <p class="fine" data-testid="outcome-status">${o.reports.length
+    ? `${o.reports.length} outcome${o.reports.length > 1 ? 's' : ''} reported to the collector${o.flushed ? ' and acknowledged' : ' (queued: will retry)'}; ${o.reports.filter((r) => r.applied).length} updated this tab's bandit.`
+    : 'No disco decisions were involved in this order.'}</p>
+    <p><a class="btn primary" href="#/">Continue shopping</a></p></section>`;
+  renderPanel();
+}
+
+function pageNotFound() {
+  view.innerHTML = '<section class="empty"><h1 class="page-title">Nothing here</h1><p><a class="btn primary" href="#/">Back to the store</a></p></section>';
+}
+
+function updateCartCount() { $('#cart-count').textContent = String(state.cart.reduce((s, l) => s + l.qty, 0)); }
+
+let toastTimer;
+function toast(msg, bad = false) {
+  let t = $('#toast');
+  if (!t) { t = document.createElement('div'); t.id = 'toast'; t.setAttribute('role', 'status'); document.body.append(t); }
+  t.textContent = msg; t.className = `toast show${bad ? ' bad' : ''}`;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { t.className = 'toast'; }, 3200);
+}
+
+// ---------------------------------------------------------------- the panel
+function renderPanel() {
+  const body = $('#panel-body');
+  const s = state.status;
+  $('#disco-dot').className = `pulse ${s.ok ? 'on' : s.code === 'LOADING' ? '' : 'off'}`;
+  if (!body || $('#panel').hidden) return;
+  const d = state.disco;
+  const info = d?.info;
+  const prop = d ? d.propensity() : null;
+  const o = state.lastOffer;
+  const tr = d?.transport;
+  const ev = state.events.map((e) => `<li><time>${new Date(e.t).toLocaleTimeString()}</time><span class="ev ${e.type}">${e.type}</span>${esc(items.get(e.itemId)?.name ?? e.itemId)}${e.note ? ` <i>(${esc(e.note)})</i>` : ''}</li>`).join('');
+  body.innerHTML = `
+    <section><h3>Model</h3>${s.ok
+    ? `<p data-testid="bundle-status" class="ok">Bundle verified (ECDSA P-256) · ${esc(cfg.bundleLabel)}</p>
+       <dl><dt>model</dt><dd>${esc(info.modelVersion)}</dd><dt>catalog</dt><dd>${info.nItems.toLocaleString()} items</dd>
+       <dt>network</dt><dd>LSTM h=${info.hidden}, d=${info.embDim}, ${info.nArms} arms</dd><dt>engine</dt><dd>wasm${info.simd ? ' + SIMD128' : ''}</dd></dl>`
+    : `<p data-testid="bundle-status" class="bad">${s.code === 'LOADING' ? 'Loading…' : `Disco is off: <b>${esc(s.code)}</b>: ${esc(s.message)}`}</p>
+       ${s.code === 'LOADING' ? '' : '<p class="fine">The store keeps working without it: popular items instead of recommendations, list prices, no offers.</p>'}`}</section>
+    ${d ? `<section><h3>Purchase propensity</h3><div class="meter"><span style="width:${(prop * 100).toFixed(1)}%"></span></div>
+      <p class="fine" data-testid="propensity">${pct(prop)} chance this session ends in a purchase (the model's estimate after ${state.events.length ? 'your recent events' : 'no events yet'}).</p></section>` : ''}
+    ${d ? `<section data-testid="last-offer"><h3>Last offer decision</h3>${o ? `<dl>
+      <dt>item</dt><dd>${esc(items.get(o.itemId)?.name ?? o.itemId)}</dd>
+      <dt>arm chosen</dt><dd><b>${esc(o.armName)}</b> (#${o.arm}${o.banditArm !== o.arm ? `, bandit wanted #${o.banditArm}` : ''})</dd>
+      <dt>discount</dt><dd>${pct(o.discount)}</dd>
+      <dt>arm propensity</dt><dd>${o.propensity.toFixed(3)} <i>(logged for off-policy learning)</i></dd>
+      <dt>purchase prop.</dt><dd>${pct(o.purchasePropensity)}</dd>
+      <dt>guardrails</dt><dd data-testid="guardrails">${o.guardrails.length ? o.guardrails.map((g) => `<span class="chip small">${esc(g)}</span>`).join(' ') : 'none applied'}</dd>
+      <dt>expires</dt><dd>${new Date(o.expiresAt).toLocaleTimeString()}</dd>
+      <dt>shown</dt><dd>${o.shown ? 'yes (activated: its outcome trains the bandit)' : 'not yet'}</dd>
+      <dt>decision</dt><dd><code>${o.decisionId}</code></dd></dl>` : '<p class="fine">Open a product page: disco decides its offer there.</p>'}</section>` : ''}
+    <section><h3>Recent events</h3>${ev ? `<ul class="events" data-testid="events">${ev}</ul>` : '<p class="fine">None yet.</p>'}</section>
+    ${tr ? `<section><h3>To the collector</h3><p class="fine" data-testid="transport">${tr.size} queued · ${tr.stats.sentBatches} batches (${tr.stats.sentRecords} records) sent · ${tr.stats.dropped} dropped${state.lastError ? `<br><span class="bad">${esc(state.lastError)}</span>` : ''}</p></section>` : ''}`;
+}
+
+function togglePanel(open) {
+  const p = $('#panel');
+  p.hidden = !open;
+  $('#panel-toggle').setAttribute('aria-expanded', String(open));
+  store.set('panel', open);
+  renderPanel();
+}
+
+// ---------------------------------------------------------------- routing and start
+async function route() {
+  const h = decodeURIComponent(location.hash.slice(1) || '/');
+  window.scrollTo(0, 0);
+  const [, kind, arg] = h.match(/^\/(?:(p|c|order|cart)(?:\/(.+))?)?$/) ?? [];
+  if (!kind) return pageHome();
+  if (kind === 'p') return pageProduct(arg);
+  if (kind === 'c') return pageCategory(arg);
+  if (kind === 'cart') return pageCart();
+  if (kind === 'order') return pageOrder(arg);
+  return pageNotFound();
+}
+
+view.addEventListener('click', (e) => {
+  const a = e.target.closest('a.card');
+  if (a) track('click', a.dataset.item);
+});
+$('#panel-toggle').addEventListener('click', () => togglePanel($('#panel').hidden));
+$('#panel-close').addEventListener('click', () => togglePanel(false));
+setInterval(() => {
+  document.querySelectorAll('.countdown').forEach((el) => { el.textContent = fmtLeft(Number(el.dataset.expires) - Date.now()); });
+  if (!$('#panel').hidden && state.disco) {
+    const t = document.querySelector('[data-testid="transport"]');
+    const tr = state.disco.transport;
+    if (t && tr) t.firstChild.textContent = `${tr.size} queued · ${tr.stats.sentBatches} batches (${tr.stats.sentRecords} records) sent · ${tr.stats.dropped} dropped`;
+  }
+}, 1000);
+
+try {
+  state.disco = await startDisco();
+  state.status = { ok: true };
+} catch (e) {
+  // A bundle that fails verification (or any load failure) leaves the store working without disco.
+  state.status = { ok: false, code: e.code ?? e.name, message: e.message };
+  state.offers.clear();
+  for (const l of state.cart) l.offer = null;
+  const banner = $('#banner');
+  banner.hidden = false;
+  banner.dataset.testid = 'disco-off';
+  banner.textContent = `Personal offers are unavailable right now (${e.code ?? e.name}); you can keep shopping at list prices.`;
+  console.warn('disco is off:', e.code ?? e.name, e.message);
+}
+document.documentElement.dataset.disco = state.status.ok ? 'on' : 'off';
+updateCartCount();
+window.addEventListener('hashchange', route);
+if (store.get('panel', false)) togglePanel(true);
+await route();
+document.documentElement.dataset.ready = '1';
+window.__disco = state; // for the browser tests and the curious
