@@ -94,7 +94,7 @@ std::vector<uint8_t> build_model_payload(const BundleSpec& spec) {
                                       mc.num_price_buckets, mc.num_gap_buckets, mc.propensity_features);
 
   std::vector<flatbuffers::Offset<fb::Arm>> arms;
-  for (const ArmSpec& a : spec.arms)
+  for (const BundleArm& a : spec.arms)
     arms.push_back(fb::CreateArm(b, b.CreateString(a.name), static_cast<fb::ArmKind>(a.kind), a.value,
                                  a.merchant_cost));
   auto arms_v = b.CreateVector(arms);

@@ -38,7 +38,7 @@ struct TensorSpec {
 };
 
 enum class ArmKindSpec : uint8_t { Percent = 0, FixedAmount = 1, FreeShipping = 2 };
-struct ArmSpec {
+struct BundleArm {  // (not disco::ArmSpec: that is the guardrails' arm, disco/guardrails.h)
   std::string name;
   ArmKindSpec kind = ArmKindSpec::Percent;
   float value = 0.0f;          // Percent: fraction 0..1; FixedAmount: currency units
@@ -98,7 +98,7 @@ struct BundleSpec {
   ModelConfigSpec config;
   CatalogSpec catalog;
   std::vector<TensorSpec> tensors;
-  std::vector<ArmSpec> arms;
+  std::vector<BundleArm> arms;
   BanditPriorSpec bandit;
   GuardrailsSpec guardrails;
   bool has_training = false;
