@@ -25,9 +25,10 @@ const char* kUsage =
     "after the first of its session, predicted from the prefix; full ranking over all training\n"
     "items) with HR/MRR/NDCG at 10 and 20. Prints a table and writes report.json + report.html.\n"
     "\n"
-    "  --dataset KIND       yoochoose | completejourney | canonical | cdnow (any disco-ingest reader)\n"
-    "  --data DIR           dataset folder (default: $DISCO_DATA/yoochoose-100k or\n"
-    "                       $DISCO_DATA/completejourney-v2 for those kinds)\n"
+    "  --dataset KIND[,..]  yoochoose | completejourney | canonical | cdnow (any disco-ingest\n"
+    "                       reader); several, comma-separated, go into one report\n"
+    "  --data DIR[,..]      dataset folder(s), one per dataset (default: $DISCO_DATA/yoochoose-100k\n"
+    "                       or $DISCO_DATA/completejourney-v2 for those kinds)\n"
     "  --models LIST        comma-separated: pop,iknn,sknn,vsknn,bpr (default: all)\n"
     "  --out DIR            write report.json and report.html there (default: out/eval-KIND)\n"
     "  --max-test N         evaluate only the first N test sessions (default: all)\n"
@@ -49,8 +50,11 @@ const char* kUsage =
     "  --threads N          score test sessions on N threads (default 1)\n"
     "  --help               this text\n";
 
+std::vector<std::string> split_list(const std::string& s);
+
 struct Args {
   std::string dataset, data, out, models = "pop,iknn,sknn,vsknn,bpr";
+  std::vector<std::string> kinds, dirs;  // parsed --dataset / --data lists
   size_t max_test = 0;
   disco::eval::TiePolicy ties = disco::eval::TiePolicy::Expected;
   disco::eval::UnknownItems unknown = disco::eval::UnknownItems::Drop;
@@ -121,13 +125,20 @@ Args parse(int argc, char** argv) {
     }
   }
   if (a.dataset.empty()) usage_error("--dataset is required");
-  if (a.data.empty()) {
-    if (a.dataset == "yoochoose") a.data = disco::data::data_root() + "/yoochoose-100k";
-    else if (a.dataset == "completejourney") a.data = disco::data::data_root() + "/completejourney-v2";
-    else usage_error("--data is required for --dataset " + a.dataset);
+  a.kinds = split_list(a.dataset);
+  a.dirs = split_list(a.data);
+  if (a.kinds.empty()) usage_error("--dataset is empty");
+  if (!a.dirs.empty() && a.dirs.size() != a.kinds.size())
+    usage_error("--data names " + std::to_string(a.dirs.size()) + " folders for " + std::to_string(a.kinds.size()) +
+                " datasets");
+  if (a.dirs.empty()) {
+    for (const auto& k : a.kinds) {
+      if (k == "yoochoose") a.dirs.push_back(disco::data::data_root() + "/yoochoose-100k");
+      else if (k == "completejourney") a.dirs.push_back(disco::data::data_root() + "/completejourney-v2");
+      else usage_error("--data is required for --dataset " + k);
+    }
   }
-  if (a.out.empty()) a.out = "out/eval-" + a.dataset;
-  if (a.protocol.empty()) a.protocol = a.dataset == "completejourney" ? "timeline" : "sessions";
+  if (a.out.empty()) a.out = "out/eval-" + (a.kinds.size() == 1 ? a.kinds[0] : std::string("all"));
   return a;
 }
 
@@ -148,118 +159,131 @@ std::string fmt4(double v) {
 
 }  // namespace
 
+namespace {
+
+using namespace disco;
+
+void run_dataset(const Args& args, const std::string& kind, const std::string& dir, eval::Report& report) {
+  std::vector<std::unique_ptr<eval::Recommender>> models;
+  for (const auto& m : split_list(args.models)) models.push_back(eval::make_baseline(m));
+  if (models.empty()) usage_error("--models is empty");
+  const std::string protocol = !args.protocol.empty() ? args.protocol
+                               : kind == "completejourney" ? "timeline"
+                                                           : "sessions";
+
+  const auto t0 = std::chrono::steady_clock::now();
+  data::Dataset ds = data::read_dataset(kind, dir);
+  // yoochoose: the shipped session ids are the sessions (session-rec's protocol) -> no gap split.
+  const int64_t gap_ms = kind == "yoochoose" ? std::numeric_limits<int64_t>::max() / 4
+                                             : static_cast<int64_t>(args.gap_min * 60000.0);
+  data::sessionize(ds, gap_ms);
+  const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (ds.events.empty()) throw std::runtime_error("dataset " + dir + " has no events after cleaning");
+  std::cerr << data::summary_text(ds) << "\n";
+
+  data::Split split;
+  std::string split_desc;
+  std::vector<uint32_t> first_target;
+  if (protocol == "timeline") {
+    eval::TimelineSplit tl = eval::timeline_split(ds, args.test_frac);
+    ds = std::move(tl.ds);
+    split.train = std::move(tl.train);
+    split.test = std::move(tl.test);
+    first_target = std::move(tl.first_target);
+    split_desc = "timeline: events before the " + fmt4(1 - args.test_frac) +
+                 " time quantile train; each later event predicted from the user's whole history";
+  } else if (ds.has_predefined_split) {
+    split = ds.predefined_split;
+    split_desc = "predefined (the dataset's own train/test files)";
+  } else {
+    split = data::time_split(ds, 0.0, args.test_frac, false);
+    split_desc = "time split by session start: last " + fmt4(args.test_frac) + " of time = test";
+  }
+  std::vector<uint32_t> train = split.train;
+  train.insert(train.end(), split.valid.begin(), split.valid.end());  // baselines need no validation
+  if (train.empty()) throw std::runtime_error(kind + ": the training split is empty");
+  if (split.test.empty()) throw std::runtime_error(kind + ": the test split is empty");
+
+  eval::TaskOptions topt;
+  topt.unknown_items = args.unknown;
+  topt.max_test_sessions = args.max_test;
+  topt.first_target = first_target;
+  const eval::NextItemTask task = eval::build_next_item_task(ds, train, split.test, topt);
+  if (task.n_targets == 0) throw std::runtime_error(kind + ": no test predictions to make (test sessions too short?)");
+
+  const std::string p = args.kinds.size() > 1 ? kind + ": " : "";
+  report.add_meta(p + "data", dir);
+  report.add_meta(p + "protocol", protocol);
+  report.add_meta(p + "events / sessions / items", std::to_string(ds.events.size()) + " / " +
+                                                       std::to_string(ds.sessions.size()) + " / " +
+                                                       std::to_string(ds.items.size()));
+  report.add_meta(p + "split", split_desc);
+  report.add_meta(p + "train sessions / test sessions used",
+                  std::to_string(train.size()) + " / " + std::to_string(task.sequences.size()));
+  report.add_meta(p + "candidates (items seen in training)", std::to_string(task.n_candidates));
+  report.add_meta(p + "predictions", std::to_string(task.n_targets));
+  report.add_meta(p + "test events with unknown items",
+                  std::string(eval::to_string(task.unknown_items)) + ": " + std::to_string(task.dropped_unknown_events) +
+                      " dropped, " + std::to_string(task.unknown_targets) + " counted as misses");
+  report.add_meta(p + "test sessions skipped (< 2 events)", std::to_string(task.skipped_short_sessions));
+  report.add_meta(p + "load seconds", fmt4(load_s));
+  std::cerr << "eval: " << task.sequences.size() << " test sessions, " << task.n_targets << " predictions, "
+            << task.n_candidates << " candidate items\n";
+
+  eval::EvalOptions eopt;
+  eopt.threads = args.threads;
+  for (auto& m : models) {
+    std::cerr << "fit " << m->name() << " ..." << std::flush;
+    const auto f0 = std::chrono::steady_clock::now();
+    m->fit(ds, train);
+    const double fit_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count();
+    std::cerr << " " << fmt4(fit_s) << " s; eval ..." << std::flush;
+    const eval::NextItemResult r = eval::evaluate_next_item(*m, task, eopt);
+    std::cerr << " " << fmt4(r.seconds) << " s\n";
+    eval::MetricRow row;
+    row.dataset = kind;
+    row.model = m->name();
+    row.kind = "baseline";
+    eval::add_ranking_metrics(row, r.metrics(args.ties));
+    row.fit_seconds = fit_s;
+    row.eval_seconds = r.seconds;
+    std::string note;
+    for (auto tp : {eval::TiePolicy::Optimistic, eval::TiePolicy::Expected, eval::TiePolicy::Pessimistic}) {
+      const auto mm = r.metrics(tp);
+      const auto* at = mm.find(20) ? mm.find(20) : &mm.at.back();
+      note += std::string(note.empty() ? "" : "; ") + eval::to_string(tp) + " ties: HR@" + std::to_string(at->k) +
+              " " + fmt4(at->hr) + " MRR@" + std::to_string(at->k) + " " + fmt4(at->mrr);
+    }
+    if (protocol == "sessions" && m->has_propensity()) {
+      const eval::PropensityResult pr = eval::evaluate_propensity(*m, ds, split.test, args.max_test);
+      if (pr.cases > 0 && pr.positives > 0 && pr.positives < pr.cases) {
+        row.set("AUC", pr.auc);
+        row.set("logloss", pr.log_loss);
+        note += "; propensity: " + std::to_string(pr.cases) + " prefixes, " + std::to_string(pr.positives) +
+                " followed by a purchase";
+      }
+    }
+    row.note = note;
+    report.add_row(row);
+    if (auto* bpr = dynamic_cast<eval::BprMf*>(m.get())) report.add_curve({kind, m->name(), "train_loss", bpr->epoch_loss()});
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  using namespace disco;
   const Args args = parse(argc, argv);
   try {
-    std::vector<std::unique_ptr<eval::Recommender>> models;
-    for (const auto& m : split_list(args.models)) models.push_back(eval::make_baseline(m));
-    if (models.empty()) usage_error("--models is empty");
-
-    const auto t0 = std::chrono::steady_clock::now();
-    data::Dataset ds = data::read_dataset(args.dataset, args.data);
-    // yoochoose: the shipped session ids are the sessions (session-rec's protocol) -> no gap split.
-    const int64_t gap_ms = args.dataset == "yoochoose" ? std::numeric_limits<int64_t>::max() / 4
-                                                       : static_cast<int64_t>(args.gap_min * 60000.0);
-    data::sessionize(ds, gap_ms);
-    const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (ds.events.empty()) throw std::runtime_error("dataset " + args.data + " has no events after cleaning");
-    std::cerr << data::summary_text(ds) << "\n";
-
-    data::Split split;
-    std::string split_desc;
-    std::vector<uint32_t> first_target;
-    if (args.protocol == "timeline") {
-      eval::TimelineSplit tl = eval::timeline_split(ds, args.test_frac);
-      ds = std::move(tl.ds);
-      split.train = std::move(tl.train);
-      split.test = std::move(tl.test);
-      first_target = std::move(tl.first_target);
-      split_desc = "timeline: events before the " + fmt4(1 - args.test_frac) +
-                   " time quantile train; each later event predicted from the user's whole history";
-    } else if (ds.has_predefined_split) {
-      split = ds.predefined_split;
-      split_desc = "predefined (the dataset's own train/test files)";
-    } else {
-      split = data::time_split(ds, 0.0, args.test_frac, false);
-      split_desc = "time split by session start: last " + fmt4(args.test_frac) + " of time = test";
-    }
-    std::vector<uint32_t> train = split.train;
-    train.insert(train.end(), split.valid.begin(), split.valid.end());  // baselines need no validation
-    if (train.empty()) throw std::runtime_error("the training split is empty");
-    if (split.test.empty()) throw std::runtime_error("the test split is empty");
-
-    eval::TaskOptions topt;
-    topt.unknown_items = args.unknown;
-    topt.max_test_sessions = args.max_test;
-    topt.first_target = first_target;
-    const eval::NextItemTask task = eval::build_next_item_task(ds, train, split.test, topt);
-    if (task.n_targets == 0) throw std::runtime_error("no test predictions to make (test sessions too short?)");
-
     eval::Report report;
     report.title = "disco-eval: " + args.dataset;
-    report.add_meta("data", args.data);
-    report.add_meta("protocol", args.protocol);
-    report.add_meta("events / sessions / items", std::to_string(ds.events.size()) + " / " +
-                                                     std::to_string(ds.sessions.size()) + " / " +
-                                                     std::to_string(ds.items.size()));
-    report.add_meta("split", split_desc);
-    report.add_meta("train sessions / test sessions used", std::to_string(train.size()) + " / " +
-                                                               std::to_string(task.sequences.size()));
-    report.add_meta("candidates (items seen in training)", std::to_string(task.n_candidates));
-    report.add_meta("predictions", std::to_string(task.n_targets));
-    report.add_meta("test events with unknown items", std::string(eval::to_string(task.unknown_items)) + ": " +
-                                                          std::to_string(task.dropped_unknown_events) + " dropped, " +
-                                                          std::to_string(task.unknown_targets) + " counted as misses");
-    report.add_meta("test sessions skipped (< 2 events)", std::to_string(task.skipped_short_sessions));
     report.add_meta("ties", std::string(eval::to_string(args.ties)) +
                                 (args.ties == eval::TiePolicy::Pessimistic ? " (rank = 1 + #higher + #tied)"
                                  : args.ties == eval::TiePolicy::Expected
                                      ? " (metrics averaged over a uniformly random order of the tied items)"
                                      : " (rank = 1 + #higher)"));
-    report.add_meta("load seconds", fmt4(load_s));
-    std::cerr << "eval: " << task.sequences.size() << " test sessions, " << task.n_targets << " predictions, "
-              << task.n_candidates << " candidate items\n";
-
-    eval::EvalOptions eopt;
-    eopt.threads = args.threads;
-    for (auto& m : models) {
-      std::cerr << "fit " << m->name() << " ..." << std::flush;
-      const auto f0 = std::chrono::steady_clock::now();
-      m->fit(ds, train);
-      const double fit_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count();
-      std::cerr << " " << fmt4(fit_s) << " s; eval ..." << std::flush;
-      const eval::NextItemResult r = eval::evaluate_next_item(*m, task, eopt);
-      std::cerr << " " << fmt4(r.seconds) << " s\n";
-      eval::MetricRow row;
-      row.dataset = args.dataset;
-      row.model = m->name();
-      row.kind = "baseline";
-      eval::add_ranking_metrics(row, r.metrics(args.ties));
-      row.fit_seconds = fit_s;
-      row.eval_seconds = r.seconds;
-      std::string note;
-      for (auto p : {eval::TiePolicy::Optimistic, eval::TiePolicy::Expected, eval::TiePolicy::Pessimistic}) {
-        const auto mm = r.metrics(p);
-        note += std::string(note.empty() ? "" : "; ") + eval::to_string(p) + " ties: HR@20 " + fmt4(mm.find(20)->hr) +
-                " MRR@20 " + fmt4(mm.find(20)->mrr);
-      }
-      if (args.protocol == "sessions" && m->has_propensity()) {
-        const eval::PropensityResult pr = eval::evaluate_propensity(*m, ds, split.test, args.max_test);
-        if (pr.cases > 0 && pr.positives > 0 && pr.positives < pr.cases) {
-          row.set("AUC", pr.auc);
-          row.set("logloss", pr.log_loss);
-          note += "; propensity: " + std::to_string(pr.cases) + " prefixes, " + std::to_string(pr.positives) +
-                  " followed by a purchase";
-        }
-      }
-      row.note = note;
-      report.add_row(row);
-      if (auto* bpr = dynamic_cast<eval::BprMf*>(m.get()))
-        report.add_curve({args.dataset, m->name(), "train_loss", bpr->epoch_loss()});
-    }
+    for (size_t i = 0; i < args.kinds.size(); ++i) run_dataset(args, args.kinds[i], args.dirs[i], report);
     std::cout << report.to_text();
-    for (const auto& r : report.rows) std::cout << "  " << r.model << ": " << r.note << "\n";
+    for (const auto& r : report.rows) std::cout << "  " << r.dataset << " " << r.model << ": " << r.note << "\n";
     report.write(args.out);
     std::cout << "wrote " << args.out << "/report.json and " << args.out << "/report.html\n";
     return 0;
