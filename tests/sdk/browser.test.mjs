@@ -1,0 +1,80 @@
+// The shipped browser build (esbuild-minified src/index.js, as dist/disco.min.js) in Debian's
+// headless Chromium: SIMD128 detected, wasm compiled from a URL, bundle fetched and its signature
+// verified with the browser's WebCrypto, an offer made, the batch POSTed (signed) to a collector.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createHmac, createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { ROOT, makeBundle, testKey, wasmBytes } from './helpers.mjs';
+
+const CHROMIUM = process.env.DISCO_CHROMIUM ?? '/usr/bin/chromium';
+const KEY = 'site-key-0123456789';
+
+test('browser: minified SDK + disco-simd.wasm in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)`, timeout: 120_000 }, async () => {
+  const esbuild = await import(join(ROOT, 'sdk-js/node_modules/esbuild/lib/main.js'));
+  const js = (await esbuild.build({ entryPoints: [join(ROOT, 'sdk-js/src/index.js')], bundle: true, format: 'esm', minify: true, target: 'es2020', write: false })).outputFiles[0].contents;
+  const wasm = wasmBytes();
+  const bundle = makeBundle();
+  const pub = Buffer.from(testKey().spki).toString('base64');
+  const page = `<!doctype html><html><body><pre id="out">pending</pre><script type="module">
+    import { Disco, hasSimd } from '/disco.min.js';
+    const out = document.getElementById('out');
+    try {
+      const d = await Disco.create({ wasm: { simd: '/disco-simd.wasm', plain: '/disco.wasm' }, bundle: fetch('/bundle.disco'),
+        publicKey: '${pub}', seed: 3, userId: 'u1', storage: localStorage, collector: { url: '/v1/batch', key: '${KEY}' } });
+      d.track({ type: 'view', itemId: 'item-3' });
+      const recs = d.recommend({ k: 3 });
+      const o = await d.offer('item-4');
+      d.shown(o.decisionId);
+      const flushed = await d.flush();
+      let refused = null;
+      try { await Disco.create({ wasm: { plain: '/disco.wasm' }, bundle: fetch('/tampered.disco'), publicKey: '${pub}' }); } catch (e) { refused = e.code; }
+      out.textContent = JSON.stringify({ simd: d.info.simd, probe: hasSimd(), recs: recs.length, decisionId: o.decisionId, flushed, refused });
+    } catch (e) { out.textContent = JSON.stringify({ error: e.code ?? e.name, message: e.message }); }
+  </script></body></html>`;
+  const tampered = bundle.slice();
+  tampered[bundle.length >> 1] ^= 1;
+  const batches = [];
+  const files = {
+    '/': ['text/html', page], '/disco.min.js': ['text/javascript', js], '/disco-simd.wasm': ['application/wasm', wasm.simd],
+    '/disco.wasm': ['application/wasm', wasm.plain], '/bundle.disco': ['application/octet-stream', bundle],
+    '/tampered.disco': ['application/octet-stream', tampered],
+  };
+  const srv = createServer((req, res) => {
+    if (req.url === '/v1/batch') {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString();
+        const sig = createHmac('sha256', KEY).update(`${req.headers['x-disco-timestamp']}.${body}`).digest('hex');
+        const okAuth = req.headers['x-disco-signature'] === sig && req.headers['x-disco-key'] === createHash('sha256').update(KEY).digest('hex').slice(0, 16);
+        batches.push({ okAuth, batch: JSON.parse(body) });
+        res.writeHead(okAuth ? 200 : 401).end('{}');
+      });
+      return;
+    }
+    const f = files[req.url];
+    if (!f) { res.writeHead(404).end(); return; }
+    res.writeHead(200, { 'content-type': f[0] }).end(f[1]);
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${srv.address().port}/`;
+    const dom = await new Promise((resolve, reject) => execFile(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+      '--disable-background-networking', '--virtual-time-budget=30000', '--dump-dom', url], { timeout: 100_000 }, (e, out) => (e ? reject(e) : resolve(out))));
+    const text = (dom.match(/<pre id="out">([^<]*)<\/pre>/) ?? [])[1];
+    assert.ok(text && text !== 'pending', `page did not finish: ${dom.slice(0, 300)}`);
+    const r = JSON.parse(text.replace(/&quot;/g, '"'));
+    assert.equal(r.error, undefined, r.message);
+    assert.deepEqual({ simd: r.simd, probe: r.probe, recs: r.recs, flushed: r.flushed, refused: r.refused }, { simd: true, probe: true, recs: 3, flushed: true, refused: 'SIGNATURE' });
+    assert.equal(batches.length, 1);
+    assert.equal(batches[0].okAuth, true);
+    assert.equal(batches[0].batch.decisions[0].decision_id, r.decisionId);
+    assert.equal(batches[0].batch.activations[0].decision_id, r.decisionId);
+  } finally {
+    srv.close();
+  }
+});
