@@ -45,6 +45,7 @@ training (defaults in brackets):
   --clip-grad [5] --seed [42] --threads [0 = all cores] --device [auto] auto|cpu|cuda
   --checkpoint-every-steps [0 = per epoch] --fresh (ignore an existing checkpoint)
   --max-steps N --crash-after-steps N (testing: SIGKILL itself after N steps; rerun to resume)
+  --inject-nan-at-step N (testing: poison the weights, to check that divergence stops the job)
   --progress [auto] auto|bar|lines|off
 
 evaluation:

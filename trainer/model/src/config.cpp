@@ -86,6 +86,7 @@ void TrainConfig::set(const std::string& key_in, const std::string& value_in) {
   else if (key == "checkpoint_every_steps") checkpoint_every_steps = int(parse_int(key, v, 0, INT32_MAX));
   else if (key == "crash_after_steps") crash_after_steps = parse_int(key, v, -1, INT64_MAX);
   else if (key == "max_steps") max_steps = parse_int(key, v, -1, INT64_MAX);
+  else if (key == "inject_nan_at_step") inject_nan_at_step = parse_int(key, v, -1, INT64_MAX);
   else if (key == "fresh") fresh = parse_bool(key, v);
   else if (key == "progress") progress = one_of(key, v, {"auto", "bar", "lines", "off"});
   else throw TrainError("unknown option '" + key_in + "' (see disco-train --help)");

@@ -99,7 +99,7 @@ ColdStartStats apply_cold_start(ModelWeights& w, const data::Dataset& ds, const 
   return st;
 }
 
-std::vector<uint8_t> export_bundle(const ModelWeights& w, const data::Dataset& ds, const ExportOptions& opt) {
+BundleSpec make_bundle_spec(const ModelWeights& w, const data::Dataset& ds, const ExportOptions& opt) {
   w.validate();
   const ModelDims& D = w.dims;
   if (D.layers != 1)
@@ -176,6 +176,11 @@ std::vector<uint8_t> export_bundle(const ModelWeights& w, const data::Dataset& d
     spec.training.last_ts_ms = hi;
   }
   spec.metrics = opt.metrics;
+  return spec;
+}
+
+std::vector<uint8_t> export_bundle(const ModelWeights& w, const data::Dataset& ds, const ExportOptions& opt) {
+  const BundleSpec spec = make_bundle_spec(w, ds, opt);
   BuildResult r;
   if (opt.private_key_pem_path.empty()) {
     r = build_bundle(spec);

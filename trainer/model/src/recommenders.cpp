@@ -61,6 +61,7 @@ struct RuntimeRecommender::Run {
     disco_runtime_options o{};
     o.seed = 1;
     o.mode = DISCO_MODE_LOGGING_ONLY;
+    o.max_pending_decisions = 16;  // no offers are made here
     disco_status st = disco_runtime_create(b, &o, &rt);
     if (st != DISCO_OK) throw TrainError(rt_error("disco_runtime_create", st));
     st = disco_session_create(rt, 1, &s);

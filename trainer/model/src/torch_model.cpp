@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <thread>
 
@@ -461,6 +462,10 @@ TrainResult train(const TrainInputs& in, const TrainConfig& cfg) {
       torch::manual_seed(cfg.seed * 1000003ULL + uint64_t(st.global_step));  // dropout / sampling
       const Batch batch = make_batch(*in.train, plan[size_t(b)]);
       const DevBatch d = to_device(batch, dev);
+      if (cfg.inject_nan_at_step >= 0 && st.global_step == cfg.inject_nan_at_step) {
+        torch::NoGradGuard ng;
+        net->out_proj->weight.fill_(std::numeric_limits<float>::quiet_NaN());
+      }
       opt.zero_grad();
       Losses L = compute_loss(net, d, ctx);
       const double loss = L.total.item<double>();

@@ -57,6 +57,7 @@ struct TrainConfig {
   int checkpoint_every_steps = 0;  // 0 = only at the end of each epoch
   int64_t crash_after_steps = -1;  // testing: SIGKILL this process after N optimiser steps
   int64_t max_steps = -1;          // stop after N steps in total (benchmarks)
+  int64_t inject_nan_at_step = -1; // testing: poison the weights before step N (divergence handling)
   bool fresh = false;              // ignore an existing checkpoint instead of resuming
   std::string progress = "auto";   // auto | bar | lines | off
 

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "disco/bundle_writer.h"
 #include "disco/data/dataset.h"
 #include "disco/model/weights.h"
 
@@ -30,6 +31,9 @@ struct ExportOptions {
   std::vector<uint8_t> cold_start;   // per item, flagged in catalog.cold_start
   int64_t created_at_ms = 0;         // 0 = now
 };
+
+// The bundle contents (catalog, int8/int4 tensors, arms, guardrails, bandit prior, summary).
+BundleSpec make_bundle_spec(const ModelWeights& w, const data::Dataset& ds, const ExportOptions& opt);
 
 // Builds bundle.disco bytes (validated by the runtime's loader before they are returned).
 // Throws TrainError: more than one LSTM layer, invalid weights, unreadable key, runtime refusal.
