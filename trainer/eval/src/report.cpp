@@ -184,18 +184,20 @@ std::string svg_lines(const std::string& title, const std::vector<std::pair<std:
       }
   }
   if (!std::isfinite(lo)) lo = 0, hi = 1;
-  if (hi - lo < 1e-12) hi = lo + 1;
-  const double pad = (hi - lo) * 0.05;
-  lo -= pad;
-  hi += pad;
+  if (hi - lo < 1e-12) hi = lo + (std::abs(lo) > 0 ? std::abs(lo) * 0.1 : 1.0);
+  // Nice ticks: a step from the range, bounds rounded outwards to it.
+  const double step = nice_axis(hi - lo).second;
+  lo = std::floor(lo / step) * step;
+  hi = std::ceil(hi / step) * step;
+  const int n_ticks = static_cast<int>(std::lround((hi - lo) / step));
   auto X = [&](size_t i) { return left + (n > 1 ? pw * static_cast<double>(i) / static_cast<double>(n - 1) : pw / 2.0); };
   auto Y = [&](double v) { return top + ph * (1.0 - (v - lo) / (hi - lo)); };
   std::ostringstream o;
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << w << "\" height=\"" << h << "\" viewBox=\"0 0 " << w
     << ' ' << h << "\" role=\"img\" aria-label=\"" << html_esc(title) << "\">";
   o << "<text x=\"4\" y=\"18\" class=\"ct\">" << html_esc(title) << "</text>";
-  for (int k = 0; k <= 4; ++k) {
-    const double v = lo + (hi - lo) * k / 4.0;
+  for (int k = 0; k <= n_ticks; ++k) {
+    const double v = lo + step * k;
     o << "<line x1=\"" << left << "\" y1=\"" << Y(v) << "\" x2=\"" << left + pw << "\" y2=\"" << Y(v)
       << "\" class=\"grid\"/><text x=\"" << left - 4 << "\" y=\"" << Y(v) + 4 << "\" class=\"tick\" text-anchor=\"end\">"
       << fmt(v, "%.4g") << "</text>";
