@@ -205,3 +205,21 @@ TEST(EvalProtocol, TimelineSplitPredictsLaterEventsFromTheWholeHistory) {
   o.first_target = {1};
   EXPECT_THROW(build_next_item_task(tl.ds, tl.train, tl.test, o), std::invalid_argument);
 }
+
+TEST(EvalProtocol, CompareScoresMeasuresFloatVsQuantizedAgreement) {
+  const auto ds = make_dataset({{0, 1, 2, 3, 4}, {4, 0, 2}}, 5);
+  const auto task = build_next_item_task(ds, {0}, {1});  // 2 predictions, 5 candidates
+  FixedScores f({0.5f, 0.7f, 0.5f, 0.9f, 0.1f});
+  FixedScores q({0.5f, 0.75f, 0.5f, 0.9f, 0.3f});  // "quantized": two scores moved
+  const auto same = compare_scores(f, f, task, 2);
+  EXPECT_EQ(same.cases, 2u);
+  EXPECT_DOUBLE_EQ(same.max_abs_diff, 0.0);
+  EXPECT_DOUBLE_EQ(same.topk_overlap, 1.0);
+  const auto d = compare_scores(f, q, task, 2);
+  EXPECT_NEAR(d.max_abs_diff, 0.2, 1e-6);
+  EXPECT_NEAR(d.mean_abs_diff, (0.05 + 0.2) / 5, 1e-6);
+  EXPECT_DOUBLE_EQ(d.topk_overlap, 1.0);  // top-2 = {3, 1} for both
+  FixedScores swapped({0.8f, 0.7f, 0.5f, 0.9f, 0.1f});  // item 0 overtakes item 1
+  EXPECT_DOUBLE_EQ(compare_scores(f, swapped, task, 2).topk_overlap, 0.5);
+  EXPECT_EQ(compare_scores(f, q, task, 2, 1).cases, 1u);
+}

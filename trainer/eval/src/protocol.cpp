@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <iterator>
 #include <stdexcept>
 #include <thread>
 
@@ -118,6 +120,56 @@ NextItemResult evaluate_next_item(const Recommender& model, const NextItemTask& 
   for (const auto& a : accs) res.acc.merge(a);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
+}
+
+ScoreAgreement compare_scores(const Recommender& a, const Recommender& b, const NextItemTask& task, int k,
+                              size_t max_cases) {
+  if (k <= 0) throw std::invalid_argument("compare_scores: k must be positive");
+  const size_t n = task.candidate.size();
+  std::vector<uint32_t> cand;
+  for (uint32_t i = 0; i < n; ++i)
+    if (task.candidate[i]) cand.push_back(i);
+  if (cand.empty()) throw std::invalid_argument("compare_scores: the task has no candidate items");
+  const size_t kk = std::min<size_t>(static_cast<size_t>(k), cand.size());
+  std::vector<float> sa(n), sb(n);
+  std::vector<uint32_t> ta(cand), tb(cand);
+  ScoreAgreement r;
+  r.k = static_cast<int>(kk);
+  double sum_abs = 0, sum_overlap = 0;
+  uint64_t n_scores = 0;
+  auto top = [&](std::vector<uint32_t>& ids, const std::vector<float>& s) {
+    ids = cand;
+    std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(kk), ids.end(),
+                      [&](uint32_t x, uint32_t y) { return s[x] != s[y] ? s[x] > s[y] : x < y; });
+    ids.resize(kk);
+    std::sort(ids.begin(), ids.end());
+  };
+  for (const TestSequence& seq : task.sequences) {
+    for (size_t t = seq.first; t < seq.items.size(); ++t) {
+      if (max_cases && r.cases >= max_cases) break;
+      const auto pi = std::span<const uint32_t>(seq.items).first(t);
+      const auto pt = std::span<const uint8_t>(seq.types).first(t);
+      a.score(pi, pt, sa);
+      b.score(pi, pt, sb);
+      for (uint32_t i : cand) {
+        const double d = std::abs(static_cast<double>(sa[i]) - static_cast<double>(sb[i]));
+        r.max_abs_diff = std::max(r.max_abs_diff, d);
+        sum_abs += d;
+        ++n_scores;
+      }
+      top(ta, sa);
+      top(tb, sb);
+      std::vector<uint32_t> both;
+      std::set_intersection(ta.begin(), ta.end(), tb.begin(), tb.end(), std::back_inserter(both));
+      sum_overlap += static_cast<double>(both.size()) / static_cast<double>(kk);
+      ++r.cases;
+    }
+  }
+  if (r.cases) {
+    r.mean_abs_diff = sum_abs / static_cast<double>(n_scores);
+    r.topk_overlap = sum_overlap / static_cast<double>(r.cases);
+  }
+  return r;
 }
 
 TimelineSplit timeline_split(const data::Dataset& ds, double test_frac) {

@@ -78,6 +78,18 @@ struct NextItemResult {
 
 NextItemResult evaluate_next_item(const Recommender& model, const NextItemTask& task, const EvalOptions& opt = {});
 
+// How closely two models agree on the same prefixes (float vs int8): over the candidate items of
+// every prediction of the task (at most max_cases predictions; 0 = all), the largest and mean
+// absolute score difference and the mean overlap of the two top-k lists (1 = same items).
+struct ScoreAgreement {
+  uint64_t cases = 0;
+  double max_abs_diff = 0, mean_abs_diff = 0;
+  double topk_overlap = 0;
+  int k = 10;
+};
+ScoreAgreement compare_scores(const Recommender& a, const Recommender& b, const NextItemTask& task, int k = 10,
+                              size_t max_cases = 0);
+
 // Propensity: for each test session, one case per prefix that holds no purchase yet, i.e. the
 // prefixes events[0, t) for t = 1 .. min(first purchase index, n - 1); label = the session has a
 // purchase at index >= t.
