@@ -1,0 +1,360 @@
+// disco-loop-sim: the simulator's side of `disco loop` (loop/README.md). It owns the ground truth
+// (disco::sim::Environment) and talks to the Node edge fleet (loop/loop.mjs) over stdin/stdout.
+//
+// At start it generates the browsing (outcome-independent, so every policy faces the same offer
+// points and the same uniform draws: common random numbers), writes the pre-launch history
+// (days [0, history_days) under no discount) as canonical CSV for the first bundle, and runs the
+// baselines on the loop days: no discount, every fixed arm, the oracle. Then it serves commands,
+// one per line:
+//   STEP T        -> browsing events and offer points with loop_start <= ts < T not sent yet, in time
+//                    order: "E ts shopper session item type price" / "O k ts shopper session item
+//                    checkout_ts", then "."
+//   ARMS k a ...  -> the arms disco chose for every offer point of the last STEP; the environment
+//                    draws each outcome (habituation applied in time order): "R k purchased quantity
+//                    unit_price revenue margin discount_spend checkout_ts" per offer, then "."
+//   EVENTS A B F  -> writes disco's realized event log with A <= ts < B to the canonical CSV F, "ok N"
+//   FINISH F      -> writes per-day metrics of every policy (disco included) to the JSON file F, exits
+// Errors go to stderr and exit with status 1 (the Node side reports them).
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "disco/sim/arms.h"
+#include "disco/sim/environment.h"
+#include "disco/sim/simulate.h"
+
+using namespace disco::sim;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int64_t kDayMs = 86400000LL;
+
+[[noreturn]] void die(const std::string& msg) {
+  std::fprintf(stderr, "disco-loop-sim: %s\n", msg.c_str());
+  std::exit(1);
+}
+
+struct Day {
+  uint64_t decisions = 0, conversions = 0;
+  double revenue = 0, margin = 0, spend = 0, expected_margin = 0;
+};
+
+struct Stats {
+  std::vector<Day> days;
+  void add(int day, const Outcome& o, double expected) {
+    if (day < 0 || day >= int(days.size())) return;
+    Day& d = days[size_t(day)];
+    d.decisions++;
+    d.conversions += o.purchased;
+    d.revenue += o.revenue;
+    d.margin += o.margin;
+    d.spend += o.discount_spend;
+    d.expected_margin += expected;
+  }
+  double total_margin() const {
+    double m = 0;
+    for (const Day& d : days) m += d.margin;
+    return m;
+  }
+};
+
+// A baseline: `inner` on the loop days, no discount before (the pre-launch history).
+class LoopPolicy final : public OfferPolicy {
+ public:
+  LoopPolicy(int fixed_arm, int64_t loop_start, int64_t start, uint32_t days)
+      : fixed_(fixed_arm), loop_start_(loop_start), start_(start) { stats.days.resize(days); }
+  Choice choose(const Environment& env, const OfferPoint& p) override {
+    if (p.ts_ms < loop_start_) return {kNoDiscountArm, 1.0};
+    if (fixed_ >= 0) return {fixed_, 1.0};
+    return {env.oracle_arm(p.shopper, p.item, p.ts_ms), 1.0};
+  }
+  void observe(const Environment& env, const OfferPoint& p, const Choice& c, const Outcome& o) override {
+    if (p.ts_ms < loop_start_) return;
+    // expected margin in the state the choice was made in (before this offer's habituation)
+    (void)env;
+    stats.add(int((p.ts_ms - start_) / kDayMs), o, last_expected_);
+    (void)c;
+  }
+  Stats stats;
+  double last_expected_ = 0;
+
+ private:
+  int fixed_;
+  int64_t loop_start_, start_;
+};
+
+// run_policy with the expected margin of the chosen arm recorded (evaluated before the draw).
+class ExpectedWrapper final : public OfferPolicy {
+ public:
+  explicit ExpectedWrapper(LoopPolicy& p) : p_(p) {}
+  Choice choose(const Environment& env, const OfferPoint& pt) override {
+    Choice c = p_.choose(env, pt);
+    p_.last_expected_ = env.expected_margin(pt.shopper, pt.item, c.arm, pt.ts_ms);
+    return c;
+  }
+  void observe(const Environment& env, const OfferPoint& pt, const Choice& c, const Outcome& o) override {
+    p_.observe(env, pt, c, o);
+  }
+
+ private:
+  LoopPolicy& p_;
+};
+
+std::string json_days(const Stats& s) {
+  std::ostringstream o;
+  auto arr = [&](const char* name, auto get) {
+    o << "\"" << name << "\":[";
+    for (size_t i = 0; i < s.days.size(); ++i) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%s%.4f", i ? "," : "", double(get(s.days[i])));
+      o << buf;
+    }
+    o << "]";
+  };
+  o << "{";
+  arr("decisions", [](const Day& d) { return d.decisions; });
+  o << ",";
+  arr("conversions", [](const Day& d) { return d.conversions; });
+  o << ",";
+  arr("revenue", [](const Day& d) { return d.revenue; });
+  o << ",";
+  arr("margin", [](const Day& d) { return d.margin; });
+  o << ",";
+  arr("discount_spend", [](const Day& d) { return d.spend; });
+  o << ",";
+  arr("expected_margin", [](const Day& d) { return d.expected_margin; });
+  o << "}";
+  return o.str();
+}
+
+uint64_t parse_u64(const std::string& flag, const char* v) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long x = std::strtoull(v, &end, 10);
+  if (errno || !end || *end || !*v) die(flag + ": expected a non-negative integer, got '" + v + "'");
+  return x;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config cfg;
+  cfg.num_shoppers = 6000;
+  cfg.num_items = 3000;
+  cfg.num_days = 21;
+  uint32_t history_days = 7;
+  std::string out;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> const char* {
+      if (i + 1 >= argc) die(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--seed") cfg.seed = parse_u64(a, next());
+    else if (a == "--shoppers") cfg.num_shoppers = uint32_t(parse_u64(a, next()));
+    else if (a == "--items") cfg.num_items = uint32_t(parse_u64(a, next()));
+    else if (a == "--days") cfg.num_days = uint32_t(parse_u64(a, next()));
+    else if (a == "--history-days") history_days = uint32_t(parse_u64(a, next()));
+    else if (a == "--out") out = next();
+    else if (a == "--help" || a == "-h") {
+      std::puts("disco-loop-sim --out DIR [--seed 42] [--shoppers 6000] [--items 3000] [--days 21 (loop days)] "
+                "[--history-days 7]\nThen reads STEP/ARMS/EVENTS/FINISH commands on stdin (see the source header).");
+      return 0;
+    } else die("unknown argument '" + a + "' (see --help)");
+  }
+  if (out.empty()) die("--out DIR is required");
+  if (cfg.num_shoppers == 0 || cfg.num_items < 10 || cfg.num_days == 0) die("need --shoppers > 0, --items >= 10, --days > 0");
+  const uint32_t loop_days = cfg.num_days;
+  cfg.num_days = history_days + loop_days;
+  std::ios::sync_with_stdio(false);
+
+  Environment env(cfg);
+  const Browsing browsing = generate_browsing(env);
+  const int64_t start = cfg.start_ms;
+  const int64_t loop_start = start + int64_t(history_days) * kDayMs;
+  const uint32_t total_days = cfg.num_days;
+  for (const OfferPoint& p : browsing.offers)
+    if (!p.is_decision) die("every cart add must be an offer point (Config::offer_rate = 1)");
+
+  // Pre-launch history (no discount) -> canonical CSV for the first bundle; items.csv for retrains.
+  try {
+    LoopPolicy none(kNoDiscountArm, loop_start, start, total_days);
+    SimLog log = run_policy(env, browsing, none);
+    SimLog hist;
+    hist.sessions = log.sessions;
+    for (const SimEvent& e : log.events)
+      if (e.ts_ms < loop_start) hist.events.push_back(e);
+    for (const SimDecision& d : log.decisions)
+      if (d.ts_ms < loop_start) hist.decisions.push_back(d);
+    std::vector<std::pair<uint64_t, uint64_t>> ids;
+    for (const SimDecision& d : hist.decisions) ids.push_back({d.id_hi, d.id_lo});
+    std::sort(ids.begin(), ids.end());
+    for (const SimOutcome& o : log.outcomes)
+      if (std::binary_search(ids.begin(), ids.end(), std::pair{o.id_hi, o.id_lo})) hist.outcomes.push_back(o);
+    write_csv(env, hist, (fs::path(out) / "history").string(), LoggingPolicy::parse("fixed:0%"), 0.0);
+  } catch (const std::exception& e) {
+    die(std::string("writing the history: ") + e.what());
+  }
+
+  // Baselines on the loop days, same browsing, same draws.
+  std::vector<Stats> fixed(kNumArms);
+  for (int a = 0; a < kNumArms; ++a) {
+    LoopPolicy p(a, loop_start, start, total_days);
+    ExpectedWrapper w(p);
+    run_policy(env, browsing, w);
+    fixed[size_t(a)] = p.stats;
+  }
+  Stats oracle;
+  {
+    LoopPolicy p(-1, loop_start, start, total_days);
+    ExpectedWrapper w(p);
+    run_policy(env, browsing, w);
+    oracle = p.stats;
+  }
+
+  auto results_json = [&](const Stats* disco) {
+    std::string j = "{\"start_ms\":" + std::to_string(start) + ",\"loop_start_ms\":" + std::to_string(loop_start) +
+                    ",\"history_days\":" + std::to_string(history_days) + ",\"arms\":[";
+    for (int a = 0; a < kNumArms; ++a) j += std::string(a ? "," : "") + "\"" + kArms[size_t(a)].name + "\"";
+    j += "]";
+    if (disco) j += ",\"disco\":" + json_days(*disco);
+    j += ",\"oracle\":" + json_days(oracle) + ",\"fixed\":[";
+    for (int a = 0; a < kNumArms; ++a) j += (a ? "," : "") + json_days(fixed[size_t(a)]);
+    j += "]}\n";
+    return j;
+  };
+  auto write_file = [&](const std::string& path, const std::string& text) {
+    FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) die(path + ": cannot open for writing: " + std::strerror(errno));
+    std::fputs(text.c_str(), f);
+    if (std::fclose(f) != 0) die(path + ": write failed: " + std::strerror(errno));
+  };
+  write_file((fs::path(out) / "baselines.json").string(), results_json(nullptr));
+
+  // disco's own run: the environment starts clean; pre-launch offers get no discount (that only
+  // decays habituation, which is zero at the start).
+  env.reset_state();
+  Stats disco;
+  disco.days.resize(total_days);
+  std::vector<SimEvent> realized;  // purchases: pre-launch (no discount), then under disco
+  size_t next_event = 0, next_offer = 0;
+  while (next_event < browsing.events.size() && browsing.events[next_event].ts_ms < loop_start) ++next_event;
+  while (next_offer < browsing.offers.size() && browsing.offers[next_offer].ts_ms < loop_start) {
+    const OfferPoint& p = browsing.offers[next_offer++];
+    const Outcome o = env.draw(p.shopper, p.item, kNoDiscountArm, p.key, p.ts_ms);
+    env.apply_offer(p.shopper, kNoDiscountArm, p.ts_ms);
+    if (o.purchased)
+      realized.push_back({p.checkout_ts_ms, o.unit_price, p.shopper, p.session, p.item, kPurchase, uint8_t(o.quantity)});
+  }
+  size_t step_begin = next_offer, step_end = next_offer;
+
+  {
+    uint64_t n_offers = browsing.offers.size() - next_offer, n_events = browsing.events.size() - next_event;
+    std::printf("{\"ready\":true,\"start_ms\":%" PRId64 ",\"loop_start_ms\":%" PRId64 ",\"day_ms\":%" PRId64
+                ",\"history_days\":%u,\"loop_days\":%u,\"shoppers\":%u,\"items\":%u,\"loop_offers\":%" PRIu64
+                ",\"loop_events\":%" PRIu64 ",\"history\":\"%s\"}\n",
+                start, loop_start, kDayMs, history_days, loop_days, cfg.num_shoppers, cfg.num_items, n_offers, n_events,
+                (fs::path(out) / "history").string().c_str());
+    std::fflush(stdout);
+  }
+
+  std::string line;
+  std::string buf;
+  while (std::getline(std::cin, line)) {
+    std::istringstream in(line);
+    std::string cmd;
+    in >> cmd;
+    buf.clear();
+    if (cmd == "STEP") {
+      int64_t t_end = 0;
+      if (!(in >> t_end)) die("STEP needs a time (ms)");
+      step_begin = next_offer;
+      char row[160];
+      const auto& E = browsing.events;
+      const auto& O = browsing.offers;
+      while (true) {
+        const bool ev = next_event < E.size() && E[next_event].ts_ms < t_end;
+        const bool of = next_offer < O.size() && O[next_offer].ts_ms < t_end;
+        if (!ev && !of) break;
+        // At equal ts the cart event comes before its offer point.
+        if (ev && (!of || E[next_event].ts_ms <= O[next_offer].ts_ms)) {
+          const SimEvent& e = E[next_event++];
+          std::snprintf(row, sizeof row, "E %" PRId64 " %u %u %u %u %.2f\n", e.ts_ms, e.shopper, e.session, e.item,
+                        unsigned(e.kind), e.price);
+        } else {
+          const OfferPoint& p = O[next_offer];
+          std::snprintf(row, sizeof row, "O %zu %" PRId64 " %u %u %u %" PRId64 "\n", next_offer, p.ts_ms, p.shopper,
+                        p.session, p.item, p.checkout_ts_ms);
+          ++next_offer;
+        }
+        buf += row;
+      }
+      step_end = next_offer;
+      buf += ".\n";
+    } else if (cmd == "ARMS") {
+      std::vector<int> arms(step_end - step_begin, -1);
+      size_t k = 0;
+      int a = 0;
+      while (in >> k >> a) {
+        if (k < step_begin || k >= step_end) die("ARMS: offer " + std::to_string(k) + " is not in the last STEP");
+        if (a < 0 || a >= kNumArms) die("ARMS: arm " + std::to_string(a) + " out of range for offer " + std::to_string(k));
+        arms[k - step_begin] = a;
+      }
+      char row[200];
+      for (size_t j = 0; j < arms.size(); ++j) {
+        if (arms[j] < 0) die("ARMS: no arm for offer " + std::to_string(step_begin + j));
+        const OfferPoint& p = browsing.offers[step_begin + j];
+        const double expected = env.expected_margin(p.shopper, p.item, arms[j], p.ts_ms);
+        const Outcome o = env.draw(p.shopper, p.item, arms[j], p.key, p.ts_ms);
+        env.apply_offer(p.shopper, arms[j], p.ts_ms);
+        disco.add(int((p.ts_ms - start) / kDayMs), o, expected);
+        if (o.purchased)
+          realized.push_back({p.checkout_ts_ms, o.unit_price, p.shopper, p.session, p.item, kPurchase, uint8_t(o.quantity)});
+        std::snprintf(row, sizeof row, "R %zu %d %d %.4f %.4f %.4f %.4f %" PRId64 "\n", step_begin + j, int(o.purchased),
+                      o.quantity, o.unit_price, o.revenue, o.margin, o.discount_spend, p.checkout_ts_ms);
+        buf += row;
+      }
+      step_begin = step_end;
+      buf += ".\n";
+    } else if (cmd == "EVENTS") {
+      int64_t from = 0, to = 0;
+      std::string path;
+      if (!(in >> from >> to >> path)) die("EVENTS needs FROM_MS TO_MS PATH");
+      FILE* f = std::fopen(path.c_str(), "wb");
+      if (!f) die(path + ": cannot open for writing: " + std::strerror(errno));
+      std::fputs("user_id,session_id,ts,type,item_id,price,quantity\n", f);
+      std::vector<SimEvent> rows;
+      for (const SimEvent& e : browsing.events)
+        if (e.ts_ms >= from && e.ts_ms < to) rows.push_back(e);
+      for (const SimEvent& e : realized)
+        if (e.ts_ms >= from && e.ts_ms < to) rows.push_back(e);
+      std::stable_sort(rows.begin(), rows.end(), [](const SimEvent& x, const SimEvent& y) { return x.ts_ms < y.ts_ms; });
+      for (const SimEvent& e : rows)
+        std::fprintf(f, "u%u,s%u,%" PRId64 ",%s,i%u,%.2f,%u\n", e.shopper, e.session, e.ts_ms, event_kind_name(e.kind),
+                     e.item, e.price, unsigned(e.quantity));
+      if (std::fclose(f) != 0) die(path + ": write failed: " + std::strerror(errno));
+      buf = "ok " + std::to_string(rows.size()) + "\n";
+    } else if (cmd == "FINISH") {
+      std::string path;
+      if (!(in >> path)) die("FINISH needs a PATH");
+      write_file(path, results_json(&disco));
+      std::puts("ok");
+      std::fflush(stdout);
+      return 0;
+    } else if (!cmd.empty()) {
+      die("unknown command '" + cmd + "'");
+    }
+    std::fwrite(buf.data(), 1, buf.size(), stdout);
+    std::fflush(stdout);
+  }
+  return 0;
+}
