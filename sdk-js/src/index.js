@@ -105,13 +105,14 @@ export class Disco {
       } else {
         this.session = this.runtime.createSession(this.userKey);
       }
+      this.sendEvents = !!o.collector?.events;
+      this.transport = o.transport ?? (o.collector ? new Transport({ ...o.collector, storage: o.storage ?? o.collector.storage, crypto: o.crypto }) : null);
     } catch (e) {
+      this.session?.free();
       this.runtime?.free();
       bundle.free();
       throw e;
     }
-    this.sendEvents = !!o.collector?.events;
-    this.transport = o.transport ?? (o.collector ? new Transport({ ...o.collector, storage: o.storage ?? o.collector.storage, crypto: o.crypto }) : null);
   }
 
   /** Bundle and build facts: model version, dimensions, SIMD or not. */

@@ -75,6 +75,13 @@ test('disco: bad input gives typed errors, never a silent offer', async () => {
   d.close();
   await rejectsCode(assert, open({ mode: 'aggressive' }), 'INVALID_ARGUMENT');
   await rejectsCode(assert, open({ seed: -1 }), 'INVALID_ARGUMENT');
+  // a refused configuration frees what it allocated: no growth over many attempts
+  const engine = await Engine.load(wasm);
+  const heap = () => engine.memory.buffer.byteLength;
+  await rejectsCode(assert, open({ engine, collector: { key: 'k' } }), 'INVALID_ARGUMENT');
+  const before = heap();
+  for (let i = 0; i < 50; i++) await rejectsCode(assert, open({ engine, collector: { url: 'http://127.0.0.1:9/' } }), 'INVALID_ARGUMENT');
+  assert.equal(heap(), before);
 });
 
 test('disco: same seed and inputs give the same decisions; SIMD and plain builds agree exactly', async () => {
