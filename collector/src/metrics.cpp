@@ -15,7 +15,7 @@ void Histogram::observe(double s) {
 void Histogram::render(std::string& out, const std::string& name, const std::string& help) const {
   out += "# HELP " + name + " " + help + "\n# TYPE " + name + " histogram\n";
   uint64_t cum = 0;
-  char buf[160];
+  char buf[512];
   for (size_t i = 0; i < kBounds.size(); ++i) {
     cum += buckets_[i].load(std::memory_order_relaxed);
     std::snprintf(buf, sizeof buf, "%s_bucket{le=\"%g\"} %llu\n", name.c_str(), kBounds[i],

@@ -1,6 +1,7 @@
 #include "disco/collector/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <charconv>
@@ -35,6 +36,13 @@ void json_error(httplib::Response& res, int status, const std::string& error, co
   res.set_content(j.dump(), "application/json");
 }
 
+// cpp-httplib 0.11 listens with a backlog of 5: a burst of new connections then loses SYNs and
+// the clients wait a second for the retransmit. Raise it after bind (listen() again is allowed).
+class HttpServer : public httplib::Server {
+ public:
+  void widen_backlog(int n) { ::listen(svr_sock_, n); }
+};
+
 json counts(const KindCounts& k) { return {{"accepted", k.accepted}, {"duplicate", k.duplicate}}; }
 
 }  // namespace
@@ -46,7 +54,7 @@ struct Collector::Impl {
   std::unique_ptr<JetStreamLog> js;
   ReplayCache replay;
   ParseLimits limits;
-  httplib::Server http;
+  HttpServer http;
   int port = 0;
 
   std::mutex bundle_mu;
@@ -356,6 +364,7 @@ int Collector::bind() {
                                " (in use, or not a local address)");
     im.port = im.cfg.port;
   }
+  im.http.widen_backlog(1024);
   return im.port;
 }
 

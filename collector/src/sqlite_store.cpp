@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -27,19 +29,19 @@ CREATE TABLE IF NOT EXISTS events(
   session_id TEXT NOT NULL, ts_ms INTEGER NOT NULL, type INTEGER NOT NULL, item_id TEXT NOT NULL,
   price REAL NOT NULL, quantity INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS decisions(
-  decision_id BLOB PRIMARY KEY, site TEXT NOT NULL, ts_ms INTEGER NOT NULL, user_key INTEGER NOT NULL,
+  seq INTEGER PRIMARY KEY, decision_id BLOB NOT NULL UNIQUE, site TEXT NOT NULL, ts_ms INTEGER NOT NULL, user_key INTEGER NOT NULL,
   item_id TEXT NOT NULL, arm INTEGER NOT NULL, discount REAL NOT NULL, propensity REAL NOT NULL,
   model_version TEXT NOT NULL, policy_version TEXT NOT NULL, mode INTEGER NOT NULL,
   shown INTEGER NOT NULL, shown_ts_ms INTEGER, price REAL NOT NULL, cost REAL NOT NULL,
   context BLOB, received_ms INTEGER NOT NULL,
   closed INTEGER NOT NULL DEFAULT 0, status INTEGER NOT NULL DEFAULT 0, reward REAL,
   outcome_ts_ms INTEGER, converted INTEGER, revenue REAL, margin REAL, late INTEGER NOT NULL DEFAULT 0,
-  in_bandit INTEGER NOT NULL DEFAULT 0, closed_ms INTEGER) WITHOUT ROWID;
+  in_bandit INTEGER NOT NULL DEFAULT 0, closed_ms INTEGER);
 CREATE INDEX IF NOT EXISTS decisions_open ON decisions(closed, ts_ms);
 CREATE TABLE IF NOT EXISTS outcomes(
-  decision_id BLOB PRIMARY KEY, site TEXT NOT NULL, ts_ms INTEGER NOT NULL, converted INTEGER NOT NULL,
-  revenue REAL NOT NULL, margin REAL NOT NULL, received_ms INTEGER NOT NULL,
-  status INTEGER NOT NULL) WITHOUT ROWID;
+  seq INTEGER PRIMARY KEY, decision_id BLOB NOT NULL UNIQUE, site TEXT NOT NULL, ts_ms INTEGER NOT NULL,
+  converted INTEGER NOT NULL, revenue REAL NOT NULL, margin REAL NOT NULL, received_ms INTEGER NOT NULL,
+  status INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS outcomes_status ON outcomes(status, ts_ms);
 CREATE TABLE IF NOT EXISTS activations(
   decision_id BLOB PRIMARY KEY, ts_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL) WITHOUT ROWID;
@@ -85,6 +87,12 @@ double bandit_reward(double margin, double price) {
   if (!std::isfinite(margin) || !std::isfinite(price) || !(price > 0.0)) return 0.0;
   double r = margin / price;
   return r < -kRewardClamp ? -kRewardClamp : (r > kRewardClamp ? kRewardClamp : r);
+}
+
+// DISCO_COLLECTOR_DEBUG=1: one stderr line per transaction and checkpoint (timings).
+bool debug_log() {
+  static const bool on = std::getenv("DISCO_COLLECTOR_DEBUG") != nullptr;
+  return on;
 }
 
 int64_t system_now_ms() {
@@ -151,7 +159,12 @@ void SqliteStore::open() {
   exec(opt_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   exec("PRAGMA foreign_keys=OFF");
   exec("PRAGMA cache_size=-65536");
+  // Checkpoints run on their own connection and thread (start()), so a commit never waits for
+  // the database file to be written and fsync'ed; without the thread (tests, export), SQLite's
+  // automatic checkpoint stays on.
   exec("PRAGMA wal_autocheckpoint=4000");
+  exec("PRAGMA temp_store=MEMORY");
+  exec("PRAGMA mmap_size=268435456");
   exec(kSchema);
   prepare();
   load_bandit();
@@ -174,23 +187,22 @@ void SqliteStore::prepare() {
       {"dec_ins",
        "INSERT INTO decisions(decision_id, site, ts_ms, user_key, item_id, arm, discount, propensity, model_version, "
        "policy_version, mode, shown, shown_ts_ms, price, cost, context, received_ms) "
-       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"},
+       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(decision_id) DO NOTHING"},
       {"dec_get",
        "SELECT site, ts_ms, arm, mode, shown, closed, in_bandit, status, reward, context, price FROM decisions "
        "WHERE decision_id=?"},
       {"dec_join",
        "UPDATE decisions SET status=?, closed=1, reward=?, outcome_ts_ms=?, converted=?, revenue=?, margin=?, late=?, "
-       "closed_ms=coalesce(closed_ms, ?) WHERE decision_id=?"},
-      {"dec_shown", "UPDATE decisions SET shown=1, shown_ts_ms=? WHERE decision_id=?"},
-      {"dec_in_bandit", "UPDATE decisions SET in_bandit=1 WHERE decision_id=?"},
+       "closed_ms=coalesce(closed_ms, ?), in_bandit=? WHERE decision_id=?"},
+      {"dec_shown", "UPDATE decisions SET shown=1, shown_ts_ms=?, in_bandit=? WHERE decision_id=?"},
       {"dec_due",
        "SELECT decision_id FROM decisions WHERE closed=0 AND ts_ms < ? ORDER BY ts_ms LIMIT ?"},
       {"dec_default",
-       "UPDATE decisions SET status=2, closed=1, reward=0, converted=0, revenue=0, margin=0, closed_ms=? "
+       "UPDATE decisions SET status=2, closed=1, reward=0, converted=0, revenue=0, margin=0, closed_ms=?, in_bandit=? "
        "WHERE decision_id=?"},
       {"out_ins",
        "INSERT INTO outcomes(decision_id, site, ts_ms, converted, revenue, margin, received_ms, status) "
-       "VALUES(?,?,?,?,?,?,?,0) ON CONFLICT DO NOTHING"},
+       "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(decision_id) DO NOTHING"},
       {"out_get_orphan",
        "SELECT ts_ms, converted, revenue, margin, status FROM outcomes WHERE decision_id=? AND status IN (0,3)"},
       {"out_status", "UPDATE outcomes SET status=? WHERE decision_id=?"},
@@ -285,15 +297,17 @@ void SqliteStore::finalize_bandit(DecisionRow& d, double margin) {
   a.n += 1;
   a.reward_sum += reward;
   dirty_.push_back(key);
-  d.in_bandit = true;
-  Stmt u(st_["dec_in_bandit"], db_);
-  u.id(1, d.id).step();
+  d.in_bandit = true;  // persisted by the caller's UPDATE of the decision row
+}
+
+bool SqliteStore::is_late(const DecisionRow& d, int64_t o_ts, bool expired_orphan) const {
+  return expired_orphan || d.closed || (o_ts - d.ts_ms > opt_.reward_window_ms);
 }
 
 void SqliteStore::join(DecisionRow& d, int64_t o_ts, bool converted, double revenue, double margin,
-                       bool expired_orphan, ApplyResult* r) {
+                       bool expired_orphan, bool update_outcome_row, ApplyResult* r) {
   const int64_t t = now();
-  bool late = expired_orphan || d.closed || (o_ts - d.ts_ms > opt_.reward_window_ms);
+  const bool late = is_late(d, o_ts, expired_orphan);
   int status;
   double reward;
   if (!late) {
@@ -305,16 +319,18 @@ void SqliteStore::join(DecisionRow& d, int64_t o_ts, bool converted, double reve
     status = static_cast<int>(JoinStatus::Late);
     reward = d.closed ? d.reward : 0.0;
   }
-  Stmt u(st_["dec_join"], db_);
-  u.i(1, status).d(2, reward).i(3, o_ts).i(4, converted ? 1 : 0).d(5, revenue).d(6, margin).i(7, late ? 1 : 0)
-      .i(8, t).id(9, d.id).step();
   d.closed = true;
   d.status = status;
   d.reward = reward;
-  Stmt o(st_["out_status"], db_);
-  o.i(1, late ? kOutLate : kOutJoined).id(2, d.id).step();
-  if (r) (late ? r->late : r->joined) += 1;
   finalize_bandit(d, reward);
+  Stmt u(st_["dec_join"], db_);
+  u.i(1, status).d(2, reward).i(3, o_ts).i(4, converted ? 1 : 0).d(5, revenue).d(6, margin).i(7, late ? 1 : 0)
+      .i(8, t).i(9, d.in_bandit ? 1 : 0).id(10, d.id).step();
+  if (update_outcome_row) {
+    Stmt o(st_["out_status"], db_);
+    o.i(1, late ? kOutLate : kOutJoined).id(2, d.id).step();
+  }
+  if (r) (late ? r->late : r->joined) += 1;
 }
 
 void SqliteStore::apply_in_txn(const std::string& site, const std::string& hash, const Batch& b, int64_t t,
@@ -373,7 +389,7 @@ void SqliteStore::apply_in_txn(const std::string& site, const std::string& hash,
       if (a.step()) {
         int64_t ats = sqlite3_column_int64(a.s, 0);
         Stmt u(st_["dec_shown"], db_);
-        u.i(1, ats).id(2, d.id).step();
+        u.i(1, ats).i(2, 0).id(3, d.id).step();
         row.shown = true;
       }
     }
@@ -385,26 +401,29 @@ void SqliteStore::apply_in_txn(const std::string& site, const std::string& hash,
       double rev = sqlite3_column_double(o.s, 2), mar = sqlite3_column_double(o.s, 3);
       bool expired = sqlite3_column_int(o.s, 4) == kOrphanExpired;
       sqlite3_reset(o.s);
-      join(row, ots, conv, rev, mar, expired, &r);
+      join(row, ots, conv, rev, mar, expired, /*update_outcome_row=*/true, &r);
     }
   }
   for (const Outcome& oc : b.outcomes) {
+    // Look the decision up first, so the outcome row is written once with its final status.
+    DecisionRow row;
+    const bool known = load_decision(oc.id, row);
+    const int status = !known ? kOrphan : (is_late(row, oc.ts_ms, false) ? kOutLate : kOutJoined);
     {
       Stmt q(st_["out_ins"], db_);
       q.id(1, oc.id).t(2, site).i(3, oc.ts_ms).i(4, oc.converted ? 1 : 0).d(5, oc.revenue).d(6, oc.margin).i(7, t)
-          .step();
+          .i(8, status).step();
       if (q.changes() == 0) {
         r.outcomes.duplicate++;
         continue;
       }
     }
     r.outcomes.accepted++;
-    DecisionRow row;
-    if (!load_decision(oc.id, row)) {
+    if (!known) {
       r.orphans++;
       continue;
     }
-    join(row, oc.ts_ms, oc.converted, oc.revenue, oc.margin, false, &r);
+    join(row, oc.ts_ms, oc.converted, oc.revenue, oc.margin, false, /*update_outcome_row=*/false, &r);
   }
   for (const Activation& a : b.activations) {
     {
@@ -418,10 +437,10 @@ void SqliteStore::apply_in_txn(const std::string& site, const std::string& hash,
     r.activations.accepted++;
     DecisionRow row;
     if (!load_decision(a.id, row) || row.shown) continue;
-    Stmt u(st_["dec_shown"], db_);
-    u.i(1, a.ts_ms).id(2, a.id).step();
     row.shown = true;
     finalize_bandit(row, row.reward);
+    Stmt u(st_["dec_shown"], db_);
+    u.i(1, a.ts_ms).i(2, row.in_bandit ? 1 : 0).id(3, a.id).step();
   }
 }
 
@@ -443,12 +462,12 @@ size_t SqliteStore::sweep_in_txn(int64_t t) {
   for (const DecisionId& id : due) {
     DecisionRow row;
     if (!load_decision(id, row)) continue;
-    Stmt u(st_["dec_default"], db_);
-    u.i(1, t).id(2, id).step();
     row.closed = true;
     row.status = static_cast<int>(JoinStatus::Default);
     row.reward = 0;
     finalize_bandit(row, 0.0);
+    Stmt u(st_["dec_default"], db_);
+    u.i(1, t).i(2, row.in_bandit ? 1 : 0).id(3, id).step();
   }
   Stmt e(st_["out_expire"], db_);
   e.i(1, t - opt_.reward_window_ms).step();
@@ -534,7 +553,39 @@ void SqliteStore::start() {
   std::lock_guard<std::mutex> lk(q_mu_);
   if (writer_.joinable()) return;
   stopping_ = false;
+  {
+    std::lock_guard<std::mutex> dl(db_mu_);
+    exec("PRAGMA wal_autocheckpoint=0");
+  }
   writer_ = std::thread([this] { writer_loop(); });
+  checkpointer_ = std::thread([this] { checkpoint_loop(); });
+}
+
+void SqliteStore::checkpoint_loop() {
+  sqlite3* ck = nullptr;
+  if (sqlite3_open_v2(opt_.path.c_str(), &ck, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    sqlite3_close(ck);
+    return;
+  }
+  sqlite3_busy_timeout(ck, 100);
+  sqlite3_exec(ck, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+  std::unique_lock<std::mutex> lk(q_mu_);
+  while (!stopping_) {
+    q_cv_.wait_for(lk, std::chrono::milliseconds(500), [&] { return stopping_; });
+    if (stopping_) break;
+    lk.unlock();
+    int log = 0, done = 0;
+    // PASSIVE: copies what it can without blocking the writer; the WAL restarts from its
+    // beginning once everything in it has been copied.
+    auto c0 = std::chrono::steady_clock::now();
+    int rc = sqlite3_wal_checkpoint_v2(ck, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (debug_log()) fprintf(stderr, "checkpoint rc=%d log=%d done=%d %.1f ms\n", rc, log, done, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - c0).count());
+    if (metrics_) metrics_->set_gauge("disco_collector_sqlite_wal_frames", log);
+    lk.lock();
+  }
+  lk.unlock();
+  sqlite3_wal_checkpoint_v2(ck, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  sqlite3_close(ck);
 }
 
 void SqliteStore::stop() {
@@ -544,6 +595,7 @@ void SqliteStore::stop() {
   }
   q_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  if (checkpointer_.joinable()) checkpointer_.join();
 }
 
 size_t SqliteStore::pending_jobs() const {
@@ -597,7 +649,9 @@ void SqliteStore::writer_loop() {
         for (size_t i = 0; i < jobs.size(); ++i) apply_in_txn(jobs[i]->site, jobs[i]->hash, *jobs[i]->batch, t, results[i]);
         if (do_sweep) sweep_in_txn(t);
         flush_bandit();
+        auto tc = std::chrono::steady_clock::now();
         Stmt(st_["commit"], db_).step();  // synchronous=FULL: the WAL is fsync'ed before this returns
+        if (debug_log()) fprintf(stderr, "txn jobs=%zu apply %.1f ms commit %.1f ms\n", jobs.size(), std::chrono::duration<double, std::milli>(tc - t0).count(), std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tc).count());
         publish_snapshot();
       } catch (const std::exception& e) {
         error = e.what();

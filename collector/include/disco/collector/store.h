@@ -116,13 +116,15 @@ class SqliteStore {
   void apply_in_txn(const std::string& site, const std::string& hash, const Batch& b, int64_t now, ApplyResult& r);
   size_t sweep_in_txn(int64_t now);
   bool load_decision(const DecisionId& id, DecisionRow& row);
+  bool is_late(const DecisionRow& d, int64_t o_ts, bool expired_orphan) const;
   void join(DecisionRow& d, int64_t o_ts, bool converted, double revenue, double margin, bool expired_orphan,
-            ApplyResult* r);
+            bool update_outcome_row, ApplyResult* r);
   void finalize_bandit(DecisionRow& d, double reward);
   void flush_bandit();
   void load_bandit();
   void publish_snapshot();
   void writer_loop();
+  void checkpoint_loop();
   int64_t now() const;
 
   StoreOptions opt_;
@@ -144,6 +146,7 @@ class SqliteStore {
   std::deque<std::unique_ptr<Job>> queue_;
   bool stopping_ = false;
   std::thread writer_;
+  std::thread checkpointer_;
 };
 
 }  // namespace disco::collector
