@@ -50,3 +50,15 @@ test('types: browser and edge modules use no Node-only APIs', () => {
     assert.doesNotMatch(src, /from\s+'node:|\brequire\(|\bprocess\.|(?<![A-Za-z])Buffer\.|__dirname/, `${f}.js`);
   }
 });
+
+test('types: a consumer written like the README type-checks under tsc --strict', { timeout: 120_000 }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const tsc = join(ROOT, 'sdk-js/node_modules/typescript/bin/tsc');
+  const args = [tsc, '--noEmit', '--strict', '--lib', 'es2022,dom', '--target', 'es2022', '--module', 'nodenext',
+    '--moduleResolution', 'nodenext', join(ROOT, 'tests/sdk/types/consumer.mts'), ...['index', 'node', 'edge', 'transport', 'token'].map((f) => join(ROOT, `sdk-js/types/${f}.d.ts`))];
+  try {
+    execFileSync(process.execPath, args, { encoding: 'utf8', stdio: 'pipe' });
+  } catch (e) {
+    assert.fail(`tsc: ${e.stdout}${e.stderr}`);
+  }
+});
