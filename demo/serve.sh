@@ -12,6 +12,8 @@
 #                   `disco-train train ... --key keys/private.pem`. Without it: DATA/model/bundle.disco
 #                   when it and keys/public.der exist; else trains one when disco-train is built; else
 #                   a FIXTURE bundle (random weights over the simulator's catalog, clearly labelled).
+#   --bundle-label T  how the page labels the bundle (default: "trained on the simulator", or the
+#                   file name for --bundle)
 #   --epochs N      epochs when this script trains (default 3)
 #   --check         non-interactive (CI): start on a free port, probe every endpoint with the SDK in
 #                   Node (bundle, wasm, events, offer token, checkout, stored outcome), stop; exit 0/1
@@ -29,6 +31,7 @@ BUNDLE=
 PUBKEY=
 EPOCHS=3
 CHECK=0
+LABEL_ARG=
 while [ $# -gt 0 ]; do
   case "$1" in
     --check) CHECK=1; shift ;;
@@ -39,6 +42,7 @@ while [ $# -gt 0 ]; do
     --port) PORT=$2; shift 2 ;;
     --bundle) BUNDLE=$2; shift 2 ;;
     --public-key) PUBKEY=$2; shift 2 ;;
+    --bundle-label) LABEL_ARG=$2; shift 2 ;;
     --epochs) EPOCHS=$2; shift 2 ;;
     -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "serve.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -65,6 +69,7 @@ fi
 
 # 2. a signed bundle and its public key
 LABEL="trained on the simulator"
+[ -n "$BUNDLE" ] && LABEL="$(basename "$BUNDLE")"
 TRAIN=$BUILD/trainer/model/disco-train
 if [ -z "$BUNDLE" ] && [ -f "$DATA/model/bundle.disco" ] && [ -f keys/public.der ]; then
   BUNDLE=$DATA/model/bundle.disco; PUBKEY=keys/public.der
@@ -92,6 +97,7 @@ elif [ -z "$BUNDLE" ]; then
   log "bundle: FIXTURE $BUNDLE (random weights over the simulator's catalog: disco-train is not built)"
 fi
 [ -f "$BUNDLE" ] || die "bundle $BUNDLE not found"
+[ -n "$LABEL_ARG" ] && LABEL=$LABEL_ARG
 [ -f "$PUBKEY" ] || die "public key $PUBKEY not found"
 
 # 3. the site's key and secret (per state folder), the storefront folder
@@ -110,7 +116,7 @@ LOGF=$STATE/collector.log
 PID=$!
 stop() {
   if kill -0 "$PID" 2>/dev/null; then
-    kill -INT "$PID" 2>/dev/null || true
+    kill -TERM "$PID" 2>/dev/null || true  # not INT: a background job of a script ignores SIGINT
     for _ in $(seq 1 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$PID" 2>/dev/null && { log "collector did not stop in 5 s; killing it"; kill -KILL "$PID" 2>/dev/null || true; }
   fi

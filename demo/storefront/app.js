@@ -177,8 +177,8 @@ function pageHome() {
         personal offer chosen by a bandit that learns which discounts pay for themselves.</p>
       </div>
     </section>
-    ${recSection(viewed ? 'Recommended for you' : 'Picked for a first visit', 8, [])}
-    <section class="shelf"><h2>Popular right now</h2>${grid(popular.slice(0, 12))}</section>`;
+    ${recSection(viewed ? 'Recommended for you' : 'Picked for a first visit', 10, [])}
+    <section class="shelf"><h2>Popular right now</h2>${grid(popular.slice(0, 15))}</section>`;
 }
 
 function pageCategory(catId) {
@@ -406,6 +406,7 @@ function renderPanel() {
 function togglePanel(open) {
   const p = $('#panel');
   p.hidden = !open;
+  document.body.classList.toggle('panel-open', open);
   $('#panel-toggle').setAttribute('aria-expanded', String(open));
   store.set('panel', open);
   renderPanel();
