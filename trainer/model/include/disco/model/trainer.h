@@ -2,6 +2,7 @@
 // translation unit (src/torch_model.cpp) so that only it pays LibTorch's compile time.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
