@@ -14,6 +14,7 @@ PKGS=(build-essential cmake git pkg-config ca-certificates gzip
       libtorch-dev libopenblas0-pthread libssl-dev libsqlite3-dev openssl
       clang libclang-rt-14-dev emscripten binaryen
       libcpp-httplib-dev nlohmann-json3-dev nats-server libnats-dev wrk
+      chromium
       python3-torch)  # torch.onnx.export for the peer benchmark (bench/wasm)
 # Node.js: Debian's nodejs 18 + npm unless a node (e.g. 20) is already on the machine.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
@@ -32,7 +33,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # npm packages of the SDK and the browser tests (lockfiles committed; npm ci only when changed).
-for dir in sdk-js tests/js; do
+for dir in sdk-js tests/js tests/browser; do
   if [ -f "$dir/package-lock.json" ]; then
     stamp="$dir/node_modules/.disco-lock-stamp"
     if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then

@@ -8,7 +8,7 @@ export DISCO_DATA=${DISCO_DATA:-$(cd .. && pwd)/shared/data}
 status=0
 echo "== ctest"
 ctest --test-dir build/release --output-on-failure -j2 || status=1
-for dir in sdk-js tests/js; do
+for dir in sdk-js tests/js tests/browser; do
   if [ -f "$dir/package.json" ] && grep -q '"test"' "$dir/package.json"; then
     echo "== node --test ($dir)"
     (cd "$dir" && npm test --silent) || status=1

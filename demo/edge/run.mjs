@@ -26,8 +26,11 @@ export async function makeEnv({ bundle, publicKey, tokenSecret, collector, siteK
   };
 }
 
-/** Starts an HTTP server that hands each request to worker.fetch; resolves { url, close }. */
-export function serveWorker(env, { port = 8787, host = '127.0.0.1' } = {}) {
+/**
+ * Starts an HTTP server that hands each request to worker.fetch; resolves { url, close }. Like an
+ * isolate, a worker module initializes once: pass another module instance (`module`) for another env.
+ */
+export function serveWorker(env, { port = 8787, host = '127.0.0.1', module = worker } = {}) {
   const pending = new Set();
   const ctx = { waitUntil: (p) => { const q = Promise.resolve(p).catch(() => {}); pending.add(q); q.finally(() => pending.delete(q)); } };
   const server = createServer(async (req, res) => {
@@ -39,7 +42,7 @@ export function serveWorker(env, { port = 8787, host = '127.0.0.1' } = {}) {
         method: req.method, headers: Object.entries(req.headers).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]])),
         body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
       });
-      const response = await worker.fetch(request, env, ctx);
+      const response = await module.fetch(request, env, ctx);
       const headers = {};
       response.headers.forEach((v, k) => { if (k !== 'set-cookie') headers[k] = v; });
       const cookies = response.headers.getSetCookie?.() ?? [];
