@@ -1,7 +1,7 @@
 // Shared setup of the browser and edge tests: the native build, a small simulated store and a
 // signed fixture bundle over its catalog (random weights: these tests check wiring, not quality).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,10 @@ export function fixture() {
   const dir = join(BUILD, 'browser-fixture');
   const data = join(dir, 'data');
   const done = join(dir, 'ready');
-  if (!existsSync(done)) {
+  // remade whenever the tools that wrote it were rebuilt
+  const stamp = [SIM, MAKE_BUNDLE, join(ROOT, 'demo/catalog.mjs')].map((p) => { const st = statSync(p); return `${p} ${st.size} ${st.mtimeMs}`; }).join('\n');
+  if (!existsSync(done) || readFileSync(done, 'utf8') !== stamp) {
+    rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     execFileSync(SIM, ['--seed', '7', '--out', data, '--shoppers', '3000', '--items', '2000', '--days', '7', '--quiet'], { stdio: 'pipe' });
     execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', join(dir, 'private.pem')], { stdio: 'pipe' });
@@ -44,7 +47,7 @@ export function fixture() {
     const b = readFileSync(join(dir, 'bundle.disco'));
     b[Math.floor(b.length / 2)] ^= 0x01;
     writeFileSync(join(dir, 'tampered.disco'), b);
-    writeFileSync(done, new Date().toISOString());
+    writeFileSync(done, stamp);
   }
   return { dir, data, bundle: join(dir, 'bundle.disco'), tampered: join(dir, 'tampered.disco'), publicKey: join(dir, 'public.der') };
 }
