@@ -571,7 +571,7 @@ void SqliteStore::checkpoint_loop() {
   sqlite3_exec(ck, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
   std::unique_lock<std::mutex> lk(q_mu_);
   while (!stopping_) {
-    q_cv_.wait_for(lk, std::chrono::milliseconds(500), [&] { return stopping_; });
+    ck_cv_.wait_for(lk, std::chrono::milliseconds(500), [&] { return stopping_; });
     if (stopping_) break;
     lk.unlock();
     int log = 0, done = 0;
@@ -594,6 +594,7 @@ void SqliteStore::stop() {
     stopping_ = true;
   }
   q_cv_.notify_all();
+  ck_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
   if (checkpointer_.joinable()) checkpointer_.join();
 }

@@ -435,8 +435,8 @@ TEST(CollectorService, KillNineUnderLoadLosesNothingAcknowledged) {
   for (uint64_t k : acked) {
     Batch b = make_batch(k, 20, 0);
     std::string first = b.decisions.front().id.hex(), last = b.decisions.back().id.hex();
-    int64_t n = sql_count(db, "SELECT count(*) FROM decisions WHERE lower(hex(decision_id)) IN ('" + first + "','" +
-                                  last + "') AND status=1");
+    int64_t n = sql_count(db, "SELECT count(*) FROM decisions WHERE decision_id IN (x'" + first + "', x'" + last +
+                                  "') AND status=1");
     ASSERT_EQ(n, 2) << "acknowledged batch " << k << " is missing after kill -9";
   }
   // Resending every acknowledged batch now changes nothing.

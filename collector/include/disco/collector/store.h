@@ -142,7 +142,8 @@ class SqliteStore {
   std::shared_ptr<const BanditSnapshot> snapshot_;
 
   mutable std::mutex q_mu_;
-  std::condition_variable q_cv_;
+  std::condition_variable q_cv_;   // the writer waits here (and only the writer: notify_one)
+  std::condition_variable ck_cv_;  // the checkpointer waits here
   std::deque<std::unique_ptr<Job>> queue_;
   bool stopping_ = false;
   std::thread writer_;
