@@ -21,6 +21,7 @@ class MemoryOutputArchive : public cereal::OutputArchive<MemoryOutputArchive, ce
   MemoryOutputArchive(uint8_t* buf, size_t cap)
       : cereal::OutputArchive<MemoryOutputArchive, cereal::AllowEmptyClassElision>(this), buf_(buf), cap_(cap) {}
   void saveBinary(const void* data, size_t size) {
+    if (size == 0) return;
     if (buf_ && pos_ + size <= cap_ && pos_ + size >= pos_) std::memcpy(buf_ + pos_, data, size);
     pos_ += size;
   }
@@ -50,6 +51,7 @@ class MemoryInputArchive : public cereal::InputArchive<MemoryInputArchive, cerea
   MemoryInputArchive(const uint8_t* buf, size_t len)
       : cereal::InputArchive<MemoryInputArchive, cereal::AllowEmptyClassElision>(this), buf_(buf), len_(len) {}
   void loadBinary(void* data, size_t size) {
+    if (size == 0) return;
     if (failed_ || size > len_ - pos_) {
       failed_ = true;
       std::memset(data, 0, size);

@@ -2,6 +2,7 @@
 // idempotent outcome updates, hot swap, fleet statistics export/import.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <new>
 #include <string>
 
@@ -148,7 +149,8 @@ std::string check_bundle_dims(const disco_bundle* b) {
 
 size_t disco_runtime::memory_bytes() const {
   size_t s = sizeof(*this) + pending.capacity() * sizeof(PendingDecision) + pending_ids.memory_bytes() +
-             done_ids.memory_bytes();
+             done_ids.memory_bytes() + scratch_f.capacity() * sizeof(float) + scratch_q.capacity() +
+             scratch_acc.capacity() * sizeof(int32_t);
   const disco::BanditStats& st = bandit.stats();
   // statistics, prior, delta and the posterior cache: ~4 copies of (dim^2 + dim) doubles per arm.
   s += st.arms.size() * 4 * (size_t(st.dim) * st.dim + st.dim + 2) * sizeof(double);
@@ -177,10 +179,19 @@ disco_status disco_runtime_create(const disco_bundle* bundle, const disco_runtim
   if (!bundle || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_create: NULL argument");
   *out = nullptr;
   disco_runtime_options opt{};
-  if (options) opt = *options;
-  if (opt.mode != DISCO_MODE_ONLINE && opt.mode != DISCO_MODE_APPRENTICE && opt.mode != DISCO_MODE_LOGGING_ONLY)
-    return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_create: mode " + std::to_string(int(opt.mode)) +
-                                                " is not online (0), apprentice (1) or logging-only (2)");
+  if (options) {
+    // The mode comes from C or JS as a plain integer: read it as one before trusting the enum.
+    int32_t mode_value = 0;
+    static_assert(sizeof(disco_mode) == sizeof(int32_t), "C enum is int-sized");
+    std::memcpy(&mode_value, &options->mode, sizeof mode_value);
+    if (mode_value < DISCO_MODE_ONLINE || mode_value > DISCO_MODE_LOGGING_ONLY)
+      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_create: mode " + std::to_string(mode_value) +
+                                                  " is not online (0), apprentice (1) or logging-only (2)");
+    opt.seed = options->seed;
+    opt.mode = static_cast<disco_mode>(mode_value);
+    opt.max_pending_decisions = options->max_pending_decisions;
+    opt.max_sessions_hint = options->max_sessions_hint;
+  }
   if (opt.max_pending_decisions == 0) opt.max_pending_decisions = 65536;
   if (opt.max_pending_decisions > (1u << 24))
     return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_create: max_pending_decisions above 16777216");
@@ -196,6 +207,7 @@ disco_status disco_runtime_create(const disco_bundle* bundle, const disco_runtim
       delete rt;
       return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle policy refused: " + err);
     }
+    runtime_resize_scratch(rt, bundle);
     rt->pending_ids.init(opt.max_pending_decisions);
     rt->pending.assign(opt.max_pending_decisions, PendingDecision{});
     rt->done_ids.init(opt.max_pending_decisions);
@@ -249,6 +261,7 @@ disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb
       rt->done_ids.clear();
     }
     rt->bundle = nb;
+    runtime_resize_scratch(rt, nb);
     ++rt->generation;
     // Remap every session's item indices through the external ids; replay its recent history when
     // the model dimensions changed (the old LSTM state has the wrong shape).

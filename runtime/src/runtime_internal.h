@@ -93,6 +93,11 @@ struct disco_runtime {
   disco_session* sessions = nullptr;                    // intrusive list (hot swap remaps them)
   uint64_t generation = 0;                              // bumped by swap_bundle
   uint64_t sessions_created = 0;                        // serial of the next session (decision ids)
+  // Scratch of observe/recommend, shared by the runtime's sessions (one thread at a time, disco.h):
+  // sized at create / swap, so the hot path never allocates and a session stays small.
+  std::vector<float> scratch_f;      // x (d) + z (4h) + u (d) + block scores (kScanBlock)
+  std::vector<int8_t> scratch_q;     // xq (d) + uq (d)
+  std::vector<int32_t> scratch_acc;  // max(4h, kScanBlock)
   size_t memory_bytes() const;
 };
 
@@ -116,10 +121,6 @@ struct disco_session {
   uint32_t recent_item[disco::detail::kRecentItems] = {};
   uint8_t recent_count[disco::detail::kRecentItems] = {};
   uint32_t recent_len = 0;
-  // Scratch reused by every call (no allocation in the hot path).
-  std::vector<float> scratch_f;     // x (d) + z (4h) + u (d)
-  std::vector<int8_t> scratch_q;    // xq (d) + uq (d)
-  std::vector<int32_t> scratch_acc; // 4h, and the scan block
   size_t memory_bytes() const;
 };
 
@@ -127,6 +128,7 @@ namespace disco::detail {
 // Session helpers shared by session.cpp, runtime.cpp and state.cpp.
 void session_reset_state(disco_session* s);
 disco_status session_resize(disco_session* s, const disco_bundle* b);
+void runtime_resize_scratch(disco_runtime* rt, const disco_bundle* b);
 disco_status session_step(disco_session* s, const disco_event& ev);  // the LSTM step + bookkeeping
 uint32_t session_item_interactions(const disco_session* s, uint32_t item);
 inline constexpr size_t kScanBlock = 256;

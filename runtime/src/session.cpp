@@ -95,20 +95,24 @@ disco_status session_resize(disco_session* s, const disco_bundle* b) {
   s->c.assign(b->h, 0.0f);
   s->hq.assign(b->h, 0);
   s->seen.assign((size_t(b->n) + 63) / 64, 0);
-  s->scratch_f.assign(size_t(b->d) * 2 + 4 * size_t(b->h) + kScanBlock, 0.0f);  // x, z, u, block scores
-  s->scratch_q.assign(size_t(b->d) * 2, 0);
-  s->scratch_acc.assign(std::max<size_t>(4 * size_t(b->h), kScanBlock), 0);
   return DISCO_OK;
+}
+
+void runtime_resize_scratch(disco_runtime* rt, const disco_bundle* b) {
+  rt->scratch_f.assign(size_t(b->d) * 2 + 4 * size_t(b->h) + kScanBlock, 0.0f);
+  rt->scratch_q.assign(size_t(b->d) * 2, 0);
+  rt->scratch_acc.assign(std::max<size_t>(4 * size_t(b->h), kScanBlock), 0);
 }
 
 disco_status session_step(disco_session* s, const disco_event& ev) {
   const disco_bundle* b = s->runtime->bundle;
   const kernels::KernelSet& K = kernels::best_kernels();
   const uint32_t d = b->d, h = b->h;
-  float* x = s->scratch_f.data();
+  disco_runtime* rt = s->runtime;
+  float* x = rt->scratch_f.data();
   float* z = x + d;
-  int8_t* xq = s->scratch_q.data();
-  int32_t* acc = s->scratch_acc.data();
+  int8_t* xq = rt->scratch_q.data();
+  int32_t* acc = rt->scratch_acc.data();
 
   // x_t = item_emb[i] + type_emb[y] (+ price_emb[pb(p)]) (+ gap_emb[gb(g)])
   item_row_f32(b, ev.item, x);
@@ -155,8 +159,8 @@ disco_status session_step(disco_session* s, const disco_event& ev) {
 }  // namespace disco::detail
 
 size_t disco_session::memory_bytes() const {
-  return sizeof(*this) + (h.capacity() + c.capacity() + scratch_f.capacity()) * sizeof(float) + hq.capacity() +
-         seen.capacity() * sizeof(uint64_t) + scratch_q.capacity() + scratch_acc.capacity() * sizeof(int32_t);
+  return sizeof(*this) + (h.capacity() + c.capacity()) * sizeof(float) + hq.capacity() +
+         seen.capacity() * sizeof(uint64_t);
 }
 
 using namespace disco::detail;
@@ -229,14 +233,15 @@ disco_status disco_recommend(disco_session* s, uint32_t k, const disco_filter* f
     return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_recommend: NULL argument");
   *out_n = 0;
   if (k == 0) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_recommend: k must be >= 1");
+  if (!s->runtime) return fail(DISCO_ERR_STATE, "disco_recommend: the session's runtime was freed");
   if (filter && filter->n_exclude && !filter->exclude)
     return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_recommend: filter->exclude is NULL with n_exclude > 0");
   const disco_bundle* b = s->runtime->bundle;
   const disco::kernels::KernelSet& K = disco::kernels::best_kernels();
   const uint32_t d = b->d, h = b->h, n = b->n;
-  float* u = s->scratch_f.data() + d + 4 * size_t(h);
-  int8_t* uq = s->scratch_q.data() + d;
-  int32_t* acc = s->scratch_acc.data();
+  float* u = s->runtime->scratch_f.data() + d + 4 * size_t(h);
+  int8_t* uq = s->runtime->scratch_q.data() + d;
+  int32_t* acc = s->runtime->scratch_acc.data();
 
   // u = out_proj h + out_bias
   if (b->out_proj.dtype == disco::fb::DType::I8) {
@@ -282,7 +287,7 @@ disco_status disco_recommend(disco_session* s, uint32_t k, const disco_filter* f
   const disco::detail::MatrixView& e = b->item_emb;
   // Row scales: read in place when 4-byte aligned (the usual case), else through a copy per block.
   const bool scales_aligned = reinterpret_cast<uintptr_t>(e.scales) % alignof(float) == 0;
-  float* block_scores = s->scratch_f.data() + 2 * size_t(d) + 4 * size_t(h);  // kScanBlock floats
+  float* block_scores = s->runtime->scratch_f.data() + 2 * size_t(d) + 4 * size_t(h);  // kScanBlock floats
   float block_scales[kScanBlock];
   float threshold = -std::numeric_limits<float>::infinity();  // heap minimum once full
   for (uint32_t base = 0; base < n; base += uint32_t(kScanBlock)) {

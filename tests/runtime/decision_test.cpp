@@ -172,7 +172,8 @@ TEST(RuntimeOffer, ApprenticeAndLoggingOnlyModes) {
     if (mode == DISCO_MODE_APPRENTICE) EXPECT_GT(would_discount, 20);
   }
   disco_runtime_options bad{};
-  bad.mode = static_cast<disco_mode>(7);
+  const int32_t seven = 7;  // what a C or JS caller may pass; not a valid C++ enum value
+  std::memcpy(&bad.mode, &seven, sizeof seven);
   disco_runtime* rt = nullptr;
   EXPECT_EQ(disco_runtime_create(bh.bundle, &bad, &rt), DISCO_ERR_INVALID_ARGUMENT);
 }
