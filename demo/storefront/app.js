@@ -224,7 +224,7 @@ async function pageProduct(id) {
           <button class="btn primary big" id="add" ${it.stock ? '' : 'disabled'}>Add to cart</button>
         </div>
         <p class="desc">A ${esc(it.name.split(' ').slice(1).join(' ').toLowerCase())} from ${esc(it.brand)}, in our ${esc(catOf(it).label.toLowerCase())} range.
-        ${it.views} shoppers looked at it this month.</p>
+        Viewed ${it.views.toLocaleString('en-US')} times this month.</p>
       </div>
     </article>
     ${recSection('You may also like', 6, [id])}`;
