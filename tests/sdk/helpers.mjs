@@ -10,7 +10,7 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DIST = join(ROOT, 'sdk-js/dist');
 export const crypto = webcrypto;
 
-const BUILD_DIRS = [process.env.DISCO_BUILD_DIR, join(ROOT, 'build/release'), join(ROOT, 'build/h-wasm')].filter(Boolean);
+const BUILD_DIRS = [process.env.DISCO_BUILD_DIR, join(ROOT, 'build/release')].filter(Boolean);
 
 /** First existing path of `rel` under the known native build trees, or null. */
 export function findBuilt(rel, envVar) {
