@@ -51,7 +51,10 @@ export function normalizeEvent(event, now) {
 
 async function loadBundle(engine, bundle, o) {
   if (bundle instanceof Promise) bundle = await bundle;
-  if (typeof Response !== 'undefined' && bundle instanceof Response) bundle = await bundle.arrayBuffer();
+  if (typeof Response !== 'undefined' && bundle instanceof Response) {
+    if (!bundle.ok) throw new DiscoError('INVALID_ARGUMENT', `bundle: HTTP ${bundle.status} fetching ${bundle.url || 'the bundle'}`);
+    bundle = await bundle.arrayBuffer();
+  }
   const bytes = toBytes(bundle, 'bundle');
   const header = o.unsafeSkipVerify ? readBundleHeader(bytes) : await verifyBundle(bytes, o.publicKey, o);
   const summary = readModelSummary(header.payload);

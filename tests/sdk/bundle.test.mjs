@@ -75,3 +75,12 @@ test('bundle: unsafeSkipVerify runs an unsigned bundle (tests only), the runtime
   bad[h.payload.byteOffset - unsigned.byteOffset + 40] ^= 0x10;
   await rejectsCode(assert, Disco.create({ wasm, bundle: bad, unsafeSkipVerify: true }), 'CHECKSUM');
 });
+
+test('bundle: a failed fetch (HTTP 404) is named as such, not parsed', async () => {
+  const res = new Response('<html>not found</html>', { status: 404 });
+  await rejectsCode(assert, Disco.create({ wasm, bundle: res, publicKey: spki }), 'INVALID_ARGUMENT');
+  const ok = new Response(good, { status: 200 });
+  const d = await Disco.create({ wasm, bundle: ok, publicKey: spki });
+  assert.equal(d.info.nItems, 300);
+  d.close();
+});
