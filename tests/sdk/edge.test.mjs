@@ -141,3 +141,12 @@ test('edge: bundle, key, secret and kv may come from env (worker bindings)', asy
   assert.equal(kv.m.size, 1);
   assert.equal((await h.info(env)).nItems, 300);
 });
+
+test('edge: a precompiled WebAssembly.Module (how workers import .wasm) is accepted', async () => {
+  const module = await WebAssembly.compile(wasm.plain);
+  const h = handler({ wasm: module });
+  const res = await h.fetch(get('/recommend?k=4'));
+  assert.equal(res.status, 200);
+  assert.equal((await res.json()).items.length, 4);
+  assert.equal((await h.info()).simd, false, 'the build is read from the module itself');
+});
