@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Assembles the storefront's static folder for the collector to serve:
-//   SITE/index.html, style.css, app.js, art.js, favicon.svg   (demo/storefront)
-//   SITE/sdk/*.js, disco.wasm, disco-simd.wasm                 (sdk-js/src, sdk-js/dist)
-//   SITE/catalog.json                                          (DATA/items.csv + events.csv)
-//   SITE/config.json                                           (keys, endpoints, bundle facts)
+//   SITE/index.html, favicon.svg, config.json (keys, endpoints, bundle facts)  -- revalidated
+//   SITE/a-<hash>/app.js, art.js, style.css                      (demo/storefront)
+//   SITE/a-<hash>/sdk/*.js, disco.wasm, disco-simd.wasm          (sdk-js/src, sdk-js/dist)
+//   SITE/a-<hash>/catalog.json                                   (DATA/items.csv + events.csv)
+// The collector caches everything but HTML for an hour: assets live under a folder named by the
+// hash of their contents, so a rebuilt wasm, SDK or catalog is never mixed with a cached one.
 // usage: node demo/build-site.mjs --data DIR --site DIR --bundle FILE --public-key FILE
 //          --api-key KEY --secret SECRET [--bundle-label TEXT]
 import { createHash } from 'node:crypto';
@@ -44,16 +46,26 @@ export async function buildSite(o) {
   for (const f of ['disco.wasm', 'disco-simd.wasm']) {
     if (!existsSync(join(wasmDir, f))) throw new Error(`build-site: ${join(wasmDir, f)} is missing: build it with bash wasm/build.sh`);
   }
-  rmSync(site, { recursive: true, force: true });
-  mkdirSync(join(site, 'sdk'), { recursive: true });
-  cpSync(join(here, 'storefront'), site, { recursive: true });
-  for (const f of readdirSync(join(root, 'sdk-js/src'))) if (f.endsWith('.js')) cpSync(join(root, 'sdk-js/src', f), join(site, 'sdk', f));
-  for (const f of ['disco.wasm', 'disco-simd.wasm']) cpSync(join(wasmDir, f), join(site, 'sdk', f));
   const catalog = await buildCatalog(o.data);
-  writeFileSync(join(site, 'catalog.json'), JSON.stringify({ source: resolve(o.data), categories: catalog.categories, items: catalog.items }));
+  const files = new Map(); // path under the asset folder -> bytes
+  for (const f of ['app.js', 'art.js', 'style.css']) files.set(f, readFileSync(join(here, 'storefront', f)));
+  for (const f of readdirSync(join(root, 'sdk-js/src')).sort()) if (f.endsWith('.js')) files.set(`sdk/${f}`, readFileSync(join(root, 'sdk-js/src', f)));
+  for (const f of ['disco.wasm', 'disco-simd.wasm']) files.set(`sdk/${f}`, readFileSync(join(wasmDir, f)));
+  files.set('catalog.json', Buffer.from(JSON.stringify({ categories: catalog.categories, items: catalog.items })));
+  const h = createHash('sha256');
+  for (const [p, b] of files) h.update(p).update('\0').update(b);
+  const assets = `a-${h.digest('hex').slice(0, 12)}`;
+  rmSync(site, { recursive: true, force: true });
+  mkdirSync(join(site, assets, 'sdk'), { recursive: true });
+  for (const [p, b] of files) writeFileSync(join(site, assets, p), b);
+  cpSync(join(here, 'storefront/favicon.svg'), join(site, 'favicon.svg'));
+  const html = readFileSync(join(here, 'storefront/index.html'), 'utf8')
+    .replace('href="style.css"', `href="${assets}/style.css"`).replace('src="app.js"', `src="${assets}/app.js"`);
+  if (!html.includes(`${assets}/app.js`) || !html.includes(`${assets}/style.css`)) throw new Error('build-site: index.html no longer references style.css and app.js');
+  writeFileSync(join(site, 'index.html'), html);
   const bundle = readFileSync(o.bundle);
   const config = {
-    bundleUrl: '/v1/bundle', collectorUrl: '/v1/events', checkoutUrl: '/v1/checkout',
+    bundleUrl: '/v1/bundle', collectorUrl: '/v1/events', checkoutUrl: '/v1/checkout', assets: `${assets}/`,
     apiKey: o['api-key'],
     // The page signs its batches with the site secret, and (demo only) its offer tokens too: see
     // demo/README.md, "Trust". A production site signs offers where shoppers cannot read the key.
@@ -64,13 +76,13 @@ export async function buildSite(o) {
     bundleLabel: o['bundle-label'] ?? 'trained on the simulator',
   };
   writeFileSync(join(site, 'config.json'), JSON.stringify(config, null, 2));
-  return { site, items: catalog.items.length, skipped: catalog.skipped };
+  return { site, assets, items: catalog.items.length, skipped: catalog.skipped };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
     const r = await buildSite(args(process.argv.slice(2)));
-    console.log(`storefront: ${r.site} (${r.items} products; skipped ${r.skipped.malformed} malformed and ${r.skipped.duplicate} duplicate catalog rows)`);
+    console.log(`storefront: ${r.site} (assets ${r.assets}/, ${r.items} products; skipped ${r.skipped.malformed} malformed and ${r.skipped.duplicate} duplicate catalog rows)`);
   } catch (e) {
     console.error(e.message);
     process.exit(1);

@@ -29,16 +29,18 @@ try {
     assert.match(r.headers.get('content-type'), /text\/html/);
     assert.match(await r.text(), /disco market/);
   });
-  let catalog;
-  await step('GET /catalog.json, /config.json', async () => {
-    catalog = await (await fetch(url('/catalog.json'))).json();
-    assert.ok(catalog.items.length > 100, 'catalog has products');
-    const cfg = await (await fetch(url('/config.json'))).json();
+  let catalog; let cfg;
+  await step('GET /config.json, catalog.json', async () => {
+    const rc = await fetch(url('/config.json'));
+    cfg = await rc.json();
     assert.equal(cfg.apiKey, o['api-key']);
+    assert.match(cfg.assets, /^a-[0-9a-f]{12}\/$/);
+    catalog = await (await fetch(url(`/${cfg.assets}catalog.json`))).json();
+    assert.ok(catalog.items.length > 100, 'catalog has products');
     return `${catalog.items.length} products`;
   });
-  await step('GET /sdk/disco-simd.wasm', async () => {
-    const r = await fetch(url('/sdk/disco-simd.wasm'));
+  await step('GET disco-simd.wasm', async () => {
+    const r = await fetch(url(`/${cfg.assets}sdk/disco-simd.wasm`));
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('content-type'), 'application/wasm');
     assert.match(r.headers.get('cache-control') ?? '', /max-age=\d+/);

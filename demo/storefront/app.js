@@ -10,8 +10,10 @@ const money = (v) => `$${v.toFixed(2)}`;
 const pct = (v) => `${(v * 100).toFixed(v < 0.1 && v > 0 ? 1 : 0)}%`;
 
 // ---------------------------------------------------------------- config, catalog, persistence
+// config.json is next to index.html (revalidated); the rest sits next to this module (cached).
+const asset = (p) => new URL(p, import.meta.url).href;
 const cfg = await (await fetch('config.json', { cache: 'no-store' })).json();
-const catalog = await (await fetch('catalog.json')).json();
+const catalog = await (await fetch(asset('catalog.json'))).json();
 const items = new Map(catalog.items.map((it) => [it.id, it]));
 const cats = catalog.categories;
 const popular = [...catalog.items].filter((i) => i.stock).sort((a, b) => b.views - a.views || (a.id < b.id ? -1 : 1));
@@ -53,7 +55,7 @@ async function startDisco() {
   if (!res.ok) throw new DiscoError('NOT_FOUND', `no bundle at ${cfg.bundleUrl} (HTTP ${res.status})`);
   const bundle = new Uint8Array(await res.arrayBuffer());
   const opts = {
-    wasm: { simd: 'sdk/disco-simd.wasm', plain: 'sdk/disco.wasm' },
+    wasm: { simd: asset('sdk/disco-simd.wasm'), plain: asset('sdk/disco.wasm') },
     bundle,
     publicKey: cfg.publicKey,
     userId: visitorId(),
