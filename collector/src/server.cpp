@@ -119,15 +119,21 @@ struct Collector::Impl {
       return reject(res, 408, "body_read_failed", "request body incomplete (read timeout or connection closed)");
     }
     // 2. Content type.
+    // text/plain: navigator.sendBeacon cannot send application/json without a CORS preflight.
     std::string ctype = req.get_header_value("Content-Type");
     bool is_fb = ctype.rfind("application/x-flatbuffers", 0) == 0;
-    bool is_json = ctype.rfind("application/json", 0) == 0;
+    bool is_json = ctype.rfind("application/json", 0) == 0 || ctype.rfind("text/plain", 0) == 0;
     if (!is_fb && !is_json)
-      return reject(res, 415, "content_type", "Content-Type must be application/json or application/x-flatbuffers");
-    // 3. Authentication.
-    const Site* site = cfg.site_by_key(req.get_header_value("x-disco-key"));
+      return reject(res, 415, "content_type",
+                    "Content-Type must be application/json, text/plain (beacons, JSON body) or application/x-flatbuffers");
+    // 3. Authentication: headers, or (beacons, which cannot set headers) the query parameters
+    //    disco_key, disco_ts, disco_sig.
+    auto auth = [&](const char* header, const char* param) {
+      return req.has_header(header) ? req.get_header_value(header) : req.get_param_value(param);
+    };
+    const Site* site = cfg.site_by_key(auth("x-disco-key", "disco_key"));
     if (!site) return reject(res, 401, "unknown_key", "missing or unknown x-disco-key", "x-disco-key");
-    std::string ts_s = req.get_header_value("x-disco-timestamp");
+    std::string ts_s = auth("x-disco-timestamp", "disco_ts");
     int64_t ts = 0;
     {
       const char* b = ts_s.data();
@@ -141,7 +147,7 @@ struct Collector::Impl {
                     "x-disco-timestamp is outside the replay window of +-" + std::to_string(cfg.replay_window_ms) +
                         " ms from the server clock (" + std::to_string(now) + ")",
                     "x-disco-timestamp");
-    std::string sig = req.get_header_value("x-disco-signature");
+    std::string sig = auth("x-disco-signature", "disco_sig");
     std::string msg;
     msg.reserve(ts_s.size() + 1 + body.size());
     msg.append(ts_s).append(".").append(body);
@@ -287,6 +293,16 @@ struct Collector::Impl {
     http.Post("/v1/events", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& r) {
       post_events(req, res, r);
     });
+    // CORS: browsers post from the shop's origin. Auth is the HMAC, never cookies, so any origin may call.
+    http.Options(R"(/v1/.*)", [](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+      res.set_header("Access-Control-Allow-Headers",
+                     "Content-Type, X-Disco-Key, X-Disco-Timestamp, X-Disco-Signature, If-None-Match");
+      res.set_header("Access-Control-Max-Age", "86400");
+      res.status = 204;
+    });
+    http.set_default_headers({{"Access-Control-Allow-Origin", "*"},
+                              {"Access-Control-Expose-Headers", "ETag, Retry-After"}});
     http.Get("/v1/bandit-state", [this](const httplib::Request& req, httplib::Response& res) { get_bandit(req, res); });
     http.Get("/v1/bundle", [this](const httplib::Request& req, httplib::Response& res) { get_bundle(req, res); });
     http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {

@@ -231,7 +231,7 @@ TEST(CollectorService, EachBadRequestGetsItsStatusAndTheServerStaysUp) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
 
-  r = post(c, good, "text/plain");
+  r = post(c, good, "application/xml");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 415);
 
@@ -277,6 +277,22 @@ TEST(CollectorService, EachBadRequestGetsItsStatusAndTheServerStaysUp) {
   r = post(c, fb.substr(0, fb.size() - 9), "application/x-flatbuffers");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
+
+  // A beacon: auth in the query string, text/plain body (navigator.sendBeacon cannot set headers).
+  {
+    std::string beacon = encode_json(make_batch(5, 1, now_ms()));
+    auto bh = signed_headers(beacon);
+    std::string q = "/v1/events?disco_key=" + kKey + "&disco_ts=" + bh.find("x-disco-timestamp")->second +
+                    "&disco_sig=" + bh.find("x-disco-signature")->second;
+    r = c.Post(q.c_str(), beacon, "text/plain;charset=UTF-8");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "*");
+  }
+  r = c.Options("/v1/events");  // CORS preflight
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 204);
+  EXPECT_NE(r->get_header_value("Access-Control-Allow-Headers").find("X-Disco-Signature"), std::string::npos);
 
   r = c.Get("/healthz");
   ASSERT_TRUE(r);
