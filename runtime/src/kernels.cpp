@@ -31,6 +31,11 @@ void score_i8_rows(const int8_t* t, size_t rows, size_t rb, const int8_t* q, siz
                    float* out) {
   for (size_t r = 0; r < rows; ++r) out[r] = (float(Dot(t + r * rb, q, n)) * sc[r]) * qs;
 }
+size_t first_above_scalar(const float* v, size_t from, size_t n, float thr) {
+  for (size_t i = from; i < n; ++i)
+    if (v[i] > thr) return i;
+  return n;
+}
 inline int32_t nib(uint8_t b, bool high) { return int32_t(((high ? (b >> 4) : (b & 15)) ^ 8)) - 8; }
 int32_t dot_i4_scalar(const uint8_t* row, const int8_t* q, size_t n) {
   int32_t s = 0;
@@ -206,6 +211,17 @@ __attribute__((target("avx2"))) void score_i8_avx2(const int8_t* t, size_t rows,
   }
   for (; r < rows; ++r) out[r] = (float(dot_i8_avx2(t + r * rb, q, n)) * sc[r]) * qs;
 }
+__attribute__((target("avx2"))) size_t first_above_avx2(const float* v, size_t from, size_t n, float thr) {
+  const __m256 t = _mm256_set1_ps(thr);
+  size_t i = from;
+  for (; i + 8 <= n; i += 8) {
+    const int m = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(v + i), t, _CMP_GT_OQ));
+    if (m) return i + size_t(__builtin_ctz(unsigned(m)));
+  }
+  for (; i < n; ++i)
+    if (v[i] > thr) return i;
+  return n;
+}
 void scan_i4_avx2(const uint8_t* t, size_t rows, size_t rb, const int8_t* q, size_t n, int32_t* out) {
   scan_i4_sse41(t, rows, rb, q, n, out);  // unpacking dominates; the SSE4.1 path is used as is
 }
@@ -276,12 +292,23 @@ void scan_i4_wasm(const uint8_t* t, size_t rows, size_t rb, const int8_t* q, siz
 }
 #endif
 
-const KernelSet kScalar{"scalar", dot_i8_scalar, scan_i8_scalar, score_i8_rows<dot_i8_scalar>, scan_i4_scalar};
+const KernelSet kScalar{"scalar", dot_i8_scalar, scan_i8_scalar, score_i8_rows<dot_i8_scalar>, first_above_scalar,
+                        scan_i4_scalar};
 #ifdef DISCO_X86
-const KernelSet kSse41{"sse4.1", dot_i8_sse41, scan_i8_sse41, score_i8_rows<dot_i8_sse41>, scan_i4_sse41};
-const KernelSet kAvx2{"avx2", dot_i8_avx2, scan_i8_avx2, score_i8_avx2, scan_i4_avx2};
+const KernelSet kSse41{"sse4.1", dot_i8_sse41, scan_i8_sse41, score_i8_rows<dot_i8_sse41>, first_above_scalar,
+                       scan_i4_sse41};
+const KernelSet kAvx2{"avx2", dot_i8_avx2, scan_i8_avx2, score_i8_avx2, first_above_avx2, scan_i4_avx2};
 #endif
 #if defined(__wasm_simd128__)
+size_t first_above_wasm(const float* v, size_t from, size_t n, float thr) {
+  const v128_t t = wasm_f32x4_splat(thr);
+  size_t i = from;
+  for (; i + 4 <= n; i += 4)
+    if (wasm_v128_any_true(wasm_f32x4_gt(wasm_v128_load(v + i), t))) break;
+  for (; i < n; ++i)
+    if (v[i] > thr) return i;
+  return n;
+}
 void score_i8_wasm(const int8_t* t, size_t rows, size_t rb, const int8_t* q, size_t n, const float* sc, float qs,
                    float* out) {
   if (n == 32) {
@@ -301,7 +328,7 @@ void score_i8_wasm(const int8_t* t, size_t rows, size_t rb, const int8_t* q, siz
   }
   for (size_t r = 0; r < rows; ++r) out[r] = (float(dot_i8_wasm(t + r * rb, q, n)) * sc[r]) * qs;
 }
-const KernelSet kWasm{"wasm-simd128", dot_i8_wasm, scan_i8_wasm, score_i8_wasm, scan_i4_wasm};
+const KernelSet kWasm{"wasm-simd128", dot_i8_wasm, scan_i8_wasm, score_i8_wasm, first_above_wasm, scan_i4_wasm};
 #endif
 
 }  // namespace

@@ -305,19 +305,10 @@ disco_status disco_recommend(disco_session* s, uint32_t k, const disco_filter* f
       K.scan_i4(e.row_raw(base), cnt, e.row_bytes, uq, d, acc);
       for (uint32_t r = 0; r < cnt; ++r) block_scores[r] = (float(acc[r]) * sc[r]) * su;
     }
-    for (uint32_t r = cnt; r < (cnt + 7) / 8 * 8; ++r) block_scores[r] = -std::numeric_limits<float>::infinity();
-    for (uint32_t r = 0; r < cnt; ++r) {
-      if ((r & 7) == 0) {  // branch-free test of 8 scores at once: most groups hold no candidate
-        const float* g = block_scores + r;
-        const bool any = (g[0] > threshold) | (g[1] > threshold) | (g[2] > threshold) | (g[3] > threshold) |
-                         (g[4] > threshold) | (g[5] > threshold) | (g[6] > threshold) | (g[7] > threshold);
-        if (!any) {
-          r += 7;
-          continue;
-        }
-      }
+    // Only scores above the current k-th best can enter: jump between them with the SIMD search.
+    for (uint32_t r = uint32_t(K.first_above(block_scores, 0, cnt, threshold)); r < cnt;
+         r = uint32_t(K.first_above(block_scores, r + 1, cnt, threshold))) {
       const float score = block_scores[r];
-      if (!(score > threshold)) continue;  // cannot enter (ties keep the lower index, seen first)
       const uint32_t item = base + r;
       if (excl_seen && (s->seen[item >> 6] >> (item & 63) & 1)) continue;
       if (!incl_oos && !b->item_in_stock(item)) continue;

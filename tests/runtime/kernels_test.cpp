@@ -2,6 +2,7 @@
 // padded rows and the int8 extremes (-128, 127).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -54,6 +55,24 @@ TEST(RuntimeKernels, SimdEqualsScalarExactly) {
           ASSERT_EQ(sets[s]->dot_i8(table.data() + r * rb, q.data(), n), want[r]) << sets[s]->name << " dot n=" << n;
       }
     }
+  }
+}
+
+TEST(RuntimeKernels, FirstAboveEqualsScalar) {
+  const k::KernelSet* sets[8];
+  const size_t n_sets = k::available_kernels(sets, 8);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> U(-1, 1);
+  for (size_t n : {0, 1, 7, 8, 9, 31, 64, 257}) {
+    std::vector<float> v(n);
+    for (auto& x : v) x = U(rng);
+    if (n > 3) v[2] = NAN;  // never "above"
+    for (float thr : {-2.0f, 0.0f, 0.9f, 2.0f, -INFINITY})
+      for (size_t from = 0; from <= n; from += 3) {
+        const size_t want = k::scalar_kernels().first_above(v.data(), from, n, thr);
+        for (size_t s = 0; s < n_sets; ++s)
+          ASSERT_EQ(sets[s]->first_above(v.data(), from, n, thr), want) << sets[s]->name << " n=" << n;
+      }
   }
 }
 

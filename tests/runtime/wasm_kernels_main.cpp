@@ -56,6 +56,15 @@ int main() {
       }
     }
   }
+  std::vector<float> v(77);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = float(int(rnd() % 2001) - 1000) / 1000.0f;
+  for (float thr : {-2.0f, 0.0f, 0.5f, 0.99f, 2.0f})
+    for (size_t from = 0; from <= v.size(); ++from)
+      for (size_t s = 0; s < ns; ++s)
+        if (sets[s]->first_above(v.data(), from, v.size(), thr) != ref.first_above(v.data(), from, v.size(), thr)) {
+          std::printf("FAIL: %s first_above differs from scalar\n", sets[s]->name);
+          return 1;
+        }
   std::printf("OK: %zu kernel sets (best %s) equal the scalar reference on %ld rows\n", ns, k::best_kernels().name,
               checks);
   return 0;

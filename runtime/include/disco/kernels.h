@@ -18,6 +18,8 @@ struct KernelSet {
   // order of IEEE float operations (no FMA), so every set returns identical floats.
   void (*score_i8)(const int8_t* table, size_t rows, size_t row_bytes, const int8_t* q, size_t n, const float* scales,
                    float q_scale, float* out);
+  // Smallest i in [from, n) with v[i] > threshold (NaN never is), or n.
+  size_t (*first_above)(const float* v, size_t from, size_t n, float threshold);
   // Same for packed int4 rows (low nibble first, 4-bit two's complement, row_bytes >= ceil(n/2)).
   void (*scan_i4)(const uint8_t* table, size_t rows, size_t row_bytes, const int8_t* q, size_t n, int32_t* out);
 };
