@@ -40,9 +40,37 @@ std::string idx(const char* arr, size_t i) { return std::string(arr) + "[" + std
 
 bool finite_in(double v, double lo, double hi) { return std::isfinite(v) && v >= lo && v <= hi; }
 
+// Strict UTF-8 (no overlongs, surrogates or code points above U+10FFFF). JSON input is already
+// checked by the parser; FlatBuffers strings are not checked by the verifier.
+bool valid_utf8(const std::string& s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t n = s.size(), i = 0;
+  while (i < n) {
+    unsigned c = p[i];
+    if (c < 0x80) { ++i; continue; }
+    size_t len;
+    unsigned cp;
+    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
+    else return false;
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
 bool check_str(const Fail& fail, const std::string& path, const std::string& s, const ParseLimits& lim,
                bool required) {
   if (required && s.empty()) return fail(path, "must be a non-empty string", "invalid_value");
+  if (!valid_utf8(s)) return fail(path, "is not valid UTF-8", "invalid_value");
   if (s.size() > lim.max_string)
     return fail(path, "longer than " + std::to_string(lim.max_string) + " bytes", "invalid_value");
   return true;
@@ -400,6 +428,14 @@ bool parse_json_batch(std::string_view body, Batch& out, ParseError& err, const 
 bool parse_flatbuffers_batch(std::string_view body, Batch& out, ParseError& err, const ParseLimits& lim) {
   Fail fail{&err};
   out = Batch{};
+  // The verifier and accessors read scalars in place: give them an 8-byte aligned copy when the
+  // caller's bytes are not aligned (HTTP bodies are; a NATS payload or a fuzzer slice may not be).
+  std::vector<uint64_t> aligned;
+  if (reinterpret_cast<uintptr_t>(body.data()) % 8 != 0) {
+    aligned.resize((body.size() + 7) / 8);
+    std::memcpy(aligned.data(), body.data(), body.size());
+    body = std::string_view(reinterpret_cast<const char*>(aligned.data()), body.size());
+  }
   const auto* data = reinterpret_cast<const uint8_t*>(body.data());
   if (body.size() < 8 || !flatbuffers::BufferHasIdentifier(data, disco::fb::EventBatchIdentifier()))
     return fail("", "not a FlatBuffers EventBatch (file identifier DSCE missing)", "malformed_flatbuffers");

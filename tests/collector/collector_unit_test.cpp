@@ -181,6 +181,14 @@ TEST(CollectorParse, CorruptFlatBuffersRefused) {
     m[8 + rng() % (m.size() - 8)] = static_cast<char>(rng());
     parse_flatbuffers_batch(m, out, e);
   }
+  // FlatBuffers strings are not UTF-8 checked by the verifier: the parser does it.
+  Batch bad = b;
+  bad.decisions[0].item_id = std::string("sku\xff", 4);
+  EXPECT_FALSE(parse_flatbuffers_batch(encode_flatbuffers(bad), out, e));
+  EXPECT_EQ(e.field, "decisions[0].item_id");
+  // A misaligned buffer parses the same (copied to aligned memory first).
+  std::string shifted = "x" + fb;
+  EXPECT_TRUE(parse_flatbuffers_batch(std::string_view(shifted).substr(1), out, e)) << e.message;
   // Out-of-range values are caught by the same validation as JSON.
   b.decisions[0].propensity = 0;
   EXPECT_FALSE(parse_flatbuffers_batch(encode_flatbuffers(b), out, e));
