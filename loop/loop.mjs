@@ -343,6 +343,15 @@ function publishBundle(src, collectorData) {
   fs.renameSync(dst + '.tmp', dst);  // atomic: the collector serves the old or the new file, never half
 }
 
+// CPU seconds of this process and of its children that have been waited for (/proc/self/stat
+// utime, stime, cutime, cstime at 100 ticks/s); the wall time depends on the machine's load.
+function cpuSeconds() {
+  try {
+    const f = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+  } catch { return NaN; }
+}
+
 const fmt = (x, d = 0) => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 const pad = (s, n) => String(s).padStart(n);
 
@@ -419,8 +428,11 @@ async function main() {
     }
     if (n) outcomesDue.splice(0, n);
   };
-  const header = `${pad('day', 4)} ${pad('model', 8)} | ${pad('disco', 9)} ${pad('fixed', 9)} ${pad('none', 9)} ${pad('oracle', 9)} | ` +
-    `${pad('revenue', 9)} ${pad('conv%', 6)} ${pad('spend', 8)} | ${pad('%oracle', 7)} ${pad('bandit v', 9)}`;
+  const grp = (n) => `${pad(n, 8)} ${pad('revenue', 8)} ${pad('conv%', 5)} ${pad('spend', 6)}`;
+  const header = `${pad('day', 3)} ${pad('model', 5)} | ${grp('disco')} | ${grp('fixed')} | ${grp('none')} | ${pad('oracle', 7)} | ${pad('%oracle', 7)} ${pad('bandit v', 8)}`;
+  const cols = (margin, revenue, conv, decisions, spend) =>
+    `${pad(fmt(margin), 8)} ${pad(fmt(revenue), 8)} ${pad((100 * conv / Math.max(1, decisions)).toFixed(1), 5)} ${pad(fmt(spend), 6)}`;
+  const baseCols = (b, g) => cols(b.margin[g], b.revenue[g], b.conversions[g], b.decisions[g], b.discount_spend[g]);
   const H = o.historyDays;
   const fixedTotals = baselines.fixed.map((f) => f.margin.slice(H).reduce((a, b) => a + b, 0));
   let bestFixed = 1;
@@ -500,13 +512,11 @@ async function main() {
     }
     const d = disco[day];
     const g = H + day;
-    const none = baselines.fixed[0].margin[g];
-    const fixed = baselines.fixed[bestFixed].margin[g];
     const orc = baselines.oracle.margin[g];
     versions.push(edges[0].stats.banditVersion);
-    log(`${pad(day + 1, 4)} ${pad(edges[0].bundle.info.modelVersion.replace('loop-', ''), 8)} | ${pad(fmt(d.margin), 9)} ${pad(fmt(fixed), 9)} ${pad(fmt(none), 9)} ${pad(fmt(orc), 9)} | ` +
-      `${pad(fmt(d.revenue), 9)} ${pad((100 * d.conversions / Math.max(1, d.decisions)).toFixed(1), 6)} ${pad(fmt(d.discount_spend), 8)} | ` +
-      `${pad((100 * d.margin / orc).toFixed(1), 7)} ${pad(edges[0].stats.banditVersion, 9)}`);
+    log(`${pad(day + 1, 3)} ${pad(edges[0].bundle.info.modelVersion.replace('loop-', ''), 5)} | ${cols(d.margin, d.revenue, d.conversions, d.decisions, d.discount_spend)} | ` +
+      `${baseCols(baselines.fixed[bestFixed], g)} | ${baseCols(baselines.fixed[0], g)} | ${pad(fmt(orc), 7)} | ` +
+      `${pad((100 * d.margin / orc).toFixed(1), 7)} ${pad(edges[0].stats.banditVersion, 8)}`);
   }
   deliverUntil(Infinity);
   await Promise.all(edges.map((e) => e.flush()));
@@ -516,6 +526,7 @@ async function main() {
   const resultsPath = path.join(o.out, 'results.json');
   sim.send(`FINISH ${resultsPath}`);
   await sim.line();
+  await sim.exited;  // FINISH ends it
   const res = JSON.parse(fs.readFileSync(resultsPath, 'utf8'));
   for (let day = 0; day < nDays; day++) {
     const a = res.disco.margin[H + day];
@@ -542,7 +553,7 @@ async function main() {
     pct_of_oracle_last: 100 * last.disco / last.oracle, pct_of_oracle_all: 100 * all.disco / all.oracle,
     decisions, joined_rows: joinedRows, bandit_versions: versions, first_bandit_version: firstVersion, retrains, edges: edgeStats,
     transport_errors: ctx.transportErrors.length, report_problems: ctx.reportProblems.length,
-    seconds: (performance.now() - t0) / 1000,
+    seconds: (performance.now() - t0) / 1000, cpu_seconds: cpuSeconds(),
   };
   fs.writeFileSync(path.join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   const chart = renderChart(res, { bestFixed, retrainDays: retrains.map((r) => r.day), title: `disco loop: margin per simulated day (${o.shoppers} shoppers, ${o.edges} edges, seed ${o.seed})`, summary });
@@ -557,7 +568,8 @@ async function main() {
   log(`all ${nDays} loop days: disco ${fmt(all.disco)} (${summary.pct_of_oracle_all.toFixed(1)}% of oracle), fixed ${fmt(all.fixed)}, none ${fmt(all.none)}, oracle ${fmt(all.oracle)}`);
   log(`collector: ${fmt(decisions)} decisions made, ${fmt(joinedRows)} joined in the export; bandit state version ${firstVersion} -> ${versions.at(-1)}; ` +
     `${retrains.length} retrain(s), hot swaps per edge: ${edges.map((e) => e.stats.swaps).join(', ')}; fleet import via ${edges[0].stats.importMode}`);
-  log(`chart: ${path.join(o.out, 'loop.html')}${o.chartSvg ? ` and ${o.chartSvg}` : ''}; ${summary.seconds.toFixed(0)} s`);
+  log(`chart: ${path.join(o.out, 'loop.html')}${o.chartSvg ? ` and ${o.chartSvg}` : ''}; ${summary.seconds.toFixed(0)} s wall, ` +
+    `${summary.cpu_seconds.toFixed(1)} s CPU (this process + the simulator, trainer and collector runs it waited for)`);
   void ex; void metrics;
 
   // 5. --quick: the end-to-end assertions (exit status 1 when one fails).
@@ -578,7 +590,6 @@ async function main() {
     log(`checks passed: decisions reached the collector, bandit state flowed back, ${retrains.length} retrain(s) hot-swapped, ` +
       `disco >= ${(100 * (1 - o.tolerance)).toFixed(0)}% of no discount over the last ${L} days`);
   }
-  sim.p.kill();
   for (const e of edges) e.transport.close();
 }
 
