@@ -1,0 +1,28 @@
+#!/bin/sh
+# Native vs WASM (plain and SIMD128) decisions on the same inputs must be bit-identical.
+# usage: decisions_digest_check.sh NATIVE_EXE EMXX NODE SOURCE_DIR GENERATED_INCLUDE_DIR WORK_DIR
+set -e
+NATIVE="$1"; EMXX="$2"; NODE="$3"; SRC="$4"; GEN="$5"; WORK="$6"
+BUNDLE="$SRC/tests/runtime/fixtures/bundle_schema1.0.disco"
+mkdir -p "$WORK/inc"
+for lib in flatbuffers cereal; do [ -e "$WORK/inc/$lib" ] || ln -s "/usr/include/$lib" "$WORK/inc/$lib"; done
+[ -e "$WORK/inc/Eigen" ] || ln -s /usr/include/eigen3/Eigen "$WORK/inc/Eigen"
+export NODE_PATH="${NODE_PATH:-/usr/share/nodejs}"
+SOURCES=$(ls "$SRC"/runtime/src/*.cpp | grep -v bundle_writer.cpp)
+native=$("$NATIVE" "$BUNDLE")
+echo "native:       $native"
+for variant in plain simd; do
+  flags=""
+  [ "$variant" = simd ] && flags="-msimd128"
+  "$EMXX" -std=c++20 -O2 $flags -ffp-contract=off -DEIGEN_DONT_VECTORIZE -DEIGEN_MPL2_ONLY -DEIGEN_NO_IO \
+    -I"$SRC/runtime/include" -I"$GEN" -I"$WORK/inc" $SOURCES "$SRC/tests/runtime/decisions_digest_main.cpp" \
+    -sENVIRONMENT=node -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1 -sEXIT_RUNTIME=1 -sSINGLE_FILE=1 \
+    -o "$WORK/digest_$variant.js"
+  wasm=$("$NODE" "$WORK/digest_$variant.js" "$BUNDLE")
+  echo "wasm-$variant: $wasm"
+  if [ "$wasm" != "$native" ]; then
+    echo "MISMATCH between native and wasm-$variant"
+    exit 1
+  fi
+done
+echo "IDENTICAL native, wasm plain and wasm simd128"

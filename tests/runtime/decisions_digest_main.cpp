@@ -1,0 +1,98 @@
+// Prints a digest of a fixed decision workload on the kept fixture bundle: every observe,
+// recommendation (items + score bits), propensity and offer (all fields) feeds an XXH64. Built
+// natively (CMake target runtime_decisions_digest) and with em++ (plain and -msimd128) by
+// decisions_digest_check.sh, which requires the three outputs to be identical: the same inputs
+// give the same decisions natively and in WASM.
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+#include "disco/disco.h"
+#include "disco/xxh64.h"
+
+namespace {
+struct Digest {
+  std::vector<uint8_t> bytes;
+  template <class T>
+  void add(const T& v) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&v);
+    bytes.insert(bytes.end(), p, p + sizeof v);
+  }
+};
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: decisions_digest BUNDLE\n");
+    return 1;
+  }
+  std::ifstream f(argv[1], std::ios::binary);
+  const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+  disco_bundle* b = nullptr;
+  if (disco_bundle_load(bytes.data(), bytes.size(), 0, &b) != DISCO_OK) {
+    std::fprintf(stderr, "load: %s\n", disco_last_error());
+    return 2;
+  }
+  disco_bundle_info info{};
+  disco_bundle_get_info(b, &info);
+  disco_runtime_options opt{};
+  opt.seed = 12345;
+  opt.max_pending_decisions = 64;
+  disco_runtime* rt = nullptr;
+  if (disco_runtime_create(b, &opt, &rt) != DISCO_OK) return 3;
+  disco_session* s[3] = {};
+  for (int u = 0; u < 3; ++u) disco_session_create(rt, 1000 + uint64_t(u), &s[u]);
+  Digest d;
+  uint64_t x = 88172645463325252ull;
+  auto rnd = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  int offers = 0;
+  for (int step = 0; step < 300; ++step) {
+    disco_session* ss = s[step % 3];
+    disco_event ev{1700000000000 + step * 4321, uint32_t(rnd() % info.n_items), uint32_t(rnd() % 5),
+                   (rnd() % 4) ? 0.0f : float(rnd() % 10000) / 100.0f, int32_t(1 + rnd() % 3)};
+    d.add(disco_observe(ss, &ev));
+    float p = 0;
+    disco_propensity(ss, &p);
+    d.add(p);
+    uint32_t items[10] = {};
+    float scores[10] = {};
+    uint32_t n = 0;
+    disco_filter filter{uint32_t(step % 2), uint32_t(step % 5 == 0), nullptr, 0, step % 7 == 0 ? 3 : -1};
+    d.add(disco_recommend(ss, 10, &filter, items, scores, &n));
+    d.add(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      d.add(items[i]);
+      d.add(scores[i]);
+    }
+    if (step % 2 == 0) {
+      disco_offer o{};
+      d.add(disco_offer_make(ss, n ? items[0] : 0, ev.ts_ms, 0, 0, &o));
+      d.add(o);
+      ++offers;
+      if (rnd() % 3) {
+        disco_offer_shown(rt, o.decision_hi, o.decision_lo);
+        disco_outcome out{o.decision_hi, o.decision_lo, ev.ts_ms + 1000, uint32_t(rnd() % 2), 20.0f,
+                          float(int(rnd() % 30) - 10) / 3.0f};
+        d.add(disco_update(rt, &out));
+      }
+    }
+  }
+  std::vector<uint8_t> state(1 << 20);
+  size_t len = 0;
+  disco_runtime_save(rt, state.data(), state.size(), &len);
+  const uint64_t state_digest = disco::xxh64(state.data(), len);
+  std::printf("decisions digest %016llx over %zu bytes (%d offers); runtime state %016llx (%zu bytes)\n",
+              (unsigned long long)disco::xxh64(d.bytes.data(), d.bytes.size()), d.bytes.size(), offers,
+              (unsigned long long)state_digest, len);
+  for (auto* p : s) disco_session_free(p);
+  disco_runtime_free(rt);
+  disco_bundle_free(b);
+  return 0;
+}
