@@ -261,8 +261,31 @@ Result run_case(const std::string& name, const Opts& o, const std::vector<std::s
     return (ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
   };
   double cpu0 = cpu_ticks(col.pid);
+  auto drive_start = std::chrono::steady_clock::now();
   Result res = drive(port, reqs, o.conns, o.seconds, o.batch, o.fb);
   double cpu_s = cpu_ticks(col.pid) - cpu0;
+  // Scale path: how long until the joiner has applied every acknowledged batch to the joined log.
+  if (name == "jetstream") {
+    httplib::Client mc("127.0.0.1", port);
+    const uint64_t want = pre.size() + res.ok;
+    uint64_t joined = 0;
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < until) {
+      auto m = mc.Get("/metrics");
+      const std::string key = "disco_collector_jetstream_joined_messages ";
+      if (m) {
+        auto k = m->body.find(key);
+        if (k != std::string::npos) joined = static_cast<uint64_t>(std::strtod(m->body.c_str() + k + key.size(), nullptr));
+      }
+      if (joined >= want) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - drive_start).count();
+    std::printf("  %-10s joiner: %llu of %llu batches in the joined log %.2f s after the timed phase began "
+                "(%.0f joined outcomes/s end to end)\n",
+                name.c_str(), static_cast<unsigned long long>(joined), static_cast<unsigned long long>(want), secs,
+                res.rows / secs);
+  }
   // Scrape the storage commit histogram count (transactions) for the group-commit ratio.
   httplib::Client cli("127.0.0.1", port);
   auto m = cli.Get("/metrics");

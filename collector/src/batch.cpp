@@ -431,7 +431,7 @@ bool parse_flatbuffers_batch(std::string_view body, Batch& out, ParseError& err,
   // The verifier and accessors read scalars in place: give them an 8-byte aligned copy when the
   // caller's bytes are not aligned (HTTP bodies are; a NATS payload or a fuzzer slice may not be).
   std::vector<uint64_t> aligned;
-  if (reinterpret_cast<uintptr_t>(body.data()) % 8 != 0) {
+  if (!body.empty() && reinterpret_cast<uintptr_t>(body.data()) % 8 != 0) {
     aligned.resize((body.size() + 7) / 8);
     std::memcpy(aligned.data(), body.data(), body.size());
     body = std::string_view(reinterpret_cast<const char*>(aligned.data()), body.size());

@@ -207,6 +207,7 @@ void SqliteStore::prepare() {
        "SELECT ts_ms, converted, revenue, margin, status FROM outcomes WHERE decision_id=? AND status IN (0,3)"},
       {"out_status", "UPDATE outcomes SET status=? WHERE decision_id=?"},
       {"out_expire", "UPDATE outcomes SET status=3 WHERE status=0 AND ts_ms < ?"},
+      {"orphans_waiting", "SELECT count(*) FROM outcomes WHERE status=0"},
       {"act_ins", "INSERT INTO activations(decision_id, ts_ms, received_ms) VALUES(?,?,?) ON CONFLICT DO NOTHING"},
       {"act_get", "SELECT ts_ms FROM activations WHERE decision_id=?"},
       {"bandit_put",
@@ -473,6 +474,8 @@ size_t SqliteStore::sweep_in_txn(int64_t t) {
   e.i(1, t - opt_.reward_window_ms).step();
   uint64_t expired = static_cast<uint64_t>(e.changes());
   if (metrics_) {
+    Stmt w(st_["orphans_waiting"], db_);
+    if (w.step()) metrics_->set_gauge("disco_collector_orphans_waiting", static_cast<double>(sqlite3_column_int64(w.s, 0)));
     if (!due.empty()) metrics_->add("disco_collector_joins_total", "result=\"default\"", due.size());
     if (expired) metrics_->add("disco_collector_orphans_expired_total", "", expired);
   }

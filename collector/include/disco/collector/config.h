@@ -26,7 +26,7 @@ struct Config {
   int64_t reward_window_ms = 3600 * 1000; // outcomes later than this after their decision are late
   int64_t sweep_interval_ms = 1000;       // how often windows are closed with the default reward
   int64_t replay_window_ms = 5 * 60 * 1000;
-  size_t replay_cache_max = 1000000;      // signatures remembered (503 beyond: refuse, never forget early)
+  size_t replay_cache_max = 500000;       // signatures remembered, ~200 B each (503 beyond: never forget early)
   size_t max_body_bytes = 4 << 20;        // larger bodies: 413
   size_t max_rows = 10000;                // rows per batch: 413 beyond
   size_t max_context = 256;
