@@ -24,6 +24,9 @@ import { encodeBanditStats, importFleetStats } from './bandit_state.mjs';
 import { renderChart } from './chart.mjs';
 
 const execFileP = promisify(execFile);
+// Children to stop if the loop fails half way (the collector serves until told to stop).
+const children = new Set();
+process.on('exit', () => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM'); });
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const EVENT_TYPES = ['view', 'click', 'cart', 'remove', 'purchase'];
@@ -43,7 +46,8 @@ const USAGE = `disco loop [--quick] [options]
   --last-days L (5)       days averaged for the final comparison
   --tolerance F (0.10; 0.25 with --quick)  the run fails (exit 1 with --quick) when disco's margin over
                           the last days < (1 - F) x no discount's on the same days
-  --quick                 CI run: 1500 shoppers, 1000 items, 8 loop days, retrain every 4 days, 40 steps
+  --quick                 CI run: 1500 shoppers, 1000 items, 4 + 8 days, 2 edges, pulls every 2 h, retrain every
+                          4 days (40 steps), tolerance 0.25, last 3 days
   --chart-svg FILE        also write the chart as a standalone SVG (e.g. docs/loop.svg)`;
 
 function parseArgs(argv) {
@@ -53,7 +57,7 @@ function parseArgs(argv) {
     retrainEveryDays: 7, trainWindowDays: 7, trainSteps: 300, lastDays: 5, tolerance: 0.10, chartSvg: null,
     simBin: null, collectorBin: null, trainBin: null,
   };
-  const quickDefaults = { shoppers: 1500, items: 1000, days: 8, historyDays: 4, retrainEveryDays: 4, trainWindowDays: 4, trainSteps: 40, lastDays: 3, edges: 2, tolerance: 0.25 };
+  const quickDefaults = { shoppers: 1500, items: 1000, days: 8, historyDays: 4, retrainEveryDays: 4, trainWindowDays: 4, trainSteps: 40, lastDays: 3, edges: 2, tolerance: 0.25, pullEveryS: 7200 };
   const set = {};
   const num = (k, v) => {
     const x = Number(v);
@@ -99,6 +103,7 @@ function parseArgs(argv) {
 class SimProcess {
   constructor(bin, args) {
     this.p = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    children.add(this.p);
     this.stderr = '';
     this.p.stderr.on('data', (d) => { this.stderr += d; });
     this.lines = createInterface({ input: this.p.stdout })[Symbol.asyncIterator]();
@@ -128,6 +133,7 @@ class SimProcess {
 async function startCollector(bin, confPath, logPath) {
   const log = fs.openSync(logPath, 'a');
   const p = spawn(bin, ['serve', '--config', confPath], { stdio: ['ignore', 'pipe', log] });
+  children.add(p);
   const rl = createInterface({ input: p.stdout });
   const port = await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`disco-collector did not start within 20 s (see ${logPath})`)), 20000);
@@ -594,6 +600,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(`disco loop: ${e.stack ?? e.message ?? e}`);
+  console.error(`disco loop: ${process.env.DISCO_LOOP_DEBUG ? e.stack : e.message ?? e}`);
   process.exit(2);
 });
