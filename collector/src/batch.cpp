@@ -250,7 +250,7 @@ bool json_event(const JsonReader& r, const json& o, const std::string& p, Event&
     else if (k == "type") ok = r.enum_field(v, f, e.type, {{"view", "View"}, {"click", "Click"}, {"cart", "Cart"}, {"remove", "Remove"}, {"purchase", "Purchase"}});
     else if (k == "item_id") ok = r.str(v, f, e.item_id);
     else if (k == "price") ok = r.num(v, f, e.price);
-    else if (k == "quantity") { ok = r.i64(v, f, x, 0, 1000000000); e.quantity = static_cast<int32_t>(x); }
+    else if (k == "quantity") { ok = r.i64(v, f, x, 0, INT32_MAX); e.quantity = static_cast<int32_t>(x); }
     else return r.unknown(p, k);
     if (!ok) return false;
   }

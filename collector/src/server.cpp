@@ -108,8 +108,10 @@ struct Collector::Impl {
       body.append(data, n);
       return true;
     });
-    if (too_big || res.status == 413)
+    if (too_big || res.status == 413) {
+      res.set_header("Connection", "close");  // the rest of the body is not read
       return reject(res, 413, "body_too_large", "request body larger than max_body_bytes = " + std::to_string(cfg.max_body_bytes));
+    }
     if (too_slow) {
       res.set_header("Connection", "close");
       return reject(res, 408, "body_timeout", "request body not received within " + std::to_string(cfg.body_timeout_ms) + " ms");
