@@ -265,6 +265,7 @@ Result run_case(const std::string& name, const Opts& o, const std::vector<std::s
   Result res = drive(port, reqs, o.conns, o.seconds, o.batch, o.fb);
   double cpu_s = cpu_ticks(col.pid) - cpu0;
   // Scale path: how long until the joiner has applied every acknowledged batch to the joined log.
+  char joiner_line[512] = "";
   if (name == "jetstream") {
     httplib::Client mc("127.0.0.1", port);
     const uint64_t want = pre.size() + res.ok;
@@ -272,7 +273,7 @@ Result run_case(const std::string& name, const Opts& o, const std::vector<std::s
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     while (std::chrono::steady_clock::now() < until) {
       auto m = mc.Get("/metrics");
-      const std::string key = "disco_collector_jetstream_joined_messages ";
+      const std::string key = "\ndisco_collector_jetstream_joined_messages ";  // not the "# TYPE" line
       if (m) {
         auto k = m->body.find(key);
         if (k != std::string::npos) joined = static_cast<uint64_t>(std::strtod(m->body.c_str() + k + key.size(), nullptr));
@@ -281,7 +282,8 @@ Result run_case(const std::string& name, const Opts& o, const std::vector<std::s
       std::this_thread::sleep_for(100ms);
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - drive_start).count();
-    std::printf("  %-10s joiner: %llu of %llu batches in the joined log %.2f s after the timed phase began "
+    std::snprintf(joiner_line, sizeof joiner_line,
+                "  %-10s joiner: %llu of %llu batches in the joined log %.2f s after the timed phase began "
                 "(%.0f joined outcomes/s end to end)\n",
                 name.c_str(), static_cast<unsigned long long>(joined), static_cast<unsigned long long>(want), secs,
                 res.rows / secs);
@@ -308,6 +310,7 @@ Result run_case(const std::string& name, const Opts& o, const std::vector<std::s
               "(machine load avg %.1f; contention lowers outcomes/s, not this)\n",
               name.c_str(), cpu_s, static_cast<unsigned long long>(res.rows), cpu_s * 1e6 / std::max<double>(1, res.rows),
               res.rows / std::max(1e-9, cpu_s), loadavg());
+  std::fputs(joiner_line, stdout);
   std::fflush(stdout);
   col.stop();
   return res;
@@ -380,8 +383,8 @@ int main(int argc, char** argv) {
     std::printf("  sqlite (commit per req) %9.0f outcomes/s  group commit = %.2fx this\n", single_rate,
                 sqlite_rate > 0 ? sqlite_rate / single_rate : 0.0);
   if (js_rate > 0)
-    std::printf("  jetstream R3            %9.0f outcomes/s  %.2fx target, %.2fx sqlite\n", js_rate, js_rate / 20000,
-                sqlite_rate > 0 ? js_rate / sqlite_rate : 0.0);
+    std::printf("  jetstream R3            %9.0f outcomes/s  %.2fx target%s\n", js_rate, js_rate / 20000,
+                sqlite_rate > 0 ? (", " + std::to_string(js_rate / sqlite_rate).substr(0, 4) + "x sqlite").c_str() : "");
   if (getenv("BENCH_KEEP")) std::printf("kept %s (collector logs, data)\n", root.c_str());
   else std::filesystem::remove_all(root);
   return 0;
