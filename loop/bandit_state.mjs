@@ -72,13 +72,15 @@ function skipStats(dv, p) {
  * disco_runtime_save's bytes and restores them (both are the runtime's own, versioned formats).
  * Returns how it was done.
  */
-export function importFleetStats(engine, runtime, bytes) {
+export function importFleetStats(engine, runtime, bytes, noiseScale = null) {
   const x = engine.x;
-  if (typeof runtime.importBandit === 'function') {
+  // noiseScale (loop option --noise-scale, an experiment): overwrite the bundle's BanditConfig
+  // noise_scale in the saved state; only the save/restore path can do that.
+  if (noiseScale === null && typeof runtime.importBandit === 'function') {
     runtime.importBandit(bytes, false);
     return 'RuntimeRef.importBandit';
   }
-  if (typeof x.disco_bandit_import === 'function') {
+  if (noiseScale === null && typeof x.disco_bandit_import === 'function') {
     const p = engine.buf('bandit_import', bytes.length);
     engine._view();
     engine.u8.set(bytes, p);
@@ -103,6 +105,10 @@ export function importFleetStats(engine, runtime, bytes) {
   const body = bytes.subarray(16);
   if (new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true) !== nArms) throw new Error('fleet statistics: arm count differs from the runtime');
   void dim;
+  if (noiseScale !== null) {
+    if (!(noiseScale > 0 && Number.isFinite(noiseScale))) throw new Error(`noise scale must be > 0, got ${noiseScale}`);
+    dv.setFloat64(cfg + 1 + 4 + 4 + 8, noiseScale, true);  // BanditConfig: alg u8, n_arms, dim, prior_precision, noise_scale
+  }
   const out = new Uint8Array(dataStart + body.length + (state.length - dataEnd));
   out.set(state.subarray(0, dataStart), 0);
   out.set(body, dataStart);

@@ -21,6 +21,7 @@ import { Transport } from '../sdk-js/src/transport.js';
 import { fnv1a64 } from '../sdk-js/src/util.js';
 import { loadWasm } from '../sdk-js/src/node.js';
 import { encodeBanditStats, importFleetStats } from './bandit_state.mjs';
+import { estimateDelayedCost } from './delayed_cost.mjs';
 import { renderChart } from './chart.mjs';
 
 const execFileP = promisify(execFile);
@@ -48,14 +49,23 @@ const USAGE = `disco loop [--quick] [options]
                           the last days < (1 - F) x no discount's on the same days
   --quick                 CI run: 1500 shoppers, 1000 items, 4 + 8 days, 2 edges, pulls every 2 h, retrain every
                           4 days (40 steps), tolerance 0.25, last 3 days
-  --chart-svg FILE        also write the chart as a standalone SVG (e.g. docs/loop.svg)`;
+  --chart-svg FILE        also write the chart as a standalone SVG (e.g. docs/loop.svg)
+  --delayed-cost C|auto (auto)  charged on every discounted offer's reward, in units of the item's price
+                          (reward = (margin - C x price) / price); auto = estimated off-policy from a
+                          randomized pilot (loop/delayed_cost.mjs); 0 = the myopic reward
+  --pilot-shoppers N (100000)  size of the pilot for auto: disco-sim --logging-policy uniform, 49 days,
+                          seed + 1000 (other shoppers than the loop's, same kind of store)
+  --noise-scale V|auto|bundle (bundle)  overwrite the bandit's noise scale inside every edge's runtime state
+                          at each pull (experiment until the trainer's export sets it); auto = the std of the
+                          pilot's scaled rewards
+  --disco-sim-bin FILE    the simulator CLI for the pilot (default BIN_DIR/trainer/sim/disco-sim)`;
 
 function parseArgs(argv) {
   const o = {
     quick: false, out: null, binDir: process.env.DISCO_BUILD ?? path.join(ROOT, 'build/release'),
     seed: 42, shoppers: 6000, items: 3000, days: 21, historyDays: 7, edges: 4, pullEveryS: 3600,
     retrainEveryDays: 7, trainWindowDays: 7, trainSteps: 300, lastDays: 5, tolerance: 0.10, chartSvg: null,
-    simBin: null, collectorBin: null, trainBin: null,
+    simBin: null, collectorBin: null, trainBin: null, delayedCost: 'auto', noiseScale: 'bundle', pilotShoppers: 100000, discoSimBin: null,
   };
   const quickDefaults = { shoppers: 1500, items: 1000, days: 8, historyDays: 4, retrainEveryDays: 4, trainWindowDays: 4, trainSteps: 40, lastDays: 3, edges: 2, tolerance: 0.25, pullEveryS: 7200 };
   const set = {};
@@ -69,8 +79,9 @@ function parseArgs(argv) {
     '--history-days': 'historyDays', '--edges': 'edges', '--pull-every-s': 'pullEveryS', '--retrain-every-days': 'retrainEveryDays',
     '--train-window-days': 'trainWindowDays', '--train-steps': 'trainSteps', '--last-days': 'lastDays', '--tolerance': 'tolerance',
     '--chart-svg': 'chartSvg', '--sim-bin': 'simBin', '--collector-bin': 'collectorBin', '--train-bin': 'trainBin',
+    '--delayed-cost': 'delayedCost', '--noise-scale': 'noiseScale', '--pilot-shoppers': 'pilotShoppers', '--disco-sim-bin': 'discoSimBin',
   };
-  const strings = new Set(['out', 'binDir', 'chartSvg', 'simBin', 'collectorBin', 'trainBin']);
+  const strings = new Set(['out', 'binDir', 'chartSvg', 'simBin', 'collectorBin', 'trainBin', 'discoSimBin']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') { o.quick = true; continue; }
@@ -78,7 +89,7 @@ function parseArgs(argv) {
     const k = names[a];
     if (!k) throw new Error(`unknown argument '${a}'\n${USAGE}`);
     if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
-    set[k] = strings.has(k) ? argv[++i] : num(a.slice(2), argv[++i]);
+    set[k] = strings.has(k) || ((k === 'delayedCost' || k === 'noiseScale') && ['auto', 'bundle'].includes(argv[i + 1])) ? argv[++i] : num(a.slice(2), argv[++i]);
   }
   if (o.quick) Object.assign(o, quickDefaults);
   Object.assign(o, set);
@@ -86,6 +97,11 @@ function parseArgs(argv) {
   o.simBin ??= path.join(o.binDir, 'loop/disco-loop-sim');
   o.collectorBin ??= path.join(o.binDir, 'collector/disco-collector');
   o.trainBin ??= path.join(o.binDir, 'trainer/model/disco-train');
+  o.discoSimBin ??= path.join(o.binDir, 'trainer/sim/disco-sim');
+  if (o.delayedCost === 'bundle') throw new Error('--delayed-cost: expected a number or auto');
+  if ((o.delayedCost === 'auto' || o.noiseScale === 'auto') && !fs.existsSync(o.discoSimBin))
+    throw new Error(`${o.discoSimBin}: not found (build disco-sim, pass --disco-sim-bin, or --delayed-cost C)`);
+  if (o.delayedCost === 'auto' && !(Number.isInteger(o.pilotShoppers) && o.pilotShoppers >= 100)) throw new Error('--pilot-shoppers must be an integer >= 100');
   for (const [flag, f] of [['--sim-bin', o.simBin], ['--collector-bin', o.collectorBin], ['--train-bin', o.trainBin]]) {
     if (!fs.existsSync(f)) throw new Error(`${f}: not found (build it, or pass --bin-dir / ${flag})`);
   }
@@ -215,16 +231,24 @@ class Edge {
       price: this.summary.price?.[o.item] ?? 0, cost: this.summary.cost?.[o.item] ?? 0, context: o.context,
     });
     this.transport.enqueue('activations', { decision_id: o.decisionId, ts_ms: ts });
-    this.pending.set(o.decisionId, { item: o.item });
+    this.pending.set(o.decisionId, { item: o.item, arm: o.arm, price: this.summary.price?.[o.item] ?? 0 });
     this.stats.offers++;
     return o;
   }
 
   // Checkout: the outcome reaches the edge that made the offer (local bandit update + collector).
+  // The reported reward (disco_outcome.margin is "the reward") is the realized margin minus the
+  // delayed cost of a discount (README "The reward"): delayedCost x price for every discounted
+  // offer, converted or not. The collector's fleet statistics take it as is (margin / price);
+  // the runtime's local update counts it only for converted outcomes until the next pull replaces
+  // the local statistics with the fleet's.
   report(decisionId, shopper, item, r) {
-    const status = this.runtime.update(decisionId, { ts: r.ts, converted: r.purchased, revenue: r.revenue, margin: r.margin });
+    const p = this.pending.get(decisionId);
+    const charge = p && p.arm !== 0 ? this.ctx.delayedCost * p.price : 0;
+    const reward = r.margin - charge;
+    const status = this.runtime.update(decisionId, { ts: r.ts, converted: r.purchased, revenue: r.revenue, margin: reward });
     if (status !== 'OK') this.ctx.reportProblems.push(`${decisionId}: ${status}`);
-    this.transport.enqueue('outcomes', { decision_id: decisionId, ts_ms: r.ts, converted: r.purchased, revenue: r.revenue, margin: r.margin });
+    this.transport.enqueue('outcomes', { decision_id: decisionId, ts_ms: r.ts, converted: r.purchased, revenue: r.revenue, margin: reward });
     this.pending.delete(decisionId);
     this.stats.reports++;
     if (r.purchased) this.track(shopper, item, 4, r.ts, r.unitPrice, r.quantity);
@@ -249,7 +273,7 @@ class Edge {
       const state = await r.json();
       this.banditEtag = r.headers.get('etag');
       const bytes = encodeBanditStats(state, this.bundle.info.nArms, this.bundle.info.contextDim);
-      this.stats.importMode = importFleetStats(this.engine, this.runtime, bytes);
+      this.stats.importMode = importFleetStats(this.engine, this.runtime, bytes, this.ctx.noiseScale);
       this.stats.imports++;
       this.stats.banditVersion = state.version;
     } else if (r.status !== 304) {
@@ -400,7 +424,24 @@ async function main() {
   const col = await startCollector(o.collectorBin, conf, path.join(o.out, 'collector.log'));
   log(`collector: ${col.url} (data ${colData})`);
 
-  const ctx = { seed: o.seed, publicKey, collectorUrl: col.url, apiKey, secret, transportErrors: [], reportProblems: [] };
+  // The delayed cost of a discount (README "The reward"), from a randomized pilot when auto.
+  let delayed = null;
+  if (o.delayedCost === 'auto' || o.noiseScale === 'auto') {
+    const pilotDir = path.join(o.out, 'pilot');
+    await execFileP(o.discoSimBin, ['--seed', String(o.seed + 1000), '--out', pilotDir, '--shoppers', String(o.pilotShoppers),
+      '--items', String(o.items), '--days', '49', '--logging-policy', 'uniform', '--dirty-rate', '0', '--quiet']);
+    delayed = estimateDelayedCost(pilotDir, { horizonDays: 21 });
+    if (o.delayedCost === 'auto') o.delayedCost = Math.max(0, delayed.pooled.cost);
+    if (o.noiseScale === 'auto') o.noiseScale = Math.max(0.05, delayed.reward_std);
+    fs.writeFileSync(path.join(o.out, 'delayed_cost.json'), JSON.stringify(delayed, null, 1) + '\n');
+    log(`delayed cost of a discount: ${o.delayedCost.toFixed(4)} x price (estimate ${delayed.pooled.cost.toFixed(4)} +- ${delayed.pooled.se.toFixed(4)}; randomized pilot: ` +
+      `${fmt(o.pilotShoppers)} other shoppers, ${fmt(delayed.decisions)} uniform decisions, 21-day horizon; immediate reward mean ${delayed.reward_mean.toFixed(3)})`);
+  } else {
+    log(`delayed cost of a discount: ${o.delayedCost} x price (--delayed-cost)`);
+  }
+
+  if (o.noiseScale !== 'bundle') log(`bandit noise scale: ${o.noiseScale.toFixed(3)} (overwritten in every edge's runtime state at each pull; --noise-scale)`);
+  const ctx = { seed: o.seed, delayedCost: o.delayedCost, noiseScale: o.noiseScale === 'bundle' ? null : o.noiseScale, publicKey, collectorUrl: col.url, apiKey, secret, transportErrors: [], reportProblems: [] };
   const wasm = await loadWasm();
   const firstBundle = await fetch(`${col.url}/v1/bundle`);
   if (firstBundle.status !== 200) throw new Error(`GET /v1/bundle: HTTP ${firstBundle.status}`);
@@ -557,7 +598,7 @@ async function main() {
     options: { ...o, simBin: undefined, collectorBin: undefined, trainBin: undefined },
     best_fixed_arm: res.arms[bestFixed], last_days: L, last, all,
     pct_of_oracle_last: 100 * last.disco / last.oracle, pct_of_oracle_all: 100 * all.disco / all.oracle,
-    decisions, joined_rows: joinedRows, bandit_versions: versions, first_bandit_version: firstVersion, retrains, edges: edgeStats,
+    decisions, joined_rows: joinedRows, delayed_cost: o.delayedCost, noise_scale: o.noiseScale, delayed_cost_estimate: delayed?.pooled ?? null, bandit_versions: versions, first_bandit_version: firstVersion, retrains, edges: edgeStats,
     transport_errors: ctx.transportErrors.length, report_problems: ctx.reportProblems.length,
     seconds: (performance.now() - t0) / 1000, cpu_seconds: cpuSeconds(),
   };
