@@ -83,7 +83,7 @@ TEST(TrainerQuant, DequantizeErrorIsWithinHalfAStepPerRow) {
 
 TEST(TrainerExport, ExportVerifyReloadAndScoreThroughTheRuntime) {
   const auto ds = tiny_ds("export");
-  const ModelWeights w = random_weights(int(ds.items.size()), 32, 16, 2);
+  const ModelWeights w = random_weights(int(ds.items.size()), 16, 16, 2);
   const std::string keys = trainer_test::temp_dir("keys");
   const std::string id = keygen(keys);
   EXPECT_EQ(id.size(), 16u);
@@ -104,7 +104,7 @@ TEST(TrainerExport, ExportVerifyReloadAndScoreThroughTheRuntime) {
   disco_bundle_info info{};
   ASSERT_EQ(disco_bundle_get_info(b, &info), DISCO_OK);
   EXPECT_EQ(info.n_items, ds.items.size());
-  EXPECT_EQ(info.emb_dim, 32u);
+  EXPECT_EQ(info.emb_dim, 16u);
   EXPECT_EQ(info.hidden, 16u);
   EXPECT_EQ(info.signed_, 1u);
   EXPECT_STREQ(info.model_version, "test-1");
