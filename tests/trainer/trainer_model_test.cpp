@@ -109,27 +109,34 @@ TEST(TrainerModel, LearnsTheItemWalkAndEarlyStopsOnValidation) {
 }
 
 TEST(TrainerModel, FloatReferencePassMatchesLibTorch) {
-  const Tiny t = make_tiny("ref");
-  const TrainResult r = run(t, t.cfg);
-  std::vector<float> ref, prop;
-  torch_reference_scores(r.weights, t.valid, 10, ref, prop);
-  const size_t n = size_t(t.dims.n_items);
-  double err = 0, perr = 0;
-  size_t pos = 0;
-  std::vector<float> sc(n);
-  for (size_t s = 0; s < std::min<size_t>(10, t.valid.size()); ++s) {
-    FloatSession fs(r.weights);
-    for (int64_t i = 0; i < t.valid.length(s); ++i, ++pos) {
-      const size_t k = size_t(t.valid.offsets[s] + i);
-      fs.observe(t.valid.item[k], t.valid.type[k], 0, 0);
-      fs.score_all(sc.data());
-      for (size_t j = 0; j < n; ++j) err = std::max(err, double(std::fabs(sc[j] - ref[pos * n + j])));
-      perr = std::max(perr, double(std::fabs(fs.propensity() - prop[pos])));
+  Tiny t = make_tiny("ref");
+  for (int layers : {1, 2}) {
+    TrainConfig cfg = t.cfg;
+    cfg.epochs = 1;
+    cfg.layers = layers;
+    t.dims.layers = layers;
+    const TrainResult r = run(t, cfg);
+    ASSERT_EQ(int(r.weights.w_ih.size()), layers);
+    std::vector<float> ref, prop;
+    torch_reference_scores(r.weights, t.valid, 10, ref, prop);
+    const size_t n = size_t(t.dims.n_items);
+    double err = 0, perr = 0;
+    size_t pos = 0;
+    std::vector<float> sc(n);
+    for (size_t s = 0; s < std::min<size_t>(10, t.valid.size()); ++s) {
+      FloatSession fs(r.weights);
+      for (int64_t i = 0; i < t.valid.length(s); ++i, ++pos) {
+        const size_t k = size_t(t.valid.offsets[s] + i);
+        fs.observe(t.valid.item[k], t.valid.type[k], 0, 0);
+        fs.score_all(sc.data());
+        for (size_t j = 0; j < n; ++j) err = std::max(err, double(std::fabs(sc[j] - ref[pos * n + j])));
+        perr = std::max(perr, double(std::fabs(fs.propensity() - prop[pos])));
+      }
     }
+    ASSERT_GT(pos, 10u);
+    EXPECT_LT(err, 1e-4) << layers << " layer(s)";
+    EXPECT_LT(perr, 1e-5) << layers << " layer(s)";
   }
-  ASSERT_GT(pos, 10u);
-  EXPECT_LT(err, 1e-4);
-  EXPECT_LT(perr, 1e-5);
 }
 
 TEST(TrainerModel, ResumesFromAnEpochCheckpointToTheSameResult) {

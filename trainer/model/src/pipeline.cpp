@@ -317,7 +317,7 @@ std::vector<std::pair<std::string, double>> evaluate_all(const data::Dataset& ds
     if (what == "4") q.extra["bundle_bytes"] = double(bundle4.size());
     rep.add_quant_pair(q);
   };
-  add_pair("lstm-int8w", "8");
+  if (!bundle8.empty()) add_pair("lstm-int8w", "8");
   if (o.int4) add_pair("lstm-int4w", "4");
   if (rt8) add_pair("lstm-int8", "8");
   if (rt4) add_pair("lstm-int4", "4");
@@ -383,7 +383,7 @@ std::vector<std::pair<std::string, double>> evaluate_all(const data::Dataset& ds
                   tr->resumed ? " (resumed from a checkpoint)" : "");
     rep.add_meta("training", b);
   }
-  {
+  if (!bundle8.empty()) {
     // model tensors vs catalog + metadata
     const uint64_t n = uint64_t(w.dims.n_items), d = uint64_t(w.dims.emb_dim), h = uint64_t(w.dims.hidden);
     const uint64_t mats = 4 * h * d + 4 * h * h + d * h + (4 * h + 4 * h + d) * 4;  // int8 + scales
@@ -397,7 +397,7 @@ std::vector<std::pair<std::string, double>> evaluate_all(const data::Dataset& ds
                   (unsigned long long)(bundle8.size() > e8 + mats + small ? bundle8.size() - e8 - mats - small : 0));
     rep.add_meta("bundle breakdown", b);
   }
-  rep.add_meta("bundle", "bundle.disco " + std::to_string(bundle8.size()) + " bytes (int8)" +
+  if (!bundle8.empty()) rep.add_meta("bundle", "bundle.disco " + std::to_string(bundle8.size()) + " bytes (int8)" +
                              (bundle4.empty() ? "" : ", bundle-int4.disco " + std::to_string(bundle4.size()) + " bytes"));
   if (std::isfinite(ref.max_abs_err)) {
     char b[200];
@@ -494,6 +494,17 @@ int run_train_job(const JobOptions& o) {
                 (unsigned long long)cs.items, (unsigned long long)cs.by_category, (unsigned long long)cs.by_brand,
                 (unsigned long long)cs.by_global);
     w.save((fs::path(o.out_dir) / "model.bin").string());
+    if (w.dims.layers != 1) {
+      // The bundle format and the runtime run 1 layer: evaluate the float model, write no bundle.
+      print_line("== evaluate (test split); no bundle: export supports 1 LSTM layer, this model has " +
+                 std::to_string(w.dims.layers));
+      JobOptions o1 = o;
+      o1.runtime_int8 = false;
+      o1.int4 = false;
+      evaluate_all(ds, p, o1, w, cold, {}, {}, &tr);
+      std::printf("report: %s/report.json, %s/report.html (no bundle written)\n", o.out_dir.c_str(), o.out_dir.c_str());
+      return 0;
+    }
     print_line("== export");
     ExportOptions eo = export_options(ds, o, cold);
     eo.created_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
