@@ -24,6 +24,42 @@ using disco::detail::fail;
 
 namespace disco::detail {
 size_t StringViewHash::operator()(std::string_view s) const noexcept { return size_t(xxh64(s.data(), s.size(), 0)); }
+
+void ItemIndex::init(const Ids* ids) {
+  ids_ = ids;
+  const size_t n = ids ? ids->size() : 0;
+  size_t buckets = 16;
+  while (buckets < 2 * n) buckets <<= 1;
+  mask_ = uint32_t(buckets - 1);
+  slots_.assign(buckets, 0u);
+  tags_.assign(buckets, 0u);
+}
+
+uint32_t ItemIndex::add(uint32_t i) {
+  const std::string_view id = ids_->Get(i)->string_view();
+  const uint64_t h = xxh64(id.data(), id.size(), 0);
+  const uint32_t tag = uint32_t(h >> 32);
+  for (uint32_t b = uint32_t(h) & mask_;; b = (b + 1) & mask_) {
+    const uint32_t v = slots_[b];
+    if (v == 0) {
+      slots_[b] = i + 1;
+      tags_[b] = tag;
+      return i;
+    }
+    if (tags_[b] == tag && ids_->Get(v - 1)->string_view() == id) return v - 1;
+  }
+}
+
+int64_t ItemIndex::find(std::string_view id) const {
+  if (slots_.empty()) return -1;
+  const uint64_t h = xxh64(id.data(), id.size(), 0);
+  const uint32_t tag = uint32_t(h >> 32);
+  for (uint32_t b = uint32_t(h) & mask_;; b = (b + 1) & mask_) {
+    const uint32_t v = slots_[b];
+    if (v == 0) return -1;
+    if (tags_[b] == tag && ids_->Get(v - 1)->string_view() == id) return int64_t(v - 1);
+  }
+}
 }  // namespace disco::detail
 
 namespace {
@@ -236,14 +272,14 @@ disco_status load_model(disco_bundle* b) {
                                                  std::to_string(g->excluded_items()->Get(i)) + " beyond the catalog (" +
                                                  std::to_string(n) + " items)");
 
-  // Item id -> index (the one allocation at load).
-  b->id_index.reserve(n);
+  // Item id -> index (the one table allocated at load); duplicates are refused here.
+  b->id_index.init(cat->item_ids());
   for (uint32_t i = 0; i < n; ++i) {
-    const auto* id = cat->item_ids()->Get(i);
-    auto [it, inserted] = b->id_index.emplace(id->string_view(), i);
-    if (!inserted)
-      return fail(DISCO_ERR_BUNDLE_FORMAT, "catalog item id '" + id->str() + "' appears twice (indices " +
-                                               std::to_string(it->second) + " and " + std::to_string(i) + ")");
+    const uint32_t prev = b->id_index.add(i);
+    if (prev != i)
+      return fail(DISCO_ERR_BUNDLE_FORMAT, "catalog item id '" + cat->item_ids()->Get(i)->str() +
+                                               "' appears twice (indices " + std::to_string(prev) + " and " +
+                                               std::to_string(i) + ")");
   }
   return DISCO_OK;
 }
@@ -309,9 +345,7 @@ size_t disco_bundle::memory_bytes() const {
   s += (type_emb.capacity() + price_emb.capacity() + gap_emb.capacity() + lstm_b.capacity() + out_bias.capacity() +
         prop_w.capacity()) * sizeof(float);
   s += arms.capacity() * sizeof(disco::detail::ArmInfo);
-  // unordered_map: one node per entry (key, value, next pointer, cached hash) plus the bucket array.
-  s += id_index.size() * (sizeof(std::pair<const std::string_view, uint32_t>) + 2 * sizeof(void*)) +
-       id_index.bucket_count() * sizeof(void*);
+  s += id_index.memory_bytes();
   return s;
 }
 
@@ -356,11 +390,11 @@ disco_status disco_bundle_get_info(const disco_bundle* b, disco_bundle_info* out
 
 disco_status disco_bundle_item_index(const disco_bundle* b, const char* item_id, size_t len, uint32_t* out_index) {
   if (!b || !out_index || (!item_id && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_item_index: NULL argument");
-  auto it = b->id_index.find(std::string_view(item_id ? item_id : "", len));
-  if (it == b->id_index.end())
+  const int64_t found = b->id_index.find(std::string_view(item_id ? item_id : "", len));
+  if (found < 0)
     return fail(DISCO_ERR_UNKNOWN_ITEM, "item id '" + std::string(item_id ? item_id : "", len > 200 ? 200 : len) +
                                             "' is not in the bundle's catalog");
-  *out_index = it->second;
+  *out_index = uint32_t(found);
   return DISCO_OK;
 }
 

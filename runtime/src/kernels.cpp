@@ -235,12 +235,12 @@ bool cpu_has(const char* feature) {
 
 // ---------------------------------------------------------------- wasm simd128
 #if defined(__wasm_simd128__)
-inline v128_t madd16_wasm(v128_t a, v128_t b) {
+__attribute__((always_inline)) inline v128_t madd16_wasm(v128_t a, v128_t b) {
   const v128_t lo = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(a), wasm_i16x8_extend_low_i8x16(b));
   const v128_t hi = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(a), wasm_i16x8_extend_high_i8x16(b));
   return wasm_i32x4_add(lo, hi);
 }
-inline int32_t hsum_wasm(v128_t v) {
+__attribute__((always_inline)) inline int32_t hsum_wasm(v128_t v) {
   return wasm_i32x4_extract_lane(v, 0) + wasm_i32x4_extract_lane(v, 1) + wasm_i32x4_extract_lane(v, 2) +
          wasm_i32x4_extract_lane(v, 3);
 }
@@ -252,23 +252,64 @@ int32_t dot_i8_wasm(const int8_t* a, const int8_t* b, size_t n) {
   for (; i < n; ++i) s += int32_t(a[i]) * int32_t(b[i]);
   return s;
 }
+// 32 int8 of one row against the widened query (q0..q3) -> 4 int32 partial sums (exact). The row
+// is read with i16x8.load8x8_s (load + sign-extend in one instruction, pmovsxbw on x86).
+__attribute__((always_inline)) inline v128_t row32_wasm(const int8_t* row, v128_t q0, v128_t q1, v128_t q2, v128_t q3) {
+  const v128_t s0 = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(row), q0),
+                                   wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(row + 8), q1));
+  const v128_t s1 = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(row + 16), q2),
+                                   wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(row + 24), q3));
+  return wasm_i32x4_add(s0, s1);
+}
+// Four rows' partial-sum vectors -> their four totals in one vector (transpose-add with
+// unpack-style shuffles instead of 12 lane extracts). Integer adds: exact in any order.
+__attribute__((always_inline)) inline v128_t reduce4_wasm(v128_t s0, v128_t s1, v128_t s2, v128_t s3) {
+  const v128_t u0 = wasm_i32x4_add(wasm_i32x4_shuffle(s0, s1, 0, 4, 1, 5), wasm_i32x4_shuffle(s0, s1, 2, 6, 3, 7));
+  const v128_t u1 = wasm_i32x4_add(wasm_i32x4_shuffle(s2, s3, 0, 4, 1, 5), wasm_i32x4_shuffle(s2, s3, 2, 6, 3, 7));
+  return wasm_i32x4_add(wasm_i32x4_shuffle(u0, u1, 0, 1, 4, 5), wasm_i32x4_shuffle(u0, u1, 2, 3, 6, 7));
+}
+// General n: 4 rows per iteration, 16-byte chunks, the query widened once per chunk; tails scalar.
+__attribute__((always_inline)) inline void scan4_generic_wasm(const int8_t* t, size_t rb, const int8_t* q, size_t n, int32_t* out) {
+  const size_t n16 = n & ~size_t(15);
+  v128_t s[4] = {wasm_i32x4_splat(0), wasm_i32x4_splat(0), wasm_i32x4_splat(0), wasm_i32x4_splat(0)};
+  for (size_t off = 0; off < n16; off += 16) {
+    const v128_t qc = wasm_v128_load(q + off);
+    const v128_t ql = wasm_i16x8_extend_low_i8x16(qc), qh = wasm_i16x8_extend_high_i8x16(qc);
+    for (int k = 0; k < 4; ++k) {
+      const int8_t* a = t + size_t(k) * rb + off;
+      s[k] = wasm_i32x4_add(s[k], wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(a), ql),
+                                                 wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(a + 8), qh)));
+    }
+  }
+  v128_t sum = reduce4_wasm(s[0], s[1], s[2], s[3]);
+  if (n16 != n) {
+    alignas(16) int32_t tail[4];
+    for (int k = 0; k < 4; ++k) {
+      const int8_t* row = t + size_t(k) * rb;
+      int32_t ts = 0;
+      for (size_t i = n16; i < n; ++i) ts += int32_t(row[i]) * int32_t(q[i]);
+      tail[k] = ts;
+    }
+    sum = wasm_i32x4_add(sum, wasm_v128_load(tail));
+  }
+  wasm_v128_store(out, sum);
+}
 void scan_i8_wasm(const int8_t* t, size_t rows, size_t rb, const int8_t* q, size_t n, int32_t* out) {
-  if (n == 32) {
+  size_t r = 0;
+  if (n == 32) {  // the common embedding width: 4 rows per iteration, fully unrolled
     const v128_t qa = wasm_v128_load(q), qb = wasm_v128_load(q + 16);
     const v128_t q0 = wasm_i16x8_extend_low_i8x16(qa), q1 = wasm_i16x8_extend_high_i8x16(qa);
     const v128_t q2 = wasm_i16x8_extend_low_i8x16(qb), q3 = wasm_i16x8_extend_high_i8x16(qb);
-    for (size_t r = 0; r < rows; ++r) {
+    for (; r + 4 <= rows; r += 4) {
       const int8_t* row = t + r * rb;
-      const v128_t a = wasm_v128_load(row), b = wasm_v128_load(row + 16);
-      v128_t s = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(a), q0),
-                                wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(a), q1));
-      s = wasm_i32x4_add(s, wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(b), q2),
-                                           wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(b), q3)));
-      out[r] = hsum_wasm(s);
+      wasm_v128_store(out + r, reduce4_wasm(row32_wasm(row, q0, q1, q2, q3), row32_wasm(row + rb, q0, q1, q2, q3),
+                                            row32_wasm(row + 2 * rb, q0, q1, q2, q3),
+                                            row32_wasm(row + 3 * rb, q0, q1, q2, q3)));
     }
-    return;
+  } else if (n >= 16) {
+    for (; r + 4 <= rows; r += 4) scan4_generic_wasm(t + r * rb, rb, q, n, out + r);
   }
-  for (size_t r = 0; r < rows; ++r) out[r] = dot_i8_wasm(t + r * rb, q, n);
+  for (; r < rows; ++r) out[r] = dot_i8_wasm(t + r * rb, q, n);
 }
 int32_t dot_i4_wasm(const uint8_t* row, const int8_t* q, size_t n) {
   const v128_t m = wasm_i8x16_splat(0x0F), eight = wasm_i8x16_splat(8);
@@ -303,30 +344,31 @@ const KernelSet kAvx2{"avx2", dot_i8_avx2, scan_i8_avx2, score_i8_avx2, first_ab
 size_t first_above_wasm(const float* v, size_t from, size_t n, float thr) {
   const v128_t t = wasm_f32x4_splat(thr);
   size_t i = from;
-  for (; i + 4 <= n; i += 4)
-    if (wasm_v128_any_true(wasm_f32x4_gt(wasm_v128_load(v + i), t))) break;
+  for (; i + 4 <= n; i += 4) {
+    const uint32_t m = wasm_i32x4_bitmask(wasm_f32x4_gt(wasm_v128_load(v + i), t));
+    if (m) return i + size_t(__builtin_ctz(m));
+  }
   for (; i < n; ++i)
     if (v[i] > thr) return i;
   return n;
 }
 void score_i8_wasm(const int8_t* t, size_t rows, size_t rb, const int8_t* q, size_t n, const float* sc, float qs,
                    float* out) {
-  if (n == 32) {
+  size_t r = 0;
+  if (n == 32) {  // fused: 4 rows per iteration, integer totals -> float scores without leaving SIMD
     const v128_t qa = wasm_v128_load(q), qb = wasm_v128_load(q + 16);
     const v128_t q0 = wasm_i16x8_extend_low_i8x16(qa), q1 = wasm_i16x8_extend_high_i8x16(qa);
     const v128_t q2 = wasm_i16x8_extend_low_i8x16(qb), q3 = wasm_i16x8_extend_high_i8x16(qb);
-    for (size_t r = 0; r < rows; ++r) {
+    const v128_t qsv = wasm_f32x4_splat(qs);
+    for (; r + 4 <= rows; r += 4) {
       const int8_t* row = t + r * rb;
-      const v128_t a = wasm_v128_load(row), b = wasm_v128_load(row + 16);
-      v128_t s = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(a), q0),
-                                wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(a), q1));
-      s = wasm_i32x4_add(s, wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(b), q2),
-                                           wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(b), q3)));
-      out[r] = (float(hsum_wasm(s)) * sc[r]) * qs;
+      const v128_t acc = reduce4_wasm(row32_wasm(row, q0, q1, q2, q3), row32_wasm(row + rb, q0, q1, q2, q3),
+                                      row32_wasm(row + 2 * rb, q0, q1, q2, q3), row32_wasm(row + 3 * rb, q0, q1, q2, q3));
+      // (float(acc) * scale) * q_scale: two separate IEEE multiplies, as in the scalar reference.
+      wasm_v128_store(out + r, wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc), wasm_v128_load(sc + r)), qsv));
     }
-    return;
   }
-  for (size_t r = 0; r < rows; ++r) out[r] = (float(dot_i8_wasm(t + r * rb, q, n)) * sc[r]) * qs;
+  for (; r < rows; ++r) out[r] = (float(dot_i8_wasm(t + r * rb, q, n)) * sc[r]) * qs;
 }
 const KernelSet kWasm{"wasm-simd128", dot_i8_wasm, scan_i8_wasm, score_i8_wasm, first_above_wasm, scan_i4_wasm};
 #endif

@@ -42,6 +42,26 @@ struct StringViewHash {
   size_t operator()(std::string_view s) const noexcept;
 };
 
+// Item id -> catalog index over the catalog's own strings, in place: open addressing (linear
+// probing) in one array of 2^k >= 2n slots (catalog index + 1, 0 = empty) plus a parallel array of
+// 32-bit hash tags, so a load is two allocations and one hash per id instead of a node per id.
+class ItemIndex {
+ public:
+  using Ids = flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>;
+  // Sizes the table for ids->size() entries; then add() each index once.
+  void init(const Ids* ids);
+  // Adds catalog index i; returns i when new, else the index that already holds the same id.
+  uint32_t add(uint32_t i);
+  // The catalog index of id, or -1.
+  int64_t find(std::string_view id) const;
+  size_t memory_bytes() const { return slots_.capacity() * sizeof(uint32_t) + tags_.capacity() * sizeof(uint32_t); }
+
+ private:
+  const Ids* ids_ = nullptr;
+  uint32_t mask_ = 0;
+  std::vector<uint32_t> slots_, tags_;
+};
+
 }  // namespace disco::detail
 
 struct disco_bundle {
@@ -64,7 +84,7 @@ struct disco_bundle {
   const flatbuffers::Vector<float>* price = nullptr;
   const flatbuffers::Vector<float>* cost = nullptr;
   const flatbuffers::Vector<uint8_t>* in_stock = nullptr;
-  std::unordered_map<std::string_view, uint32_t, disco::detail::StringViewHash> id_index;
+  disco::detail::ItemIndex id_index;
 
   std::vector<disco::detail::ArmInfo> arms;
   uint32_t context_dim = 0;

@@ -268,9 +268,9 @@ disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb
     const auto* old_ids = ob->model->catalog()->item_ids();
     auto remap = [&](uint32_t old_index, uint32_t* out) {
       if (old_index >= old_ids->size()) return false;
-      auto it = nb->id_index.find(old_ids->Get(old_index)->string_view());
-      if (it == nb->id_index.end()) return false;
-      *out = it->second;
+      const int64_t found = nb->id_index.find(old_ids->Get(old_index)->string_view());
+      if (found < 0) return false;
+      *out = uint32_t(found);
       return true;
     };
     for (disco_session* s = rt->sessions; s; s = s->next) {
