@@ -16,7 +16,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <vector>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -47,10 +49,29 @@ int64_t now_ms() {
       .count();
 }
 
+// Every temp path made here (and its siblings "<path>.*", the logs) is removed at exit, unless
+// DISCO_KEEP_TEST_DIRS is set (to look at a failure).
+struct TempCleanup {
+  std::vector<std::string> paths;
+  ~TempCleanup() {
+    if (std::getenv("DISCO_KEEP_TEST_DIRS")) return;
+    std::error_code ec;
+    for (const auto& p : paths) {
+      std::filesystem::path base(p);
+      for (const auto& e : std::filesystem::directory_iterator(base.parent_path(), ec))
+        if (const std::string n = e.path().string();
+            n == p || n.rfind(p + ".", 0) == 0 || n.rfind(p + "-", 0) == 0)
+          std::filesystem::remove_all(e.path(), ec);
+    }
+  }
+};
+TempCleanup g_cleanup;
+
 std::string tmpdir(const std::string& name) {
   auto p = std::filesystem::temp_directory_path() / ("disco-csvc-" + name + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
+  g_cleanup.paths.push_back(p.string());
   return p.string();
 }
 
