@@ -95,34 +95,56 @@ async function sdkLoop(w) {
   return { p50: pct(us, 0.5), p99: pct(us, 0.99) };
 }
 
-// ---- cold start in a fresh process
-function coldStart(build, runs = 7) {
+// ---- cold start in a fresh process: the same work as Disco.create({ wasm, bundle, publicKey }) +
+// the first decision, done step by step so that each phase is timed (the sum is the cold start).
+//   compile     WebAssembly.compile(bytes)  (V8: Liftoff baseline code; TurboFan tiers up later)
+//   instantiate WebAssembly.instantiate + _initialize + the SDK's Engine
+//   verify      ECDSA P-256 signature check of the bundle (WebCrypto)
+//   load        bundle load in wasm (FlatBuffers verifier, id index; the XXH64 pass is skipped once
+//               the signature verified) + runtime + session
+//   first       track + recommend top-10 + offerSync
+const PHASES = ['compile', 'instantiate', 'verify', 'load', 'first'];
+function coldStart(build, runs = 9) {
   const child = `
     import { readFileSync } from 'node:fs';
-    import { Disco } from ${JSON.stringify(join(ROOT, 'sdk-js/src/node.js'))};
+    import { webcrypto } from 'node:crypto';
+    import { Disco, Engine, verifyBundle } from ${JSON.stringify(join(ROOT, 'sdk-js/src/node.js'))};
+    import { instantiateDisco } from ${JSON.stringify(join(ROOT, 'sdk-js/src/wasm.js'))};
+    import { BundleRef } from ${JSON.stringify(join(ROOT, 'sdk-js/src/engine.js'))};
+    import { readModelSummary } from ${JSON.stringify(join(ROOT, 'sdk-js/src/bundle.js'))};
     const w = new Uint8Array(readFileSync(process.argv[1])), b = new Uint8Array(readFileSync(process.argv[2]));
     const k = new Uint8Array(readFileSync(process.argv[3]));
-    const t0 = performance.now();
-    const d = await Disco.create({ wasm: { ${build}: w }, bundle: b, publicKey: k, seed: 1, userKey: 1 });
+    const crypto = globalThis.crypto?.subtle ? globalThis.crypto : webcrypto;
+    const t = [performance.now()];
+    const module = await WebAssembly.compile(w);
+    t.push(performance.now());
+    const engine = new Engine(await instantiateDisco(module), ${build === 'simd'});
+    t.push(performance.now());
+    const header = await verifyBundle(b, k, { crypto });
+    t.push(performance.now());
+    // = the rest of Disco.create after a successful verify (sdk-js/src/index.js loadBundle + constructor)
+    const d = new Disco(engine, new BundleRef(engine, b, { signatureVerified: true }), readModelSummary(header.payload), { crypto, seed: 1, userKey: 1 }, null);
+    t.push(performance.now());
     d.track({ type: 'view', itemId: 'item-1' });
     const r = d.recommend({ k: 10 });
     d.offerSync(r[0].itemId);
-    const t1 = performance.now();
-    console.log(JSON.stringify({ ms: t1 - t0 }));`;
+    t.push(performance.now());
+    console.log(JSON.stringify({ ms: t[5] - t[0], phases: t.slice(1).map((x, i) => x - t[i]) }));`;
   writeFileSync(join(dir, 'key.der'), key.spki);
-  const ms = [];
+  const runsOut = [];
   for (let i = 0; i < runs; i++) {
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', child, join(WASM_DIR, build === 'simd' ? 'disco-simd.wasm' : 'disco.wasm'), bundlePath, join(dir, 'key.der')], { encoding: 'utf8' });
-    ms.push(JSON.parse(out).ms);
+    runsOut.push(JSON.parse(out));
   }
-  ms.sort((a, b) => a - b);
-  return ms[runs >> 1];
+  const med = (xs) => xs.slice().sort((a, b) => a - b)[runs >> 1];
+  return { ms: med(runsOut.map((r) => r.ms)), phases: Object.fromEntries(PHASES.map((p, i) => [p, med(runsOut.map((r) => r.phases[i]))])) };
 }
 
 const results = { label: LABEL, iters: ITERS, items: ITEMS, native };
 for (const build of ['simd', 'plain']) {
   const engine = await Engine.load({ [build]: wasm[build] });
-  results[build] = { raw: rawLoop(engine), sdk: await sdkLoop({ [build]: wasm[build] }), coldMs: coldStart(build) };
+  const cold = coldStart(build);
+  results[build] = { raw: rawLoop(engine), sdk: await sdkLoop({ [build]: wasm[build] }), coldMs: cold.ms, coldPhases: cold.phases };
 }
 const js = (() => { try { return readFileSync(join(ROOT, 'sdk-js/dist/disco.min.js')); } catch { return null; } })();
 results.sizes = { simdGz: gz(wasm.simd), plainGz: gz(wasm.plain), simdRaw: wasm.simd.length, plainRaw: wasm.plain.length, jsGz: js ? gz(js) : null };
@@ -137,7 +159,8 @@ for (const b of ['simd', 'plain']) {
   console.log(`  wasm ${b.padEnd(5)} C ABI loop (same as native)       ${fmt(r.raw.p50)} ${fmt(r.raw.p99)} ${ratio(r.raw.p50)}`);
   console.log(`  wasm ${b.padEnd(5)} SDK track+recommend+offerSync     ${fmt(r.sdk.p50)} ${fmt(r.sdk.p99)} ${ratio(r.sdk.p50)}`);
 }
-console.log(`cold start, bytes -> first decision (median of 7 fresh processes): simd ${results.simd.coldMs.toFixed(2)} ms, plain ${results.plain.coldMs.toFixed(2)} ms`);
+console.log(`cold start, bytes -> first decision (median of 9 fresh processes): simd ${results.simd.coldMs.toFixed(2)} ms, plain ${results.plain.coldMs.toFixed(2)} ms`);
+for (const b of ['simd', 'plain']) console.log(`  ${b.padEnd(5)} phase medians ms: ` + PHASES.map((p) => `${p} ${results[b].coldPhases[p].toFixed(2)}`).join(', '));
 const s = results.sizes;
 console.log(`shipped: disco-simd.wasm ${(s.simdGz / 1024).toFixed(1)} KB gzip (${(s.simdRaw / 1024).toFixed(0)} KB raw), disco.wasm ${(s.plainGz / 1024).toFixed(1)} KB gzip` + (s.jsGz ? `, disco.min.js ${(s.jsGz / 1024).toFixed(1)} KB gzip; total ${((s.simdGz + s.jsGz) / 1024).toFixed(1)} KB` : ' (run npm run build:js in sdk-js for the JS size)'));
 if (!native) console.log('native: runtime/cli/disco not built (scripts/setup.sh builds it): no ratio');

@@ -60,7 +60,7 @@ export function createEdgeHandler(o = {}) {
     const publicKey = await resolve(o.publicKey, env);
     const header = o.unsafeSkipVerify ? readBundleHeader(bytes) : await verifyBundle(bytes, publicKey, { crypto: cryptoImpl });
     const summary = readModelSummary(header.payload);
-    const bundle = new BundleRef(engine, bytes);
+    const bundle = new BundleRef(engine, bytes, { signatureVerified: !o.unsafeSkipVerify });
     const seed = o.seed !== undefined ? toU64(o.seed, 'seed')
       : new DataView(randomBytes(8, cryptoImpl).buffer).getBigUint64(0, true);
     const runtime = new RuntimeRef(engine, bundle, { seed, mode: MODES[mode] });

@@ -107,14 +107,20 @@ export class Engine {
   }
 }
 
-/** A loaded bundle (bytes copied into wasm memory, kept until free()). */
+const LOAD_SKIP_CHECKSUM = 1; // DISCO_LOAD_SKIP_CHECKSUM
+
+/**
+ * A loaded bundle (bytes copied into wasm memory, kept until free()). signatureVerified: the
+ * caller checked the ECDSA signature over these exact payload bytes (verifyBundle), which subsumes
+ * the runtime's XXH64 corruption check, so that pass over the payload is skipped.
+ */
 export class BundleRef {
-  constructor(engine, bytes) {
+  constructor(engine, bytes, { signatureVerified = false } = {}) {
     this.engine = engine;
     const x = engine.x;
     this.bytesPtr = engine.copyIn(bytes);
     const s = engine.scratch;
-    const st = x.disco_bundle_load(this.bytesPtr, bytes.length, 0, s + S_OUT);
+    const st = x.disco_bundle_load(this.bytesPtr, bytes.length, signatureVerified ? LOAD_SKIP_CHECKSUM : 0, s + S_OUT);
     if (st !== 0) {
       try { engine.check(st, 'bundle'); } finally { x.dw_free(this.bytesPtr); }
     }

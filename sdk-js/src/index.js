@@ -58,7 +58,7 @@ async function loadBundle(engine, bundle, o) {
   const bytes = toBytes(bundle, 'bundle');
   const header = o.unsafeSkipVerify ? readBundleHeader(bytes) : await verifyBundle(bytes, o.publicKey, o);
   const summary = readModelSummary(header.payload);
-  return { ref: new BundleRef(engine, bytes), summary };
+  return { ref: new BundleRef(engine, bytes, { signatureVerified: !o.unsafeSkipVerify }), summary };
 }
 
 export class Disco {

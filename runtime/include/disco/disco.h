@@ -51,7 +51,7 @@ typedef struct disco_session disco_session;
 /* ---- bundle ---------------------------------------------------------------------------------*/
 
 /* flags for disco_bundle_load */
-#define DISCO_LOAD_SKIP_CHECKSUM 1u /* only for benchmarks of the verifier itself */
+#define DISCO_LOAD_SKIP_CHECKSUM 1u /* skip the XXH64 pass: benchmarks, or a caller that verified the payload signature (the JS SDK) */
 
 disco_status disco_bundle_load(const uint8_t* bytes, size_t len, uint32_t flags, disco_bundle** out);
 void disco_bundle_free(disco_bundle* bundle);
