@@ -45,17 +45,17 @@ const USAGE = `disco loop [--quick] [options]
   --pull-every-s S (3600) simulated seconds between bandit/bundle pulls (and transport flushes)
   --retrain-every-days M (7)  --train-window-days W (7)  --train-steps K (300)  (bounded retrain)
   --last-days L (5)       days averaged for the final comparison
-  --tolerance F (0.10; 0.25 with --quick)  the run fails (exit 1 with --quick) when disco's margin over
+  --tolerance F (0.10; 0.2 with --quick)  the run fails (exit 1 with --quick) when disco's margin over
                           the last days < (1 - F) x no discount's on the same days
   --quick                 CI run: 1500 shoppers, 1000 items, 4 + 8 days, 2 edges, pulls every 2 h, retrain every
-                          4 days (40 steps), tolerance 0.25, last 3 days
+                          4 days (40 steps), tolerance 0.2, last 3 days
   --chart-svg FILE        also write the chart as a standalone SVG (e.g. docs/loop.svg)
   --delayed-cost C|auto (auto)  charged on every discounted offer's reward, in units of the item's price
                           (reward = (margin - C x price) / price); auto = estimated off-policy from a
                           randomized pilot (loop/delayed_cost.mjs); 0 = the myopic reward
   --pilot-shoppers N (100000)  size of the pilot for auto: disco-sim --logging-policy uniform, 49 days,
                           seed + 1000 (other shoppers than the loop's, same kind of store)
-  --noise-scale V|auto|bundle (bundle)  overwrite the bandit's noise scale inside every edge's runtime state
+  --noise-scale V|auto|bundle (auto)  overwrite the bandit's noise scale inside every edge's runtime state
                           at each pull (experiment until the trainer's export sets it); auto = the std of the
                           pilot's scaled rewards
   --disco-sim-bin FILE    the simulator CLI for the pilot (default BIN_DIR/trainer/sim/disco-sim)`;
@@ -65,9 +65,9 @@ function parseArgs(argv) {
     quick: false, out: null, binDir: process.env.DISCO_BUILD ?? path.join(ROOT, 'build/release'),
     seed: 42, shoppers: 6000, items: 3000, days: 21, historyDays: 7, edges: 4, pullEveryS: 3600,
     retrainEveryDays: 7, trainWindowDays: 7, trainSteps: 300, lastDays: 5, tolerance: 0.10, chartSvg: null,
-    simBin: null, collectorBin: null, trainBin: null, delayedCost: 'auto', noiseScale: 'bundle', pilotShoppers: 100000, discoSimBin: null,
+    simBin: null, collectorBin: null, trainBin: null, delayedCost: 'auto', noiseScale: 'auto', pilotShoppers: 100000, discoSimBin: null,
   };
-  const quickDefaults = { shoppers: 1500, items: 1000, days: 8, historyDays: 4, retrainEveryDays: 4, trainWindowDays: 4, trainSteps: 40, lastDays: 3, edges: 2, tolerance: 0.25, pullEveryS: 7200 };
+  const quickDefaults = { shoppers: 1500, items: 1000, days: 8, historyDays: 4, retrainEveryDays: 4, trainWindowDays: 4, trainSteps: 40, lastDays: 3, edges: 2, tolerance: 0.2, pullEveryS: 7200 };
   const set = {};
   const num = (k, v) => {
     const x = Number(v);
