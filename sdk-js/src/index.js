@@ -49,16 +49,43 @@ export function normalizeEvent(event, now) {
   return { itemId, type, ts, price, quantity };
 }
 
+// engine: an Engine or a promise of one (still compiling). The signature check (WebCrypto: the
+// SHA-256 of the payload runs off the main thread where the platform allows) overlaps the module's
+// compilation and the bundle's load into wasm (memory-safe parsing of untrusted bytes); nothing
+// is used, and everything is freed, unless the signature verifies.
 async function loadBundle(engine, bundle, o) {
+  engine = Promise.resolve(engine);
+  engine.catch(() => {}); // awaited below; a failed compile must not be an unhandled rejection meanwhile
   if (bundle instanceof Promise) bundle = await bundle;
   if (typeof Response !== 'undefined' && bundle instanceof Response) {
     if (!bundle.ok) throw new DiscoError('INVALID_ARGUMENT', `bundle: HTTP ${bundle.status} fetching ${bundle.url || 'the bundle'}`);
     bundle = await bundle.arrayBuffer();
   }
   const bytes = toBytes(bundle, 'bundle');
-  const header = o.unsafeSkipVerify ? readBundleHeader(bytes) : await verifyBundle(bytes, o.publicKey, o);
-  const summary = readModelSummary(header.payload);
-  return { ref: new BundleRef(engine, bytes, { signatureVerified: !o.unsafeSkipVerify }), summary };
+  if (o.unsafeSkipVerify) {
+    const header = readBundleHeader(bytes);
+    const summary = readModelSummary(header.payload);
+    engine = await engine;
+    return { engine, ref: new BundleRef(engine, bytes), summary };
+  }
+  const verifying = verifyBundle(bytes, o.publicKey, o);
+  verifying.catch(() => {}); // observed below; no unhandled rejection meanwhile
+  engine = await engine;
+  let ref;
+  try {
+    ref = new BundleRef(engine, bytes, { signatureVerified: true });
+  } catch (e) {
+    await verifying; // a signature error explains a bad bundle better than its load error
+    throw e;
+  }
+  let header;
+  try {
+    header = await verifying;
+  } catch (e) {
+    ref.free();
+    throw e;
+  }
+  return { engine, ref, summary: readModelSummary(header.payload) };
 }
 
 export class Disco {
@@ -80,8 +107,7 @@ export class Disco {
     if (o.mode !== undefined && !(o.mode in MODES)) {
       throw new DiscoError('INVALID_ARGUMENT', `mode must be one of ${Object.keys(MODES).join(', ')}, got ${JSON.stringify(o.mode)}`);
     }
-    const engine = o.engine ?? await Engine.load(o.wasm);
-    const { ref, summary } = await loadBundle(engine, o.bundle, o);
+    const { engine, ref, summary } = await loadBundle(o.engine ?? Engine.load(o.wasm), o.bundle, o);
     return new this(engine, ref, summary, o, saved);
   }
 
