@@ -35,7 +35,8 @@ function need(t, names) {
   for (const n of names) if (!(n in t.col)) throw new Error(`${t.file}: missing column '${n}' (header: ${Object.keys(t.col).join(',')})`);
 }
 
-export function estimateDelayedCost(dir, { horizonDays = 21 } = {}) {
+// keepUser(index of 'u<index>') selects the shoppers to use (default all).
+export function estimateDelayedCost(dir, { horizonDays = 21, keepUser = null } = {}) {
   const dec = readCsv(path.join(dir, 'decisions.csv'));
   const out = readCsv(path.join(dir, 'outcomes.csv'));
   const items = readCsv(path.join(dir, 'items.csv'));
@@ -52,9 +53,10 @@ export function estimateDelayedCost(dir, { horizonDays = 21 } = {}) {
     if (!Number.isFinite(ts) || !Number.isInteger(arm) || arm < 0 || !(p > 0 && p <= 1))
       throw new Error(`${dec.file}:${line + 2}: bad ts, arm or propensity`);
     if (!(pr > 0)) continue;  // unknown item: no price to scale by
+    const u = r[dec.col.user_id];
+    if (keepUser && !keepUser(u.startsWith('u') ? Number(u.slice(1)) : NaN)) continue;
     const m = margin.get(r[dec.col.decision_id]) ?? 0;  // no outcome row: not converted
     const d = { ts, arm, p, r: Math.max(-4, Math.min(4, m / pr)) };
-    const u = r[dec.col.user_id];
     if (!byUser.has(u)) byUser.set(u, []);
     byUser.get(u).push(d);
     tMax = Math.max(tMax, ts);

@@ -22,6 +22,7 @@ import { fnv1a64 } from '../sdk-js/src/util.js';
 import { loadWasm } from '../sdk-js/src/node.js';
 import { encodeBanditStats, importFleetStats } from './bandit_state.mjs';
 import { estimateDelayedCost } from './delayed_cost.mjs';
+import { fitBanditPrior, withPrior, contextCost } from './bandit_prior.mjs';
 import { renderChart } from './chart.mjs';
 
 const execFileP = promisify(execFile);
@@ -45,16 +46,23 @@ const USAGE = `disco loop [--quick] [options]
   --pull-every-s S (3600) simulated seconds between bandit/bundle pulls (and transport flushes)
   --retrain-every-days M (7)  --train-window-days W (7)  --train-steps K (300)  (bounded retrain)
   --last-days L (5)       days averaged for the final comparison
-  --tolerance F (0.10; 0.2 with --quick)  the run fails (exit 1 with --quick) when disco's margin over
+  --tolerance F (0.10; 0.05 with --quick)  the run fails (exit 1 with --quick) when disco's margin over
                           the last days < (1 - F) x no discount's on the same days
   --quick                 CI run: 1500 shoppers, 1000 items, 4 + 8 days, 2 edges, pulls every 2 h, retrain every
-                          4 days (40 steps), tolerance 0.2, last 3 days
+                          4 days (40 steps), tolerance 0.05, last 3 days, 3000 pilot shoppers in the prior
   --chart-svg FILE        also write the chart as a standalone SVG (e.g. docs/loop.svg)
-  --delayed-cost C|auto (auto)  charged on every discounted offer's reward, in units of the item's price
-                          (reward = (margin - C x price) / price); auto = estimated off-policy from a
-                          randomized pilot (loop/delayed_cost.mjs); 0 = the myopic reward
-  --pilot-shoppers N (100000)  size of the pilot for auto: disco-sim --logging-policy uniform, 49 days,
-                          seed + 1000 (other shoppers than the loop's, same kind of store)
+  --delayed-cost C|auto|context (context; auto with --bandit-prior none)  charged on every discounted offer's
+                          reward, in units of the item's price (reward = (margin - C x price) / price); auto = one
+                          number estimated off-policy from a randomized pilot (loop/delayed_cost.mjs); context =
+                          a linear function of the decision's context fitted on the same pilot
+                          (loop/bandit_prior.mjs; needs --bandit-prior pilot); 0 = the myopic reward
+  --pilot-shoppers N (100000)  size of the randomized pilot: disco-sim --logging-policy uniform, 49 days, the
+                          loop's seed (same store and catalog); the loop's own shoppers (u0..u<shoppers-1>)
+                          are left out of every estimate
+  --bandit-prior pilot|none (pilot)  warm-start the bandit with ridge statistics per arm fitted on the pilot's
+                          decisions replayed through the runtime (loop/bandit_prior.mjs), added to the
+                          fleet statistics at every import
+  --prior-shoppers N (20000)  pilot shoppers replayed for the prior  --prior-weight W (1)  weight of the prior
   --noise-scale V|auto|bundle (auto)  overwrite the bandit's noise scale inside every edge's runtime state
                           at each pull (experiment until the trainer's export sets it); auto = the std of the
                           pilot's scaled rewards
@@ -65,9 +73,9 @@ function parseArgs(argv) {
     quick: false, out: null, binDir: process.env.DISCO_BUILD ?? path.join(ROOT, 'build/release'),
     seed: 42, shoppers: 6000, items: 3000, days: 21, historyDays: 7, edges: 4, pullEveryS: 3600,
     retrainEveryDays: 7, trainWindowDays: 7, trainSteps: 300, lastDays: 5, tolerance: 0.10, chartSvg: null,
-    simBin: null, collectorBin: null, trainBin: null, delayedCost: 'auto', noiseScale: 'auto', pilotShoppers: 100000, discoSimBin: null,
+    simBin: null, collectorBin: null, trainBin: null, delayedCost: null, noiseScale: 'auto', pilotShoppers: 100000, discoSimBin: null, banditPrior: 'pilot', priorShoppers: 20000, priorWeight: 1,
   };
-  const quickDefaults = { shoppers: 1500, items: 1000, days: 8, historyDays: 4, retrainEveryDays: 4, trainWindowDays: 4, trainSteps: 40, lastDays: 3, edges: 2, tolerance: 0.2, pullEveryS: 7200 };
+  const quickDefaults = { shoppers: 1500, items: 1000, days: 8, historyDays: 4, retrainEveryDays: 4, trainWindowDays: 4, trainSteps: 40, lastDays: 3, edges: 2, tolerance: 0.05, pullEveryS: 7200, priorShoppers: 3000 };
   const set = {};
   const num = (k, v) => {
     const x = Number(v);
@@ -79,9 +87,9 @@ function parseArgs(argv) {
     '--history-days': 'historyDays', '--edges': 'edges', '--pull-every-s': 'pullEveryS', '--retrain-every-days': 'retrainEveryDays',
     '--train-window-days': 'trainWindowDays', '--train-steps': 'trainSteps', '--last-days': 'lastDays', '--tolerance': 'tolerance',
     '--chart-svg': 'chartSvg', '--sim-bin': 'simBin', '--collector-bin': 'collectorBin', '--train-bin': 'trainBin',
-    '--delayed-cost': 'delayedCost', '--noise-scale': 'noiseScale', '--pilot-shoppers': 'pilotShoppers', '--disco-sim-bin': 'discoSimBin',
+    '--delayed-cost': 'delayedCost', '--noise-scale': 'noiseScale', '--pilot-shoppers': 'pilotShoppers', '--disco-sim-bin': 'discoSimBin', '--bandit-prior': 'banditPrior', '--prior-shoppers': 'priorShoppers', '--prior-weight': 'priorWeight',
   };
-  const strings = new Set(['out', 'binDir', 'chartSvg', 'simBin', 'collectorBin', 'trainBin', 'discoSimBin']);
+  const strings = new Set(['out', 'binDir', 'chartSvg', 'simBin', 'collectorBin', 'trainBin', 'discoSimBin', 'banditPrior']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') { o.quick = true; continue; }
@@ -89,7 +97,7 @@ function parseArgs(argv) {
     const k = names[a];
     if (!k) throw new Error(`unknown argument '${a}'\n${USAGE}`);
     if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
-    set[k] = strings.has(k) || ((k === 'delayedCost' || k === 'noiseScale') && ['auto', 'bundle'].includes(argv[i + 1])) ? argv[++i] : num(a.slice(2), argv[++i]);
+    set[k] = strings.has(k) || ((k === 'delayedCost' || k === 'noiseScale') && ['auto', 'bundle', 'context'].includes(argv[i + 1])) ? argv[++i] : num(a.slice(2), argv[++i]);
   }
   if (o.quick) Object.assign(o, quickDefaults);
   Object.assign(o, set);
@@ -98,10 +106,16 @@ function parseArgs(argv) {
   o.collectorBin ??= path.join(o.binDir, 'collector/disco-collector');
   o.trainBin ??= path.join(o.binDir, 'trainer/model/disco-train');
   o.discoSimBin ??= path.join(o.binDir, 'trainer/sim/disco-sim');
-  if (o.delayedCost === 'bundle') throw new Error('--delayed-cost: expected a number or auto');
-  if ((o.delayedCost === 'auto' || o.noiseScale === 'auto') && !fs.existsSync(o.discoSimBin))
+  o.delayedCost ??= o.banditPrior === 'pilot' ? 'context' : 'auto';
+  if (o.delayedCost === 'bundle') throw new Error('--delayed-cost: expected a number, auto or context');
+  if (o.noiseScale === 'context') throw new Error('--noise-scale: expected a number, auto or bundle');
+  if (o.delayedCost === 'context' && o.banditPrior !== 'pilot') throw new Error('--delayed-cost context needs --bandit-prior pilot (the cost model is fitted on the pilot)');
+  if (!['pilot', 'none'].includes(o.banditPrior)) throw new Error(`--bandit-prior: expected pilot or none, got '${o.banditPrior}'`);
+  if (!(Number.isInteger(o.priorShoppers) && o.priorShoppers >= 1)) throw new Error('--prior-shoppers must be an integer >= 1');
+  if (!(o.priorWeight > 0)) throw new Error('--prior-weight must be > 0');
+  if ((o.delayedCost === 'auto' || o.noiseScale === 'auto' || o.banditPrior === 'pilot') && !fs.existsSync(o.discoSimBin))
     throw new Error(`${o.discoSimBin}: not found (build disco-sim, pass --disco-sim-bin, or --delayed-cost C)`);
-  if (o.delayedCost === 'auto' && !(Number.isInteger(o.pilotShoppers) && o.pilotShoppers >= 100)) throw new Error('--pilot-shoppers must be an integer >= 100');
+  if ((o.delayedCost === 'auto' || o.delayedCost === 'context' || o.noiseScale === 'auto' || o.banditPrior === 'pilot') && !(Number.isInteger(o.pilotShoppers) && o.pilotShoppers >= 100)) throw new Error('--pilot-shoppers must be an integer >= 100');
   for (const [flag, f] of [['--sim-bin', o.simBin], ['--collector-bin', o.collectorBin], ['--train-bin', o.trainBin]]) {
     if (!fs.existsSync(f)) throw new Error(`${f}: not found (build it, or pass --bin-dir / ${flag})`);
   }
@@ -185,6 +199,8 @@ class Edge {
     this.bundle = new BundleRef(this.engine, bundleBytes);
     this.bundleEtag = etag;
     this.runtime = new RuntimeRef(this.engine, this.bundle, { seed: BigInt(c.seed) * 1000n + BigInt(this.id), mode: 0, maxPendingDecisions: 16384 });
+    // Warm start (README "Warm start"): the pilot's statistics before the first pull.
+    if (c.prior) importFleetStats(this.engine, this.runtime, encodeBanditStats(withPrior({ arms: [] }, c.prior), this.bundle.info.nArms, this.bundle.info.contextDim), c.noiseScale);
     this.transport = new Transport({
       url: `${c.collectorUrl}/v1/events`, key: c.secret, keyId: c.apiKey, senderId: `edge-${this.id}`,
       maxQueue: 1_000_000, batchSize: 2000, flushIntervalMs: 60_000, backoffBaseMs: 50, backoffMaxMs: 1000,
@@ -231,7 +247,7 @@ class Edge {
       price: this.summary.price?.[o.item] ?? 0, cost: this.summary.cost?.[o.item] ?? 0, context: o.context,
     });
     this.transport.enqueue('activations', { decision_id: o.decisionId, ts_ms: ts });
-    this.pending.set(o.decisionId, { item: o.item, arm: o.arm, price: this.summary.price?.[o.item] ?? 0 });
+    this.pending.set(o.decisionId, { item: o.item, arm: o.arm, price: this.summary.price?.[o.item] ?? 0, context: o.context });
     this.stats.offers++;
     return o;
   }
@@ -244,7 +260,8 @@ class Edge {
   // the local statistics with the fleet's.
   report(decisionId, shopper, item, r) {
     const p = this.pending.get(decisionId);
-    const charge = p && p.arm !== 0 ? this.ctx.delayedCost * p.price : 0;
+    const c = this.ctx;
+    const charge = p && p.arm !== 0 ? (c.costModel ? contextCost(c.costModel, p.context) : c.delayedCost) * p.price : 0;
     const reward = r.margin - charge;
     const status = this.runtime.update(decisionId, { ts: r.ts, converted: r.purchased, revenue: r.revenue, margin: reward });
     if (status !== 'OK') this.ctx.reportProblems.push(`${decisionId}: ${status}`);
@@ -272,7 +289,7 @@ class Edge {
     if (r.status === 200) {
       const state = await r.json();
       this.banditEtag = r.headers.get('etag');
-      const bytes = encodeBanditStats(state, this.bundle.info.nArms, this.bundle.info.contextDim);
+      const bytes = encodeBanditStats(withPrior(state, c.prior), this.bundle.info.nArms, this.bundle.info.contextDim);
       this.stats.importMode = importFleetStats(this.engine, this.runtime, bytes, this.ctx.noiseScale);
       this.stats.imports++;
       this.stats.banditVersion = state.version;
@@ -425,17 +442,23 @@ async function main() {
   log(`collector: ${col.url} (data ${colData})`);
 
   // The delayed cost of a discount (README "The reward"), from a randomized pilot when auto.
+  // The pilot: the same store (seed, catalog), arms uniform at random; the loop's own shoppers
+  // (indices below o.shoppers) are left out of every estimate.
   let delayed = null;
-  if (o.delayedCost === 'auto' || o.noiseScale === 'auto') {
-    const pilotDir = path.join(o.out, 'pilot');
-    await execFileP(o.discoSimBin, ['--seed', String(o.seed + 1000), '--out', pilotDir, '--shoppers', String(o.pilotShoppers),
+  const pilotDir = path.join(o.out, 'pilot');
+  const keepPilotShopper = (u) => u >= o.shoppers;
+  if (o.delayedCost === 'auto' || o.noiseScale === 'auto' || o.banditPrior === 'pilot') {
+    await execFileP(o.discoSimBin, ['--seed', String(o.seed), '--out', pilotDir, '--shoppers', String(o.pilotShoppers + o.shoppers),
       '--items', String(o.items), '--days', '49', '--logging-policy', 'uniform', '--dirty-rate', '0', '--quiet']);
-    delayed = estimateDelayedCost(pilotDir, { horizonDays: 21 });
+  }
+  if (o.delayedCost === 'auto' || o.delayedCost === 'context' || o.noiseScale === 'auto') {
+    delayed = estimateDelayedCost(pilotDir, { horizonDays: 21, keepUser: keepPilotShopper });
     if (o.delayedCost === 'auto') o.delayedCost = Math.max(0, delayed.pooled.cost);
+    const costText = o.delayedCost === 'context' ? 'per context (fitted with the bandit prior below); pooled' : `${o.delayedCost.toFixed(4)} x price`;
     if (o.noiseScale === 'auto') o.noiseScale = Math.max(0.05, delayed.reward_std);
     fs.writeFileSync(path.join(o.out, 'delayed_cost.json'), JSON.stringify(delayed, null, 1) + '\n');
-    log(`delayed cost of a discount: ${o.delayedCost.toFixed(4)} x price (estimate ${delayed.pooled.cost.toFixed(4)} +- ${delayed.pooled.se.toFixed(4)}; randomized pilot: ` +
-      `${fmt(o.pilotShoppers)} other shoppers, ${fmt(delayed.decisions)} uniform decisions, 21-day horizon; immediate reward mean ${delayed.reward_mean.toFixed(3)})`);
+    log(`delayed cost of a discount: ${costText} (estimate ${delayed.pooled.cost.toFixed(4)} +- ${delayed.pooled.se.toFixed(4)}; randomized pilot: ` +
+      `${fmt(o.pilotShoppers)} other shoppers of the same store, ${fmt(delayed.decisions)} uniform decisions, 21-day horizon; immediate reward mean ${delayed.reward_mean.toFixed(3)})`);
   } else {
     log(`delayed cost of a discount: ${o.delayedCost} x price (--delayed-cost)`);
   }
@@ -446,6 +469,18 @@ async function main() {
   const firstBundle = await fetch(`${col.url}/v1/bundle`);
   if (firstBundle.status !== 200) throw new Error(`GET /v1/bundle: HTTP ${firstBundle.status}`);
   const firstBytes = new Uint8Array(await firstBundle.arrayBuffer());
+  if (o.banditPrior === 'pilot') {
+    const tp = performance.now();
+    ctx.prior = await fitBanditPrior(pilotDir, { wasm, bundleBytes: firstBytes, delayedCost: o.delayedCost, keep: keepPilotShopper, maxShoppers: o.priorShoppers, weight: o.priorWeight });
+    if (o.delayedCost === 'context') {
+      ctx.costModel = ctx.prior.cost_model;
+      log(`delayed cost per context: cost(x) = clamp(x . [${ctx.costModel.map((v) => v.toFixed(3)).join(', ')}], 0, 1) x price; mean over the pilot's discounts ${ctx.prior.mean_cost.toFixed(4)}`);
+    }
+    const means = ctx.prior.arms.map((a) => (a.n > 0 ? a.reward_sum / a.n : 0).toFixed(3)).join(' / ');
+    log(`bandit prior: ${fmt(ctx.prior.decisions)} pilot decisions of ${fmt(ctx.prior.shoppers)} shoppers replayed through the runtime (m0) in ` +
+      `${((performance.now() - tp) / 1000).toFixed(1)} s; mean reward per arm ${means} (weight ${o.priorWeight})`);
+    fs.writeFileSync(path.join(o.out, 'bandit_prior.json'), JSON.stringify(ctx.prior) + '\n');
+  }
   const edges = [];
   for (let i = 0; i < o.edges; i++) {
     const e = new Edge(i, ctx);
@@ -598,7 +633,7 @@ async function main() {
     options: { ...o, simBin: undefined, collectorBin: undefined, trainBin: undefined },
     best_fixed_arm: res.arms[bestFixed], last_days: L, last, all,
     pct_of_oracle_last: 100 * last.disco / last.oracle, pct_of_oracle_all: 100 * all.disco / all.oracle,
-    decisions, joined_rows: joinedRows, delayed_cost: o.delayedCost, noise_scale: o.noiseScale, delayed_cost_estimate: delayed?.pooled ?? null, bandit_versions: versions, first_bandit_version: firstVersion, retrains, edges: edgeStats,
+    decisions, joined_rows: joinedRows, delayed_cost: o.delayedCost, noise_scale: o.noiseScale, bandit_prior: ctx.prior ? { shoppers: ctx.prior.shoppers, decisions: ctx.prior.decisions, weight: ctx.prior.weight } : null, delayed_cost_estimate: delayed?.pooled ?? null, bandit_versions: versions, first_bandit_version: firstVersion, retrains, edges: edgeStats,
     transport_errors: ctx.transportErrors.length, report_problems: ctx.reportProblems.length,
     seconds: (performance.now() - t0) / 1000, cpu_seconds: cpuSeconds(),
   };
