@@ -55,16 +55,43 @@ void fill_item_prices(Dataset& ds) {
     if (ds.items[i].price == 0 && n[i]) ds.items[i].price = static_cast<float>(sum[i] / static_cast<double>(n[i]));
 }
 
+// The empty dataset `name` of the folder `dir` (which must exist); quality.source = "tag:dir".
+Dataset start_dataset(const std::string& dir, const char* name, const char* tag) {
+  require_dir(dir, name);
+  Dataset ds;
+  ds.name = name;
+  ds.quality.source = std::string(tag) + ":" + dir;
+  return ds;
+}
+
+// One purchase event of qty units for `spend` in all (price = spend / qty); the row is kept.
+void add_purchase(Builder& b, uint32_t user, uint32_t item, int64_t ts, double spend, int64_t qty) {
+  Event e;
+  e.user = user;
+  e.item = item;
+  e.ts_ms = ts;
+  e.type = EventType::Purchase;
+  e.price = static_cast<float>(spend / static_cast<double>(qty));
+  e.quantity = static_cast<int32_t>(qty);
+  b.ds.events.push_back(e);
+  b.keep();
+}
+
+// The end of a purchase log: events sorted, item prices from the purchases, sessions, totals.
+void finish_purchases(Builder& b) {
+  b.finish_events();
+  fill_item_prices(b.ds);
+  sessionize(b.ds, b.opt.session_gap_ms);
+  b.finish();
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // yoochoose-100k: TAB-separated "SessionId ItemId Time" (Time = Unix seconds with a fraction);
 // user = session; every event is a click; *_train_full.txt -> train, *_test.txt -> test.
 Dataset read_yoochoose(const std::string& dir, const IngestOptions& opt) {
-  require_dir(dir, "yoochoose-100k");
-  Dataset ds;
-  ds.name = "yoochoose-100k";
-  ds.quality.source = "yoochoose:" + dir;
+  Dataset ds = start_dataset(dir, "yoochoose-100k", "yoochoose");
   Builder b(ds, opt);
   const std::string files[2] = {find_one(dir, "_train_full.txt"), find_one(dir, "_test.txt")};
   CsvOptions copt;
@@ -77,11 +104,7 @@ Dataset read_yoochoose(const std::string& dir, const IngestOptions& opt) {
     const size_t nf = r.size();
     while (r.next()) {
       if (!b.row()) break;
-      if (!b.check_fields(r, nf)) continue;
-      if (b.duplicate(r)) {
-        b.drop("duplicate_row");
-        continue;
-      }
+      if (!b.usable_row(r, nf)) continue;
       const std::string_view sid = trim(r[col[0]]), iid = trim(r[col[1]]), ts_s = trim(r[col[2]]);
       if (sid.empty() || iid.empty() || ts_s.empty()) {
         b.drop("missing_field");
@@ -119,10 +142,7 @@ Dataset read_yoochoose(const std::string& dir, const IngestOptions& opt) {
 // brand = manufacturer_id); transactions_sample.csv -> purchase events of households with
 // price = sales_value / quantity.
 Dataset read_completejourney(const std::string& dir, const IngestOptions& opt) {
-  require_dir(dir, "completejourney-v2");
-  Dataset ds;
-  ds.name = "completejourney-v2";
-  ds.quality.source = "completejourney:" + dir;
+  Dataset ds = start_dataset(dir, "completejourney-v2", "completejourney");
   Builder b(ds, opt);
   {
     const std::string path = (fs::path(dir) / "products.csv").string();
@@ -132,11 +152,7 @@ Dataset read_completejourney(const std::string& dir, const IngestOptions& opt) {
     const size_t nf = r.size();
     while (r.next()) {
       if (!b.row()) break;
-      if (!b.check_fields(r, nf)) continue;
-      if (b.duplicate(r)) {
-        b.drop("duplicate_row");
-        continue;
-      }
+      if (!b.usable_row(r, nf)) continue;
       const std::string_view pid = trim(r[col[0]]);
       if (pid.empty()) {
         b.drop("missing_field");
@@ -163,21 +179,12 @@ Dataset read_completejourney(const std::string& dir, const IngestOptions& opt) {
   const uint32_t catalog_size = static_cast<uint32_t>(ds.items.size());
   while (r.next()) {
     if (!b.row()) break;
-    if (!b.check_fields(r, nf)) continue;
-    if (b.duplicate(r)) {
-      b.drop("duplicate_row");
-      continue;
-    }
+    if (!b.usable_row(r, nf)) continue;
     // every row naming a product absent from products.csv, whatever else is wrong with it
     uint32_t known;
     if (!trim(r[col[2]]).empty() && (!b.find_item(trim(r[col[2]]), known) || known >= catalog_size))
       b.flag("product_missing_from_catalog");
-    bool missing = false;
-    for (int c : col) missing |= trim(r[c]).empty();
-    if (missing) {
-      b.drop("missing_field");
-      continue;
-    }
+    if (b.drop_if_blank(r, col)) continue;
     int64_t qty;
     double sales;
     if (!parse_int(r[col[3]], qty) || !parse_double(r[col[4]], sales)) {
@@ -193,22 +200,12 @@ Dataset read_completejourney(const std::string& dir, const IngestOptions& opt) {
       b.drop(why);
       continue;
     }
-    Event e;
-    e.item = b.item(trim(r[col[2]]));
+    const uint32_t item = b.item(trim(r[col[2]]));
     // product missing from products.csv: kept on an item of unknown category, every such row counted
-    if (e.item >= catalog_size) b.repair("unknown_item");
-    e.user = b.user(trim(r[col[0]]));
-    e.ts_ms = ts;
-    e.type = EventType::Purchase;
-    e.price = static_cast<float>(sales / static_cast<double>(qty));
-    e.quantity = static_cast<int32_t>(qty);
-    ds.events.push_back(e);
-    b.keep();
+    if (item >= catalog_size) b.repair("unknown_item");
+    add_purchase(b, b.user(trim(r[col[0]])), item, ts, sales, qty);
   }
-  b.finish_events();
-  fill_item_prices(ds);
-  sessionize(ds, opt.session_gap_ms);
-  b.finish();
+  finish_purchases(b);
   return ds;
 }
 
@@ -218,10 +215,7 @@ Dataset read_completejourney(const std::string& dir, const IngestOptions& opt) {
 // Identical rows are kept (the date has day resolution: two identical orders on one day are
 // plausible) and counted under flagged "identical_row_kept".
 Dataset read_cdnow(const std::string& dir, const IngestOptions& opt) {
-  require_dir(dir, "cdnow");
-  Dataset ds;
-  ds.name = "cdnow";
-  ds.quality.source = "cdnow:" + dir;
+  Dataset ds = start_dataset(dir, "cdnow", "cdnow");
   Builder b(ds, opt);
   const std::string path = (fs::path(dir) / "CDNOW_master.txt").string();
   CsvOptions copt;
@@ -261,20 +255,9 @@ Dataset read_cdnow(const std::string& dir, const IngestOptions& opt) {
       }
       b.flag("zero_value_purchase");
     }
-    Event e;
-    e.user = b.user(trim(r[col[0]]));
-    e.item = cd;
-    e.ts_ms = ts;
-    e.type = EventType::Purchase;
-    e.price = static_cast<float>(spend / static_cast<double>(qty));
-    e.quantity = static_cast<int32_t>(qty);
-    ds.events.push_back(e);
-    b.keep();
+    add_purchase(b, b.user(trim(r[col[0]])), cd, ts, spend, qty);
   }
-  b.finish_events();
-  fill_item_prices(ds);
-  sessionize(ds, opt.session_gap_ms);
-  b.finish();
+  finish_purchases(b);
   return ds;
 }
 
@@ -285,10 +268,7 @@ Dataset read_cdnow(const std::string& dir, const IngestOptions& opt) {
 // (converted = conversion, revenue = spend, margin unknown = 0; label "visit").
 // Identical rows are expected (no customer id, few distinct feature values) and are kept.
 Dataset read_hillstrom(const std::string& dir, const IngestOptions& opt) {
-  require_dir(dir, "hillstrom");
-  Dataset ds;
-  ds.name = "hillstrom";
-  ds.quality.source = "hillstrom:" + dir;
+  Dataset ds = start_dataset(dir, "hillstrom", "hillstrom");
   Builder b(ds, opt);
   const std::string path = (fs::path(dir) / "hillstrom.csv").string();
   CsvReader r(path);
@@ -307,12 +287,7 @@ Dataset read_hillstrom(const std::string& dir, const IngestOptions& opt) {
     if (!b.row()) break;
     ++row_no;
     if (!b.check_fields(r, nf)) continue;
-    bool missing = false;
-    for (int c : col) missing |= trim(r[c]).empty();
-    if (missing) {
-      b.drop("missing_field");
-      continue;
-    }
+    if (b.drop_if_blank(r, col)) continue;
     int64_t recency;
     double history, spend;
     bool mens, womens, newbie, visit, conv;
@@ -383,10 +358,7 @@ Dataset read_hillstrom(const std::string& dir, const IngestOptions& opt) {
 // (converted = click). Users are the distinct user_feature_0..3 combinations (the log has no user
 // id). Items: item_context.csv (category = item_feature_1, brand = item_feature_2).
 Dataset read_open_bandit(const std::string& dir, const IngestOptions& opt) {
-  require_dir(dir, "open-bandit-men");
-  Dataset ds;
-  ds.name = "open-bandit-men";
-  ds.quality.source = "open-bandit:" + dir;
+  Dataset ds = start_dataset(dir, "open-bandit-men", "open-bandit");
   Builder b(ds, opt);
   const char* policies[2] = {"random", "bts"};
   int found = 0;
@@ -434,17 +406,8 @@ Dataset read_open_bandit(const std::string& dir, const IngestOptions& opt) {
     const size_t first = ds.decisions.size();
     while (r.next()) {
       if (!b.row()) break;
-      if (!b.check_fields(r, nf)) continue;
-      if (b.duplicate(r)) {
-        b.drop("duplicate_row");
-        continue;
-      }
-      bool missing = false;
-      for (int c : col) missing |= trim(r[c]).empty();
-      if (missing) {
-        b.drop("missing_field");
-        continue;
-      }
+      if (!b.usable_row(r, nf)) continue;
+      if (b.drop_if_blank(r, col)) continue;
       int64_t index, item, pos;
       double prop;
       bool click;

@@ -278,6 +278,22 @@ bool Builder::duplicate(const CsvReader& r) {
   return !seen_.insert(hash_record(r));
 }
 
+bool Builder::usable_row(const CsvReader& r, size_t expected) {
+  if (!check_fields(r, expected)) return false;
+  if (duplicate(r)) {
+    drop("duplicate_row");
+    return false;
+  }
+  return true;
+}
+
+bool Builder::drop_if_blank(const CsvReader& r, const std::vector<int>& col, size_t n) {
+  bool blank = false;
+  for (size_t i = 0; i < col.size() && i < n; ++i) blank |= trim(r[col[i]]).empty();
+  if (blank) drop("missing_field");
+  return blank;
+}
+
 uint32_t Builder::user(std::string_view id) {
   const uint64_t h = mix64(hash_bytes(id));
   uint32_t u = users_.find(h, [&](uint32_t v) { return ds.user_ids[v] == id; });

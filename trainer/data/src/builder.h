@@ -100,6 +100,11 @@ class Builder {
   bool check_fields(const CsvReader& r, size_t expected);
   // true when an identical record was already seen in the current file and duplicates are dropped.
   bool duplicate(const CsvReader& r);
+  // check_fields, then duplicate (dropped as "duplicate_row"): false when the row is not to be used
+  // (already counted).
+  bool usable_row(const CsvReader& r, size_t expected);
+  // Drops the row as "missing_field" (returns true) when any of the first n mapped columns is blank.
+  bool drop_if_blank(const CsvReader& r, const std::vector<int>& col, size_t n = SIZE_MAX);
 
   // --- dense indices ---
   uint32_t user(std::string_view id);

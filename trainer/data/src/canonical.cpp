@@ -52,11 +52,7 @@ void read_items(Builder& b, const std::string& path) {
   const size_t nf = r.size();
   while (r.next()) {
     if (!b.row()) break;
-    if (!b.check_fields(r, nf)) continue;
-    if (b.duplicate(r)) {
-      b.drop("duplicate_row");
-      continue;
-    }
+    if (!b.usable_row(r, nf)) continue;
     const std::string_view id = trim(r[col[0]]);
     if (id.empty()) {
       b.drop("missing_field");
@@ -122,11 +118,7 @@ void read_events(Builder& b, const std::string& path, bool have_catalog, uint32_
   auto& ds = b.ds;
   while (r.next()) {
     if (!b.row()) break;
-    if (!b.check_fields(r, nf)) continue;
-    if (b.duplicate(r)) {
-      b.drop("duplicate_row");
-      continue;
-    }
+    if (!b.usable_row(r, nf)) continue;
     const std::string_view uid = trim(r[col[0]]), ts_s = r[col[1]], type_s = trim(r[col[2]]), iid = trim(r[col[3]]);
     if (uid.empty() || trim(ts_s).empty() || type_s.empty() || iid.empty() ||
         (has_session && trim(r[col[4]]).empty()) || (col[5] >= 0 && trim(r[col[5]]).empty()) ||
@@ -195,17 +187,8 @@ void read_decisions(Builder& b, const std::string& path, bool have_catalog, uint
   detail::FlatIndex seen;  // decision id -> index into ds.decisions
   while (r.next()) {
     if (!b.row()) break;
-    if (!b.check_fields(r, nf)) continue;
-    if (b.duplicate(r)) {
-      b.drop("duplicate_row");
-      continue;
-    }
-    bool missing = false;
-    for (int i = 0; i < 7; ++i) missing |= trim(r[col[i]]).empty();
-    if (missing) {
-      b.drop("missing_field");
-      continue;
-    }
+    if (!b.usable_row(r, nf)) continue;
+    if (b.drop_if_blank(r, col, 7)) continue;
     Decision d;
     if (!parse_hex128(r[col[0]], d.id_hi, d.id_lo)) {
       b.drop("malformed_decision_id");
@@ -264,11 +247,7 @@ void read_outcomes(Builder& b, const std::string& path) {
   std::vector<uint8_t> has_outcome(ds.decisions.size(), 0);
   while (r.next()) {
     if (!b.row()) break;
-    if (!b.check_fields(r, nf)) continue;
-    if (b.duplicate(r)) {
-      b.drop("duplicate_row");
-      continue;
-    }
+    if (!b.usable_row(r, nf)) continue;
     if (trim(r[col[0]]).empty() || trim(r[col[1]]).empty() || trim(r[col[2]]).empty()) {
       b.drop("missing_field");
       continue;
