@@ -11,6 +11,7 @@
 #include "builder.h"
 #include "disco/data/dataset.h"
 #include "disco/data/ingest.h"
+#include "disco/data/text.h"
 
 namespace disco::data {
 
@@ -54,37 +55,6 @@ uint64_t QualityReport::total_repaired() const {
 }
 
 namespace {
-std::string num(uint64_t v) {  // 1234567 -> "1,234,567"
-  std::string s = std::to_string(v), out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i && (s.size() - i) % 3 == 0) out += ',';
-    out += s[i];
-  }
-  return out;
-}
-
-std::string json_str(std::string_view s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\n': o += "\\n"; break;
-      case '\r': o += "\\r"; break;
-      case '\t': o += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char b[8];
-          std::snprintf(b, sizeof b, "\\u%04x", c);
-          o += b;
-        } else {
-          o += static_cast<char>(c);
-        }
-    }
-  }
-  return o + "\"";
-}
-
 std::string pct(uint64_t part, uint64_t whole) {
   char b[32];
   std::snprintf(b, sizeof b, "%.2f%%", whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);
@@ -95,15 +65,15 @@ std::string pct(uint64_t part, uint64_t whole) {
 std::string QualityReport::to_text() const {
   std::ostringstream o;
   o << "data quality: " << (source.empty() ? "(unnamed)" : source) << "\n";
-  o << "  rows read " << num(rows_read) << ", kept " << num(rows_kept) << ", dropped " << num(total_dropped()) << " ("
-    << pct(total_dropped(), rows_read) << "), repaired " << num(total_repaired()) << "\n";
+  o << "  rows read " << thousands(rows_read) << ", kept " << thousands(rows_kept) << ", dropped " << thousands(total_dropped()) << " ("
+    << pct(total_dropped(), rows_read) << "), repaired " << thousands(total_repaired()) << "\n";
   for (const auto& f : files)
-    o << "  file " << f.file << ": read " << num(f.rows_read) << ", kept " << num(f.rows_kept) << ", dropped "
-      << num(f.rows_dropped) << "\n";
+    o << "  file " << f.file << ": read " << thousands(f.rows_read) << ", kept " << thousands(f.rows_kept) << ", dropped "
+      << thousands(f.rows_dropped) << "\n";
   if (dropped.empty()) o << "  dropped: none\n";
-  for (const auto& [k, v] : dropped) o << "  dropped  " << k << ": " << num(v) << "\n";
-  for (const auto& [k, v] : repaired) o << "  repaired " << k << ": " << num(v) << "\n";
-  for (const auto& [k, v] : flagged) o << "  flagged  " << k << ": " << num(v) << " (kept)\n";
+  for (const auto& [k, v] : dropped) o << "  dropped  " << k << ": " << thousands(v) << "\n";
+  for (const auto& [k, v] : repaired) o << "  repaired " << k << ": " << thousands(v) << "\n";
+  for (const auto& [k, v] : flagged) o << "  flagged  " << k << ": " << thousands(v) << " (kept)\n";
   return o.str();
 }
 
@@ -219,9 +189,9 @@ Split time_split(const Dataset& ds, double valid_frac, double test_frac, bool us
 
 std::string summary_text(const Dataset& ds) {
   std::ostringstream o;
-  o << (ds.name.empty() ? "dataset" : ds.name) << ": " << num(ds.user_ids.size()) << " users, " << num(ds.items.size())
-    << " items, " << num(ds.events.size()) << " events in " << num(ds.sessions.size()) << " sessions, "
-    << num(ds.decisions.size()) << " decisions, " << num(ds.outcomes.size()) << " outcomes\n";
+  o << (ds.name.empty() ? "dataset" : ds.name) << ": " << thousands(ds.user_ids.size()) << " users, " << thousands(ds.items.size())
+    << " items, " << thousands(ds.events.size()) << " events in " << thousands(ds.sessions.size()) << " sessions, "
+    << thousands(ds.decisions.size()) << " decisions, " << thousands(ds.outcomes.size()) << " outcomes\n";
   if (!ds.events.empty()) {
     int64_t t0 = ds.events[0].ts_ms, t1 = t0;
     uint64_t by_type[kNumEventTypes] = {};
@@ -234,7 +204,7 @@ std::string summary_text(const Dataset& ds) {
     }
     o << "  time range " << detail::format_iso(t0) << " .. " << detail::format_iso(t1) << "\n  events by type:";
     for (int t = 0; t < kNumEventTypes; ++t)
-      if (by_type[t]) o << " " << to_string(static_cast<EventType>(t)) << " " << num(by_type[t]);
+      if (by_type[t]) o << " " << to_string(static_cast<EventType>(t)) << " " << thousands(by_type[t]);
     o << "\n";
     if (by_type[static_cast<int>(EventType::Purchase)]) {
       char b[64];
@@ -262,15 +232,15 @@ std::string summary_text(const Dataset& ds) {
       rev += x.revenue;
     }
     o << "  decisions by policy:";
-    for (const auto& [k, v] : by_policy) o << " " << (k.empty() ? "(none)" : k) << " " << num(v);
-    o << "; " << by_arm.size() << " arms; outcomes converted " << num(conv);
+    for (const auto& [k, v] : by_policy) o << " " << (k.empty() ? "(none)" : k) << " " << thousands(v);
+    o << "; " << by_arm.size() << " arms; outcomes converted " << thousands(conv);
     char b[64];
     std::snprintf(b, sizeof b, "%.2f", rev);
     o << ", revenue " << b << "\n";
   }
   if (ds.has_predefined_split)
-    o << "  predefined split: train " << num(ds.predefined_split.train.size()) << " / valid "
-      << num(ds.predefined_split.valid.size()) << " / test " << num(ds.predefined_split.test.size()) << " sessions\n";
+    o << "  predefined split: train " << thousands(ds.predefined_split.train.size()) << " / valid "
+      << thousands(ds.predefined_split.valid.size()) << " / test " << thousands(ds.predefined_split.test.size()) << " sessions\n";
   if (!ds.user_feature_names.empty())
     o << "  user features: " << ds.user_feature_names.size() << " per user\n";
   return o.str();

@@ -15,6 +15,7 @@
 
 #include "disco/data/dataset.h"
 #include "disco/data/ingest.h"
+#include "disco/data/text.h"
 
 namespace dd = disco::data;
 
@@ -39,15 +40,6 @@ const char* kUsage =
 int usage_error(const std::string& msg) {
   std::cerr << "disco-ingest: " << msg << "\n" << kUsage;
   return 1;
-}
-
-std::string num(uint64_t v) {
-  std::string s = std::to_string(v), out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i && (s.size() - i) % 3 == 0) out += ',';
-    out += s[i];
-  }
-  return out;
 }
 
 bool write_file(const std::string& path, const std::string& text) {
@@ -155,16 +147,16 @@ int run_all(const std::string& root, const std::string& json_path) {
     std::snprintf(ms, sizeof ms, "%.0f", r.ms);
     std::snprintf(cpu, sizeof cpu, "%.0f", r.cpu_ms);
     const std::string cells[] = {r.name,
-                                 num(r.q.rows_read),
-                                 num(r.q.rows_kept),
-                                 num(r.q.total_dropped()),
-                                 num(r.q.total_repaired()),
-                                 num(r.users),
-                                 num(r.items),
-                                 num(r.events),
-                                 num(r.sessions),
-                                 num(r.decisions),
-                                 num(r.outcomes),
+                                 dd::thousands(r.q.rows_read),
+                                 dd::thousands(r.q.rows_kept),
+                                 dd::thousands(r.q.total_dropped()),
+                                 dd::thousands(r.q.total_repaired()),
+                                 dd::thousands(r.users),
+                                 dd::thousands(r.items),
+                                 dd::thousands(r.events),
+                                 dd::thousands(r.sessions),
+                                 dd::thousands(r.decisions),
+                                 dd::thousands(r.outcomes),
                                  ms,
                                  cpu};
     std::string l;
@@ -190,7 +182,7 @@ int run_all(const std::string& root, const std::string& json_path) {
       for (const auto& r : rows) {
         const auto& m = kind == "dropped" ? r.q.dropped : kind == "repaired" ? r.q.repaired : r.q.flagged;
         auto it = m.find(reason);
-        std::cout << " " << pad(it == m.end() ? "-" : num(it->second), 19);
+        std::cout << " " << pad(it == m.end() ? "-" : dd::thousands(it->second), 19);
       }
       std::cout << "\n";
     }

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "disco/data/text.h"
+
 namespace disco::eval {
 
 void MetricRow::set(const std::string& name, double v) {
@@ -53,27 +55,7 @@ std::string fmt(double v, const char* f = "%.4f") {
   return b;
 }
 
-std::string json_str(const std::string& s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\n': o += "\\n"; break;
-      case '\r': o += "\\r"; break;
-      case '\t': o += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char b[8];
-          std::snprintf(b, sizeof b, "\\u%04x", c);
-          o += b;
-        } else {
-          o += static_cast<char>(c);
-        }
-    }
-  }
-  return o + "\"";
-}
+using disco::data::json_str;
 
 std::string json_num(double v) {
   if (!std::isfinite(v)) return "null";
