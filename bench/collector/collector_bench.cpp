@@ -29,66 +29,21 @@
 
 #include "disco/collector/auth.h"
 #include "disco/collector/batch.h"
+#include "collector_test_util.h"
 
 using namespace disco::collector;
+using namespace disco::collector::test_util;
 using namespace std::chrono_literals;
 
 namespace {
 
 const std::string kKey = "bench-key", kSecret = "bench-secret-0123456789";
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-struct Proc {
-  pid_t pid = -1;
-  std::string log;
-  void start(const std::vector<std::string>& argv, const std::string& logfile) {
-    log = logfile;
-    std::filesystem::remove(logfile);
-    pid = fork();
-    if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test/bench, even if it crashes
-      int fd = ::open(logfile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> a;
-      for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-      a.push_back(nullptr);
-      execv(a[0], a.data());
-      _exit(127);
-    }
-  }
-  std::string output() const {
-    std::ifstream in(log);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  }
-  void stop() {
-    if (pid > 0) {
-      ::kill(pid, SIGTERM);
-      for (int i = 0; i < 100 && waitpid(pid, nullptr, WNOHANG) == 0; ++i) std::this_thread::sleep_for(50ms);
-      ::kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-      pid = -1;
-    }
-  }
+// Stopped with SIGTERM (SIGKILL after 5 s) when it goes out of scope.
+struct Proc : Child {
+  void stop() { terminate(); }
   ~Proc() { stop(); }
 };
-
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int p = ntohs(a.sin_port);
-  close(fd);
-  return p;
-}
 
 int start_collector(Proc& p, const std::string& dir, const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {DISCO_COLLECTOR_BIN, "serve", "--port", "0", "--data", dir, "--site",
@@ -96,12 +51,7 @@ int start_collector(Proc& p, const std::string& dir, const std::vector<std::stri
   argv.insert(argv.end(), extra.begin(), extra.end());
   p.start(argv, dir + ".log");
   for (int i = 0; i < 600; ++i) {
-    std::string out = p.output();
-    auto k = out.find("listening on ");
-    if (k != std::string::npos) {
-      auto c = out.find(':', k + 13), sp = out.find(' ', c);
-      if (sp != std::string::npos) return std::stoi(out.substr(c + 1, sp - c - 1));
-    }
+    if (const int port = listening_port(p.output())) return port;
     if (waitpid(p.pid, nullptr, WNOHANG) != 0) break;
     std::this_thread::sleep_for(50ms);
   }

@@ -28,8 +28,10 @@
 
 #include "disco/collector/auth.h"
 #include "disco/collector/batch.h"
+#include "collector_test_util.h"
 
 using namespace disco::collector;
+using namespace disco::collector::test_util;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
@@ -44,95 +46,7 @@ const bool kNoSigpipe = [] {
   return true;
 }();
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// Every temp path made here (and its siblings "<path>.*", the logs) is removed at exit, unless
-// DISCO_KEEP_TEST_DIRS is set (to look at a failure).
-struct TempCleanup {
-  std::vector<std::string> paths;
-  ~TempCleanup() {
-    if (std::getenv("DISCO_KEEP_TEST_DIRS")) return;
-    std::error_code ec;
-    for (const auto& p : paths) {
-      std::filesystem::path base(p);
-      for (const auto& e : std::filesystem::directory_iterator(base.parent_path(), ec))
-        if (const std::string n = e.path().string();
-            n == p || n.rfind(p + ".", 0) == 0 || n.rfind(p + "-", 0) == 0)
-          std::filesystem::remove_all(e.path(), ec);
-    }
-  }
-};
-TempCleanup g_cleanup;
-
-std::string tmpdir(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() / ("disco-csvc-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(p);
-  std::filesystem::create_directories(p);
-  g_cleanup.paths.push_back(p.string());
-  return p.string();
-}
-
-// A child process whose stdout/stderr go to a file; for the collector, the port is read from
-// its "listening on HOST:PORT" line.
-struct Child {
-  pid_t pid = -1;
-  std::string log;
-  Child() = default;
-  Child(const std::vector<std::string>& argv, const std::string& logfile) { start(argv, logfile); }
-  void start(const std::vector<std::string>& argv, const std::string& logfile) {
-    log = logfile;
-    std::filesystem::remove(logfile);  // never read a previous run's lines
-    pid = fork();
-    if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test/bench, even if it crashes
-      int fd = ::open(logfile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> a;
-      for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-      a.push_back(nullptr);
-      execv(a[0], a.data());
-      _exit(127);
-    }
-  }
-  std::string output() const {
-    std::ifstream in(log);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  }
-  bool alive() const { return pid > 0 && ::kill(pid, 0) == 0 && waitpid(pid, nullptr, WNOHANG) == 0; }
-  void kill9() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-      pid = -1;
-    }
-  }
-  int terminate() {
-    if (pid <= 0) return -1;
-    ::kill(pid, SIGTERM);
-    int st = 0;
-    for (int i = 0; i < 100; ++i) {
-      if (waitpid(pid, &st, WNOHANG) == pid) {
-        pid = -1;
-        return st;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    kill9();
-    return -1;
-  }
-  long rss_kb() const {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(in, line))
-      if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-    return -1;
-  }
-  ~Child() { kill9(); }
-};
+std::string tmpdir(const std::string& name) { return make_temp_dir("disco-csvc-" + name); }
 
 struct Collector {
   Child proc;
@@ -147,12 +61,7 @@ struct Collector {
     port = 0;
     proc.start(argv, data_dir + "." + std::to_string(starts++) + ".log");
     for (int i = 0; i < 300 && port == 0; ++i) {
-      std::string out = proc.output();
-      auto p = out.find("listening on ");
-      if (p != std::string::npos) {
-        auto c = out.find(':', p + 13), sp = out.find(' ', c);
-        if (c != std::string::npos && sp != std::string::npos) port = std::stoi(out.substr(c + 1, sp - c - 1));
-      }
+      port = listening_port(proc.output());
       if (!proc.alive()) break;
       std::this_thread::sleep_for(50ms);
     }
@@ -557,21 +466,6 @@ TEST(CollectorService, BundleETagStaticFilesAndExport) {
 }
 
 // ---- JetStream ------------------------------------------------------------------------------
-
-namespace {
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int p = ntohs(a.sin_port);
-  close(fd);
-  return p;
-}
-}  // namespace
 
 TEST(CollectorJetStream, KeepsAcceptingWhileOneOfThreeNodesIsDown) {
   std::string nats = DISCO_NATS_SERVER_BIN;

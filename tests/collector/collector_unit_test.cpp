@@ -15,37 +15,15 @@
 #include "disco/collector/config.h"
 #include "disco/collector/server.h"
 #include "disco/collector/store.h"
+#include "collector_test_util.h"
 
 using namespace disco::collector;
+using disco::collector::test_util::make_temp_dir;
 using json = nlohmann::json;
 
 namespace {
 
-// Every temp path made here (and its siblings "<path>.*", the logs) is removed at exit, unless
-// DISCO_KEEP_TEST_DIRS is set (to look at a failure).
-struct TempCleanup {
-  std::vector<std::string> paths;
-  ~TempCleanup() {
-    if (std::getenv("DISCO_KEEP_TEST_DIRS")) return;
-    std::error_code ec;
-    for (const auto& p : paths) {
-      std::filesystem::path base(p);
-      for (const auto& e : std::filesystem::directory_iterator(base.parent_path(), ec))
-        if (const std::string n = e.path().string();
-            n == p || n.rfind(p + ".", 0) == 0 || n.rfind(p + "-", 0) == 0)
-          std::filesystem::remove_all(e.path(), ec);
-    }
-  }
-};
-TempCleanup g_cleanup;
-
-std::string tmpdir(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() / ("disco-coll-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(p);
-  std::filesystem::create_directories(p);
-  g_cleanup.paths.push_back(p.string());
-  return p.string();
-}
+std::string tmpdir(const std::string& name) { return make_temp_dir("disco-coll-" + name); }
 
 DecisionId did(uint64_t k) { return {0x1000 + k, 0xabc0000000000000ull + k}; }
 
