@@ -236,12 +236,22 @@ struct JsonReader {
   }
 };
 
-bool json_event(const JsonReader& r, const json& o, const std::string& p, Event& e) {
+// Reads the members of the JSON object `o` at path p: member(key, value, "p.key") stores one
+// (false once it has reported an error, an unknown key included); then every name in `required`
+// must be present.
+template <class Member>
+bool json_object(const JsonReader& r, const json& o, const std::string& p, std::initializer_list<const char*> required,
+                 Member&& member) {
   if (!o.is_object()) return r.wrong(p, o, "an object");
-  for (auto it = o.begin(); it != o.end(); ++it) {
-    const std::string& k = it.key();
-    const json& v = it.value();
-    std::string f = p + "." + k;
+  for (auto it = o.begin(); it != o.end(); ++it)
+    if (!member(it.key(), it.value(), p + "." + it.key())) return false;
+  for (const char* req : required)
+    if (!o.contains(req)) return r.fail(p + "." + req, "required", "missing_field");
+  return true;
+}
+
+bool json_event(const JsonReader& r, const json& o, const std::string& p, Event& e) {
+  return json_object(r, o, p, {"item_id", "ts_ms"}, [&](const std::string& k, const json& v, const std::string& f) {
     bool ok = true;
     int64_t x = 0;
     if (k == "user_key") ok = r.u64(v, f, e.user_key);
@@ -252,19 +262,13 @@ bool json_event(const JsonReader& r, const json& o, const std::string& p, Event&
     else if (k == "price") ok = r.num(v, f, e.price);
     else if (k == "quantity") { ok = r.i64(v, f, x, 0, INT32_MAX); e.quantity = static_cast<int32_t>(x); }
     else return r.unknown(p, k);
-    if (!ok) return false;
-  }
-  if (!o.contains("item_id")) return r.fail(p + ".item_id", "required", "missing_field");
-  if (!o.contains("ts_ms")) return r.fail(p + ".ts_ms", "required", "missing_field");
-  return true;
+    return ok;
+  });
 }
 
 bool json_decision(const JsonReader& r, const json& o, const std::string& p, const ParseLimits& lim, Decision& d) {
-  if (!o.is_object()) return r.wrong(p, o, "an object");
-  for (auto it = o.begin(); it != o.end(); ++it) {
-    const std::string& k = it.key();
-    const json& v = it.value();
-    std::string f = p + "." + k;
+  return json_object(r, o, p, {"decision_id", "ts_ms", "item_id", "arm", "propensity"},
+                     [&](const std::string& k, const json& v, const std::string& f) {
     bool ok = true;
     int64_t x = 0;
     if (k == "decision_id") ok = r.id(v, f, d.id);
@@ -296,19 +300,13 @@ bool json_decision(const JsonReader& r, const json& o, const std::string& p, con
       }
     }
     else return r.unknown(p, k);
-    if (!ok) return false;
-  }
-  for (const char* req : {"decision_id", "ts_ms", "item_id", "arm", "propensity"})
-    if (!o.contains(req)) return r.fail(p + "." + req, "required", "missing_field");
-  return true;
+    return ok;
+  });
 }
 
 bool json_outcome(const JsonReader& r, const json& o, const std::string& p, Outcome& out) {
-  if (!o.is_object()) return r.wrong(p, o, "an object");
-  for (auto it = o.begin(); it != o.end(); ++it) {
-    const std::string& k = it.key();
-    const json& v = it.value();
-    std::string f = p + "." + k;
+  return json_object(r, o, p, {"decision_id", "ts_ms", "converted"},
+                     [&](const std::string& k, const json& v, const std::string& f) {
     bool ok = true;
     if (k == "decision_id") ok = r.id(v, f, out.id);
     else if (k == "ts_ms") ok = r.i64(v, f, out.ts_ms, 0, kMaxTs);
@@ -316,27 +314,16 @@ bool json_outcome(const JsonReader& r, const json& o, const std::string& p, Outc
     else if (k == "revenue") ok = r.num(v, f, out.revenue);
     else if (k == "margin") ok = r.num(v, f, out.margin);
     else return r.unknown(p, k);
-    if (!ok) return false;
-  }
-  for (const char* req : {"decision_id", "ts_ms", "converted"})
-    if (!o.contains(req)) return r.fail(p + "." + req, "required", "missing_field");
-  return true;
+    return ok;
+  });
 }
 
 bool json_activation(const JsonReader& r, const json& o, const std::string& p, Activation& a) {
-  if (!o.is_object()) return r.wrong(p, o, "an object");
-  for (auto it = o.begin(); it != o.end(); ++it) {
-    const std::string& k = it.key();
-    std::string f = p + "." + k;
-    bool ok = true;
-    if (k == "decision_id") ok = r.id(it.value(), f, a.id);
-    else if (k == "ts_ms") ok = r.i64(it.value(), f, a.ts_ms, 0, kMaxTs);
-    else return r.unknown(p, k);
-    if (!ok) return false;
-  }
-  for (const char* req : {"decision_id", "ts_ms"})
-    if (!o.contains(req)) return r.fail(p + "." + req, "required", "missing_field");
-  return true;
+  return json_object(r, o, p, {"decision_id", "ts_ms"}, [&](const std::string& k, const json& v, const std::string& f) {
+    if (k == "decision_id") return r.id(v, f, a.id);
+    if (k == "ts_ms") return r.i64(v, f, a.ts_ms, 0, kMaxTs);
+    return r.unknown(p, k);
+  });
 }
 
 }  // namespace
