@@ -176,7 +176,11 @@ export async function fitBanditPrior(pilotDir, { wasm, bundleBytes, delayedCost,
     const t = arms[d.arm];
     for (let a = 0; a < dim; a++) {
       t.b[a] += d.w * reward * d.x[a];
-      for (let c = 0; c < dim; c++) t.A[a * dim + c] += d.w * d.x[a] * d.x[c];
+      for (let c = a; c < dim; c++) {
+        const v = d.w * d.x[a] * d.x[c];  // one product for both halves: A stays exactly symmetric
+        t.A[a * dim + c] += v;
+        if (c !== a) t.A[c * dim + a] += v;
+      }
     }
     t.n += d.w;
     t.reward_sum += d.w * reward;

@@ -55,6 +55,10 @@ test('fitBanditPrior: per-arm statistics, IPS weights, delayed cost, exposure fr
     // The first decision had no discount before it.
     assert.equal(a2.A[7 * dim], 0);
     assert.equal(a2.A[8 * dim], 0);
+    // Any weight keeps A exactly symmetric (the runtime refuses a state whose A is not).
+    const q = await fitBanditPrior(dir, { wasm: wasmBytes(), bundleBytes, delayedCost: 0.1, keep: (u) => u >= 5, weight: 0.3 });
+    for (const t of q.arms) for (let i = 0; i < dim; i++) for (let j = 0; j < dim; j++) assert.equal(t.A[i * dim + j], t.A[j * dim + i]);
+    assert.ok(Math.abs(q.arms[2].n - 0.3 * a2.n) < 1e-12);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
