@@ -4,11 +4,14 @@
 //        [--token-secret S] [--collector URL --site-key K --site-secret S]
 // Then: curl 'http://127.0.0.1:8787/recommend?k=5'
 //       curl -X POST http://127.0.0.1:8787/offer -d '{"item":"i42","events":[{"type":"view","itemId":"i42"}]}'
-import { randomBytes } from 'node:crypto';
+import { randomBytes, webcrypto } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import worker from './worker.js';
+
+// Worker runtimes provide a global WebCrypto; Node 18 does not (Node >= 19 does).
+if (!globalThis.crypto) globalThis.crypto = webcrypto;
 
 const dist = new URL('../../sdk-js/dist/', import.meta.url);
 
@@ -45,7 +48,9 @@ export function serveWorker(env, { port = 8787, host = '127.0.0.1', module = wor
       const response = await module.fetch(request, env, ctx);
       const headers = {};
       response.headers.forEach((v, k) => { if (k !== 'set-cookie') headers[k] = v; });
-      const cookies = response.headers.getSetCookie?.() ?? [];
+      // Headers.getSetCookie is Node >= 19.7; on Node 18 there is one Set-Cookie per response here.
+      const cookies = response.headers.getSetCookie?.()
+        ?? (response.headers.has('set-cookie') ? [response.headers.get('set-cookie')] : []);
       if (cookies.length) headers['set-cookie'] = cookies;
       res.writeHead(response.status, headers);
       res.end(Buffer.from(await response.arrayBuffer()));

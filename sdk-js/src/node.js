@@ -5,6 +5,7 @@ import { webcrypto } from 'node:crypto';
 import { Disco as BaseDisco } from './index.js';
 import { verifyOfferToken as verifyToken } from './token.js';
 import { createEdgeHandler as baseEdge } from './edge.js';
+import { verifyBundle as baseVerifyBundle } from './bundle.js';
 
 export * from './index.js';
 export { Transport } from './transport.js';
@@ -45,6 +46,11 @@ const withDefaults = async (opts) => ({
 export class Disco extends BaseDisco {
   static async create(opts = {}) { return super.create(await withDefaults(opts)); }
   static async restore(opts = {}) { return super.restore(await withDefaults(opts)); }
+}
+
+/** verifyBundle with node:crypto as the default WebCrypto (Node 18 has no global crypto). */
+export function verifyBundle(bytes, publicKey, { crypto = nodeCrypto, ...rest } = {}) {
+  return baseVerifyBundle(bytes, publicKey, { ...rest, crypto });
 }
 
 /** Verifies an offer token at checkout: { decisionId, itemId, discount, arm, expiresAt } or throws DiscoError (TOKEN_INVALID, TOKEN_EXPIRED). */

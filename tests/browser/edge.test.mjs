@@ -4,12 +4,32 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { makeEnv, serveWorker } from '../../demo/edge/run.mjs';
 import { verifyOfferToken } from '../../sdk-js/src/node.js';
 import { fixture, missing } from './helpers.mjs';
 
 const skip = missing();
+
+// Node 18's fetch hides Set-Cookie from Response.headers (Node >= 19.7 does not): requests whose
+// cookie the test reads go over node:http. Resolves { status, cookie, json }.
+function call(url, { method = 'GET', headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode, cookie: res.headers['set-cookie']?.[0] ?? null,
+            json: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+        } catch (e) { reject(e); }
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 describe('edge worker', { skip: skip ?? false }, () => {
   const secret = randomBytes(24).toString('hex');
@@ -32,21 +52,21 @@ describe('edge worker', { skip: skip ?? false }, () => {
   });
 
   test('/recommend and /offer keep the shopper in a signed cookie', async () => {
-    const r1 = await fetch(`${srv.url}/recommend?k=5`);
+    const r1 = await call(`${srv.url}/recommend?k=5`);
     assert.equal(r1.status, 200);
-    const cookie = r1.headers.get('set-cookie');
+    const cookie = r1.cookie;
     assert.match(cookie, /^disco=s1\.[^;]+; Path=\/; Max-Age=\d+; HttpOnly; Secure; SameSite=Lax/);
-    const recs = (await r1.json()).items;
+    const recs = r1.json.items;
     assert.equal(recs.length, 5);
     for (const it of recs) assert.equal(typeof it.itemId, 'string');
     // the shopper views two items; the next request carries the cookie and the views
     const viewed = items.slice(0, 2);
-    const r2 = await fetch(`${srv.url}/offer`, {
+    const r2 = await call(`${srv.url}/offer`, {
       method: 'POST', headers: { 'content-type': 'application/json', cookie: cookie.split(';')[0] },
       body: JSON.stringify({ item: viewed[1], events: viewed.map((itemId) => ({ type: 'view', itemId })) }),
     });
     assert.equal(r2.status, 200);
-    const offer = await r2.json();
+    const offer = r2.json;
     assert.equal(offer.itemId, viewed[1]);
     assert.match(offer.decisionId, /^[0-9a-f]{32}$/);
     assert.ok(offer.propensity > 0 && offer.propensity <= 1);
@@ -57,7 +77,7 @@ describe('edge worker', { skip: skip ?? false }, () => {
     assert.equal(claims.discount, offer.discount);
     await assert.rejects(verifyOfferToken(offer.token, 'another-secret-0123456789'), { code: 'TOKEN_INVALID' });
     // the session remembers what was seen: a recommendation excludes the viewed items
-    const c2 = r2.headers.get('set-cookie').split(';')[0];
+    const c2 = r2.cookie.split(';')[0];
     const r3 = await fetch(`${srv.url}/recommend?k=50`, { headers: { cookie: c2 } });
     const after = (await r3.json()).items.map((x) => x.itemId);
     for (const v of viewed) assert.ok(!after.includes(v), `viewed ${v} is not recommended again`);

@@ -17,6 +17,22 @@ test('bundle: a signed bundle verifies with DER, PEM and base64 keys', async () 
   await verifyBundle(good, Buffer.from(spki).toString('base64'));
 });
 
+test('bundle: the Node entry verifies without a global WebCrypto (as on Node 18)', async () => {
+  // Node 18 has no globalThis.crypto; the @disco/sdk/node entry must bring node:crypto itself
+  // (regression: verifyBundle and Disco.create failed there with UNSUPPORTED).
+  const saved = Object.getOwnPropertyDescriptor(globalThis, 'crypto');
+  if (saved) delete globalThis.crypto;
+  try {
+    assert.equal(globalThis.crypto, undefined);
+    const h = await verifyBundle(good, spki);
+    assert.equal(h.schemaMajor, 1);
+    const d = await Disco.create({ wasm, bundle: good, publicKey: spki, seed: 3 });
+    d.close?.();
+  } finally {
+    if (saved) Object.defineProperty(globalThis, 'crypto', saved);
+  }
+});
+
 test('bundle: a modified payload byte is refused before any decision (SIGNATURE)', async () => {
   const h = readBundleHeader(good);
   for (const at of [0, 17, h.payload.length >> 1, h.payload.length - 1]) {
