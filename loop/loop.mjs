@@ -62,6 +62,7 @@ const USAGE = `disco loop [--quick] [options]
   --bandit-prior pilot|none (pilot)  warm-start the bandit with ridge statistics per arm fitted on the pilot's
                           decisions replayed through the runtime (loop/bandit_prior.mjs), added to the
                           fleet statistics at every import
+  --pilot-policy P (uniform)  the pilot's logging policy (disco-sim --logging-policy: uniform, epsilon:EPS:ARM, ...)
   --prior-shoppers N (20000)  pilot shoppers replayed for the prior  --prior-weight W (1)  weight of the prior
   --noise-scale V|auto|bundle (auto)  overwrite the bandit's noise scale inside every edge's runtime state
                           at each pull (experiment until the trainer's export sets it); auto = the std of the
@@ -73,7 +74,7 @@ function parseArgs(argv) {
     quick: false, out: null, binDir: process.env.DISCO_BUILD ?? path.join(ROOT, 'build/release'),
     seed: 42, shoppers: 6000, items: 3000, days: 21, historyDays: 7, edges: 4, pullEveryS: 3600,
     retrainEveryDays: 7, trainWindowDays: 7, trainSteps: 300, lastDays: 5, tolerance: 0.10, chartSvg: null,
-    simBin: null, collectorBin: null, trainBin: null, delayedCost: null, noiseScale: 'auto', pilotShoppers: 100000, discoSimBin: null, banditPrior: 'pilot', priorShoppers: 20000, priorWeight: 1,
+    simBin: null, collectorBin: null, trainBin: null, delayedCost: null, noiseScale: 'auto', pilotShoppers: 100000, discoSimBin: null, banditPrior: 'pilot', priorShoppers: 20000, priorWeight: 1, pilotPolicy: 'uniform',
   };
   const quickDefaults = { shoppers: 1500, items: 1000, days: 8, historyDays: 4, retrainEveryDays: 4, trainWindowDays: 4, trainSteps: 40, lastDays: 3, edges: 2, tolerance: 0.05, pullEveryS: 7200, priorShoppers: 3000 };
   const set = {};
@@ -87,9 +88,9 @@ function parseArgs(argv) {
     '--history-days': 'historyDays', '--edges': 'edges', '--pull-every-s': 'pullEveryS', '--retrain-every-days': 'retrainEveryDays',
     '--train-window-days': 'trainWindowDays', '--train-steps': 'trainSteps', '--last-days': 'lastDays', '--tolerance': 'tolerance',
     '--chart-svg': 'chartSvg', '--sim-bin': 'simBin', '--collector-bin': 'collectorBin', '--train-bin': 'trainBin',
-    '--delayed-cost': 'delayedCost', '--noise-scale': 'noiseScale', '--pilot-shoppers': 'pilotShoppers', '--disco-sim-bin': 'discoSimBin', '--bandit-prior': 'banditPrior', '--prior-shoppers': 'priorShoppers', '--prior-weight': 'priorWeight',
+    '--delayed-cost': 'delayedCost', '--noise-scale': 'noiseScale', '--pilot-shoppers': 'pilotShoppers', '--disco-sim-bin': 'discoSimBin', '--bandit-prior': 'banditPrior', '--prior-shoppers': 'priorShoppers', '--prior-weight': 'priorWeight', '--pilot-policy': 'pilotPolicy',
   };
-  const strings = new Set(['out', 'binDir', 'chartSvg', 'simBin', 'collectorBin', 'trainBin', 'discoSimBin', 'banditPrior']);
+  const strings = new Set(['out', 'binDir', 'chartSvg', 'simBin', 'collectorBin', 'trainBin', 'discoSimBin', 'banditPrior', 'pilotPolicy']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') { o.quick = true; continue; }
@@ -449,7 +450,7 @@ async function main() {
   const keepPilotShopper = (u) => u >= o.shoppers;
   if (o.delayedCost === 'auto' || o.noiseScale === 'auto' || o.banditPrior === 'pilot') {
     await execFileP(o.discoSimBin, ['--seed', String(o.seed), '--out', pilotDir, '--shoppers', String(o.pilotShoppers + o.shoppers),
-      '--items', String(o.items), '--days', '49', '--logging-policy', 'uniform', '--dirty-rate', '0', '--quiet']);
+      '--items', String(o.items), '--days', '49', '--logging-policy', o.pilotPolicy, '--dirty-rate', '0', '--quiet']);
   }
   if (o.delayedCost === 'auto' || o.delayedCost === 'context' || o.noiseScale === 'auto') {
     delayed = estimateDelayedCost(pilotDir, { horizonDays: 21, keepUser: keepPilotShopper });
@@ -458,7 +459,7 @@ async function main() {
     if (o.noiseScale === 'auto') o.noiseScale = Math.max(0.05, delayed.reward_std);
     fs.writeFileSync(path.join(o.out, 'delayed_cost.json'), JSON.stringify(delayed, null, 1) + '\n');
     log(`delayed cost of a discount: ${costText} (estimate ${delayed.pooled.cost.toFixed(4)} +- ${delayed.pooled.se.toFixed(4)}; randomized pilot: ` +
-      `${fmt(o.pilotShoppers)} other shoppers of the same store, ${fmt(delayed.decisions)} uniform decisions, 21-day horizon; immediate reward mean ${delayed.reward_mean.toFixed(3)})`);
+      `${fmt(o.pilotShoppers)} other shoppers of the same store, ${fmt(delayed.decisions)} randomized decisions (${o.pilotPolicy}), 21-day horizon; immediate reward mean ${delayed.reward_mean.toFixed(3)})`);
   } else {
     log(`delayed cost of a discount: ${o.delayedCost} x price (--delayed-cost)`);
   }
