@@ -16,10 +16,11 @@ import { promisify } from 'node:util';
 import { performance } from 'node:perf_hooks';
 
 import { Engine, BundleRef, RuntimeRef } from '../sdk-js/src/engine.js';
-import { verifyBundle, readModelSummary } from '../sdk-js/src/bundle.js';
+import { readModelSummary } from '../sdk-js/src/bundle.js';
+import { webcrypto } from 'node:crypto';
 import { Transport } from '../sdk-js/src/transport.js';
 import { fnv1a64 } from '../sdk-js/src/util.js';
-import { loadWasm } from '../sdk-js/src/node.js';
+import { loadWasm, verifyBundle } from '../sdk-js/src/node.js'; // node:crypto by default (Node 18)
 import { encodeBanditStats, importFleetStats } from './bandit_state.mjs';
 import { estimateDelayedCost } from './delayed_cost.mjs';
 import { fitBanditPrior, withPrior, contextCost } from './bandit_prior.mjs';
@@ -204,6 +205,7 @@ class Edge {
     if (c.prior) importFleetStats(this.engine, this.runtime, encodeBanditStats(withPrior({ arms: [] }, c.prior), this.bundle.info.nArms, this.bundle.info.contextDim), c.noiseScale);
     this.transport = new Transport({
       url: `${c.collectorUrl}/v1/events`, key: c.secret, keyId: c.apiKey, senderId: `edge-${this.id}`,
+      crypto: webcrypto, // Node 18 has no global WebCrypto
       maxQueue: 1_000_000, batchSize: 2000, flushIntervalMs: 60_000, backoffBaseMs: 50, backoffMaxMs: 1000,
       onError: (e) => { c.transportErrors.push(`edge-${this.id}: ${e.message}`); },
     });
