@@ -1,5 +1,5 @@
 // Sessions: the quantized LSTM step (observe), top-k ranking (recommend), purchase propensity.
-// Arithmetic follows notes/model-spec.md exactly: per-vector symmetric int8 activations, int32
+// Arithmetic follows schemas/MODEL.md exactly: per-vector symmetric int8 activations, int32
 // accumulation, result = (acc * row_scale) * vec_scale in float, portable sigmoid/tanh.
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-// Sessions: the int8 LSTM step against (1) an exact mirror of notes/model-spec.md written here and
+// Sessions: the int8 LSTM step against (1) an exact mirror of schemas/MODEL.md written here and
 // (2) a plain float reference (stated tolerance); recommend() against brute force, with filters.
 #include <gtest/gtest.h>
 
