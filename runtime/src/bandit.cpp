@@ -391,23 +391,25 @@ static inline void posterior(const double* chol, const double* mu, uint32_t d, d
   *sd = v * std::sqrt(q);
 }
 
-double Bandit::mean(uint32_t arm, const float* x) const {
-  if (!configured() || arm >= config_.n_arms) return 0.0;
+void Bandit::posterior_of(uint32_t arm, const float* x, double* mean, double* sd) const {
   const uint32_t d = config_.dim;
-  double xd[kMaxBanditDim], m, s;
+  double xd[kMaxBanditDim];
   to_double(x, d, xd);
   posterior(&chol_[static_cast<size_t>(arm) * d * d], &mu_[static_cast<size_t>(arm) * d], d,
-            config_.noise_scale, xd, &m, &s);
+            config_.noise_scale, xd, mean, sd);
+}
+
+double Bandit::mean(uint32_t arm, const float* x) const {
+  if (!configured() || arm >= config_.n_arms) return 0.0;
+  double m, s;
+  posterior_of(arm, x, &m, &s);
   return m;
 }
 
 double Bandit::stddev(uint32_t arm, const float* x) const {
   if (!configured() || arm >= config_.n_arms) return 0.0;
-  const uint32_t d = config_.dim;
-  double xd[kMaxBanditDim], m, s;
-  to_double(x, d, xd);
-  posterior(&chol_[static_cast<size_t>(arm) * d * d], &mu_[static_cast<size_t>(arm) * d], d,
-            config_.noise_scale, xd, &m, &s);
+  double m, s;
+  posterior_of(arm, x, &m, &s);
   return s;
 }
 

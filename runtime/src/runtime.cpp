@@ -67,13 +67,17 @@ void IdTable::erase_slot(uint32_t slot) {
 
 bool IdTable::place(uint32_t slot, const DecisionId& id) {
   if (slot >= capacity_ || alive_[slot] || find(id) >= 0) return false;
+  occupy(slot, id);
+  return true;
+}
+
+void IdTable::occupy(uint32_t slot, const DecisionId& id) {
   ids_[slot] = id;
   alive_[slot] = 1;
   ++count_;
   uint32_t i = bucket_of(id);
   while (index_[i] != 0) i = (i + 1) & mask_;
   index_[i] = slot + 1;
-  return true;
 }
 
 uint32_t IdTable::insert(const DecisionId& id, DecisionId* evicted) {
@@ -84,12 +88,7 @@ uint32_t IdTable::insert(const DecisionId& id, DecisionId* evicted) {
     *evicted = ids_[slot];
     erase_slot(slot);
   }
-  ids_[slot] = id;
-  alive_[slot] = 1;
-  ++count_;
-  uint32_t i = bucket_of(id);
-  while (index_[i] != 0) i = (i + 1) & mask_;
-  index_[i] = slot + 1;
+  occupy(slot, id);
   return slot;
 }
 

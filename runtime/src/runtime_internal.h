@@ -63,6 +63,7 @@ class IdTable {
 
  private:
   uint32_t bucket_of(const DecisionId& id) const { return uint32_t(id.hash()) & mask_; }
+  void occupy(uint32_t slot, const DecisionId& id);  // slot must be free
   uint32_t capacity_ = 0, mask_ = 0, count_ = 0, write_ = 0;
   std::vector<uint32_t> index_;  // bucket -> slot + 1 (0 = empty)
   std::vector<DecisionId> ids_;  // slot -> id

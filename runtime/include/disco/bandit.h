@@ -162,6 +162,8 @@ class Bandit {
 
  private:
   void rebuild_all();
+  // Posterior mean and standard deviation of x . theta_arm (arm valid, bandit configured).
+  void posterior_of(uint32_t arm, const float* x, double* mean, double* sd) const;
   void rebuild(uint32_t arm);
   void after_load();
   std::string validate_state() const;
