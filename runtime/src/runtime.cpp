@@ -129,6 +129,11 @@ std::string configure_policy(disco_runtime* rt, const disco_bundle* b, bool keep
     if (v) r.assign(v->begin(), v->end());
     return r;
   };
+  const bool has_prior = (bp->prior_a() && bp->prior_a()->size()) || (bp->prior_b() && bp->prior_b()->size());
+  if (has_prior && bp->context_version() != kContextVersion)
+    return "bandit prior was fitted on context features v" + std::to_string(bp->context_version()) +
+           (bp->context_version() == 0 ? " (not recorded)" : "") + "; this runtime builds v" +
+           std::to_string(kContextVersion) + " (runtime/include/disco/context.h): re-export the bundle";
   err = rt->bandit.configure(cfg, to_d(bp->prior_a()), to_d(bp->prior_b()), to_d(bp->prior_n()));
   if (!err.empty()) return "bandit prior: " + err;
   return {};
@@ -337,7 +342,6 @@ disco_status disco_offer_make(disco_session* s, uint32_t item, int64_t now_ms, u
   ci.purchase_propensity = s->purchase_propensity;
   ci.price = price;
   ci.cost = cost;
-  ci.item_interactions = session_item_interactions(s, item);
   ci.now_ms = now_ms;
   float x[disco::kContextDim];
   disco::build_context(ci, x);
@@ -404,6 +408,18 @@ disco_status disco_offer_make(disco_session* s, uint32_t item, int64_t now_ms, u
   pd.arm = arm;
   pd.shown = 0;
   std::copy(x, x + disco::kContextDim, pd.context);
+  return DISCO_OK;
+}
+
+disco_status disco_session_note_offer(disco_session* s, uint32_t arm, int64_t ts_ms) {
+  if (!s) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_note_offer: NULL session");
+  disco_runtime* rt = s->runtime;
+  if (!rt) return fail(DISCO_ERR_STATE, "disco_session_note_offer: the session's runtime was freed");
+  const size_t n_arms = rt->guards.arms().size();
+  if (arm >= n_arms)
+    return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_note_offer: arm " + std::to_string(arm) +
+                                                " is out of range (the bundle has " + std::to_string(n_arms) + " arms)");
+  disco::on_offer(s->stats, arm != 0, ts_ms);
   return DISCO_OK;
 }
 

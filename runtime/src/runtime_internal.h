@@ -131,6 +131,5 @@ void session_reset_state(disco_session* s);
 disco_status session_resize(disco_session* s, const disco_bundle* b);
 void runtime_resize_scratch(disco_runtime* rt, const disco_bundle* b);
 disco_status session_step(disco_session* s, const disco_event& ev);  // the LSTM step + bookkeeping
-uint32_t session_item_interactions(const disco_session* s, uint32_t item);
 inline constexpr size_t kScanBlock = 256;
 }  // namespace disco::detail

@@ -70,13 +70,6 @@ void note_interaction(disco_session* s, uint32_t item, uint32_t type) {
 
 }  // namespace
 
-uint32_t session_item_interactions(const disco_session* s, uint32_t item) {
-  const uint32_t n = std::min(s->recent_len, kRecentItems);
-  for (uint32_t i = 0; i < n; ++i)
-    if (s->recent_item[i] == item) return s->recent_count[i];
-  return 0;
-}
-
 void session_reset_state(disco_session* s) {
   std::fill(s->h.begin(), s->h.end(), 0.0f);
   std::fill(s->c.begin(), s->c.end(), 0.0f);

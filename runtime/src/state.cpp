@@ -29,23 +29,27 @@ std::string hex64(uint64_t v) {
 }
 
 template <class Ar>
-void save_header(Ar& ar, uint32_t magic, const disco_bundle* b) {
-  const uint32_t version = disco::kStateVersion;
+void save_header(Ar& ar, uint32_t magic, const disco_bundle* b, uint32_t version = disco::kStateVersion) {
   const std::string mv = b->model->model_version()->str();
   ar(magic, version, b->checksum, mv);
 }
 
 // Reads and checks the header; DISCO_OK when it matches `b`.
-disco_status check_header(MemoryInputArchive& ar, uint32_t want_magic, const char* what, const disco_bundle* b) {
+disco_status check_header(MemoryInputArchive& ar, uint32_t want_magic, const char* what, const disco_bundle* b,
+                          uint32_t* out_version = nullptr, uint32_t oldest = disco::kStateVersion,
+                          uint32_t newest = disco::kStateVersion) {
   uint32_t magic = 0, version = 0;
   uint64_t checksum = 0;
   std::string mv;
   ar(magic, version);
   if (ar.failed() || magic != want_magic)
     return fail(DISCO_ERR_STATE, std::string("not a disco ") + what + " state (bad magic or truncated header)");
-  if (version != disco::kStateVersion)
+  if (version < oldest || version > newest)
     return fail(DISCO_ERR_STATE, std::string(what) + " state has format version " + std::to_string(version) +
-                                     "; this runtime reads version " + std::to_string(disco::kStateVersion));
+                                     "; this runtime reads version" +
+                                     (oldest == newest ? " " + std::to_string(newest)
+                                                       : "s " + std::to_string(oldest) + " to " + std::to_string(newest)));
+  if (out_version) *out_version = version;
   ar(checksum, mv);
   if (ar.failed()) return fail(DISCO_ERR_STATE, std::string(what) + " state is truncated");
   if (checksum != b->checksum)
@@ -56,12 +60,13 @@ disco_status check_header(MemoryInputArchive& ar, uint32_t want_magic, const cha
 }
 
 template <class Ar>
-void session_fields(Ar& ar, disco_session* s) {
+void session_fields(Ar& ar, disco_session* s, uint32_t version) {
   ar(s->user_key, s->decision_counter, s->serial, s->h_dim, s->d_dim, s->n_items, s->h, s->c, s->hq, s->h_scale,
      s->purchase_propensity, s->last_ts_ms, s->seen, s->stats, s->history_len);
   for (auto& he : s->history) ar(he.ts_ms, he.item, he.type, he.price, he.quantity);
   ar(s->recent_len);
   for (uint32_t i = 0; i < kRecentItems; ++i) ar(s->recent_item[i], s->recent_count[i]);
+  if (version >= 2) s->stats.serialize_visits(ar);
 }
 
 template <class Ar>
@@ -94,8 +99,8 @@ disco_status disco_session_save(const disco_session* cs, uint8_t* buf, size_t ca
   DISCO_TRY {
     auto* s = const_cast<disco_session*>(cs);  // cereal's interface is non-const; nothing is modified
     MemoryOutputArchive ar(buf, cap);
-    save_header(ar, kMagicSession, s->runtime->bundle);
-    session_fields(ar, s);
+    save_header(ar, kMagicSession, s->runtime->bundle, disco::kSessionStateVersion);
+    session_fields(ar, s, disco::kSessionStateVersion);
     return finish_output(ar, cap, out_len, "the session state");
   }
   DISCO_CATCH_ALL("saving a session")
@@ -106,13 +111,15 @@ disco_status disco_session_restore(disco_runtime* rt, const uint8_t* buf, size_t
   *out = nullptr;
   DISCO_TRY {
     MemoryInputArchive ar(buf, len);
-    disco_status st = check_header(ar, kMagicSession, "session", rt->bundle);
+    uint32_t version = 0;
+    disco_status st = check_header(ar, kMagicSession, "session", rt->bundle, &version,
+                                   disco::kSessionStateVersionOldest, disco::kSessionStateVersion);
     if (st != DISCO_OK) return st;
     disco_session* s = nullptr;
     const uint64_t created = rt->sessions_created;  // a restored session is not a new one
     if ((st = disco_session_create(rt, 0, &s)) != DISCO_OK) return st;
     rt->sessions_created = created;
-    session_fields(ar, s);
+    session_fields(ar, s, version);
     const disco_bundle* b = rt->bundle;
     std::string why;
     if (ar.failed()) why = "truncated or corrupted";

@@ -314,6 +314,21 @@ export class SessionRef {
     return e._view().getFloat32(e.scratch + S_FLOAT, true);
   }
 
+  /**
+   * Records an offer decided outside disco (the site's own discount, a replayed decision log) so
+   * the shopper's context reflects it (exposure, offer recency, discounted visits); the bandit,
+   * budget and pending decisions are untouched. arm: index into the bundle's arms (0 = none).
+   */
+  noteOffer(arm, ts) {
+    const e = this.engine;
+    if (typeof e.x.dw_note_offer !== 'function') {
+      throw new DiscoError('UNSUPPORTED', 'noteOffer: this disco.wasm does not export dw_note_offer; rebuild it (wasm/build.sh)');
+    }
+    const p = e.scratch + S_ARGS;
+    e._view().setBigInt64(p, BigInt(Math.trunc(ts)), true);
+    e.check(e.x.dw_note_offer(this.ptr, arm >>> 0, p), 'noteOffer');
+  }
+
   /** Raw disco_offer fields; decisionId as 32 hex chars. idHex optional (replays). */
   offer(item, nowMs, idHex) {
     const e = this.engine;

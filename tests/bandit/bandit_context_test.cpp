@@ -61,7 +61,6 @@ TEST(BanditContext, FeaturesAreBoundedAndFinite) {
     in.purchase_propensity = r.uniform() < 0.05 ? odd[r.below(5)] : r.uniform();
     in.price = r.uniform() < 0.05 ? odd[r.below(5)] : 5000 * r.uniform();
     in.cost = r.uniform() < 0.05 ? odd[r.below(5)] : in.price * 1.2 * r.uniform();
-    in.item_interactions = r.below(20);
     in.now_ms = ts + static_cast<int64_t>(r.below(1000000000)) - 100000000;
     float x[kContextDim];
     build_context(in, x);
@@ -77,6 +76,7 @@ TEST(BanditContext, FeaturesAreBoundedAndFinite) {
 TEST(BanditContext, FeatureValues) {
   ShopperStats s;
   const int64_t day = 24LL * 3600 * 1000;
+  on_event(s, DISCO_EVENT_CART, 100, 1, 0);
   on_event(s, DISCO_EVENT_PURCHASE, 100, 1, 0);
   on_offer(s, true, 0);
   ContextInputs in;
@@ -84,7 +84,6 @@ TEST(BanditContext, FeatureValues) {
   in.purchase_propensity = 0.3;
   in.price = 50;
   in.cost = 30;
-  in.item_interactions = 2;
   in.now_ms = 7 * day;
   float x[kContextDim];
   build_context(in, x);
@@ -92,11 +91,60 @@ TEST(BanditContext, FeatureValues) {
   EXPECT_FLOAT_EQ(x[kFeatLogPrice], static_cast<float>(std::log(51.0) / 7));
   EXPECT_FLOAT_EQ(x[kFeatMarginRate], 0.4f);
   EXPECT_FLOAT_EQ(x[kFeatRecency], 0.5f);
-  EXPECT_FLOAT_EQ(x[kFeatFrequency], static_cast<float>(std::log(2.0) / 3));
-  EXPECT_FLOAT_EQ(x[kFeatMonetary], static_cast<float>(std::log(101.0) / 8));
+  // The visit (cart + purchase + a discounted offer) is closed 7 days later: discounted history.
+  EXPECT_FLOAT_EQ(x[kFeatFullPriceBuys], 0.0f);
+  EXPECT_FLOAT_EQ(x[kFeatFullPriceAbandons], 0.0f);
+  EXPECT_FLOAT_EQ(x[kFeatDiscountBuys], static_cast<float>(std::log(2.0) / 2));
+  EXPECT_FLOAT_EQ(x[kFeatDiscountAbandons], 0.0f);
   EXPECT_FLOAT_EQ(x[kFeatExposure], static_cast<float>(0.5 / 1.5));
   EXPECT_FLOAT_EQ(x[kFeatOfferRecency], static_cast<float>(1.0 / 8.0));
-  EXPECT_FLOAT_EQ(x[kFeatSessionDepth], static_cast<float>(std::log(2.0) / 4));
   EXPECT_FLOAT_EQ(x[kFeatCart], 0.0f);
-  EXPECT_FLOAT_EQ(x[kFeatItemInterest], 0.4f);
+}
+
+// Visits split at gaps > 30 min; a visit counts as discounted when any discounted offer was made
+// in it; the open visit counts only once the gap has passed.
+TEST(BanditContext, VisitHistorySplitsFullPriceAndDiscounted) {
+  ShopperStats s;
+  const int64_t min = 60LL * 1000;
+  // Visit 1 (full price): two carts, one purchase.
+  on_event(s, DISCO_EVENT_VIEW, 10, 1, 0);
+  on_event(s, DISCO_EVENT_CART, 10, 1, 1 * min);
+  on_offer(s, false, 1 * min);
+  on_event(s, DISCO_EVENT_CART, 20, 1, 5 * min);
+  on_offer(s, false, 5 * min);
+  on_event(s, DISCO_EVENT_PURCHASE, 20, 1, 10 * min);
+  ContextInputs in;
+  in.stats = &s;
+  in.price = 10;
+  float x[kContextDim];
+  in.now_ms = 20 * min;  // still inside visit 1: nothing closed yet
+  build_context(in, x);
+  EXPECT_FLOAT_EQ(x[kFeatFullPriceBuys], 0.0f);
+  EXPECT_FLOAT_EQ(x[kFeatFullPriceAbandons], 0.0f);
+  in.now_ms = 41 * min;  // 31 min after the last activity: visit 1 counts (1 bought, 1 abandoned)
+  build_context(in, x);
+  EXPECT_FLOAT_EQ(x[kFeatFullPriceBuys], static_cast<float>(std::log(2.0) / 2));
+  EXPECT_FLOAT_EQ(x[kFeatFullPriceAbandons], static_cast<float>(std::log(2.0) / 2));
+  EXPECT_EQ(s.full_price_carts, 0u);  // build_context does not mutate
+  // Visit 2 (discounted): one cart with a discount offer, no purchase. Its first event closes visit 1.
+  on_event(s, DISCO_EVENT_CART, 10, 1, 100 * min);
+  EXPECT_EQ(s.full_price_carts, 2u);
+  EXPECT_EQ(s.full_price_purchases, 1u);
+  on_offer(s, true, 100 * min);
+  in.now_ms = 200 * min;
+  build_context(in, x);
+  EXPECT_FLOAT_EQ(x[kFeatFullPriceBuys], static_cast<float>(std::log(2.0) / 2));
+  EXPECT_FLOAT_EQ(x[kFeatDiscountAbandons], static_cast<float>(std::log(2.0) / 2));
+  EXPECT_FLOAT_EQ(x[kFeatDiscountBuys], 0.0f);
+  // An offer long after the last event closes the visit too (the offer opens a new one).
+  on_offer(s, false, 300 * min);
+  EXPECT_EQ(s.discounted_carts, 1u);
+  EXPECT_EQ(s.discounted_purchases, 0u);
+  EXPECT_EQ(s.visit_carts, 0u);
+  // Extreme timestamps never overflow (unsigned gap arithmetic).
+  on_event(s, DISCO_EVENT_VIEW, 10, 1, INT64_MIN + 1);
+  on_event(s, DISCO_EVENT_VIEW, 10, 1, INT64_MAX);
+  in.now_ms = INT64_MAX;
+  build_context(in, x);
+  for (uint32_t i = 0; i < kContextDim; ++i) ASSERT_TRUE(std::isfinite(x[i]));
 }

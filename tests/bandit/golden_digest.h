@@ -75,7 +75,7 @@ inline uint64_t context_digest() {
     in.purchase_propensity = r.uniform();
     in.price = 300 * r.uniform();
     in.cost = in.price * r.uniform();
-    in.item_interactions = r.below(8);
+    (void)r.below(8);  // was the item-interest draw (context v1); kept so the stream is unchanged
     in.now_ms = ts;
     float x[disco::kContextDim];
     disco::build_context(in, x);

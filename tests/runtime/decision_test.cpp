@@ -481,3 +481,68 @@ TEST(RuntimeOffer, DerivedIdsDifferAcrossSessionsOfOneShopper) {
   EXPECT_FALSE(oa.decision_hi == ob.decision_hi && oa.decision_lo == ob.decision_lo);
   EXPECT_EQ(oa.decision_hi, ob.decision_hi);  // hi = f(seed, user): groups a shopper's decisions
 }
+
+// disco_session_note_offer: an offer decided elsewhere shapes the context (exposure, offer recency,
+// discounted visit history) without touching the bandit or the pending decisions; bad arms refused.
+TEST(RuntimeOffer, NoteOfferFeedsTheContextOnly) {
+  BundleHolder bh(disco::make_synthetic_spec(small_options(200, 16, 16)));
+  World w;
+  w.rt = make_runtime(bh.bundle, 7, DISCO_MODE_LOGGING_ONLY);
+  disco_session* s = nullptr;
+  ASSERT_EQ(disco_session_create(w.rt, 11, &s), DISCO_OK);
+  w.sessions.push_back(s);
+  const int64_t t0 = 1'000'000, hour = 3600 * 1000;
+  ASSERT_EQ(observe(s, ev(t0, 5, DISCO_EVENT_CART)), DISCO_OK);
+  disco_offer o{};
+  ASSERT_EQ(disco_offer_make(s, 5, t0, 0, 0, &o), DISCO_OK);
+  EXPECT_EQ(o.arm, 0u);  // logging-only shows the baseline
+  EXPECT_EQ(disco_session_note_offer(s, 4, t0), DISCO_OK) << disco_last_error();
+  EXPECT_EQ(disco_session_note_offer(s, 6, t0), DISCO_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(disco_last_error()).find("out of range"), std::string::npos) << disco_last_error();
+  EXPECT_EQ(disco_session_note_offer(nullptr, 0, t0), DISCO_ERR_INVALID_ARGUMENT);
+  // Next visit, a day later: the noted discount shows as exposure, recency and a discounted visit.
+  ASSERT_EQ(observe(s, ev(t0 + 24 * hour, 6, DISCO_EVENT_CART)), DISCO_OK);
+  ASSERT_EQ(disco_offer_make(s, 6, t0 + 24 * hour, 0, 0, &o), DISCO_OK);
+  EXPECT_GT(o.context[disco::kFeatExposure], 0.4f);
+  EXPECT_FLOAT_EQ(o.context[disco::kFeatOfferRecency], 0.5f);
+  EXPECT_GT(o.context[disco::kFeatDiscountAbandons], 0.0f);  // the noted visit's cart, not bought
+  EXPECT_EQ(o.context[disco::kFeatFullPriceAbandons], 0.0f);
+  // Session state format 2 keeps the visit counters: a restored session builds the same context.
+  size_t len = 0;
+  ASSERT_EQ(disco_session_save(s, nullptr, 0, &len), DISCO_ERR_BUFFER_TOO_SMALL);
+  std::vector<uint8_t> buf(len);
+  ASSERT_EQ(disco_session_save(s, buf.data(), buf.size(), &len), DISCO_OK);
+  disco_session* r = nullptr;
+  ASSERT_EQ(disco_session_restore(w.rt, buf.data(), len, &r), DISCO_OK) << disco_last_error();
+  w.sessions.push_back(r);
+  disco_offer a{}, b{};
+  ASSERT_EQ(disco_offer_make(s, 7, t0 + 48 * hour, 1, 1, &a), DISCO_OK);
+  ASSERT_EQ(disco_offer_make(r, 7, t0 + 48 * hour, 2, 2, &b), DISCO_OK);
+  for (uint32_t i = 0; i < disco::kContextDim; ++i) EXPECT_EQ(a.context[i], b.context[i]) << i;
+  EXPECT_GT(a.context[disco::kFeatDiscountAbandons], 0.0f);
+}
+
+// A bundle's bandit prior must have been fitted on this runtime's context feature set.
+TEST(RuntimeOffer, BundlePriorFromAnotherContextVersionIsRefused) {
+  auto spec = disco::make_synthetic_spec(small_options(100, 16, 16));
+  const size_t n = spec.arms.size(), d = disco::kContextDim;
+  spec.bandit.prior_a.assign(n * d * d, 0.0f);
+  for (size_t a = 0; a < n; ++a)
+    for (size_t i = 0; i < d; ++i) spec.bandit.prior_a[a * d * d + i * d + i] = 2.0f;
+  spec.bandit.prior_b.assign(n * d, 0.1f);
+  spec.bandit.prior_n.assign(n, 2.0f);
+  {
+    BundleHolder ok(spec);  // default: the current version
+    disco_runtime_options o{};
+    disco_runtime* rt = nullptr;
+    EXPECT_EQ(disco_runtime_create(ok.bundle, &o, &rt), DISCO_OK) << disco_last_error();
+    disco_runtime_free(rt);
+  }
+  spec.bandit.context_version = 1;
+  BundleHolder old(spec);
+  disco_runtime_options o{};
+  disco_runtime* rt = nullptr;
+  EXPECT_NE(disco_runtime_create(old.bundle, &o, &rt), DISCO_OK);
+  EXPECT_EQ(rt, nullptr);
+  EXPECT_NE(std::string(disco_last_error()).find("context features v1"), std::string::npos) << disco_last_error();
+}

@@ -89,3 +89,9 @@ DW_EXPORT disco_status dw_offer_shown(disco_runtime* runtime, const uint64_t* id
   if (!id) return DISCO_ERR_INVALID_ARGUMENT;
   return disco_offer_shown(runtime, id[0], id[1]);
 }
+
+/* ts: pointer to the int64 timestamp (no i64 parameters across the JS boundary). */
+DW_EXPORT disco_status dw_note_offer(disco_session* session, uint32_t arm, const int64_t* ts) {
+  if (!ts) return DISCO_ERR_INVALID_ARGUMENT;
+  return disco_session_note_offer(session, arm, *ts);
+}

@@ -56,6 +56,7 @@ struct BanditPriorSpec {
   float exploration_floor = 0.02f;
   uint32_t propensity_draws = 256;
   std::vector<float> prior_a, prior_b, prior_n;  // optional warm start (per arm, flattened)
+  uint16_t context_version = 2;  // the context feature set the prior was fitted on (disco/context.h)
 };
 
 struct GuardrailsSpec {

@@ -13,21 +13,31 @@ namespace disco {
 inline constexpr uint32_t kContextDim = 12;
 static_assert(kContextDim <= DISCO_MAX_CONTEXT, "context must fit disco_offer.context");
 
+// Context feature set version: v2 replaced frequency, monetary, session depth and item interest
+// (v1) with the shopper's conversion at full price and when discounted (see ShopperStats): the
+// v1 purchase counts mean "sure thing" under a no-discount policy and "persuadable" under a
+// discount-heavy one, so a prior fitted on one policy's data misled the bandit under another
+// (loop/README.md). The bundle's BanditPrior.context_version names the set a prior was fitted on.
+inline constexpr uint32_t kContextVersion = 2;
+
 // Feature index -> meaning (typical range [0, ~1.5] or [-1, 1]; every feature is clamped to [-1, 2]):
 enum ContextFeature : uint32_t {
-  kFeatBias = 0,           // 1
-  kFeatPropensity = 1,     // model's purchase propensity in [0, 1]
-  kFeatLogPrice = 2,       // log(1 + price) / 7           (price 1096 -> 1)
-  kFeatMarginRate = 3,     // (price - cost) / price, clamped to [-1, 1]
-  kFeatRecency = 4,        // 1 / (1 + days since last purchase / 7); 0 if never purchased
-  kFeatFrequency = 5,      // log(1 + purchases) / 3
-  kFeatMonetary = 6,       // log(1 + total spend) / 8
-  kFeatExposure = 7,       // e / (1 + e), e = discounted offers received, decayed (half-life 7 d)
-  kFeatOfferRecency = 8,   // 1 / (1 + hours since last discounted offer / 24); 0 if never
-  kFeatSessionDepth = 9,   // log(1 + events this session) / 4
-  kFeatCart = 10,          // min(units in cart, 10) / 10
-  kFeatItemInterest = 11,  // min(views + clicks + carts of this item this session, 5) / 5
+  kFeatBias = 0,                // 1
+  kFeatPropensity = 1,          // model's purchase propensity in [0, 1]
+  kFeatLogPrice = 2,            // log(1 + price) / 7           (price 1096 -> 1)
+  kFeatMarginRate = 3,          // (price - cost) / price, clamped to [-1, 1]
+  kFeatRecency = 4,             // 1 / (1 + days since last purchase / 7); 0 if never purchased
+  kFeatFullPriceBuys = 5,       // log(1 + purchases in closed visits without a discount offer) / 2
+  kFeatFullPriceAbandons = 6,   // log(1 + cart adds not bought in those visits) / 2
+  kFeatExposure = 7,            // e / (1 + e), e = discounted offers received, decayed (half-life 7 d)
+  kFeatOfferRecency = 8,        // 1 / (1 + hours since last discounted offer / 24); 0 if never
+  kFeatDiscountBuys = 9,        // log(1 + purchases in closed visits with a discounted offer) / 2
+  kFeatCart = 10,               // min(units in cart, 10) / 10
+  kFeatDiscountAbandons = 11,   // log(1 + cart adds not bought in those visits) / 2
 };
+
+// A visit ends after this long without an event or offer (as sessionize in trainer/data).
+inline constexpr int64_t kVisitGapMs = 30LL * 60 * 1000;
 
 inline constexpr int64_t kNever = INT64_MIN;
 
@@ -43,10 +53,25 @@ struct ShopperStats {
   int64_t last_discount_offer_ms = kNever;  // for the guardrails' cooldown
   uint32_t discount_offers = 0;             // total discounted offers received
 
+  // Visits (session state format 2; zero when restored from format 1). A visit closes at the
+  // first event or offer more than kVisitGapMs after the previous one; its cart adds and
+  // purchases then count as "full price" or, when any discounted offer was made in it, "discounted".
+  int64_t last_activity_ms = kNever;
+  uint32_t visit_carts = 0, visit_purchases = 0;
+  uint32_t visit_discounted = 0;
+  uint32_t full_price_carts = 0, full_price_purchases = 0;
+  uint32_t discounted_carts = 0, discounted_purchases = 0;
+
+  // Format 1 fields; the visit fields are written after them by the session state (state.cpp).
   template <class Archive>
   void serialize(Archive& ar) {
     ar(events, purchases, spend, last_purchase_ms, cart_units, exposure, exposure_ms,
        last_discount_offer_ms, discount_offers);
+  }
+  template <class Archive>
+  void serialize_visits(Archive& ar) {
+    ar(last_activity_ms, visit_carts, visit_purchases, visit_discounted, full_price_carts,
+       full_price_purchases, discounted_carts, discounted_purchases);
   }
 };
 
@@ -54,7 +79,8 @@ struct ShopperStats {
 // caller passes). A non-finite or non-positive price counts as 0; quantity < 1 counts as 1.
 void on_event(ShopperStats& s, uint32_t type, double price, int32_t quantity, int64_t ts_ms);
 
-// Record an issued offer; `discounted` = arm != 0 (any discount, including free shipping).
+// Record an issued offer; `discounted` = arm != 0 (any discount, including free shipping). Also
+// used for offers decided outside disco (disco_session_note_offer).
 void on_offer(ShopperStats& s, bool discounted, int64_t ts_ms);
 
 // Decayed discount exposure at time now (half-life 7 days); exposure never increases by decay.
@@ -65,7 +91,6 @@ struct ContextInputs {
   double purchase_propensity = 0.0;     // from the model's head, [0, 1]
   double price = 0.0;                   // shown price of the item
   double cost = 0.0;                    // merchant cost of the item
-  uint32_t item_interactions = 0;       // views/clicks/carts of this item in the session
   int64_t now_ms = 0;
 };
 

@@ -168,6 +168,12 @@ disco_status disco_offer_make(disco_session* session, uint32_t item, int64_t now
 /* Deferred activation: the page displayed the offer. Only shown offers train the bandit. */
 disco_status disco_offer_shown(disco_runtime* runtime, uint64_t decision_hi, uint64_t decision_lo);
 
+/* Record an offer decided outside disco (the site's own discount, or a replayed decision log) so
+ * the shopper's context reflects it: discount exposure, offer recency, discounted visits. It does
+ * not touch the bandit, the guardrails' budget or the pending decisions. `arm` indexes the bundle's
+ * arms (0 = no discount); DISCO_ERR_INVALID_ARGUMENT when it is out of range. */
+disco_status disco_session_note_offer(disco_session* session, uint32_t arm, int64_t ts_ms);
+
 typedef struct disco_outcome {
   uint64_t decision_hi, decision_lo;
   int64_t ts_ms;

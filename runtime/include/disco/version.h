@@ -5,6 +5,10 @@
 namespace disco {
 inline constexpr uint16_t kSchemaMajor = 1;  // a bundle with a newer major is refused by name
 inline constexpr uint16_t kSchemaMinor = 0;  // additive changes; any minor of our major is read
-inline constexpr uint32_t kStateVersion = 1; // saved session / runtime state (cereal archives)
+inline constexpr uint32_t kStateVersion = 1; // saved runtime state and bandit statistics (cereal archives)
+// Saved session state: 2 adds the visit counters of the context features v2 (context.h); format 1
+// is still read (those counters start at zero).
+inline constexpr uint32_t kSessionStateVersion = 2;
+inline constexpr uint32_t kSessionStateVersionOldest = 1;
 inline constexpr uint64_t kMaxBundleBytes = 256ull << 20;  // inputs above 256 MiB are refused
 }  // namespace disco
