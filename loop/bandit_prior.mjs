@@ -5,10 +5,11 @@
 // logs events, decisions (arm, logged propensity) and outcomes. Each pilot shopper's events and
 // decisions are replayed in time order through a real disco runtime (disco.wasm, the bundle the
 // edges start with, logging-only mode) so that every pilot decision gets the context the runtime
-// would have built at that moment (model propensity, RFM, cart, interest, ...). Logging-only mode
-// always "shows" arm 0, so the two features that depend on the discounts a shopper received
-// (kFeatExposure, kFeatOfferRecency; runtime/src/context.cpp) are recomputed here from the pilot's
-// logged arms with the runtime's formulas. Then, per arm a, IPS-weighted ridge statistics
+// would have built at that moment (model propensity, recency, full-price and discounted visit
+// history, exposure, cart, ...). Logging-only mode always "shows" arm 0, so after each decision the
+// pilot's logged arm is recorded in the session with disco_session_note_offer (SessionRef.noteOffer):
+// the features that depend on the discounts a shopper received (exposure, offer recency, discounted
+// visits; runtime/src/context.cpp) are then the runtime's own. Then, per arm a, IPS-weighted ridge statistics
 //
 //   A_a = sum w x x^T,  b_a = sum w r x,  n_a = sum w,   w = 1 / (n_arms * logged propensity)
 //
@@ -23,8 +24,6 @@ import { Engine, BundleRef, RuntimeRef } from '../sdk-js/src/engine.js';
 import { fnv1a64 } from '../sdk-js/src/util.js';
 
 const EVENT_TYPE = { view: 0, click: 1, cart: 2, remove: 3, purchase: 4 };
-const FEAT_EXPOSURE = 7;
-const FEAT_OFFER_RECENCY = 8;
 const MS_DAY = 86400000;
 
 function readCsv(file) {
@@ -108,7 +107,6 @@ export async function fitBanditPrior(pilotDir, { wasm, bundleBytes, delayedCost,
   for (const [u, list] of streams) {
     list.sort((a, b) => a.ts - b.ts || a.kind - b.kind);  // an offer follows the cart add at its time
     const session = runtime.createSession(fnv1a64(`u${u}`));
-    let exposure = 0, exposureMs = null, lastDiscountMs = null;
     const mine = [];
     for (const x of list) {
       const r = x.r;
@@ -126,13 +124,7 @@ export async function fitBanditPrior(pilotDir, { wasm, bundleBytes, delayedCost,
       if (i < 0 || !(pr > 0) || !Number.isInteger(arm) || arm < 0 || arm >= nArms || !(p > 0 && p <= 1)) { skipped++; continue; }
       const o = session.offer(i, x.ts);
       const ctx = o.context.slice(0, dim);
-      // The discount-dependent features, from the pilot's arms (runtime/src/context.cpp formulas).
-      const e = exposureMs === null ? 0 : exposure * Math.exp(-((Math.max(0, x.ts - exposureMs) / MS_DAY) * (Math.LN2 / 7)));
-      ctx[FEAT_EXPOSURE] = e / (1 + e);
-      ctx[FEAT_OFFER_RECENCY] = lastDiscountMs === null ? 0 : 1 / (1 + Math.max(0, x.ts - lastDiscountMs) / 3600000 / 24);
-      if (arm !== 0) {
-        exposure = e + 1; exposureMs = x.ts; lastDiscountMs = x.ts;
-      }
+      session.noteOffer(arm, x.ts);  // the pilot showed `arm`, not logging-only's arm 0
       const m = margin.get(r[dec.col.decision_id]) ?? 0;
       mine.push({ x: ctx, arm, ts: x.ts, p, r: Math.max(-4, Math.min(4, m / pr)), w: weight / (nArms * p), y: null });
       decisions++;

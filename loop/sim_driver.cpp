@@ -178,6 +178,12 @@ int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
 
   Environment env(cfg);
+  // Ground truth of every disco decision, for analysis only (nothing on the policy's side reads it):
+  // offer, loop day, shopper, true segment, item, price, arm, waiting level, expected margin per arm.
+  fs::create_directories(out);
+  FILE* truth = std::fopen((fs::path(out) / "truth.csv").string().c_str(), "wb");
+  if (!truth) die(out + "/truth.csv: cannot open for writing: " + std::strerror(errno));
+  std::fputs("offer,day,shopper,segment,item,price,arm,wait_level,em0,em1,em2,em3,em4,em5\n", truth);
   const Browsing browsing = generate_browsing(env);
   const int64_t start = cfg.start_ms;
   const int64_t loop_start = start + int64_t(history_days) * kDayMs;
@@ -315,6 +321,14 @@ int main(int argc, char** argv) {
         const OfferPoint& p = browsing.offers[step_begin + j];
         const double expected = env.expected_margin(p.shopper, p.item, arms[j], p.ts_ms);
         const Outcome o = env.draw(p.shopper, p.item, arms[j], p.key, p.ts_ms);
+        if (truth) {
+          const auto em = env.expected_margins(p.shopper, p.item, p.ts_ms);
+          std::fprintf(truth, "%zu,%d,%u,%s,%u,%.2f,%d,%.4f", step_begin + j, int((p.ts_ms - start) / kDayMs), p.shopper,
+                       to_string(env.segment(p.shopper)), p.item, env.item(p.item).price, arms[j],
+                       env.wait_level(p.shopper, p.ts_ms));
+          for (double m : em) std::fprintf(truth, ",%.4f", m);
+          std::fputc('\n', truth);
+        }
         env.apply_offer(p.shopper, arms[j], p.ts_ms);
         disco.add(int((p.ts_ms - start) / kDayMs), o, expected);
         if (o.purchased)
@@ -347,6 +361,7 @@ int main(int argc, char** argv) {
       std::string path;
       if (!(in >> path)) die("FINISH needs a PATH");
       write_file(path, results_json(&disco));
+      if (std::fclose(truth) != 0) die(out + "/truth.csv: write failed");
       std::puts("ok");
       std::fflush(stdout);
       return 0;
