@@ -1,4 +1,5 @@
 // disco-train: train, evaluate and export the disco sequence model (see trainer/model/README.md).
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -20,7 +21,8 @@ commands:
   train    ingest DATA, train the LSTM (checkpoints; resumes after a crash), evaluate the float and int8
            model beside the baselines, write OUT/report.{json,html}, OUT/model.bin and OUT/bundle.disco
   eval     evaluate a trained OUT/model.bin (or --model FILE) on DATA's test split; writes the report
-  export   write a bundle from a trained model: --bundle FILE, --int4 for int4 item embeddings
+  export   write a bundle from a trained model (--model FILE, the catalog from --data): --bundle FILE,
+           --int4 for int4 item embeddings, --bandit-prior FILE / --noise-scale V for the bandit
   keygen   --out DIR: new ECDSA P-256 signing key: DIR/private.pem (keep it secret, never in a
            bundle), DIR/public.der + public.pem (give to the runtime / SDK), DIR/key_id.txt
   bench    train --steps N steps on batches from DATA and print events/s (--dump FILE writes the
@@ -35,6 +37,10 @@ data and output:
   --model FILE          eval/export: trained weights (default OUT/model.bin)
   --bundle FILE         export: output path (default OUT/bundle.disco)
   --int4 / --no-int4    export: int4 item embeddings; train/eval: also build + evaluate an int4 bundle (default on)
+  --bandit-prior FILE   train/export: warm-start the discount bandit with per-arm statistics, JSON
+                        {"arms":[{"arm":0,"dim":12,"A":[dim*dim],"b":[dim],"n":N},...]} (the shape of the
+                        collector's GET /v1/bandit-state); one entry per arm, dim = the runtime's context length
+  --noise-scale V       train/export: the bandit's noise scale v > 0 (theta ~ N(mu, v^2 A^-1); default 1)
 
 training (defaults in brackets):
   --emb-dim [32] --hidden [64] --layers [1] (export supports 1) --price-buckets [0] --gap-buckets [0]
@@ -60,12 +66,14 @@ examples:
   disco-train train --data out/default --out out/default/model --epochs 6
   disco-train train --kind yoochoose --data ../shared/data/yoochoose-100k --out out/yoochoose
   disco-train keygen --out keys && disco-train export --data out/default --out out/default/model --key keys/private.pem
+  disco-train export --data out/default --model out/default/model/model.bin --bundle out/b.disco --no-int4 \
+      --bandit-prior bandit_prior.json --noise-scale 0.25
 )";
 
 bool is_job_key(const std::string& k) {
   static const char* keys[] = {"data", "kind", "out", "key", "int4", "baselines", "max_test_sessions", "eval_threads",
                                "valid_frac", "test_frac", "cold_holdout", "max_rows", "model_version", "runtime_int8",
-                               "reference_sessions", "bundle", "model", "steps", "warmup", "dump"};
+                               "reference_sessions", "bundle", "model", "steps", "warmup", "dump", "bandit_prior", "noise_scale"};
   for (const char* x : keys)
     if (k == x) return true;
   return false;
@@ -127,6 +135,12 @@ void apply(Cli& c, const std::string& key_in, const std::string& v) {
   else if (k == "reference_sessions") j.reference_sessions = size_t(num(k, v));
   else if (k == "bundle") j.bundle_out = v;
   else if (k == "model") j.model_file = v;
+  else if (k == "bandit_prior") j.bandit_prior = v;
+  else if (k == "noise_scale") {
+    j.noise_scale = num(k, v);
+    if (!(j.noise_scale > 0) || !std::isfinite(j.noise_scale))
+      throw TrainError("option noise_scale: expected a finite number > 0, got '" + v + "'");
+  }
   else if (k == "steps") c.steps = int(num(k, v));
   else if (k == "warmup") c.warmup = int(num(k, v));
   else if (k == "dump") c.dump = v;

@@ -9,6 +9,7 @@
 
 #include "disco/bundle_writer.h"
 #include "disco/context.h"
+#include "disco/disco.h"
 #include "disco/sim/arms.h"
 
 namespace disco::model {
@@ -160,6 +161,23 @@ BundleSpec make_bundle_spec(const ModelWeights& w, const data::Dataset& ds, cons
     spec.arms.push_back({a.name, ArmKindSpec(uint8_t(a.kind)), float(a.value), float(a.merchant_cost)});
   spec.bandit.algorithm = BanditAlgorithmSpec::LinTS;
   spec.bandit.context_dim = uint16_t(kContextDim);
+  if (opt.noise_scale != 0) {
+    if (!(opt.noise_scale > 0) || !std::isfinite(float(opt.noise_scale)))
+      throw TrainError("export: noise scale must be a finite number > 0, got " + std::to_string(opt.noise_scale));
+    spec.bandit.noise_scale = float(opt.noise_scale);
+  }
+  if (!opt.bandit_prior.arms.empty()) {
+    const BanditPrior& p = opt.bandit_prior;
+    if (p.arms.size() != spec.arms.size() || p.dim != kContextDim)
+      throw TrainError("export: the bandit prior has " + std::to_string(p.arms.size()) + " arms x " + std::to_string(p.dim) +
+                       " features; the bundle has " + std::to_string(spec.arms.size()) + " x " + std::to_string(kContextDim));
+    for (const BanditPriorArm& a : p.arms) {
+      spec.bandit.prior_a.insert(spec.bandit.prior_a.end(), a.A.begin(), a.A.end());
+      spec.bandit.prior_b.insert(spec.bandit.prior_b.end(), a.b.begin(), a.b.end());
+      spec.bandit.prior_n.push_back(float(a.n));
+    }
+    spec.bandit.context_version = uint16_t(kContextVersion);
+  }
   spec.guardrails.max_discount = 0.2f;    // the largest percent arm
   spec.guardrails.margin_floor = 0.05f;   // never sell below cost + 5% of the price
   spec.guardrails.cooldown_s = 3600;      // one discounted offer per shopper per hour
@@ -189,6 +207,20 @@ std::vector<uint8_t> export_bundle(const ModelWeights& w, const data::Dataset& d
     r = build_signed_bundle(spec, std::string_view(reinterpret_cast<const char*>(pem.data()), pem.size()));
   }
   if (!r.ok()) throw TrainError("export: " + r.error);
+  if (!spec.bandit.prior_a.empty()) {
+    // The loader does not look inside the bandit prior; the runtime does (positive definite A,
+    // sizes, context version) when it is created, so refuse here what every edge would refuse.
+    disco_bundle* b = nullptr;
+    disco_status st = disco_bundle_load(r.bytes.data(), r.bytes.size(), 0, &b);
+    if (st != DISCO_OK) throw TrainError(std::string("export: the runtime refused the bundle: ") + disco_last_error());
+    disco_runtime_options ro{};
+    disco_runtime* rt = nullptr;
+    st = disco_runtime_create(b, &ro, &rt);
+    const std::string err = st == DISCO_OK ? std::string() : disco_last_error();
+    disco_runtime_free(rt);
+    disco_bundle_free(b);
+    if (st != DISCO_OK) throw TrainError("export: the runtime refused the bandit prior: " + err);
+  }
   return r.bytes;
 }
 

@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 
+#include "disco/context.h"
 #include "disco/data/ingest.h"
 #include "disco/disco.h"
 #include "disco/eval/baselines.h"
@@ -19,6 +20,7 @@
 #include "disco/model/export.h"
 #include "disco/model/recommenders.h"
 #include "disco/model/trainer.h"
+#include "disco/sim/arms.h"
 
 namespace disco::model {
 namespace {
@@ -440,8 +442,18 @@ void print_training_summary(const TrainResult& r) {
               r.resumed ? " (resumed from a checkpoint)" : "");
 }
 
+// --bandit-prior / --noise-scale, checked before any data is read or any model trained.
+void load_bandit_options(const JobOptions& o, ExportOptions& eo) {
+  if (o.noise_scale != 0 && !(o.noise_scale > 0 && std::isfinite(o.noise_scale)))
+    throw TrainError("--noise-scale must be a finite number > 0, got " + std::to_string(o.noise_scale));
+  eo.noise_scale = o.noise_scale;
+  if (!o.bandit_prior.empty())
+    eo.bandit_prior = read_bandit_prior(o.bandit_prior, uint32_t(sim::kArms.size()), kContextDim);
+}
+
 ExportOptions export_options(const data::Dataset& ds, const JobOptions& o, const std::vector<uint8_t>& cold) {
   ExportOptions eo;
+  load_bandit_options(o, eo);
   eo.model_version = model_version(ds, o);
   eo.private_key_pem_path = o.key;
   eo.source = o.data_kind + ":" + (ds.name.empty() ? o.data_dir : ds.name);
@@ -472,6 +484,10 @@ int run_train_job(const JobOptions& o) {
     if (ec) throw TrainError(o.out_dir + ": cannot create output folder: " + ec.message());
     if (!o.key.empty() && !fs::exists(o.key))
       throw TrainError(o.key + ": private key not found (create one with: disco-train keygen --out DIR)");
+    {
+      ExportOptions check;
+      load_bandit_options(o, check);  // a bad prior file fails now, not after training
+    }
     print_line("== data: " + o.data_kind + " " + o.data_dir);
     const data::Dataset ds = load_data(o);
     print_line(data::summary_text(ds));
@@ -572,6 +588,10 @@ int run_eval_job(const JobOptions& o) {
 int run_export_job(const JobOptions& o) {
   return guarded("export", [&] {
     const std::string mf = o.model_file.empty() ? (fs::path(o.out_dir) / "model.bin").string() : o.model_file;
+    {
+      ExportOptions check;
+      load_bandit_options(o, check);  // a bad prior file fails before the data is read
+    }
     const ModelWeights w = ModelWeights::load(mf);
     const data::Dataset ds = load_data(o);
     const Prepared p = prepare(ds, o);
@@ -581,8 +601,11 @@ int run_export_job(const JobOptions& o) {
     const std::string out = o.bundle_out.empty() ? (fs::path(o.out_dir) / (o.int4 ? "bundle-int4.disco" : "bundle.disco")).string()
                                                  : o.bundle_out;
     write_file(out, bytes);
-    std::printf("%s: %zu bytes (%s, %s)\n", out.c_str(), bytes.size(), o.int4 ? "item_emb int4" : "int8",
-                o.key.empty() ? "unsigned" : "signed");
+    std::string bandit;
+    if (!eo.bandit_prior.arms.empty()) bandit += ", bandit prior from " + o.bandit_prior;
+    if (eo.noise_scale > 0) bandit += ", noise scale " + std::to_string(eo.noise_scale);
+    std::printf("%s: %zu bytes (%s, %s%s)\n", out.c_str(), bytes.size(), o.int4 ? "item_emb int4" : "int8",
+                o.key.empty() ? "unsigned" : "signed", bandit.c_str());
     return 0;
   });
 }

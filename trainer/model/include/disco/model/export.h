@@ -9,6 +9,7 @@
 
 #include "disco/bundle_writer.h"
 #include "disco/data/dataset.h"
+#include "disco/model/bandit_prior.h"
 #include "disco/model/weights.h"
 
 namespace disco::model {
@@ -30,12 +31,17 @@ struct ExportOptions {
   std::vector<std::pair<std::string, double>> metrics;
   std::vector<uint8_t> cold_start;   // per item, flagged in catalog.cold_start
   int64_t created_at_ms = 0;         // 0 = now
+  // Bandit warm start (--bandit-prior FILE): written to BanditPrior.prior_a/b/n with
+  // context_version = kContextVersion. Empty arms = no prior (the runtime starts from lambda*I).
+  BanditPrior bandit_prior;
+  double noise_scale = 0;            // --noise-scale V (> 0); 0 = the schema default (1)
 };
 
 // The bundle contents (catalog, int8/int4 tensors, arms, guardrails, bandit prior, summary).
 BundleSpec make_bundle_spec(const ModelWeights& w, const data::Dataset& ds, const ExportOptions& opt);
 
-// Builds bundle.disco bytes (validated by the runtime's loader before they are returned).
+// Builds bundle.disco bytes (validated by the runtime's loader before they are returned; with a
+// bandit prior, also by creating a runtime on them, which checks the prior the way every edge will).
 // Throws TrainError: more than one LSTM layer, invalid weights, unreadable key, runtime refusal.
 std::vector<uint8_t> export_bundle(const ModelWeights& w, const data::Dataset& ds, const ExportOptions& opt);
 

@@ -28,6 +28,8 @@ struct JobOptions {
   size_t reference_sessions = 100;      // test sessions for the LibTorch vs runtime score check
   std::string bundle_out;               // export: output path
   std::string model_file;               // eval/export: trained float weights (default OUT/model.bin)
+  std::string bandit_prior;             // train/export: bandit warm start JSON (disco/model/bandit_prior.h)
+  double noise_scale = 0;               // train/export: the bandit's noise scale (> 0); 0 = bundle default
 };
 
 // Each returns the process exit code; errors print one clear line to stderr (never a bundle from
