@@ -256,6 +256,35 @@ export class RuntimeRef {
     e.check(e.x.disco_runtime_restore(this.ptr, p, bytes.length), 'restore runtime state');
   }
 
+  /**
+   * The bandit's observed sufficient statistics (disco_bandit_export; the bundle's prior is not
+   * included): all of them, or (deltaOnly) those since the last delta export, which this resets.
+   * For the fleet merge: the collector, or another runtime's banditImport.
+   */
+  banditExport(deltaOnly = false) {
+    const e = this.engine;
+    if (typeof e.x.disco_bandit_export !== 'function') {
+      throw new DiscoError('UNSUPPORTED', 'banditExport: this disco.wasm does not export disco_bandit_export; rebuild it (wasm/build.sh)');
+    }
+    return e.saveBytes('export bandit statistics', (p, cap, outLen) => e.x.disco_bandit_export(this.ptr, deltaOnly ? 1 : 0, p, cap, outLen));
+  }
+
+  /**
+   * Installs banditExport bytes (disco_bandit_import): replaces the observed statistics, or adds
+   * to them (merge). The bundle's prior is kept either way. Throws STATE when the bytes are not
+   * bandit statistics or were made for other arms / another context length.
+   */
+  banditImport(bytes, merge = false) {
+    const e = this.engine;
+    if (typeof e.x.disco_bandit_import !== 'function') {
+      throw new DiscoError('UNSUPPORTED', 'banditImport: this disco.wasm does not export disco_bandit_import; rebuild it (wasm/build.sh)');
+    }
+    const p = e.buf('state', bytes.length);
+    e._view();
+    e.u8.set(bytes, p);
+    e.check(e.x.disco_bandit_import(this.ptr, p, bytes.length, merge ? 1 : 0), 'import bandit statistics');
+  }
+
   memoryBytes() { return this.engine.x.disco_runtime_memory_bytes(this.ptr) >>> 0; }
 
   free() {
