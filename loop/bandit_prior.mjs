@@ -14,8 +14,9 @@
 //   A_a = sum w x x^T,  b_a = sum w r x,  n_a = sum w,   w = 1 / (n_arms * logged propensity)
 //
 // with r = clamp((margin - delayedCost * price * [arm != 0]) / price, +-4): the reward the edges
-// report. These statistics are added to the fleet's at every import (the runtime's observed-data
-// statistics are replaced at each pull, so the prior is counted exactly once each time).
+// report. These statistics become the bundle's warm start (`disco-train export --bandit-prior`,
+// BanditPrior in schemas/bundle.fbs); the runtime keeps them apart from the observed statistics
+// that each pull replaces with the fleet's, so the prior is counted exactly once.
 import fs from 'node:fs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
@@ -181,12 +182,6 @@ export async function fitBanditPrior(pilotDir, { wasm, bundleBytes, delayedCost,
     shoppers: streams.size, decisions, skipped, weight, nArms, dim, cost_model: costModel, mean_cost: costN ? costSum / costN : 0,
     arms: arms.map((t) => ({ arm: t.arm, dim, A: Array.from(t.A), b: Array.from(t.b), n: t.n, reward_sum: t.reward_sum })),
   };
-}
-
-/** The collector's bandit-state JSON plus the prior's statistics (same arms added up). */
-export function withPrior(state, prior) {
-  if (!prior) return state;
-  return { ...state, arms: [...(state.arms ?? []), ...prior.arms] };
 }
 
 /** Delayed cost of a discount for context x (units of the price): the prior's per-context model. */

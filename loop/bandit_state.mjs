@@ -66,49 +66,49 @@ function skipStats(dv, p) {
   return p;
 }
 
-/**
- * Replaces the runtime's observed bandit statistics with the fleet's. Uses disco_bandit_import when
- * disco.wasm exports it; otherwise (older builds) rewrites the bandit's `data` statistics inside
- * disco_runtime_save's bytes and restores them (both are the runtime's own, versioned formats).
- * Returns how it was done.
- */
-export function importFleetStats(engine, runtime, bytes, noiseScale = null) {
-  const x = engine.x;
-  // noiseScale (loop option --noise-scale, an experiment): overwrite the bundle's BanditConfig
-  // noise_scale in the saved state; only the save/restore path can do that.
-  if (noiseScale === null && typeof runtime.importBandit === 'function') {
-    runtime.importBandit(bytes, false);
-    return 'RuntimeRef.importBandit';
-  }
-  if (noiseScale === null && typeof x.disco_bandit_import === 'function') {
-    const p = engine.buf('bandit_import', bytes.length);
-    engine._view();
-    engine.u8.set(bytes, p);
-    engine.check(x.disco_bandit_import(runtime.ptr, p, bytes.length, 0), 'import fleet bandit statistics');
-    return 'disco_bandit_import';
-  }
-  const state = runtime.save();
+// Offsets of the bandit inside disco_runtime_save's bytes (runtime/src/state.cpp): the
+// BanditConfig, the prior (warm start from the bundle) and the observed statistics.
+function stateLayout(state) {
   const dv = new DataView(state.buffer, state.byteOffset, state.byteLength);
   if (dv.getUint32(0, true) !== RUNTIME_MAGIC || dv.getUint32(4, true) !== STATE_VERSION) {
-    throw new Error('runtime state: unexpected magic/version (cannot import fleet statistics into this disco.wasm)');
+    throw new Error('runtime state: unexpected magic/version (cannot read the bandit in this disco.wasm\'s state)');
   }
   let p = 8 + 8;                                   // magic, version, bundle checksum
   p += 8 + Number(dv.getBigUint64(p, true));       // model_version string
   p += 8;                                          // sessions_created
   const cfg = p;
-  const nArms = dv.getUint32(cfg + 1, true);
-  const dim = dv.getUint32(cfg + 5, true);
   p += 1 + 4 + 4 + 5 * 8 + 4;                      // BanditConfig
-  p = skipStats(dv, p);                            // prior (warm start): kept
-  const dataStart = p;
-  const dataEnd = skipStats(dv, p);                // observed: replaced
+  const dataStart = skipStats(dv, p);              // after the prior (warm start)
+  const dataEnd = skipStats(dv, dataStart);        // after the observed statistics
+  return { dv, cfg, nArms: dv.getUint32(cfg + 1, true), dataStart, dataEnd };
+}
+
+/**
+ * The runtime's bandit configuration and prior as bytes (BanditConfig + the warm-start statistics
+ * from its bundle), for telling whether a hot swap installed the new bundle's prior and noise scale.
+ */
+export function banditConfigAndPrior(runtime) {
+  const state = runtime.save();
+  const { cfg, dataStart } = stateLayout(state);
+  return state.slice(cfg, dataStart);
+}
+
+/**
+ * Replaces the runtime's observed bandit statistics with the fleet's; the prior (the bundle's warm
+ * start) and the configuration (noise scale) are the runtime's and stay. Uses
+ * RuntimeRef.banditImport (disco_bandit_import) when disco.wasm exports it; otherwise (older
+ * builds) rewrites the bandit's observed statistics inside disco_runtime_save's bytes and restores
+ * them (both are the runtime's own, versioned formats). Returns how it was done.
+ */
+export function importFleetStats(engine, runtime, bytes) {
+  if (typeof runtime.banditImport === 'function' && typeof engine.x.disco_bandit_import === 'function') {
+    runtime.banditImport(bytes, false);
+    return 'RuntimeRef.banditImport (disco_bandit_import)';
+  }
+  const state = runtime.save();
+  const { nArms, dataStart, dataEnd } = stateLayout(state);
   const body = bytes.subarray(16);
   if (new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true) !== nArms) throw new Error('fleet statistics: arm count differs from the runtime');
-  void dim;
-  if (noiseScale !== null) {
-    if (!(noiseScale > 0 && Number.isFinite(noiseScale))) throw new Error(`noise scale must be > 0, got ${noiseScale}`);
-    dv.setFloat64(cfg + 1 + 4 + 4 + 8, noiseScale, true);  // BanditConfig: alg u8, n_arms, dim, prior_precision, noise_scale
-  }
   const out = new Uint8Array(dataStart + body.length + (state.length - dataEnd));
   out.set(state.subarray(0, dataStart), 0);
   out.set(body, dataStart);

@@ -21,9 +21,9 @@ import { webcrypto } from 'node:crypto';
 import { Transport } from '../sdk-js/src/transport.js';
 import { fnv1a64 } from '../sdk-js/src/util.js';
 import { loadWasm, verifyBundle } from '../sdk-js/src/node.js'; // node:crypto by default (Node 18)
-import { encodeBanditStats, importFleetStats } from './bandit_state.mjs';
+import { encodeBanditStats, importFleetStats, banditConfigAndPrior } from './bandit_state.mjs';
 import { estimateDelayedCost } from './delayed_cost.mjs';
-import { fitBanditPrior, withPrior, contextCost } from './bandit_prior.mjs';
+import { fitBanditPrior, contextCost } from './bandit_prior.mjs';
 import { renderChart } from './chart.mjs';
 
 const execFileP = promisify(execFile);
@@ -61,13 +61,14 @@ const USAGE = `disco loop [--quick] [options]
                           loop's seed (same store and catalog); the loop's own shoppers (u0..u<shoppers-1>)
                           are left out of every estimate
   --bandit-prior pilot|none (pilot)  warm-start the bandit with ridge statistics per arm fitted on the pilot's
-                          decisions replayed through the runtime (loop/bandit_prior.mjs), added to the
-                          fleet statistics at every import
+                          decisions replayed through the runtime (loop/bandit_prior.mjs): written into each
+                          published bundle by disco-train export --bandit-prior (m0's fitted through m0, each
+                          retrain's refitted through the retrained bundle)
   --pilot-policy P (uniform)  the pilot's logging policy (disco-sim --logging-policy: uniform, epsilon:EPS:ARM, ...)
   --prior-shoppers N (20000)  pilot shoppers replayed for the prior  --prior-weight W (1)  weight of the prior
-  --noise-scale V|auto|bundle (auto)  overwrite the bandit's noise scale inside every edge's runtime state
-                          at each pull (experiment until the trainer's export sets it); auto = the std of the
-                          pilot's scaled rewards
+  --noise-scale V|auto|bundle (auto)  the bandit's noise scale, written into each published bundle by
+                          disco-train export --noise-scale; auto = the std of the pilot's scaled rewards;
+                          bundle = the trainer's default
   --disco-sim-bin FILE    the simulator CLI for the pilot (default BIN_DIR/trainer/sim/disco-sim)`;
 
 function parseArgs(argv) {
@@ -188,7 +189,7 @@ class Edge {
     this.ctx = ctx;
     this.sessions = new Map();  // shopper -> SessionRef
     this.pending = new Map();   // decisionId -> { item }
-    this.stats = { offers: 0, reports: 0, tracked: 0, unknownItems: 0, pulls: 0, imports: 0, swaps: 0, banditVersion: -1, importMode: null };
+    this.stats = { offers: 0, reports: 0, tracked: 0, unknownItems: 0, pulls: 0, imports: 0, swaps: 0, banditVersion: -1, importMode: null, priorSwaps: { changed: 0, unchanged: 0 } };
     this.bundleEtag = null;
     this.banditEtag = null;
   }
@@ -201,8 +202,7 @@ class Edge {
     this.bundle = new BundleRef(this.engine, bundleBytes);
     this.bundleEtag = etag;
     this.runtime = new RuntimeRef(this.engine, this.bundle, { seed: BigInt(c.seed) * 1000n + BigInt(this.id), mode: 0, maxPendingDecisions: 16384 });
-    // Warm start (README "Warm start"): the pilot's statistics before the first pull.
-    if (c.prior) importFleetStats(this.engine, this.runtime, encodeBanditStats(withPrior({ arms: [] }, c.prior), this.bundle.info.nArms, this.bundle.info.contextDim), c.noiseScale);
+    // Warm start (README "Warm start"): the bundle's BanditPrior (the pilot's statistics) and noise scale.
     this.transport = new Transport({
       url: `${c.collectorUrl}/v1/events`, key: c.secret, keyId: c.apiKey, senderId: `edge-${this.id}`,
       crypto: webcrypto, // Node 18 has no global WebCrypto
@@ -292,8 +292,8 @@ class Edge {
     if (r.status === 200) {
       const state = await r.json();
       this.banditEtag = r.headers.get('etag');
-      const bytes = encodeBanditStats(withPrior(state, c.prior), this.bundle.info.nArms, this.bundle.info.contextDim);
-      this.stats.importMode = importFleetStats(this.engine, this.runtime, bytes, this.ctx.noiseScale);
+      const bytes = encodeBanditStats(state, this.bundle.info.nArms, this.bundle.info.contextDim);
+      this.stats.importMode = importFleetStats(this.engine, this.runtime, bytes);
       this.stats.imports++;
       this.stats.banditVersion = state.version;
     } else if (r.status !== 304) {
@@ -314,7 +314,12 @@ class Edge {
     const header = await verifyBundle(bytes, this.ctx.publicKey);
     const summary = readModelSummary(header.payload);
     const ref = new BundleRef(this.engine, bytes);
+    // Whether the swap installed the new bundle's bandit prior and noise scale (reported at the end).
+    const before = banditConfigAndPrior(this.runtime);
     try { this.runtime.swapBundle(ref); } catch (e) { ref.free(); throw e; }
+    const after = banditConfigAndPrior(this.runtime);
+    const same = before.length === after.length && before.every((v, i) => v === after[i]);
+    this.stats.priorSwaps[same ? 'unchanged' : 'changed']++;
     const old = this.bundle;
     this.bundle = ref;
     this.summary = summary;
@@ -385,6 +390,24 @@ async function train(o, dataDir, outDir, version, logPath) {
   const bundle = path.join(outDir, 'bundle.disco');
   if (!fs.existsSync(bundle)) throw new Error(`disco-train wrote no ${bundle}; see ${logPath}`);
   return { bundle, seconds: (performance.now() - t0) / 1000 };
+}
+
+// Re-exports a trained model (OUT/model.bin) with the bandit's warm start and noise scale:
+// disco-train export --bandit-prior FILE --noise-scale V (the same catalog and options as train).
+async function exportBundle(o, dataDir, outDir, version, priorPath, noiseScale, logPath) {
+  const out = path.join(outDir, 'bundle-bandit.disco');
+  const args = ['export', '--data', dataDir, '--out', outDir, '--model', path.join(outDir, 'model.bin'), '--bundle', out,
+    '--no-int4', '--cold-holdout', '0', '--key', path.join(o.out, 'keys/private.pem'), '--model-version', version];
+  if (priorPath) args.push('--bandit-prior', priorPath);
+  if (noiseScale !== null) args.push('--noise-scale', String(noiseScale));
+  try {
+    const r = await execFileP(o.trainBin, args, { maxBuffer: 16 << 20 });
+    fs.appendFileSync(logPath, `$ disco-train ${args.join(' ')}\n${r.stdout}${r.stderr}\n`);
+  } catch (e) {
+    fs.appendFileSync(logPath, `$ disco-train ${args.join(' ')}\n${e.stdout ?? ''}${e.stderr ?? ''}\n`);
+    throw new Error(`disco-train export failed (status ${e.code}): ${(e.stderr ?? '').trim()}; see ${logPath}`);
+  }
+  return out;
 }
 
 function publishBundle(src, collectorData) {
@@ -466,23 +489,44 @@ async function main() {
     log(`delayed cost of a discount: ${o.delayedCost} x price (--delayed-cost)`);
   }
 
-  if (o.noiseScale !== 'bundle') log(`bandit noise scale: ${o.noiseScale.toFixed(3)} (overwritten in every edge's runtime state at each pull; --noise-scale)`);
+  if (o.noiseScale !== 'bundle') log(`bandit noise scale: ${o.noiseScale.toFixed(3)} (written into every published bundle: disco-train export --noise-scale)`);
   const ctx = { seed: o.seed, delayedCost: o.delayedCost, noiseScale: o.noiseScale === 'bundle' ? null : o.noiseScale, publicKey, collectorUrl: col.url, apiKey, secret, transportErrors: [], reportProblems: [] };
   const wasm = await loadWasm();
+  // The bandit's warm start, fitted by replaying the pilot through `bundlePath` (the bundle it
+  // will ship in: the pilot's contexts depend on the model's propensity), then that model
+  // re-exported with it (and the noise scale). Returns the bundle to publish.
+  const priorOpts = { wasm, delayedCost: o.delayedCost, keep: keepPilotShopper, maxShoppers: o.priorShoppers, weight: o.priorWeight };
+  const withBandit = async (bundlePath, dataDir, modelDir, version, priorOut) => {
+    let prior = null;
+    if (o.banditPrior === 'pilot') {
+      prior = await fitBanditPrior(pilotDir, { ...priorOpts, bundleBytes: new Uint8Array(fs.readFileSync(bundlePath)) });
+      fs.writeFileSync(priorOut, JSON.stringify(prior) + '\n');
+    }
+    if (!prior && ctx.noiseScale === null) return { bundle: bundlePath, prior };
+    const bundle = await exportBundle(o, dataDir, modelDir, version, prior ? priorOut : null, ctx.noiseScale, path.join(o.out, 'train.log'));
+    return { bundle, prior };
+  };
+  {
+    const tp = performance.now();
+    const b = await withBandit(m0.bundle, head.history, path.join(o.out, 'models/m0'), 'loop-m0', path.join(o.out, 'bandit_prior.json'));
+    ctx.prior = b.prior;
+    if (b.bundle !== m0.bundle) {
+      publishBundle(b.bundle, colData);
+      log(`bundle m0 re-exported with ${ctx.prior ? 'the bandit prior (fitted through m0)' : 'no bandit prior'}${ctx.noiseScale !== null ? ' and the noise scale' : ''} ` +
+        `(disco-train export), ${((performance.now() - tp) / 1000).toFixed(1)} s -> published`);
+    }
+  }
   const firstBundle = await fetch(`${col.url}/v1/bundle`);
   if (firstBundle.status !== 200) throw new Error(`GET /v1/bundle: HTTP ${firstBundle.status}`);
   const firstBytes = new Uint8Array(await firstBundle.arrayBuffer());
-  if (o.banditPrior === 'pilot') {
-    const tp = performance.now();
-    ctx.prior = await fitBanditPrior(pilotDir, { wasm, bundleBytes: firstBytes, delayedCost: o.delayedCost, keep: keepPilotShopper, maxShoppers: o.priorShoppers, weight: o.priorWeight });
+  if (ctx.prior) {
     if (o.delayedCost === 'context') {
       ctx.costModel = ctx.prior.cost_model;
       log(`delayed cost per context: cost(x) = clamp(x . [${ctx.costModel.map((v) => v.toFixed(3)).join(', ')}], 0, 1) x price; mean over the pilot's discounts ${ctx.prior.mean_cost.toFixed(4)}`);
     }
     const means = ctx.prior.arms.map((a) => (a.n > 0 ? a.reward_sum / a.n : 0).toFixed(3)).join(' / ');
-    log(`bandit prior: ${fmt(ctx.prior.decisions)} pilot decisions of ${fmt(ctx.prior.shoppers)} shoppers replayed through the runtime (m0) in ` +
-      `${((performance.now() - tp) / 1000).toFixed(1)} s; mean reward per arm ${means} (weight ${o.priorWeight})`);
-    fs.writeFileSync(path.join(o.out, 'bandit_prior.json'), JSON.stringify(ctx.prior) + '\n');
+    log(`bandit prior: ${fmt(ctx.prior.decisions)} pilot decisions of ${fmt(ctx.prior.shoppers)} shoppers replayed through the runtime (m0); ` +
+      `mean reward per arm ${means} (weight ${o.priorWeight}); in bundle m0's BanditPrior (${path.join(o.out, 'bandit_prior.json')})`);
   }
   const edges = [];
   for (let i = 0; i < o.edges; i++) {
@@ -561,10 +605,15 @@ async function main() {
       await execFileP(o.collectorBin, ['export', '--data', colData, '--out', joined]);
       const conv = convertJoined(joined, dir, from, dayStart, keyToUser);
       const m = await train(o, dir, path.join(o.out, `models/r${k}`), `loop-r${k}`, path.join(o.out, 'train.log'));
-      publishBundle(m.bundle, colData);
+      // The prior refitted through the retrained bundle (same pilot, same options); the per-context
+      // delayed cost stays m0's fit for the whole run.
+      const tb = performance.now();
+      const rb = await withBandit(m.bundle, dir, path.join(o.out, `models/r${k}`), `loop-r${k}`, path.join(o.out, `models/r${k}/bandit_prior.json`));
+      m.seconds += (performance.now() - tb) / 1000;
+      publishBundle(rb.bundle, colData);
       retrains.push({ day, version: `loop-r${k}`, events: Number(ok.split(' ')[1]), decisions: conv.decisions, outcomes: conv.outcomes, seconds: m.seconds });
       log(`  retrain r${k} at day ${day}: ${fmt(Number(ok.split(' ')[1]))} events + ${fmt(conv.decisions)} decisions (${fmt(conv.outcomes)} outcomes) ` +
-        `from the collector export, ${o.trainSteps} steps, ${m.seconds.toFixed(1)} s -> published`);
+        `from the collector export, ${o.trainSteps} steps${rb.prior ? ', bandit prior refitted' : ''}, ${m.seconds.toFixed(1)} s -> published`);
     }
     for (let t = dayStart; t < dayStart + DAY; t += stepMs) {
       const tEnd = Math.min(t + stepMs, dayStart + DAY);
@@ -670,6 +719,11 @@ async function main() {
   log(`all ${nDays} loop days: disco ${fmt(all.disco)} (${summary.pct_of_oracle_all.toFixed(1)}% of oracle), fixed ${fmt(all.fixed)}, none ${fmt(all.none)}, oracle ${fmt(all.oracle)}`);
   log(`collector: ${fmt(decisions)} decisions made, ${fmt(joinedRows)} joined in the export; bandit state version ${firstVersion} -> ${versions.at(-1)}; ` +
     `${retrains.length} retrain(s), hot swaps per edge: ${edges.map((e) => e.stats.swaps).join(', ')}; fleet import via ${edges[0].stats.importMode}`);
+  const ps = edges.reduce((t, e) => ({ changed: t.changed + e.stats.priorSwaps.changed, unchanged: t.unchanged + e.stats.priorSwaps.unchanged }), { changed: 0, unchanged: 0 });
+  if (ps.changed + ps.unchanged > 0) {
+    log(`bandit prior and noise scale on the edges: ${ps.changed ? `replaced by the new bundle's at ${ps.changed} of ${ps.changed + ps.unchanged} hot swaps` :
+      `m0's kept through all ${ps.unchanged} hot swaps (the runtime keeps its bandit when a swap leaves the arms unchanged)${retrains.length && ctx.prior ? '; the refitted priors in the retrained bundles were not used' : ''}`}`);
+  }
   log(`chart: ${path.join(o.out, 'loop.html')}${o.chartSvg ? ` and ${o.chartSvg}` : ''}; ${summary.seconds.toFixed(0)} s wall, ` +
     `${summary.cpu_seconds.toFixed(1)} s CPU (this process + the simulator, trainer and collector runs it waited for)`);
   void ex; void metrics;

@@ -1,12 +1,12 @@
 // loop/bandit_prior.mjs: a hand-made randomized pilot replayed through a real disco.wasm runtime
 // gives per-arm ridge statistics with the rewards, weights and discount-exposure features that
-// the formulas in the file header say (checked by hand), and withPrior adds them to fleet state.
+// the formulas in the file header say (checked by hand); contextCost clamps.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fitBanditPrior, withPrior, contextCost } from '../../loop/bandit_prior.mjs';
+import { fitBanditPrior, contextCost } from '../../loop/bandit_prior.mjs';
 import { makeBundle, wasmBytes } from '../sdk/helpers.mjs';
 
 const DAY = 86400000;
@@ -64,13 +64,7 @@ test('fitBanditPrior: per-arm statistics, IPS weights, delayed cost, exposure fr
   }
 });
 
-test('withPrior adds arms; contextCost clamps to [0, 1]', () => {
-  const st = { version: 3, arms: [{ arm: 0, dim: 2, A: [1, 0, 0, 1], b: [1, 0], n: 1, reward_sum: 1 }] };
-  const prior = { arms: [{ arm: 0, dim: 2, A: [2, 0, 0, 2], b: [0, 1], n: 2, reward_sum: 0 }] };
-  const m = withPrior(st, prior);
-  assert.equal(m.version, 3);
-  assert.equal(m.arms.length, 2);
-  assert.equal(withPrior(st, null), st);
+test('contextCost clamps to [0, 1]', () => {
   assert.equal(contextCost([0.5, 0.2], [1, 1]), 0.7);
   assert.equal(contextCost([-1, 0], [1, 1]), 0);
   assert.equal(contextCost([3, 0], [1, 1]), 1);

@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine, BundleRef, RuntimeRef } from '../../sdk-js/src/engine.js';
-import { encodeBanditStats, importFleetStats } from '../../loop/bandit_state.mjs';
+import { encodeBanditStats, importFleetStats, banditConfigAndPrior } from '../../loop/bandit_state.mjs';
 import { makeBundle, wasmBytes } from '../sdk/helpers.mjs';
 
 const DIM = 12;
@@ -72,4 +72,19 @@ test('importFleetStats steers a real runtime toward the arm the fleet found best
   importFleetStats(engine, rt, encodeBanditStats({ arms: [] }, nArms, DIM));
   const counts = armCounts(rt, nArms);
   assert.ok(Math.max(...counts) < 0.85 * 200, `after a reset: counts ${counts}`);
+});
+
+test('importFleetStats: banditImport and the save/restore fallback (old disco.wasm) leave the same runtime state', async () => {
+  const a = await runtime();
+  const b = await runtime();
+  const nArms = a.bundle.info.nArms;
+  const bytes = encodeBanditStats(collectorState(nArms, 1, 0.7), nArms, DIM);
+  const cfgBefore = banditConfigAndPrior(a.rt);
+  assert.match(importFleetStats(a.engine, a.rt, bytes), /banditImport/);
+  // an engine without disco_bandit_import: the fallback rewrites the statistics in the saved state
+  const oldEngine = { x: { ...b.engine.x, disco_bandit_import: undefined } };
+  assert.match(importFleetStats(oldEngine, b.rt, bytes), /save\/restore/);
+  assert.deepEqual(a.rt.save(), b.rt.save(), 'both paths must install the same statistics');
+  assert.deepEqual(a.rt.banditExport(), bytes, 'replace: exactly the fleet statistics');
+  assert.deepEqual(banditConfigAndPrior(a.rt), cfgBefore, 'the prior and the configuration (noise scale) are kept');
 });
