@@ -95,7 +95,7 @@ export async function fitBanditPrior(pilotDir, { wasm, bundleBytes, delayedCost,
 
   const engine = await Engine.load(wasm);
   const bundle = new BundleRef(engine, bundleBytes);
-  const KCONTEXT_DIM = 12;  // runtime/include/disco/context.h kContextDim: a bundle's context_dim 0 means it
+  const KCONTEXT_DIM = 15;  // runtime/include/disco/context.h kContextDim: a bundle's context_dim 0 means it
   const nArms = bundle.info.nArms, dim = bundle.info.contextDim || KCONTEXT_DIM;
   const runtime = new RuntimeRef(engine, bundle, { seed: 1n, mode: 2, maxPendingDecisions: 64 });
   const arms = Array.from({ length: nArms }, (_, a) => ({ arm: a, dim, A: new Float64Array(dim * dim), b: new Float64Array(dim), n: 0, reward_sum: 0 }));

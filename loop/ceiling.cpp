@@ -4,9 +4,9 @@
 // The oracle of the loop knows each shopper's hidden segment and parameters. This tool measures the
 // best a policy can do without them, with *full information* about the arms: at every offer point
 // of a no-discount run it records observable features (computed from the shopper's own history as
-// the runtime's context v2 does: price, margin rate, purchase recency, full-price purchases and
-// abandoned carts of earlier visits, cart size, session activity) and the true expected margin of
-// every arm. Then, on a training population (shoppers the loop never serves, same store), it fits
+// the runtime's context v3 does: price, margin rate, purchase recency, full-price purchases and
+// abandoned carts of earlier visits, cart size, session activity, 10 / price, margin rate^2, log
+// price x margin rate) and the true expected margin of every arm. Then, on a training population (shoppers the loop never serves, same store), it fits
 //   linear:  per-arm least squares of expected margin / price on the features (the bandit's model);
 //   cross:   the same with all pairwise products of the features (a richer model);
 //   bins:    the per-arm mean expected margin in cells of the main features (nonparametric);
@@ -85,7 +85,11 @@ class Recorder final : public OfferPolicy {
            std::min(x.visit_carts, 10u) / 10.0,
            std::log1p(x.visit_events) / 4,
            std::log1p(x.visits) / 3,
-           std::log(it.price / env.category_median_price(it.category))};
+           std::log(it.price / env.category_median_price(it.category)),
+           // the runtime's v3 item-shape terms: 10 / price, margin rate^2, log price x margin rate
+           std::min(2.0, 10.0 / it.price),
+           std::pow((it.price - it.cost) / it.price, 2),
+           std::log1p(it.price) / 7 * (it.price - it.cost) / it.price};
     recs.push_back(std::move(r));
     return {0, 1.0};
   }

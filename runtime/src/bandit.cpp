@@ -607,6 +607,18 @@ std::string Bandit::replace(const BanditStats& stats) {
   return "";
 }
 
+std::string Bandit::adopt_policy(const Bandit& fresh) {
+  if (!configured() || !fresh.configured()) return "bandit adopt_policy: bandit not configured";
+  if (fresh.config_.n_arms != config_.n_arms || fresh.config_.dim != config_.dim)
+    return "bandit adopt_policy: the new policy has " + std::to_string(fresh.config_.n_arms) + " arms x " +
+           std::to_string(fresh.config_.dim) + " features; this bandit " + std::to_string(config_.n_arms) + " x " +
+           std::to_string(config_.dim);
+  config_ = fresh.config_;
+  prior_ = fresh.prior_;
+  rebuild_all();
+  return "";
+}
+
 std::string Bandit::validate() const {
   if (!load_error_.empty()) return load_error_;
   return validate_state();

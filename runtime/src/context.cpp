@@ -121,6 +121,9 @@ void build_context(const ContextInputs& in, float out[kContextDim]) {
   if (s.last_discount_offer_ms != kNever) {
     f[kFeatOfferRecency] = 1.0 / (1.0 + elapsed_ms(s.last_discount_offer_ms, now) / kMsPerHour / 24.0);
   }
+  if (price > 0.0) f[kFeatInversePrice] = 10.0 / price;  // clamped to 2 below
+  f[kFeatMarginRateSquared] = f[kFeatMarginRate] * f[kFeatMarginRate];
+  f[kFeatPriceTimesMargin] = f[kFeatLogPrice] * f[kFeatMarginRate];
   const int32_t cart = s.cart_units < 0 ? 0 : (s.cart_units > 10 ? 10 : s.cart_units);
   f[kFeatCart] = static_cast<double>(cart) / 10.0;
   // Every feature ends in [-1, 2] (extreme prices / histories saturate instead of dominating).

@@ -94,6 +94,10 @@ uint32_t IdTable::insert(const DecisionId& id, DecisionId* evicted) {
 
 namespace {
 
+// The bandit uses the first context_dim features of the runtime's context (0 = all of them), so a
+// bundle exported for an older, shorter feature list keeps working.
+uint32_t bandit_dim(const disco_bundle* b) { return b->context_dim ? b->context_dim : kContextDim; }
+
 std::string configure_policy(disco_runtime* rt, const disco_bundle* b, bool keep_bandit) {
   const fb::Model* m = b->model;
   const fb::Guardrails* g = m->guardrails();
@@ -117,7 +121,7 @@ std::string configure_policy(disco_runtime* rt, const disco_bundle* b, bool keep
   BanditConfig cfg;
   cfg.algorithm = static_cast<BanditAlgorithm>(bp->algorithm());
   cfg.n_arms = uint32_t(b->arms.size());
-  cfg.dim = kContextDim;
+  cfg.dim = bandit_dim(b);
   cfg.prior_precision = bp->prior_precision();
   cfg.noise_scale = bp->noise_scale();
   cfg.ucb_alpha = bp->ucb_alpha();
@@ -140,9 +144,10 @@ std::string configure_policy(disco_runtime* rt, const disco_bundle* b, bool keep
 }
 
 std::string check_bundle_dims(const disco_bundle* b) {
-  if (b->context_dim != 0 && b->context_dim != kContextDim)
+  if (b->context_dim > kContextDim)
     return "bundle bandit context_dim is " + std::to_string(b->context_dim) + ", this runtime builds " +
-           std::to_string(kContextDim) + " context features (0 = default)";
+           std::to_string(kContextDim) + " context features (a bundle may use the first N <= " +
+           std::to_string(kContextDim) + "; 0 = all)";
   if (b->arms.size() > kMaxArms)
     return "bundle has " + std::to_string(b->arms.size()) + " arms; at most " + std::to_string(kMaxArms);
   return {};
@@ -259,9 +264,16 @@ disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb
       same_policy = x.kind == y.kind && x.value == y.value && x.merchant_cost == y.merchant_cost;
     }
     if (!same_policy) rt->guards = tmp_guard_check.guards;
-    if (!same_arms) {
-      rt->bandit = tmp_guard_check.bandit;  // restart from the new prior
-      rt->pending_ids.clear();              // pending decisions refer to the old arms
+    // Same arms and context length: the new bundle's bandit config and prior (a refitted warm
+    // start, a new noise scale) take over and the observed statistics carry on. Otherwise restart
+    // from the new prior; pending decisions refer to the old arms / features.
+    const bool same_bandit_shape = same_arms && rt->bandit.config().dim == tmp_guard_check.bandit.config().dim;
+    if (same_bandit_shape) {
+      err = rt->bandit.adopt_policy(tmp_guard_check.bandit);
+      if (!err.empty()) return fail(DISCO_ERR_STATE, err);
+    } else {
+      rt->bandit = tmp_guard_check.bandit;
+      rt->pending_ids.clear();
       rt->done_ids.clear();
     }
     rt->bundle = nb;
@@ -359,7 +371,7 @@ disco_status disco_offer_make(disco_session* s, uint32_t item, int64_t now_ms, u
   out->decision_lo = id.lo;
   out->item = item;
   out->purchase_propensity = s->purchase_propensity;
-  out->context_dim = disco::kContextDim;
+  out->context_dim = rt->bandit.config().dim;  // the features the bandit uses (the bundle's context_dim)
   std::copy(x, x + disco::kContextDim, out->context);
 
   uint32_t arm = 0, flags = 0;

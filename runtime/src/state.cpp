@@ -178,10 +178,10 @@ disco_status disco_runtime_restore(disco_runtime* rt, const uint8_t* buf, size_t
     if (ar.failed()) return fail(DISCO_ERR_STATE, "runtime state is truncated or corrupted (bandit/guardrails)");
     std::string why = bandit.validate();
     if (why.empty()) why = guards.validate();
-    if (why.empty() && (bandit.config().n_arms != rt->bundle->arms.size() || bandit.config().dim != disco::kContextDim))
+    if (why.empty() && (bandit.config().n_arms != rt->bundle->arms.size() || bandit.config().dim != rt->bandit.config().dim))
       why = "bandit has " + std::to_string(bandit.config().n_arms) + " arms x " + std::to_string(bandit.config().dim) +
             " features; the bundle needs " + std::to_string(rt->bundle->arms.size()) + " x " +
-            std::to_string(disco::kContextDim);
+            std::to_string(rt->bandit.config().dim);
     if (why.empty() && guards.arms().size() != rt->bundle->arms.size()) why = "guardrail arms disagree with the bundle";
     if (!why.empty()) return fail(DISCO_ERR_STATE, "runtime state is invalid: " + why);
 

@@ -36,7 +36,7 @@ test('fitBanditPrior: per-arm statistics, IPS weights, delayed cost, exposure fr
     assert.equal(p.shoppers, 1);
     assert.equal(p.decisions, 2);
     const dim = p.dim;
-    assert.equal(dim, 12);
+    assert.equal(dim, 15);
     const nArms = p.nArms;
     const a2 = p.arms[2], a0 = p.arms[0];
     // w = 1 / (nArms * p); arm 2: reward (10 - 0.1 * 50) / 50 = 0.1; arm 0: not converted -> 0.

@@ -6,7 +6,7 @@ import { Engine, BundleRef, RuntimeRef } from '../../sdk-js/src/engine.js';
 import { encodeBanditStats, importFleetStats, banditConfigAndPrior } from '../../loop/bandit_state.mjs';
 import { makeBundle, wasmBytes } from '../sdk/helpers.mjs';
 
-const DIM = 12;
+const DIM = 15;  // runtime/include/disco/context.h kContextDim (the test bundles leave context_dim 0 = all)
 
 // Statistics as the collector serves them: `favour` earns reward `r` on n observations of the bias
 // feature, every other arm earns 0 on as many.
@@ -52,7 +52,7 @@ test('encodeBanditStats: layout, missing arms as zeros, refusals', () => {
   const sparse = encodeBanditStats({ version: 1, arms: [st.arms[4]] }, 6, DIM);
   assert.equal(sparse.length, bytes.length);
   assert.throws(() => encodeBanditStats({ arms: [{ ...st.arms[0], arm: 9 }] }, 6, DIM), /arm 9 out of range/);
-  assert.throws(() => encodeBanditStats({ arms: [{ ...st.arms[0], A: [1, 2] }] }, 6, DIM), /A must have 144/);
+  assert.throws(() => encodeBanditStats({ arms: [{ ...st.arms[0], A: [1, 2] }] }, 6, DIM), /A must have 225/);
   // statistics of another context size are not this runtime's: ignored, not mixed in
   assert.deepEqual(encodeBanditStats({ arms: [{ ...st.arms[0], dim: 3 }] }, 6, DIM), encodeBanditStats({ arms: [] }, 6, DIM));
 });
@@ -60,7 +60,7 @@ test('encodeBanditStats: layout, missing arms as zeros, refusals', () => {
 test('importFleetStats steers a real runtime toward the arm the fleet found best', async () => {
   const { engine, bundle, rt } = await runtime();
   const nArms = bundle.info.nArms;
-  // the runtime's bandit works on kContextDim = 12 features (runtime/include/disco/context.h)
+  // the runtime's bandit works on kContextDim = 15 features (runtime/include/disco/context.h)
   for (const favour of [0, nArms - 1]) {
     const how = importFleetStats(engine, rt, encodeBanditStats(collectorState(nArms, favour, 1.0), nArms, DIM));
     assert.ok(how.length > 0);

@@ -546,3 +546,82 @@ TEST(RuntimeOffer, BundlePriorFromAnotherContextVersionIsRefused) {
   EXPECT_EQ(rt, nullptr);
   EXPECT_NE(std::string(disco_last_error()).find("context features v1"), std::string::npos) << disco_last_error();
 }
+
+// A bundle exported for a shorter feature list (context_dim 12: v1/v2 bundles) keeps working: the
+// bandit uses the first 12 features and offers report 12.
+TEST(RuntimeOffer, BundleWithShorterContextUsesTheFirstFeatures) {
+  auto spec = disco::make_synthetic_spec(small_options(100, 16, 16));
+  spec.bandit.context_dim = 12;
+  BundleHolder bh(spec);
+  World w;
+  w.rt = make_runtime(bh.bundle, 5);
+  disco_session* s = nullptr;
+  ASSERT_EQ(disco_session_create(w.rt, 3, &s), DISCO_OK);
+  w.sessions.push_back(s);
+  disco_offer o{};
+  ASSERT_EQ(disco_offer_make(s, 4, 1000, 0, 0, &o), DISCO_OK) << disco_last_error();
+  EXPECT_EQ(o.context_dim, 12u);
+  size_t len = 0;
+  std::vector<uint8_t> buf(1 << 16);
+  ASSERT_EQ(disco_bandit_export(w.rt, 0, buf.data(), buf.size(), &len), DISCO_OK);
+  uint32_t dim = 0;
+  std::memcpy(&dim, buf.data() + 12, 4);  // magic, version, n_arms, dim
+  EXPECT_EQ(dim, 12u);
+  spec.bandit.context_dim = disco::kContextDim + 1;
+  auto r = disco::build_bundle(spec);
+  ASSERT_TRUE(r.ok());
+  disco_bundle* too_long = nullptr;
+  ASSERT_EQ(disco_bundle_load(r.bytes.data(), r.bytes.size(), 0, &too_long), DISCO_OK) << disco_last_error();
+  disco_runtime_options opt{};
+  disco_runtime* rt2 = nullptr;
+  EXPECT_NE(disco_runtime_create(too_long, &opt, &rt2), DISCO_OK);
+  EXPECT_NE(std::string(disco_last_error()).find("context_dim"), std::string::npos) << disco_last_error();
+  disco_bundle_free(too_long);
+}
+
+// A hot swap to a bundle with the same arms installs its bandit config and prior (a refitted warm
+// start) and keeps the observed statistics.
+TEST(RuntimeOffer, SwapAdoptsTheNewPriorAndKeepsObservedStatistics) {
+  auto spec = disco::make_synthetic_spec(small_options(100, 16, 16));
+  BundleHolder a(spec);
+  const size_t n = spec.arms.size(), d = disco::kContextDim;
+  spec.bandit.prior_a.assign(n * d * d, 0.0f);
+  spec.bandit.prior_b.assign(n * d, 0.0f);
+  spec.bandit.prior_n.assign(n, 0.0f);
+  for (size_t arm = 0; arm < n; ++arm) {
+    for (size_t i = 0; i < d; ++i) spec.bandit.prior_a[arm * d * d + i * d + i] = i == 0 ? 5000.0f : 1.0f;
+    spec.bandit.prior_b[arm * d] = arm == 2 ? 5000.0f : 0.0f;  // arm 2 earns 1 per offer, the others 0
+    spec.bandit.prior_n[arm] = 5000.0f;
+  }
+  spec.bandit.noise_scale = 0.05f;
+  BundleHolder b(spec);
+  World w;
+  w.rt = make_runtime(a.bundle, 9);
+  disco_session* s = nullptr;
+  ASSERT_EQ(disco_session_create(w.rt, 1, &s), DISCO_OK);
+  w.sessions.push_back(s);
+  int64_t t = 1000;
+  for (int i = 0; i < 30; ++i, t += 7200 * 1000) {  // outcomes observed under bundle a
+    disco_offer o{};
+    ASSERT_EQ(disco_offer_make(s, uint32_t(i % 100), t, 0, 0, &o), DISCO_OK);
+    ASSERT_EQ(disco_offer_shown(w.rt, o.decision_hi, o.decision_lo), DISCO_OK);
+    disco_outcome out{o.decision_hi, o.decision_lo, t + 1, 0, 0.0f, 0.0f};
+    ASSERT_EQ(disco_update(w.rt, &out), DISCO_OK) << disco_last_error();
+  }
+  auto observed_n = [&]() {
+    size_t len = 0;
+    std::vector<uint8_t> buf(1 << 16);
+    EXPECT_EQ(disco_bandit_export(w.rt, 0, buf.data(), buf.size(), &len), DISCO_OK);
+    return std::vector<uint8_t>(buf.begin(), buf.begin() + long(len));
+  };
+  const auto before = observed_n();
+  ASSERT_EQ(disco_runtime_swap_bundle(w.rt, b.bundle), DISCO_OK) << disco_last_error();
+  EXPECT_EQ(observed_n(), before);  // observed statistics kept
+  int arm2 = 0;
+  for (int i = 0; i < 200; ++i, t += 7200 * 1000) {
+    disco_offer o{};
+    ASSERT_EQ(disco_offer_make(s, uint32_t(i % 100), t, 0, 0, &o), DISCO_OK);
+    arm2 += o.bandit_arm == 2;
+  }
+  EXPECT_GE(arm2, 170) << "the swapped-in prior favours arm 2";
+}

@@ -144,6 +144,9 @@ class Bandit {
   std::string merge(const BanditStats& stats);
   std::string replace(const BanditStats& stats);
   const BanditStats& stats() const { return data_; }
+  // Takes `fresh`'s config and prior (a bundle swap), keeping this bandit's observed statistics
+  // and delta; "" on success, else why not (arm count or dimension differ, or not configured).
+  std::string adopt_policy(const Bandit& fresh);
 
   // cereal (any archive; the caller versions the enclosing state): config, prior, data, delta.
   // The posterior cache is rebuilt on load; call validate() after loading untrusted bytes.

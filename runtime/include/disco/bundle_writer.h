@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "disco/context.h"
+
 namespace disco {
 
 enum class TensorDType : uint8_t { F32 = 0, I8 = 1, I4 = 2 };
@@ -56,7 +58,7 @@ struct BanditPriorSpec {
   float exploration_floor = 0.02f;
   uint32_t propensity_draws = 256;
   std::vector<float> prior_a, prior_b, prior_n;  // optional warm start (per arm, flattened)
-  uint16_t context_version = 2;  // the context feature set the prior was fitted on (disco/context.h)
+  uint16_t context_version = kContextVersion;  // the context feature set the prior was fitted on
 };
 
 struct GuardrailsSpec {

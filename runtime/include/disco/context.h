@@ -10,15 +10,19 @@
 
 namespace disco {
 
-inline constexpr uint32_t kContextDim = 12;
+inline constexpr uint32_t kContextDim = 15;
 static_assert(kContextDim <= DISCO_MAX_CONTEXT, "context must fit disco_offer.context");
 
-// Context feature set version: v2 replaced frequency, monetary, session depth and item interest
-// (v1) with the shopper's conversion at full price and when discounted (see ShopperStats): the
-// v1 purchase counts mean "sure thing" under a no-discount policy and "persuadable" under a
+// Context feature set version. v2 replaced frequency, monetary, session depth and item interest
+// (v1) with the shopper's buys and abandoned carts in earlier visits with and without a discount:
+// the v1 purchase counts mean "sure thing" under a no-discount policy and "persuadable" under a
 // discount-heavy one, so a prior fitted on one policy's data misled the bandit under another
-// (loop/README.md). The bundle's BanditPrior.context_version names the set a prior was fitted on.
-inline constexpr uint32_t kContextVersion = 2;
+// (loop/README.md). v3 appends three item-shape features (12-14): the per-arm reward is linear in
+// the features, but a free-shipping cost is a fixed amount per order (~1/price of the scaled
+// reward) and a percent discount eats into the margin rate. A bundle's bandit may use only the
+// first BanditPrior.context_dim features (12 = v1/v2 bundles); BanditPrior.context_version names
+// the set a prior was fitted on.
+inline constexpr uint32_t kContextVersion = 3;
 
 // Feature index -> meaning (typical range [0, ~1.5] or [-1, 1]; every feature is clamped to [-1, 2]):
 enum ContextFeature : uint32_t {
@@ -34,6 +38,9 @@ enum ContextFeature : uint32_t {
   kFeatDiscountBuys = 9,        // log(1 + purchases in closed visits with a discounted offer) / 2
   kFeatCart = 10,               // min(units in cart, 10) / 10
   kFeatDiscountAbandons = 11,   // log(1 + cart adds not bought in those visits) / 2
+  kFeatInversePrice = 12,       // 10 / price (price 10 -> 1; clamped to 2 below 5)
+  kFeatMarginRateSquared = 13,  // margin rate^2
+  kFeatPriceTimesMargin = 14,   // log price feature x margin rate
 };
 
 // A visit ends after this long without an event or offer (as sessionize in trainer/data).
