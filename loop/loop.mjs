@@ -47,25 +47,27 @@ const USAGE = `disco loop [--quick] [options]
   --pull-every-s S (3600) simulated seconds between bandit/bundle pulls (and transport flushes)
   --retrain-every-days M (7)  --train-window-days W (7)  --train-steps K (300)  (bounded retrain)
   --last-days L (5)       days averaged for the final comparison
-  --tolerance F (0.10; 0.07 with --quick)  the run fails (exit 1 with --quick) when disco's margin over
+  --tolerance F (0.10; 0.03 with --quick)  the run fails (exit 1 with --quick) when disco's margin over
                           all loop days < (1 - F) x no discount's, or not above the best fixed discount's
   --quick                 CI run: 1500 shoppers, 1000 items, 4 + 8 days, 2 edges, pulls every 2 h, retrain every
-                          4 days (40 steps), tolerance 0.07, last 3 days, 10000 pilot shoppers in the prior
+                          4 days (40 steps), tolerance 0.03, last 3 days, 10000 pilot shoppers in the prior
   --chart-svg FILE        also write the chart as a standalone SVG (e.g. docs/loop.svg)
   --delayed-cost C|auto|context (context; auto with --bandit-prior none)  charged on every discounted offer's
                           reward, in units of the item's price (reward = (margin - C x price) / price); auto = one
                           number estimated off-policy from a randomized pilot (loop/delayed_cost.mjs); context =
                           a linear function of the decision's context fitted on the same pilot
                           (loop/bandit_prior.mjs; needs --bandit-prior pilot); 0 = the myopic reward
-  --pilot-shoppers N (100000)  size of the randomized pilot: disco-sim --logging-policy uniform, 49 days, the
+  --pilot-shoppers N (100000)  size of the randomized pilot: disco-sim --logging-policy P (below), 49 days, the
                           loop's seed (same store and catalog); the loop's own shoppers (u0..u<shoppers-1>)
                           are left out of every estimate
   --bandit-prior pilot|none (pilot)  warm-start the bandit with ridge statistics per arm fitted on the pilot's
                           decisions replayed through the runtime (loop/bandit_prior.mjs): written into each
                           published bundle by disco-train export --bandit-prior (m0's fitted through m0, each
                           retrain's refitted through the retrained bundle)
-  --pilot-policy P (uniform)  the pilot's logging policy (disco-sim --logging-policy: uniform, epsilon:EPS:ARM, ...)
-  --prior-shoppers N (20000)  pilot shoppers replayed for the prior  --prior-weight W (1)  weight of the prior
+  --pilot-policy P (epsilon:0.2:0%)  the pilot's logging policy (disco-sim --logging-policy: uniform, epsilon:EPS:ARM, ...);
+                          the default is the store's current policy (no discount) with 20% randomized arms
+  --prior-shoppers N (50000; 10000 with --quick)  pilot shoppers replayed for the prior  --prior-weight W (1)  weight of the prior
+  --edge-history 1|0 (1)  the edges track the history days' events before launch (the SDK runs before offers do)
   --noise-scale V|auto|bundle (auto)  the bandit's noise scale, written into each published bundle by
                           disco-train export --noise-scale; auto = the std of the pilot's scaled rewards;
                           bundle = the trainer's default
@@ -76,9 +78,9 @@ function parseArgs(argv) {
     quick: false, out: null, binDir: process.env.DISCO_BUILD ?? path.join(ROOT, 'build/release'),
     seed: 42, shoppers: 6000, items: 3000, days: 21, historyDays: 7, edges: 4, pullEveryS: 3600,
     retrainEveryDays: 7, trainWindowDays: 7, trainSteps: 300, lastDays: 5, tolerance: 0.10, chartSvg: null,
-    simBin: null, collectorBin: null, trainBin: null, delayedCost: null, noiseScale: 'auto', pilotShoppers: 100000, discoSimBin: null, banditPrior: 'pilot', priorShoppers: 20000, priorWeight: 1, pilotPolicy: 'uniform', edgeHistory: 1,
+    simBin: null, collectorBin: null, trainBin: null, delayedCost: null, noiseScale: 'auto', pilotShoppers: 100000, discoSimBin: null, banditPrior: 'pilot', priorShoppers: 50000, priorWeight: 1, pilotPolicy: 'epsilon:0.2:0%', edgeHistory: 1,
   };
-  const quickDefaults = { shoppers: 1500, items: 1000, days: 8, historyDays: 4, retrainEveryDays: 4, trainWindowDays: 4, trainSteps: 40, lastDays: 3, edges: 2, tolerance: 0.07, pullEveryS: 7200, priorShoppers: 10000 };
+  const quickDefaults = { shoppers: 1500, items: 1000, days: 8, historyDays: 4, retrainEveryDays: 4, trainWindowDays: 4, trainSteps: 40, lastDays: 3, edges: 2, tolerance: 0.03, pullEveryS: 7200, priorShoppers: 10000 };
   const set = {};
   const num = (k, v) => {
     const x = Number(v);
