@@ -52,7 +52,7 @@ test('banditExport -> banditImport: another runtime gets the statistics and foll
   const dv = new DataView(all.buffer, all.byteOffset);
   assert.equal(dv.getUint32(0, true), 0x53425344, 'magic');
   assert.equal(dv.getUint32(8, true), a.bundle.info.nArms);
-  assert.equal(dv.getUint32(12, true), 12, 'context length (runtime/include/disco/context.h kContextDim)');
+  assert.equal(dv.getUint32(12, true), 15, 'context length (runtime/include/disco/context.h kContextDim)');
   let total = 0;
   for (let k = 0; k < a.bundle.info.nArms; k++) total += armN(all, k);
   assert.equal(total, 600, 'every shown offer with an outcome is counted once');
@@ -85,11 +85,12 @@ test('banditImport refuses another context length, arm count or garbage with the
   const good = rt.banditExport();
   const dv = new DataView(good.buffer, good.byteOffset);
   const nArms = dv.getUint32(8, true);
+  const dim = dv.getUint32(12, true);
   // the same statistics relabelled as 11 features: refused before anything is touched
   const wrongDim = good.slice();
   new DataView(wrongDim.buffer).setUint32(12, 11, true);
   assert.throws(() => rt.banditImport(wrongDim), (e) => e instanceof DiscoError && e.code === 'STATE' &&
-    e.message.includes(`bandit statistics are for ${nArms} arms x 11 features; this runtime has ${nArms} x 12`));
+    e.message.includes(`bandit statistics are for ${nArms} arms x 11 features; this runtime has ${nArms} x ${dim}`));
   const wrongArms = good.slice();
   new DataView(wrongArms.buffer).setUint32(8, nArms + 1, true);
   assert.throws(() => rt.banditImport(wrongArms), (e) => e.code === 'STATE' && e.message.includes(`for ${nArms + 1} arms`));
