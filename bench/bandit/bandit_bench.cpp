@@ -1,4 +1,4 @@
-// Bandit + guardrails cost per decision, 6 arms, context dim 12, with peers measured in the same
+// Bandit + guardrails cost per decision, 6 arms, context dim kContextDim (15 since context v3), with peers measured in the same
 // run: LinTS with the exact-by-quadrature propensity vs LinTS whose propensity is estimated from
 // 256 seeded Thompson draws (the bundle's `propensity_draws` alternative) -- time and accuracy.
 #include <algorithm>
