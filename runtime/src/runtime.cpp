@@ -464,7 +464,10 @@ disco_status disco_update(disco_runtime* rt, const disco_outcome* o) {
   if (!pd.shown)
     return fail(DISCO_ERR_NOT_FOUND, "disco_update: the decision was never shown (disco_offer_shown); outcomes "
                                      "of offers not displayed do not train the bandit");
-  const double reward = o->converted ? disco::scaled_reward(o->margin, pd.price) : 0.0;
+  // The reward is the reported margin, converted or not (0 for a plain non-purchase): a caller may
+  // charge a cost to an offer that did not convert, and the collector's fleet statistics take the
+  // joined margin the same way, so local and fleet statistics agree.
+  const double reward = disco::scaled_reward(o->margin, pd.price);
   rt->bandit.update(pd.arm, pd.context, reward);
   rt->pending_ids.erase_slot(uint32_t(slot));
   DecisionId evicted;

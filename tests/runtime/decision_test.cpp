@@ -625,3 +625,29 @@ TEST(RuntimeOffer, SwapAdoptsTheNewPriorAndKeepsObservedStatistics) {
   }
   EXPECT_GE(arm2, 170) << "the swapped-in prior favours arm 2";
 }
+
+// The reward is the reported margin whether the offer converted or not (a cost charged to a
+// non-converted discount reaches the local statistics, as it reaches the collector's).
+TEST(RuntimeOffer, NonConvertedOutcomeRewardIsItsMargin) {
+  BundleHolder bh(disco::make_synthetic_spec(small_options(50, 16, 16)));
+  auto run = [&](uint32_t converted, float margin) {
+    World w;
+    w.rt = make_runtime(bh.bundle, 21);
+    disco_session* s = nullptr;
+    EXPECT_EQ(disco_session_create(w.rt, 4, &s), DISCO_OK);
+    w.sessions.push_back(s);
+    disco_offer o{};
+    EXPECT_EQ(disco_offer_make(s, 3, 5000, 0, 0, &o), DISCO_OK);
+    EXPECT_EQ(disco_offer_shown(w.rt, o.decision_hi, o.decision_lo), DISCO_OK);
+    disco_outcome out{o.decision_hi, o.decision_lo, 6000, converted, 0.0f, margin};
+    EXPECT_EQ(disco_update(w.rt, &out), DISCO_OK) << disco_last_error();
+    std::vector<uint8_t> buf(1 << 16);
+    size_t len = 0;
+    EXPECT_EQ(disco_bandit_export(w.rt, 0, buf.data(), buf.size(), &len), DISCO_OK);
+    buf.resize(len);
+    return buf;
+  };
+  const auto plain = run(0, 0.0f), charged = run(0, -5.0f), charged_converted = run(1, -5.0f);
+  EXPECT_NE(plain, charged) << "a non-converted outcome's negative reward must reach the statistics";
+  EXPECT_EQ(charged, charged_converted) << "the reward does not depend on the converted flag";
+}

@@ -179,7 +179,7 @@ typedef struct disco_outcome {
   int64_t ts_ms;
   uint32_t converted;
   float revenue;
-  float margin; /* the reward */
+  float margin; /* the reward, converted or not (0 for a plain non-purchase); scaled by the price */
 } disco_outcome;
 
 /* Apply an outcome to the bandit once per decision id (DISCO_ERR_DUPLICATE on repeats, bounded
