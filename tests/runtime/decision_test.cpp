@@ -49,11 +49,27 @@ struct Workload {
 struct World {
   disco_runtime* rt = nullptr;
   std::vector<disco_session*> sessions;
+  // A new session of this runtime, freed with the world (nullptr after a failed assertion).
+  disco_session* session(uint64_t user_key) {
+    disco_session* s = nullptr;
+    EXPECT_EQ(disco_session_create(rt, user_key, &s), DISCO_OK) << disco_last_error();
+    if (s) sessions.push_back(s);
+    return s;
+  }
   ~World() {
     for (auto* s : sessions) disco_session_free(s);
     disco_runtime_free(rt);
   }
 };
+
+// All of the runtime's observed bandit statistics, as disco_bandit_export writes them.
+std::vector<uint8_t> bandit_bytes(disco_runtime* rt) {
+  std::vector<uint8_t> buf(1 << 16);
+  size_t len = 0;
+  EXPECT_EQ(disco_bandit_export(rt, 0, buf.data(), buf.size(), &len), DISCO_OK) << disco_last_error();
+  buf.resize(len);
+  return buf;
+}
 
 }  // namespace
 
@@ -488,9 +504,8 @@ TEST(RuntimeOffer, NoteOfferFeedsTheContextOnly) {
   BundleHolder bh(disco::make_synthetic_spec(small_options(200, 16, 16)));
   World w;
   w.rt = make_runtime(bh.bundle, 7, DISCO_MODE_LOGGING_ONLY);
-  disco_session* s = nullptr;
-  ASSERT_EQ(disco_session_create(w.rt, 11, &s), DISCO_OK);
-  w.sessions.push_back(s);
+  disco_session* s = w.session(11);
+  ASSERT_NE(s, nullptr);
   const int64_t t0 = 1'000'000, hour = 3600 * 1000;
   ASSERT_EQ(observe(s, ev(t0, 5, DISCO_EVENT_CART)), DISCO_OK);
   disco_offer o{};
@@ -555,15 +570,13 @@ TEST(RuntimeOffer, BundleWithShorterContextUsesTheFirstFeatures) {
   BundleHolder bh(spec);
   World w;
   w.rt = make_runtime(bh.bundle, 5);
-  disco_session* s = nullptr;
-  ASSERT_EQ(disco_session_create(w.rt, 3, &s), DISCO_OK);
-  w.sessions.push_back(s);
+  disco_session* s = w.session(3);
+  ASSERT_NE(s, nullptr);
   disco_offer o{};
   ASSERT_EQ(disco_offer_make(s, 4, 1000, 0, 0, &o), DISCO_OK) << disco_last_error();
   EXPECT_EQ(o.context_dim, 12u);
-  size_t len = 0;
-  std::vector<uint8_t> buf(1 << 16);
-  ASSERT_EQ(disco_bandit_export(w.rt, 0, buf.data(), buf.size(), &len), DISCO_OK);
+  const std::vector<uint8_t> buf = bandit_bytes(w.rt);
+  ASSERT_GE(buf.size(), 16u);
   uint32_t dim = 0;
   std::memcpy(&dim, buf.data() + 12, 4);  // magic, version, n_arms, dim
   EXPECT_EQ(dim, 12u);
@@ -597,9 +610,8 @@ TEST(RuntimeOffer, SwapAdoptsTheNewPriorAndKeepsObservedStatistics) {
   BundleHolder b(spec);
   World w;
   w.rt = make_runtime(a.bundle, 9);
-  disco_session* s = nullptr;
-  ASSERT_EQ(disco_session_create(w.rt, 1, &s), DISCO_OK);
-  w.sessions.push_back(s);
+  disco_session* s = w.session(1);
+  ASSERT_NE(s, nullptr);
   int64_t t = 1000;
   for (int i = 0; i < 30; ++i, t += 7200 * 1000) {  // outcomes observed under bundle a
     disco_offer o{};
@@ -608,15 +620,9 @@ TEST(RuntimeOffer, SwapAdoptsTheNewPriorAndKeepsObservedStatistics) {
     disco_outcome out{o.decision_hi, o.decision_lo, t + 1, 0, 0.0f, 0.0f};
     ASSERT_EQ(disco_update(w.rt, &out), DISCO_OK) << disco_last_error();
   }
-  auto observed_n = [&]() {
-    size_t len = 0;
-    std::vector<uint8_t> buf(1 << 16);
-    EXPECT_EQ(disco_bandit_export(w.rt, 0, buf.data(), buf.size(), &len), DISCO_OK);
-    return std::vector<uint8_t>(buf.begin(), buf.begin() + long(len));
-  };
-  const auto before = observed_n();
+  const auto before = bandit_bytes(w.rt);
   ASSERT_EQ(disco_runtime_swap_bundle(w.rt, b.bundle), DISCO_OK) << disco_last_error();
-  EXPECT_EQ(observed_n(), before);  // observed statistics kept
+  EXPECT_EQ(bandit_bytes(w.rt), before);  // observed statistics kept
   int arm2 = 0;
   for (int i = 0; i < 200; ++i, t += 7200 * 1000) {
     disco_offer o{};
@@ -633,19 +639,13 @@ TEST(RuntimeOffer, NonConvertedOutcomeRewardIsItsMargin) {
   auto run = [&](uint32_t converted, float margin) {
     World w;
     w.rt = make_runtime(bh.bundle, 21);
-    disco_session* s = nullptr;
-    EXPECT_EQ(disco_session_create(w.rt, 4, &s), DISCO_OK);
-    w.sessions.push_back(s);
+    disco_session* s = w.session(4);
     disco_offer o{};
     EXPECT_EQ(disco_offer_make(s, 3, 5000, 0, 0, &o), DISCO_OK);
     EXPECT_EQ(disco_offer_shown(w.rt, o.decision_hi, o.decision_lo), DISCO_OK);
     disco_outcome out{o.decision_hi, o.decision_lo, 6000, converted, 0.0f, margin};
     EXPECT_EQ(disco_update(w.rt, &out), DISCO_OK) << disco_last_error();
-    std::vector<uint8_t> buf(1 << 16);
-    size_t len = 0;
-    EXPECT_EQ(disco_bandit_export(w.rt, 0, buf.data(), buf.size(), &len), DISCO_OK);
-    buf.resize(len);
-    return buf;
+    return bandit_bytes(w.rt);
   };
   const auto plain = run(0, 0.0f), charged = run(0, -5.0f), charged_converted = run(1, -5.0f);
   EXPECT_NE(plain, charged) << "a non-converted outcome's negative reward must reach the statistics";
