@@ -424,7 +424,8 @@ struct Prepared {
 
 // Shared by choose() and probabilities(): the eligible set and each eligible arm's posterior.
 static void prepare(const BanditConfig& c, const std::vector<double>& chol,
-                    const std::vector<double>& mu, const float* x, uint32_t mask, Prepared* p) {
+                    const std::vector<double>& mu, const float* x, uint32_t mask, const double* offsets,
+                    Prepared* p) {
   const uint32_t d = c.dim;
   double xd[kMaxBanditDim];
   to_double(x, d, xd);
@@ -438,6 +439,7 @@ static void prepare(const BanditConfig& c, const std::vector<double>& chol,
     double m, s;
     posterior(&chol[static_cast<size_t>(a) * d * d], &mu[static_cast<size_t>(a) * d], d,
               c.noise_scale, xd, &m, &s);
+    if (offsets) m += offsets[a];  // the value model's continuation (value_model.h)
     p->slot[a] = static_cast<int>(p->n);
     p->arms[p->n] = a;
     p->dist[p->n] = Dist{m, s};
@@ -476,25 +478,27 @@ static void policy_probabilities(const BanditConfig& c, const Prepared& p, doubl
   }
 }
 
-void Bandit::probabilities(const float* x, uint32_t eligible_mask, double out[kMaxArms]) const {
+void Bandit::probabilities(const float* x, uint32_t eligible_mask, double out[kMaxArms],
+                           const double* offsets) const {
   for (uint32_t a = 0; a < kMaxArms; ++a) out[a] = 0.0;
   if (!configured()) {
     out[0] = 1.0;
     return;
   }
   Prepared p;
-  prepare(config_, chol_, mu_, x, eligible_mask, &p);
+  prepare(config_, chol_, mu_, x, eligible_mask, offsets, &p);
   double pol[kMaxArms];
   policy_probabilities(config_, p, pol);
   const double f = config_.exploration_floor;
   for (uint32_t k = 0; k < p.n; ++k) out[p.arms[k]] = (1.0 - f) * pol[k] + f / p.n;
 }
 
-Choice Bandit::choose(const float* x, uint32_t eligible_mask, Rng& rng, bool all_probabilities) const {
+Choice Bandit::choose(const float* x, uint32_t eligible_mask, Rng& rng, bool all_probabilities,
+                      const double* offsets) const {
   Choice ch;
   if (!configured()) return ch;  // arm 0, propensity 1
   Prepared p;
-  prepare(config_, chol_, mu_, x, eligible_mask, &p);
+  prepare(config_, chol_, mu_, x, eligible_mask, offsets, &p);
   const int n = static_cast<int>(p.n);
   ch.n_eligible = p.n;
   const double f = config_.exploration_floor;

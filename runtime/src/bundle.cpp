@@ -388,6 +388,19 @@ disco_status disco_bundle_get_info(const disco_bundle* b, disco_bundle_info* out
   return DISCO_OK;
 }
 
+disco_status disco_bundle_item_info(const disco_bundle* b, uint32_t index, float* out_price, float* out_cost,
+                                    uint32_t* out_category, uint32_t* out_in_stock) {
+  if (!b) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_item_info: NULL bundle");
+  if (index >= b->n)
+    return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_bundle_item_info: index " + std::to_string(index) +
+                                            " is beyond the catalog (" + std::to_string(b->n) + " items)");
+  if (out_price) *out_price = b->item_price(index);
+  if (out_cost) *out_cost = b->item_cost(index);
+  if (out_category) *out_category = b->item_category(index);
+  if (out_in_stock) *out_in_stock = b->item_in_stock(index) ? 1u : 0u;
+  return DISCO_OK;
+}
+
 disco_status disco_bundle_item_index(const disco_bundle* b, const char* item_id, size_t len, uint32_t* out_index) {
   if (!b || !out_index || (!item_id && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_item_index: NULL argument");
   const int64_t found = b->id_index.find(std::string_view(item_id ? item_id : "", len));

@@ -117,9 +117,17 @@ std::vector<uint8_t> build_model_payload(const BundleSpec& spec) {
   std::vector<flatbuffers::Offset<fb::Metric>> metrics;
   for (const auto& [name, value] : spec.metrics) metrics.push_back(fb::CreateMetric(b, b.CreateString(name), value));
   auto metrics_v = metrics.empty() ? 0 : b.CreateVector(metrics);
+  flatbuffers::Offset<fb::ValueModel> value_model = 0;
+  if (!spec.value_model.weights.empty()) {
+    const ValueModelSpec& v = spec.value_model;
+    value_model = fb::CreateValueModel(b, v.context_dim, v.context_version,
+                                       v.pairs.empty() ? 0 : b.CreateVector(v.pairs), b.CreateVector(v.weights),
+                                       v.gamma_per_day, v.weight, v.max_abs,
+                                       v.fitted.empty() ? 0 : b.CreateString(v.fitted));
+  }
   auto version = b.CreateString(spec.model_version);
   auto model = fb::CreateModel(b, version, spec.created_at_ms, config, catalog, tensors_v, arms_v, bandit, guards,
-                               training, metrics_v);
+                               training, metrics_v, value_model);
   b.Finish(model);
   return {b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize()};
 }

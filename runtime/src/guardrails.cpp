@@ -157,6 +157,18 @@ uint32_t Guardrails::eligible_arms(const OfferRequest& req, uint32_t* flags, uin
   return mask;
 }
 
+uint32_t Guardrails::price_eligible_arms(const OfferRequest& req) const {
+  if (!finite(req.price) || !(req.price > 0.0) || !finite(req.cost)) return 1u;
+  uint32_t mask = 1u;
+  for (uint32_t a = 1; a < arms_.size(); ++a) {
+    const ArmCost c = arm_cost(arms_[a], req.price);
+    const bool ok = finite(c.spend) && c.spend <= policy_.max_discount * req.price &&
+                    req.price - req.cost - c.spend >= policy_.margin_floor * req.price;
+    if (ok) mask |= 1u << a;
+  }
+  return mask;
+}
+
 bool Guardrails::check(const OfferRequest& req, uint32_t arm, uint32_t* flags) const {
   const uint32_t f = arm == 0 ? 0 : arm_flags(req, arm, effective_now(req.now_ms), item_flags(req));
   if (flags) *flags = f;

@@ -98,6 +98,27 @@ namespace {
 // bundle exported for an older, shorter feature list keeps working.
 uint32_t bandit_dim(const disco_bundle* b) { return b->context_dim ? b->context_dim : kContextDim; }
 
+// The bundle's value model (schemas/bundle.fbs ValueModel), or an inactive one when absent.
+std::string configure_value_model(disco_runtime* rt, const disco_bundle* b) {
+  const fb::ValueModel* vm = b->model->value_model();
+  if (!vm || !vm->weights() || vm->weights()->size() == 0) {
+    rt->value = disco::ValueModel{};
+    return {};
+  }
+  if (vm->context_version() != kContextVersion)
+    return "value model was fitted on context features v" + std::to_string(vm->context_version()) +
+           "; this runtime builds v" + std::to_string(kContextVersion) + " (runtime/include/disco/context.h): refit it";
+  std::vector<uint16_t> pairs;
+  if (vm->pairs()) pairs.assign(vm->pairs()->begin(), vm->pairs()->end());
+  std::vector<double> w(vm->weights()->begin(), vm->weights()->end());
+  disco::ValueModel v;
+  std::string err = v.configure(uint32_t(b->arms.size()), vm->context_dim(), kContextDim, std::move(pairs), std::move(w),
+                                vm->weight(), vm->max_abs(), vm->gamma_per_day());
+  if (!err.empty()) return err;
+  rt->value = std::move(v);
+  return {};
+}
+
 std::string configure_policy(disco_runtime* rt, const disco_bundle* b, bool keep_bandit) {
   const fb::Model* m = b->model;
   const fb::Guardrails* g = m->guardrails();
@@ -115,6 +136,8 @@ std::string configure_policy(disco_runtime* rt, const disco_bundle* b, bool keep
     arms.push_back(ArmSpec{static_cast<ArmKind>(a.kind), double(a.value), double(a.merchant_cost)});
   std::string err = rt->guards.configure(policy, arms);
   if (!err.empty()) return "guardrails: " + err;
+  err = configure_value_model(rt, b);
+  if (!err.empty()) return err;
   if (keep_bandit) return {};
 
   const fb::BanditPrior* bp = m->bandit();
@@ -177,6 +200,14 @@ DecisionId derive_decision_id(uint64_t seed, uint64_t user_key, uint64_t serial,
   id.lo = disco::mix64(disco::mix64(id.hi ^ serial) ^ disco::mix64(counter + 1) ^ uint64_t(now_ms));
   if (id.empty()) id.lo = 1;
   return id;
+}
+
+// Per-arm score offsets of the long-term value model for context x and the item's price; false
+// (nothing written) when the bundle has no active value model.
+bool policy_offsets(const disco_runtime* rt, const float* x, double price, double* out) {
+  if (!rt->value.active()) return false;
+  rt->value.offsets(x, price, out);
+  return true;
 }
 
 }  // namespace
@@ -264,6 +295,7 @@ disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb
       same_policy = x.kind == y.kind && x.value == y.value && x.merchant_cost == y.merchant_cost;
     }
     if (!same_policy) rt->guards = tmp_guard_check.guards;
+    rt->value = tmp_guard_check.value;  // the new bundle's long-term value model, always
     // Same arms and context length: the new bundle's bandit config and prior (a refitted warm
     // start, a new noise scale) take over and the observed statistics carry on. Otherwise restart
     // from the new prior; pending decisions refer to the old arms / features.
@@ -381,7 +413,9 @@ disco_status disco_offer_make(disco_session* s, uint32_t item, int64_t now_ms, u
   } else {
     const uint32_t mask = rt->guards.eligible_arms(req, &flags);
     disco::Rng rng(rt->options.seed, id.hi, id.lo, disco::kStreamBandit);
-    const disco::Choice choice = rt->bandit.choose(x, mask, rng);
+    double offsets[disco::kMaxArms];
+    const bool use_offsets = policy_offsets(rt, x, price, offsets);
+    const disco::Choice choice = rt->bandit.choose(x, mask, rng, false, use_offsets ? offsets : nullptr);
     out->bandit_arm = choice.arm;
     if (rt->options.mode == DISCO_MODE_APPRENTICE) {
       // The site's baseline (arm 0) is shown; `propensity` carries the probability of what disco
@@ -421,6 +455,39 @@ disco_status disco_offer_make(disco_session* s, uint32_t item, int64_t now_ms, u
   pd.shown = 0;
   std::copy(x, x + disco::kContextDim, pd.context);
   return DISCO_OK;
+}
+
+disco_status disco_policy_probabilities(disco_runtime* rt, const float* context, uint32_t dim,
+                                        uint32_t eligible_mask, double price, double cost, double* out_probs) {
+  if (!rt || !context || !out_probs) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_policy_probabilities: NULL argument");
+  const uint32_t n_arms = uint32_t(rt->guards.arms().size());
+  const uint32_t need = rt->bandit.config().dim;
+  if (dim < need || dim > DISCO_MAX_CONTEXT)
+    return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_policy_probabilities: context has " + std::to_string(dim) +
+                                                " features; the bundle's policy reads " + std::to_string(need) +
+                                                " (at most " + std::to_string(DISCO_MAX_CONTEXT) + ")");
+  if (!std::isfinite(price) || !(price > 0.0) || !std::isfinite(cost))
+    return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_policy_probabilities: price must be a finite number > 0 and cost finite");
+  DISCO_TRY {
+    float x[disco::kContextDim] = {};
+    for (uint32_t i = 0; i < dim && i < disco::kContextDim; ++i) x[i] = context[i];
+    for (uint32_t a = 0; a < n_arms; ++a) out_probs[a] = 0.0;
+    // The arms the price-dependent guardrails allow (max discount, margin floor); the caller's mask
+    // (0 = every arm) stands for the rest (item eligibility, cooldown, budget at decision time).
+    disco::OfferRequest req;
+    req.price = price;
+    req.cost = cost;
+    req.item = UINT32_MAX;
+    uint32_t mask = rt->guards.price_eligible_arms(req);
+    if (eligible_mask) mask &= eligible_mask | 1u;
+    double offsets[disco::kMaxArms];
+    const bool use_offsets = policy_offsets(rt, x, price, offsets);
+    double p[disco::kMaxArms];
+    rt->bandit.probabilities(x, mask, p, use_offsets ? offsets : nullptr);
+    for (uint32_t a = 0; a < n_arms; ++a) out_probs[a] = p[a];
+    return DISCO_OK;
+  }
+  DISCO_CATCH_ALL("computing policy probabilities")
 }
 
 disco_status disco_session_note_offer(disco_session* s, uint32_t arm, int64_t ts_ms) {

@@ -9,6 +9,7 @@
 #include "disco/context.h"
 #include "disco/disco.h"
 #include "disco/guardrails.h"
+#include "disco/value_model.h"
 #include "model_internal.h"
 
 namespace disco::detail {
@@ -88,6 +89,7 @@ struct disco_runtime {
   disco_runtime_options options{};
   disco::Bandit bandit;
   disco::Guardrails guards;
+  disco::ValueModel value;                              // the bundle's long-term value model (may be inactive)
   disco::detail::IdTable pending_ids;
   std::vector<disco::detail::PendingDecision> pending;  // by IdTable slot
   disco::detail::IdTable done_ids;                      // recently applied decisions (DUPLICATE)

@@ -120,12 +120,15 @@ class Bandit {
   // a non-finite entry is treated as 0. `rng` should be Rng(seed, decision id, kStreamBandit).
   // Choice.probabilities holds every arm's probability when all_probabilities, else only the
   // chosen arm's (LinTS: one quadrature instead of one per eligible arm).
+  // offsets (optional, config().n_arms entries): added to each arm's posterior mean before the
+  // choice and in its probability (the value model's continuation, value_model.h; a budget price).
   Choice choose(const float* x, uint32_t eligible_mask, Rng& rng,
-                bool all_probabilities = false) const;
+                bool all_probabilities = false, const double* offsets = nullptr) const;
 
   // P(arm a | x, eligible) for every arm under the full policy, without drawing (LinTS by the
   // same quadrature as choose()). out has kMaxArms entries.
-  void probabilities(const float* x, uint32_t eligible_mask, double out[kMaxArms]) const;
+  void probabilities(const float* x, uint32_t eligible_mask, double out[kMaxArms],
+                     const double* offsets = nullptr) const;
 
   // Rank-1 update of `arm` with context x and reward (already scaled, see scaled_reward()).
   // Returns false and changes nothing on arm >= n_arms, or any x_i / reward that is not finite

@@ -61,6 +61,19 @@ struct BanditPriorSpec {
   uint16_t context_version = kContextVersion;  // the context feature set the prior was fitted on
 };
 
+// The long-term value model (schemas/bundle.fbs ValueModel, disco/value_model.h); empty weights =
+// none.
+struct ValueModelSpec {
+  uint16_t context_dim = 0;
+  uint16_t context_version = kContextVersion;
+  std::vector<uint16_t> pairs;
+  std::vector<float> weights;  // n_arms * (context_dim + pairs.size() / 2)
+  float gamma_per_day = 0.0f;
+  float weight = 1.0f;
+  float max_abs = 4.0f;
+  std::string fitted;
+};
+
 struct GuardrailsSpec {
   float max_discount = 0.3f;
   float margin_floor = 0.0f;
@@ -107,6 +120,7 @@ struct BundleSpec {
   bool has_training = false;
   DataSummarySpec training;
   std::vector<std::pair<std::string, double>> metrics;
+  ValueModelSpec value_model;
 };
 
 struct WriteOptions {

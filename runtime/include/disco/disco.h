@@ -76,6 +76,11 @@ disco_status disco_bundle_item_index(const disco_bundle* bundle, const char* ite
 /* External id of a dense index (pointer into the bundle; NUL-terminated). */
 disco_status disco_bundle_item_id(const disco_bundle* bundle, uint32_t index, const char** out_id);
 
+/* Catalog columns of a dense index: price and cost (0 when the bundle has none), dense category,
+ * in-stock flag. Any output pointer may be NULL. */
+disco_status disco_bundle_item_info(const disco_bundle* bundle, uint32_t index, float* out_price, float* out_cost,
+                                    uint32_t* out_category, uint32_t* out_in_stock);
+
 /* ---- runtime: bandit + guardrail state shared by sessions ------------------------------------*/
 
 typedef enum disco_mode {
@@ -167,6 +172,16 @@ disco_status disco_offer_make(disco_session* session, uint32_t item, int64_t now
 
 /* Deferred activation: the page displayed the offer. Only shown offers train the bandit. */
 disco_status disco_offer_shown(disco_runtime* runtime, uint64_t decision_hi, uint64_t decision_lo);
+
+/* The probability of every arm under this runtime's policy (bandit posterior, value model, exploration
+ * floor: what disco_offer_make would log as the propensity of each arm) for a logged context vector
+ * (dim >= the bundle's bandit context_dim floats, as disco_offer.context) and the item's price and
+ * cost, in online mode whatever this runtime's mode. Eligibility: the arms the max-discount and
+ * margin-floor guardrails allow at that price and cost, intersected with eligible_mask (bit a = arm a;
+ * 0 = no further restriction; arm 0 is always eligible). out_probs receives one entry per bundle arm
+ * (disco_bundle_info.n_arms); they sum to 1. For off-policy evaluation of a candidate bundle. */
+disco_status disco_policy_probabilities(disco_runtime* runtime, const float* context, uint32_t dim,
+                                        uint32_t eligible_mask, double price, double cost, double* out_probs);
 
 /* Record an offer decided outside disco (the site's own discount, or a replayed decision log) so
  * the shopper's context reflects it: discount exposure, offer recency, discounted visits. It does

@@ -99,6 +99,9 @@ class Guardrails {
   // were removed; per_arm (optional, arms().size() entries) gets each arm's reasons.
   uint32_t eligible_arms(const OfferRequest& req, uint32_t* flags = nullptr,
                          uint32_t* per_arm = nullptr) const;
+  // Arms allowed by the rules that depend only on the item's price and cost (max discount, margin
+  // floor; bit 0 always set): the eligibility an off-policy evaluation can reconstruct from a log.
+  uint32_t price_eligible_arms(const OfferRequest& req) const;
   // true when `arm` is allowed now; *flags gets the reasons when not.
   bool check(const OfferRequest& req, uint32_t arm, uint32_t* flags = nullptr) const;
   // Records an issued offer of `arm` (reserves its spend in the current period; arm 0 or a
