@@ -11,6 +11,8 @@
 
 using namespace disco::model;
 
+int run_policy_command(int argc, char** argv);  // cli/policy_cmd.cpp
+
 namespace {
 
 const char* kUsage = R"(disco-train: train, evaluate and export the disco next-item + purchase-propensity model
@@ -22,7 +24,9 @@ commands:
            model beside the baselines, write OUT/report.{json,html}, OUT/model.bin and OUT/bundle.disco
   eval     evaluate a trained OUT/model.bin (or --model FILE) on DATA's test split; writes the report
   export   write a bundle from a trained model (--model FILE, the catalog from --data): --bundle FILE,
-           --int4 for int4 item embeddings, --bandit-prior FILE / --noise-scale V for the bandit
+           --int4 for int4 item embeddings, --policy-fit FILE (disco-train policy's output: warm start,
+           noise scale, value model) or --bandit-prior FILE / --noise-scale V for the bandit
+  policy   fit the discount policy from a log of randomized offers (disco-train policy --help)
   keygen   --out DIR: new ECDSA P-256 signing key: DIR/private.pem (keep it secret, never in a
            bundle), DIR/public.der + public.pem (give to the runtime / SDK), DIR/key_id.txt
   bench    train --steps N steps on batches from DATA and print events/s (--dump FILE writes the
@@ -41,6 +45,8 @@ data and output:
                         {"arms":[{"arm":0,"dim":12,"A":[dim*dim],"b":[dim],"n":N},...]} (the shape of the
                         collector's GET /v1/bandit-state); one entry per arm, dim = the runtime's context length
   --noise-scale V       train/export: the bandit's noise scale v > 0 (theta ~ N(mu, v^2 A^-1); default 1)
+  --policy-fit FILE     train/export: disco-train policy's JSON (the bandit's warm start, its noise scale unless
+                        --noise-scale is given, and the long-term value model)
 
 training (defaults in brackets):
   --emb-dim [32] --hidden [64] --layers [1] (export supports 1) --price-buckets [0] --gap-buckets [0]
@@ -73,7 +79,8 @@ examples:
 bool is_job_key(const std::string& k) {
   static const char* keys[] = {"data", "kind", "out", "key", "int4", "baselines", "max_test_sessions", "eval_threads",
                                "valid_frac", "test_frac", "cold_holdout", "max_rows", "model_version", "runtime_int8",
-                               "reference_sessions", "bundle", "model", "steps", "warmup", "dump", "bandit_prior", "noise_scale"};
+                               "reference_sessions", "bundle", "model", "steps", "warmup", "dump", "bandit_prior", "noise_scale",
+                               "policy_fit"};
   for (const char* x : keys)
     if (k == x) return true;
   return false;
@@ -136,6 +143,7 @@ void apply(Cli& c, const std::string& key_in, const std::string& v) {
   else if (k == "bundle") j.bundle_out = v;
   else if (k == "model") j.model_file = v;
   else if (k == "bandit_prior") j.bandit_prior = v;
+  else if (k == "policy_fit") j.policy_fit = v;
   else if (k == "noise_scale") {
     j.noise_scale = num(k, v);
     if (!(j.noise_scale > 0) || !std::isfinite(j.noise_scale))
@@ -153,9 +161,10 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return argc < 2 ? 2 : 0;
   }
-  const std::string cmd = argv[1];
+ const std::string cmd = argv[1];
+  if (cmd == "policy") return run_policy_command(argc - 1, argv + 1);
   if (cmd != "train" && cmd != "eval" && cmd != "export" && cmd != "keygen" && cmd != "bench") {
-    std::fprintf(stderr, "disco-train: unknown command '%s' (train, eval, export, keygen, bench; see --help)\n", cmd.c_str());
+    std::fprintf(stderr, "disco-train: unknown command '%s' (train, eval, export, policy, keygen, bench; see --help)\n", cmd.c_str());
     return 2;
   }
   Cli c;

@@ -178,6 +178,7 @@ BundleSpec make_bundle_spec(const ModelWeights& w, const data::Dataset& ds, cons
     }
     spec.bandit.context_version = uint16_t(kContextVersion);
   }
+  if (!opt.value_model.weights.empty()) spec.value_model = opt.value_model;
   spec.guardrails.max_discount = 0.2f;    // the largest percent arm
   spec.guardrails.margin_floor = 0.05f;   // never sell below cost + 5% of the price
   spec.guardrails.cooldown_s = 3600;      // one discounted offer per shopper per hour
@@ -207,8 +208,8 @@ std::vector<uint8_t> export_bundle(const ModelWeights& w, const data::Dataset& d
     r = build_signed_bundle(spec, std::string_view(reinterpret_cast<const char*>(pem.data()), pem.size()));
   }
   if (!r.ok()) throw TrainError("export: " + r.error);
-  if (!spec.bandit.prior_a.empty()) {
-    // The loader does not look inside the bandit prior; the runtime does (positive definite A,
+  if (!spec.bandit.prior_a.empty() || !spec.value_model.weights.empty()) {
+    // The loader does not look inside the bandit prior or the value model; the runtime does (positive definite A,
     // sizes, context version) when it is created, so refuse here what every edge would refuse.
     disco_bundle* b = nullptr;
     disco_status st = disco_bundle_load(r.bytes.data(), r.bytes.size(), 0, &b);
@@ -219,7 +220,7 @@ std::vector<uint8_t> export_bundle(const ModelWeights& w, const data::Dataset& d
     const std::string err = st == DISCO_OK ? std::string() : disco_last_error();
     disco_runtime_free(rt);
     disco_bundle_free(b);
-    if (st != DISCO_OK) throw TrainError("export: the runtime refused the bandit prior: " + err);
+    if (st != DISCO_OK) throw TrainError("export: the runtime refused the bandit policy: " + err);
   }
   return r.bytes;
 }

@@ -1,4 +1,5 @@
 #include "disco/model/pipeline.h"
+#include "disco/model/policy_fit.h"
 
 #include <algorithm>
 #include <chrono>
@@ -447,8 +448,16 @@ void load_bandit_options(const JobOptions& o, ExportOptions& eo) {
   if (o.noise_scale != 0 && !(o.noise_scale > 0 && std::isfinite(o.noise_scale)))
     throw TrainError("--noise-scale must be a finite number > 0, got " + std::to_string(o.noise_scale));
   eo.noise_scale = o.noise_scale;
+  if (!o.bandit_prior.empty() && !o.policy_fit.empty())
+    throw TrainError("--bandit-prior and --policy-fit both give the bandit's warm start: pass one");
   if (!o.bandit_prior.empty())
     eo.bandit_prior = read_bandit_prior(o.bandit_prior, uint32_t(sim::kArms.size()), kContextDim);
+  if (!o.policy_fit.empty()) {
+    PolicyFitFile pf = read_policy_fit(o.policy_fit, uint32_t(sim::kArms.size()), kContextDim);
+    eo.bandit_prior = std::move(pf.prior);
+    if (eo.noise_scale == 0) eo.noise_scale = pf.noise_scale;  // an explicit --noise-scale wins
+    eo.value_model = std::move(pf.value_model);
+  }
 }
 
 ExportOptions export_options(const data::Dataset& ds, const JobOptions& o, const std::vector<uint8_t>& cold) {
@@ -604,6 +613,7 @@ int run_export_job(const JobOptions& o) {
     std::string bandit;
     if (!eo.bandit_prior.arms.empty()) bandit += ", bandit prior from " + o.bandit_prior;
     if (eo.noise_scale > 0) bandit += ", noise scale " + std::to_string(eo.noise_scale);
+    if (!eo.value_model.weights.empty()) bandit += ", value model from " + o.policy_fit;
     std::printf("%s: %zu bytes (%s, %s%s)\n", out.c_str(), bytes.size(), o.int4 ? "item_emb int4" : "int8",
                 o.key.empty() ? "unsigned" : "signed", bandit.c_str());
     return 0;

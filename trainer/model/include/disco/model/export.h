@@ -35,6 +35,8 @@ struct ExportOptions {
   // context_version = kContextVersion. Empty arms = no prior (the runtime starts from lambda*I).
   BanditPrior bandit_prior;
   double noise_scale = 0;            // --noise-scale V (> 0); 0 = the schema default (1)
+  // The long-term value model (--policy-fit FILE's "value_model"); empty weights = none.
+  ValueModelSpec value_model;
 };
 
 // The bundle contents (catalog, int8/int4 tensors, arms, guardrails, bandit prior, summary).

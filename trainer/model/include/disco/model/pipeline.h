@@ -30,6 +30,7 @@ struct JobOptions {
   std::string model_file;               // eval/export: trained float weights (default OUT/model.bin)
   std::string bandit_prior;             // train/export: bandit warm start JSON (disco/model/bandit_prior.h)
   double noise_scale = 0;               // train/export: the bandit's noise scale (> 0); 0 = bundle default
+  std::string policy_fit;               // train/export: disco-train policy's output (prior, noise scale, value model)
 };
 
 // Each returns the process exit code; errors print one clear line to stderr (never a bundle from
