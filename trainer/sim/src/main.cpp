@@ -14,6 +14,7 @@ namespace {
 
 const char* kUsage =
     "usage: disco-sim --out DIR [options]\n"
+    "       disco-sim calibrate [options]   (the simulator against real experiments; calibrate --help)\n"
     "\n"
     "Simulates a store (catalog, shoppers, sessions, discount offers) and writes the canonical CSV\n"
     "files DIR/items.csv, events.csv, decisions.csv, outcomes.csv (trainer/data/README.md).\n"
@@ -63,8 +64,11 @@ T parse_uint(std::string_view flag, std::string_view v, T min_value) {
 
 }  // namespace
 
+int calibrate_main(int argc, char** argv);  // calibrate_main.cpp
+
 int main(int argc, char** argv) {
   using namespace disco::sim;
+  if (argc >= 2 && std::string_view(argv[1]) == "calibrate") return calibrate_main(argc - 1, argv + 1);
   Config cfg;
   std::string out;
   std::string policy_spec = "uniform";
