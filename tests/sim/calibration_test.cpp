@@ -159,6 +159,14 @@ TEST(SimCalibrationStats, EstimatorsRecoverKnownEffects) {
   EXPECT_GT(s.tx_per_reward_offer.value, 0.5);
   EXPECT_LT(s.tx_per_reward_offer.value, 1.0);
   EXPECT_NEAR(s.spend_per_reward_offer.value, 10 * s.tx_per_reward_offer.value, 1e-6);
+  // Per kind: both reward kinds come early and late alike, so each adds 0.75 on average.
+  ASSERT_EQ(s.tx_by_kind.size(), 2u);
+  for (const auto& k : s.tx_by_kind) {
+    EXPECT_NEAR(k.tx.value, 0.75, 4 * k.tx.se) << k.name;
+    EXPECT_GT(k.tx.se, 0.0);
+    EXPECT_NEAR(k.per_window, k.tx.value / (s.mean_transactions * (k.name == "short" ? 120.0 : 240.0) / 720), 1e-9);
+  }
+  EXPECT_EQ(s.tx_by_kind[0].name, "short");
 }
 
 TEST(SimCalibrationStats, QuartileGroupsKeepTiesTogether) {
@@ -412,5 +420,7 @@ TEST(SimCalibrationCli, HelpBadArgumentsAndAMissingDataRoot) {
   EXPECT_NE(out.find("hillstrom: "), std::string::npos) << out;
   EXPECT_NE(out.find("habituation test"), std::string::npos) << out;
   EXPECT_NE(out.find("One-shot randomized promotion: (no real data)"), std::string::npos) << out;
+  EXPECT_NE(out.find("policies on the loop's store (sim world 2 seed 42"), std::string::npos) << out;
+  EXPECT_EQ(run("calibrate --world 3", &out), 2);
 }
 #endif

@@ -1,5 +1,6 @@
 // disco-sim calibrate: the simulator's discount response and habituation against real randomized
 // experiments (trainer/sim/README.md, "Calibration").
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include "disco/sim/arms.h"
 #include "disco/sim/calibration.h"
 #include "disco/sim/environment.h"
+#include "disco/sim/simulate.h"
 
 namespace {
 
@@ -28,12 +30,15 @@ const char* kCalibrateUsage =
     "\n"
     "options:\n"
     "  --seed N              the simulated store (default 42)\n"
+    "  --world N             the simulator's ground truth (default 2; 1 = the original world)\n"
     "  --shoppers N          shoppers in the campaign world (default 60000; Starbucks: 17,000)\n"
     "  --uplift-shoppers N   shoppers in the promotion world (default 100000; ~1 in 5 buys in the 4 weeks of\n"
     "                        history and enters the test; Hillstrom: 64,000 customers)\n"
     "  --items N             catalog size (default 10000)\n"
-    "  --campaign-visits X   mean visits per shopper-day in the campaign world (default 1.5: ~8 purchases\n"
-    "                        in 30 days, as Starbucks' 8.2 transactions; the store's default is 0.1)\n"
+    "  --campaign-visits X   mean visits per shopper-day in the campaign world, or auto (default): the\n"
+    "                        frequency that gives the real customers' mean purchases in 30 days\n"
+    "                        (Starbucks: 8.2 transactions), found from one first run at 1.5; the\n"
+    "                        store's own default is 0.1 visits/day\n"
     "  --uplift-arm ARM      the promotion's arm (default 10%; every arm is also summarized)\n"
     "  --data DIR            real data root (default $DISCO_DATA, else ../shared/data); a missing\n"
     "                        dataset is reported and its columns left empty\n"
@@ -62,7 +67,7 @@ int calibrate_main(int argc, char** argv) {
   namespace calib = disco::sim::calib;
   Config base;
   uint32_t campaign_shoppers = 60000, uplift_shoppers = 100000;
-  double campaign_visits = 1.5;
+  double campaign_visits = 0;  // auto
   int uplift_arm = 2;
   std::string data_dir;
   for (int i = 1; i < argc; ++i) {
@@ -77,12 +82,16 @@ int calibrate_main(int argc, char** argv) {
       val = a.substr(eq + 1);
     } else {
       if (!(a == "--seed" || a == "--shoppers" || a == "--uplift-shoppers" || a == "--items" || a == "--uplift-arm" ||
-            a == "--data" || a == "--campaign-visits"))
+            a == "--data" || a == "--campaign-visits" || a == "--world"))
         cal_usage_error("unknown option '" + std::string(a) + "'");
       if (i + 1 >= argc) cal_usage_error(std::string(a) + ": missing value");
       val = argv[++i];
     }
     if (flag == "--seed") base.seed = cal_uint(flag, val, 0);
+    else if (flag == "--world") {
+      base.world_version = int(cal_uint(flag, val, 1));
+      if (base.world_version > 2) cal_usage_error("--world: expected 1 or 2");
+    }
     else if (flag == "--shoppers") campaign_shoppers = uint32_t(cal_uint(flag, val, 100));
     else if (flag == "--uplift-shoppers") uplift_shoppers = uint32_t(cal_uint(flag, val, 100));
     else if (flag == "--items") base.num_items = uint32_t(cal_uint(flag, val, 10));
@@ -93,26 +102,18 @@ int calibrate_main(int argc, char** argv) {
     else if (flag == "--campaign-visits") {
       std::string v(val);
       char* end = nullptr;
-      campaign_visits = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end || !(campaign_visits > 0 && campaign_visits <= 10))
-        cal_usage_error("--campaign-visits: expected a number in (0, 10], got '" + v + "'");
+      campaign_visits = v == "auto" ? 0 : std::strtod(v.c_str(), &end);
+      if (v != "auto" && (v.empty() || *end || !(campaign_visits > 0 && campaign_visits <= 10)))
+        cal_usage_error("--campaign-visits: expected auto or a number in (0, 10], got '" + v + "'");
     }
     else cal_usage_error("unknown option '" + std::string(flag) + "'");
   }
   if (data_dir.empty()) data_dir = disco::data::data_root();
   namespace fs = std::filesystem;
   char sim_name[96];
-  std::snprintf(sim_name, sizeof(sim_name), "simulator seed %llu", (unsigned long long)base.seed);
+  std::snprintf(sim_name, sizeof(sim_name), "sim world %d seed %llu", base.world_version, (unsigned long long)base.seed);
 
   try {
-    // Repeated offers.
-    Config cc = base;
-    cc.num_shoppers = campaign_shoppers;
-    cc.num_days = 30;
-    cc.mean_visits_per_day = campaign_visits;
-    Environment cenv(cc);
-    const calib::Campaign camp = calib::simulate_campaign(cenv, calib::CampaignDesign{});
-    const calib::CampaignStats cs = calib::campaign_stats(camp);
     const fs::path sb = fs::path(data_dir) / "starbucks-offers";
     calib::CampaignStats real_c;
     bool have_sb = false;
@@ -127,8 +128,28 @@ int calibrate_main(int argc, char** argv) {
     } else {
       std::printf("starbucks-offers: %s missing, real columns left empty\n\n", sb.string().c_str());
     }
+    // The campaign world: the store with the visit frequency matched to the real customers' purchases
+    // (Starbucks: 8.2 transactions in 30 days), so completion rates are comparable; "auto" scales a
+    // first run's visits by real / simulated mean purchases once.
+    const double target_tx = have_sb ? real_c.mean_transactions : 8.18;
+    Config cc = base;
+    cc.num_shoppers = campaign_shoppers;
+    cc.num_days = 30;
+    auto run_campaign = [&](double visits) {
+      cc.mean_visits_per_day = visits;
+      Environment cenv(cc);
+      return calib::campaign_stats(calib::simulate_campaign(cenv, calib::CampaignDesign{}));
+    };
+    calib::CampaignStats cs;
+    if (campaign_visits > 0) {
+      cs = run_campaign(campaign_visits);
+    } else {
+      cs = run_campaign(1.5);
+      campaign_visits = 1.5 * target_tx / std::max(0.1, cs.mean_transactions);
+      cs = run_campaign(campaign_visits);
+    }
     char cname[160];
-    std::snprintf(cname, sizeof(cname), "%s, %.2g visits/day", sim_name, campaign_visits);
+    std::snprintf(cname, sizeof(cname), "%s, %.2f visits/day", sim_name, campaign_visits);
     std::fputs(calib::campaign_report(have_sb ? &real_c : nullptr, "starbucks", cs, cname).c_str(), stdout);
     std::printf("\n");
 
@@ -163,6 +184,31 @@ int calibrate_main(int argc, char** argv) {
                   c.conv_c > 0 && c.conv_t > 0 && c.spend_c > 0 ? (c.spend_t / c.conv_t) / (c.spend_c / c.conv_c) : 0.0,
                   s.min_ratio, s.max_ratio, s.negative_groups, s.groups);
     }
+    // What the ground truth means for discount policies: the store of the closed loop (loop/README.md:
+    // 6,000 shoppers, 3,000 items, 28 days), every fixed arm and the oracle run online (run_policy:
+    // habituation follows each policy's own discounts), realized margin over all days.
+    Config lc = base;
+    lc.num_shoppers = 6000;
+    lc.num_items = 3000;
+    lc.num_days = 28;
+    Environment lenv(lc);
+    const Browsing lb = generate_browsing(lenv);
+    std::printf("\npolicies on the loop's store (%s, 6,000 shoppers, 3,000 items, 28 days; realized margin, online):\n",
+                sim_name);
+    double none = 0;
+    for (int a = 0; a < kNumArms; ++a) {
+      LoggingOfferPolicy fixed(LoggingPolicy::parse(std::string("fixed:") + kArms[a].name));
+      const Summary s = summarize(lenv, run_policy(lenv, lb, fixed));
+      if (a == 0) none = s.realized_margin;
+      std::printf("  fixed %-14s margin %10.0f (%+6.1f%% vs no discount), conversion %.1f%%, discount spend %8.0f\n",
+                  kArms[a].name, s.realized_margin, none > 0 ? 100 * (s.realized_margin / none - 1) : 0.0,
+                  100 * s.offer_conversion_rate, s.discount_spend);
+    }
+    OracleOfferPolicy oracle;
+    const Summary os = summarize(lenv, run_policy(lenv, lb, oracle));
+    std::printf("  oracle               margin %10.0f (%+6.1f%% vs no discount), conversion %.1f%%, discount spend %8.0f\n",
+                os.realized_margin, none > 0 ? 100 * (os.realized_margin / none - 1) : 0.0, 100 * os.offer_conversion_rate,
+                os.discount_spend);
   } catch (const disco::data::IngestError& e) {
     std::fprintf(stderr, "disco-sim calibrate: %s\n", e.what());
     return 1;

@@ -69,48 +69,100 @@ Estimate within_slope(std::vector<CellRow> rows) {
   return e;
 }
 
-// Within-cell least squares of y on (x1, x2), cluster-robust standard errors.
-struct CellRow2 {
+// Within-cell least squares of y on K regressors (all demeaned in each cell), cluster-robust
+// (sandwich) standard errors. Regressors that never vary within a cell get 0 +- 0.
+struct CellRowK {
   uint32_t cell, cluster;
-  double x1, x2, y;
+  std::vector<double> x;
+  double y;
 };
 
-std::pair<Estimate, Estimate> within_ols2(std::vector<CellRow2> rows) {
-  Estimate e1, e2;
-  e1.n = e2.n = rows.size();
-  if (rows.empty()) return {e1, e2};
+// Solves A z = b for symmetric positive semi-definite A (Gaussian elimination with partial
+// pivoting); false when A is singular.
+bool solve(std::vector<std::vector<double>> A, std::vector<double>& b) {
+  const size_t n = b.size();
+  for (size_t i = 0; i < n; ++i) {
+    size_t p = i;
+    for (size_t r = i + 1; r < n; ++r)
+      if (std::fabs(A[r][i]) > std::fabs(A[p][i])) p = r;
+    if (!(std::fabs(A[p][i]) > 1e-12)) return false;
+    std::swap(A[i], A[p]);
+    std::swap(b[i], b[p]);
+    for (size_t r = 0; r < n; ++r) {
+      if (r == i) continue;
+      const double f = A[r][i] / A[i][i];
+      if (f == 0) continue;
+      for (size_t c = i; c < n; ++c) A[r][c] -= f * A[i][c];
+      b[r] -= f * b[i];
+    }
+  }
+  for (size_t i = 0; i < n; ++i) b[i] /= A[i][i];
+  return true;
+}
+
+std::vector<Estimate> within_ols(std::vector<CellRowK> rows, size_t K) {
+  std::vector<Estimate> e(K);
+  for (auto& x : e) x.n = rows.size();
+  if (rows.empty() || K == 0) return e;
   uint32_t cells = 0;
-  for (const CellRow2& r : rows) cells = std::max(cells, r.cell + 1);
-  std::vector<double> s1(cells), s2(cells), sy(cells), n(cells);
-  for (const CellRow2& r : rows) s1[r.cell] += r.x1, s2[r.cell] += r.x2, sy[r.cell] += r.y, n[r.cell] += 1;
-  double a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0;
-  for (CellRow2& r : rows) {
-    r.x1 -= s1[r.cell] / n[r.cell];
-    r.x2 -= s2[r.cell] / n[r.cell];
+  for (const CellRowK& r : rows) cells = std::max(cells, r.cell + 1);
+  std::vector<std::vector<double>> sx(cells, std::vector<double>(K, 0.0));
+  std::vector<double> sy(cells), n(cells);
+  for (const CellRowK& r : rows) {
+    for (size_t k = 0; k < K; ++k) sx[r.cell][k] += r.x[k];
+    sy[r.cell] += r.y;
+    n[r.cell] += 1;
+  }
+  std::vector<std::vector<double>> A(K, std::vector<double>(K, 0.0));
+  std::vector<double> b(K, 0.0);
+  for (CellRowK& r : rows) {
+    for (size_t k = 0; k < K; ++k) r.x[k] -= sx[r.cell][k] / n[r.cell];
     r.y -= sy[r.cell] / n[r.cell];
-    a11 += r.x1 * r.x1, a12 += r.x1 * r.x2, a22 += r.x2 * r.x2;
-    b1 += r.x1 * r.y, b2 += r.x2 * r.y;
+    for (size_t i = 0; i < K; ++i) {
+      b[i] += r.x[i] * r.y;
+      for (size_t j = 0; j < K; ++j) A[i][j] += r.x[i] * r.x[j];
+    }
   }
-  const double det = a11 * a22 - a12 * a12;
-  if (!(det > 1e-9 * std::max(1.0, a11 * a22))) return {e1, e2};
-  const double i11 = a22 / det, i12 = -a12 / det, i22 = a11 / det;
-  e1.value = i11 * b1 + i12 * b2;
-  e2.value = i12 * b1 + i22 * b2;
-  std::map<uint32_t, std::pair<double, double>> score;
-  for (const CellRow2& r : rows) {
-    const double res = r.y - e1.value * r.x1 - e2.value * r.x2;
+  // Regressors without variation are left out (0 +- 0).
+  std::vector<size_t> use;
+  for (size_t k = 0; k < K; ++k)
+    if (A[k][k] > 1e-9) use.push_back(k);
+  const size_t U = use.size();
+  std::vector<std::vector<double>> Au(U, std::vector<double>(U));
+  std::vector<double> beta(U);
+  for (size_t i = 0; i < U; ++i) {
+    beta[i] = b[use[i]];
+    for (size_t j = 0; j < U; ++j) Au[i][j] = A[use[i]][use[j]];
+  }
+  if (!solve(Au, beta)) return e;
+  // Inverse of Au, column by column.
+  std::vector<std::vector<double>> inv(U, std::vector<double>(U));
+  for (size_t j = 0; j < U; ++j) {
+    std::vector<double> col(U, 0.0);
+    col[j] = 1.0;
+    solve(Au, col);
+    for (size_t i = 0; i < U; ++i) inv[i][j] = col[i];
+  }
+  std::map<uint32_t, std::vector<double>> score;
+  for (const CellRowK& r : rows) {
+    double res = r.y;
+    for (size_t i = 0; i < U; ++i) res -= beta[i] * r.x[use[i]];
     auto& sc = score[r.cluster];
-    sc.first += r.x1 * res;
-    sc.second += r.x2 * res;
+    if (sc.empty()) sc.assign(U, 0.0);
+    for (size_t i = 0; i < U; ++i) sc[i] += r.x[use[i]] * res;
   }
-  double m11 = 0, m12 = 0, m22 = 0;
-  for (auto& [k, sc] : score) m11 += sc.first * sc.first, m12 += sc.first * sc.second, m22 += sc.second * sc.second;
-  // V = A^-1 M A^-1
-  const double v11 = i11 * (m11 * i11 + m12 * i12) + i12 * (m12 * i11 + m22 * i12);
-  const double v22 = i12 * (m11 * i12 + m12 * i22) + i22 * (m12 * i12 + m22 * i22);
-  e1.se = std::sqrt(std::max(0.0, v11));
-  e2.se = std::sqrt(std::max(0.0, v22));
-  return {e1, e2};
+  std::vector<std::vector<double>> M(U, std::vector<double>(U, 0.0));
+  for (const auto& [c, sc] : score)
+    for (size_t i = 0; i < U; ++i)
+      for (size_t j = 0; j < U; ++j) M[i][j] += sc[i] * sc[j];
+  for (size_t i = 0; i < U; ++i) {
+    double v = 0;  // (inv M inv)_ii
+    for (size_t k = 0; k < U; ++k)
+      for (size_t l = 0; l < U; ++l) v += inv[i][k] * M[k][l] * inv[l][i];
+    e[use[i]].value = beta[i];
+    e[use[i]].se = std::sqrt(std::max(0.0, v));
+  }
+  return e;
 }
 
 }  // namespace
@@ -164,7 +216,7 @@ CampaignStats campaign_stats(const Campaign& c) {
   std::map<int, CampaignStats::Kth> kth;
   std::map<std::pair<long long, int>, uint32_t> cell_of;
   std::vector<CellRow> slope_rows;
-  std::vector<CellRow2> split_rows;
+  std::vector<CellRowK> split_rows;
   std::array<CampaignStats::ByPrior, 4> byp{};
   for (int g = 0; g < 4; ++g) byp[size_t(g)].completions = g;
   double none_o = 0, none_e = 0, all_o = 0, all_e = 0;
@@ -207,7 +259,7 @@ CampaignStats campaign_stats(const Campaign& c) {
           if (kq.placebo) continue;
           (c.offers[q].received_h + kq.duration_h <= o.received_h ? closed : open) += 1;
         }
-        split_rows.push_back({it->second, cu, double(closed), double(open), adj});
+        split_rows.push_back({it->second, cu, {double(closed), double(open)}, adj});
         if (j > b) {
           int known = 0;
           for (size_t q = b; q < j; ++q)
@@ -242,7 +294,11 @@ CampaignStats campaign_stats(const Campaign& c) {
     st.kth.push_back(r);
   }
   st.prior_reward_slope = within_slope(std::move(slope_rows));
-  std::tie(st.prior_closed_slope, st.prior_open_slope) = within_ols2(std::move(split_rows));
+  {
+    const auto e = within_ols(std::move(split_rows), 2);
+    st.prior_closed_slope = e[0];
+    st.prior_open_slope = e[1];
+  }
   for (auto& g : byp) {
     if (g.n) g.rate /= double(g.n), g.adjusted /= double(g.n);
     st.by_prior_completions.push_back(g);
@@ -255,12 +311,16 @@ CampaignStats campaign_stats(const Campaign& c) {
     st.all_expected = all_e / double(spread_n);
   }
 
+  std::vector<size_t> reward_kinds;
+  std::vector<int> reward_index(K, -1);
+  for (size_t k = 0; k < K; ++k)
+    if (!c.kinds[k].placebo) reward_index[k] = int(reward_kinds.size()), reward_kinds.push_back(k);
   if (!c.transactions.empty()) {
     if (c.transactions.size() != c.num_customers || c.spend.size() != c.num_customers)
       throw std::invalid_argument("campaign: transactions/spend must have one value per customer");
     st.has_totals = true;
     std::vector<CellRow> tx, sp;
-    std::vector<CellRow2> halves;
+    std::vector<CellRowK> halves, kinds;
     std::map<std::pair<uint32_t, uint32_t>, uint32_t> half_cell;
     uint64_t n = 0;
     for (uint32_t cu = 0; cu < c.num_customers; ++cu) {
@@ -272,12 +332,32 @@ CampaignStats campaign_stats(const Campaign& c) {
       sp.push_back({cust[cu].offers, cu, double(cust[cu].rewards), c.spend[cu]});
       const Cust& q = cust[cu];
       auto [it, ins] = half_cell.try_emplace({q.early_offers, q.offers - q.early_offers}, uint32_t(half_cell.size()));
-      halves.push_back({it->second, cu, double(q.early_rewards), double(q.rewards - q.early_rewards), c.transactions[cu]});
+      halves.push_back({it->second, cu, {double(q.early_rewards), double(q.rewards - q.early_rewards)}, c.transactions[cu]});
+      kinds.push_back({q.offers, cu, std::vector<double>(reward_kinds.size(), 0.0), c.transactions[cu]});
     }
     if (n) st.mean_transactions /= double(n), st.mean_spend /= double(n);
     st.tx_per_reward_offer = within_slope(std::move(tx));
     st.spend_per_reward_offer = within_slope(std::move(sp));
-    std::tie(st.tx_early_reward, st.tx_late_reward) = within_ols2(std::move(halves));
+    {
+      const auto e = within_ols(std::move(halves), 2);
+      st.tx_early_reward = e[0];
+      st.tx_late_reward = e[1];
+    }
+    // Per reward kind: the number of offers of each kind a customer received, in one regression.
+    {
+      std::vector<uint32_t> row_of(c.num_customers, UINT32_MAX);
+      for (uint32_t k = 0; k < kinds.size(); ++k) row_of[kinds[k].cluster] = k;
+      for (const CampaignOffer& o : c.offers) {
+        const int rk = reward_index[o.kind];
+        if (rk >= 0 && row_of[o.customer] != UINT32_MAX) kinds[row_of[o.customer]].x[size_t(rk)] += 1;
+      }
+      const auto e = within_ols(std::move(kinds), reward_kinds.size());
+      for (size_t k = 0; k < reward_kinds.size(); ++k) {
+        const double window = st.mean_transactions * c.kinds[reward_kinds[k]].duration_h / c.horizon_h;
+        st.tx_by_kind.push_back({c.kinds[reward_kinds[k]].name, e[k], window > 0 ? e[k].value / window : 0.0,
+                                 window > 0 ? e[k].se / window : 0.0});
+      }
+    }
     const double per_window = st.mean_transactions * st.mean_reward_duration_h / c.horizon_h;
     st.tx_lift_per_window = per_window > 0 ? st.tx_per_reward_offer.value / per_window : 0.0;
     st.tx_lift_per_window_se = per_window > 0 ? st.tx_per_reward_offer.se / per_window : 0.0;
@@ -368,7 +448,7 @@ Campaign simulate_campaign(Environment& env, const CampaignDesign& d) {
     env.apply_offer(s, arm, p.ts_ms);
     if (!o.purchased) continue;
     c.transactions[size_t(cust_of[s])] += 1;
-    c.spend[size_t(cust_of[s])] += o.revenue;
+    c.spend[size_t(cust_of[s])] += o.quantity * env.item(p.item).price;  // at list price (see calibration.h)
     for (uint32_t j = first[s]; j < first[s + 1]; ++j) {
       const auto [from, to] = window_ms(j);
       if (p.ts_ms < from || p.ts_ms >= to || c.offers[j].completed) continue;
@@ -551,7 +631,7 @@ UpliftData simulate_uplift(Environment& env, const Browsing& b, const UpliftDesi
       env.apply_offer(s, arm, p.ts_ms);
       if (!o.purchased) continue;
       conv[s] = 1;
-      spend[s] += o.revenue;
+      spend[s] += o.quantity * env.item(p.item).price;  // at list price (see calibration.h)
     }
   }
   for (const SimEvent& e : b.events)
@@ -964,7 +1044,33 @@ std::string campaign_report(const CampaignStats* real, const std::string& real_n
   };
   if (real) totals(*real, rn, nullptr);
   totals(sim, sn, real);
+  if (sim.has_totals) {
+    o.line("net purchases per offer window by offer (vs a placebo; one least squares over the counts of each kind)");
+    const size_t n = std::max(real && real->has_totals ? real->tx_by_kind.size() : 0, sim.tx_by_kind.size());
+    for (size_t i = 0; i < n; ++i) {
+      char l[128] = "", r[128] = "";
+      if (real && i < real->tx_by_kind.size()) {
+        const auto& k = real->tx_by_kind[i];
+        std::snprintf(l, sizeof(l), "%-22s %+6.1f%% +- %4.1f%%", k.name.c_str(), 100 * k.per_window, 100 * k.per_window_se);
+      } else {
+        std::snprintf(l, sizeof(l), "%-22s %15s", "", "");
+      }
+      if (i < sim.tx_by_kind.size()) {
+        const auto& k = sim.tx_by_kind[i];
+        std::snprintf(r, sizeof(r), "%-22s %+6.1f%% +- %4.1f%%", k.name.c_str(), 100 * k.per_window, 100 * k.per_window_se);
+      }
+      o.line("  %s | %s", l, r);
+    }
+  }
   if (real) o.s += "\n" + checks.summary();
+  auto negative = [](const CampaignStats& x) {
+    int n = 0;
+    for (const auto& k : x.tx_by_kind) n += k.tx.se > 0 && k.tx.value < -2 * k.tx.se;
+    return n;
+  };
+  if (real && real->has_totals && sim.has_totals)
+    o.line("  offers that lower the month's purchases (net effect below -2 se): real %d of %zu, simulator %d of %zu",
+           negative(*real), real->tx_by_kind.size(), negative(sim), sim.tx_by_kind.size());
   return o.s;
 }
 

@@ -55,7 +55,9 @@ struct Campaign {
   uint32_t num_customers = 0;
   // Per customer over the whole horizon (empty when the source has none): number of purchases
   // (transactions) and spend. Starbucks' per-customer totals are such outcomes (they leak as
-  // features, not as outcomes of a randomized assignment).
+  // features, not as outcomes of a randomized assignment). Spend is what was bought at list prices:
+  // Starbucks pays its rewards as separate events (the receipts are not reduced), so the simulator's
+  // spend is quantity x list price, not the discounted revenue.
   std::vector<double> transactions, spend;
   // Whether placebo completions mean anything (the simulator: a purchase in the window; Starbucks:
   // informational offers are never marked completed).
@@ -119,6 +121,14 @@ struct CampaignStats {
   // an offer) lowers the early effect relative to the late one, whose after-effects fall mostly past
   // the horizon; the late windows are also cut by the horizon more often (the same in both runs).
   Estimate tx_early_reward, tx_late_reward;
+  // The same effect per reward kind (one least squares on the counts of each kind received; the
+  // placebos are the baseline); per_window = effect / the purchases of one window of that kind.
+  struct KindEffect {
+    std::string name;
+    Estimate tx;
+    double per_window = 0, per_window_se = 0;
+  };
+  std::vector<KindEffect> tx_by_kind;
 };
 
 CampaignStats campaign_stats(const Campaign& c);
@@ -158,7 +168,7 @@ struct UpliftData {
     bool treated = false;
     bool visit = false;
     bool converted = false;
-    double spend = 0;
+    double spend = 0;                               // simulator: at list prices (as Campaign::spend)
     std::vector<uint8_t> group;                     // per grouping: index into labels
   };
   std::vector<Row> rows;
