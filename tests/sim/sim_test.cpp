@@ -368,8 +368,14 @@ TEST(SimResponse, SleepingDogsBuyLessWhenOfferedDiscounts) {
   EXPECT_GT((p0 - p20) / pairs.size(), 0.1);
 }
 
-TEST(SimResponse, HabituationLowersNoDiscountPurchaseProbabilityAndDecays) {
-  Environment env(small_config());
+namespace {
+// Six discounts a day apart lower the no-discount purchase probability; the waiting level ends above
+// `min_wait` (and at most `max_wait`), the mean no-discount probability below `max_ratio` of fresh;
+// a 20% discount is not affected; 120 quiet days undo it.
+void check_habituation(int world, double min_wait, double max_wait, double max_ratio) {
+  Config cfg = small_config();
+  cfg.world_version = world;
+  Environment env(cfg);
   const int64_t t0 = env.config().start_ms;
   const int64_t day = 86400000;
   int checked = 0;
@@ -392,7 +398,8 @@ TEST(SimResponse, HabituationLowersNoDiscountPurchaseProbabilityAndDecays) {
       }
       const int64_t t_end = t0 + 6 * day;
       EXPECT_EQ(env.shopper(s).offers_received, 6u);
-      EXPECT_GT(env.wait_level(s, t_end), 3.0);
+      EXPECT_GT(env.wait_level(s, t_end), min_wait);
+      EXPECT_LE(env.wait_level(s, t_end), max_wait);
       sum_fresh += fresh0;
       sum_after += env.purchase_probability(s, i, 0, t_end);
       // A 20% discount is not affected (it satisfies the wait).
@@ -403,9 +410,107 @@ TEST(SimResponse, HabituationLowersNoDiscountPurchaseProbabilityAndDecays) {
     }
   }
   EXPECT_GT(checked, 100);
-  EXPECT_LT(sum_after, 0.7 * sum_fresh) << "mean no-discount probability after six discounts in a week";
+  EXPECT_LT(sum_after, max_ratio * sum_fresh) << "mean no-discount probability after six discounts in a week";
   env.reset_state();
   EXPECT_EQ(env.wait_level(0, env.config().start_ms), 0.0);
+}
+}  // namespace
+
+TEST(SimResponse, HabituationLowersNoDiscountPurchaseProbabilityAndDecays) {
+  check_habituation(2, 0.85, 1.0, 0.97);  // bounded: 1 - 0.5^6 less a week's decay
+}
+
+TEST(SimWorld1, HabituationIsUnboundedInWorld1) {
+  check_habituation(1, 3.0, 6.0, 0.7);
+}
+
+TEST(SimWorld, DefaultIsWorld2AndWorld1IsReachable) {
+  EXPECT_EQ(Config{}.world_version, 2);
+  Environment w2(small_config());
+  EXPECT_EQ(w2.world().version, 2);
+  EXPECT_EQ(w2.config().segment_shares, (std::array<double, 4>{0.48, 0.24, 0.10, 0.18}));
+  EXPECT_EQ(w2.config().habituation_tau_days, 10.0);
+  Config c1 = small_config();
+  c1.world_version = 1;
+  Environment w1(c1);
+  EXPECT_EQ(w1.world().version, 1);
+  EXPECT_EQ(w1.config().segment_shares, (std::array<double, 4>{0.40, 0.20, 0.25, 0.15}));
+  // Explicit shares and decay still win over the world's.
+  Config own = small_config();
+  own.segment_shares = {1, 0, 0, 0};
+  own.habituation_tau_days = 3;
+  Environment wo(own);
+  EXPECT_EQ(wo.config().habituation_tau_days, 3.0);
+  for (uint32_t s = 0; s < wo.num_shoppers(); ++s) ASSERT_EQ(wo.segment(s), Segment::Persuadable);
+  Config bad = small_config();
+  bad.world_version = 3;
+  EXPECT_THROW(Environment{bad}, std::invalid_argument);
+  // The catalog does not depend on the world (the shoppers do: their segments differ).
+  for (uint32_t i = 0; i < w1.num_items(); ++i) {
+    ASSERT_EQ(w1.item(i).price, w2.item(i).price);
+    ASSERT_EQ(w1.item(i).cost, w2.item(i).cost);
+  }
+}
+
+// World 1 is the store every figure before world 2 was measured on (loop/README.md, trainer/model/
+// RESULTS.md): it must reproduce them. The numbers are disco-sim --seed 42's summary before world 2
+// existed (same seed, same platform).
+TEST(SimWorld1, ReproducesTheOriginalDefaultStore) {
+  Config c;
+  c.world_version = 1;
+  Environment env(c);
+  const SimLog log = simulate(env, LoggingPolicy{});
+  const Summary s = summarize(env, log);
+  EXPECT_EQ(s.shoppers_by_segment, (std::array<uint64_t, 4>{7937, 4038, 5002, 3023}));
+  EXPECT_EQ(s.events, 466444u);
+  EXPECT_EQ(s.decisions, 29916u);
+  EXPECT_EQ(s.conversions, 13382u);
+  EXPECT_NEAR(s.realized_margin, 151042.22, 0.005);
+  EXPECT_NEAR(s.oracle_expected_margin, 226325.00, 0.005);
+  EXPECT_NEAR(s.fixed_expected_margin[kNoDiscountArm], 159223.98, 0.005);
+}
+
+TEST(SimWorld, World2WaitingLevelIsBoundedAndSaturates) {
+  Environment env(small_config());
+  const int64_t t0 = env.config().start_ms;
+  const uint32_t s = 0;
+  env.apply_offer(s, 2, t0);
+  EXPECT_DOUBLE_EQ(env.wait_level(s, t0), 0.5);
+  env.apply_offer(s, 3, t0);
+  EXPECT_DOUBLE_EQ(env.wait_level(s, t0), 0.75);
+  for (int k = 0; k < 100; ++k) env.apply_offer(s, 1 + k % 5, t0 + k * 60000);
+  EXPECT_LE(env.wait_level(s), 1.0);
+  EXPECT_GT(env.wait_level(s), 0.99);
+  // So the habituation cost is bounded by kappa: a sure thing offered 10% after 100 discounts loses
+  // at most kappa * (1 - 0.10 / 0.15) log-odds against a fresh one.
+  for (auto [sh, i] : pairs_of(env, Segment::SureThing, 20)) {
+    env.reset_state();
+    const double fresh = env.purchase_probability(sh, i, 2, t0);
+    for (int k = 0; k < 100; ++k) env.apply_offer(sh, 2, t0 + k);
+    const double after = env.purchase_probability(sh, i, 2, t0 + 100);
+    const double logit = [](double p) { return std::log(p / (1 - p)); }(fresh) - std::log(after / (1 - after));
+    EXPECT_LE(logit, env.shopper(sh).kappa / 3.0 + 1e-9);
+    EXPECT_GT(logit, 0.0);
+  }
+}
+
+TEST(SimWorld, World2HasAllFourSegmentsWithTheirResponses) {
+  Config c = small_config();
+  c.num_shoppers = 20000;
+  Environment env(c);
+  std::array<double, 4> n{};
+  for (const Shopper& p : env.shoppers()) n[int(p.segment)] += 1;
+  const std::array<double, 4> want{0.48, 0.24, 0.10, 0.18};
+  for (int g = 0; g < 4; ++g) EXPECT_NEAR(n[size_t(g)] / 20000, want[size_t(g)], 0.015) << to_string(Segment(g));
+  // Sleeping dogs: a discount lowers the odds by gamma + 2 v, gamma in [0.2, 0.6].
+  for (auto [s, i] : pairs_of(env, Segment::SleepingDog, 200)) {
+    const Shopper& p = env.shopper(s);
+    EXPECT_GE(p.gamma, 0.2f);
+    EXPECT_LE(p.gamma, 0.6f);
+    const double p0 = env.purchase_probability(s, i, 0), p20 = env.purchase_probability(s, i, 4);
+    const double drop = std::log(p0 / (1 - p0)) - std::log(p20 / (1 - p20));
+    EXPECT_NEAR(drop, p.gamma + 2.0 * 0.20, 1e-4);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -696,6 +801,8 @@ TEST(SimCli, BadArgumentsExitWithStatus2) {
   EXPECT_EQ(run(exe + " --out " + out + " --dirty-rate 1.5"), 2);
   EXPECT_EQ(run(exe + " --out " + out + " --logging-policy fixed:50%"), 2);
   EXPECT_EQ(run(exe + " --out " + out + " --days"), 2);
+  EXPECT_EQ(run(exe + " --out " + out + " --world 3"), 2);
+  EXPECT_EQ(run(exe + " --out " + out + " --world 0"), 2);
   EXPECT_EQ(run(exe + " --help"), 0);
   EXPECT_EQ(run(exe + " --shoppers 10 --items 10 --days 1 --out /dev/null/x"), 1) << "unwritable output";
   EXPECT_FALSE(fs::exists(out)) << "nothing is written on bad arguments";

@@ -58,6 +58,31 @@ void build_alias(const std::vector<double>& w, float* prob, uint32_t* other) {
 
 }  // namespace
 
+WorldParams WorldParams::of(int version) {
+  if (version == 1) return WorldParams{};  // the defaults are world 1
+  if (version == 2) return WorldParams::world2();
+  throw std::invalid_argument("sim: unknown world version " + std::to_string(version) + " (1 or 2)");
+}
+
+// World 2: world 1 changed where the real randomized experiments say it is off (trainer/sim/README.md,
+// "Calibration"): the waiting level is bounded (each discount closes half the gap to 1 instead of
+// adding 1), lost causes are 10% of shoppers instead of 25% (their place shared in proportion by the
+// others), sleeping dogs lose 0.2-0.6 + 2 v log-odds instead of 0.6-1.2 + 4 v, and persuadables'
+// base log-odds spread wider (N(-1.5, 1) instead of N(-1.9, 0.5)). Response per unit of discount
+// (beta), habituation strength per unit of waiting (kappa) and its decay are world 1's.
+WorldParams WorldParams::world2() {
+  WorldParams w;
+  w.version = 2;
+  w.shares = {0.48, 0.24, 0.10, 0.18};
+  w.pers_base_mu = -1.5;
+  w.pers_base_sd = 1.0;
+  w.dog_gamma_lo = 0.2;
+  w.dog_gamma_hi = 0.6;
+  w.dog_slope = 2.0;
+  w.eta = 0.5;
+  return w;
+}
+
 const char* to_string(Segment s) {
   switch (s) {
     case Segment::Persuadable: return "persuadable";
@@ -85,13 +110,16 @@ int parse_arm(std::string_view s) {
   return -1;
 }
 
-Environment::Environment(const Config& config) : config_(config) {
+Environment::Environment(const Config& config) : config_(config), world_(WorldParams::of(config.world_version)) {
   if (config_.num_items == 0) throw std::invalid_argument("sim: num_items must be > 0");
   if (config_.num_shoppers == 0) throw std::invalid_argument("sim: num_shoppers must be > 0");
   if (config_.num_days == 0) throw std::invalid_argument("sim: num_days must be > 0");
   if (config_.num_categories == 0) throw std::invalid_argument("sim: num_categories must be > 0");
   if (config_.brands_per_category == 0) config_.brands_per_category = 1;
   config_.num_categories = std::min(config_.num_categories, config_.num_items);
+  if (config_.segment_shares == std::array<double, 4>{0, 0, 0, 0}) config_.segment_shares = world_.shares;
+  if (config_.habituation_tau_days == 0) config_.habituation_tau_days = world_.tau_days;
+  if (!(config_.habituation_tau_days > 0)) throw std::invalid_argument("sim: habituation_tau_days must be > 0");
   double share_sum = 0;
   for (double v : config_.segment_shares) {
     if (!(v >= 0)) throw std::invalid_argument("sim: segment shares must be >= 0");
@@ -224,15 +252,17 @@ void Environment::build_shoppers() {
     // Persuadables are more price sensitive on average (observable through their behaviour).
     p.price_sensitivity = float(r.lognormal(0.0, 0.45) * (pers ? 1.35 : 0.85));
     switch (p.segment) {
-      case Segment::Persuadable: p.base_logit = float(-1.9 + 0.5 * r.normal()); break;
+      case Segment::Persuadable: p.base_logit = float(world_.pers_base_mu + world_.pers_base_sd * r.normal()); break;
       case Segment::SureThing: p.base_logit = float(1.1 + 0.5 * r.normal()); break;
       case Segment::LostCause: p.base_logit = -30.f; break;
       case Segment::SleepingDog: p.base_logit = float(-0.6 + 0.5 * r.normal()); break;
     }
-    p.beta = pers ? float(11.0 * p.price_sensitivity) : 0.f;
-    p.gamma = p.segment == Segment::SleepingDog ? float(0.6 + 0.6 * r.uniform()) : 0.f;
+    p.beta = pers ? float(world_.beta_scale * p.price_sensitivity) : 0.f;
+    p.gamma = p.segment == Segment::SleepingDog
+                  ? float(world_.dog_gamma_lo + (world_.dog_gamma_hi - world_.dog_gamma_lo) * r.uniform())
+                  : 0.f;
     p.shipping_value = float(kShippingPerceivedValue * r.lognormal(-0.18, 0.6));
-    p.kappa = float(0.35 * r.lognormal(0.0, 0.5));
+    p.kappa = float(world_.kappa * r.lognormal(0.0, 0.5));
     double seg_visit = p.segment == Segment::SureThing ? 1.5 : p.segment == Segment::LostCause ? 0.8 : 1.0;
     p.visits_per_day = float(std::exp(visit_mu + visit_sigma * r.normal()) * seg_visit);
     double seg_eng = p.segment == Segment::SureThing ? 1.2 : p.segment == Segment::LostCause ? 0.75 : 1.0;
@@ -306,9 +336,9 @@ double Environment::purchase_probability(uint32_t s, uint32_t i, int arm, int64_
   const double v = perceived_value(s, i, arm);
   double logit = p.base_logit - 0.5 * p.price_sensitivity * std::log(it.price / category_median_price_[it.category]);
   if (p.segment == Segment::Persuadable) logit += p.beta * v;
-  if (p.segment == Segment::SleepingDog && v > 0) logit -= p.gamma + 4.0 * v;
+  if (p.segment == Segment::SleepingDog && v > 0) logit -= p.gamma + world_.dog_slope * v;
   const double w = wait_level(s, ts_ms);
-  if (w > 0) logit -= p.kappa * w * std::max(0.0, 1.0 - v / 0.15);
+  if (w > 0) logit -= p.kappa * w * std::max(0.0, 1.0 - v / world_.full_value);
   return sigmoid(logit);
 }
 
@@ -354,7 +384,7 @@ void Environment::apply_offer(uint32_t s, int arm, int64_t ts_ms) {
   Shopper& p = shoppers_[s];
   double w = wait_level(s, ts_ms);
   if (arm_is_discount(arm)) {
-    w += 1.0;
+    w += world_.eta > 0 ? world_.eta * (1.0 - w) : 1.0;
     ++p.offers_received;
   }
   p.wait_level = w;

@@ -14,6 +14,7 @@ namespace {
 
 const char* kUsage =
     "usage: disco-sim --out DIR [options]\n"
+    "       disco-sim calibrate [options]   (the simulator against real experiments; calibrate --help)\n"
     "\n"
     "Simulates a store (catalog, shoppers, sessions, discount offers) and writes the canonical CSV\n"
     "files DIR/items.csv, events.csv, decisions.csv, outcomes.csv (trainer/data/README.md).\n"
@@ -26,6 +27,8 @@ const char* kUsage =
     "  --items N             catalog size (default 10000)\n"
     "  --days N              simulated days (default 30)\n"
     "  --categories N        number of categories (default 40)\n"
+    "  --world N             ground truth version (default 2): 2 = calibrated against real randomized\n"
+    "                        experiments (trainer/sim/README.md, calibration), 1 = the original world\n"
     "  --logging-policy P    policy that chose the logged arms (default uniform):\n"
     "                          uniform            every arm with probability 1/6\n"
     "                          fixed:ARM          always ARM\n"
@@ -63,8 +66,11 @@ T parse_uint(std::string_view flag, std::string_view v, T min_value) {
 
 }  // namespace
 
+int calibrate_main(int argc, char** argv);  // calibrate_main.cpp
+
 int main(int argc, char** argv) {
   using namespace disco::sim;
+  if (argc >= 2 && std::string_view(argv[1]) == "calibrate") return calibrate_main(argc - 1, argv + 1);
   Config cfg;
   std::string out;
   std::string policy_spec = "uniform";
@@ -87,7 +93,7 @@ int main(int argc, char** argv) {
       val = a.substr(eq + 1);
     } else {
       const bool known = a == "--seed" || a == "--out" || a == "--shoppers" || a == "--items" ||
-                         a == "--days" || a == "--categories" || a == "--logging-policy" ||
+                         a == "--days" || a == "--categories" || a == "--logging-policy" || a == "--world" ||
                          a == "--dirty-rate";
       if (!known) usage_error("unknown option '" + std::string(a) + "'");
       if (i + 1 >= argc) usage_error(std::string(a) + ": missing value");
@@ -100,6 +106,10 @@ int main(int argc, char** argv) {
     else if (flag == "--days") cfg.num_days = parse_uint<uint32_t>(flag, val, 1);
     else if (flag == "--categories") cfg.num_categories = parse_uint<uint32_t>(flag, val, 1);
     else if (flag == "--logging-policy") policy_spec = std::string(val);
+    else if (flag == "--world") {
+      cfg.world_version = int(parse_uint<uint32_t>(flag, val, 1));
+      if (cfg.world_version > 2) usage_error("--world: expected 1 or 2, got " + std::string(val));
+    }
     else if (flag == "--dirty-rate") {
       std::string s(val);
       char* end = nullptr;
@@ -132,8 +142,8 @@ int main(int argc, char** argv) {
     if (!quiet) {
       auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
       Summary s = summarize(env, log);
-      std::printf("disco-sim seed %llu, %u days, logging policy %s -> %s\n",
-                  (unsigned long long)cfg.seed, cfg.num_days, policy.to_string().c_str(), out.c_str());
+      std::printf("disco-sim seed %llu, world %d, %u days, logging policy %s -> %s\n",
+                  (unsigned long long)cfg.seed, cfg.world_version, cfg.num_days, policy.to_string().c_str(), out.c_str());
       std::fputs(summary_text(s).c_str(), stdout);
       std::printf("wrote items.csv %llu rows, events.csv %llu, decisions.csv %llu, outcomes.csv %llu (%.1f MB)\n",
                   (unsigned long long)ws.item_rows, (unsigned long long)ws.event_rows,

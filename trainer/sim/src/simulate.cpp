@@ -119,13 +119,13 @@ double diurnal_accept(int64_t ts_ms) {
 
 }  // namespace
 
-Browsing generate_browsing(const Environment& env) {
+Browsing generate_browsing(const Environment& env, bool with_events) {
   const Config& cfg = env.config();
   const uint64_t seed = cfg.seed;
   const int64_t horizon_ms = cfg.start_ms + int64_t(cfg.num_days) * kDayMs;
   Browsing b;
   const double expected_events = double(cfg.num_shoppers) * cfg.mean_visits_per_day * cfg.num_days * 7.5;
-  b.events.reserve(size_t(expected_events * 1.1) + 1024);
+  if (with_events) b.events.reserve(size_t(expected_events * 1.1) + 1024);
   b.offers.reserve(size_t(expected_events * 0.07) + 64);
 
   std::vector<int64_t> starts;
@@ -161,12 +161,12 @@ Browsing generate_browsing(const Environment& env) {
       uint32_t cart_no = 0;
       for (int step = 0; step < 60; ++step) {
         const Item& it = env.item(cur);
-        b.events.push_back({t, it.price, s, sess, cur, kView, 1});
+        if (with_events) b.events.push_back({t, it.price, s, sess, cur, kView, 1});
         viewed.push_back(cur);
         t += 2000 + int64_t(r.exponential(25000));
         const double p_click = sh.engagement * (0.45 + 0.55 * taste[it.category] / max_taste);
         if (r.bernoulli(p_click)) {
-          b.events.push_back({t, it.price, s, sess, cur, kClick, 1});
+          if (with_events) b.events.push_back({t, it.price, s, sess, cur, kClick, 1});
           t += 3000 + int64_t(r.exponential(40000));
           const double rel_price = std::log(it.price / env.category_median_price(it.category));
           const double p_cart = std::clamp(
@@ -174,7 +174,7 @@ Browsing generate_browsing(const Environment& env) {
               0.02, 0.8);
           const bool already = std::find(carted.begin(), carted.end(), cur) != carted.end();
           if (it.in_stock && !already && r.bernoulli(p_cart)) {
-            b.events.push_back({t, it.price, s, sess, cur, kCart, 1});
+            if (with_events) b.events.push_back({t, it.price, s, sess, cur, kCart, 1});
             carted.push_back(cur);
             OfferPoint op{};
             op.ts_ms = t;

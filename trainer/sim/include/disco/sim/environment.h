@@ -5,15 +5,21 @@
 //
 // Ground truth (per shopper s, item i, arm a, time t; v = the value of the arm to the shopper as a
 // fraction of the price: the percent for percent arms, shipping value / price (<= 0.5) for free
-// shipping):
+// shipping); the constants are WorldParams (world 2 by default, world 1 with Config::world_version):
 //   logit = base_s - price_term(s, i) + response(segment_s, v) - habituation(s, t, v)
 //   persuadable:  response = beta_s * v                (beta_s > 0: discounts raise the purchase odds)
 //   sure thing:   response = 0                         (buys with high probability regardless)
 //   lost cause:   probability is exactly 0             (never buys)
-//   sleeping dog: response = -(gamma_s + 4 v) if v > 0 (a discount lowers the purchase odds)
-//   habituation(s, t, v) = kappa_s * w_s(t) * max(0, 1 - v / 0.15), where the "waiting for a
-//     discount" level w_s rises by 1 with each discount received (apply_offer) and decays
-//     exponentially (time constant Config::habituation_tau_days).
+//   sleeping dog: response = -(gamma_s + dog_slope v) if v > 0 (a discount lowers the purchase odds)
+//   habituation(s, t, v) = kappa_s * w_s(t) * max(0, 1 - v / full_value), where the "waiting for a
+//     discount" level w_s rises with each discount received (apply_offer) and decays exponentially
+//     (time constant Config::habituation_tau_days). World 1: w += 1 (unbounded); world 2:
+//     w += eta (1 - w) (bounded by 1: the first discount raises it to 0.5, the next to 0.75, ...).
+//   world 1: shares 40/20/25/15%, persuadable base N(-1.9, 0.5), gamma U(0.6, 1.2), dog_slope 4
+//   world 2: shares 48/24/10/18%, persuadable base N(-1.5, 1.0), gamma U(0.2, 0.6), dog_slope 2,
+//            eta 0.5 (trainer/sim/README.md, "Calibration": what the real data says)
+//   both:    beta_s = 11 * price_sensitivity_s, kappa_s = 0.35 * lognormal(0, 0.5), full_value 0.15,
+//            tau 10 days
 // Out-of-stock items are never bought (probability 0). Shopper, item or arm indices out of range
 // throw std::out_of_range.
 // Margin of one offer = purchased * (quantity * (price * (1 - discount) - cost) - shipping cost
@@ -31,6 +37,29 @@
 
 namespace disco::sim {
 
+// The ground truth's parameters, by world version (Config::world_version). World 1 is the original
+// world; world 2 is calibrated against real randomized experiments (trainer/sim/README.md,
+// "Calibration").
+struct WorldParams {
+  int version = 1;
+  std::array<double, 4> shares{0.40, 0.20, 0.25, 0.15};  // persuadable, sure thing, lost cause, sleeping dog
+  double tau_days = 10.0;        // habituation decay time constant
+  double pers_base_mu = -1.9, pers_base_sd = 0.5;  // persuadable base logit ~ N(mu, sd)
+  double beta_scale = 11.0;      // persuadable beta = beta_scale * price_sensitivity
+  double dog_gamma_lo = 0.6, dog_gamma_hi = 1.2;   // sleeping dog gamma ~ U(lo, hi)
+  double dog_slope = 4.0;        // sleeping dog response = -(gamma + dog_slope * v)
+  double kappa = 0.35;           // habituation strength: kappa_s = kappa * lognormal(0, 0.5)
+  // Waiting level update per discount received: 0 = +1 (unbounded, world 1); else
+  // w += eta * (1 - w) (bounded by 1).
+  double eta = 0.0;
+  double full_value = 0.15;      // discounts worth at least this much are not affected by the waiting
+  // Throws std::invalid_argument for an unknown version.
+  static WorldParams of(int version);
+  static WorldParams world2();
+};
+
+inline constexpr int kDefaultWorldVersion = 2;
+
 struct Config {
   uint64_t seed = 42;
   uint32_t num_items = 10000;
@@ -43,9 +72,13 @@ struct Config {
   double out_of_stock_rate = 0.03;
   double mean_visits_per_day = 0.1;      // per shopper; log-normal across shoppers
   double taste_concentration = 3.0;      // Dirichlet total mass (small = focused shoppers)
-  // Segment shares (normalized): persuadable, sure thing, lost cause, sleeping dog.
-  std::array<double, 4> segment_shares{0.40, 0.20, 0.25, 0.15};
-  double habituation_tau_days = 10.0;
+  // The ground truth (WorldParams::of): 2 (default) = calibrated against real randomized experiments,
+  // 1 = the original world (the figures of loop/README.md were measured on it; disco-sim --world 1).
+  int world_version = kDefaultWorldVersion;
+  // Segment shares (normalized): persuadable, sure thing, lost cause, sleeping dog. All zero (the
+  // default): the world's own (WorldParams::shares); Environment::config() holds the ones used.
+  std::array<double, 4> segment_shares{0, 0, 0, 0};
+  double habituation_tau_days = 0;       // 0 (default): the world's own (WorldParams::tau_days)
   // Session behaviour.
   double continue_prob = 0.8;            // another view after each view (mean ~5 views/session)
   double revisit_prob = 0.08;            // next view returns to an item seen earlier this session
@@ -78,7 +111,7 @@ struct Shopper {
   float kappa = 0.f;              // habituation strength (log-odds per unit waiting level)
   float visits_per_day = 0.f;
   float engagement = 0.f;         // click probability scale
-  // Mutable state (habituation): waiting level as of wait_ts_ms.
+  // Mutable state (habituation): waiting level as of wait_ts_ms (world 2: in [0, 1]).
   double wait_level = 0.0;
   int64_t wait_ts_ms = 0;
   uint32_t offers_received = 0;   // discounts received (apply_offer with a discount arm)
@@ -106,6 +139,7 @@ class Environment {
   explicit Environment(const Config& config);
 
   const Config& config() const { return config_; }
+  const WorldParams& world() const { return world_; }
   uint64_t seed() const { return config_.seed; }
   uint32_t num_items() const { return uint32_t(items_.size()); }
   uint32_t num_shoppers() const { return uint32_t(shoppers_.size()); }
@@ -161,6 +195,7 @@ class Environment {
   void check(uint32_t s, uint32_t i, int arm) const;  // throws std::out_of_range
 
   Config config_;
+  WorldParams world_;
   std::vector<Item> items_;
   std::vector<Shopper> shoppers_;
   std::vector<float> taste_;        // [shopper][category]

@@ -39,6 +39,7 @@ enum Stream : uint64_t {
   kStreamDecisionId = 7,
   kStreamDirty = 8,
   kStreamRemove = 9,      // whether an abandoned cart gets a remove event
+  kStreamCalibration = 10, // calibration experiments' assignments (calibration.h)
 };
 
 // A small sequential generator (SplitMix64) for building the catalog, the shoppers and sessions;

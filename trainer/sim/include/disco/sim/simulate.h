@@ -97,7 +97,9 @@ struct Browsing {
   uint64_t sessions = 0;
 };
 // Deterministic given the environment's seed and config; does not touch the environment's state.
-Browsing generate_browsing(const Environment& env);
+// with_events = false leaves Browsing::events empty (the offer points and sessions are the same):
+// for experiments that only need the offer points.
+Browsing generate_browsing(const Environment& env, bool with_events = true);
 
 // A policy that decides at offer points, in time order (online: it may learn from observe()).
 // To build its view of the shopper, a policy can replay Browsing::events with ts < the offer's ts,
