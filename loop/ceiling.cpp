@@ -203,13 +203,14 @@ uint64_t arg(int argc, char** argv, const char* name, uint64_t def) {
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
-      std::puts("disco-loop-ceiling [--seed 42] [--shoppers 6000] [--items 3000] [--days 21] [--history-days 7]\n"
+      std::puts("disco-loop-ceiling [--seed 42] [--shoppers 6000] [--items 3000] [--days 21] [--history-days 7] [--world 2]\n"
                 "                   [--train-shoppers 60000]\n"
                 "The loop's world (same flags as disco-loop) plus train-shoppers other shoppers of the same store.");
       return 0;
     }
   Config cfg;
   cfg.seed = arg(argc, argv, "--seed", 42);
+  cfg.world_version = int(arg(argc, argv, "--world", uint64_t(kDefaultWorldVersion)));
   const uint32_t shoppers = uint32_t(arg(argc, argv, "--shoppers", 6000));
   const uint32_t train = uint32_t(arg(argc, argv, "--train-shoppers", 60000));
   cfg.num_items = uint32_t(arg(argc, argv, "--items", 3000));

@@ -269,6 +269,7 @@ int main(int argc, char** argv) {
     else if (a == "--items") cfg.num_items = uint32_t(parse_u64(a, next()));
     else if (a == "--days") cfg.num_days = uint32_t(parse_u64(a, next()));
     else if (a == "--history-days") history_days = uint32_t(parse_u64(a, next()));
+    else if (a == "--world") cfg.world_version = int(parse_u64(a, next()));
     else if (a == "--runtime-seed") runtime_seed = parse_u64(a, next());
     else if (a == "--bundle") bundles.push_back(next());
     else if (a == "--json") json_out = next();
@@ -277,7 +278,7 @@ int main(int argc, char** argv) {
     else if (a == "--dump") dump_prefix = next();
     else if (a == "--help" || a == "-h") {
       std::puts("disco-loop-lab --bundle B [--bundle B2 ...] [--seed 42] [--shoppers 6000] [--items 3000] [--days 21] "
-                "[--history-days 7] [--runtime-seed 1] [--json FILE]\n(see the source header)");
+                "[--history-days 7] [--world N] [--runtime-seed 1] [--json FILE] [--segments] [--references] [--dump PREFIX]\n(see the source header)");
       return 0;
     } else die("unknown argument '" + a + "' (see --help)");
   }
@@ -295,7 +296,7 @@ int main(int argc, char** argv) {
   int best_arm = 1;
   for (int a = 1; a < kNumArms; ++a)
     if (sum_margin(base.fixed[size_t(a)], d0, d1) > best_fixed) best_fixed = sum_margin(base.fixed[size_t(a)], d0, d1), best_arm = a;
-  std::printf("world: seed %" PRIu64 ", %u shoppers, %u items, %u + %u days\n", cfg.seed, cfg.num_shoppers,
+  std::printf("world %d: seed %" PRIu64 ", %u shoppers, %u items, %u + %u days\n", cfg.world_version, cfg.seed, cfg.num_shoppers,
               cfg.num_items, history_days, loop_days);
   std::printf("no discount %.0f, best fixed (%s) %.0f, oracle %.0f\n", none, kArms[size_t(best_arm)].name, best_fixed, oracle);
   if (references) {

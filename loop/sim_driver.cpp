@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
     else if (a == "--items") cfg.num_items = uint32_t(parse_u64(a, next()));
     else if (a == "--days") cfg.num_days = uint32_t(parse_u64(a, next()));
     else if (a == "--history-days") history_days = uint32_t(parse_u64(a, next()));
+    else if (a == "--world") cfg.world_version = int(parse_u64(a, next()));
     else if (a == "--out") out = next();
     else if (a == "--help" || a == "-h") {
       std::puts("disco-loop-sim --out DIR [--seed 42] [--shoppers 6000] [--items 3000] [--days 21 (loop days)] "

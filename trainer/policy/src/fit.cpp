@@ -299,9 +299,9 @@ PolicyFit fit_policy(const Replay& r, const FitOptions& o) {
   double s2 = 0;                                     // residual variance of the targets (greedy)
   Vec y = Vec::Zero(Eigen::Index(train.size()));
   double mean_abs_v = 0;
-  const bool greedy = o.backup == "greedy", lspi = o.backup == "lspi";
-  if (!greedy && !lspi && o.backup != "logged")
-    throw PolicyError("--backup: expected logged, lspi or greedy, got '" + o.backup + "'");
+  const bool greedy = o.backup == "greedy", lspi = o.backup == "lspi", none = o.backup == "none";
+  if (!greedy && !lspi && !none && o.backup != "logged")
+    throw PolicyError("--backup: expected logged, lspi, greedy or none, got '" + o.backup + "'");
   // LSTD: the fixed point of c(x_t, a_t) = g_t (r_next + c(x_next, a_next)) in least squares with
   // the ridge R, for a given next arm and reward per transition:
   //   (Z'Z + R - sum_t g_t z_t z_next^T) w = sum_t g_t z_t r_next,
@@ -340,7 +340,7 @@ PolicyFit fit_policy(const Replay& r, const FitOptions& o) {
     if (!sol.allFinite()) throw PolicyError("value model: the evaluation's linear system has no finite solution");
     return sol;
   };
-  if (!greedy) {
+  if (!greedy && !none) {
     // "logged": evaluation of the logging policy's continuation (one-step method: the next arm is
     // the logged one, its reward the realized margin; on-policy, so the projected Bellman equation
     // has a unique, stable solution). "lspi": least-squares policy iteration from there: the next
