@@ -1,0 +1,13 @@
+# Tests of the off-policy evaluation, the A/B analysis and the gate (suites start with "Ope":
+# ctest -R Ope). The OpeObp cases read $DISCO_DATA/open-bandit-men and skip by name without it.
+if(TARGET disco::data)
+  disco_add_gtest(disco_ope_tests
+    SOURCES ope_stats_test.cpp
+    LIBS disco::eval disco::data nlohmann_json::nlohmann_json
+    LABELS eval ope)
+  disco_add_gtest(disco_ope_realdata_tests
+    SOURCES ope_obp_test.cpp
+    LIBS disco::eval disco::data
+    LABELS eval ope realdata
+    TIMEOUT 900)
+endif()
