@@ -2,7 +2,7 @@
 # ctest -R Ope). The OpeObp cases read $DISCO_DATA/open-bandit-men and skip by name without it.
 if(TARGET disco::data)
   disco_add_gtest(disco_ope_tests
-    SOURCES ope_stats_test.cpp ope_estimators_test.cpp ope_model_test.cpp
+    SOURCES ope_stats_test.cpp ope_estimators_test.cpp ope_model_test.cpp ope_data_test.cpp ope_ab_test.cpp ope_gate_test.cpp
     LIBS disco::eval disco::data nlohmann_json::nlohmann_json
     LABELS eval ope)
   disco_add_gtest(disco_ope_realdata_tests
