@@ -11,3 +11,11 @@ if(TARGET disco::data)
     LABELS eval ope realdata
     TIMEOUT 900)
 endif()
+if(TARGET disco-eval)
+  disco_add_gtest(disco_ope_cli_tests
+    SOURCES ope_cli_test.cpp
+    LIBS disco::eval disco::data nlohmann_json::nlohmann_json
+    LABELS eval ope)
+  target_compile_definitions(disco_ope_cli_tests PRIVATE DISCO_EVAL_EXE="$<TARGET_FILE:disco-eval>")
+  add_dependencies(disco_ope_cli_tests disco-eval)
+endif()

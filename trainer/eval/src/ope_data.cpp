@@ -56,6 +56,10 @@ LoadedLog bandit_log_from_dataset(const data::Dataset& ds, const std::string& di
   out.reward = opt.reward;
   BanditLog& log = out.log;
   log.source = dir;
+  if (auto it = ds.quality.dropped.find("invalid_propensity"); it != ds.quality.dropped.end() && it->second > 0)
+    throw OpeError(dir + "/decisions.csv: " + std::to_string(it->second) +
+                   " decision(s) have a propensity outside (0, 1] (0, negative, or above 1): OPE needs the logging "
+                   "probability of every decision; fix the logger or drop those rows");
   if (ds.decisions.empty())
     throw OpeError(dir + ": no decisions (decisions.csv missing or empty): OPE needs the logged decisions");
   {
@@ -63,10 +67,6 @@ LoadedLog bandit_log_from_dataset(const data::Dataset& ds, const std::string& di
     if (!dir.empty() && fs::is_directory(dir, ec) && !fs::exists(fs::path(dir) / "outcomes.csv", ec))
       throw OpeError(dir + ": no outcomes.csv: OPE needs the outcome (reward) of the logged decisions");
   }
-  if (auto it = ds.quality.dropped.find("invalid_propensity"); it != ds.quality.dropped.end() && it->second > 0)
-    throw OpeError(dir + "/decisions.csv: " + std::to_string(it->second) +
-                   " decision(s) have a propensity outside (0, 1] (0, negative, or above 1): OPE needs the logging "
-                   "probability of every decision; fix the logger or drop those rows");
   std::unordered_multimap<uint64_t, size_t> outcome_of;
   for (size_t i = 0; i < ds.outcomes.size(); ++i) outcome_of.emplace(id_key(ds.outcomes[i].id_hi, ds.outcomes[i].id_lo), i);
   auto find_outcome = [&](const data::Decision& d) -> const data::Outcome* {
