@@ -42,6 +42,30 @@ void print(const ObpCheckResult& r) {
 }
 }  // namespace
 
+TEST(OpeObp, FeaturesAsTheLibraryBuildsThem) {
+  SKIP_WITHOUT_OBD();
+  // read_open_bandit keeps each policy's item_context.csv and the user features as strings.
+  ASSERT_EQ(obd().item_attributes.count("random/item_feature_1"), 1u);
+  ASSERT_EQ(obd().item_attributes.count("bts/item_feature_1"), 1u);
+  EXPECT_NE(obd().item_attributes.at("random/item_feature_1"), obd().item_attributes.at("bts/item_feature_1"));
+  EXPECT_EQ(obd().user_attributes.at("user_feature_0").size(), obd().user_ids.size());
+  const LoadedLog rnd = open_bandit_log(obd(), "random");
+  EXPECT_EQ(rnd.log.n_arms, 34u);
+  EXPECT_EQ(rnd.log.n_positions, 3u);
+  // pandas get_dummies(drop_first): user_feature_0..3 have 3, 5, 9, 8 categories in the random log
+  EXPECT_EQ(rnd.log.context_dim, 2u + 4 + 8 + 7);
+  EXPECT_EQ(open_bandit_log(obd(), "bts").log.context_dim, 2u + 4 + 8 + 8);
+  // action context [item_id, item_feature_1..3 label-encoded, item_feature_0] of item 0 (random log):
+  // LabelEncoder ranks 5, 11, 3 and item_feature_0 -0.677...
+  ASSERT_EQ(rnd.log.arm_feature_dim, 5u);
+  EXPECT_EQ(rnd.log.arm_features[0], 0.f);
+  EXPECT_EQ(rnd.log.arm_features[1], 5.f);
+  EXPECT_EQ(rnd.log.arm_features[2], 11.f);
+  EXPECT_EQ(rnd.log.arm_features[3], 3.f);
+  EXPECT_NEAR(rnd.log.arm_features[4], -0.6771831139635117, 1e-6);
+  EXPECT_EQ(rnd.log.arm_features[5 * 1 + 1], 1.f);  // item 1: item_feature_1 rank 1
+}
+
 TEST(OpeObp, ExactIpwSnipwOnTheFullLogs) {
   SKIP_WITHOUT_OBD();
   // uniform random evaluated from the BTS log

@@ -27,6 +27,8 @@ std::string fmt(double v, const char* f = "%.6g") {
 
 std::string esc(const std::string& s) { return html::escape(s); }
 
+std::string pct_of(double v) { return std::isfinite(v) ? fmt(100 * v, "%+.2f") + "%" : "n/a"; }
+
 const char* kCss =
     "body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:1100px}\n"
     "h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ddd}\n"
@@ -346,8 +348,8 @@ std::string ab_html(const Meta& m, const ab::AbResult& r) {
   for (const auto& x : r.metrics)
     o << "<tr><td class=\"l\">" << esc(x.metric) << "</td><td class=\"l\">" << esc(x.unit) << "</td><td>" << fmt(x.disco) << "</td><td>"
       << fmt(x.holdout) << "</td><td>" << fmt(x.lift) << "</td><td>[" << fmt(x.lo) << ", " << fmt(x.hi) << "]</td><td>"
-      << fmt(100 * x.rel_lift, "%+.2f") << "%</td><td>[" << fmt(100 * x.rel_lo, "%+.2f") << "%, " << fmt(100 * x.rel_hi, "%+.2f")
-      << "%]</td><td>" << fmt(x.p_value, "%.3g") << "</td></tr>";
+      << pct_of(x.rel_lift) << "</td><td>[" << pct_of(x.rel_lo) << ", " << pct_of(x.rel_hi) << "]</td><td>"
+      << fmt(x.p_value, "%.3g") << "</td></tr>";
   o << "</table>\n<div class=\"charts\">" << svg_timeline("margin per shopper: disco - holdout, cumulative, with " +
                                                                std::to_string(pct) + "% interval", r.timeline)
     << "</div>\n";
@@ -356,7 +358,7 @@ std::string ab_html(const Meta& m, const ab::AbResult& r) {
     << fmt(r.shoppers_per_day, "%.1f") << " new shoppers a day.</p><table><tr><th class=\"l\">metric</th><th>lift</th><th>absolute</th>"
     << "<th>shoppers needed</th><th>days needed</th><th>more days</th></tr>";
   for (const auto& p : r.power_table)
-    o << "<tr><td class=\"l\">" << esc(p.metric) << "</td><td>" << esc(p.label == "observed" ? "observed " + fmt(100 * p.rel_lift, "%+.2f") + "%" : p.label)
+    o << "<tr><td class=\"l\">" << esc(p.metric) << "</td><td>" << esc(p.label == "observed" ? "observed " + pct_of(p.rel_lift) : p.label)
       << "</td><td>" << fmt(p.abs_lift) << "</td><td>" << fmt(p.shoppers_needed, "%.0f") << "</td><td>" << fmt(p.days_needed, "%.1f")
       << "</td><td>" << fmt(p.more_days, "%.0f") << "</td></tr>";
   o << "</table>\n</body></html>\n";
