@@ -28,6 +28,8 @@ template <class D>
 std::vector<float> context_of(const D& d) {
   std::vector<float> out;
   if constexpr (has_context<D>::value) {
+    using E = std::decay_t<decltype(*std::begin(d.context))>;
+    static_assert(std::is_floating_point_v<E>, "Decision::context must hold the context floats (CONTRACTS.md section 3)");
     for (const auto& v : d.context) out.push_back(static_cast<float>(v));
   }
   return out;
