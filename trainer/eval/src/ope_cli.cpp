@@ -55,27 +55,12 @@ struct Log {
   LoadedLog loaded;
 };
 
-Log load(const std::string& dir, const LogOptions& opt) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw OpeError(dir + ": not a directory (--log expects a log folder)");
+Log load(const std::string& dir, const LogOptions& opt, uint32_t folds) {
   Log L;
   L.ds = std::make_unique<data::Dataset>();
-  if (is_open_bandit_dir(dir)) {
-    std::string policy = opt.behavior;
-    const bool r = fs::exists(fs::path(dir) / "random" / "men.csv", ec), b = fs::exists(fs::path(dir) / "bts" / "men.csv", ec);
-    if (policy.empty()) {
-      if (r && b) throw OpeError(dir + ": an open-bandit folder holds two logs; choose one with --behavior random|bts");
-      policy = r ? "random" : "bts";
-    }
-    if (opt.reward_given && opt.reward != RewardKind::Conversion)
-      throw OpeError(dir + ": open-bandit logs have clicks only; use --reward conversion");
-    *L.ds = data::read_open_bandit(dir);
-    L.loaded = open_bandit_log(*L.ds, policy);
-    L.loaded.log.source = dir + " (" + policy + " log)";
-  } else {
-    *L.ds = data::read_canonical(dir);
-    L.loaded = bandit_log_from_dataset(*L.ds, dir, opt);
-  }
+  L.loaded = load_bandit_log(dir, opt, L.ds.get());
+  if (L.loaded.log.size() < folds)
+    throw OpeError(dir + ": " + std::to_string(L.loaded.log.size()) + " decisions, fewer than --folds " + std::to_string(folds));
   return L;
 }
 
@@ -145,7 +130,7 @@ void print_result(std::ostream& out, const OpeResult& r) {
     out << b;
   }
   const auto& d = r.diag;
-  out << "diagnostics: " << d.rows << " rows, " << d.clusters << " shoppers; logged value " << fmt(d.logged_value) << "; ESS "
+  out << "diagnostics: " << d.rows << " rows in " << d.clusters << " clusters (shoppers); logged value " << fmt(d.logged_value) << "; ESS "
       << fmt(d.ess, "%.1f") << " (" << fmt(100 * d.ess_share, "%.2f") << "%); min propensity " << fmt(d.min_propensity)
       << "; importance weight max " << fmt(d.max_weight) << " mean " << fmt(d.mean_weight) << "; zero candidate probability "
       << fmt(100 * d.zero_prob_share, "%.2f") << "% of rows; candidate mass on never-logged arms " << fmt(100 * d.unlogged_mass, "%.2f")
@@ -205,7 +190,7 @@ int cmd_ope(int argc, char** argv) {
   opt.bootstrap = o.bootstrap;
   opt.seed = o.seed;
   opt.alpha = o.alpha;
-  Log L = load(o.log, log_options(o, app));
+  Log L = load(o.log, log_options(o, app), o.folds);
   ActionDist pi = candidate_of(candidate, L);
   pad(pi, L.loaded.log.n_arms);
   L.loaded.log.validate();
@@ -242,7 +227,7 @@ int cmd_gate(int argc, char** argv) {
   app.add_option("--poor-skill", poor_skill, "the reward model is poor (SNIPS decides) when its out-of-fold skill <= this (default 0)");
   app.add_option("--min-ess", min_ess, "hold when the candidate's effective sample size is below this (default 100)");
   if (int rc = parse(app, argc, argv, "gate"); rc >= 0) return rc;
-  Log L = load(o.log, log_options(o, app));
+  Log L = load(o.log, log_options(o, app), o.folds);
   ActionDist c = candidate_of(candidate, L);
   ActionDist k = candidate_of(current, L);
   pad(c, L.loaded.log.n_arms);

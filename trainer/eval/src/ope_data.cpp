@@ -244,9 +244,11 @@ LoadedLog open_bandit_log(const data::Dataset& ds, const std::string& policy) {
   return out;
 }
 
-LoadedLog load_bandit_log(const std::string& dir, const LogOptions& opt) {
+LoadedLog load_bandit_log(const std::string& dir, const LogOptions& opt, data::Dataset* dataset) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw OpeError(dir + ": not a directory (--log expects a canonical log folder)");
+  if (!fs::is_directory(dir, ec)) throw OpeError(dir + ": not a directory (--log expects a log folder)");
+  data::Dataset local;
+  data::Dataset& ds = dataset ? *dataset : local;
   if (is_open_bandit_dir(dir)) {
     std::string policy = opt.behavior;
     const bool r = fs::exists(fs::path(dir) / "random" / "men.csv", ec), b = fs::exists(fs::path(dir) / "bts" / "men.csv", ec);
@@ -256,10 +258,12 @@ LoadedLog load_bandit_log(const std::string& dir, const LogOptions& opt) {
     }
     if (opt.reward_given && opt.reward != RewardKind::Conversion)
       throw OpeError(dir + ": open-bandit logs have clicks only; use --reward conversion");
-    data::Dataset ds = data::read_open_bandit(dir);
-    return open_bandit_log(ds, policy);
+    ds = data::read_open_bandit(dir);
+    LoadedLog L = open_bandit_log(ds, policy);
+    L.log.source = dir + " (" + policy + " log)";
+    return L;
   }
-  data::Dataset ds = data::read_canonical(dir);
+  ds = data::read_canonical(dir);
   return bandit_log_from_dataset(ds, dir, opt);
 }
 

@@ -43,8 +43,10 @@ LoadedLog bandit_log_from_dataset(const data::Dataset& ds, const std::string& di
 // of each, in sorted order, dropped), arm features = [item_id, item_feature_1..3 label-encoded
 // (rank among the log's distinct values), item_feature_0]; reward = click; cluster = row.
 LoadedLog open_bandit_log(const data::Dataset& ds, const std::string& policy);
-// Reads DIR with disco::data: an open-bandit folder (random/ or bts/ with men.csv) or a canonical one.
-LoadedLog load_bandit_log(const std::string& dir, const LogOptions& opt);
+// Reads DIR with disco::data: an open-bandit folder (random/ or bts/ with men.csv; --behavior picks
+// the log when both are there) or a canonical one. `dataset`, when given, receives the Dataset the
+// rows point into (LoadedLog::decision_of_row), e.g. to replay contexts through a bundle.
+LoadedLog load_bandit_log(const std::string& dir, const LogOptions& opt, data::Dataset* dataset = nullptr);
 bool is_open_bandit_dir(const std::string& dir);
 
 // Decision id as the canonical files spell it (32 lowercase hex digits).
