@@ -379,7 +379,8 @@ Dataset read_open_bandit(const std::string& dir, const IngestOptions& opt) {
       const std::string path = (pdir / "item_context.csv").string();
       CsvReader r(path);
       b.begin_file(path);
-      const auto col = detail::map_header(r, {"item_id", "item_feature_0", "item_feature_1", "item_feature_2"});
+      const auto col = detail::map_header(r, {"item_id", "item_feature_0", "item_feature_1", "item_feature_2",
+                                                 "item_feature_3"});
       const size_t nf = r.size();
       while (r.next()) {
         if (!b.row()) break;
@@ -391,6 +392,11 @@ Dataset read_open_bandit(const std::string& dir, const IngestOptions& opt) {
         }
         bool created = false;
         const uint32_t it = b.item(iid, &created);
+        for (int k = 0; k < 4; ++k) {  // this policy's own encoding of the item's attributes
+          auto& v = ds.item_attributes[std::string(policies[p]) + "/item_feature_" + std::to_string(k)];
+          if (v.size() <= it) v.resize(it + 1);
+          v[it] = std::string(trim(r[col[1 + k]]));
+        }
         if (created) {
           ds.items[it].category = b.category(r[col[2]]);
           ds.items[it].brand = b.brand(r[col[3]]);
@@ -449,6 +455,11 @@ Dataset read_open_bandit(const std::string& dir, const IngestOptions& opt) {
         ukey += trim(r[col[k]]);
       }
       d.user = b.user(ukey);
+      for (int k = 0; k < 4; ++k) {
+        auto& v = ds.user_attributes["user_feature_" + std::to_string(k)];
+        if (v.size() <= d.user) v.resize(d.user + 1);
+        v[d.user] = std::string(trim(r[col[6 + k]]));
+      }
       d.user_key = detail::mix64(detail::hash_bytes(ukey));
       d.id_hi = static_cast<uint64_t>(p + 1);
       d.id_lo = static_cast<uint64_t>(index);
@@ -490,6 +501,8 @@ Dataset read_open_bandit(const std::string& dir, const IngestOptions& opt) {
     }
   }
   if (!found) throw IngestError(dir + ": expected a random/ and/or bts/ folder with men.csv and item_context.csv");
+  for (auto& [name, v] : ds.item_attributes) v.resize(ds.items.size());  // items only one file names: ""
+  for (auto& [name, v] : ds.user_attributes) v.resize(ds.user_ids.size());
   b.finish();
   return ds;
 }

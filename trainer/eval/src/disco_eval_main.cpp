@@ -15,11 +15,13 @@
 #include "disco/eval/baselines.h"
 #include "disco/eval/protocol.h"
 #include "disco/eval/report.h"
+#include "ope_cli.h"
 
 namespace {
 
 const char* kUsage =
     "usage: disco-eval --dataset KIND [--data DIR] [options]\n"
+    "       disco-eval ope|ab|gate|obp-check ...   (off-policy evaluation, A/B holdout, go-live gate: --help)\n"
     "\n"
     "Fits baselines on the training split and evaluates next-item prediction (every test event\n"
     "after the first of its session, predicted from the prefix; full ranking over all training\n"
@@ -272,6 +274,7 @@ void run_dataset(const Args& args, const std::string& kind, const std::string& d
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && disco::eval::cli::is_subcommand(argv[1])) return disco::eval::cli::run_subcommand(argc - 1, argv + 1);
   const Args args = parse(argc, argv);
   try {
     eval::Report report;

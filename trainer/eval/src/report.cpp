@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "disco/data/text.h"
+#include "disco/eval/html.h"
 
 namespace disco::eval {
 
@@ -461,3 +462,13 @@ void Report::write(const std::string& dir) const {
 }
 
 }  // namespace disco::eval
+
+// Shared with the other HTML reports (disco/eval/html.h).
+namespace disco::eval::html {
+std::string escape(const std::string& s) { return html_esc(s); }
+std::pair<double, double> nice_axis(double vmax) { return disco::eval::nice_axis(vmax); }
+std::string svg_hbars(const std::string& title, const std::vector<std::tuple<std::string, double, size_t>>& bars) {
+  return disco::eval::svg_hbars(title, bars);
+}
+const char* color(size_t i) { return disco::eval::color(i); }
+}  // namespace disco::eval::html

@@ -128,6 +128,12 @@ struct Dataset {
   // The source's name of each arm index (hillstrom: "No E-Mail", ...; starbucks: the offers);
   // empty when the source names none.
   std::vector<std::string> arm_names;
+  // Item / user attributes as the source spells them (strings), by attribute name, one value per
+  // dense item / user ("" where the source has none). open-bandit: "<policy>/item_feature_0".."3"
+  // from each policy's item_context.csv (the two files encode them differently) and
+  // "user_feature_0".."3". Empty for sources without such attributes.
+  std::map<std::string, std::vector<std::string>> item_attributes;
+  std::map<std::string, std::vector<std::string>> user_attributes;
 };
 
 }  // namespace disco::data
