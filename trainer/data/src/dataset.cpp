@@ -273,8 +273,9 @@ Dataset read_dataset(const std::string& kind, const std::string& dir, const Inge
   if (kind == "cdnow") return read_cdnow(dir, opt);
   if (kind == "hillstrom") return read_hillstrom(dir, opt);
   if (kind == "open-bandit" || kind == "open-bandit-men" || kind == "obd") return read_open_bandit(dir, opt);
+  if (kind == "starbucks" || kind == "starbucks-offers") return read_starbucks(dir, opt);
   throw IngestError("unknown dataset kind '" + kind +
-                    "' (expected canonical, yoochoose, completejourney, cdnow, hillstrom or open-bandit)");
+                    "' (expected canonical, yoochoose, completejourney, cdnow, hillstrom, open-bandit or starbucks)");
 }
 
 }  // namespace disco::data

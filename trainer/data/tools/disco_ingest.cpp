@@ -25,7 +25,7 @@ const char* kUsage =
     "usage: disco-ingest KIND DIR [--json FILE] [--gap-min N] [--max-rows N] [--keep-duplicates] [--quiet]\n"
     "       disco-ingest all [DATA_ROOT] [--json FILE]\n"
     "\n"
-    "KIND: canonical | yoochoose | completejourney | cdnow | hillstrom | open-bandit\n"
+    "KIND: canonical | yoochoose | completejourney | cdnow | hillstrom | open-bandit | starbucks\n"
     "  Reads DIR, cleans it (every dropped or repaired row is counted by reason), sessionizes it and\n"
     "  prints a summary and the data-quality report; --json FILE also writes the report as JSON.\n"
     "  --gap-min N        session inactivity gap in minutes (default 30; yoochoose keeps its own\n"
@@ -93,7 +93,8 @@ int run_all(const std::string& root, const std::string& json_path) {
                                                       {"completejourney", "completejourney-v2"},
                                                       {"cdnow", "cdnow"},
                                                       {"hillstrom", "hillstrom"},
-                                                      {"open-bandit", "open-bandit-men"}};
+                                                      {"open-bandit", "open-bandit-men"},
+                                                      {"starbucks", "starbucks-offers"}};
   std::vector<Row> rows;
   bool failed = false;
   const auto t_all = std::chrono::steady_clock::now();

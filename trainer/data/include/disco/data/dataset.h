@@ -48,6 +48,10 @@ struct Decision {
   float propensity = 1.f;
   std::string model_version, policy_version;
   int32_t position = -1;           // slot the item was shown in (open-bandit: 1..3); -1 = n/a
+  // The context vector known when the decision was made (canonical decisions.csv `context`,
+  // CONTRACTS.md §3; starbucks: the offer and the customer's offer history before it, named in
+  // Dataset::context_names). Empty when the source has none.
+  std::vector<float> context;
 };
 
 struct Outcome {
@@ -119,6 +123,11 @@ struct Dataset {
   // Extra per-outcome labels (hillstrom: "visit"), row-major outcomes.size() x names.
   std::vector<std::string> outcome_label_names;
   std::vector<float> outcome_labels;
+  // Names of the Decision::context entries when the source names them (starbucks); else empty.
+  std::vector<std::string> context_names;
+  // The source's name of each arm index (hillstrom: "No E-Mail", ...; starbucks: the offers);
+  // empty when the source names none.
+  std::vector<std::string> arm_names;
 };
 
 }  // namespace disco::data

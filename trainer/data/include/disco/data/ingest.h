@@ -37,8 +37,12 @@ Dataset read_completejourney(const std::string& dir, const IngestOptions& opt = 
 Dataset read_cdnow(const std::string& dir, const IngestOptions& opt = {});         // purchases per customer
 Dataset read_hillstrom(const std::string& dir, const IngestOptions& opt = {});     // one row per customer, 3 arms
 Dataset read_open_bandit(const std::string& dir, const IngestOptions& opt = {});   // random/ and bts/ logs
+// starbucks-offers: one decision per offer received (arm = offer), outcome = offer completion;
+// Decision::context = the offer and the customer's offer history before it (Dataset::context_names).
+Dataset read_starbucks(const std::string& dir, const IngestOptions& opt = {});
 
-// Reader by name: "canonical", "yoochoose", "completejourney", "cdnow", "hillstrom", "open-bandit".
+// Reader by name: "canonical", "yoochoose", "completejourney", "cdnow", "hillstrom", "open-bandit",
+// "starbucks".
 Dataset read_dataset(const std::string& kind, const std::string& dir, const IngestOptions& opt = {});
 
 // Groups each user's events (already sorted by user, ts) into sessions split at gaps > gap_ms.
