@@ -107,6 +107,28 @@ TEST(UpliftModel, PerArmEffectsFromALoggedContext) {
   EXPECT_NEAR(mm.effects(std::vector<float>{0.9f, 0.5f, 0.5f})[1], 2.7, 0.8);
 }
 
+TEST(UpliftModel, LinearSummaryForALinearPolicy) {
+  const dd::Dataset ds = make_log(12000, 6);
+  const up::UpliftData t = up::uplift_data_from_log(ds);
+  up::UpliftConfig cfg;
+  cfg.learner.learner = up::LearnerKind::T;
+  cfg.learner.base = up::BaseKind::Linear;
+  const up::UpliftModel m = up::UpliftModel::fit(t, cfg);
+  const auto lin = up::distill_linear(m, t.x.data(), t.rows());
+  ASSERT_EQ(lin.size(), 2u);
+  EXPECT_EQ(lin[0].arm, 1);
+  ASSERT_EQ(lin[0].coef.size(), 3u);
+  EXPECT_NEAR(lin[0].coef[0], 0.3, 0.08);   // arm 1: +.3 per unit of c0
+  EXPECT_NEAR(lin[0].intercept, 0.0, 0.05);
+  EXPECT_NEAR(lin[1].intercept + 0.5 * (lin[1].coef[0] + lin[1].coef[1] + lin[1].coef[2]), -0.15, 0.05);  // arm 2
+  EXPECT_GT(lin[0].r2, 0.9);
+  // the summary reproduces the model's effect at a context
+  const float c[3] = {0.7f, 0.2f, 0.4f};
+  double direct = 0;
+  m.predict(1, c, 1, &direct);
+  EXPECT_NEAR(lin[0].intercept + lin[0].coef[0] * c[0] + lin[0].coef[1] * c[1] + lin[0].coef[2] * c[2], direct, 0.02);
+}
+
 TEST(UpliftModel, RefusesWhatItCannotLearnFrom) {
   const dd::Dataset ds = make_log(600, 4);
   const up::UpliftData t = up::uplift_data_from_log(ds);

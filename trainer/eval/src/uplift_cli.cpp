@@ -1,5 +1,6 @@
 // `disco-eval uplift`: discount-response (uplift) models on hillstrom, starbucks-offers, the
 // simulator or a canonical log; 50/50 splits with fixed seeds; text table, --json and --html.
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -38,10 +39,12 @@ const char* kUsage =
     "  --sim-seed N        simulator seed (default 42)\n"
     "  --sim-shoppers N    simulator shoppers (default 20000)\n"
     "  --sim-days N        simulator days (default 30)\n"
+    "  --sim-segment       diagnostic: also give the learners the shopper's hidden segment\n"
     "  --max-rounds N      boosting rounds at most (default 500; early stopping picks fewer)\n"
     "  --threads N         fit N models at once (default 1; results do not depend on it)\n"
     "  --json FILE         write every figure as JSON\n"
     "  --html FILE         write a self-contained HTML report with the Qini curves\n"
+    "  --md FILE           write the tables as Markdown\n"
     "  --help              this text\n";
 
 [[noreturn]] void usage_error(const std::string& m) {
@@ -84,7 +87,7 @@ void write_file(const std::string& path, const std::string& text) {
 
 int uplift_main(int argc, char** argv) {
   std::vector<std::string> kinds, dirs, targets;
-  std::string json_path, html_path, learners_s = "t,s,x,dr,ct", bases_s = "xgb,linear";
+  std::string json_path, html_path, md_path, learners_s = "t,s,x,dr,ct", bases_s = "xgb,linear";
   up::ExperimentOptions opt;
   up::SimOptions sopt;
   int control = 0;
@@ -95,9 +98,14 @@ int uplift_main(int argc, char** argv) {
       std::cout << kUsage;
       return 0;
     }
+    if (a == "--sim-segment") {
+      sopt.hidden_segment = true;
+      continue;
+    }
     static const char* kFlags[] = {"--dataset",  "--data",     "--targets",  "--learners",     "--bases",
                                    "--splits",   "--seed",     "--control-arm", "--sim-seed",  "--sim-shoppers",
-                                   "--sim-days", "--max-rounds", "--threads", "--json",        "--html"};
+                                   "--sim-days", "--max-rounds", "--threads", "--json",        "--html",
+                                   "--md"};
     bool known = false;
     for (const char* k : kFlags) known = known || a == k;
     if (!known) usage_error("unknown option " + a);
@@ -118,6 +126,7 @@ int uplift_main(int argc, char** argv) {
     else if (a == "--threads") opt.threads = static_cast<int>(parse_int_arg(a, v, 1, 256));
     else if (a == "--json") json_path = v;
     else if (a == "--html") html_path = v;
+    else if (a == "--md") md_path = v;
   }
   if (kinds.empty()) usage_error("--dataset is required");
   if (!dirs.empty() && dirs.size() != kinds.size())
@@ -178,7 +187,9 @@ int uplift_main(int argc, char** argv) {
                                          "), stratified by (arm, outcome > 0), or by whole shopper/customer");
     info.meta.emplace_back("metrics", "scikit-uplift qini_auc_score (negative_effect=True) and uplift_at_k (k=0.3, "
                                       "strategy overall) on the held-out half; PEHE = sqrt(mean (effect - true effect)^2)");
-    info.meta.emplace_back("xgb", "XGBoost hist, eta " + std::to_string(opt.xgb.eta) + ", depth " +
+    char eta[32];
+    std::snprintf(eta, sizeof eta, "%g", opt.xgb.eta);
+    info.meta.emplace_back("xgb", std::string("XGBoost hist, eta ") + eta + ", depth " +
                                       std::to_string(opt.xgb.max_depth) + ", subsample/colsample 0.8, <= " +
                                       std::to_string(opt.xgb.max_rounds) + " rounds with early stopping (30) on 20% "
                                       "of the training half");
@@ -191,6 +202,10 @@ int uplift_main(int argc, char** argv) {
     if (!json_path.empty()) {
       write_file(json_path, up::results_json(rs, info));
       std::cout << "wrote " << json_path << "\n";
+    }
+    if (!md_path.empty()) {
+      write_file(md_path, up::results_markdown(rs));
+      std::cout << "wrote " << md_path << "\n";
     }
     if (!html_path.empty()) {
       write_file(html_path, up::results_html(rs, info));

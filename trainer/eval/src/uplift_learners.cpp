@@ -1,5 +1,6 @@
 // The S-, T-, X-, DR- and class-transformation learners for one treated arm against control, the
 // per-arm UpliftModel, and the table of a canonical log.
+#include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -419,6 +420,56 @@ void UpliftModel::predict(int arm, const float* x, size_t n, double* out) const 
       return;
     }
   throw UpliftError("uplift model: arm " + std::to_string(arm) + " was not fitted");
+}
+
+std::vector<LinearEffect> distill_linear(const UpliftModel& m, const float* x, size_t n) {
+  const size_t d = m.n_features();
+  if (n < 2) throw UpliftError("distill_linear: needs at least 2 contexts");
+  std::vector<double> mean(d, 0.0), scale(d, 0.0);
+  for (size_t j = 0; j < d; ++j) {
+    double s = 0, ss = 0, c = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const float v = x[i * d + j];
+      if (std::isnan(v)) continue;
+      s += v, ss += static_cast<double>(v) * v, c += 1;
+    }
+    mean[j] = c > 0 ? s / c : 0.0;
+    const double var = c > 0 ? ss / c - mean[j] * mean[j] : 0.0;
+    scale[j] = var > 1e-12 ? 1.0 / std::sqrt(var) : 0.0;
+  }
+  const auto N = static_cast<Eigen::Index>(n), D = static_cast<Eigen::Index>(d + 1);
+  Eigen::MatrixXd z(N, D);
+  for (size_t i = 0; i < n; ++i) {
+    z(static_cast<Eigen::Index>(i), 0) = 1.0;
+    for (size_t j = 0; j < d; ++j) {
+      const float v = x[i * d + j];
+      z(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j + 1)) = std::isnan(v) ? 0.0 : (v - mean[j]) * scale[j];
+    }
+  }
+  Eigen::MatrixXd a = z.transpose() * z;
+  a.diagonal().array() += 1e-9 * static_cast<double>(n);
+  const auto solver = a.ldlt();
+  std::vector<LinearEffect> out;
+  std::vector<double> tau(n);
+  for (int arm : m.arms()) {
+    m.predict(arm, x, n, tau.data());
+    Eigen::VectorXd t(N);
+    for (size_t i = 0; i < n; ++i) t(static_cast<Eigen::Index>(i)) = tau[i];
+    const Eigen::VectorXd w = solver.solve(z.transpose() * t);
+    LinearEffect e;
+    e.arm = arm;
+    e.coef.resize(d);
+    e.intercept = w(0);
+    for (size_t j = 0; j < d; ++j) {
+      e.coef[j] = w(static_cast<Eigen::Index>(j + 1)) * scale[j];
+      e.intercept -= e.coef[j] * mean[j];
+    }
+    const Eigen::VectorXd r = t - z * w;
+    const double sst = (t.array() - t.mean()).square().sum();
+    e.r2 = sst > 0 ? 1.0 - r.squaredNorm() / sst : 1.0;
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

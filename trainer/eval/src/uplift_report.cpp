@@ -123,6 +123,38 @@ std::string results_text(const std::vector<ComparisonResult>& rs) {
   return o.str();
 }
 
+std::string results_markdown(const std::vector<ComparisonResult>& rs) {
+  std::ostringstream o;
+  for (const auto& r : rs) {
+    const size_t splits = r.learners.empty() ? 0 : r.learners[0].splits.size();
+    o << "#### " << title_of(r) << "\n" << sizes_of(r) << "; " << splits << " splits, mean ± sd.\n\n";
+    o << "| learner | qini | vs t | uplift@30 | vs t |" << (r.has_truth ? " pehe |" : "") << "\n";
+    o << "| --- | --- | --- | --- | --- |" << (r.has_truth ? " --- |" : "") << "\n";
+    const LearnerResult* bq = best_by_qini(r);
+    const LearnerResult* bp = r.has_truth ? best_by_pehe(r) : nullptr;
+    for (const auto& x : r.learners) {
+      const LearnerResult* b = baseline_of(r, x);
+      const double q = x.mean(&SplitScore::qini), u = x.mean(&SplitScore::uplift30);
+      const std::string qs = pm(q, x.sd(&SplitScore::qini));
+      o << "| " << x.name << (b == &x ? " (baseline)" : "") << " | " << (&x == bq ? "**" + qs + "**" : qs) << " | "
+        << (b && b != &x ? f(q - b->mean(&SplitScore::qini), "%+.4f") : "") << " | " << pm(u, x.sd(&SplitScore::uplift30))
+        << " | " << (b && b != &x ? f(u - b->mean(&SplitScore::uplift30), "%+.4f") : "") << " |";
+      if (r.has_truth) {
+        const std::string ps = pm(x.mean(&SplitScore::pehe), x.sd(&SplitScore::pehe), "%.4f");
+        o << " " << (&x == bp ? "**" + ps + "**" : ps) << " |";
+      }
+      o << "\n";
+    }
+    if (r.has_truth && !r.constant.empty()) {
+      LearnerResult c;
+      c.splits = r.constant;
+      o << "| constant (training ATE) | | | | | " << pm(c.mean(&SplitScore::pehe), c.sd(&SplitScore::pehe), "%.4f") << " |\n";
+    }
+    o << "\n";
+  }
+  return o.str();
+}
+
 std::string results_json(const std::vector<ComparisonResult>& rs, const ReportInfo& info) {
   std::ostringstream o;
   auto stat = [&](const LearnerResult& x, double SplitScore::*m) {
@@ -182,7 +214,7 @@ std::string color_of(LearnerKind l) { return kColor[static_cast<int>(l) == 1 ? 0
 
 // Qini curves of one comparison (split 0): x = share of the test rows targeted, y = incremental
 // outcome per test row (the Qini value / rows).
-std::string svg_qini(const ComparisonResult& r) {
+std::string svg_qini(const ComparisonResult& r, size_t id) {
   const int w = 660, h = 330, left = 64, right = 150, top = 28, bottom = 40;
   const int pw = w - left - right, ph = h - top - bottom;
   const double n = r.perfect_curve.x.empty() ? 1.0 : std::max(1.0, r.perfect_curve.x.back());
@@ -193,7 +225,9 @@ std::string svg_qini(const ComparisonResult& r) {
       hi = std::max(hi, v / n);
     }
   };
-  span(r.perfect_curve);
+  // the scale follows the learners and the random line; the perfect curve (usually far above) is
+  // clipped to the plot and its peak given in the legend
+  if (!r.perfect_curve.y.empty()) span(Curve{{0, 0}, {0, r.perfect_curve.y.back()}});
   for (const auto& x : r.learners) span(x.qini_curve);
   if (hi - lo < 1e-12) hi = lo + 1e-3;
   const double pad = (hi - lo) * 0.05;
@@ -204,6 +238,9 @@ std::string svg_qini(const ComparisonResult& r) {
   std::ostringstream o;
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << w << "\" height=\"" << h << "\" viewBox=\"0 0 " << w << ' '
     << h << "\" role=\"img\" aria-label=\"Qini curves " << esc(title_of(r)) << "\">";
+  const std::string clip = "qc" + std::to_string(id);
+  o << "<defs><clipPath id=\"" << clip << "\"><rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << pw
+    << "\" height=\"" << ph << "\"/></clipPath></defs>";
   o << "<text x=\"4\" y=\"18\" class=\"ct\">" << esc(title_of(r)) << " (split 1)</text>";
   for (int k = 0; k <= 4; ++k) {
     const double v = lo + (hi - lo) * k / 4.0;
@@ -222,7 +259,8 @@ std::string svg_qini(const ComparisonResult& r) {
   auto poly = [&](const Curve& c, const std::string& col, const char* dash, double width, const std::string& label) {
     std::ostringstream pts;
     for (size_t k = 0; k < c.x.size(); ++k) pts << X(c.x[k]) << ',' << Y(c.y[k]) << ' ';
-    o << "<polyline fill=\"none\" stroke=\"" << col << "\" stroke-width=\"" << width << "\"" << dash << " points=\""
+    o << "<polyline clip-path=\"url(#" << clip << ")\" fill=\"none\" stroke=\"" << col << "\" stroke-width=\"" << width
+      << "\"" << dash << " points=\""
       << pts.str() << "\"><title>" << esc(label) << "</title></polyline>";
   };
   std::vector<std::tuple<std::string, std::string, const char*>> legend;
@@ -230,7 +268,9 @@ std::string svg_qini(const ComparisonResult& r) {
     poly(r.perfect_curve, "#999", " stroke-dasharray=\"2 3\"", 1.5, "perfect");
     poly(Curve{{0, r.perfect_curve.x.back()}, {0, r.perfect_curve.y.back()}}, "#bbb", " stroke-dasharray=\"6 4\"", 1,
          "random");
-    legend.emplace_back("perfect", "#999", " stroke-dasharray=\"2 3\"");
+    double peak = 0;
+    for (double v : r.perfect_curve.y) peak = std::max(peak, v / n);
+    legend.emplace_back("perfect (peak " + f(peak, "%.3g") + ")", "#999", " stroke-dasharray=\"2 3\"");
     legend.emplace_back("random", "#bbb", " stroke-dasharray=\"6 4\"");
   }
   for (const auto& x : r.learners) {
@@ -271,7 +311,7 @@ std::string results_html(const std::vector<ComparisonResult>& rs, const ReportIn
   }
   o << "<h2>Summary</h2><table><tr><th class=\"l\">dataset</th><th class=\"l\">comparison</th><th class=\"l\">target</th>"
        "<th>t/xgb qini</th><th>t/linear qini</th><th class=\"l\">best qini</th><th>qini</th><th>uplift@30</th>"
-       "<th class=\"l\">best pehe</th><th>pehe</th></tr>\n";
+       "<th class=\"l\">best pehe</th><th>pehe</th><th>constant pehe</th></tr>\n";
   for (const auto& r : rs) {
     const LearnerResult* tx = find(r, LearnerKind::T, BaseKind::Xgb);
     const LearnerResult* tl = find(r, LearnerKind::T, BaseKind::Linear);
@@ -282,11 +322,20 @@ std::string results_html(const std::vector<ComparisonResult>& rs, const ReportIn
       << (tl ? f(tl->mean(&SplitScore::qini)) : "-") << "</td><td class=\"l\">" << (bq ? esc(bq->name) : "-")
       << "</td><td>" << (bq ? f(bq->mean(&SplitScore::qini)) : "-") << "</td><td>"
       << (bq ? f(bq->mean(&SplitScore::uplift30)) : "-") << "</td><td class=\"l\">" << (bp ? esc(bp->name) : "-")
-      << "</td><td>" << (bp ? f(bp->mean(&SplitScore::pehe), "%.5f") : "-") << "</td></tr>\n";
+      << "</td><td>" << (bp ? f(bp->mean(&SplitScore::pehe), "%.5f") : "-") << "</td><td>";
+    if (r.has_truth && !r.constant.empty()) {
+      LearnerResult c;
+      c.splits = r.constant;
+      o << f(c.mean(&SplitScore::pehe), "%.5f");
+    } else {
+      o << "-";
+    }
+    o << "</td></tr>\n";
   }
   o << "</table>\n";
   std::string last_ds;
-  for (const auto& r : rs) {
+  for (size_t ri = 0; ri < rs.size(); ++ri) {
+    const ComparisonResult& r = rs[ri];
     if (r.dataset != last_ds) {
       o << "<h2>" << esc(r.dataset) << "</h2>\n";
       last_ds = r.dataset;
@@ -321,7 +370,7 @@ std::string results_html(const std::vector<ComparisonResult>& rs, const ReportIn
     }
     o << "</table>\n";
     for (const auto& n : r.notes) o << "<p class=\"note\">" << esc(n) << "</p>";
-    o << svg_qini(r) << "\n";
+    o << svg_qini(r, ri) << "\n";
   }
   o << "<h2>Plain-text tables</h2><pre>" << esc(results_text(rs)) << "</pre>\n</body></html>\n";
   return o.str();

@@ -27,8 +27,9 @@ constexpr double kDayMs = 86400000.0;
 // Wraps the logging policy; records features and the truth at each decision.
 class RecordingPolicy final : public sim::OfferPolicy {
  public:
-  RecordingPolicy(const sim::Environment& env, const sim::Browsing& b, sim::LoggingPolicy p)
-      : log_(p), b_(b), st_(env.num_shoppers()), cat_views_(size_t(env.num_shoppers()) * env.num_categories(), 0) {}
+  RecordingPolicy(const sim::Environment& env, const sim::Browsing& b, sim::LoggingPolicy p, bool segment)
+      : log_(p), b_(b), segment_(segment), st_(env.num_shoppers()),
+        cat_views_(size_t(env.num_shoppers()) * env.num_categories(), 0) {}
 
   Choice choose(const sim::Environment& env, const sim::OfferPoint& p) override {
     advance(env, p.ts_ms);
@@ -53,6 +54,8 @@ class RecordingPolicy final : public sim::OfferPolicy {
                          static_cast<float>(ivit == item_views_.end() ? 0 : ivit->second),
                          static_cast<float>(st.views > 0 ? cat / st.views : 0.0)};
     x_.insert(x_.end(), f, f + 14);
+    if (segment_)
+      for (int k = 0; k < sim::kNumSegments; ++k) x_.push_back(static_cast<int>(env.segment(s)) == k ? 1.f : 0.f);
     for (int a = 0; a < sim::kNumArms; ++a) {
       prob_.push_back(env.purchase_probability(s, p.item, a, p.ts_ms));
       margin_.push_back(env.expected_margin(s, p.item, a, p.ts_ms));
@@ -124,6 +127,7 @@ class RecordingPolicy final : public sim::OfferPolicy {
 
   sim::LoggingOfferPolicy log_;
   const sim::Browsing& b_;
+  bool segment_;
   size_t next_ = 0;
   std::vector<State> st_;
   std::vector<uint32_t> cat_views_;
@@ -143,19 +147,23 @@ std::vector<Comparison> sim_comparisons(const SimOptions& opt, const std::vector
   cfg.num_days = opt.days;
   sim::Environment env(cfg);
   const sim::Browsing browsing = sim::generate_browsing(env);
-  RecordingPolicy pol(env, browsing, sim::LoggingPolicy::parse("uniform"));
+  RecordingPolicy pol(env, browsing, sim::LoggingPolicy::parse("uniform"), opt.hidden_segment);
   sim::run_policy(env, browsing, pol);
-  const size_t n = pol.arm_.size(), d = 14;
+  std::vector<std::string> names = sim_feature_names();
+  if (opt.hidden_segment)
+    for (int k = 0; k < sim::kNumSegments; ++k)
+      names.push_back(std::string("segment_") + sim::to_string(static_cast<sim::Segment>(k)));
+  const size_t n = pol.arm_.size(), d = names.size();
   std::vector<Comparison> out;
   for (const auto& target : targets) {
     const bool conv = target == "conversion";
     for (int a = 1; a < sim::kNumArms; ++a) {
       Comparison c;
-      c.dataset = "sim";
+      c.dataset = opt.hidden_segment ? "sim+segment" : "sim";
       c.name = std::string(sim::kArms[a].name) + " vs " + sim::kArms[0].name;
       c.target = target;
       c.binary = conv;
-      c.data.feature_names = sim_feature_names();
+      c.data.feature_names = names;
       for (size_t i = 0; i < n; ++i) {
         if (pol.arm_[i] != a && pol.arm_[i] != 0) continue;
         c.data.x.insert(c.data.x.end(), pol.x_.begin() + static_cast<std::ptrdiff_t>(i * d),
@@ -170,7 +178,8 @@ std::vector<Comparison> sim_comparisons(const SimOptions& opt, const std::vector
                              " decisions (seed " + std::to_string(opt.seed) + ", " + std::to_string(opt.shoppers) +
                              " shoppers, " + std::to_string(opt.days) + " days); truth = the environment's " +
                              (conv ? "purchase probability" : "expected margin") +
-                             " at decision time; split by shopper");
+                             " at decision time; split by shopper" +
+                             (opt.hidden_segment ? "; DIAGNOSTIC: the hidden segment is a feature" : ""));
       out.push_back(std::move(c));
     }
   }

@@ -211,6 +211,18 @@ class UpliftModel {
   std::vector<std::unique_ptr<PairEffect>> models_;  // parallel to arms_
 };
 
+// A linear summary of a fitted model's effects over a sample of contexts (e.g. the training
+// contexts), per fitted arm: the least-squares fit effect(x) ~ intercept + coef . x in the
+// context's own units (missing values at the column mean; constant columns get 0), and R^2 of
+// that fit. A form a linear per-arm policy (the bandit's prior) can take.
+struct LinearEffect {
+  int arm = 0;
+  double intercept = 0;
+  std::vector<double> coef;  // n_features
+  double r2 = 0;
+};
+std::vector<LinearEffect> distill_linear(const UpliftModel& m, const float* x, size_t n);
+
 // ------------------------------------------------------------------------------------------
 // Experiments: comparisons of one treated arm against control, scored on held-out halves.
 struct Comparison {
@@ -290,6 +302,9 @@ struct SimOptions {
   uint64_t seed = 42;
   uint32_t shoppers = 20000;
   uint32_t days = 30;
+  // Diagnostic only: add the shopper's hidden segment (one-hot) to the features, to show how much
+  // of the effect heterogeneity a store could capture if it knew it (the dataset is named "sim+segment").
+  bool hidden_segment = false;
 };
 std::vector<Comparison> sim_comparisons(const SimOptions& opt, const std::vector<std::string>& targets);
 // The simulator features (names), in the order sim_comparisons uses.
@@ -303,5 +318,7 @@ struct ReportInfo {
 std::string results_text(const std::vector<ComparisonResult>& rs);
 std::string results_json(const std::vector<ComparisonResult>& rs, const ReportInfo& info);
 std::string results_html(const std::vector<ComparisonResult>& rs, const ReportInfo& info);
+// Markdown: one table per comparison (learner rows, mean ± sd), for READMEs.
+std::string results_markdown(const std::vector<ComparisonResult>& rs);
 
 }  // namespace disco::eval::uplift
