@@ -767,4 +767,264 @@ Dataset read_starbucks(const std::string& dir, const IngestOptions& opt) {
   return ds;
 }
 
+// ---------------------------------------------------------------------------------------------
+// starbucks-offers: the Udacity/Starbucks rewards-app offer experiment in the one-row-per-offer
+// form (train_v3 + test_v3, split by customer). Each offer received -> a decision (arm = the offer,
+// in the order of its offer_type_v2 name; propensity 1/#offers: the offer within a wave is treated
+// as randomized) and an outcome (converted = offer_completed at offer_completed_time, else the
+// expiry time). Customers -> users with their profile (age, income, days_registered, gender).
+// Only the columns known when the offer is sent are read: the per-customer totals of the file
+// (transaction_*, num_offer_*, *_rate, avg_*, total_reward_amount, ...) cover the whole 30 days,
+// i.e. the future, and are ignored; the customer's history before each offer (offers received,
+// completed, still active) is rebuilt from the rows themselves into Decision::context.
+namespace {
+
+// The whole file, decompressed when it is gzip (zlib reads plain files as they are).
+std::string read_maybe_gz(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) throw IngestError(path + ": cannot open: " + std::strerror(errno ? errno : ENOENT));
+  std::string out;
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    const int n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()));
+    if (n < 0) {
+      int code = 0;
+      const std::string why = gzerror(f, &code);
+      gzclose(f);
+      throw IngestError(path + ": cannot decompress: " + why);
+    }
+    if (n == 0) break;
+    out.append(buf.data(), static_cast<size_t>(n));
+  }
+  gzclose(f);
+  return out;
+}
+
+struct SbRow {
+  uint32_t user;
+  uint32_t offer;        // index into the offers table (before sorting by name)
+  double recv_h, done_h;  // done_h < 0: not completed
+  uint64_t id_lo;
+};
+
+struct SbOffer {
+  std::string id, type, name;  // name = offer_type_v2 ("bogo-10-10-120")
+  double reward, difficulty, duration_h;
+  bool ch[4];
+};
+
+}  // namespace
+
+Dataset read_starbucks(const std::string& dir, const IngestOptions& opt) {
+  Dataset ds = start_dataset(dir, "starbucks-offers", "starbucks");
+  Builder b(ds, opt);
+  ds.user_feature_names = {"age", "income", "days_registered", "gender_f", "gender_m", "gender_missing"};
+  ds.context_names = {"reward",        "difficulty",      "duration_h",      "ch_web",       "ch_email",
+                      "ch_mobile",     "ch_social",       "received_h",      "offers_before", "bogo_before",
+                      "discount_before", "info_before",   "completed_before", "active_before", "hours_since_prev"};
+  std::vector<SbOffer> offers;
+  std::unordered_map<std::string, uint32_t> offer_index;
+  std::vector<SbRow> rows;
+  std::vector<uint8_t> user_seen;
+  struct Key {
+    uint32_t user, offer;
+    int64_t recv;
+    bool operator==(const Key& o) const { return user == o.user && offer == o.offer && recv == o.recv; }
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return static_cast<size_t>(detail::mix64((uint64_t{k.user} << 32) ^ (uint64_t{k.offer} << 20) ^
+                                               static_cast<uint64_t>(k.recv)));
+    }
+  };
+  std::unordered_set<Key, KeyHash> seen_offer;
+  const char* parts[2] = {"train_v3_starbucks.csv", "test_v3_starbucks.csv"};
+  for (int part = 0; part < 2; ++part) {
+    std::string path = (fs::path(dir) / (std::string(parts[part]) + ".gz")).string();
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      const std::string plain = (fs::path(dir) / parts[part]).string();
+      if (!fs::exists(plain, ec))
+        throw IngestError(dir + ": expected " + parts[part] + ".gz (or " + parts[part] +
+                          "): cannot open: No such file or directory");
+      path = plain;
+    }
+    CsvReader r = CsvReader::from_string(read_maybe_gz(path), path);
+    b.begin_file(path);
+    const auto col = detail::map_header(
+        r, {"customer_id", "offer_received_time", "offer_id", "reward", "difficulty", "duration", "offer_type",
+            "ch_web", "ch_email", "ch_mobile", "ch_social", "age", "days_registered", "income", "gender_F",
+            "gender_M", "gender_Missing", "offer_completed", "offer_completed_time"});
+    const size_t nf = r.size();
+    uint64_t row_no = 0;
+    while (r.next()) {
+      if (!b.row()) break;
+      ++row_no;
+      if (!b.usable_row(r, nf)) continue;
+      if (b.drop_if_blank(r, col)) continue;
+      double v[16];  // columns 1, 3..5, 7..18 as numbers
+      const int num_cols[16] = {1, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18};
+      bool ok = true;
+      for (int k = 0; k < 16 && ok; ++k) ok = parse_double(r[col[num_cols[k]]], v[k]);
+      if (!ok) {
+        b.drop("unparsable_number");
+        continue;
+      }
+      const double recv_h = v[0], reward = v[1], difficulty = v[2], duration_h = v[3];
+      const double age = v[8], days = v[9], income = v[10], gf = v[11], gm = v[12], gx = v[13];
+      const double completed = v[14], done_h = v[15];
+      const std::string_view type = trim(r[col[6]]);
+      if (type != "bogo" && type != "discount" && type != "informational") {
+        b.drop("unknown_category");
+        continue;
+      }
+      auto is01 = [](double x) { return x == 0.0 || x == 1.0; };
+      if (!is01(gf) || !is01(gm) || !is01(gx) || gf + gm + gx != 1.0 || !is01(completed) || !is01(v[4]) ||
+          !is01(v[5]) || !is01(v[6]) || !is01(v[7])) {
+        b.drop("unparsable_number");  // a flag that is not 0/1 (or not exactly one gender flag)
+        continue;
+      }
+      if (recv_h < 0 || duration_h <= 0 || reward < 0 || difficulty < 0) {
+        b.drop("invalid_offer");
+        continue;
+      }
+      if (completed == 1.0 && !(done_h >= recv_h && done_h <= recv_h + duration_h)) {
+        b.drop("invalid_completion");  // completed before it was received or after it expired
+        continue;
+      }
+      // the offer's attributes must be the same on every row
+      const std::string oid(trim(r[col[2]]));
+      auto oit = offer_index.find(oid);
+      const bool ch[4] = {v[4] == 1.0, v[5] == 1.0, v[6] == 1.0, v[7] == 1.0};
+      if (oit == offer_index.end()) {
+        SbOffer o;
+        o.id = oid;
+        o.type = std::string(type);
+        o.reward = reward;
+        o.difficulty = difficulty;
+        o.duration_h = duration_h;
+        std::copy(ch, ch + 4, o.ch);
+        char nm[96];
+        std::snprintf(nm, sizeof nm, "%s-%g-%g-%g", o.type.c_str(), reward, difficulty, duration_h);
+        o.name = nm;
+        oit = offer_index.emplace(oid, static_cast<uint32_t>(offers.size())).first;
+        offers.push_back(std::move(o));
+      } else {
+        const SbOffer& o = offers[oit->second];
+        if (o.type != type || o.reward != reward || o.difficulty != difficulty || o.duration_h != duration_h ||
+            !std::equal(ch, ch + 4, o.ch)) {
+          b.drop("inconsistent_offer");
+          continue;
+        }
+      }
+      const uint32_t u = b.user(trim(r[col[0]]));
+      // one row per (customer, offer, receipt time): 81 rows repeat one with another completion time
+      if (!seen_offer.insert(Key{u, oit->second, std::llround(recv_h * 1000)}).second) {
+        b.drop("duplicate_offer");
+        continue;
+      }
+      if (u >= user_seen.size()) user_seen.resize(u + 1, 0);
+      const float f[6] = {static_cast<float>(age), static_cast<float>(income), static_cast<float>(days),
+                          static_cast<float>(gf), static_cast<float>(gm), static_cast<float>(gx)};
+      if (!user_seen[u]) {
+        user_seen[u] = 1;
+        ds.user_features.resize(ds.user_ids.size() * 6, 0.f);
+        std::copy(f, f + 6, ds.user_features.begin() + static_cast<std::ptrdiff_t>(u) * 6);
+      } else if (!std::equal(f, f + 6, ds.user_features.begin() + static_cast<std::ptrdiff_t>(u) * 6)) {
+        b.flag("customer_attributes_differ");  // the first row's profile is kept
+      }
+      if (type == "informational" && completed == 1.0) b.flag("informational_completed");
+      rows.push_back({u, oit->second, recv_h, completed == 1.0 ? done_h : -1.0,
+                      (static_cast<uint64_t>(part + 1) << 32) | row_no});
+      b.keep();
+    }
+  }
+  ds.user_features.resize(ds.user_ids.size() * 6, 0.f);
+
+  // arms and items: the offers in the order of their names (bogo..., discount..., informational...)
+  std::vector<uint32_t> order(offers.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t c) { return offers[a].name < offers[c].name; });
+  if (order.size() > 65536) throw IngestError(dir + ": more than 65536 distinct offers");
+  std::vector<uint16_t> arm_of(offers.size());
+  for (uint32_t k = 0; k < order.size(); ++k) {
+    const SbOffer& o = offers[order[k]];
+    arm_of[order[k]] = static_cast<uint16_t>(k);
+    const uint32_t it = b.item(o.id);
+    ds.items[it].category = b.category(o.type);
+    ds.arm_names.push_back(o.name);
+  }
+
+  // history features: each customer's rows in receipt order (file order on ties)
+  std::vector<uint32_t> by_user(rows.size());
+  for (uint32_t i = 0; i < by_user.size(); ++i) by_user[i] = i;
+  std::stable_sort(by_user.begin(), by_user.end(), [&](uint32_t a, uint32_t c) {
+    return rows[a].user != rows[c].user ? rows[a].user < rows[c].user : rows[a].recv_h < rows[c].recv_h;
+  });
+  std::vector<std::vector<float>> ctx(rows.size());
+  for (size_t s = 0; s < by_user.size();) {
+    size_t e = s;
+    while (e < by_user.size() && rows[by_user[e]].user == rows[by_user[s]].user) ++e;
+    for (size_t k = s; k < e; ++k) {
+      const SbRow& cur = rows[by_user[k]];
+      const SbOffer& o = offers[cur.offer];
+      float n_before = 0, n_type[3] = {0, 0, 0}, done_before = 0, active = 0, since_prev = -1;
+      for (size_t j = s; j < e; ++j) {
+        const SbRow& pr = rows[by_user[j]];
+        if (!(pr.recv_h < cur.recv_h)) continue;  // only offers received strictly before this one
+        const SbOffer& po = offers[pr.offer];
+        ++n_before;
+        ++n_type[po.type == "bogo" ? 0 : po.type == "discount" ? 1 : 2];
+        const bool done = pr.done_h >= 0 && pr.done_h < cur.recv_h;  // completed before this receipt
+        if (done) ++done_before;
+        if (po.type != "informational" && !done && pr.recv_h + po.duration_h > cur.recv_h) ++active;
+        const float gap = static_cast<float>(cur.recv_h - pr.recv_h);
+        if (since_prev < 0 || gap < since_prev) since_prev = gap;
+      }
+      ctx[by_user[k]] = {static_cast<float>(o.reward), static_cast<float>(o.difficulty),
+                         static_cast<float>(o.duration_h), o.ch[0] ? 1.f : 0.f, o.ch[1] ? 1.f : 0.f,
+                         o.ch[2] ? 1.f : 0.f, o.ch[3] ? 1.f : 0.f, static_cast<float>(cur.recv_h), n_before,
+                         n_type[0], n_type[1], n_type[2], done_before, active, since_prev};
+    }
+    s = e;
+  }
+
+  // decisions sorted by receipt time (then customer, then file order)
+  std::vector<uint32_t> by_time(rows.size());
+  for (uint32_t i = 0; i < by_time.size(); ++i) by_time[i] = i;
+  std::stable_sort(by_time.begin(), by_time.end(), [&](uint32_t a, uint32_t c) {
+    return rows[a].recv_h != rows[c].recv_h ? rows[a].recv_h < rows[c].recv_h : rows[a].user < rows[c].user;
+  });
+  const float propensity = offers.empty() ? 1.f : 1.f / static_cast<float>(offers.size());
+  constexpr uint64_t kTag = 0x5374617262756373ULL;  // "Starbucs"
+  ds.decisions.reserve(rows.size());
+  ds.outcomes.reserve(rows.size());
+  for (uint32_t i : by_time) {
+    const SbRow& row = rows[i];
+    const SbOffer& o = offers[row.offer];
+    Decision d;
+    d.id_hi = kTag;
+    d.id_lo = row.id_lo;
+    d.ts_ms = static_cast<int64_t>(std::llround(row.recv_h * 3600000.0));
+    d.user = row.user;
+    d.user_key = detail::mix64(detail::hash_bytes(ds.user_ids[row.user]));
+    d.item = ds.item_index.at(o.id);
+    d.arm = arm_of[row.offer];
+    d.discount = o.difficulty > 0 ? static_cast<float>(o.reward / o.difficulty) : 0.f;
+    d.propensity = propensity;
+    d.model_version = "starbucks-capstone";
+    d.policy_version = "randomized";
+    d.context = std::move(ctx[i]);
+    Outcome oc;
+    oc.id_hi = kTag;
+    oc.id_lo = row.id_lo;
+    oc.converted = row.done_h >= 0;
+    oc.ts_ms = static_cast<int64_t>(std::llround((oc.converted ? row.done_h : row.recv_h + o.duration_h) * 3600000.0));
+    ds.decisions.push_back(std::move(d));
+    ds.outcomes.push_back(oc);
+  }
+  b.finish();
+  return ds;
+}
+
 }  // namespace disco::data
