@@ -5,8 +5,9 @@ import { Engine, BundleRef, RuntimeRef, EVENT_TYPES, MODES, guardrailNames } fro
 import { readBundleHeader, readModelSummary, verifyBundle, SCHEMA_MAJOR } from './bundle.js';
 import { Transport } from './transport.js';
 import { signOfferToken, verifyOfferToken } from './token.js';
-import { fnv1a64, toU64, toBytes, randomBytes, typeName, utf8, fromUtf8 } from './util.js';
+import { fnv1a64, toU64, toBytes, randomBytes, typeName, utf8, fromUtf8, decisionIdFromHex, collectorOptions } from './util.js';
 import { hasSimd } from './wasm.js';
+import { parseHoldout, inHoldout, holdoutDecision } from './holdout.js';
 
 export { DiscoError, Engine, Transport, signOfferToken, verifyOfferToken, verifyBundle, readBundleHeader, hasSimd, fnv1a64, SCHEMA_MAJOR };
 
@@ -18,6 +19,8 @@ function randomU64(cryptoImpl) {
   const b = randomBytes(8, cryptoImpl);
   return new DataView(b.buffer).getBigUint64(0, true);
 }
+
+const EMPTY_FLUSH = Object.freeze({ ok: true, sent: 0, queued: 0, dropped: 0, droppedByKind: Object.freeze({ events: 0, decisions: 0, outcomes: 0, activations: 0 }), error: null });
 
 /** Validates an event; returns { itemId, type, ts, price, quantity } with defaults applied. */
 export function normalizeEvent(event, now) {
@@ -134,8 +137,12 @@ export class Disco {
       } else {
         this.session = this.runtime.createSession(this.userKey);
       }
-      this.sendEvents = !!o.collector?.events;
-      this.transport = o.transport ?? (o.collector ? new Transport({ ...o.collector, storage: o.storage ?? o.collector.storage, crypto: o.crypto }) : null);
+      this.holdout = parseHoldout(o.holdout, summary);
+      this._holdoutSalt = o.holdout?.salt;
+      this.inHoldout = inHoldout(this.holdout, this.userKey);
+      const c = collectorOptions(o.collector);
+      this.sendEvents = !!c?.events;
+      this.transport = o.transport ?? (c ? new Transport({ ...c, storage: o.storage ?? c.storage, crypto: o.crypto }) : null);
     } catch (e) {
       this.session?.free();
       this.runtime?.free();
@@ -146,7 +153,7 @@ export class Disco {
 
   /** Bundle and build facts: model version, dimensions, SIMD or not. */
   get info() {
-    return { ...this.bundle.info, simd: this.engine.simd, mode: this.mode };
+    return { ...this.bundle.info, simd: this.engine.simd, mode: this.mode, holdout: this.inHoldout };
   }
 
   _alive() {
@@ -194,12 +201,14 @@ export class Disco {
     this._alive();
     const idx = this.bundle.index(typeof itemId === 'number' ? String(itemId) : itemId);
     const ts = now ?? this.now();
+    if (this.inHoldout) return this._holdoutOffer(idx, ts);
     const o = this.session.offer(idx, ts, decisionId);
     const arm = this.summary.arms[o.arm] ?? { name: String(o.arm), kind: 'percent' };
     const offer = {
       decisionId: o.decisionId, itemId: this.bundle.id(o.item), arm: o.arm, armName: arm.name, kind: arm.kind,
       discount: o.discount, propensity: o.propensity, purchasePropensity: o.purchasePropensity,
       expiresAt: o.expiresAt, banditArm: o.banditArm, guardrails: guardrailNames(o.guardrails), mode: this.mode,
+      holdout: false,
     };
     if (this.transport) {
       this.transport.enqueue('decisions', {
@@ -213,6 +222,26 @@ export class Disco {
     return offer;
   }
 
+  // A holdout shopper's offer: the baseline arm by rule (holdout.js), logged with holdout: true.
+  _holdoutOffer(idx, ts) {
+    const price = this.summary.price?.[idx] ?? 0;
+    const d = holdoutDecision(this.holdout, this.summary, price, ts, this.crypto);
+    this.session.noteOffer(d.arm, ts); // the shopper's context counts the offer it got
+    const arm = this.holdout.spec;
+    const offer = {
+      decisionId: d.decisionId, itemId: this.bundle.id(idx), arm: d.arm, armName: arm.name, kind: arm.kind,
+      discount: d.discount, propensity: 1, purchasePropensity: this.session.propensity(), expiresAt: d.expiresAt,
+      banditArm: d.arm, guardrails: [], mode: this.mode, holdout: true,
+    };
+    this.transport?.enqueue('decisions', {
+      decision_id: d.decisionId, ts_ms: ts, user_key: this.userKey.toString(), item_id: offer.itemId,
+      arm: d.arm, discount: d.discount, propensity: 1,
+      model_version: this.bundle.info.modelVersion, policy_version: this.policyVersion ?? this.bundle.info.modelVersion,
+      mode: MODE_WIRE[MODES[this.mode]], shown: false, price, cost: this.summary.cost?.[idx] ?? 0, holdout: true,
+    });
+    return offer;
+  }
+
   /** Decides an offer: { decisionId, arm, discount, propensity, expiresAt, token? }. */
   async offer(itemId, opts = {}) {
     const offer = this.offerSync(itemId, opts);
@@ -223,7 +252,8 @@ export class Disco {
   /** Deferred activation: the page displayed the offer (only shown offers train the bandit). */
   shown(decisionId, { ts } = {}) {
     this._alive();
-    this.runtime.shown(decisionId);
+    if (!this.inHoldout) this.runtime.shown(decisionId);
+    else decisionIdFromHex(decisionId); // validates the id; holdout decisions never train the bandit
     this.transport?.enqueue('activations', { decision_id: decisionId, ts_ms: ts ?? this.now() });
   }
 
@@ -235,14 +265,18 @@ export class Disco {
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new DiscoError('INVALID_ARGUMENT', `report: ${k} must be a finite number, got ${JSON.stringify(v)}`);
     }
     const t = ts ?? this.now();
-    const status = this.runtime.update(decisionId, { ts: t, converted, revenue, margin });
+    if (this.inHoldout) decisionIdFromHex(decisionId);
+    const status = this.inHoldout ? 'HOLDOUT' : this.runtime.update(decisionId, { ts: t, converted, revenue, margin });
     this.transport?.enqueue('outcomes', { decision_id: decisionId, ts_ms: t, converted, revenue, margin });
     return { applied: status === 'OK', status };
   }
 
-  /** Sends what the transport holds; resolves true when nothing is left queued. */
+  /**
+   * Sends what the transport holds. Resolves with { ok, sent, queued, dropped, droppedByKind, error }
+   * since the previous flush(): ok = everything delivered and nothing dropped (no collector: ok).
+   */
   flush() {
-    return this.transport ? this.transport.flush() : Promise.resolve(true);
+    return this.transport ? this.transport.flush() : Promise.resolve({ ...EMPTY_FLUSH });
   }
 
   /** Runtime (bandit, guardrails) + session state + identity, as bytes for Disco.restore. */
@@ -268,7 +302,9 @@ export class Disco {
   async swapBundle(bundle) {
     this._alive();
     const { ref, summary } = await loadBundle(this.engine, bundle, this._verifyOpts);
+    let holdout;
     try {
+      holdout = this.holdout ? parseHoldout({ share: this.holdout.share, arm: this.holdout.spec.name, salt: this._holdoutSalt }, summary) : null;
       this.runtime.swapBundle(ref);
     } catch (e) {
       ref.free();
@@ -277,6 +313,7 @@ export class Disco {
     const old = this.bundle;
     this.bundle = ref;
     this.summary = summary;
+    this.holdout = holdout;
     old.free();
     return this.info;
   }

@@ -104,3 +104,12 @@ export function toU64(x, what) {
   if (v < 0n || v > M64) throw new DiscoError('INVALID_ARGUMENT', `${what} out of the unsigned 64-bit range`);
   return v;
 }
+
+/** Collector options given with a URL, else null: a missing url means "no collector". */
+export function collectorOptions(c) {
+  if (c === undefined || c === null || c === false) return null;
+  if (typeof c !== 'object') throw new DiscoError('INVALID_ARGUMENT', `collector must be { url, key }, got ${typeName(c)}`);
+  if (c.url === undefined || c.url === null || c.url === '') return null;
+  return c;
+}
+

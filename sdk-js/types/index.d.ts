@@ -1,7 +1,7 @@
 // @disco/sdk: hand-written types. tests/sdk/types.test.mjs checks that every value declared here is
 // exported by the module and vice versa.
-import type { Transport, TransportOptions } from './transport.js';
-export { Transport, TransportOptions } from './transport.js';
+import type { Transport, TransportOptions, FlushResult } from './transport.js';
+export { Transport, TransportOptions, FlushResult } from './transport.js';
 export { signOfferToken, verifyOfferToken, OfferClaims } from './token.js';
 
 export type Bytes = ArrayBuffer | Uint8Array;
@@ -14,7 +14,26 @@ export type EventType = 'view' | 'click' | 'cart' | 'remove' | 'purchase';
 export type ErrorCode =
   | 'INVALID_ARGUMENT' | 'BUNDLE_FORMAT' | 'CHECKSUM' | 'SIGNATURE' | 'UNSIGNED' | 'VERSION' | 'SHAPE'
   | 'UNKNOWN_ITEM' | 'STATE' | 'BUFFER_TOO_SMALL' | 'NOT_FOUND' | 'DUPLICATE' | 'UNSUPPORTED'
-  | 'OUT_OF_MEMORY' | 'INTERNAL' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'NETWORK' | 'REJECTED' | 'STORAGE';
+  | 'OUT_OF_MEMORY' | 'INTERNAL' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'NETWORK' | 'REJECTED' | 'DROPPED' | 'STORAGE';
+
+/** A/B holdout: a stable share of shoppers (by user key) always gets the baseline arm, logged with holdout: true. */
+export interface HoldoutOptions {
+  /** fraction of shoppers in the holdout, 0..1 (e.g. 0.1) */
+  share: number;
+  /** the site's baseline arm: index or name in the bundle's arms (default 0, no discount); not a fixed-amount arm */
+  arm?: number | string;
+  /** reshuffles who is in the holdout (default "disco-holdout"); keep it fixed for one experiment */
+  salt?: string;
+}
+
+/** Collector transport options as Disco and createEdgeHandler take them: no url = no collector. */
+export type CollectorOptions = Omit<TransportOptions, 'crypto' | 'storage' | 'url'> & {
+  /** POST endpoint, e.g. http://127.0.0.1:8787/v1/events; absent or empty: no collector */
+  url?: string;
+  /** also send tracked events (needed for retraining from the collector's export) */
+  events?: boolean;
+  storage?: StorageLike;
+};
 
 /** Storage for the offline queue: window.localStorage or anything with the same three methods. */
 export interface StorageLike {
@@ -53,8 +72,10 @@ export interface DiscoOptions {
   maxPendingDecisions?: number;
   /** HMAC secret: offer() then returns a signed token (server-side use only; never ship it to a browser) */
   tokenSecret?: string | Bytes | CryptoKey;
-  /** collector transport; `events: true` also sends tracked events */
-  collector?: Omit<TransportOptions, 'crypto' | 'storage'> & { events?: boolean; storage?: StorageLike };
+  /** collector transport; `events: true` also sends tracked events; no url = no collector */
+  collector?: CollectorOptions;
+  /** A/B holdout (see HoldoutOptions) */
+  holdout?: HoldoutOptions;
   storage?: StorageLike;
   transport?: Transport;
   /** WebCrypto implementation (default: globalThis.crypto) */
@@ -103,6 +124,8 @@ export interface Offer {
   banditArm: number;
   guardrails: GuardrailName[];
   mode: Mode;
+  /** the shopper is in the A/B holdout: the baseline arm by rule, propensity 1, never trains the bandit */
+  holdout: boolean;
   /** HMAC-signed offer token, when tokenSecret was given */
   token?: string;
 }
@@ -113,7 +136,7 @@ export interface BundleInfo {
   schemaMajor: number; schemaMinor: number; nItems: number; embDim: number; hidden: number;
   nArms: number; contextDim: number; signed: boolean; createdAtMs: number; modelVersion: string;
 }
-export interface DiscoInfo extends BundleInfo { simd: boolean; mode: Mode; }
+export interface DiscoInfo extends BundleInfo { simd: boolean; mode: Mode; holdout: boolean; }
 
 export interface BundleHeader {
   schemaMajor: number; schemaMinor: number; payload: Uint8Array; checksum: bigint;
@@ -138,8 +161,10 @@ export declare class Disco {
   offer(itemId: string | number, options?: { now?: number; decisionId?: string }): Promise<Offer>;
   offerSync(itemId: string | number, options?: { now?: number; decisionId?: string }): Offer;
   shown(decisionId: string, options?: { ts?: number }): void;
-  report(decisionId: string, outcome: Outcome): { applied: boolean; status: 'OK' | 'NOT_FOUND' | 'DUPLICATE' };
-  flush(): Promise<boolean>;
+  /** status HOLDOUT: a holdout shopper's decision (sent to the collector, never trains the bandit) */
+  report(decisionId: string, outcome: Outcome): { applied: boolean; status: 'OK' | 'NOT_FOUND' | 'DUPLICATE' | 'HOLDOUT' };
+  /** sends what is queued; resolves with what was sent, is still queued and was dropped since the previous flush() */
+  flush(): Promise<FlushResult>;
   saveState(): Uint8Array;
   swapBundle(bundle: Bytes | Response | Promise<Bytes | Response>): Promise<DiscoInfo>;
   memoryBytes(): { runtime: number; session: number; wasmHeap: number };
