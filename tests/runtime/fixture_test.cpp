@@ -102,3 +102,60 @@ TEST(RuntimeFixture, Schema1_0BundleAndState1StillLoadAndAgree) {
   disco_runtime_free(rt);
   disco_bundle_free(b);
 }
+
+// One saved session per state format version (1: the original, 2: + visit counters, 3: compact),
+// all of the same session over the schema 1.0 fixture bundle, all restoring to the recorded
+// numbers. Writing (DISCO_WRITE_STATE_FIXTURES=1) adds the newest versions without touching the
+// bundle or the older states; the SDK's node test compares disco.wasm's bytes to these files.
+TEST(RuntimeFixture, SessionStateOfEveryFormatVersionRestores) {
+  const std::vector<uint8_t> bundle = read(kDir + "bundle_schema1.0.disco");
+  ASSERT_FALSE(bundle.empty()) << "missing fixture " << kDir << "bundle_schema1.0.disco";
+  disco_bundle* b = nullptr;
+  ASSERT_EQ(disco_bundle_load(bundle.data(), bundle.size(), 0, &b), DISCO_OK) << disco_last_error();
+  disco_runtime* rt = make_runtime(b, 5);
+  if (std::getenv("DISCO_WRITE_STATE_FIXTURES")) {
+    disco_session* s = nullptr;
+    ASSERT_EQ(disco_session_create(rt, 9, &s), DISCO_OK);
+    drive(s);
+    std::vector<uint8_t> buf(1 << 16);
+    size_t len = 0;
+    ASSERT_EQ(disco_session_save(s, buf.data(), buf.size(), &len), DISCO_OK);
+    write(kDir + "session_state2.bin", buf.data(), len);
+    ASSERT_EQ(disco_session_save_compact(s, buf.data(), buf.size(), &len), DISCO_OK);
+    write(kDir + "session_state3.bin", buf.data(), len);
+    disco_session_free(s);
+  }
+  for (uint32_t version : {1u, 2u, 3u}) {
+    const std::string name = "session_state" + std::to_string(version) + ".bin";
+    const std::vector<uint8_t> state = read(kDir + name);
+    ASSERT_GE(state.size(), 8u) << "missing fixture " << kDir << name;
+    uint32_t v = 0;
+    std::memcpy(&v, state.data() + 4, 4);
+    EXPECT_EQ(v, version) << name;
+    disco_session* s = nullptr;
+    ASSERT_EQ(disco_session_restore(rt, state.data(), state.size(), &s), DISCO_OK) << name << ": " << disco_last_error();
+    float p = 0;
+    disco_propensity(s, &p);
+    EXPECT_EQ(bits(p), kPropensityBits) << name;
+    uint32_t items[5], n = 0;
+    float sc[5];
+    ASSERT_EQ(disco_recommend(s, 5, nullptr, items, sc, &n), DISCO_OK);
+    ASSERT_EQ(n, 5u);
+    const uint32_t want[5] = {kTop[0], kTop[1], kTop[2], kTop[3], kTop[4]};
+    EXPECT_EQ(0, std::memcmp(items, want, sizeof want)) << name;
+    EXPECT_EQ(bits(sc[0]), kScore0Bits) << name;
+    // Today's writers still write these exact bytes (format 2 full, format 3 compact).
+    std::vector<uint8_t> again(1 << 16);
+    size_t len = 0;
+    if (version == 2) {
+      ASSERT_EQ(disco_session_save(s, again.data(), again.size(), &len), DISCO_OK);
+      EXPECT_TRUE(len == state.size() && std::memcmp(again.data(), state.data(), len) == 0) << name;
+    } else if (version == 3) {
+      ASSERT_EQ(disco_session_save_compact(s, again.data(), again.size(), &len), DISCO_OK);
+      EXPECT_TRUE(len == state.size() && std::memcmp(again.data(), state.data(), len) == 0) << name;
+    }
+    disco_session_free(s);
+  }
+  disco_runtime_free(rt);
+  disco_bundle_free(b);
+}

@@ -201,6 +201,15 @@ disco_status disco_session_save(const disco_session* session, uint8_t* buf, size
                                 size_t* out_len);
 disco_status disco_session_restore(disco_runtime* runtime, const uint8_t* buf, size_t len,
                                    disco_session** out);
+/* Compact session state (format 3, read by disco_session_restore), small enough for a cookie: the
+ * LSTM cell quantized to int8 (one scale), h kept as its int8 form, the newest 16 events of the
+ * history, at most 64 items of the seen set (those of the history and recent interactions first).
+ * Restoring it gives the same recommend/propensity/offer as the saved session; later steps differ
+ * only by the cell's quantization. */
+disco_status disco_session_save_compact(const disco_session* session, uint8_t* buf, size_t cap,
+                                        size_t* out_len);
+/* Upper bound of disco_session_save_compact's size for any session of this runtime's bundle. */
+size_t disco_session_compact_max_bytes(const disco_runtime* runtime);
 disco_status disco_runtime_save(const disco_runtime* runtime, uint8_t* buf, size_t cap,
                                 size_t* out_len);
 disco_status disco_runtime_restore(disco_runtime* runtime, const uint8_t* buf, size_t len);

@@ -10,5 +10,8 @@ inline constexpr uint32_t kStateVersion = 1; // saved runtime state and bandit s
 // is still read (those counters start at zero).
 inline constexpr uint32_t kSessionStateVersion = 2;
 inline constexpr uint32_t kSessionStateVersionOldest = 1;
+// 3 = the compact session state (disco_session_save_compact, for cookies): quantized LSTM cell,
+// bounded history and seen set, varint fields. Restore reads formats 1 to 3.
+inline constexpr uint32_t kSessionStateVersionCompact = 3;
 inline constexpr uint64_t kMaxBundleBytes = 256ull << 20;  // inputs above 256 MiB are refused
 }  // namespace disco
