@@ -92,6 +92,7 @@ void set_config_value(Config& c, const std::string& key, const std::string& valu
   else if (key == "read_timeout_ms") c.read_timeout_ms = to_int<int64_t>(v, key, where, 10, kBig);
   else if (key == "body_timeout_ms") c.body_timeout_ms = to_int<int64_t>(v, key, where, 10, kBig);
   else if (key == "keepalive_max") c.keepalive_max = to_int<int>(v, key, where, 1, 1 << 30);
+  else if (key == "context_version") c.context_version = to_int<int>(v, key, where, 1, 65535);
   else throw ConfigError(where + ": unknown key '" + key + "'");
 }
 
@@ -157,6 +158,7 @@ Every config-file key is also a flag (--reward-window-ms 60000 sets reward_windo
   nats_urls URL[,URL...]             nats_stream NAME    nats_replicas N    jetstream_joiner true|false
   static_dir DIR, static_prefix /    bundle_path FILE (default DATA/bundle.disco)
   http_threads N, read_timeout_ms, body_timeout_ms, keepalive_max
+  context_version N (default: the linked runtime's context feature set)
 )";
 }
 

@@ -285,10 +285,10 @@ class CollectorStore : public ::testing::Test {
     }
     return Row{"absent"};
   }
-  const ArmStats* arm(int a) {
+  const disco::ArmStats* arm(int a) {
     snap = store->bandit();
-    auto it = snap->arms.find({"shop", a, 2});
-    return it == snap->arms.end() ? nullptr : it->second.get();
+    auto it = snap->arms.find({"shop", static_cast<int>(disco::kContextVersion), 2, a});
+    return it == snap->arms.end() ? nullptr : &it->second->stats;
   }
 
   std::string dir;
@@ -317,7 +317,7 @@ TEST_F(CollectorStore, ResendingABatchChangesNothing) {
   EXPECT_EQ(r3.joined, 0u);
   EXPECT_EQ(store->bandit()->version, v);
   ASSERT_NE(arm(1), nullptr);
-  EXPECT_EQ(arm(1)->n, 1u);
+  EXPECT_EQ(arm(1)->n, 1.0);
   row(1);
   EXPECT_EQ(export_rows, 2u);
 }
@@ -348,9 +348,9 @@ TEST_F(CollectorStore, JoinWindowWithFakeClock) {
   EXPECT_DOUBLE_EQ(row(4).reward, 0.0);
   EXPECT_EQ(store->sweep(), 0u);
   // Bandit: all four shown, online, arm 1, context (1, 2); rewards 4/price=0.4, 0, 0, 0.
-  const ArmStats* a = arm(1);
+  const disco::ArmStats* a = arm(1);
   ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->n, 4u);
+  EXPECT_EQ(a->n, 4.0);
   EXPECT_DOUBLE_EQ(a->reward_sum, 0.4);
   EXPECT_EQ(a->A, (std::vector<double>{4, 8, 8, 16}));
   EXPECT_NEAR(a->b[0], 0.4, 1e-12);
@@ -387,18 +387,18 @@ TEST_F(CollectorStore, OnlyShownOnlineDecisionsTrainTheBandit) {
                  {outcome(1, now + 1, 1.0), outcome(2, now + 1, 1.0), outcome(3, now + 1, 1.0)}),
         "b");
   ASSERT_NE(arm(1), nullptr);
-  EXPECT_EQ(arm(1)->n, 1u);  // only decision 2
+  EXPECT_EQ(arm(1)->n, 1.0);  // only decision 2
   // Deferred activation: decision 1 becomes shown after its outcome -> counted once now.
   apply(batch_of({}, {}, {Activation{did(1), now + 2}}), "a");
-  EXPECT_EQ(arm(1)->n, 2u);
+  EXPECT_EQ(arm(1)->n, 2.0);
   EXPECT_EQ(row(1).shown, 1);
   apply(batch_of({}, {}, {Activation{did(1), now + 3}}), "a2");  // duplicate activation
-  EXPECT_EQ(arm(1)->n, 2u);
+  EXPECT_EQ(arm(1)->n, 2.0);
   // An activation that arrives before its decision.
   apply(batch_of({}, {}, {Activation{did(9), now}}), "a3");
   apply(batch_of({decision(9, now, 1, false)}, {outcome(9, now + 5, 0.0)}), "d9");
   EXPECT_EQ(row(9).shown, 1);
-  EXPECT_EQ(arm(1)->n, 3u);
+  EXPECT_EQ(arm(1)->n, 3.0);
 }
 
 TEST_F(CollectorStore, StatisticsSurviveRestart) {
@@ -408,7 +408,7 @@ TEST_F(CollectorStore, StatisticsSurviveRestart) {
   reopen();
   EXPECT_EQ(store->bandit()->version, v);
   ASSERT_NE(arm(2), nullptr);
-  EXPECT_EQ(arm(2)->n, 1u);
+  EXPECT_EQ(arm(2)->n, 1.0);
   EXPECT_DOUBLE_EQ(arm(2)->reward_sum, 0.3);
 }
 

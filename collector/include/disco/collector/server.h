@@ -6,6 +6,7 @@
 #include <string>
 
 #include "disco/collector/config.h"
+#include "disco/fleet_stats.h"
 
 namespace disco::collector {
 
@@ -23,6 +24,10 @@ class Collector {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The JSON form of the fleet statistics message (schemas/README.md; GET /v1/bandit-state without
+// Accept: application/x-disco-bandit-stats). reward_window_ms > 0 is added as an informative field.
+std::string fleet_stats_json(const disco::FleetStats& m, int64_t reward_window_ms = 0);
 
 // The `export` subcommand: writes the joined log as CSV (see trainer/data/README.md).
 // Returns the number of rows written; throws std::runtime_error on errors.
