@@ -147,7 +147,8 @@ void check_config(const Config& c) {
 
 std::string config_usage() {
   return R"(disco-collector serve [--config FILE] [--key value ...]
-disco-collector export --data DIR --out FILE.csv [--include-pending]
+disco-collector export --data DIR --canonical OUT_DIR [--site ID] [--bundle FILE] [--include-pending]
+disco-collector export --data DIR --out FILE.csv [--include-pending]   (export --help: the files)
 
 Every config-file key is also a flag (--reward-window-ms 60000 sets reward_window_ms):
   listen HOST:PORT | host, port      data_dir DIR             site ID:API_KEY:SECRET (repeatable)

@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS decisions(
   context BLOB, received_ms INTEGER NOT NULL,
   closed INTEGER NOT NULL DEFAULT 0, status INTEGER NOT NULL DEFAULT 0, reward REAL,
   outcome_ts_ms INTEGER, converted INTEGER, revenue REAL, margin REAL, late INTEGER NOT NULL DEFAULT 0,
-  in_bandit INTEGER NOT NULL DEFAULT 0, closed_ms INTEGER);
+  in_bandit INTEGER NOT NULL DEFAULT 0, closed_ms INTEGER, holdout INTEGER NOT NULL DEFAULT 0, user_id TEXT);
 CREATE INDEX IF NOT EXISTS decisions_open ON decisions(closed, ts_ms);
 CREATE TABLE IF NOT EXISTS outcomes(
   seq INTEGER PRIMARY KEY, decision_id BLOB NOT NULL UNIQUE, site TEXT NOT NULL, ts_ms INTEGER NOT NULL,
@@ -159,6 +159,7 @@ void SqliteStore::open() {
   exec("PRAGMA temp_store=MEMORY");
   exec("PRAGMA mmap_size=268435456");
   exec(kSchema);
+  add_missing_columns();
   migrate_bandit_table();
   prepare();
   load_bandit();
@@ -180,8 +181,8 @@ void SqliteStore::prepare() {
        "VALUES(?,?,?,?,?,?,?,?,?)"},
       {"dec_ins",
        "INSERT INTO decisions(decision_id, site, ts_ms, user_key, item_id, arm, discount, propensity, model_version, "
-       "policy_version, mode, shown, shown_ts_ms, price, cost, context, received_ms) "
-       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(decision_id) DO NOTHING"},
+       "policy_version, mode, shown, shown_ts_ms, price, cost, context, received_ms, holdout, user_id) "
+       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(decision_id) DO NOTHING"},
       {"dec_get",
        "SELECT site, ts_ms, arm, mode, shown, closed, in_bandit, status, reward, context, price FROM decisions "
        "WHERE decision_id=?"},
@@ -220,6 +221,22 @@ void SqliteStore::prepare() {
 
 // Stores written before the statistics carried a context version kept them in table `bandit`
 // keyed (site, arm, dim): they move to bandit_stats under this collector's context_version.
+// Columns added to a table after stores were written: ALTER TABLE when missing.
+void SqliteStore::add_missing_columns() {
+  const std::pair<const char*, const char*> cols[] = {
+      {"holdout", "ALTER TABLE decisions ADD COLUMN holdout INTEGER NOT NULL DEFAULT 0"},
+      {"user_id", "ALTER TABLE decisions ADD COLUMN user_id TEXT"},
+  };
+  for (const auto& [name, sql] : cols) {
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db_, "SELECT count(*) FROM pragma_table_info('decisions') WHERE name=?", -1, &s, nullptr);
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    const bool present = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0;
+    sqlite3_finalize(s);
+    if (!present) exec(sql);
+  }
+}
+
 void SqliteStore::migrate_bandit_table() {
   sqlite3_stmt* s = nullptr;
   sqlite3_prepare_v2(db_, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='bandit'", -1, &s, nullptr);
@@ -418,7 +435,9 @@ void SqliteStore::apply_in_txn(const std::string& site, const std::string& hash,
       if (shown) q.i(13, shown_ts); else q.null(13);
       q.d(14, d.price).d(15, d.cost);
       if (d.context.empty()) q.null(16); else q.b(16, d.context.data(), d.context.size() * sizeof(float));
-      q.i(17, t).step();
+      q.i(17, t).i(18, d.holdout ? 1 : 0);
+      if (d.user_id.empty()) q.null(19); else q.t(19, d.user_id);
+      q.step();
       if (q.changes() == 0) {
         r.decisions.duplicate++;
         continue;

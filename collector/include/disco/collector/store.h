@@ -137,6 +137,7 @@ class SqliteStore {
   void flush_bandit();
   void load_bandit();
   void migrate_bandit_table();
+  void add_missing_columns();
   void publish_snapshot();
   void writer_loop();
   void checkpoint_loop();
