@@ -1,7 +1,8 @@
 // The collector's export is a training set: SDK-shaped batches posted to the real disco-collector
 // (decisions from a real runtime with their context, string user ids, holdout, activations,
 // outcomes, events) -> `disco-collector export --canonical` -> `disco-ingest canonical` reads it
-// with zero dropped rows -> `disco-train train` trains a tiny model from that export alone.
+// with zero dropped rows -> `disco-train train` trains a tiny model from that export alone, and
+// `disco-eval` evaluates baselines on it.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -264,6 +265,12 @@ TEST(CollectorExport, CanonicalExportIsATrainingSet) {
   uint32_t idx = 0;
   EXPECT_EQ(disco_bundle_item_index(nb, "item-5", 6, &idx), DISCO_OK);
   disco_bundle_free(nb);
+
+  // disco-eval reads it too (baselines on the export's own split).
+  Exec ev = run(std::string(DISCO_EVAL_BIN) + " --dataset canonical --data " + out + " --models pop,iknn --out " + root +
+                "/eval");
+  ASSERT_EQ(ev.code, 0) << ev.out;
+  EXPECT_TRUE(fs::exists(root + "/eval/report.json")) << ev.out;
 
   // The older joined CSV export is still there (the loop reads it).
   Exec j = run(std::string(DISCO_COLLECTOR_BIN) + " export --data " + data + " --out " + root + "/joined.csv");
