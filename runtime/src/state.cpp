@@ -4,12 +4,16 @@
 // format version or another bundle with DISCO_ERR_STATE and a message naming both sides. Session
 // states: format 2 (full, exact) from disco_session_save, format 3 (compact, for cookies) from
 // disco_session_save_compact; restore reads formats 1 to 3.
+// disco_bandit_import also reads the collector's fleet statistics message (disco/fleet_stats.h,
+// schemas/bandit_stats.fbs), recognised by its FlatBuffers identifier "DSBS" at bytes 4..7.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <new>
 #include <string>
 
+#include "disco/context.h"
+#include "disco/fleet_stats.h"
 #include "disco/quant.h"
 #include "disco/version.h"
 #include "memory_archive.h"
@@ -281,9 +285,10 @@ std::string compact_load(MemoryInputArchive& ar, disco_session* s) {
 }
 
 template <class Ar>
-void pending_entry(Ar& ar, PendingDecision& p) {
+void pending_entry(Ar& ar, PendingDecision& p, uint32_t version) {
   ar(p.id.hi, p.id.lo, p.ts_ms, p.price, p.arm, p.shown);
   for (float& x : p.context) ar(x);
+  if (version >= 2) ar(p.held, p.reward);
 }
 
 disco_status finish_output(const MemoryOutputArchive& ar, size_t cap, size_t* out_len, const char* what) {
@@ -389,13 +394,13 @@ disco_status disco_runtime_save(const disco_runtime* crt, uint8_t* buf, size_t c
   DISCO_TRY {
     auto* rt = const_cast<disco_runtime*>(crt);
     MemoryOutputArchive ar(buf, cap);
-    save_header(ar, kMagicRuntime, rt->bundle);
+    save_header(ar, kMagicRuntime, rt->bundle, disco::kRuntimeStateVersion);
     ar(rt->sessions_created, rt->bandit, rt->guards);
     const uint32_t pcap = rt->pending_ids.capacity(), pwrite = rt->pending_ids.write_pos(), pn = rt->pending_ids.size();
     ar(pcap, pwrite, pn);
     rt->pending_ids.for_each_in_order([&](uint32_t slot, const DecisionId&) {
       ar(slot);
-      pending_entry(ar, rt->pending[slot]);
+      pending_entry(ar, rt->pending[slot], disco::kRuntimeStateVersion);
     });
     const uint32_t dcap = rt->done_ids.capacity(), dwrite = rt->done_ids.write_pos(), dn = rt->done_ids.size();
     ar(dcap, dwrite, dn);
@@ -412,7 +417,9 @@ disco_status disco_runtime_restore(disco_runtime* rt, const uint8_t* buf, size_t
   if (!rt || (!buf && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_restore: NULL argument");
   DISCO_TRY {
     MemoryInputArchive ar(buf, len);
-    disco_status st = check_header(ar, kMagicRuntime, "runtime", rt->bundle);
+    uint32_t version = 0;
+    disco_status st = check_header(ar, kMagicRuntime, "runtime", rt->bundle, &version,
+                                   disco::kRuntimeStateVersionOldest, disco::kRuntimeStateVersion);
     if (st != DISCO_OK) return st;
     // Load into fresh objects; the runtime changes only when everything checked out.
     disco::Bandit bandit;
@@ -445,10 +452,11 @@ disco_status disco_runtime_restore(disco_runtime* rt, const uint8_t* buf, size_t
         uint32_t slot = 0;
         PendingDecision p;
         ar(slot);
-        if (table == 0) pending_entry(ar, p);
+        if (table == 0) pending_entry(ar, p, version);
         else ar(p.id.hi, p.id.lo);
         if (ar.failed()) break;
-        if (p.arm >= rt->bundle->arms.size() || p.id.empty()) {
+        if (p.arm >= rt->bundle->arms.size() || p.id.empty() || p.shown > 1 || p.held > 1 || (p.shown && p.held) ||
+            !std::isfinite(p.reward)) {
           ar.fail();
           break;
         }
@@ -499,6 +507,18 @@ disco_status disco_bandit_export(disco_runtime* rt, uint32_t delta_only, uint8_t
 disco_status disco_bandit_import(disco_runtime* rt, const uint8_t* buf, size_t len, uint32_t merge) {
   if (!rt || (!buf && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bandit_import: NULL argument");
   DISCO_TRY {
+    if (disco::is_fleet_stats_message(buf, len)) {
+      // The collector's fleet statistics (schemas/bandit_stats.fbs), e.g. a GET /v1/bandit-state body.
+      disco::FleetStats msg;
+      std::string err = disco::read_fleet_stats(buf, len, &msg);
+      disco::BanditStats stats;
+      if (err.empty())
+        err = disco::fleet_stats_to_bandit(msg, rt->bandit.config().n_arms, rt->bandit.config().dim,
+                                           disco::kContextVersion, &stats);
+      if (err.empty()) err = merge ? rt->bandit.merge(stats) : rt->bandit.replace(stats);
+      if (!err.empty()) return fail(DISCO_ERR_STATE, "bandit statistics refused: " + err);
+      return DISCO_OK;
+    }
     MemoryInputArchive ar(buf, len);
     uint32_t magic = 0, version = 0, n_arms = 0, dim = 0;
     ar(magic, version);

@@ -159,3 +159,34 @@ TEST(RuntimeFixture, SessionStateOfEveryFormatVersionRestores) {
   disco_runtime_free(rt);
   disco_bundle_free(b);
 }
+
+// Runtime state format 1 (before held outcomes), written by the runtime of that time
+// (runtime_state1.bin: seed 5, session user 9 over the fixture bundle; four offers on items 0, 7,
+// 14, 21: the first shown and updated, the second shown, the last two pending unshown).
+TEST(RuntimeFixture, RuntimeState1StillRestores) {
+  const std::vector<uint8_t> bundle = read(kDir + "bundle_schema1.0.disco");
+  const std::vector<uint8_t> state = read(kDir + "runtime_state1.bin");
+  ASSERT_FALSE(state.empty()) << "missing fixture " << kDir << "runtime_state1.bin";
+  uint32_t version = 0;
+  std::memcpy(&version, state.data() + 4, 4);
+  ASSERT_EQ(version, 1u);
+  disco_bundle* b = nullptr;
+  ASSERT_EQ(disco_bundle_load(bundle.data(), bundle.size(), 0, &b), DISCO_OK) << disco_last_error();
+  disco_runtime* rt = make_runtime(b, 5);
+  ASSERT_EQ(disco_runtime_restore(rt, state.data(), state.size()), DISCO_OK) << disco_last_error();
+  const uint64_t hi = 0x97b3d0b5cd9f9cd1ull;
+  const uint64_t lo[4] = {0x9698fefef1c9863eull, 0x9a7bed8caef5fda5ull, 0x49a8e88e8ec053e7ull, 0xf5af6107fb03aa24ull};
+  disco_outcome o{hi, lo[0], 1700000010000, 1, 20.0f, 4.0f};
+  EXPECT_EQ(disco_update(rt, &o), DISCO_ERR_DUPLICATE);  // applied before the save
+  o.decision_lo = lo[1];
+  EXPECT_EQ(disco_update(rt, &o), DISCO_OK) << disco_last_error();  // shown before the save
+  EXPECT_EQ(disco_offer_shown(rt, hi, lo[2]), DISCO_OK);
+  o.decision_lo = lo[3];
+  EXPECT_EQ(disco_update(rt, &o), DISCO_ERR_NOT_FOUND);  // not shown: held ...
+  EXPECT_EQ(disco_offer_shown(rt, hi, lo[3]), DISCO_OK);  // ... and applied now
+  double n = 0;
+  for (const auto& a : exported_stats(rt).arms) n += a.n;
+  EXPECT_EQ(n, 3.0);
+  disco_runtime_free(rt);
+  disco_bundle_free(b);
+}

@@ -44,10 +44,15 @@ test('disco: track, recommend, offer, shown, report on the real wasm', async () 
   const p = d.propensity();
   assert.ok(p > 0 && p < 1);
 
-  assert.deepEqual(d.report(o.decisionId, { converted: true, revenue: 10, margin: 3 }), { applied: false, status: 'NOT_FOUND' }, 'not shown: does not train');
+  // Not shown yet: not applied now; the runtime holds the outcome and applies it when shown (the
+  // collector's rule too: runtime/README.md, collector/PROTOCOL.md), so a report after that is a duplicate.
+  assert.deepEqual(d.report(o.decisionId, { converted: true, revenue: 10, margin: 3 }), { applied: false, status: 'NOT_FOUND' }, 'not shown: held');
   d.shown(o.decisionId);
-  assert.deepEqual(d.report(o.decisionId, { converted: true, revenue: 10, margin: 3 }), { applied: true, status: 'OK' });
-  assert.deepEqual(d.report(o.decisionId, { converted: true, revenue: 10, margin: 3 }), { applied: false, status: 'DUPLICATE' });
+  assert.deepEqual(d.report(o.decisionId, { converted: true, revenue: 10, margin: 3 }), { applied: false, status: 'DUPLICATE' }, 'applied when shown');
+  const o2 = await d.offer('item-9', { now: T0 + 3500 });
+  d.shown(o2.decisionId);
+  assert.deepEqual(d.report(o2.decisionId, { converted: true, revenue: 10, margin: 3 }), { applied: true, status: 'OK' });
+  assert.deepEqual(d.report(o2.decisionId, { converted: true, revenue: 10, margin: 3 }), { applied: false, status: 'DUPLICATE' });
   throwsCode(assert, () => d.shown('ffffffffffffffffffffffffffffffff'), 'NOT_FOUND');
   d.close();
   throwsCode(assert, () => d.recommend(), 'STATE');

@@ -191,7 +191,14 @@ disco_status disco_update(disco_runtime* runtime, const disco_outcome* outcome);
 /* Serialize this runtime's sufficient statistics since the last export (delta), or all of them. */
 disco_status disco_bandit_export(disco_runtime* runtime, uint32_t delta_only, uint8_t* buf,
                                  size_t cap, size_t* out_len);
-/* Replace (merge = 0) or add (merge = 1) statistics from disco_bandit_export output. */
+/* Replace (merge = 0) or add (merge = 1) the observed statistics with either
+ *  - disco_bandit_export output (this runtime's own format), or
+ *  - the collector's fleet statistics message (schemas/bandit_stats.fbs, FlatBuffers identifier
+ *    "DSBS"; the body of GET /v1/bandit-state with Accept: application/x-disco-bandit-stats).
+ *    Arms absent from the message have no data. Refused with DISCO_ERR_STATE and a message naming
+ *    the disagreement when its context_version is not this runtime's (disco/context.h), its dim
+ *    is not the bandit's, or it names an arm the bundle does not have.
+ * Merged / imported statistics never enter the delta of disco_bandit_export(delta_only = 1). */
 disco_status disco_bandit_import(disco_runtime* runtime, const uint8_t* buf, size_t len,
                                  uint32_t merge);
 
