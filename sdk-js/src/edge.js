@@ -11,6 +11,7 @@ import { Transport } from './transport.js';
 import { sealValue, unsealValue, signOfferToken } from './token.js';
 import { b64urlDecode, b64urlEncode, randomBytes, toBytes, toHex, toU64, collectorOptions } from './util.js';
 import { parseHoldout, inHoldout, holdoutDecision } from './holdout.js';
+import { FleetSync } from './sync.js';
 
 const MODE_WIRE = ['Online', 'Apprentice', 'LoggingOnly'];
 const MAX_COOKIE_VALUE = 3800; // browsers keep ~4096 bytes per cookie (name, value and attributes)
@@ -83,8 +84,56 @@ export function createEdgeHandler(o = {}) {
     if (secret === undefined || secret === null || secret === '') {
       throw new DiscoError('INVALID_ARGUMENT', 'tokenSecret resolved to nothing: set the secret the tokenSecret option reads (e.g. env.TOKEN_SECRET)');
     }
-    const holdout = parseHoldout(await resolve(o.holdout, env), summary);
-    return { engine, bundle, summary, runtime, transport, secret, kv, holdout };
+    const holdoutOpt = await resolve(o.holdout, env);
+    const holdout = parseHoldout(holdoutOpt, summary);
+    const s = { engine, bundle, bundleBytes: bytes, summary, runtime, transport, secret, kv, holdout, holdoutSalt: holdoutOpt?.salt, prev: null, publicKey };
+    const syncOpts = await resolve(o.sync, env);
+    if (syncOpts) {
+      s.fleet = new FleetSync(syncOpts, {
+        dim: () => s.bundle.info.contextDim,
+        importStats: (b) => s.runtime.banditImport(b, false),
+        bundleBytes: () => s.bundleBytes,
+        swapBundle: (b) => swapBundle(s, b),
+      }, { collector, crypto: cryptoImpl, now });
+    }
+    return s;
+  }
+
+  // Hot swap for the isolate: the new bundle is verified first; sessions live in cookies / kv, so
+  // the previous bundle is kept to migrate a state saved with it on its shopper's next request.
+  async function swapBundle(s, raw) {
+    const bytes = toBytes(raw, 'bundle');
+    const header = o.unsafeSkipVerify ? readBundleHeader(bytes) : await verifyBundle(bytes, s.publicKey, { crypto: cryptoImpl });
+    const summary = readModelSummary(header.payload);
+    const holdout = s.holdout ? parseHoldout({ share: s.holdout.share, arm: s.holdout.spec.name, salt: s.holdoutSalt }, summary) : null;
+    const nb = new BundleRef(s.engine, bytes, { signatureVerified: !o.unsafeSkipVerify });
+    try {
+      s.runtime.swapBundle(nb);
+    } catch (e) {
+      nb.free();
+      throw e;
+    }
+    s.prev?.free();
+    s.prev = s.bundle;
+    s.bundle = nb;
+    s.bundleBytes = bytes;
+    s.summary = summary;
+    s.holdout = holdout;
+  }
+
+  // A state saved under the previous bundle: restore it there (a scratch runtime), swap that runtime
+  // to the current bundle (the runtime remaps the session), and reopen it here.
+  function migrate(s, state) {
+    const tmp = new RuntimeRef(s.engine, s.prev, { seed: 1n, mode: MODES[mode], maxPendingDecisions: 1 });
+    let old = null;
+    try {
+      old = tmp.restoreSession(state);
+      tmp.swapBundle(s.bundle);
+      return s.runtime.restoreSession(old.save());
+    } finally {
+      old?.free();
+      tmp.free();
+    }
   }
 
   async function openSession(s, request) {
@@ -110,7 +159,9 @@ export function createEdgeHandler(o = {}) {
     if (state) {
       try { session = s.runtime.restoreSession(state); } catch (e) {
         if (!(e instanceof DiscoError) || e.code !== 'STATE') throw e;
-        session = null; // state from an older, incompatible bundle: start over with the same id
+        session = null;
+        if (s.prev) { try { session = migrate(s, state); } catch { session = null; } }
+        // else a state from an older, incompatible bundle: start over with the same id
       }
     }
     if (!session) session = s.runtime.createSession(new DataView(sid.buffer, sid.byteOffset).getBigUint64(0, true));
@@ -156,6 +207,10 @@ export function createEdgeHandler(o = {}) {
   async function handle(request, env, ctx) {
     ready ??= init(env).catch((e) => { ready = null; throw e; });
     const s = await ready;
+    if (s.fleet) {
+      const pulling = s.fleet.maybePull(); // never awaited here: the request does not wait for it
+      if (pulling && ctx?.waitUntil) ctx.waitUntil(pulling);
+    }
     const url = new URL(request.url);
     const route = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
     if (!['offer', 'recommend', 'track', 'shown', 'report'].includes(route)) {
@@ -247,6 +302,13 @@ export function createEdgeHandler(o = {}) {
   return {
     async fetch(request, env = {}, ctx = undefined) {
       try { return await handle(request, env, ctx); } catch (e) { return errorResponse(e); }
+    },
+    /** One fleet sync now (the sync option): resolves with { bundle, stats, version, bytes, ms }. */
+    async sync(env = {}) {
+      ready ??= init(env).catch((e) => { ready = null; throw e; });
+      const s = await ready;
+      if (!s.fleet) throw new DiscoError('STATE', 'sync() needs the sync option of createEdgeHandler');
+      return s.fleet.pull();
     },
     /** The isolate's runtime facts (after the first request). */
     async info(env = {}) {

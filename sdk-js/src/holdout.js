@@ -6,7 +6,7 @@
 // with mix64 the splitmix64 finalizer. A holdout decision logs propensity 1 (the holdout rule gives
 // the baseline arm with probability 1) and never trains the bandit: it makes no pending decision
 // in the runtime, so shown/report do not update the local posterior, and it carries no context
-// vector, so no fleet statistic can include it (the collector also skips holdout decisions).
+// vector, so no fleet statistic can include it (the collector's statistics skip context-less rows).
 import { DiscoError } from './errors.js';
 import { fnv1a64, randomBytes, toHex } from './util.js';
 

@@ -6,7 +6,7 @@
 // are logged once with console.warn unless `onError` or `quiet: true` is given.
 // Wire format and authentication: see README.md ("Collector protocol").
 import { DiscoError } from './errors.js';
-import { randomBytes, subtleOf, toHex, utf8 } from './util.js';
+import { backoffDelay, randomBytes, subtleOf, toHex, utf8 } from './util.js';
 
 const KINDS = ['events', 'decisions', 'outcomes', 'activations'];
 // EventBatch has no dropped_activations: activations are feedback and count with outcomes.
@@ -92,7 +92,7 @@ export class Transport {
     if (this.size >= this.maxQueue) {
       this.dropped[DROP_FIELD[kind]]++;
       this.stats.dropped++;
-      const err = new DiscoError('DROPPED', `the collector queue is full (collector.maxQueue = ${this.maxQueue} records): a ${kind.slice(0, -1)} record was dropped`);
+      const err = new DiscoError('DROPPED', `the collector queue is full (collector.maxQueue = ${this.maxQueue} records): a record (${kind}) was dropped`);
       this._lost(kind, 1, err);
       this._warnOnce('overflow', `${err.message}; is the collector reachable at ${this.url}?`);
       this._report(err);
@@ -133,8 +133,7 @@ export class Transport {
 
   /** Capped exponential backoff with jitter: in [cap/2, cap], cap = min(max, base * 2^(attempt-1)). */
   backoffDelay(attempt) {
-    const cap = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** Math.max(0, attempt - 1));
-    return Math.min(this.backoffMaxMs, Math.round(cap / 2 + this.random() * cap / 2));
+    return backoffDelay(attempt, this.backoffBaseMs, this.backoffMaxMs, this.random);
   }
 
   _arm(ms) {

@@ -113,3 +113,9 @@ export function collectorOptions(c) {
   return c;
 }
 
+
+/** Capped exponential backoff with jitter: in [cap/2, cap], cap = min(max, base * 2^(attempt-1)). */
+export function backoffDelay(attempt, baseMs, maxMs, random = Math.random) {
+  const cap = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.min(maxMs, Math.round(cap / 2 + random() * cap / 2));
+}

@@ -26,6 +26,41 @@ export interface HoldoutOptions {
   salt?: string;
 }
 
+/** Fleet sync: pulls GET /v1/bandit-state (FlatBuffers, into the runtime's import) and GET /v1/bundle (verified, hot-swapped), ETag/304. */
+export interface SyncOptions {
+  /** the collector's base URL (e.g. http://127.0.0.1:8787); default: collector.url without /v1/events */
+  url?: string;
+  /** between pulls (default 60000; at least 100) */
+  everyMs?: number;
+  /** sent as x-disco-key; default collector.keyId, else the first 16 hex chars of SHA-256(collector.key) */
+  keyId?: string;
+  /** pull the fleet statistics (default true) / the served bundle (default true) */
+  stats?: boolean;
+  bundle?: boolean;
+  /** Disco: pull in the background from create() on (default true); false = only on sync() */
+  auto?: boolean;
+  /** capped exponential backoff with jitter after failures (defaults 1000 and 300000 ms) */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** per request (default 10000 ms) */
+  timeoutMs?: number;
+  onSync?: (result: SyncResult) => void;
+  /** every failed pull (NETWORK, REJECTED, SIGNATURE, STATE ...); without it the first one is logged once */
+  onError?: (error: DiscoError & { retryInMs?: number }) => void;
+  fetch?: typeof fetch;
+}
+export interface SyncResult {
+  /** swapped = a new verified bundle runs now; none = the collector serves no bundle */
+  bundle: 'swapped' | 'unchanged' | 'none' | 'off';
+  /** imported = the fleet statistics replaced this runtime's observed ones */
+  stats: 'imported' | 'unchanged' | 'off';
+  /** the collector's statistics version */
+  version: number | null;
+  /** body bytes received (0 when both answers were 304) */
+  bytes: number;
+  ms: number;
+}
+
 /** Collector transport options as Disco and createEdgeHandler take them: no url = no collector. */
 export type CollectorOptions = Omit<TransportOptions, 'crypto' | 'storage' | 'url'> & {
   /** POST endpoint, e.g. http://127.0.0.1:8787/v1/events; absent or empty: no collector */
@@ -76,6 +111,8 @@ export interface DiscoOptions {
   collector?: CollectorOptions;
   /** A/B holdout (see HoldoutOptions) */
   holdout?: HoldoutOptions;
+  /** fleet sync with the collector (see SyncOptions) */
+  sync?: SyncOptions;
   storage?: StorageLike;
   transport?: Transport;
   /** WebCrypto implementation (default: globalThis.crypto) */
@@ -167,6 +204,9 @@ export declare class Disco {
   flush(): Promise<FlushResult>;
   saveState(): Uint8Array;
   swapBundle(bundle: Bytes | Response | Promise<Bytes | Response>): Promise<DiscoInfo>;
+  /** one fleet sync now (needs the sync option) */
+  sync(): Promise<SyncResult>;
+  readonly syncStats: { pulls: number; failures: number; statsImports: number; bundleSwaps: number; bytes: number; lastVersion: number | null } | null;
   memoryBytes(): { runtime: number; session: number; wasmHeap: number };
   close(): void;
 }
