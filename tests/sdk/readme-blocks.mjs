@@ -51,19 +51,21 @@ export async function quickstart() {
       throw new Error(`README block failed (${e.code ?? e.signal}) in ${cwd}:\n${code}\n--- stdout\n${e.stdout}\n--- stderr\n${e.stderr}`);
     }
   };
-  /** Starts a long-running block; resolves when `ready` appears in its output. */
+  /** Starts a long-running block; resolves when `ready` appears in its output (null: at once). */
   const background = (code, cwd, ready, what) => new Promise((resolve, reject) => {
     const log = join(dir, `${what}.log`);
     const fd = openSync(log, 'w');
     const child = spawn('bash', ['-c', `set -euo pipefail\nexec ${code.trim().split('\n').filter((l) => !/^B=/.test(l)).join('\n')}`], {
       cwd, env: { ...env, B: join(ROOT, 'build/release') }, stdio: ['ignore', fd, fd],
+      detached: true, // its own process group: stop() ends what it started too (npx -> workerd)
     });
+    if (ready === null) { resolve({ child, log }); return; } // the caller polls for readiness
     const t0 = Date.now();
     const poll = setInterval(() => {
       const out = readFileSync(log, 'utf8');
       if (ready.test(out)) { clearInterval(poll); resolve({ child, log }); } else if (child.exitCode !== null || Date.now() - t0 > 60_000) {
         clearInterval(poll);
-        child.kill();
+        try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
         reject(new Error(`${what} did not start (exit ${child.exitCode}):\n${code}\n--- output\n${out}`));
       }
     }, 50);
@@ -72,12 +74,16 @@ export async function quickstart() {
   return { dir, shop, ports, blocks, bash, background, write, env };
 }
 
-/** Stops a background block's process and waits for it. */
+/** Stops a background block's process group (the block and what it started) and waits for it. */
 export async function stop(child) {
-  if (!child || child.exitCode !== null) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await done;
-  clearTimeout(t);
+  if (!child) return;
+  const group = (sig) => { try { process.kill(-child.pid, sig); } catch { /* gone */ } };
+  if (child.exitCode === null && child.signalCode === null) {
+    const done = new Promise((r) => child.once('exit', r));
+    group('SIGTERM');
+    const t = setTimeout(() => group('SIGKILL'), 5000);
+    await done;
+    clearTimeout(t);
+  }
+  group('SIGKILL'); // children that outlived the block
 }
