@@ -93,7 +93,8 @@ try {
   await step('SDK: report outcome, flush to /v1/events', async () => {
     const total = order.lines[0].total;
     d.report(offer.decisionId, { converted: true, revenue: total, margin: total - item.cost });
-    assert.equal(await d.flush(), true, 'the collector acknowledged every batch');
+    const fr = await d.flush();
+    assert.equal(fr.ok, true, `the collector acknowledged every batch: ${JSON.stringify(fr)}`);
     return `${d.transport.stats.sentRecords} records in ${d.transport.stats.sentBatches} batches`;
   });
   await step('collector store has the joined outcome', async () => {

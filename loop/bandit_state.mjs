@@ -70,7 +70,9 @@ function skipStats(dv, p) {
 // BanditConfig, the prior (warm start from the bundle) and the observed statistics.
 function stateLayout(state) {
   const dv = new DataView(state.buffer, state.byteOffset, state.byteLength);
-  if (dv.getUint32(0, true) !== RUNTIME_MAGIC || dv.getUint32(4, true) !== STATE_VERSION) {
+  // runtime state formats 1 and 2 (2 adds held outcomes to the pending table, after the bandit)
+  // share this prefix
+  if (dv.getUint32(0, true) !== RUNTIME_MAGIC || ![1, 2].includes(dv.getUint32(4, true))) {
     throw new Error('runtime state: unexpected magic/version (cannot read the bandit in this disco.wasm\'s state)');
   }
   let p = 8 + 8;                                   // magic, version, bundle checksum

@@ -278,7 +278,7 @@ class Edge {
 
   async flush() {
     for (let i = 0; i < 50; i++) {
-      if (await this.transport.flush()) return;
+      if ((await this.transport.flush()).ok) return; // flush() resolves { ok, sent, queued, dropped } since sdk 0.2
       await new Promise((res) => setTimeout(res, 20));
     }
     throw new Error(`edge-${this.id}: the collector did not take the queued records (${this.transport.size} left): ${this.ctx.transportErrors.slice(-1)[0] ?? ''}`);

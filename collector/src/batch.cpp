@@ -108,6 +108,9 @@ bool validate(const Batch& b, const ParseLimits& lim, const Fail& fail) {
       return fail(p + ".propensity", "must be in (0, 1]", "invalid_value");
     if (!check_str(fail, p + ".model_version", d.model_version, lim, false)) return false;
     if (!check_str(fail, p + ".policy_version", d.policy_version, lim, false)) return false;
+    if (!check_str(fail, p + ".user_id", d.user_id, lim, false)) return false;
+    for (unsigned char c : d.user_id)
+      if (c < 0x20 || c == 0x7f) return fail(p + ".user_id", "must not contain control characters", "invalid_value");
     if (static_cast<int>(d.mode) > 2) return fail(p + ".mode", "must be online, apprentice or logging_only", "invalid_value");
     if (!finite_in(d.price, 0, 1e9)) return fail(p + ".price", "must be a finite number >= 0", "invalid_value");
     if (!finite_in(d.cost, 0, 1e9)) return fail(p + ".cost", "must be a finite number >= 0", "invalid_value");
@@ -286,6 +289,8 @@ bool json_decision(const JsonReader& r, const json& o, const std::string& p, con
       d.mode = static_cast<Mode>(m);
     }
     else if (k == "shown") ok = r.boolean(v, f, d.shown);
+    else if (k == "holdout") ok = r.boolean(v, f, d.holdout);
+    else if (k == "user_id") ok = v.is_null() || r.str(v, f, d.user_id);
     else if (k == "price") ok = r.num(v, f, d.price);
     else if (k == "cost") ok = r.num(v, f, d.cost);
     else if (k == "context") {
@@ -476,6 +481,8 @@ bool parse_flatbuffers_batch(std::string_view body, Batch& out, ParseError& err,
       x.shown = d->shown();
       x.price = d->price();
       x.cost = d->cost();
+      x.holdout = d->holdout();
+      x.user_id = str(d->user_id());
       if (d->context()) {
         if (d->context()->size() > lim.max_context)
           return fail(idx("decisions", out.decisions.size()) + ".context",
@@ -521,9 +528,10 @@ std::string encode_flatbuffers(const Batch& b) {
     auto mv = fbb.CreateString(d.model_version);
     auto pv = fbb.CreateString(d.policy_version);
     auto ctx = fbb.CreateVector(d.context);
+    auto uid = d.user_id.empty() ? flatbuffers::Offset<flatbuffers::String>() : fbb.CreateString(d.user_id);
     dv.push_back(fb::CreateDecision(fbb, &id, d.ts_ms, d.user_key, item, d.arm, static_cast<float>(d.discount),
                                     static_cast<float>(d.propensity), mv, pv, static_cast<fb::Mode>(d.mode), d.shown,
-                                    static_cast<float>(d.price), static_cast<float>(d.cost), ctx));
+                                    static_cast<float>(d.price), static_cast<float>(d.cost), ctx, d.holdout, uid));
   }
   std::vector<flatbuffers::Offset<fb::Outcome>> ov;
   for (const Outcome& o : b.outcomes) {
@@ -564,12 +572,16 @@ std::string encode_json(const Batch& b) {
   }
   if (!b.decisions.empty()) {
     json& a = j["decisions"] = json::array();
-    for (const Decision& d : b.decisions)
-      a.push_back({{"decision_id", d.id.hex()}, {"ts_ms", d.ts_ms}, {"user_key", std::to_string(d.user_key)},
-                   {"item_id", d.item_id}, {"arm", d.arm}, {"discount", d.discount}, {"propensity", d.propensity},
-                   {"model_version", d.model_version}, {"policy_version", d.policy_version},
-                   {"mode", mode_name(d.mode)}, {"shown", d.shown}, {"price", d.price}, {"cost", d.cost},
-                   {"context", d.context}});
+    for (const Decision& d : b.decisions) {
+      json x = {{"decision_id", d.id.hex()}, {"ts_ms", d.ts_ms}, {"user_key", std::to_string(d.user_key)},
+                {"item_id", d.item_id}, {"arm", d.arm}, {"discount", d.discount}, {"propensity", d.propensity},
+                {"model_version", d.model_version}, {"policy_version", d.policy_version},
+                {"mode", mode_name(d.mode)}, {"shown", d.shown}, {"price", d.price}, {"cost", d.cost},
+                {"context", d.context}};
+      if (d.holdout) x["holdout"] = true;
+      if (!d.user_id.empty()) x["user_id"] = d.user_id;
+      a.push_back(std::move(x));
+    }
   }
   if (!b.outcomes.empty()) {
     json& a = j["outcomes"] = json::array();

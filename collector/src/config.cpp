@@ -92,6 +92,7 @@ void set_config_value(Config& c, const std::string& key, const std::string& valu
   else if (key == "read_timeout_ms") c.read_timeout_ms = to_int<int64_t>(v, key, where, 10, kBig);
   else if (key == "body_timeout_ms") c.body_timeout_ms = to_int<int64_t>(v, key, where, 10, kBig);
   else if (key == "keepalive_max") c.keepalive_max = to_int<int>(v, key, where, 1, 1 << 30);
+  else if (key == "context_version") c.context_version = to_int<int>(v, key, where, 1, 65535);
   else throw ConfigError(where + ": unknown key '" + key + "'");
 }
 
@@ -146,7 +147,8 @@ void check_config(const Config& c) {
 
 std::string config_usage() {
   return R"(disco-collector serve [--config FILE] [--key value ...]
-disco-collector export --data DIR --out FILE.csv [--include-pending]
+disco-collector export --data DIR --canonical OUT_DIR [--site ID] [--bundle FILE] [--include-pending]
+disco-collector export --data DIR --out FILE.csv [--include-pending]   (export --help: the files)
 
 Every config-file key is also a flag (--reward-window-ms 60000 sets reward_window_ms):
   listen HOST:PORT | host, port      data_dir DIR             site ID:API_KEY:SECRET (repeatable)
@@ -157,6 +159,7 @@ Every config-file key is also a flag (--reward-window-ms 60000 sets reward_windo
   nats_urls URL[,URL...]             nats_stream NAME    nats_replicas N    jetstream_joiner true|false
   static_dir DIR, static_prefix /    bundle_path FILE (default DATA/bundle.disco)
   http_threads N, read_timeout_ms, body_timeout_ms, keepalive_max
+  context_version N (default: the linked runtime's context feature set)
 )";
 }
 

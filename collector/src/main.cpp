@@ -12,24 +12,83 @@
 
 using namespace disco::collector;
 
+static const char* kExportHelp = R"(disco-collector export: the store's log as files for training and evaluation.
+
+  disco-collector export --data DIR --canonical OUT_DIR [--site ID] [--bundle FILE | --no-bundle]
+                         [--include-pending]
+  disco-collector export --data DIR --out joined.csv [--include-pending]
+
+--canonical OUT_DIR writes the canonical log (trainer/data/README.md) that disco-ingest canonical,
+disco-train and disco-eval read as it is:
+  items.csv        the catalog of the bundle the collector serves (DIR/bundle.disco, or --bundle
+                   FILE), plus items the log priced (decisions, events); omitted if none is known
+  events.csv       user_id,session_id,ts,type,item_id,price,quantity (what the SDKs sent; a missing
+                   price is the item's catalog price; session_id "-" when none was sent)
+  decisions.csv    decision_id,ts,user_id,item_id,arm,discount,propensity,model_version,
+                   policy_version,site,mode,shown,holdout,price,cost,context (the runtime's context
+                   vector, space-separated; propensity as logged)
+  activations.csv  decision_id,ts
+  outcomes.csv     decision_id,ts,converted,revenue,margin,late
+user_id is the SDK's user_id when it sent one for that shopper, else the 16-hex-digit user key, the
+same string in every file. Decisions whose reward window is still open are left out unless
+--include-pending; rows not written are counted on stdout. --site exports one site.
+--out FILE.csv writes the older joined CSV (one row per decision with its join status).
+
+The path a store follows:
+  1. collect   the SDK (browser, Node, edge) posts decisions, activations, outcomes (and, when
+               enabled, events) to  disco-collector serve  (POST /v1/events)
+  2. export    disco-collector export --data DIR --canonical log/
+  3. train     disco-train train --data log/ --out model/ --key private.pem   (the model; reads
+               log/ as disco-ingest canonical does) and fit the policy from the same log
+               (disco-train policy: warm-start prior, delayed cost, noise scale)
+  4. bundle    disco-train export ... --bundle bundle.disco (signed, with the fitted policy)
+  5. serve     put it at DIR/bundle.disco (atomic rename): GET /v1/bundle serves it (ETag)
+  6. sync      edges pull GET /v1/bundle and GET /v1/bandit-state (the fleet statistics,
+               FlatBuffers for disco_bandit_import) and hot-swap, keeping their sessions
+)";
+
 static int cmd_export(const std::vector<std::string>& args) {
   std::string data, out;
-  bool pending = false;
+  CanonicalExportOptions copt;
+  bool pending = false, canonical = false;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--data" && i + 1 < args.size()) data = args[++i];
-    else if (args[i] == "--out" && i + 1 < args.size()) out = args[++i];
+    auto value = [&](const char* flag) -> std::string {
+      if (i + 1 >= args.size()) {
+        std::string m = "export: ";
+        m.append(flag).append(" needs a value");
+        throw ConfigError(m);
+      }
+      return args[++i];
+    };
+    if (args[i] == "--help" || args[i] == "-h") {
+      std::fputs(kExportHelp, stdout);
+      return 0;
+    }
+    if (args[i] == "--data") data = value("--data");
+    else if (args[i] == "--out") out = value("--out");
+    else if (args[i] == "--canonical") { copt.out_dir = value("--canonical"); canonical = true; }
+    else if (args[i] == "--site") copt.site = value("--site");
+    else if (args[i] == "--bundle") copt.bundle_path = value("--bundle");
+    else if (args[i] == "--no-bundle") copt.bundle_path = std::string(1, '-');  // (not = "-": GCC 12 -Wrestrict false positive)
     else if (args[i] == "--include-pending") pending = true;
     else {
-      std::fprintf(stderr, "export: unknown argument '%s'\n%s", args[i].c_str(), config_usage().c_str());
+      std::fprintf(stderr, "export: unknown argument '%s'\n\n%s", args[i].c_str(), kExportHelp);
       return 2;
     }
   }
-  if (data.empty() || out.empty()) {
-    std::fprintf(stderr, "export: --data DIR and --out FILE.csv are required\n");
+  if (data.empty() || (out.empty() && !canonical)) {
+    std::fprintf(stderr, "export: --data DIR and --canonical OUT_DIR (or --out FILE.csv) are required\n\n%s", kExportHelp);
     return 2;
   }
-  size_t n = export_joined_csv(data, out, pending);
-  std::printf("exported %zu joined decisions to %s\n", n, out.c_str());
+  if (canonical) {
+    copt.data_dir = data;
+    copt.include_pending = pending;
+    std::fputs(export_canonical(copt).text().c_str(), stdout);
+  }
+  if (!out.empty()) {
+    size_t n = export_joined_csv(data, out, pending);
+    std::printf("exported %zu joined decisions to %s\n", n, out.c_str());
+  }
   return 0;
 }
 

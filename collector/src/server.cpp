@@ -18,11 +18,15 @@
 #include "disco/collector/jetstream.h"
 #include "disco/collector/metrics.h"
 #include "disco/collector/store.h"
+#include "disco/disco.h"
+#include "disco/fleet_stats.h"
 
 namespace disco::collector {
 namespace {
 
 using json = nlohmann::json;
+
+constexpr const char* kBanditStatsType = "application/x-disco-bandit-stats";
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -47,6 +51,23 @@ json counts(const KindCounts& k) { return {{"accepted", k.accepted}, {"duplicate
 
 }  // namespace
 
+// The JSON form of the statistics message (schemas/README.md). Each arm also repeats "dim" (as
+// before the message had it at the top) for readers of the older form.
+std::string fleet_stats_json(const disco::FleetStats& m, int64_t reward_window_ms) {
+  json arms = json::array();
+  for (const disco::FleetArmStats& a : m.arms)
+    arms.push_back({{"arm", a.arm}, {"dim", m.dim}, {"n", a.stats.n}, {"reward_sum", a.stats.reward_sum},
+                    {"A", a.stats.A}, {"b", a.stats.b}});
+  json j{{"version", m.version}, {"site", m.site}, {"context_version", m.context_version}, {"dim", m.dim},
+         {"arms", std::move(arms)}};
+  if (reward_window_ms > 0) j["reward_window_ms"] = reward_window_ms;
+  return j.dump();
+}
+
+namespace {
+
+}  // namespace
+
 struct Collector::Impl {
   Config cfg;
   Metrics metrics;
@@ -63,6 +84,8 @@ struct Collector::Impl {
     int64_t size = -1;
     std::string etag;
     std::shared_ptr<const std::string> bytes;
+    std::string dim_etag;  // the bundle whose bandit dim is `dim`
+    int dim = -1;
   } bundle;
 
   explicit Impl(Config c)
@@ -77,6 +100,7 @@ struct Collector::Impl {
     so.group_commit_max_jobs = cfg.group_commit_max_jobs;
     so.max_pending_jobs = cfg.max_pending_jobs;
     so.sweep_interval_ms = cfg.sweep_interval_ms;
+    so.context_version = cfg.context_version;
     store = std::make_unique<SqliteStore>(so, &metrics);
     store->start();
     if (cfg.storage == "jetstream") {
@@ -240,47 +264,96 @@ struct Collector::Impl {
     res.set_content(j.dump(), "application/json");
   }
 
+  // The served bundle's bandit context length (0 = the runtime's full context), or -1 when no
+  // bundle is published or it does not load. Cached by the file's mtime and size.
+  int bundle_bandit_dim() {
+    std::shared_ptr<const std::string> bytes;
+    std::string etag;
+    if (!current_bundle(bytes, etag)) return -1;
+    std::lock_guard<std::mutex> lk(bundle_mu);
+    if (bundle.dim_etag == etag) return bundle.dim;
+    disco_bundle* b = nullptr;
+    int dim = -1;
+    if (disco_bundle_load(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size(), 0, &b) == DISCO_OK) {
+      disco_bundle_info info{};
+      if (disco_bundle_get_info(b, &info) == DISCO_OK)
+        dim = info.context_dim ? static_cast<int>(info.context_dim) : static_cast<int>(disco::kContextDim);
+      disco_bundle_free(b);
+    } else {
+      metrics.add("disco_collector_bundle_unreadable_total", "");
+    }
+    bundle.dim_etag = etag;
+    bundle.dim = dim;
+    return dim;
+  }
+
+  // GET /v1/bandit-state (collector/PROTOCOL.md): the site's fleet statistics for one context
+  // length (?dim=N, else the served bundle's, else the most observed one), as the FlatBuffers
+  // message of schemas/bandit_stats.fbs when Accept asks for it, else its JSON form.
   void get_bandit(const httplib::Request& req, httplib::Response& res) {
     const Site* site = cfg.site_by_key(req.get_header_value("x-disco-key"));
     if (!site) return reject(res, 401, "unknown_key", "missing or unknown x-disco-key", "x-disco-key");
+    int dim = -1;
+    if (req.has_param("dim")) {
+      const std::string v = req.get_param_value("dim");
+      int d = 0;
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+      if (ec != std::errc() || p != v.data() + v.size() || d < 1 || d > static_cast<int>(disco::kMaxBanditDim))
+        return reject(res, 400, "bad_dim", "dim must be an integer in 1.." + std::to_string(disco::kMaxBanditDim), "dim");
+      dim = d;
+    }
     auto snap = store->bandit();
+    if (dim < 0) dim = bundle_bandit_dim();
+    if (dim < 0) dim = most_observed_dim(*snap, site->id, cfg.context_version);
+    if (dim <= 0) dim = static_cast<int>(disco::kContextDim);
     std::string etag = "\"v" + std::to_string(snap->version) + "\"";
     res.set_header("ETag", etag);
     res.set_header("Cache-Control", "no-cache");
+    res.set_header("Vary", "Accept");
     if (req.get_header_value("If-None-Match") == etag) {
       res.status = 304;
       return;
     }
-    json arms = json::array();
-    for (const auto& [k, a] : snap->arms) {
-      if (a->site != site->id) continue;
-      arms.push_back({{"arm", a->arm}, {"dim", a->dim}, {"n", a->n}, {"reward_sum", a->reward_sum},
-                      {"A", a->A}, {"b", a->b}});
+    const disco::FleetStats m = fleet_stats_of(*snap, site->id, cfg.context_version, dim);
+    if (req.get_header_value("Accept").find(kBanditStatsType) != std::string::npos) {
+      const std::vector<uint8_t> fb = disco::write_fleet_stats(m);
+      res.set_content(reinterpret_cast<const char*>(fb.data()), fb.size(), kBanditStatsType);
+      return;
     }
-    json j{{"version", snap->version}, {"site", site->id}, {"reward_window_ms", cfg.reward_window_ms}, {"arms", arms}};
-    res.set_content(j.dump(), "application/json");
+    res.set_content(fleet_stats_json(m, cfg.reward_window_ms), "application/json");
+  }
+
+  // The published bundle's bytes and strong ETag (re-read when its mtime or size changes); false
+  // when there is none. `error` is set when it exists but cannot be read.
+  bool current_bundle(std::shared_ptr<const std::string>& bytes, std::string& etag, std::string* error = nullptr) {
+    std::string path = cfg.bundle_file();
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) return false;
+    std::lock_guard<std::mutex> lk(bundle_mu);
+    int64_t mt = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    if (mt != bundle.mtime_ns || st.st_size != bundle.size || !bundle.bytes) {
+      std::ifstream in(path, std::ios::binary);
+      std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (!in.good() && !in.eof()) {
+        if (error) *error = "cannot read " + path;
+        return false;
+      }
+      bundle.etag = "\"" + sha256_hex(data).substr(0, 32) + "\"";
+      bundle.bytes = std::make_shared<const std::string>(std::move(data));
+      bundle.mtime_ns = mt;
+      bundle.size = st.st_size;
+    }
+    bytes = bundle.bytes;
+    etag = bundle.etag;
+    return true;
   }
 
   void get_bundle(const httplib::Request& req, httplib::Response& res) {
-    std::string path = cfg.bundle_file();
-    struct stat st{};
-    if (::stat(path.c_str(), &st) != 0) return json_error(res, 404, "no bundle published yet (" + path + ")");
     std::shared_ptr<const std::string> bytes;
-    std::string etag;
-    {
-      std::lock_guard<std::mutex> lk(bundle_mu);
-      int64_t mt = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-      if (mt != bundle.mtime_ns || st.st_size != bundle.size || !bundle.bytes) {
-        std::ifstream in(path, std::ios::binary);
-        std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        if (!in.good() && !in.eof()) return json_error(res, 500, "cannot read " + path);
-        bundle.etag = "\"" + sha256_hex(data).substr(0, 32) + "\"";
-        bundle.bytes = std::make_shared<const std::string>(std::move(data));
-        bundle.mtime_ns = mt;
-        bundle.size = st.st_size;
-      }
-      bytes = bundle.bytes;
-      etag = bundle.etag;
+    std::string etag, error;
+    if (!current_bundle(bytes, etag, &error)) {
+      if (!error.empty()) return json_error(res, 500, error);
+      return json_error(res, 404, "no bundle published yet (" + cfg.bundle_file() + ")");
     }
     res.set_header("ETag", etag);
     res.set_header("Cache-Control", "no-cache");
@@ -300,7 +373,7 @@ struct Collector::Impl {
     http.Options(R"(/v1/.*)", [](const httplib::Request&, httplib::Response& res) {
       res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
       res.set_header("Access-Control-Allow-Headers",
-                     "Content-Type, X-Disco-Key, X-Disco-Timestamp, X-Disco-Signature, If-None-Match");
+                     "Content-Type, Accept, X-Disco-Key, X-Disco-Timestamp, X-Disco-Signature, If-None-Match");
       res.set_header("Access-Control-Max-Age", "86400");
       res.status = 204;
     });

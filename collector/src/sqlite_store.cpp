@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "disco/bandit.h"  // kRewardClamp: the runtime's reward scale
+#include "disco/bandit.h"  // the runtime's reward (scaled_reward) and accumulation (add_observation)
 #include "disco/collector/metrics.h"
 
 namespace disco::collector {
@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS decisions(
   context BLOB, received_ms INTEGER NOT NULL,
   closed INTEGER NOT NULL DEFAULT 0, status INTEGER NOT NULL DEFAULT 0, reward REAL,
   outcome_ts_ms INTEGER, converted INTEGER, revenue REAL, margin REAL, late INTEGER NOT NULL DEFAULT 0,
-  in_bandit INTEGER NOT NULL DEFAULT 0, closed_ms INTEGER);
+  in_bandit INTEGER NOT NULL DEFAULT 0, closed_ms INTEGER, holdout INTEGER NOT NULL DEFAULT 0, user_id TEXT);
 CREATE INDEX IF NOT EXISTS decisions_open ON decisions(closed, ts_ms);
 CREATE TABLE IF NOT EXISTS outcomes(
   seq INTEGER PRIMARY KEY, decision_id BLOB NOT NULL UNIQUE, site TEXT NOT NULL, ts_ms INTEGER NOT NULL,
@@ -45,9 +45,10 @@ CREATE TABLE IF NOT EXISTS outcomes(
 CREATE INDEX IF NOT EXISTS outcomes_status ON outcomes(status, ts_ms);
 CREATE TABLE IF NOT EXISTS activations(
   decision_id BLOB PRIMARY KEY, ts_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS bandit(
-  site TEXT NOT NULL, arm INTEGER NOT NULL, dim INTEGER NOT NULL, n INTEGER NOT NULL,
-  reward_sum REAL NOT NULL, A BLOB NOT NULL, b BLOB NOT NULL, PRIMARY KEY(site, arm, dim)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bandit_stats(
+  site TEXT NOT NULL, context_version INTEGER NOT NULL, dim INTEGER NOT NULL, arm INTEGER NOT NULL,
+  n REAL NOT NULL, reward_sum REAL NOT NULL, A BLOB NOT NULL, b BLOB NOT NULL,
+  PRIMARY KEY(site, context_version, dim, arm)) WITHOUT ROWID;
 INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', 1), ('bandit_version', 0);
 )SQL";
 
@@ -80,14 +81,6 @@ struct Stmt {
   }
   int changes() { return sqlite3_changes(db); }
 };
-
-// The same reward scale as disco::scaled_reward (runtime/include/disco/bandit.h), so statistics
-// from the collector merge with the edges': clamp(margin / price, -kRewardClamp, kRewardClamp).
-double bandit_reward(double margin, double price) {
-  if (!std::isfinite(margin) || !std::isfinite(price) || !(price > 0.0)) return 0.0;
-  double r = margin / price;
-  return r < -kRewardClamp ? -kRewardClamp : (r > kRewardClamp ? kRewardClamp : r);
-}
 
 // DISCO_COLLECTOR_DEBUG=1: one stderr line per transaction and checkpoint (timings).
 bool debug_log() {
@@ -166,6 +159,8 @@ void SqliteStore::open() {
   exec("PRAGMA temp_store=MEMORY");
   exec("PRAGMA mmap_size=268435456");
   exec(kSchema);
+  add_missing_columns();
+  migrate_bandit_table();
   prepare();
   load_bandit();
   if (sqlite3_open_v2(opt_.path.c_str(), &ro_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK)
@@ -186,8 +181,8 @@ void SqliteStore::prepare() {
        "VALUES(?,?,?,?,?,?,?,?,?)"},
       {"dec_ins",
        "INSERT INTO decisions(decision_id, site, ts_ms, user_key, item_id, arm, discount, propensity, model_version, "
-       "policy_version, mode, shown, shown_ts_ms, price, cost, context, received_ms) "
-       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(decision_id) DO NOTHING"},
+       "policy_version, mode, shown, shown_ts_ms, price, cost, context, received_ms, holdout, user_id) "
+       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(decision_id) DO NOTHING"},
       {"dec_get",
        "SELECT site, ts_ms, arm, mode, shown, closed, in_bandit, status, reward, context, price FROM decisions "
        "WHERE decision_id=?"},
@@ -211,7 +206,8 @@ void SqliteStore::prepare() {
       {"act_ins", "INSERT INTO activations(decision_id, ts_ms, received_ms) VALUES(?,?,?) ON CONFLICT DO NOTHING"},
       {"act_get", "SELECT ts_ms FROM activations WHERE decision_id=?"},
       {"bandit_put",
-       "INSERT INTO bandit(site, arm, dim, n, reward_sum, A, b) VALUES(?,?,?,?,?,?,?) ON CONFLICT(site, arm, dim) DO "
+       "INSERT INTO bandit_stats(site, context_version, dim, arm, n, reward_sum, A, b) VALUES(?,?,?,?,?,?,?,?) "
+       "ON CONFLICT(site, context_version, dim, arm) DO "
        "UPDATE SET n=excluded.n, reward_sum=excluded.reward_sum, A=excluded.A, b=excluded.b"},
       {"version_put", "UPDATE meta SET value=? WHERE key='bandit_version'"},
   };
@@ -223,24 +219,58 @@ void SqliteStore::prepare() {
   }
 }
 
+// Stores written before the statistics carried a context version kept them in table `bandit`
+// keyed (site, arm, dim): they move to bandit_stats under this collector's context_version.
+// Columns added to a table after stores were written: ALTER TABLE when missing.
+void SqliteStore::add_missing_columns() {
+  const std::pair<const char*, const char*> cols[] = {
+      {"holdout", "ALTER TABLE decisions ADD COLUMN holdout INTEGER NOT NULL DEFAULT 0"},
+      {"user_id", "ALTER TABLE decisions ADD COLUMN user_id TEXT"},
+  };
+  for (const auto& [name, sql] : cols) {
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db_, "SELECT count(*) FROM pragma_table_info('decisions') WHERE name=?", -1, &s, nullptr);
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    const bool present = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0;
+    sqlite3_finalize(s);
+    if (!present) exec(sql);
+  }
+}
+
+void SqliteStore::migrate_bandit_table() {
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db_, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='bandit'", -1, &s, nullptr);
+  const bool old_table = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0;
+  sqlite3_finalize(s);
+  if (!old_table) return;
+  exec("BEGIN IMMEDIATE");
+  const std::string sql = "INSERT OR IGNORE INTO bandit_stats(site, context_version, dim, arm, n, reward_sum, A, b) "
+                          "SELECT site, " + std::to_string(opt_.context_version) +
+                          ", dim, arm, n, reward_sum, A, b FROM bandit; DROP TABLE bandit; COMMIT";
+  exec(sql.c_str());
+}
+
 void SqliteStore::load_bandit() {
   bandit_.clear();
   sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(db_, "SELECT site, arm, dim, n, reward_sum, A, b FROM bandit", -1, &s, nullptr);
+  sqlite3_prepare_v2(db_, "SELECT site, context_version, dim, arm, n, reward_sum, A, b FROM bandit_stats", -1, &s,
+                     nullptr);
   while (sqlite3_step(s) == SQLITE_ROW) {
-    ArmStats a;
+    BanditEntry a;
     a.site = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-    a.arm = sqlite3_column_int(s, 1);
+    a.context_version = sqlite3_column_int(s, 1);
     a.dim = sqlite3_column_int(s, 2);
-    a.n = static_cast<uint64_t>(sqlite3_column_int64(s, 3));
-    a.reward_sum = sqlite3_column_double(s, 4);
-    a.A.resize(static_cast<size_t>(a.dim) * a.dim);
-    a.b.resize(a.dim);
-    if (static_cast<size_t>(sqlite3_column_bytes(s, 5)) == a.A.size() * 8)
-      std::memcpy(a.A.data(), sqlite3_column_blob(s, 5), a.A.size() * 8);
-    if (static_cast<size_t>(sqlite3_column_bytes(s, 6)) == a.b.size() * 8)
-      std::memcpy(a.b.data(), sqlite3_column_blob(s, 6), a.b.size() * 8);
-    bandit_[{a.site, a.arm, a.dim}] = std::move(a);
+    a.arm = sqlite3_column_int(s, 3);
+    a.stats.n = sqlite3_column_double(s, 4);
+    a.stats.reward_sum = sqlite3_column_double(s, 5);
+    a.stats.A.assign(static_cast<size_t>(a.dim) * a.dim, 0.0);
+    a.stats.b.assign(a.dim, 0.0);
+    if (static_cast<size_t>(sqlite3_column_bytes(s, 6)) == a.stats.A.size() * 8)
+      std::memcpy(a.stats.A.data(), sqlite3_column_blob(s, 6), a.stats.A.size() * 8);
+    if (static_cast<size_t>(sqlite3_column_bytes(s, 7)) == a.stats.b.size() * 8)
+      std::memcpy(a.stats.b.data(), sqlite3_column_blob(s, 7), a.stats.b.size() * 8);
+    BanditKey k{a.site, a.context_version, a.dim, a.arm};
+    bandit_[k] = std::move(a);
   }
   sqlite3_finalize(s);
   sqlite3_prepare_v2(db_, "SELECT value FROM meta WHERE key='bandit_version'", -1, &s, nullptr);
@@ -249,9 +279,38 @@ void SqliteStore::load_bandit() {
   dirty_.clear();
   auto snap = std::make_shared<BanditSnapshot>();
   snap->version = bandit_version_;
-  for (auto& [k, a] : bandit_) snap->arms[k] = std::make_shared<const ArmStats>(a);
+  for (auto& [k, a] : bandit_) snap->arms[k] = std::make_shared<const BanditEntry>(a);
   std::lock_guard<std::mutex> lk(snap_mu_);
   snapshot_ = std::move(snap);
+}
+
+disco::FleetStats fleet_stats_of(const BanditSnapshot& snap, const std::string& site, int context_version, int dim) {
+  disco::FleetStats m;
+  m.version = static_cast<uint64_t>(snap.version);
+  m.site = site;
+  m.context_version = static_cast<uint16_t>(context_version);
+  m.dim = static_cast<uint16_t>(dim);
+  for (auto it = snap.arms.lower_bound(BanditKey{site, context_version, dim, 0});
+       it != snap.arms.end() && std::get<0>(it->first) == site && std::get<1>(it->first) == context_version &&
+       std::get<2>(it->first) == dim;
+       ++it) {
+    const BanditEntry& e = *it->second;
+    if (e.arm < 0 || e.arm > 65535) continue;
+    m.arms.push_back(disco::FleetArmStats{static_cast<uint16_t>(e.arm), e.stats});
+  }
+  return m;
+}
+
+int most_observed_dim(const BanditSnapshot& snap, const std::string& site, int context_version) {
+  std::map<int, double> n_by_dim;
+  for (auto it = snap.arms.lower_bound(BanditKey{site, context_version, 0, 0});
+       it != snap.arms.end() && std::get<0>(it->first) == site && std::get<1>(it->first) == context_version; ++it)
+    n_by_dim[std::get<2>(it->first)] += it->second->stats.n;
+  int best = 0;
+  double best_n = -1;
+  for (const auto& [d, n] : n_by_dim)
+    if (n >= best_n) best = d, best_n = n;  // ties: the longer context
+  return best;
 }
 
 bool SqliteStore::load_decision(const DecisionId& id, DecisionRow& row) {
@@ -275,28 +334,36 @@ bool SqliteStore::load_decision(const DecisionId& id, DecisionRow& row) {
   return true;
 }
 
-// Adds a closed, shown, online decision to its arm's sufficient statistics exactly once.
-// `margin` is the joined reward (margin, or 0 by default); the statistics use the scaled reward.
+// The bandit rule (collector/PROTOCOL.md, "Bandit statistics"): a decision trains its arm's
+// statistics exactly once, when it is both shown (decision.shown or an activation) and closed (its
+// reward is known: joined, or the window passed), in whichever order the two arrive, and only in
+// online mode. `margin` is the joined reward (margin, or 0 by default); the statistics take the
+// runtime's scaled reward and accumulation (disco::scaled_reward, disco::add_observation), so they
+// merge with the edges'. Contexts longer than the bandit's maximum, empty, or with values the
+// runtime would refuse do not enter the statistics (counted in disco_collector_bandit_skipped_total).
 void SqliteStore::finalize_bandit(DecisionRow& d, double margin) {
   if (d.in_bandit || !d.closed || !d.shown || d.mode != static_cast<int>(Mode::Online)) return;
-  const double reward = bandit_reward(margin, d.price);
-  int dim = static_cast<int>(d.context.size());
-  auto key = std::make_tuple(d.site, d.arm, dim);
-  ArmStats& a = bandit_[key];
-  if (a.n == 0 && a.A.empty()) {
-    a.site = d.site;
-    a.arm = d.arm;
-    a.dim = dim;
-    a.A.assign(static_cast<size_t>(dim) * dim, 0.0);
-    a.b.assign(dim, 0.0);
+  const double reward = disco::scaled_reward(margin, d.price);
+  const int dim = static_cast<int>(d.context.size());
+  if (dim == 0 || dim > static_cast<int>(disco::kMaxBanditDim)) {
+    if (metrics_) metrics_->add("disco_collector_bandit_skipped_total", dim == 0 ? "reason=\"no_context\"" : "reason=\"context_too_long\"");
+    return;
   }
-  for (int i = 0; i < dim; ++i) {
-    double xi = d.context[i];
-    for (int j = 0; j < dim; ++j) a.A[static_cast<size_t>(i) * dim + j] += xi * d.context[j];
-    a.b[i] += reward * xi;
+  BanditKey key{d.site, opt_.context_version, dim, d.arm};
+  auto it = bandit_.find(key);
+  if (it == bandit_.end()) {
+    BanditEntry e;
+    e.site = d.site;
+    e.context_version = opt_.context_version;
+    e.dim = dim;
+    e.arm = d.arm;
+    it = bandit_.emplace(key, std::move(e)).first;
   }
-  a.n += 1;
-  a.reward_sum += reward;
+  if (!disco::add_observation(it->second.stats, static_cast<uint32_t>(dim), d.context.data(), reward)) {
+    if (metrics_) metrics_->add("disco_collector_bandit_skipped_total", "reason=\"refused_values\"");
+    if (it->second.stats.n == 0) bandit_.erase(it);
+    return;
+  }
   dirty_.push_back(key);
   d.in_bandit = true;  // persisted by the caller's UPDATE of the decision row
 }
@@ -368,7 +435,9 @@ void SqliteStore::apply_in_txn(const std::string& site, const std::string& hash,
       if (shown) q.i(13, shown_ts); else q.null(13);
       q.d(14, d.price).d(15, d.cost);
       if (d.context.empty()) q.null(16); else q.b(16, d.context.data(), d.context.size() * sizeof(float));
-      q.i(17, t).step();
+      q.i(17, t).i(18, d.holdout ? 1 : 0);
+      if (d.user_id.empty()) q.null(19); else q.t(19, d.user_id);
+      q.step();
       if (q.changes() == 0) {
         r.decisions.duplicate++;
         continue;
@@ -487,10 +556,10 @@ void SqliteStore::flush_bandit() {
   std::sort(dirty_.begin(), dirty_.end());
   dirty_.erase(std::unique(dirty_.begin(), dirty_.end()), dirty_.end());
   for (const auto& k : dirty_) {
-    const ArmStats& a = bandit_[k];
+    const BanditEntry& a = bandit_[k];
     Stmt q(st_["bandit_put"], db_);
-    q.t(1, a.site).i(2, a.arm).i(3, a.dim).i(4, static_cast<int64_t>(a.n)).d(5, a.reward_sum)
-        .b(6, a.A.data(), a.A.size() * 8).b(7, a.b.data(), a.b.size() * 8).step();
+    q.t(1, a.site).i(2, a.context_version).i(3, a.dim).i(4, a.arm).d(5, a.stats.n).d(6, a.stats.reward_sum)
+        .b(7, a.stats.A.data(), a.stats.A.size() * 8).b(8, a.stats.b.data(), a.stats.b.size() * 8).step();
   }
   Stmt v(st_["version_put"], db_);
   v.i(1, bandit_version_ + 1).step();
@@ -506,7 +575,7 @@ void SqliteStore::publish_snapshot() {
   }
   auto snap = std::make_shared<BanditSnapshot>(*old);  // shares the unchanged arms
   snap->version = bandit_version_;
-  for (const auto& k : dirty_) snap->arms[k] = std::make_shared<const ArmStats>(bandit_[k]);
+  for (const auto& k : dirty_) snap->arms[k] = std::make_shared<const BanditEntry>(bandit_[k]);
   dirty_.clear();
   std::lock_guard<std::mutex> lk(snap_mu_);
   snapshot_ = std::move(snap);

@@ -320,7 +320,7 @@ async function checkout() {
     }
   });
   let flushed = true;
-  if (state.disco) flushed = await state.disco.flush();
+  if (state.disco) flushed = (await state.disco.flush()).ok;
   saveState();
   const order = { id: body.order_id, total: body.total, saved: body.saved, lines: body.lines, reports, flushed, t: Date.now() };
   state.orders.unshift(order);

@@ -568,21 +568,32 @@ Choice Bandit::choose(const float* x, uint32_t eligible_mask, Rng& rng, bool all
 bool Bandit::update(uint32_t arm, const float* x, double reward) {
   if (!configured() || arm >= config_.n_arms || x == nullptr || !finite(reward)) return false;
   const uint32_t d = config_.dim;
-  double xd[kMaxBanditDim];
-  if (!(reward >= -kMaxInput && reward <= kMaxInput)) return false;
-  for (uint32_t i = 0; i < d; ++i) {
-    xd[i] = static_cast<double>(x[i]);
-    if (!(xd[i] >= -kMaxInput && xd[i] <= kMaxInput)) return false;  // also NaN / inf
-  }
-  for (ArmStats* s : {&data_.arms[arm], &delta_.arms[arm]}) {
-    for (uint32_t i = 0; i < d; ++i) {
-      for (uint32_t j = 0; j < d; ++j) s->A[i * d + j] += xd[i] * xd[j];
-      s->b[i] += reward * xd[i];
-    }
-    s->n += 1.0;
-    s->reward_sum += reward;
-  }
+  if (!add_observation(data_.arms[arm], d, x, reward)) return false;
+  add_observation(delta_.arms[arm], d, x, reward);  // same inputs, same sizes: cannot fail
   rebuild(arm);
+  return true;
+}
+
+bool add_observation(ArmStats& s, uint32_t dim, const float* x, double reward) {
+  if (dim == 0 || x == nullptr) return false;
+  if (!(reward >= -kMaxInput && reward <= kMaxInput)) return false;  // also NaN / inf
+  const size_t dd = static_cast<size_t>(dim) * dim;
+  if (s.A.empty() && s.b.empty()) {
+    s.A.assign(dd, 0.0);
+    s.b.assign(dim, 0.0);
+  }
+  if (s.A.size() != dd || s.b.size() != dim) return false;
+  for (uint32_t i = 0; i < dim; ++i) {
+    const double v = static_cast<double>(x[i]);
+    if (!(v >= -kMaxInput && v <= kMaxInput)) return false;
+  }
+  for (uint32_t i = 0; i < dim; ++i) {
+    const double xi = static_cast<double>(x[i]);
+    for (uint32_t j = 0; j < dim; ++j) s.A[i * dim + j] += xi * static_cast<double>(x[j]);
+    s.b[i] += reward * xi;
+  }
+  s.n += 1.0;
+  s.reward_sum += reward;
   return true;
 }
 

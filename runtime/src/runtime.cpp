@@ -212,6 +212,21 @@ bool policy_offsets(const disco_runtime* rt, const float* x, double price, doubl
 
 }  // namespace
 
+// The rule for an outcome and its `shown` (the same in the collector, collector/PROTOCOL.md): a
+// decision trains the bandit exactly once, when it is both shown and has its outcome, in whichever
+// order the two arrive. An outcome that arrives first is held in the pending entry (bounded by the
+// pending table like the decision itself) and applied by disco_offer_shown.
+namespace {
+void apply_and_retire(disco_runtime* rt, uint32_t slot, double reward) {
+  PendingDecision& pd = rt->pending[slot];
+  rt->bandit.update(pd.arm, pd.context, reward);
+  const DecisionId id = pd.id;
+  rt->pending_ids.erase_slot(slot);
+  DecisionId evicted;
+  rt->done_ids.insert(id, &evicted);
+}
+}  // namespace
+
 extern "C" {
 
 disco_status disco_runtime_create(const disco_bundle* bundle, const disco_runtime_options* options,
@@ -453,6 +468,8 @@ disco_status disco_offer_make(disco_session* s, uint32_t item, int64_t now_ms, u
   pd.price = price;
   pd.arm = arm;
   pd.shown = 0;
+  pd.held = 0;
+  pd.reward = 0.0;
   std::copy(x, x + disco::kContextDim, pd.context);
   return DISCO_OK;
 }
@@ -502,6 +519,7 @@ disco_status disco_session_note_offer(disco_session* s, uint32_t arm, int64_t ts
   return DISCO_OK;
 }
 
+
 disco_status disco_offer_shown(disco_runtime* rt, uint64_t hi, uint64_t lo) {
   if (!rt) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_offer_shown: NULL runtime");
   const int64_t slot = rt->pending_ids.find(DecisionId{hi, lo});
@@ -511,7 +529,9 @@ disco_status disco_offer_shown(disco_runtime* rt, uint64_t hi, uint64_t lo) {
     return fail(DISCO_ERR_NOT_FOUND, "disco_offer_shown: unknown decision id (never issued here, or evicted "
                                      "from the pending table)");
   }
-  rt->pending[size_t(slot)].shown = 1;
+  PendingDecision& pd = rt->pending[size_t(slot)];
+  pd.shown = 1;
+  if (pd.held) apply_and_retire(rt, uint32_t(slot), pd.reward);  // its outcome came first
   return DISCO_OK;
 }
 
@@ -528,17 +548,19 @@ disco_status disco_update(disco_runtime* rt, const disco_outcome* o) {
                                      "the pending table)");
   }
   PendingDecision& pd = rt->pending[size_t(slot)];
-  if (!pd.shown)
-    return fail(DISCO_ERR_NOT_FOUND, "disco_update: the decision was never shown (disco_offer_shown); outcomes "
-                                     "of offers not displayed do not train the bandit");
   // The reward is the reported margin, converted or not (0 for a plain non-purchase): a caller may
   // charge a cost to an offer that did not convert, and the collector's fleet statistics take the
   // joined margin the same way, so local and fleet statistics agree.
   const double reward = disco::scaled_reward(o->margin, pd.price);
-  rt->bandit.update(pd.arm, pd.context, reward);
-  rt->pending_ids.erase_slot(uint32_t(slot));
-  DecisionId evicted;
-  rt->done_ids.insert(id, &evicted);
+  if (!pd.shown) {
+    if (pd.held)
+      return fail(DISCO_ERR_DUPLICATE, "disco_update: an outcome for this decision is already held until it is shown");
+    pd.held = 1;
+    pd.reward = reward;
+    return fail(DISCO_ERR_NOT_FOUND, "disco_update: the decision was not shown yet (disco_offer_shown): the outcome "
+                                     "is held and trains the bandit when the decision is shown");
+  }
+  apply_and_retire(rt, uint32_t(slot), reward);
   return DISCO_OK;
 }
 

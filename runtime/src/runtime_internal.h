@@ -28,6 +28,8 @@ struct PendingDecision {
   float price = 0.0f;
   uint32_t arm = 0;    // arm shown (the one the outcome is about)
   uint8_t shown = 0;   // disco_offer_shown() seen
+  uint8_t held = 0;    // an outcome arrived before the decision was shown: applied when it is
+  double reward = 0.0; // the held outcome's scaled reward (disco::scaled_reward)
   float context[kContextDim] = {};
 };
 

@@ -10,6 +10,8 @@ import { fromUtf8, toBytes, toHex, b64Decode, subtleOf } from './util.js';
 /** Newest bundle schema major this SDK understands (schemas/bundle.fbs). */
 export const SCHEMA_MAJOR = 1;
 export const FILE_IDENTIFIER = 'DSCB';
+// A schema major more than this far above SCHEMA_MAJOR is read as corruption, not as a newer bundle.
+const MAX_MAJOR_AHEAD = 8;
 
 const bad = (msg) => new DiscoError('BUNDLE_FORMAT', `bundle: ${msg}`);
 
@@ -32,6 +34,7 @@ class Table {
   }
   u8(f, d = 0) { const o = this.off(f); return o ? this.dv.getUint8(this.pos + o) : d; }
   u16(f, d = 0) { const o = this.off(f); return o ? this.dv.getUint16(this.pos + o, true) : d; }
+  u32(f, d = 0) { const o = this.off(f); return o ? this.dv.getUint32(this.pos + o, true) : d; }
   u64(f, d = 0n) { const o = this.off(f); return o ? this.dv.getBigUint64(this.pos + o, true) : d; }
   i64(f, d = 0n) { const o = this.off(f); return o ? this.dv.getBigInt64(this.pos + o, true) : d; }
   f32(f, d = 0) { const o = this.off(f); return o ? this.dv.getFloat32(this.pos + o, true) : d; }
@@ -86,7 +89,7 @@ function root(buf, ident, what) {
 function guard(fn) {
   try { return fn(); } catch (e) {
     if (e instanceof DiscoError) throw e;
-    throw bad(`malformed (${e.message})`);
+    throw bad(`is corrupt or truncated (${e.message})`);
   }
 }
 
@@ -103,6 +106,10 @@ export function readBundleHeader(bytes) {
       checksum: t.u64(4), signatureAlgo: t.u8(5), signature: t.bytes(6), keyId: t.str(7),
     };
     if (!h.payload) throw bad('has no payload');
+    if (h.schemaMajor > SCHEMA_MAJOR + MAX_MAJOR_AHEAD) {
+      // Schema majors grow one at a time: a value this far ahead is a damaged header, not a release.
+      throw bad(`header is corrupt: its schema version reads ${h.schemaMajor}.${h.schemaMinor}, which no disco release wrote (this SDK reads ${SCHEMA_MAJOR}.x); fetch or copy the bundle again`);
+    }
     if (h.schemaMajor > SCHEMA_MAJOR) {
       throw new DiscoError('VERSION', `bundle schema ${h.schemaMajor}.${h.schemaMinor} is newer than this SDK reads (${SCHEMA_MAJOR}.x): upgrade @disco/sdk`);
     }
@@ -122,6 +129,7 @@ export function readModelSummary(payload) {
       arms: m.tables(5).map((a) => ({ name: a.str(0) ?? '', kind: ['percent', 'fixed', 'free_shipping'][a.u8(1)] ?? 'percent', value: +a.f32(2).toPrecision(7) })),
       price: catalog.floats(3),
       cost: catalog.floats(4),
+      offerTtlS: m.table(7)?.u32(5, 900) ?? 900, // guardrails.offer_ttl_s
     };
   });
 }
@@ -155,7 +163,7 @@ export async function verifyBundle(bytes, publicKey, { crypto: cryptoImpl } = {}
     throw new DiscoError('INVALID_ARGUMENT', 'publicKey is required to verify the bundle (pass unsafeSkipVerify: true only in tests)');
   }
   if (h.signatureAlgo === 0 || !h.signature || h.signature.length === 0) {
-    throw new DiscoError('UNSIGNED', 'bundle is not signed: refusing to run it (sign it with the trainer\'s export --sign-key)');
+    throw new DiscoError('UNSIGNED', 'bundle is not signed: refusing to run it (sign it: disco-train train|export --key private.pem, from disco-train keygen; unsafeSkipVerify: true only in tests)');
   }
   if (h.signatureAlgo !== 1) {
     throw new DiscoError('SIGNATURE', `bundle signature algorithm ${h.signatureAlgo} is unknown to this SDK`);

@@ -9,10 +9,14 @@ import { readBundleHeader, readModelSummary, verifyBundle } from './bundle.js';
 import { normalizeEvent } from './index.js';
 import { Transport } from './transport.js';
 import { sealValue, unsealValue, signOfferToken } from './token.js';
-import { b64urlDecode, b64urlEncode, randomBytes, toBytes, toHex, toU64 } from './util.js';
+import { b64urlDecode, b64urlEncode, randomBytes, toBytes, toHex, toU64, collectorOptions } from './util.js';
+import { parseHoldout, inHoldout, holdoutDecision } from './holdout.js';
+import { FleetSync } from './sync.js';
 
 const MODE_WIRE = ['Online', 'Apprentice', 'LoggingOnly'];
-const MAX_COOKIE_VALUE = 3800; // browsers keep ~4096 bytes per cookie
+const MAX_COOKIE_VALUE = 3800; // browsers keep ~4096 bytes per cookie (name, value and attributes)
+// Sealed cookie length for `n` state bytes: "s1." + base64url(16-byte id + state) + "." + base64url(32-byte HMAC).
+const sealedLength = (n) => 3 + Math.ceil(((16 + n) * 4) / 3) + 1 + 43;
 const MAX_BODY = 64 * 1024;
 const HTTP = { INVALID_ARGUMENT: 400, UNKNOWN_ITEM: 404, NOT_FOUND: 404, METHOD: 405, TOO_LARGE: 413 };
 
@@ -64,11 +68,72 @@ export function createEdgeHandler(o = {}) {
     const seed = o.seed !== undefined ? toU64(o.seed, 'seed')
       : new DataView(randomBytes(8, cryptoImpl).buffer).getBigUint64(0, true);
     const runtime = new RuntimeRef(engine, bundle, { seed, mode: MODES[mode] });
-    const collector = await resolve(o.collector, env);
+    const kv = await resolve(o.kv, env);
+    if (!kv) {
+      // Cookie sessions: refuse now, with the reason, rather than on some requests later.
+      const max = runtime.compactStateMaxBytes();
+      if (sealedLength(max) > MAX_COOKIE_VALUE) {
+        runtime.free();
+        bundle.free();
+        throw new DiscoError('UNSUPPORTED', `cookie sessions cannot hold this bundle's state (up to ${max} bytes, ${sealedLength(max)} cookie characters with hidden = ${bundle.info.hidden}; a cookie holds ${MAX_COOKIE_VALUE}): pass the kv option to createEdgeHandler`);
+      }
+    }
+    const collector = collectorOptions(await resolve(o.collector, env));
     const transport = collector ? new Transport({ ...collector, crypto: cryptoImpl }) : null;
     const secret = await resolve(o.tokenSecret, env);
-    const kv = await resolve(o.kv, env);
-    return { engine, bundle, summary, runtime, transport, secret, kv };
+    if (secret === undefined || secret === null || secret === '') {
+      throw new DiscoError('INVALID_ARGUMENT', 'tokenSecret resolved to nothing: set the secret the tokenSecret option reads (e.g. env.TOKEN_SECRET)');
+    }
+    const holdoutOpt = await resolve(o.holdout, env);
+    const holdout = parseHoldout(holdoutOpt, summary);
+    const s = { engine, bundle, bundleBytes: bytes, summary, runtime, transport, secret, kv, holdout, holdoutSalt: holdoutOpt?.salt, prev: null, publicKey };
+    const syncOpts = await resolve(o.sync, env);
+    if (syncOpts) {
+      s.fleet = new FleetSync(syncOpts, {
+        dim: () => s.bundle.info.contextDim,
+        importStats: (b) => s.runtime.banditImport(b, false),
+        bundleBytes: () => s.bundleBytes,
+        swapBundle: (b) => swapBundle(s, b),
+      }, { collector, crypto: cryptoImpl, now });
+    }
+    return s;
+  }
+
+  // Hot swap for the isolate: the new bundle is verified first; sessions live in cookies / kv, so
+  // the previous bundle is kept to migrate a state saved with it on its shopper's next request.
+  async function swapBundle(s, raw) {
+    const bytes = toBytes(raw, 'bundle');
+    const header = o.unsafeSkipVerify ? readBundleHeader(bytes) : await verifyBundle(bytes, s.publicKey, { crypto: cryptoImpl });
+    const summary = readModelSummary(header.payload);
+    const holdout = s.holdout ? parseHoldout({ share: s.holdout.share, arm: s.holdout.spec.name, salt: s.holdoutSalt }, summary) : null;
+    const nb = new BundleRef(s.engine, bytes, { signatureVerified: !o.unsafeSkipVerify });
+    try {
+      s.runtime.swapBundle(nb);
+    } catch (e) {
+      nb.free();
+      throw e;
+    }
+    s.prev?.free();
+    s.prev = s.bundle;
+    s.bundle = nb;
+    s.bundleBytes = bytes;
+    s.summary = summary;
+    s.holdout = holdout;
+  }
+
+  // A state saved under the previous bundle: restore it there (a scratch runtime), swap that runtime
+  // to the current bundle (the runtime remaps the session), and reopen it here.
+  function migrate(s, state) {
+    const tmp = new RuntimeRef(s.engine, s.prev, { seed: 1n, mode: MODES[mode], maxPendingDecisions: 1 });
+    let old = null;
+    try {
+      old = tmp.restoreSession(state);
+      tmp.swapBundle(s.bundle);
+      return s.runtime.restoreSession(old.save());
+    } finally {
+      old?.free();
+      tmp.free();
+    }
   }
 
   async function openSession(s, request) {
@@ -94,7 +159,9 @@ export function createEdgeHandler(o = {}) {
     if (state) {
       try { session = s.runtime.restoreSession(state); } catch (e) {
         if (!(e instanceof DiscoError) || e.code !== 'STATE') throw e;
-        session = null; // state from an older, incompatible bundle: start over with the same id
+        session = null;
+        if (s.prev) { try { session = migrate(s, state); } catch { session = null; } }
+        // else a state from an older, incompatible bundle: start over with the same id
       }
     }
     if (!session) session = s.runtime.createSession(new DataView(sid.buffer, sid.byteOffset).getBigUint64(0, true));
@@ -102,19 +169,17 @@ export function createEdgeHandler(o = {}) {
   }
 
   async function closeSession(s, ses) {
-    const state = ses.session.save();
     let value;
     if (s.kv) {
+      const state = ses.session.save(); // full state (format 2): exact, stays server-side
       await s.kv.put(`disco:session:${toHex(ses.sid)}`, b64urlEncode(state), { expirationTtl: ttlS });
       value = await sealValue(ses.sid, s.secret, cryptoImpl);
     } else {
+      const state = ses.session.saveCompact(); // compact state (format 3), bounded: checked at init
       const both = new Uint8Array(16 + state.length);
       both.set(ses.sid, 0);
       both.set(state, 16);
       value = await sealValue(both, s.secret, cryptoImpl);
-      if (value.length > MAX_COOKIE_VALUE) {
-        throw new DiscoError('UNSUPPORTED', `session state (${state.length} bytes) is too large for a cookie: pass a kv store to createEdgeHandler`);
-      }
     }
     return `${cookieName}=${value}; Path=/; Max-Age=${ttlS}; HttpOnly; Secure; SameSite=Lax`;
   }
@@ -142,6 +207,10 @@ export function createEdgeHandler(o = {}) {
   async function handle(request, env, ctx) {
     ready ??= init(env).catch((e) => { ready = null; throw e; });
     const s = await ready;
+    if (s.fleet) {
+      const pulling = s.fleet.maybePull(); // never awaited here: the request does not wait for it
+      if (pulling && ctx?.waitUntil) ctx.waitUntil(pulling);
+    }
     const url = new URL(request.url);
     const route = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
     if (!['offer', 'recommend', 'track', 'shown', 'report'].includes(route)) {
@@ -179,24 +248,35 @@ export function createEdgeHandler(o = {}) {
     const ses = await openSession(s, request);
     try {
       events.forEach((e, i) => ses.session.observe(indices[i], e.type, e.ts, e.price, e.quantity));
+      let decision = null;
       if (route === 'offer') {
         if (typeof p.item !== 'string' || !p.item) throw new DiscoError('INVALID_ARGUMENT', 'item is required');
         const idx = s.bundle.index(p.item);
-        const o = ses.session.offer(idx, t);
+        const userKey = new DataView(ses.sid.buffer, ses.sid.byteOffset).getBigUint64(0, true);
+        const price = s.summary.price?.[idx] ?? 0;
+        const holdout = inHoldout(s.holdout, userKey);
+        let o;
+        if (holdout) {
+          o = { ...holdoutDecision(s.holdout, s.summary, price, t, cryptoImpl), item: idx, guardrails: 0 };
+          ses.session.noteOffer(o.arm, t);
+        } else {
+          o = ses.session.offer(idx, t);
+        }
         const arm = s.summary.arms[o.arm] ?? { name: String(o.arm), kind: 'percent' };
         const itemId = s.bundle.id(o.item);
         result = {
           decisionId: o.decisionId, itemId, arm: o.arm, armName: arm.name, kind: arm.kind, discount: o.discount,
-          propensity: o.propensity, expiresAt: o.expiresAt, guardrails: guardrailNames(o.guardrails), mode,
+          propensity: o.propensity, expiresAt: o.expiresAt, guardrails: guardrailNames(o.guardrails), mode, holdout,
         };
         result.token = await signOfferToken(result, s.secret, { crypto: cryptoImpl });
-        s.transport?.enqueue('decisions', {
-          decision_id: o.decisionId, ts_ms: t, user_key: new DataView(ses.sid.buffer, ses.sid.byteOffset).getBigUint64(0, true).toString(),
+        decision = {
+          decision_id: o.decisionId, ts_ms: t, user_key: userKey.toString(),
           item_id: itemId, arm: o.arm, discount: o.discount, propensity: o.propensity,
           model_version: s.bundle.info.modelVersion, policy_version: policyVersion ?? s.bundle.info.modelVersion,
-          mode: MODE_WIRE[MODES[mode]], shown: false,
-          price: s.summary.price?.[o.item] ?? 0, cost: s.summary.cost?.[o.item] ?? 0, context: o.context,
-        });
+          mode: MODE_WIRE[MODES[mode]], shown: false, price, cost: s.summary.cost?.[o.item] ?? 0,
+        };
+        if (holdout) decision.holdout = true;
+        else decision.context = o.context;
       } else if (route === 'recommend') {
         const k = p.k ?? 10;
         if (!Number.isInteger(k) || k < 1 || k > 100) throw new DiscoError('INVALID_ARGUMENT', 'k must be an integer in 1..100');
@@ -210,6 +290,8 @@ export function createEdgeHandler(o = {}) {
       }
       const cookie = await closeSession(s, ses);
       const res = json(200, result, { 'set-cookie': cookie });
+      // Logged only now that the shopper gets this answer: a failed request leaves no decision behind.
+      if (decision) s.transport?.enqueue('decisions', decision);
       if (s.transport && ctx?.waitUntil) ctx.waitUntil(s.transport.flush());
       return res;
     } finally {
@@ -221,11 +303,18 @@ export function createEdgeHandler(o = {}) {
     async fetch(request, env = {}, ctx = undefined) {
       try { return await handle(request, env, ctx); } catch (e) { return errorResponse(e); }
     },
+    /** One fleet sync now (the sync option): resolves with { bundle, stats, version, bytes, ms }. */
+    async sync(env = {}) {
+      ready ??= init(env).catch((e) => { ready = null; throw e; });
+      const s = await ready;
+      if (!s.fleet) throw new DiscoError('STATE', 'sync() needs the sync option of createEdgeHandler');
+      return s.fleet.pull();
+    },
     /** The isolate's runtime facts (after the first request). */
     async info(env = {}) {
       ready ??= init(env).catch((e) => { ready = null; throw e; });
       const s = await ready;
-      return { ...s.bundle.info, simd: s.engine.simd, mode };
+      return { ...s.bundle.info, simd: s.engine.simd, mode, cookieStateMaxBytes: s.kv ? null : s.runtime.compactStateMaxBytes() };
     },
   };
 }

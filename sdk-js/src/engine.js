@@ -285,6 +285,15 @@ export class RuntimeRef {
     e.check(e.x.disco_bandit_import(this.ptr, p, bytes.length, merge ? 1 : 0), 'import bandit statistics');
   }
 
+  /** Upper bound of SessionRef.saveCompact()'s size under this runtime's bundle. */
+  compactStateMaxBytes() {
+    const f = this.engine.x.disco_session_compact_max_bytes;
+    if (typeof f !== 'function') {
+      throw new DiscoError('UNSUPPORTED', 'this disco.wasm does not export disco_session_compact_max_bytes; rebuild it (wasm/build.sh)');
+    }
+    return f(this.ptr) >>> 0;
+  }
+
   memoryBytes() { return this.engine.x.disco_runtime_memory_bytes(this.ptr) >>> 0; }
 
   free() {
@@ -390,6 +399,15 @@ export class SessionRef {
   save() {
     const e = this.engine;
     return e.saveBytes('save session state', (p, cap, outLen) => e.x.disco_session_save(this.ptr, p, cap, outLen));
+  }
+
+  /** Compact state (format 3: int8 LSTM cell, newest 16 events, <= 64 seen items) for cookies. */
+  saveCompact() {
+    const e = this.engine;
+    if (typeof e.x.disco_session_save_compact !== 'function') {
+      throw new DiscoError('UNSUPPORTED', 'saveCompact: this disco.wasm does not export disco_session_save_compact; rebuild it (wasm/build.sh)');
+    }
+    return e.saveBytes('save compact session state', (p, cap, outLen) => e.x.disco_session_save_compact(this.ptr, p, cap, outLen));
   }
 
   memoryBytes() { return this.engine.x.disco_session_memory_bytes(this.ptr) >>> 0; }

@@ -5,8 +5,10 @@ import { Engine, BundleRef, RuntimeRef, EVENT_TYPES, MODES, guardrailNames } fro
 import { readBundleHeader, readModelSummary, verifyBundle, SCHEMA_MAJOR } from './bundle.js';
 import { Transport } from './transport.js';
 import { signOfferToken, verifyOfferToken } from './token.js';
-import { fnv1a64, toU64, toBytes, randomBytes, typeName, utf8, fromUtf8 } from './util.js';
+import { fnv1a64, toU64, toBytes, randomBytes, typeName, utf8, fromUtf8, decisionIdFromHex, collectorOptions } from './util.js';
 import { hasSimd } from './wasm.js';
+import { parseHoldout, inHoldout, holdoutDecision } from './holdout.js';
+import { FleetSync } from './sync.js';
 
 export { DiscoError, Engine, Transport, signOfferToken, verifyOfferToken, verifyBundle, readBundleHeader, hasSimd, fnv1a64, SCHEMA_MAJOR };
 
@@ -18,6 +20,8 @@ function randomU64(cryptoImpl) {
   const b = randomBytes(8, cryptoImpl);
   return new DataView(b.buffer).getBigUint64(0, true);
 }
+
+const EMPTY_FLUSH = Object.freeze({ ok: true, sent: 0, queued: 0, dropped: 0, droppedByKind: Object.freeze({ events: 0, decisions: 0, outcomes: 0, activations: 0 }), error: null });
 
 /** Validates an event; returns { itemId, type, ts, price, quantity } with defaults applied. */
 export function normalizeEvent(event, now) {
@@ -66,7 +70,7 @@ async function loadBundle(engine, bundle, o) {
     const header = readBundleHeader(bytes);
     const summary = readModelSummary(header.payload);
     engine = await engine;
-    return { engine, ref: new BundleRef(engine, bytes), summary };
+    return { engine, ref: new BundleRef(engine, bytes), summary, bytes };
   }
   const verifying = verifyBundle(bytes, o.publicKey, o);
   verifying.catch(() => {}); // observed below; no unhandled rejection meanwhile
@@ -85,7 +89,7 @@ async function loadBundle(engine, bundle, o) {
     ref.free();
     throw e;
   }
-  return { engine, ref, summary: readModelSummary(header.payload) };
+  return { engine, ref, summary: readModelSummary(header.payload), bytes };
 }
 
 export class Disco {
@@ -107,11 +111,11 @@ export class Disco {
     if (o.mode !== undefined && !(o.mode in MODES)) {
       throw new DiscoError('INVALID_ARGUMENT', `mode must be one of ${Object.keys(MODES).join(', ')}, got ${JSON.stringify(o.mode)}`);
     }
-    const { engine, ref, summary } = await loadBundle(o.engine ?? Engine.load(o.wasm), o.bundle, o);
-    return new this(engine, ref, summary, o, saved);
+    const { engine, ref, summary, bytes } = await loadBundle(o.engine ?? Engine.load(o.wasm), o.bundle, o);
+    return new this(engine, ref, summary, o, saved, bytes);
   }
 
-  constructor(engine, bundle, summary, o, saved) {
+  constructor(engine, bundle, summary, o, saved, bundleBytes) {
     this.engine = engine;
     this.crypto = o.crypto;
     this.now = o.now ?? Date.now;
@@ -121,6 +125,9 @@ export class Disco {
       : o.userKey !== undefined ? toU64(o.userKey, 'userKey')
         : o.userId !== undefined ? fnv1a64(o.userId) : randomU64(o.crypto);
     this.tokenSecret = o.tokenSecret;
+    // user_id on the wire (CONTRACTS §2): the store's own shopper id when given and sendable
+    const uid = saved?.meta.userId ?? o.userId;
+    this._userIdWire = typeof uid === 'string' && uid && utf8(uid).length <= 256 && !/[\u0000-\u001f\u007f]/.test(uid) ? uid : null;
     this.policyVersion = o.policyVersion;
     this.sessionId = o.sessionId ?? '';
     this._verifyOpts = { publicKey: o.publicKey, unsafeSkipVerify: o.unsafeSkipVerify, crypto: o.crypto };
@@ -134,8 +141,22 @@ export class Disco {
       } else {
         this.session = this.runtime.createSession(this.userKey);
       }
-      this.sendEvents = !!o.collector?.events;
-      this.transport = o.transport ?? (o.collector ? new Transport({ ...o.collector, storage: o.storage ?? o.collector.storage, crypto: o.crypto }) : null);
+      this.holdout = parseHoldout(o.holdout, summary);
+      this._holdoutSalt = o.holdout?.salt;
+      this.inHoldout = inHoldout(this.holdout, this.userKey);
+      const c = collectorOptions(o.collector);
+      this.sendEvents = !!c?.events;
+      this.transport = o.transport ?? (c ? new Transport({ ...c, storage: o.storage ?? c.storage, crypto: o.crypto }) : null);
+      this._bundleBytes = bundleBytes ?? null;
+      if (o.sync) {
+        this._fleet = new FleetSync(o.sync, {
+          dim: () => this.bundle.info.contextDim,
+          importStats: (b) => this.runtime.banditImport(b, false),
+          bundleBytes: () => this._bundleBytes,
+          swapBundle: (b) => this.swapBundle(b),
+        }, { collector: o.collector, crypto: o.crypto, now: this.now });
+        if (o.sync.auto !== false) this._fleet.start();
+      }
     } catch (e) {
       this.session?.free();
       this.runtime?.free();
@@ -146,8 +167,10 @@ export class Disco {
 
   /** Bundle and build facts: model version, dimensions, SIMD or not. */
   get info() {
-    return { ...this.bundle.info, simd: this.engine.simd, mode: this.mode };
+    return { ...this.bundle.info, simd: this.engine.simd, mode: this.mode, holdout: this.inHoldout };
   }
+
+  _uid() { return this._userIdWire ? { user_id: this._userIdWire } : {}; }
 
   _alive() {
     if (!this.session) throw new DiscoError('STATE', 'this Disco was closed');
@@ -194,22 +217,44 @@ export class Disco {
     this._alive();
     const idx = this.bundle.index(typeof itemId === 'number' ? String(itemId) : itemId);
     const ts = now ?? this.now();
+    if (this.inHoldout) return this._holdoutOffer(idx, ts);
     const o = this.session.offer(idx, ts, decisionId);
     const arm = this.summary.arms[o.arm] ?? { name: String(o.arm), kind: 'percent' };
     const offer = {
       decisionId: o.decisionId, itemId: this.bundle.id(o.item), arm: o.arm, armName: arm.name, kind: arm.kind,
       discount: o.discount, propensity: o.propensity, purchasePropensity: o.purchasePropensity,
       expiresAt: o.expiresAt, banditArm: o.banditArm, guardrails: guardrailNames(o.guardrails), mode: this.mode,
+      holdout: false,
     };
     if (this.transport) {
       this.transport.enqueue('decisions', {
-        decision_id: o.decisionId, ts_ms: ts, user_key: this.userKey.toString(), item_id: offer.itemId,
+        decision_id: o.decisionId, ts_ms: ts, user_key: this.userKey.toString(), ...this._uid(), item_id: offer.itemId,
         arm: o.arm, discount: o.discount, propensity: o.propensity,
         model_version: this.bundle.info.modelVersion, policy_version: this.policyVersion ?? this.bundle.info.modelVersion,
         mode: MODE_WIRE[MODES[this.mode]], shown: false,
         price: this.summary.price?.[o.item] ?? 0, cost: this.summary.cost?.[o.item] ?? 0, context: o.context,
       });
     }
+    return offer;
+  }
+
+  // A holdout shopper's offer: the baseline arm by rule (holdout.js), logged with holdout: true.
+  _holdoutOffer(idx, ts) {
+    const price = this.summary.price?.[idx] ?? 0;
+    const d = holdoutDecision(this.holdout, this.summary, price, ts, this.crypto);
+    this.session.noteOffer(d.arm, ts); // the shopper's context counts the offer it got
+    const arm = this.holdout.spec;
+    const offer = {
+      decisionId: d.decisionId, itemId: this.bundle.id(idx), arm: d.arm, armName: arm.name, kind: arm.kind,
+      discount: d.discount, propensity: 1, purchasePropensity: this.session.propensity(), expiresAt: d.expiresAt,
+      banditArm: d.arm, guardrails: [], mode: this.mode, holdout: true,
+    };
+    this.transport?.enqueue('decisions', {
+      decision_id: d.decisionId, ts_ms: ts, user_key: this.userKey.toString(), ...this._uid(), item_id: offer.itemId,
+      arm: d.arm, discount: d.discount, propensity: 1,
+      model_version: this.bundle.info.modelVersion, policy_version: this.policyVersion ?? this.bundle.info.modelVersion,
+      mode: MODE_WIRE[MODES[this.mode]], shown: false, price, cost: this.summary.cost?.[idx] ?? 0, holdout: true,
+    });
     return offer;
   }
 
@@ -223,7 +268,8 @@ export class Disco {
   /** Deferred activation: the page displayed the offer (only shown offers train the bandit). */
   shown(decisionId, { ts } = {}) {
     this._alive();
-    this.runtime.shown(decisionId);
+    if (!this.inHoldout) this.runtime.shown(decisionId);
+    else decisionIdFromHex(decisionId); // validates the id; holdout decisions never train the bandit
     this.transport?.enqueue('activations', { decision_id: decisionId, ts_ms: ts ?? this.now() });
   }
 
@@ -235,14 +281,18 @@ export class Disco {
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new DiscoError('INVALID_ARGUMENT', `report: ${k} must be a finite number, got ${JSON.stringify(v)}`);
     }
     const t = ts ?? this.now();
-    const status = this.runtime.update(decisionId, { ts: t, converted, revenue, margin });
+    if (this.inHoldout) decisionIdFromHex(decisionId);
+    const status = this.inHoldout ? 'HOLDOUT' : this.runtime.update(decisionId, { ts: t, converted, revenue, margin });
     this.transport?.enqueue('outcomes', { decision_id: decisionId, ts_ms: t, converted, revenue, margin });
     return { applied: status === 'OK', status };
   }
 
-  /** Sends what the transport holds; resolves true when nothing is left queued. */
+  /**
+   * Sends what the transport holds. Resolves with { ok, sent, queued, dropped, droppedByKind, error }
+   * since the previous flush(): ok = everything delivered and nothing dropped (no collector: ok).
+   */
   flush() {
-    return this.transport ? this.transport.flush() : Promise.resolve(true);
+    return this.transport ? this.transport.flush() : Promise.resolve({ ...EMPTY_FLUSH });
   }
 
   /** Runtime (bandit, guardrails) + session state + identity, as bytes for Disco.restore. */
@@ -250,7 +300,7 @@ export class Disco {
     this._alive();
     const rt = this.runtime.save();
     const ss = this.session.save();
-    const meta = utf8(JSON.stringify({ seed: this.seed.toString(), userKey: this.userKey.toString(), mode: this.mode, modelVersion: this.bundle.info.modelVersion }));
+    const meta = utf8(JSON.stringify({ seed: this.seed.toString(), userKey: this.userKey.toString(), mode: this.mode, modelVersion: this.bundle.info.modelVersion, ...(this._userIdWire ? { userId: this._userIdWire } : {}) }));
     const out = new Uint8Array(20 + rt.length + ss.length + meta.length);
     const dv = new DataView(out.buffer);
     dv.setUint32(0, STATE_MAGIC, true);
@@ -267,8 +317,10 @@ export class Disco {
   /** Hot swap to a new signed bundle; the session and (if compatible) the bandit carry over. */
   async swapBundle(bundle) {
     this._alive();
-    const { ref, summary } = await loadBundle(this.engine, bundle, this._verifyOpts);
+    const { ref, summary, bytes } = await loadBundle(this.engine, bundle, this._verifyOpts);
+    let holdout;
     try {
+      holdout = this.holdout ? parseHoldout({ share: this.holdout.share, arm: this.holdout.spec.name, salt: this._holdoutSalt }, summary) : null;
       this.runtime.swapBundle(ref);
     } catch (e) {
       ref.free();
@@ -277,6 +329,8 @@ export class Disco {
     const old = this.bundle;
     this.bundle = ref;
     this.summary = summary;
+    this.holdout = holdout;
+    this._bundleBytes = bytes;
     old.free();
     return this.info;
   }
@@ -287,8 +341,23 @@ export class Disco {
     return { runtime: this.runtime.memoryBytes(), session: this.session.memoryBytes(), wasmHeap: this.engine.memory.buffer.byteLength };
   }
 
+  /**
+   * One fleet sync now (the `sync` option): fleet bandit statistics and, when the collector serves
+   * a new one, the bundle (verified, hot-swapped keeping the session). Resolves with
+   * { bundle, stats, version, bytes, ms }; rejects with a DiscoError (the background loop backs off).
+   */
+  sync() {
+    this._alive();
+    if (!this._fleet) return Promise.reject(new DiscoError('STATE', 'sync() needs the sync option: Disco.create({ sync: { url, everyMs } })'));
+    return this._fleet.pull();
+  }
+
+  /** Fleet sync counters: { pulls, failures, statsImports, bundleSwaps, bytes, lastVersion } (null without sync). */
+  get syncStats() { return this._fleet ? { ...this._fleet.stats } : null; }
+
   /** Frees wasm memory; persists the transport queue (it is not flushed: call flush() first). */
   close() {
+    this._fleet?.stop();
     this.transport?.close();
     this.session?.free();
     this.runtime?.free();

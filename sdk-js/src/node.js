@@ -1,6 +1,9 @@
 // @disco/sdk on Node (>= 18): everything from the main entry, plus file loading, the packaged
 // disco.wasm files as default, and WebCrypto from node:crypto (Node 18 has no global crypto).
 import { readFile } from 'node:fs/promises';
+import { readFileSync, openSync, writeSync, fsyncSync, closeSync, renameSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DiscoError } from './errors.js';
 import { webcrypto } from 'node:crypto';
 import { Disco as BaseDisco } from './index.js';
 import { verifyOfferToken as verifyToken } from './token.js';
@@ -30,6 +33,42 @@ export async function loadWasm({ dir = DIST } = {}) {
   if (simd) out.simd = simd;
   if (plain) out.plain = plain;
   return out;
+}
+
+/**
+ * A durable StorageLike for the transport's offline queue in Node: one JSON file, rewritten
+ * atomically (temp file, fsync, rename) on every change, so records queued while the collector
+ * is down survive the process exiting; the next process with the same file sends them. Use one
+ * file per process (it is not shared between processes).
+ */
+export function fileStorage(path, { fsync = true } = {}) {
+  if (typeof path !== 'string' || !path) throw new DiscoError('INVALID_ARGUMENT', 'fileStorage(path): path must be a file name');
+  let data = {};
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+    if (!data || typeof data !== 'object' || Array.isArray(data)) throw new Error('not a JSON object');
+  } catch (e) {
+    if (e.code !== 'ENOENT') {
+      throw new DiscoError('STORAGE', `fileStorage: ${path} is not a disco queue file (${e.message}); move it away to start an empty queue`, { cause: e });
+    }
+    data = {};
+    mkdirSync(dirname(path), { recursive: true });
+  }
+  const tmp = `${path}.${process.pid}.tmp`;
+  const write = () => {
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify(data));
+      if (fsync) fsyncSync(fd);
+    } finally { closeSync(fd); }
+    renameSync(tmp, path);
+  };
+  return {
+    path,
+    getItem: (k) => (Object.prototype.hasOwnProperty.call(data, k) ? data[k] : null),
+    setItem(k, v) { data[k] = String(v); write(); },
+    removeItem(k) { if (Object.prototype.hasOwnProperty.call(data, k)) { delete data[k]; write(); } },
+  };
 }
 
 /** Reads a bundle file (e.g. bundle.disco) as bytes. */

@@ -29,6 +29,9 @@ async function sign(prefix, body, secret, cryptoImpl) {
 }
 
 async function open(prefix, token, secret, cryptoImpl) {
+  if (token === undefined || token === null) {
+    throw new DiscoError('TOKEN_INVALID', 'no token: Disco offers carry one only when the tokenSecret option is given (the edge handler always signs)');
+  }
   if (typeof token !== 'string') throw new DiscoError('TOKEN_INVALID', `token must be a string, got ${typeName(token)}`);
   const parts = token.split('.');
   if (parts.length !== 3 || parts[0] !== prefix) throw new DiscoError('TOKEN_INVALID', 'token is malformed');

@@ -1,9 +1,12 @@
 // Batching transport to the collector: bounded queue, size/time flush, one batch in flight at a
 // time (order kept), capped exponential backoff with jitter, persisted offline queue (injected
-// localStorage-like storage), drop counters carried in each batch, sendBeacon when the page hides.
+// localStorage-like storage, or fileStorage() from @disco/sdk/node), drop counters carried in each
+// batch, sendBeacon when the page hides. Failures are visible by default: flush() resolves with what
+// was sent, is still queued and was dropped, and the first rejected batch and the first overflow
+// are logged once with console.warn unless `onError` or `quiet: true` is given.
 // Wire format and authentication: see README.md ("Collector protocol").
 import { DiscoError } from './errors.js';
-import { randomBytes, subtleOf, toHex, utf8 } from './util.js';
+import { backoffDelay, randomBytes, subtleOf, toHex, utf8 } from './util.js';
 
 const KINDS = ['events', 'decisions', 'outcomes', 'activations'];
 // EventBatch has no dropped_activations: activations are feedback and count with outcomes.
@@ -38,6 +41,8 @@ export class Transport {
     this.random = o.random ?? Math.random;
     this.now = o.now ?? Date.now;
     this.onError = o.onError ?? null;
+    this.quiet = o.quiet === true;
+    this._warned = new Set();
     if (!(this.maxQueue >= 1) || !(this.batchSize >= 1)) throw new DiscoError('INVALID_ARGUMENT', 'maxQueue and batchSize must be >= 1');
     if (!this.fetch) throw new DiscoError('UNSUPPORTED', 'fetch is not available: pass { fetch }');
 
@@ -47,6 +52,7 @@ export class Transport {
     this.dropped = { dropped_events: 0, dropped_decisions: 0, dropped_outcomes: 0 };
     this.attempt = 0;
     this.stats = { sentBatches: 0, sentRecords: 0, retries: 0, rejectedBatches: 0, beacons: 0, dropped: 0 };
+    this._since = Transport._emptyReport(); // what flush() reports: since the previous flush()
     this.senderId = o.senderId;
     this._timer = null;
     this._pump = null;
@@ -66,6 +72,19 @@ export class Transport {
 
   get size() { return this.queue.length + (this.inflight ? this.inflight._n : 0); }
 
+  static _emptyReport() { return { sent: 0, dropped: { events: 0, decisions: 0, outcomes: 0, activations: 0 }, error: null }; }
+
+  _lost(kind, n, err) {
+    this._since.dropped[kind] += n;
+    if (err) this._since.error = err;
+  }
+
+  _warnOnce(what, message) {
+    if (this.onError || this.quiet || this._warned.has(what)) return;
+    this._warned.add(what);
+    if (typeof console !== 'undefined') console.warn(`@disco/sdk: ${message} (logged once; pass collector.onError or collector.quiet: true to silence)`);
+  }
+
   /** Queues one record; returns false (and counts it) when the queue is full. */
   enqueue(kind, record) {
     if (!KINDS.includes(kind)) throw new DiscoError('INVALID_ARGUMENT', `unknown record kind ${kind}`);
@@ -73,6 +92,10 @@ export class Transport {
     if (this.size >= this.maxQueue) {
       this.dropped[DROP_FIELD[kind]]++;
       this.stats.dropped++;
+      const err = new DiscoError('DROPPED', `the collector queue is full (collector.maxQueue = ${this.maxQueue} records): a record (${kind}) was dropped`);
+      this._lost(kind, 1, err);
+      this._warnOnce('overflow', `${err.message}; is the collector reachable at ${this.url}?`);
+      this._report(err);
       this._persistSoon();
       return false;
     }
@@ -85,8 +108,22 @@ export class Transport {
     return true;
   }
 
-  /** Sends everything queued now. Resolves true when the queue is empty, false when a send failed (a retry is scheduled). */
-  flush() {
+  /**
+   * Sends everything queued now. Resolves with what happened since the previous flush():
+   * { ok, sent, queued, dropped, droppedByKind, error }: ok = nothing left queued and nothing
+   * dropped; queued > 0 = a send failed and a retry is scheduled; dropped = records lost (rejected
+   * by the collector with a 4xx, or beyond maxQueue); error = the last DiscoError seen.
+   */
+  async flush() {
+    await this._pumpNow();
+    const r = this._since;
+    this._since = Transport._emptyReport();
+    const dropped = r.dropped.events + r.dropped.decisions + r.dropped.outcomes + r.dropped.activations;
+    const queued = this.size;
+    return { ok: queued === 0 && dropped === 0, sent: r.sent, queued, dropped, droppedByKind: r.dropped, error: r.error };
+  }
+
+  _pumpNow() {
     if (this._timer) { clearTimeout(this._timer); this._timer = null; }
     if (!this._pump) {
       this._pump = this._run().finally(() => { this._pump = null; });
@@ -96,13 +133,12 @@ export class Transport {
 
   /** Capped exponential backoff with jitter: in [cap/2, cap], cap = min(max, base * 2^(attempt-1)). */
   backoffDelay(attempt) {
-    const cap = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** Math.max(0, attempt - 1));
-    return Math.min(this.backoffMaxMs, Math.round(cap / 2 + this.random() * cap / 2));
+    return backoffDelay(attempt, this.backoffBaseMs, this.backoffMaxMs, this.random);
   }
 
   _arm(ms) {
     if (this._closed || this._timer) return;
-    this._timer = setTimeout(() => { this._timer = null; this.flush(); }, ms);
+    this._timer = setTimeout(() => { this._timer = null; this._pumpNow(); }, ms);
     if (typeof this._timer === 'object' && this._timer?.unref) this._timer.unref();
   }
 
@@ -140,10 +176,14 @@ export class Transport {
       if (result === 'sent') {
         this.stats.sentBatches++;
         this.stats.sentRecords += b._n;
+        this._since.sent += b._n;
       } else {
         // permanently rejected (4xx): its records are lost; report them as dropped
         this.stats.rejectedBatches++;
-        for (const k of KINDS) this.dropped[DROP_FIELD[k]] += b[k].length;
+        for (const k of KINDS) {
+          this.dropped[DROP_FIELD[k]] += b[k].length;
+          this._lost(k, b[k].length, result);
+        }
         this.stats.dropped += b._n;
       }
       this.inflight = null;
@@ -168,6 +208,7 @@ export class Transport {
     const body = JSON.stringify(batch);
     let res;
     let timer;
+    let bodyText = '';
     try {
       const headers = { 'content-type': 'application/json', ...(await this._headers(body, ts)) };
       const ac = typeof AbortController !== 'undefined' ? new AbortController() : null;
@@ -178,10 +219,12 @@ export class Transport {
       res = await this.fetch(this.url, {
         method: 'POST', headers, body, keepalive: body.length < 60000, signal: ac?.signal,
       });
-      // drain the body so the connection can be reused
-      try { await res.arrayBuffer(); } catch { /* ignore */ }
+      // read the body (the connection can be reused; a refusal says why in it)
+      try { bodyText = res.ok ? (await res.arrayBuffer(), '') : (await res.text()).slice(0, 300); } catch { /* ignore */ }
     } catch (e) {
-      this._report(new DiscoError('NETWORK', `collector unreachable (${e.message}); retrying`, { cause: e }));
+      const err = new DiscoError('NETWORK', `collector unreachable at ${this.url} (${e.message}); retrying`, { cause: e });
+      this._since.error = err;
+      this._report(err);
       return 'retry';
     } finally {
       if (timer) clearTimeout(timer);
@@ -190,11 +233,18 @@ export class Transport {
     if (res.status === 408 || res.status === 429 || res.status >= 500) {
       const ra = Number(res.headers?.get?.('retry-after'));
       if (ra > 0) this._retryAfter = Math.min(ra * 1000, this.backoffMaxMs);
-      this._report(new DiscoError('NETWORK', `collector answered HTTP ${res.status}; retrying`));
+      const err = new DiscoError('NETWORK', `collector answered HTTP ${res.status}; retrying`);
+      this._since.error = err;
+      this._report(err);
       return 'retry';
     }
-    this._report(new DiscoError('REJECTED', `collector rejected batch ${batch.seq} with HTTP ${res.status}; its ${batch._n} records are counted as dropped`));
-    return 'rejected';
+    const hint = res.status === 404 ? ' (the collector takes batches at POST <collector>/v1/events: check collector.url)'
+      : res.status === 401 ? ' (check collector.key, the site secret, and collector.keyId: the collector\'s API key for the site, by default the first 16 hex chars of SHA-256(secret))'
+        : '';
+    const err = new DiscoError('REJECTED', `collector rejected batch ${batch.seq} (${batch._n} records, dropped) with HTTP ${res.status} at POST ${this.url}${bodyText ? `: ${bodyText}` : ''}${hint}`, { status: res.status });
+    this._warnOnce('rejected', err.message);
+    this._report(err);
+    return err;
   }
 
   /** Page hiding: hand everything to navigator.sendBeacon (auth in the query string, see README). */
@@ -216,6 +266,7 @@ export class Transport {
       this.stats.beacons++;
       this.stats.sentBatches++;
       this.stats.sentRecords += b._n;
+      this._since.sent += b._n;
       this.inflight = null;
     }
     this._persist();

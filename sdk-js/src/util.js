@@ -104,3 +104,18 @@ export function toU64(x, what) {
   if (v < 0n || v > M64) throw new DiscoError('INVALID_ARGUMENT', `${what} out of the unsigned 64-bit range`);
   return v;
 }
+
+/** Collector options given with a URL, else null: a missing url means "no collector". */
+export function collectorOptions(c) {
+  if (c === undefined || c === null || c === false) return null;
+  if (typeof c !== 'object') throw new DiscoError('INVALID_ARGUMENT', `collector must be { url, key }, got ${typeName(c)}`);
+  if (c.url === undefined || c.url === null || c.url === '') return null;
+  return c;
+}
+
+
+/** Capped exponential backoff with jitter: in [cap/2, cap], cap = min(max, base * 2^(attempt-1)). */
+export function backoffDelay(attempt, baseMs, maxMs, random = Math.random) {
+  const cap = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.min(maxMs, Math.round(cap / 2 + random() * cap / 2));
+}

@@ -1,5 +1,4 @@
-import type { Bytes, Engine, Mode, PublicKeyInput, WasmInput } from './index.js';
-import type { TransportOptions } from './transport.js';
+import type { Bytes, CollectorOptions, Engine, HoldoutOptions, Mode, PublicKeyInput, SyncOptions, SyncResult, WasmInput } from './index.js';
 
 type FromEnv<T> = T | ((env: any) => T | Promise<T>);
 
@@ -17,9 +16,14 @@ export interface EdgeOptions {
   unsafeSkipVerify?: boolean;
   /** signs offer tokens and session cookies (>= 16 bytes) */
   tokenSecret: FromEnv<string | Bytes>;
-  /** without kv the session state travels in the signed cookie */
+  /** without kv the session state travels in the signed cookie (compact state, checked to fit at the first request) */
   kv?: FromEnv<KVLike>;
-  collector?: FromEnv<Omit<TransportOptions, 'crypto'>>;
+  /** no collector (or no url, e.g. an unset env.COLLECTOR_URL): decisions are not sent anywhere */
+  collector?: FromEnv<CollectorOptions | undefined | null>;
+  /** fleet sync: a request starts a pull when one is due (ctx.waitUntil), never waiting for it; `auto` is ignored */
+  sync?: FromEnv<SyncOptions | undefined | null>;
+  /** A/B holdout by the session's user key */
+  holdout?: FromEnv<HoldoutOptions | undefined>;
   seed?: bigint | number | string;
   mode?: Mode;
   policyVersion?: string;
@@ -33,6 +37,8 @@ export interface EdgeHandler {
   /** GET|POST /offer, GET|POST /recommend, POST /track, POST /shown, POST /report */
   fetch(request: Request, env?: any, ctx?: { waitUntil(p: Promise<unknown>): void }): Promise<Response>;
   info(env?: any): Promise<Record<string, unknown>>;
+  /** one fleet sync now (needs the sync option) */
+  sync(env?: any): Promise<SyncResult>;
 }
 
 export declare function createEdgeHandler(options: EdgeOptions): EdgeHandler;

@@ -1,7 +1,7 @@
 // @disco/sdk: hand-written types. tests/sdk/types.test.mjs checks that every value declared here is
 // exported by the module and vice versa.
-import type { Transport, TransportOptions } from './transport.js';
-export { Transport, TransportOptions } from './transport.js';
+import type { Transport, TransportOptions, FlushResult } from './transport.js';
+export { Transport, TransportOptions, FlushResult } from './transport.js';
 export { signOfferToken, verifyOfferToken, OfferClaims } from './token.js';
 
 export type Bytes = ArrayBuffer | Uint8Array;
@@ -14,7 +14,61 @@ export type EventType = 'view' | 'click' | 'cart' | 'remove' | 'purchase';
 export type ErrorCode =
   | 'INVALID_ARGUMENT' | 'BUNDLE_FORMAT' | 'CHECKSUM' | 'SIGNATURE' | 'UNSIGNED' | 'VERSION' | 'SHAPE'
   | 'UNKNOWN_ITEM' | 'STATE' | 'BUFFER_TOO_SMALL' | 'NOT_FOUND' | 'DUPLICATE' | 'UNSUPPORTED'
-  | 'OUT_OF_MEMORY' | 'INTERNAL' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'NETWORK' | 'REJECTED' | 'STORAGE';
+  | 'OUT_OF_MEMORY' | 'INTERNAL' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'NETWORK' | 'REJECTED' | 'DROPPED' | 'STORAGE';
+
+/** A/B holdout: a stable share of shoppers (by user key) always gets the baseline arm, logged with holdout: true. */
+export interface HoldoutOptions {
+  /** fraction of shoppers in the holdout, 0..1 (e.g. 0.1) */
+  share: number;
+  /** the site's baseline arm: index or name in the bundle's arms (default 0, no discount); not a fixed-amount arm */
+  arm?: number | string;
+  /** reshuffles who is in the holdout (default "disco-holdout"); keep it fixed for one experiment */
+  salt?: string;
+}
+
+/** Fleet sync: pulls GET /v1/bandit-state (FlatBuffers, into the runtime's import) and GET /v1/bundle (verified, hot-swapped), ETag/304. */
+export interface SyncOptions {
+  /** the collector's base URL (e.g. http://127.0.0.1:8787); default: collector.url without /v1/events */
+  url?: string;
+  /** between pulls (default 60000; at least 100) */
+  everyMs?: number;
+  /** sent as x-disco-key; default collector.keyId, else the first 16 hex chars of SHA-256(collector.key) */
+  keyId?: string;
+  /** pull the fleet statistics (default true) / the served bundle (default true) */
+  stats?: boolean;
+  bundle?: boolean;
+  /** Disco: pull in the background from create() on (default true); false = only on sync() */
+  auto?: boolean;
+  /** capped exponential backoff with jitter after failures (defaults 1000 and 300000 ms) */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** per request (default 10000 ms) */
+  timeoutMs?: number;
+  onSync?: (result: SyncResult) => void;
+  /** every failed pull (NETWORK, REJECTED, SIGNATURE, STATE ...); without it the first one is logged once */
+  onError?: (error: DiscoError & { retryInMs?: number }) => void;
+  fetch?: typeof fetch;
+}
+export interface SyncResult {
+  /** swapped = a new verified bundle runs now; none = the collector serves no bundle */
+  bundle: 'swapped' | 'unchanged' | 'none' | 'off';
+  /** imported = the fleet statistics replaced this runtime's observed ones */
+  stats: 'imported' | 'unchanged' | 'off';
+  /** the collector's statistics version */
+  version: number | null;
+  /** body bytes received (0 when both answers were 304) */
+  bytes: number;
+  ms: number;
+}
+
+/** Collector transport options as Disco and createEdgeHandler take them: no url = no collector. */
+export type CollectorOptions = Omit<TransportOptions, 'crypto' | 'storage' | 'url'> & {
+  /** POST endpoint, e.g. http://127.0.0.1:8787/v1/events; absent or empty: no collector */
+  url?: string;
+  /** also send tracked events (needed for retraining from the collector's export) */
+  events?: boolean;
+  storage?: StorageLike;
+};
 
 /** Storage for the offline queue: window.localStorage or anything with the same three methods. */
 export interface StorageLike {
@@ -53,8 +107,12 @@ export interface DiscoOptions {
   maxPendingDecisions?: number;
   /** HMAC secret: offer() then returns a signed token (server-side use only; never ship it to a browser) */
   tokenSecret?: string | Bytes | CryptoKey;
-  /** collector transport; `events: true` also sends tracked events */
-  collector?: Omit<TransportOptions, 'crypto' | 'storage'> & { events?: boolean; storage?: StorageLike };
+  /** collector transport; `events: true` also sends tracked events; no url = no collector */
+  collector?: CollectorOptions;
+  /** A/B holdout (see HoldoutOptions) */
+  holdout?: HoldoutOptions;
+  /** fleet sync with the collector (see SyncOptions) */
+  sync?: SyncOptions;
   storage?: StorageLike;
   transport?: Transport;
   /** WebCrypto implementation (default: globalThis.crypto) */
@@ -103,6 +161,8 @@ export interface Offer {
   banditArm: number;
   guardrails: GuardrailName[];
   mode: Mode;
+  /** the shopper is in the A/B holdout: the baseline arm by rule, propensity 1, never trains the bandit */
+  holdout: boolean;
   /** HMAC-signed offer token, when tokenSecret was given */
   token?: string;
 }
@@ -113,7 +173,7 @@ export interface BundleInfo {
   schemaMajor: number; schemaMinor: number; nItems: number; embDim: number; hidden: number;
   nArms: number; contextDim: number; signed: boolean; createdAtMs: number; modelVersion: string;
 }
-export interface DiscoInfo extends BundleInfo { simd: boolean; mode: Mode; }
+export interface DiscoInfo extends BundleInfo { simd: boolean; mode: Mode; holdout: boolean; }
 
 export interface BundleHeader {
   schemaMajor: number; schemaMinor: number; payload: Uint8Array; checksum: bigint;
@@ -138,10 +198,15 @@ export declare class Disco {
   offer(itemId: string | number, options?: { now?: number; decisionId?: string }): Promise<Offer>;
   offerSync(itemId: string | number, options?: { now?: number; decisionId?: string }): Offer;
   shown(decisionId: string, options?: { ts?: number }): void;
-  report(decisionId: string, outcome: Outcome): { applied: boolean; status: 'OK' | 'NOT_FOUND' | 'DUPLICATE' };
-  flush(): Promise<boolean>;
+  /** status HOLDOUT: a holdout shopper's decision (sent to the collector, never trains the bandit) */
+  report(decisionId: string, outcome: Outcome): { applied: boolean; status: 'OK' | 'NOT_FOUND' | 'DUPLICATE' | 'HOLDOUT' };
+  /** sends what is queued; resolves with what was sent, is still queued and was dropped since the previous flush() */
+  flush(): Promise<FlushResult>;
   saveState(): Uint8Array;
   swapBundle(bundle: Bytes | Response | Promise<Bytes | Response>): Promise<DiscoInfo>;
+  /** one fleet sync now (needs the sync option) */
+  sync(): Promise<SyncResult>;
+  readonly syncStats: { pulls: number; failures: number; statsImports: number; bundleSwaps: number; bytes: number; lastVersion: number | null } | null;
   memoryBytes(): { runtime: number; session: number; wasmHeap: number };
   close(): void;
 }

@@ -24,7 +24,25 @@ export interface TransportOptions {
   random?: () => number;
   now?: () => number;
   crypto?: Crypto;
+  /** called with every transport error (DiscoError NETWORK, REJECTED, DROPPED, STORAGE); giving it silences the console warning */
   onError?: (error: Error) => void;
+  /** no console.warn for the first rejected batch / queue overflow (default false) */
+  quiet?: boolean;
+}
+
+/** What flush() reports: everything since the previous flush(). */
+export interface FlushResult {
+  /** everything handed to the transport was delivered and nothing was dropped */
+  ok: boolean;
+  /** records the collector acknowledged */
+  sent: number;
+  /** records still waiting (the collector is unreachable or answered 408/429/5xx; a retry is scheduled) */
+  queued: number;
+  /** records lost: rejected by the collector (other 4xx) or beyond maxQueue */
+  dropped: number;
+  droppedByKind: { events: number; decisions: number; outcomes: number; activations: number };
+  /** the last error seen (NETWORK, REJECTED, DROPPED), or null */
+  error: Error | null;
 }
 
 export declare class Transport {
@@ -34,7 +52,7 @@ export declare class Transport {
   readonly size: number;
   readonly stats: { sentBatches: number; sentRecords: number; retries: number; rejectedBatches: number; beacons: number; dropped: number };
   enqueue(kind: 'events' | 'decisions' | 'outcomes' | 'activations', record: object): boolean;
-  flush(): Promise<boolean>;
+  flush(): Promise<FlushResult>;
   flushBeacon(): Promise<boolean>;
   backoffDelay(attempt: number): number;
   close(): void;

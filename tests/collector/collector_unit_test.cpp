@@ -163,6 +163,50 @@ TEST(CollectorParse, FlatBuffersRoundTripAndJsonAgree) {
   }
 }
 
+// Decision.holdout and Decision.user_id (CONTRACTS.md section 2): parsed from both forms, validated,
+// absent = false / none.
+TEST(CollectorParse, HoldoutAndUserIdInBothForms) {
+  const std::string ok_dec =
+      R"("decision_id":"0123456789abcdef0123456789abcdef","ts_ms":5,"item_id":"a","arm":0,"propensity":1)";
+  Batch j;
+  ParseError e;
+  ASSERT_TRUE(parse_json_batch(R"({"sender_id":"e","decisions":[{)" + ok_dec +
+                                   R"(,"holdout":true,"user_id":"cust-42@shop"},{)" + ok_dec + R"(,"user_id":null}]})",
+                               j, e))
+      << e.field << ": " << e.message;
+  EXPECT_TRUE(j.decisions[0].holdout);
+  EXPECT_EQ(j.decisions[0].user_id, "cust-42@shop");
+  EXPECT_FALSE(j.decisions[1].holdout);
+  EXPECT_EQ(j.decisions[1].user_id, "");
+  Batch b = batch_of({decision(1, 1000), decision(2, 2000)});
+  b.decisions[0].holdout = true;
+  b.decisions[0].user_id = "Müller, K.";
+  for (const std::string& body : {encode_flatbuffers(b), encode_json(b)}) {
+    Batch x;
+    const bool fb = body[4] == 'D';
+    ASSERT_TRUE(fb ? parse_flatbuffers_batch(body, x, e) : parse_json_batch(body, x, e)) << e.message;
+    EXPECT_TRUE(x.decisions[0].holdout);
+    EXPECT_EQ(x.decisions[0].user_id, "Müller, K.");
+    EXPECT_FALSE(x.decisions[1].holdout);
+    EXPECT_EQ(x.decisions[1].user_id, "");
+  }
+  struct Case { std::string extra, reason; };
+  for (const Case& c : std::vector<Case>{{R"("holdout":1)", "wrong_type"},
+                                         {R"("user_id":7)", "wrong_type"},
+                                         {R"("user_id":"a\u0001b")", "invalid_value"},
+                                         {"\"user_id\":\"" + std::string(300, 'x') + "\"", "invalid_value"}}) {
+    Batch x;
+    EXPECT_FALSE(parse_json_batch(R"({"sender_id":"e","decisions":[{)" + ok_dec + "," + c.extra + "}]}", x, e)) << c.extra;
+    EXPECT_EQ(e.reason, c.reason) << c.extra << ": " << e.message;
+    EXPECT_EQ(e.field.rfind("decisions[0].", 0), 0u) << e.field;
+  }
+  Batch bad = b;
+  bad.decisions[1].user_id = std::string("a\nb");
+  Batch x;
+  EXPECT_FALSE(parse_flatbuffers_batch(encode_flatbuffers(bad), x, e));
+  EXPECT_EQ(e.field, "decisions[1].user_id");
+}
+
 TEST(CollectorParse, CorruptFlatBuffersRefused) {
   Batch b = batch_of({decision(1, 1000)}, {outcome(1, 1500, 2.5)});
   std::string fb = encode_flatbuffers(b);
@@ -285,10 +329,10 @@ class CollectorStore : public ::testing::Test {
     }
     return Row{"absent"};
   }
-  const ArmStats* arm(int a) {
+  const disco::ArmStats* arm(int a) {
     snap = store->bandit();
-    auto it = snap->arms.find({"shop", a, 2});
-    return it == snap->arms.end() ? nullptr : it->second.get();
+    auto it = snap->arms.find({"shop", static_cast<int>(disco::kContextVersion), 2, a});
+    return it == snap->arms.end() ? nullptr : &it->second->stats;
   }
 
   std::string dir;
@@ -317,7 +361,7 @@ TEST_F(CollectorStore, ResendingABatchChangesNothing) {
   EXPECT_EQ(r3.joined, 0u);
   EXPECT_EQ(store->bandit()->version, v);
   ASSERT_NE(arm(1), nullptr);
-  EXPECT_EQ(arm(1)->n, 1u);
+  EXPECT_EQ(arm(1)->n, 1.0);
   row(1);
   EXPECT_EQ(export_rows, 2u);
 }
@@ -348,9 +392,9 @@ TEST_F(CollectorStore, JoinWindowWithFakeClock) {
   EXPECT_DOUBLE_EQ(row(4).reward, 0.0);
   EXPECT_EQ(store->sweep(), 0u);
   // Bandit: all four shown, online, arm 1, context (1, 2); rewards 4/price=0.4, 0, 0, 0.
-  const ArmStats* a = arm(1);
+  const disco::ArmStats* a = arm(1);
   ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->n, 4u);
+  EXPECT_EQ(a->n, 4.0);
   EXPECT_DOUBLE_EQ(a->reward_sum, 0.4);
   EXPECT_EQ(a->A, (std::vector<double>{4, 8, 8, 16}));
   EXPECT_NEAR(a->b[0], 0.4, 1e-12);
@@ -387,18 +431,50 @@ TEST_F(CollectorStore, OnlyShownOnlineDecisionsTrainTheBandit) {
                  {outcome(1, now + 1, 1.0), outcome(2, now + 1, 1.0), outcome(3, now + 1, 1.0)}),
         "b");
   ASSERT_NE(arm(1), nullptr);
-  EXPECT_EQ(arm(1)->n, 1u);  // only decision 2
+  EXPECT_EQ(arm(1)->n, 1.0);  // only decision 2
   // Deferred activation: decision 1 becomes shown after its outcome -> counted once now.
   apply(batch_of({}, {}, {Activation{did(1), now + 2}}), "a");
-  EXPECT_EQ(arm(1)->n, 2u);
+  EXPECT_EQ(arm(1)->n, 2.0);
   EXPECT_EQ(row(1).shown, 1);
   apply(batch_of({}, {}, {Activation{did(1), now + 3}}), "a2");  // duplicate activation
-  EXPECT_EQ(arm(1)->n, 2u);
+  EXPECT_EQ(arm(1)->n, 2.0);
   // An activation that arrives before its decision.
   apply(batch_of({}, {}, {Activation{did(9), now}}), "a3");
   apply(batch_of({decision(9, now, 1, false)}, {outcome(9, now + 5, 0.0)}), "d9");
   EXPECT_EQ(row(9).shown, 1);
-  EXPECT_EQ(arm(1)->n, 3u);
+  EXPECT_EQ(arm(1)->n, 3.0);
+}
+
+TEST_F(CollectorStore, HoldoutAndUserIdAreStoredAndExported) {
+  Decision h = decision(1, now, 0, true);
+  h.holdout = true;
+  h.user_id = "cust-7";
+  apply(batch_of({h, decision(2, now)}, {outcome(1, now + 5, 1.0), outcome(2, now + 5, 1.0)}), "h");
+  CanonicalExportOptions o;
+  o.data_dir = dir;
+  o.out_dir = dir + "/log";
+  const CanonicalExportSummary sum = export_canonical(o);
+  EXPECT_EQ(sum.decisions, 2u);
+  std::ifstream in(dir + "/log/decisions.csv");
+  std::string head, l1, l2;
+  std::getline(in, head);
+  std::getline(in, l1);
+  std::getline(in, l2);
+  EXPECT_NE(head.find(",holdout,"), std::string::npos);
+  // both decisions are user_key 7: the user_id sent with one names the shopper in every row
+  EXPECT_NE(l1.find(",cust-7,"), std::string::npos) << l1;
+  EXPECT_NE(l2.find(",cust-7,"), std::string::npos) << l2;
+  const int holdout_col = 12;
+  auto field = [](const std::string& line, int k) {
+    std::stringstream ss(line);
+    std::string f;
+    for (int i = 0; i <= k; ++i) std::getline(ss, f, ',');
+    return f;
+  };
+  EXPECT_EQ(field(head, holdout_col), "holdout");
+  EXPECT_EQ(field(l1, holdout_col) + field(l2, holdout_col), "10");
+  row(1);
+  EXPECT_NE(header.find(",holdout"), std::string::npos);  // the joined CSV carries it too
 }
 
 TEST_F(CollectorStore, StatisticsSurviveRestart) {
@@ -408,7 +484,7 @@ TEST_F(CollectorStore, StatisticsSurviveRestart) {
   reopen();
   EXPECT_EQ(store->bandit()->version, v);
   ASSERT_NE(arm(2), nullptr);
-  EXPECT_EQ(arm(2)->n, 1u);
+  EXPECT_EQ(arm(2)->n, 1.0);
   EXPECT_DOUBLE_EQ(arm(2)->reward_sum, 0.3);
 }
 

@@ -40,6 +40,85 @@ uint64_t count(const std::map<std::string, uint64_t>& m, const std::string& k) {
 
 }  // namespace
 
+// The collector's export columns (CONTRACTS.md section 3): context, mode, shown, holdout, price,
+// cost, site in decisions.csv, activations.csv, and real string user ids (no u<N> anywhere).
+TEST(DataCanonical, CollectorColumnsActivationsAndStringUserIds) {
+  TempDir tmp;
+  tmp.write("events.csv",
+            "user_id,session_id,ts,type,item_id,price,quantity\n"
+            "alice@example.com,-,1000,view,sku-1,20,1\n"
+            "7f3a9c01d2e4b5a6,s-9,2000,cart,sku-2,5.5,1\n"
+            "\"Müller, K.\",-,3000,view,sku-1,20,1\n");
+  const std::string head =
+      "decision_id,ts,user_id,item_id,arm,discount,propensity,model_version,policy_version,site,mode,shown,holdout,"
+      "price,cost,context\n";
+  tmp.write("decisions.csv",
+            head + id(1) + ",1500,alice@example.com,sku-1,2,0.1,0.25,m1,p1,shop,online,1,0,20,12,1 0.27 0.51 -0.5\n" +
+                id(2) + ",2500,7f3a9c01d2e4b5a6,sku-2,0,0,1,m1,p1,shop,ONLINE,0,1,5.5,,1 0 0\n" +   // holdout, cost unknown
+                id(3) + ",2600,\"Müller, K.\",sku-1,1,0.05,0.5,m1,p1,,apprentice,true,false,20,12,\n" +  // no context
+                id(4) + ",2700,bob,sku-1,1,0.05,0.5,m1,p1,shop,sideways,1,0,20,12,1\n" +   // invalid_mode
+                id(5) + ",2800,bob,sku-1,1,0.05,0.5,m1,p1,shop,online,1,0,-3,12,1\n" +     // negative_price
+                id(6) + ",2900,bob,sku-1,1,0.05,0.5,m1,p1,shop,online,1,0,20,12,1 x 2\n" + // unparsable_number
+                id(7) + ",3000,bob,sku-1,1,0.05,0.5,m1,p1,shop,online,,0,20,12,1\n" +      // missing_field (shown)
+                id(8) + ",3100,bob,sku-1,1,0.05,0.5,m1,p1,shop,logging_only,1,0,20,-1,1\n" +  // negative_cost
+                id(9) + ",3200,bob,sku-1,1,0.05,0.5,m1,p1,shop,online,1,0,20,12,1 nan\n");  // unparsable_number
+  tmp.write("activations.csv", "decision_id,ts\n" + id(1) + ",1600\n" + id(1) + ",1700\n" +  // duplicate_activation
+                                   id(42) + ",1800\n" +                                   // orphan_activation
+                                   "xyz,1900\n" + id(3) + ",1550\n");                    // malformed; kept (out of order)
+  tmp.write("outcomes.csv", "decision_id,ts,converted,revenue,margin,late\n" + id(1) + ",4000,1,18,6,0\n");
+  const dd::Dataset ds = dd::read_canonical(tmp.path());
+  const auto& q = ds.quality;
+  const std::map<std::string, uint64_t> want_dropped = {
+      {"duplicate_activation", 1}, {"invalid_mode", 1}, {"malformed_decision_id", 1}, {"missing_field", 1},
+      {"negative_cost", 1},        {"negative_price", 1}, {"orphan_activation", 1}, {"unparsable_number", 2}};
+  EXPECT_EQ(q.dropped, want_dropped);
+  ASSERT_EQ(ds.decisions.size(), 3u);
+  const dd::Decision& a = ds.decisions[0];
+  EXPECT_EQ(a.context, (std::vector<float>{1.0f, 0.27f, 0.51f, -0.5f}));
+  EXPECT_EQ(a.mode, dd::DecisionMode::Online);
+  EXPECT_EQ(a.shown, 1);
+  EXPECT_FALSE(a.holdout);
+  EXPECT_FLOAT_EQ(a.price, 20.0f);
+  EXPECT_FLOAT_EQ(a.cost, 12.0f);
+  EXPECT_EQ(a.site, "shop");
+  EXPECT_EQ(a.arm, 2);
+  const dd::Decision& h = ds.decisions[1];
+  EXPECT_TRUE(h.holdout);
+  EXPECT_EQ(h.shown, 0);
+  EXPECT_EQ(h.cost, -1.0f);  // empty: unknown
+  EXPECT_EQ(h.context.size(), 3u);
+  const dd::Decision& m = ds.decisions[2];
+  EXPECT_EQ(m.mode, dd::DecisionMode::Apprentice);
+  EXPECT_TRUE(m.context.empty());
+  EXPECT_EQ(m.site, "");
+  // the same string user id in events.csv and decisions.csv is the same shopper
+  EXPECT_EQ(ds.user_ids[a.user], "alice@example.com");
+  EXPECT_EQ(ds.user_ids[h.user], "7f3a9c01d2e4b5a6");
+  EXPECT_EQ(ds.user_ids[m.user], "Müller, K.");
+  EXPECT_EQ(ds.user_ids.size(), 3u);  // bob appears only in dropped rows
+  ASSERT_EQ(ds.events.size(), 3u);
+  EXPECT_EQ(ds.events[0].user, a.user);  // events sorted by user (first seen: alice), then ts
+  ASSERT_EQ(ds.activations.size(), 2u);
+  EXPECT_EQ(ds.activations[0].ts_ms, 1550);  // sorted by ts
+  EXPECT_EQ(q.repaired.at("out_of_order_ts"), 1u);
+  EXPECT_EQ(ds.outcomes.size(), 1u);
+  // Without a shown column, an activation marks its decision shown.
+  TempDir t2;
+  t2.write("events.csv", "user_id,ts,type,item_id\nx,1,view,a\n");
+  t2.write("decisions.csv", "decision_id,ts,user_id,item_id,arm,discount,propensity\n" + id(1) + ",5,x,a,0,0,1\n" + id(2) +
+                                ",6,x,a,0,0,1\n");
+  t2.write("activations.csv", "decision_id,ts\n" + id(2) + ",7\n");
+  const dd::Dataset d2 = dd::read_canonical(t2.path());
+  ASSERT_EQ(d2.decisions.size(), 2u);
+  EXPECT_EQ(d2.decisions[0].shown, -1);
+  EXPECT_EQ(d2.decisions[1].shown, 1);
+  EXPECT_EQ(d2.decisions[0].mode, dd::DecisionMode::Unknown);
+  TempDir t3;
+  t3.write("events.csv", "user_id,ts,type,item_id\nx,1,view,a\n");
+  t3.write("activations.csv", "decision_id,ts\n" + id(2) + ",7\n");
+  EXPECT_NE(error_of([&] { dd::read_canonical(t3.path()); }).find("activations.csv without decisions.csv"), std::string::npos);
+}
+
 TEST(DataCanonical, RoundTrip) {
   TempDir tmp;
   tmp.write("items.csv",

@@ -204,11 +204,10 @@ TEST(RuntimeUpdate, IdempotentDeferredAndBounded) {
   disco_offer o{};
   ASSERT_EQ(disco_offer_make(s, 3, 1000, 0, 0, &o), DISCO_OK);
   disco_outcome out{o.decision_hi, o.decision_lo, 2000, 1, 20.0f, 5.0f};
-  // Not shown yet: does not train, and stays pending.
+  // Not shown yet: does not train now; the outcome is held and applied once the offer is shown.
   EXPECT_EQ(disco_update(w.rt, &out), DISCO_ERR_NOT_FOUND);
-  EXPECT_NE(std::string(disco_last_error()).find("never shown"), std::string::npos);
+  EXPECT_NE(std::string(disco_last_error()).find("not shown yet"), std::string::npos) << disco_last_error();
   ASSERT_EQ(disco_offer_shown(w.rt, o.decision_hi, o.decision_lo), DISCO_OK);
-  EXPECT_EQ(disco_update(w.rt, &out), DISCO_OK);
   EXPECT_EQ(disco_update(w.rt, &out), DISCO_ERR_DUPLICATE);
   EXPECT_EQ(disco_update(w.rt, &out), DISCO_ERR_DUPLICATE);
   EXPECT_EQ(disco_offer_shown(w.rt, o.decision_hi, o.decision_lo), DISCO_ERR_DUPLICATE);

@@ -102,3 +102,91 @@ TEST(RuntimeFixture, Schema1_0BundleAndState1StillLoadAndAgree) {
   disco_runtime_free(rt);
   disco_bundle_free(b);
 }
+
+// One saved session per state format version (1: the original, 2: + visit counters, 3: compact),
+// all of the same session over the schema 1.0 fixture bundle, all restoring to the recorded
+// numbers. Writing (DISCO_WRITE_STATE_FIXTURES=1) adds the newest versions without touching the
+// bundle or the older states; the SDK's node test compares disco.wasm's bytes to these files.
+TEST(RuntimeFixture, SessionStateOfEveryFormatVersionRestores) {
+  const std::vector<uint8_t> bundle = read(kDir + "bundle_schema1.0.disco");
+  ASSERT_FALSE(bundle.empty()) << "missing fixture " << kDir << "bundle_schema1.0.disco";
+  disco_bundle* b = nullptr;
+  ASSERT_EQ(disco_bundle_load(bundle.data(), bundle.size(), 0, &b), DISCO_OK) << disco_last_error();
+  disco_runtime* rt = make_runtime(b, 5);
+  if (std::getenv("DISCO_WRITE_STATE_FIXTURES")) {
+    disco_session* s = nullptr;
+    ASSERT_EQ(disco_session_create(rt, 9, &s), DISCO_OK);
+    drive(s);
+    std::vector<uint8_t> buf(1 << 16);
+    size_t len = 0;
+    ASSERT_EQ(disco_session_save(s, buf.data(), buf.size(), &len), DISCO_OK);
+    write(kDir + "session_state2.bin", buf.data(), len);
+    ASSERT_EQ(disco_session_save_compact(s, buf.data(), buf.size(), &len), DISCO_OK);
+    write(kDir + "session_state3.bin", buf.data(), len);
+    disco_session_free(s);
+  }
+  for (uint32_t version : {1u, 2u, 3u}) {
+    const std::string name = "session_state" + std::to_string(version) + ".bin";
+    const std::vector<uint8_t> state = read(kDir + name);
+    ASSERT_GE(state.size(), 8u) << "missing fixture " << kDir << name;
+    uint32_t v = 0;
+    std::memcpy(&v, state.data() + 4, 4);
+    EXPECT_EQ(v, version) << name;
+    disco_session* s = nullptr;
+    ASSERT_EQ(disco_session_restore(rt, state.data(), state.size(), &s), DISCO_OK) << name << ": " << disco_last_error();
+    float p = 0;
+    disco_propensity(s, &p);
+    EXPECT_EQ(bits(p), kPropensityBits) << name;
+    uint32_t items[5], n = 0;
+    float sc[5];
+    ASSERT_EQ(disco_recommend(s, 5, nullptr, items, sc, &n), DISCO_OK);
+    ASSERT_EQ(n, 5u);
+    const uint32_t want[5] = {kTop[0], kTop[1], kTop[2], kTop[3], kTop[4]};
+    EXPECT_EQ(0, std::memcmp(items, want, sizeof want)) << name;
+    EXPECT_EQ(bits(sc[0]), kScore0Bits) << name;
+    // Today's writers still write these exact bytes (format 2 full, format 3 compact).
+    std::vector<uint8_t> again(1 << 16);
+    size_t len = 0;
+    if (version == 2) {
+      ASSERT_EQ(disco_session_save(s, again.data(), again.size(), &len), DISCO_OK);
+      EXPECT_TRUE(len == state.size() && std::memcmp(again.data(), state.data(), len) == 0) << name;
+    } else if (version == 3) {
+      ASSERT_EQ(disco_session_save_compact(s, again.data(), again.size(), &len), DISCO_OK);
+      EXPECT_TRUE(len == state.size() && std::memcmp(again.data(), state.data(), len) == 0) << name;
+    }
+    disco_session_free(s);
+  }
+  disco_runtime_free(rt);
+  disco_bundle_free(b);
+}
+
+// Runtime state format 1 (before held outcomes), written by the runtime of that time
+// (runtime_state1.bin: seed 5, session user 9 over the fixture bundle; four offers on items 0, 7,
+// 14, 21: the first shown and updated, the second shown, the last two pending unshown).
+TEST(RuntimeFixture, RuntimeState1StillRestores) {
+  const std::vector<uint8_t> bundle = read(kDir + "bundle_schema1.0.disco");
+  const std::vector<uint8_t> state = read(kDir + "runtime_state1.bin");
+  ASSERT_FALSE(state.empty()) << "missing fixture " << kDir << "runtime_state1.bin";
+  uint32_t version = 0;
+  std::memcpy(&version, state.data() + 4, 4);
+  ASSERT_EQ(version, 1u);
+  disco_bundle* b = nullptr;
+  ASSERT_EQ(disco_bundle_load(bundle.data(), bundle.size(), 0, &b), DISCO_OK) << disco_last_error();
+  disco_runtime* rt = make_runtime(b, 5);
+  ASSERT_EQ(disco_runtime_restore(rt, state.data(), state.size()), DISCO_OK) << disco_last_error();
+  const uint64_t hi = 0x97b3d0b5cd9f9cd1ull;
+  const uint64_t lo[4] = {0x9698fefef1c9863eull, 0x9a7bed8caef5fda5ull, 0x49a8e88e8ec053e7ull, 0xf5af6107fb03aa24ull};
+  disco_outcome o{hi, lo[0], 1700000010000, 1, 20.0f, 4.0f};
+  EXPECT_EQ(disco_update(rt, &o), DISCO_ERR_DUPLICATE);  // applied before the save
+  o.decision_lo = lo[1];
+  EXPECT_EQ(disco_update(rt, &o), DISCO_OK) << disco_last_error();  // shown before the save
+  EXPECT_EQ(disco_offer_shown(rt, hi, lo[2]), DISCO_OK);
+  o.decision_lo = lo[3];
+  EXPECT_EQ(disco_update(rt, &o), DISCO_ERR_NOT_FOUND);  // not shown: held ...
+  EXPECT_EQ(disco_offer_shown(rt, hi, lo[3]), DISCO_OK);  // ... and applied now
+  double n = 0;
+  for (const auto& a : exported_stats(rt).arms) n += a.n;
+  EXPECT_EQ(n, 3.0);
+  disco_runtime_free(rt);
+  disco_bundle_free(b);
+}

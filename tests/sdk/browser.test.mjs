@@ -29,7 +29,7 @@ test('browser: minified SDK + disco-simd.wasm in headless Chromium', { skip: exi
       const recs = d.recommend({ k: 3 });
       const o = await d.offer('item-4');
       d.shown(o.decisionId);
-      const flushed = await d.flush();
+      const flushed = (await d.flush()).ok;
       let refused = null;
       try { await Disco.create({ wasm: { plain: '/disco.wasm' }, bundle: fetch('/tampered.disco'), publicKey: '${pub}' }); } catch (e) { refused = e.code; }
       out.textContent = JSON.stringify({ simd: d.info.simd, probe: hasSimd(), recs: recs.length, decisionId: o.decisionId, flushed, refused });

@@ -44,6 +44,8 @@ test('bundle: a modified payload byte is refused before any decision (SIGNATURE)
 
 test('bundle: unsigned refused (UNSIGNED); other key refused (SIGNATURE); no key refused', async () => {
   await rejectsCode(assert, Disco.create({ wasm, bundle: makeBundle({ unsigned: true }), publicKey: spki }), 'UNSIGNED');
+  // the message names the trainer's real flag (disco-train --key), not an invented one
+  await assert.rejects(Disco.create({ wasm, bundle: makeBundle({ unsigned: true }), publicKey: spki }), /disco-train train\|export --key private\.pem/);
   const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const otherKey = { pem: other.privateKey.export({ type: 'pkcs8', format: 'pem' }) };
   await rejectsCode(assert, Disco.create({ wasm, bundle: makeBundle({ key: otherKey }), publicKey: spki }), 'SIGNATURE');
@@ -99,4 +101,34 @@ test('bundle: a failed fetch (HTTP 404) is named as such, not parsed', async () 
   const d = await Disco.create({ wasm, bundle: ok, publicKey: spki });
   assert.equal(d.info.nItems, 300);
   d.close();
+});
+
+test('bundle: a flipped header byte reads as "corrupt", never as a newer schema', async () => {
+  // Flip each bit of every byte before the payload (the outer table and its vtable): whatever the
+  // reader then sees, a VERSION error may only name a plausible next major, never 28672.0.
+  const h = readBundleHeader(good);
+  const headerEnd = h.payload.byteOffset - good.byteOffset;
+  let corrupt = 0;
+  for (let at = 0; at < headerEnd; at++) {
+    for (let bit = 0; bit < 8; bit++) {
+      const bad = good.slice();
+      bad[at] ^= 1 << bit;
+      try { readBundleHeader(bad); } catch (e) {
+        assert.equal(e.name, 'DiscoError');
+        if (e.code === 'VERSION') assert.match(e.message, /bundle schema [2-9]\.\d+ is newer/);
+        if (/corrupt/.test(e.message)) corrupt++;
+      }
+    }
+  }
+  assert.ok(corrupt > 0);
+  // the schema_major field itself: 0x7000 | 1 -> 28673 is corrupt, 2 is newer
+  const dv = new DataView(good.buffer, good.byteOffset, good.byteLength);
+  const at = (() => { for (let i = 8; i < headerEnd - 1; i++) { const b = good.slice(); new DataView(b.buffer).setUint16(i, 2, true); try { readBundleHeader(b); } catch (e) { if (e.code === 'VERSION') return i; } } return -1; })();
+  assert.ok(at > 0, 'found the schema_major field');
+  void dv;
+  const big = good.slice();
+  new DataView(big.buffer).setUint16(at, 28672, true);
+  throwsCode(assert, () => readBundleHeader(big), 'BUNDLE_FORMAT');
+  assert.throws(() => readBundleHeader(big), /header is corrupt: its schema version reads 28672\.0/);
+  await rejectsCode(assert, Disco.create({ wasm, bundle: big, publicKey: spki }), 'BUNDLE_FORMAT');
 });

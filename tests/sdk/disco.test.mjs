@@ -44,10 +44,15 @@ test('disco: track, recommend, offer, shown, report on the real wasm', async () 
   const p = d.propensity();
   assert.ok(p > 0 && p < 1);
 
-  assert.deepEqual(d.report(o.decisionId, { converted: true, revenue: 10, margin: 3 }), { applied: false, status: 'NOT_FOUND' }, 'not shown: does not train');
+  // Not shown yet: not applied now; the runtime holds the outcome and applies it when shown (the
+  // collector's rule too: runtime/README.md, collector/PROTOCOL.md), so a report after that is a duplicate.
+  assert.deepEqual(d.report(o.decisionId, { converted: true, revenue: 10, margin: 3 }), { applied: false, status: 'NOT_FOUND' }, 'not shown: held');
   d.shown(o.decisionId);
-  assert.deepEqual(d.report(o.decisionId, { converted: true, revenue: 10, margin: 3 }), { applied: true, status: 'OK' });
-  assert.deepEqual(d.report(o.decisionId, { converted: true, revenue: 10, margin: 3 }), { applied: false, status: 'DUPLICATE' });
+  assert.deepEqual(d.report(o.decisionId, { converted: true, revenue: 10, margin: 3 }), { applied: false, status: 'DUPLICATE' }, 'applied when shown');
+  const o2 = await d.offer('item-9', { now: T0 + 3500 });
+  d.shown(o2.decisionId);
+  assert.deepEqual(d.report(o2.decisionId, { converted: true, revenue: 10, margin: 3 }), { applied: true, status: 'OK' });
+  assert.deepEqual(d.report(o2.decisionId, { converted: true, revenue: 10, margin: 3 }), { applied: false, status: 'DUPLICATE' });
   throwsCode(assert, () => d.shown('ffffffffffffffffffffffffffffffff'), 'NOT_FOUND');
   d.close();
   throwsCode(assert, () => d.recommend(), 'STATE');
@@ -78,7 +83,12 @@ test('disco: bad input gives typed errors, never a silent offer', async () => {
   // a refused configuration frees what it allocated: no growth over many attempts
   const engine = await Engine.load(wasm);
   const heap = () => engine.memory.buffer.byteLength;
-  await rejectsCode(assert, open({ engine, collector: { key: 'k' } }), 'INVALID_ARGUMENT');
+  // collector without a url = no collector (an unset env variable); with a url, the key is required
+  const noCollector = await open({ engine, collector: { url: undefined, key: 'k' } });
+  assert.equal(noCollector.transport, null);
+  assert.deepEqual(await noCollector.flush(), { ok: true, sent: 0, queued: 0, dropped: 0, droppedByKind: { events: 0, decisions: 0, outcomes: 0, activations: 0 }, error: null });
+  noCollector.close();
+  await rejectsCode(assert, open({ engine, collector: { url: 'http://127.0.0.1:9/' } }), 'INVALID_ARGUMENT');
   const before = heap();
   for (let i = 0; i < 50; i++) await rejectsCode(assert, open({ engine, collector: { url: 'http://127.0.0.1:9/' } }), 'INVALID_ARGUMENT');
   assert.equal(heap(), before);
@@ -175,7 +185,10 @@ test('disco: decisions, activations and outcomes reach a collector, signed', asy
   assert.match(o.token, /^v1\./);
   d.shown(o.decisionId, { ts: T0 + 3100 });
   d.report(o.decisionId, { converted: true, revenue: 11.25, margin: 3.5, ts: T0 + 60_000 });
-  assert.equal(await d.flush(), true);
+  const flushed = await d.flush();
+  assert.equal(flushed.ok, true);
+  assert.equal(flushed.sent, 3);
+  assert.equal(flushed.dropped, 0);
   assert.equal(c.batches.length, 1);
   const b = c.batches[0];
   assert.equal(b.decisions.length, 1);
@@ -206,4 +219,95 @@ test('disco: apprentice mode shows the baseline arm and logs what it would have 
     assert.equal(o.mode, 'apprentice');
   }
   d.close();
+});
+
+test('disco: holdout is a stable share of shoppers by user key; their decisions are flagged and never train', async () => {
+  const engine = await Engine.load(wasm);
+  const key = 'site-secret-for-tests';
+  const c = await new TestCollector({ key }).start();
+  let held = 0;
+  const N = 400;
+  for (let i = 0; i < N; i++) {
+    const d = await open({ engine, userId: `shopper-${i}`, holdout: { share: 0.25 } });
+    if (d.info.holdout) held++;
+    d.close();
+  }
+  assert.ok(held > 0.25 * N - 40 && held < 0.25 * N + 40, `${held} of ${N} in a 25% holdout`);
+  // stable: the same shopper is in or out on every instance; a different salt reshuffles
+  const ids = Array.from({ length: 60 }, (_, i) => `shopper-${i}`);
+  const member = async (userId, o = {}) => { const d = await open({ engine, userId, holdout: { share: 0.25, ...o } }); const h = d.info.holdout; d.close(); return h; };
+  const first = await Promise.all(ids.map((id) => member(id)));
+  assert.deepEqual(await Promise.all(ids.map((id) => member(id))), first);
+  assert.notDeepEqual(await Promise.all(ids.map((id) => member(id, { salt: 'winter-test' }))), first);
+  assert.deepEqual(await Promise.all(ids.map((id) => member(id, { share: 0 }))), ids.map(() => false));
+  assert.deepEqual(await Promise.all(ids.map((id) => member(id, { share: 1 }))), ids.map(() => true));
+
+  const d = await open({ engine, userId: 'held-shopper', holdout: { share: 1, arm: '0%' }, collector: { url: c.url, key, flushIntervalMs: 60_000 } });
+  script(d);
+  const before = d.runtime.banditExport();
+  const offers = [];
+  for (let i = 0; i < 5; i++) offers.push(d.offerSync('item-8', { now: T0 + 10_000 + i }));
+  for (const o of offers) {
+    assert.deepEqual([o.holdout, o.arm, o.propensity, o.discount, o.guardrails], [true, 0, 1, 0, []]);
+    assert.equal(o.expiresAt, T0 + 10_000 + offers.indexOf(o) + 900_000, 'the bundle\'s offer_ttl_s');
+    d.shown(o.decisionId);
+    assert.deepEqual(d.report(o.decisionId, { converted: true, revenue: 10, margin: 4 }), { applied: false, status: 'HOLDOUT' });
+  }
+  assert.deepEqual(d.runtime.banditExport(), before, 'the bandit learnt nothing from holdout decisions');
+  assert.equal((await d.flush()).ok, true);
+  const decs = c.records('decisions');
+  assert.equal(decs.length, 5);
+  for (const x of decs) {
+    assert.equal(x.holdout, true);
+    assert.equal(x.propensity, 1);
+    assert.equal(x.arm, 0);
+    assert.equal(x.context, undefined);
+    assert.equal(x.user_key, fnv1a64('held-shopper').toString());
+  }
+  assert.equal(c.records('outcomes').length, 5);
+  assert.equal(c.records('activations').length, 5);
+  d.close();
+  // refused configurations name the option
+  await rejectsCode(assert, open({ engine, holdout: { share: 1.5 } }), 'INVALID_ARGUMENT');
+  await rejectsCode(assert, open({ engine, holdout: { share: 0.1, arm: 'nope' } }), 'INVALID_ARGUMENT');
+  await rejectsCode(assert, open({ engine, holdout: { share: 0.1, arm: 99 } }), 'INVALID_ARGUMENT');
+  await c.stop();
+});
+
+test('disco: fileStorage keeps the queue when the process exits with the collector down; the next process sends it', { timeout: 60_000 }, async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const dir = mkdtempSync(join(tmpdir(), 'disco-filequeue-'));
+  const key = 'site-secret-for-tests';
+  const c = await new TestCollector({ key }).start();
+  const port = c.port;
+  await c.stop(); // down
+  writeFileSync(join(dir, 'bundle.disco'), bundle);
+  writeFileSync(join(dir, 'app.mjs'), `
+    import { readFileSync } from 'node:fs';
+    import { Disco, fileStorage } from ${JSON.stringify(new URL('../../sdk-js/src/node.js', import.meta.url).href)};
+    const d = await Disco.create({ bundle: readFileSync(${JSON.stringify(join(dir, 'bundle.disco'))}), unsafeSkipVerify: true, userId: 'u', seed: 1,
+      collector: { url: 'http://127.0.0.1:${port}/v1/batch', key: '${key}', storage: fileStorage(${JSON.stringify(join(dir, 'queue.json'))}), quiet: true } });
+    if (process.argv[2] === 'make') {
+      const o = d.offerSync('item-2'); d.shown(o.decisionId); d.report(o.decisionId, { converted: true, revenue: 3, margin: 1 });
+      const r = await d.flush();
+      console.log(JSON.stringify({ id: o.decisionId, ok: r.ok, queued: r.queued }));
+    } else {
+      const r = await d.flush();
+      console.log(JSON.stringify({ ok: r.ok, sent: r.sent }));
+    }
+    d.close();`);
+  // async: the collector runs in this process and must keep answering while the child runs
+  const run = async (arg) => JSON.parse((await promisify(execFile)(process.execPath, [join(dir, 'app.mjs'), arg], { encoding: 'utf8' })).stdout.trim());
+  const made = await run('make');
+  assert.deepEqual([made.ok, made.queued], [false, 3]);
+  await c.start(port);
+  assert.deepEqual(await run('send'), { ok: true, sent: 3 });
+  assert.deepEqual(c.records('decisions').map((x) => x.decision_id), [made.id]);
+  assert.equal(c.records('outcomes').length, 1);
+  assert.deepEqual(await run('send'), { ok: true, sent: 0 }, 'sent once, not again');
+  await c.stop();
 });

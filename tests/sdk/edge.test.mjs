@@ -150,3 +150,110 @@ test('edge: a precompiled WebAssembly.Module (how workers import .wasm) is accep
   assert.equal((await res.json()).items.length, 4);
   assert.equal((await h.info()).simd, false, 'the build is read from the module itself');
 });
+
+test('edge: cookie sessions work with the default bundle shape (10k items, d = 32, h = 64); measured cookie size', async () => {
+  const big = makeBundle({ items: 10000, dim: 32, hidden: 64, seed: 2 });
+  const h = handler({ bundle: big });
+  let cookie = null;
+  const sizes = [];
+  for (let i = 0; i < 60; i++) {
+    const events = [{ type: 'view', itemId: `item-${(i * 37) % 10000}` }, { type: i % 3 ? 'click' : 'cart', itemId: `item-${(i * 91) % 10000}`, price: 12.5 }];
+    const res = await h.fetch(post('/api/track', { events }, cookie));
+    assert.equal(res.status, 200, await res.clone().text());
+    cookie = cookieOf(res);
+    sizes.push(cookie.length);
+  }
+  const res = await h.fetch(get('/api/offer?item=item-5', cookie));
+  assert.equal(res.status, 200, await res.clone().text());
+  const setCookie = res.headers.get('set-cookie');
+  const info = await h.info();
+  console.log(`cookie: ${sizes[0]} chars after 2 events, ${Math.max(...sizes)} max over 120 events (whole Set-Cookie ${setCookie.length}); bound ${info.cookieStateMaxBytes} state bytes`);
+  assert.ok(setCookie.length < 4096, `Set-Cookie is ${setCookie.length} chars`);
+  assert.ok(Math.max(...sizes) <= 3 + Math.ceil((16 + info.cookieStateMaxBytes) * 4 / 3) + 44 + 'disco='.length);
+  // the history is still there: the last items tracked are not recommended back
+  const rec = await (await h.fetch(get('/api/recommend?k=20', cookie))).json();
+  assert.ok(!rec.items.some((r) => r.itemId === `item-${(59 * 91) % 10000}`));
+});
+
+test('edge: a bundle whose state cannot fit a cookie is refused at the first request with the fix, not per request', async () => {
+  const wide = makeBundle({ items: 50, dim: 8, hidden: 1024, seed: 3 });
+  const h = handler({ bundle: wide });
+  for (let i = 0; i < 2; i++) {
+    const res = await h.fetch(get('/api/recommend?k=3'));
+    assert.equal(res.status, 500);
+    const { error } = await res.json();
+    assert.equal(error.code, 'UNSUPPORTED');
+    assert.match(error.message, /cookie sessions cannot hold this bundle's state .*hidden = 1024.*pass the kv option to createEdgeHandler/);
+  }
+  const withKv = handler({ bundle: wide, kv: new MemKV() });
+  assert.equal((await withKv.fetch(get('/api/recommend?k=3'))).status, 200);
+});
+
+test('edge: a decision is sent to the collector only when its response succeeded', async () => {
+  const { TestCollector } = await import('./collector-stub.mjs');
+  const key = 'edge-collector-secret-123';
+  const c = await new TestCollector({ key }).start();
+  const kv = new MemKV();
+  let failPuts = true;
+  kv.put = async (k, v) => { if (failPuts) throw new Error('kv is down'); kv.m.set(k, v); };
+  const h = handler({ kv, collector: { url: c.url, key, flushIntervalMs: 60_000 } });
+  const res = await h.fetch(get('/api/offer?item=item-4'));
+  assert.equal(res.status, 500);
+  failPuts = false;
+  const ok = await h.fetch(get('/api/offer?item=item-5'));
+  assert.equal(ok.status, 200);
+  const offer = await ok.json();
+  const pending = [];
+  await h.fetch(post('/api/shown', { decisionId: offer.decisionId }), {}, { waitUntil: (p) => pending.push(p) });
+  await Promise.all(pending);
+  assert.deepEqual(c.records('decisions').map((d) => d.item_id), ['item-5'], 'the failed request left no decision');
+  await c.stop();
+});
+
+test('edge: no collector url (an unset env variable) means no collector, not a 400', async () => {
+  const h = createEdgeHandler({
+    wasm, bundle, publicKey: spki, tokenSecret: SECRET, crypto, now,
+    collector: (env) => ({ url: env.COLLECTOR_URL, key: env.COLLECTOR_KEY }),
+  });
+  const res = await h.fetch(get('/api/offer?item=item-2'), {});
+  assert.equal(res.status, 200, await res.clone().text());
+});
+
+test('edge: holdout by the session user key: baseline arm, propensity 1, flagged, no context, never trains', async () => {
+  const { TestCollector } = await import('./collector-stub.mjs');
+  const key = 'edge-collector-secret-123';
+  const c = await new TestCollector({ key }).start();
+  const h = handler({ collector: { url: c.url, key, flushIntervalMs: 60_000 }, holdout: { share: 0.3 } });
+  const offers = [];
+  for (let i = 0; i < 300; i++) {
+    const res = await h.fetch(get('/api/offer?item=item-7'));
+    assert.equal(res.status, 200);
+    const o = await res.json();
+    offers.push({ o, cookie: cookieOf(res) });
+  }
+  const held = offers.filter((x) => x.o.holdout);
+  assert.ok(held.length > 60 && held.length < 120, `${held.length} of 300 in a 30% holdout`);
+  for (const { o } of held) assert.deepEqual([o.arm, o.propensity, o.discount, o.guardrails], [0, 1, 0, []]);
+  // stable: the same cookie (same user key) stays in (or out of) the holdout
+  for (const { o, cookie } of offers.slice(0, 40)) {
+    const again = await (await h.fetch(get('/api/offer?item=item-9', cookie))).json();
+    assert.equal(again.holdout, o.holdout);
+    if (again.holdout) held.push({ o: again });
+  }
+  const r = await (await h.fetch(post('/api/report', { decisionId: held[0].o.decisionId, converted: true, revenue: 5, margin: 1 }), {}, { waitUntil: () => {} })).json();
+  assert.equal(r.applied, false, 'a holdout outcome does not train the bandit');
+  for (let i = 0; i < 200 && c.records('outcomes').length < 1; i++) await new Promise((res) => setTimeout(res, 20));
+  const logged = c.records('decisions');
+  const heldIds = new Set(held.map((x) => x.o.decisionId));
+  for (const d of logged) {
+    if (heldIds.has(d.decision_id)) {
+      assert.equal(d.holdout, true);
+      assert.equal(d.propensity, 1);
+      assert.equal(d.context, undefined);
+    } else {
+      assert.equal(d.holdout, undefined);
+      assert.ok(Array.isArray(d.context));
+    }
+  }
+  await c.stop();
+});

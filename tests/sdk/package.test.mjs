@@ -13,11 +13,31 @@ test('package: npm pack + install + the README example runs from the tarball', {
   const dir = mkdtempSync(join(tmpdir(), 'disco-pkg-'));
   const npm = (args, cwd) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const packed = JSON.parse(npm(['pack', '--json', '--pack-destination', dir], join(ROOT, 'sdk-js')))[0];
-  const files = packed.files.map((f) => f.path);
-  for (const f of ['dist/disco.wasm', 'dist/disco-simd.wasm', 'src/index.js', 'src/node.js', 'src/edge.js', 'types/index.d.ts', 'README.md', 'package.json']) {
-    assert.ok(files.includes(f), `tarball lacks ${f}`);
+  const files = packed.files.map((f) => f.path).sort();
+  // exactly what a user gets: the sources, their types, both wasm builds, the minified builds
+  // (npm pack runs prepack = build:js), the docs and the licence; nothing else
+  const src = readdirSync(join(ROOT, 'sdk-js/src')).map((f) => `src/${f}`);
+  const types = readdirSync(join(ROOT, 'sdk-js/types')).map((f) => `types/${f}`);
+  const expected = [...src, ...types, 'dist/disco.wasm', 'dist/disco-simd.wasm', 'dist/disco.min.js', 'dist/disco-edge.min.js',
+    'README.md', 'CHANGELOG.md', 'LICENSE.md', 'package.json'].sort();
+  assert.deepEqual(files, expected, 'tarball contents');
+  // size gate on what the package ships (tarball and unpacked), and the browser budget inside it
+  console.log(`npm pack: ${packed.filename} ${(packed.size / 1024).toFixed(1)} KB packed, ${(packed.unpackedSize / 1024).toFixed(1)} KB unpacked, ${files.length} files`);
+  assert.ok(packed.size <= 200 * 1024, `tarball ${packed.size} B > 200 KB`);
+  assert.ok(packed.unpackedSize <= 520 * 1024, `unpacked ${packed.unpackedSize} B > 520 KB`);
+  const { gzipSync } = await import('node:zlib');
+  const { readFileSync } = await import('node:fs');
+  const tgz = join(dir, 'x');
+  execFileSync('mkdir', ['-p', tgz]);
+  execFileSync('tar', ['xzf', join(dir, packed.filename), '-C', tgz]);
+  const gz = (f) => gzipSync(readFileSync(join(tgz, 'package', f)), { level: 9 }).length;
+  for (const js of ['dist/disco.min.js', 'dist/disco-edge.min.js']) {
+    assert.ok(gz('dist/disco-simd.wasm') + gz(js) <= 64 * 1024, `${js} + disco-simd.wasm shipped > 64 KB gzip`);
   }
-  assert.ok(!files.some((f) => f.startsWith('node_modules/') || f.endsWith('.test.mjs')), 'no dev files shipped');
+  const pkgJson = JSON.parse(readFileSync(join(tgz, 'package/package.json'), 'utf8'));
+  assert.equal(pkgJson.license, 'SEE LICENSE IN LICENSE.md');
+  assert.match(readFileSync(join(tgz, 'package/LICENSE.md'), 'utf8'), /^# Licence/);
+  assert.match(readFileSync(join(tgz, 'package/CHANGELOG.md'), 'utf8'), new RegExp(`## ${pkgJson.version.replace(/\./g, '\\.')}`));
   const app = join(dir, 'shop');
   execFileSync('mkdir', ['-p', app]);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'shop', version: '1.0.0', type: 'module', private: true }));

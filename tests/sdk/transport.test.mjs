@@ -25,7 +25,11 @@ test('transport: collector down then up -> nothing lost, order kept, seq contigu
   const errors = [];
   const t = mk(c.url, { onError: (e) => errors.push(e.code) });
   for (let i = 0; i < 250; i++) assert.equal(t.enqueue('decisions', rec(i)), true);
-  assert.equal(await t.flush(), false, 'flush reports failure while the collector is down');
+  const down = await t.flush();
+  assert.equal(down.ok, false, 'flush reports failure while the collector is down');
+  assert.equal(down.queued, 250);
+  assert.equal(down.dropped, 0);
+  assert.equal(down.error.code, 'NETWORK');
   assert.ok(errors.includes('NETWORK'));
   await new Promise((r) => setTimeout(r, 60)); // a retry or two fail too
   await c.start(port);
@@ -50,9 +54,11 @@ test('transport: queue full -> drops counted by kind and reported in the next ba
   assert.equal(accepted, 10);
   assert.equal(t.size, 10, 'never more than maxQueue held');
   assert.equal(t.stats.dropped, 5);
-  assert.equal(await t.flush(), true);
+  const first = await t.flush();
+  assert.deepEqual({ ok: first.ok, sent: first.sent, queued: first.queued, dropped: first.dropped, byKind: first.droppedByKind, code: first.error.code },
+    { ok: false, sent: 10, queued: 0, dropped: 5, byKind: { events: 0, decisions: 3, outcomes: 2, activations: 0 }, code: 'DROPPED' });
   t.enqueue('decisions', rec(99));
-  assert.equal(await t.flush(), true);
+  assert.equal((await t.flush()).ok, true);
   assert.equal(c.batches.length, 2);
   assert.equal(c.batches[0].dropped_decisions, 3);
   assert.equal(c.batches[0].dropped_outcomes, 2);
@@ -85,9 +91,11 @@ test('transport: a permanently rejected batch (4xx) is dropped and counted, late
   const errors = [];
   const t = mk(c.url, { onError: (e) => errors.push(e.code) });
   for (let i = 0; i < 3; i++) t.enqueue('outcomes', { decision_id: rec(i).decision_id, converted: false });
-  assert.equal(await t.flush(), true);
+  const rejected = await t.flush();
+  assert.deepEqual([rejected.ok, rejected.sent, rejected.queued, rejected.dropped, rejected.droppedByKind.outcomes, rejected.error.code, rejected.error.status],
+    [false, 0, 0, 3, 3, 'REJECTED', 400]);
   t.enqueue('decisions', rec(7));
-  assert.equal(await t.flush(), true);
+  assert.equal((await t.flush()).ok, true);
   assert.deepEqual(errors, ['REJECTED']);
   // the drops are reported at once (a batch with no records), then the next records flow
   assert.deepEqual(c.batches.map((b) => [b.seq, b.dropped_outcomes, b.outcomes.length, b.decisions.length]), [[1, 3, 0, 0], [2, 0, 0, 1]]);
@@ -99,7 +107,7 @@ test('transport: 503 with retry, then success: same seq resent, no duplicates', 
   const c = await new TestCollector({ key: KEY, status: (_b, n) => (n <= 2 ? 503 : 200) }).start();
   const t = mk(c.url);
   for (let i = 0; i < 5; i++) t.enqueue('decisions', rec(i));
-  assert.equal(await t.flush(), false);
+  assert.equal((await t.flush()).ok, false);
   await waitFor(() => c.batches.length === 1 && t.size === 0, { what: 'retry success' });
   assert.equal(c.requests, 3);
   assert.equal(c.batches[0].seq, 0);
@@ -115,18 +123,18 @@ test('transport: offline queue persists in storage and resumes in a new instance
   const storage = new MemStorage();
   const a = mk(c.url, { storage, backoffBaseMs: 60_000, backoffMaxMs: 60_000 });
   for (let i = 0; i < 150; i++) a.enqueue('decisions', rec(i));
-  assert.equal(await a.flush(), false);
+  assert.equal((await a.flush()).ok, false);
   const sender = a.senderId;
   a.close(); // e.g. the tab closed while offline
   await c.start(port);
   const b = mk(c.url, { storage });
   assert.equal(b.senderId, sender);
   assert.equal(b.size, 150);
-  assert.equal(await b.flush(), true);
+  assert.equal((await b.flush()).ok, true);
   assert.deepEqual(c.records('decisions').map((d) => d.ts_ms), Array.from({ length: 150 }, (_, i) => 1_700_000_000_000 + i));
   assert.deepEqual(c.batches.map((x) => x.seq), [0, 1]);
   b.enqueue('decisions', rec(500));
-  assert.equal(await b.flush(), true);
+  assert.equal((await b.flush()).ok, true);
   assert.equal(c.batches[2].seq, 2);
   b.close();
   await c.stop();
@@ -166,4 +174,39 @@ test('transport: sendBeacon path signs in the query string and empties the queue
   assert.equal(u.searchParams.get('disco_sig'), createHmac('sha256', KEY).update(`${u.searchParams.get('disco_ts')}.${body}`).digest('hex'));
   assert.equal(JSON.parse(body).decisions.length, 100);
   t.close();
+});
+
+test('transport: without onError the first rejection is logged once (console.warn) naming the URL; quiet silences it', async () => {
+  const c = await new TestCollector({ key: KEY, status: () => 404 }).start();
+  const warned = [];
+  const orig = console.warn;
+  console.warn = (m) => warned.push(String(m));
+  try {
+    const url = c.url; // ends in /v1/batch, as the old README had it
+    const t = mk(url);
+    for (let round = 0; round < 3; round++) {
+      t.enqueue('decisions', rec(round));
+      const r = await t.flush();
+      assert.equal(r.ok, false);
+      assert.equal(r.dropped, 1);
+    }
+    assert.equal(warned.length, 1, warned.join('\n'));
+    assert.match(warned[0], /HTTP 404 at POST .*\/v1\/batch/);
+    assert.match(warned[0], /\/v1\/events: check collector\.url/);
+    t.close();
+    const q = mk(url, { quiet: true });
+    q.enqueue('decisions', rec(9));
+    assert.equal((await q.flush()).dropped, 1);
+    q.close();
+    const full = mk(url, { maxQueue: 1 });
+    full.enqueue('decisions', rec(1));
+    full.enqueue('decisions', rec(2));
+    full.enqueue('decisions', rec(3));
+    assert.equal(warned.length, 2);
+    assert.match(warned[1], /queue is full \(collector\.maxQueue = 1 records\)/);
+    full.close();
+  } finally {
+    console.warn = orig;
+    await c.stop();
+  }
 });

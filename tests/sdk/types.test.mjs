@@ -24,9 +24,16 @@ function declaredValues(file, seen = new Set()) {
   return out;
 }
 
+// every (entry, condition) pair that names code and types: the "." entry has a node condition
+const pairs = [];
 for (const [sub, entry] of Object.entries(pkg.exports)) {
   if (typeof entry !== 'object') continue;
-  test(`types: "${sub}" declares exactly its runtime exports`, async () => {
+  pairs.push([sub, 'default', entry]);
+  for (const [cond, v] of Object.entries(entry)) if (v && typeof v === 'object') pairs.push([sub, cond, v]);
+}
+for (const [sub, cond, entry] of pairs) {
+  test(`types: "${sub}" (${cond}) declares exactly its runtime exports`, async () => {
+    assert.ok(entry.types && entry.default, `"${sub}" (${cond}) needs both types and default`);
     const mod = await import(join(ROOT, 'sdk-js', entry.default));
     const actual = new Set(Object.keys(mod).filter((k) => k !== 'default'));
     const declared = declaredValues(join(ROOT, 'sdk-js', entry.types));
@@ -36,16 +43,18 @@ for (const [sub, entry] of Object.entries(pkg.exports)) {
   });
 }
 
-test('types: the root entry resolves to the Node entry under node and to index.js elsewhere', () => {
-  assert.equal(pkg.exports['.'].node, './src/node.js');
+test('types: the root entry resolves to the Node entry (code and types) under node and to index.js elsewhere', () => {
+  assert.deepEqual(pkg.exports['.'].node, { types: './types/node.d.ts', default: './src/node.js' });
+  assert.equal(pkg.exports['.'].types, './types/index.d.ts');
   assert.equal(pkg.exports['.'].default, './src/index.js');
+  assert.deepEqual(Object.keys(pkg.exports['.']), ['node', 'types', 'default'], 'condition order: node before the generic types');
   assert.equal(pkg.type, 'module');
   assert.equal(pkg.engines.node, '>=18');
   assert.deepEqual(Object.keys(pkg.dependencies ?? {}), [], 'no runtime dependencies');
 });
 
 test('types: browser and edge modules use no Node-only APIs', () => {
-  for (const f of ['index', 'engine', 'wasm', 'bundle', 'util', 'errors', 'transport', 'token', 'edge']) {
+  for (const f of ['index', 'engine', 'wasm', 'bundle', 'util', 'errors', 'transport', 'token', 'edge', 'holdout', 'sync']) {
     const src = readFileSync(join(ROOT, 'sdk-js/src', `${f}.js`), 'utf8');
     assert.doesNotMatch(src, /from\s+'node:|\brequire\(|\bprocess\.|(?<![A-Za-z])Buffer\.|__dirname/, `${f}.js`);
   }

@@ -206,7 +206,14 @@ disco_status disco_update(disco_runtime* runtime, const disco_outcome* outcome);
 /* Serialize this runtime's sufficient statistics since the last export (delta), or all of them. */
 disco_status disco_bandit_export(disco_runtime* runtime, uint32_t delta_only, uint8_t* buf,
                                  size_t cap, size_t* out_len);
-/* Replace (merge = 0) or add (merge = 1) statistics from disco_bandit_export output. */
+/* Replace (merge = 0) or add (merge = 1) the observed statistics with either
+ *  - disco_bandit_export output (this runtime's own format), or
+ *  - the collector's fleet statistics message (schemas/bandit_stats.fbs, FlatBuffers identifier
+ *    "DSBS"; the body of GET /v1/bandit-state with Accept: application/x-disco-bandit-stats).
+ *    Arms absent from the message have no data. Refused with DISCO_ERR_STATE and a message naming
+ *    the disagreement when its context_version is not this runtime's (disco/context.h), its dim
+ *    is not the bandit's, or it names an arm the bundle does not have.
+ * Merged / imported statistics never enter the delta of disco_bandit_export(delta_only = 1). */
 disco_status disco_bandit_import(disco_runtime* runtime, const uint8_t* buf, size_t len,
                                  uint32_t merge);
 
@@ -216,6 +223,15 @@ disco_status disco_session_save(const disco_session* session, uint8_t* buf, size
                                 size_t* out_len);
 disco_status disco_session_restore(disco_runtime* runtime, const uint8_t* buf, size_t len,
                                    disco_session** out);
+/* Compact session state (format 3, read by disco_session_restore), small enough for a cookie: the
+ * LSTM cell quantized to int8 (one scale), h kept as its int8 form, the newest 16 events of the
+ * history, at most 64 items of the seen set (those of the history and recent interactions first).
+ * Restoring it gives the same recommend/propensity/offer as the saved session; later steps differ
+ * only by the cell's quantization. */
+disco_status disco_session_save_compact(const disco_session* session, uint8_t* buf, size_t cap,
+                                        size_t* out_len);
+/* Upper bound of disco_session_save_compact's size for any session of this runtime's bundle. */
+size_t disco_session_compact_max_bytes(const disco_runtime* runtime);
 disco_status disco_runtime_save(const disco_runtime* runtime, uint8_t* buf, size_t cap,
                                 size_t* out_len);
 disco_status disco_runtime_restore(disco_runtime* runtime, const uint8_t* buf, size_t len);

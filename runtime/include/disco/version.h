@@ -5,10 +5,17 @@
 namespace disco {
 inline constexpr uint16_t kSchemaMajor = 1;  // a bundle with a newer major is refused by name
 inline constexpr uint16_t kSchemaMinor = 0;  // additive changes; any minor of our major is read
-inline constexpr uint32_t kStateVersion = 1; // saved runtime state and bandit statistics (cereal archives)
+inline constexpr uint32_t kStateVersion = 1; // bandit statistics export (disco_bandit_export; cereal archive)
+// Saved runtime state: 2 adds each pending decision's held outcome (an outcome that arrived before
+// the decision was shown, runtime/README.md); format 1 is still read (nothing held).
+inline constexpr uint32_t kRuntimeStateVersion = 2;
+inline constexpr uint32_t kRuntimeStateVersionOldest = 1;
 // Saved session state: 2 adds the visit counters of the context features v2 (context.h); format 1
 // is still read (those counters start at zero).
 inline constexpr uint32_t kSessionStateVersion = 2;
 inline constexpr uint32_t kSessionStateVersionOldest = 1;
+// 3 = the compact session state (disco_session_save_compact, for cookies): quantized LSTM cell,
+// bounded history and seen set, varint fields. Restore reads formats 1 to 3.
+inline constexpr uint32_t kSessionStateVersionCompact = 3;
 inline constexpr uint64_t kMaxBundleBytes = 256ull << 20;  // inputs above 256 MiB are refused
 }  // namespace disco

@@ -1,5 +1,8 @@
-// The canonical CSV format (trainer/data/README.md): items.csv, events.csv, decisions.csv, outcomes.csv.
+// The canonical CSV format (trainer/data/README.md): items.csv, events.csv, decisions.csv, outcomes.csv,
+// activations.csv.
 #include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <numeric>
 #include <unordered_map>
@@ -177,28 +180,94 @@ void read_events(Builder& b, const std::string& path, bool have_catalog, uint32_
   }
 }
 
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+bool parse_mode(std::string_view s, DecisionMode& out) {
+  s = trim(s);
+  if (iequals(s, "online")) out = DecisionMode::Online;
+  else if (iequals(s, "apprentice")) out = DecisionMode::Apprentice;
+  else if (iequals(s, "logging_only")) out = DecisionMode::LoggingOnly;
+  else return false;
+  return true;
+}
+
+constexpr size_t kMaxContext = 256;  // as the collector's max_context
+
+// "1 0.27 0.51": floats separated by blanks (empty: no context). false when a value does not parse
+// (or is not finite); *too_long when more than kMaxContext values.
+bool parse_context(std::string_view s, std::vector<float>& out, bool* too_long) {
+  out.clear();
+  *too_long = false;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    if (i == s.size()) break;
+    size_t j = i;
+    while (j < s.size() && s[j] != ' ' && s[j] != '\t') ++j;
+    double v = 0;
+    if (!parse_double(s.substr(i, j - i), v) || !std::isfinite(static_cast<float>(v))) return false;
+    if (out.size() == kMaxContext) {
+      *too_long = true;
+      return true;
+    }
+    out.push_back(static_cast<float>(v));
+    i = j;
+  }
+  return true;
+}
+
 void read_decisions(Builder& b, const std::string& path, bool have_catalog, uint32_t catalog_size) {
   CsvReader r(path);
   b.begin_file(path);
+  // optional: 7 model_version, 8 policy_version, 9 context, 10 mode, 11 shown, 12 holdout, 13 price,
+  // 14 cost, 15 site (the collector's export, CONTRACTS.md section 3)
   const auto col = detail::map_header(
-      r, {"decision_id", "ts", "user_id", "item_id", "arm", "discount", "propensity"}, {"model_version", "policy_version"});
+      r, {"decision_id", "ts", "user_id", "item_id", "arm", "discount", "propensity"},
+      {"model_version", "policy_version", "context", "mode", "shown", "holdout", "price", "cost", "site"});
   const size_t nf = r.size();
   auto& ds = b.ds;
   detail::FlatIndex seen;  // decision id -> index into ds.decisions
+  auto blank = [&](int c) { return c >= 0 && trim(r[c]).empty(); };
   while (r.next()) {
     if (!b.row()) break;
     if (!b.usable_row(r, nf)) continue;
     if (b.drop_if_blank(r, col, 7)) continue;
+    // present columns need values, except context (no context), cost and site (unknown)
+    if (blank(col[10]) || blank(col[11]) || blank(col[12]) || blank(col[13])) {
+      b.drop("missing_field");
+      continue;
+    }
     Decision d;
     if (!parse_hex128(r[col[0]], d.id_hi, d.id_lo)) {
       b.drop("malformed_decision_id");
       continue;
     }
     int64_t ts, arm;
-    double disc, prop;
+    double disc, prop, price = -1, cost = -1;
+    bool shown = false, holdout = false;
     if (!parse_int(r[col[1]], ts) || !parse_int(r[col[4]], arm) || !parse_double(r[col[5]], disc) ||
-        !parse_double(r[col[6]], prop)) {
+        !parse_double(r[col[6]], prop) || (col[11] >= 0 && !parse_bool(r[col[11]], shown)) ||
+        (col[12] >= 0 && !parse_bool(r[col[12]], holdout)) || (col[13] >= 0 && !parse_double(r[col[13]], price)) ||
+        (col[14] >= 0 && !blank(col[14]) && !parse_double(r[col[14]], cost))) {
       b.drop("unparsable_number");
+      continue;
+    }
+    bool too_long = false;
+    if (col[9] >= 0 && !parse_context(r[col[9]], d.context, &too_long)) {
+      b.drop("unparsable_number");
+      continue;
+    }
+    if (too_long) {
+      b.drop("invalid_context");
+      continue;
+    }
+    if (col[10] >= 0 && !parse_mode(r[col[10]], d.mode)) {
+      b.drop("invalid_mode");
       continue;
     }
     if (arm < 0 || arm > 65535) {
@@ -211,6 +280,14 @@ void read_decisions(Builder& b, const std::string& path, bool have_catalog, uint
     }
     if (!(prop > 0 && prop <= 1)) {
       b.drop("invalid_propensity");
+      continue;
+    }
+    if (col[13] >= 0 && price < 0) {
+      b.drop("negative_price");
+      continue;
+    }
+    if (col[14] >= 0 && !blank(col[14]) && cost < 0) {
+      b.drop("negative_cost");
       continue;
     }
     const uint64_t h = id_hash(d.id_hi, d.id_lo);
@@ -231,7 +308,54 @@ void read_decisions(Builder& b, const std::string& path, bool have_catalog, uint
     d.propensity = static_cast<float>(prop);
     if (col[7] >= 0) d.model_version = std::string(trim(r[col[7]]));
     if (col[8] >= 0) d.policy_version = std::string(trim(r[col[8]]));
+    if (col[11] >= 0) d.shown = shown ? 1 : 0;
+    d.holdout = holdout;
+    if (col[13] >= 0) d.price = static_cast<float>(price);
+    if (col[14] >= 0 && !blank(col[14])) d.cost = static_cast<float>(cost);
+    if (col[15] >= 0) d.site = std::string(trim(r[col[15]]));
     ds.decisions.push_back(std::move(d));
+    b.keep();
+  }
+}
+
+// activations.csv: decision_id,ts (a decision's offer was displayed). A decision whose `shown` is
+// unknown (no shown column) becomes shown.
+void read_activations(Builder& b, const std::string& path) {
+  CsvReader r(path);
+  b.begin_file(path);
+  const auto col = detail::map_header(r, {"decision_id", "ts"});
+  const size_t nf = r.size();
+  auto& ds = b.ds;
+  detail::FlatIndex index;
+  for (uint32_t i = 0; i < ds.decisions.size(); ++i) index.insert(id_hash(ds.decisions[i].id_hi, ds.decisions[i].id_lo), i);
+  std::vector<uint8_t> has(ds.decisions.size(), 0);
+  while (r.next()) {
+    if (!b.row()) break;
+    if (!b.usable_row(r, nf)) continue;
+    if (b.drop_if_blank(r, col)) continue;
+    Activation a;
+    if (!parse_hex128(r[col[0]], a.id_hi, a.id_lo)) {
+      b.drop("malformed_decision_id");
+      continue;
+    }
+    if (!parse_int(r[col[1]], a.ts_ms)) {
+      b.drop("unparsable_number");
+      continue;
+    }
+    const uint32_t di = index.find(id_hash(a.id_hi, a.id_lo), [&](uint32_t v) {
+      return ds.decisions[v].id_hi == a.id_hi && ds.decisions[v].id_lo == a.id_lo;
+    });
+    if (di == detail::FlatIndex::kNone) {
+      b.drop("orphan_activation");
+      continue;
+    }
+    if (has[di]) {
+      b.drop("duplicate_activation");
+      continue;
+    }
+    has[di] = 1;
+    if (ds.decisions[di].shown < 0) ds.decisions[di].shown = 1;
+    ds.activations.push_back(a);
     b.keep();
   }
 }
@@ -327,9 +451,15 @@ Dataset read_canonical(const std::string& dir, const IngestOptions& opt) {
     if (!have_decisions) throw IngestError(outcomes + ": outcomes.csv without decisions.csv");
     read_outcomes(b, outcomes);
   }
+  const std::string activations = (root / "activations.csv").string();
+  if (fs::exists(activations, ec)) {
+    if (!have_decisions) throw IngestError(activations + ": activations.csv without decisions.csv");
+    read_activations(b, activations);
+  }
   b.finish_events();
   b.repair("out_of_order_ts", sort_by_ts(ds.decisions));
   b.repair("out_of_order_ts", sort_by_ts(ds.outcomes));
+  b.repair("out_of_order_ts", sort_by_ts(ds.activations));
   sessionize(ds, opt.session_gap_ms);
   b.finish();
   return ds;

@@ -26,6 +26,16 @@ const char* to_string(EventType t) {
   return "unknown";
 }
 
+const char* to_string(DecisionMode m) {
+  switch (m) {
+    case DecisionMode::Online: return "online";
+    case DecisionMode::Apprentice: return "apprentice";
+    case DecisionMode::LoggingOnly: return "logging_only";
+    case DecisionMode::Unknown: break;
+  }
+  return "unknown";
+}
+
 bool parse_event_type(std::string_view s, EventType& out) {
   static const char* names[] = {"view", "click", "cart", "remove", "purchase"};
   s = trim(s);

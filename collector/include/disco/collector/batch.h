@@ -44,6 +44,8 @@ struct Decision {
   bool shown = false;
   double price = 0, cost = 0;
   std::vector<float> context;
+  bool holdout = false;  // A/B holdout: the site's baseline arm was served by rule
+  std::string user_id;   // the store's shopper id or pseudonym when the SDK has one; else empty
 };
 
 struct Outcome {

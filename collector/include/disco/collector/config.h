@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "disco/context.h"
+
 namespace disco::collector {
 
 struct ConfigError : std::runtime_error {
@@ -46,6 +48,9 @@ struct Config {
   int64_t read_timeout_ms = 5000;         // per read on a socket
   int64_t body_timeout_ms = 10000;        // a whole request body must arrive within this
   int keepalive_max = 1000;               // requests per keep-alive connection
+  // Context feature set the edges compute (runtime/include/disco/context.h); the fleet statistics
+  // are kept and served per value. Default: the one of the runtime this collector was built with.
+  int context_version = static_cast<int>(disco::kContextVersion);
 
   std::string bundle_file() const { return bundle_path.empty() ? data_dir + "/bundle.disco" : bundle_path; }
   const Site* site_by_key(const std::string& key) const;

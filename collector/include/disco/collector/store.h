@@ -13,9 +13,13 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
+#include "disco/bandit.h"
 #include "disco/collector/batch.h"
+#include "disco/context.h"
+#include "disco/fleet_stats.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -46,20 +50,27 @@ struct ApplyOutcome {
 enum class JoinStatus : int { Pending = 0, Joined = 1, Default = 2, Late = 3 };
 const char* join_status_name(int s);  // "pending", "joined", "default", "late"
 
-struct ArmStats {
+// One (site, context feature set, context length, arm) of the fleet bandit statistics; the
+// statistics are the runtime's (disco::ArmStats, accumulated with disco::add_observation).
+struct BanditEntry {
   std::string site;
-  int arm = 0;
+  int context_version = 0;
   int dim = 0;
-  uint64_t n = 0;
-  std::vector<double> A;  // dim x dim, row-major: sum of x x^T
-  std::vector<double> b;  // sum of r x
-  double reward_sum = 0;
+  int arm = 0;
+  disco::ArmStats stats;  // A: dim x dim row-major (sum x x^T), b (sum r x), n, reward_sum
 };
+using BanditKey = std::tuple<std::string, int, int, int>;  // site, context_version, dim, arm
 
 struct BanditSnapshot {
   int64_t version = 0;
-  std::map<std::tuple<std::string, int, int>, std::shared_ptr<const ArmStats>> arms;
+  std::map<BanditKey, std::shared_ptr<const BanditEntry>> arms;  // ordered: one site's arms are adjacent
 };
+
+// The statistics message (schemas/bandit_stats.fbs) of one site for one context length, from a
+// snapshot: arms with data only, ascending.
+disco::FleetStats fleet_stats_of(const BanditSnapshot& snap, const std::string& site, int context_version, int dim);
+// The context length with the most observations for (site, context_version); 0 when none.
+int most_observed_dim(const BanditSnapshot& snap, const std::string& site, int context_version);
 
 struct StoreOptions {
   std::string path;                 // the SQLite file
@@ -70,6 +81,9 @@ struct StoreOptions {
   int64_t sweep_interval_ms = 1000;
   size_t sweep_max_rows = 20000;    // per transaction
   std::function<int64_t()> clock;   // Unix ms; default: system clock
+  // The context feature set the edges compute (the runtime this collector links, by default):
+  // statistics are kept apart per value, so a new feature set starts from fresh statistics.
+  int context_version = static_cast<int>(disco::kContextVersion);
 };
 
 struct StoreCounters {
@@ -122,6 +136,8 @@ class SqliteStore {
   void finalize_bandit(DecisionRow& d, double reward);
   void flush_bandit();
   void load_bandit();
+  void migrate_bandit_table();
+  void add_missing_columns();
   void publish_snapshot();
   void writer_loop();
   void checkpoint_loop();
@@ -135,8 +151,8 @@ class SqliteStore {
   std::map<std::string, sqlite3_stmt*> st_;
   std::mutex db_mu_;  // one transaction at a time on db_
 
-  std::map<std::tuple<std::string, int, int>, ArmStats> bandit_;
-  std::vector<std::tuple<std::string, int, int>> dirty_;
+  std::map<BanditKey, BanditEntry> bandit_;
+  std::vector<BanditKey> dirty_;
   int64_t bandit_version_ = 0;
   mutable std::mutex snap_mu_;
   std::shared_ptr<const BanditSnapshot> snapshot_;

@@ -37,6 +37,10 @@ struct Item {
   bool in_stock = true;
 };
 
+// How the decision was made (the runtime's disco_mode; canonical `mode` column).
+enum class DecisionMode : int8_t { Unknown = -1, Online = 0, Apprentice = 1, LoggingOnly = 2 };
+const char* to_string(DecisionMode m);  // "online", "apprentice", "logging_only", "unknown"
+
 struct Decision {
   uint64_t id_hi = 0, id_lo = 0;   // 128-bit decision id
   int64_t ts_ms = 0;
@@ -49,9 +53,23 @@ struct Decision {
   std::string model_version, policy_version;
   int32_t position = -1;           // slot the item was shown in (open-bandit: 1..3); -1 = n/a
   // The context vector known when the decision was made (canonical decisions.csv `context`,
-  // CONTRACTS.md §3; starbucks: the offer and the customer's offer history before it, named in
-  // Dataset::context_names). Empty when the source has none.
+  // CONTRACTS.md section 3: the runtime's bandit context; starbucks: the offer and the customer's
+  // offer history before it, named in Dataset::context_names). Empty when the source has none.
   std::vector<float> context;
+  // Optional canonical columns (the collector's export, CONTRACTS.md section 3); these defaults
+  // when the column is absent.
+  DecisionMode mode = DecisionMode::Unknown;
+  int8_t shown = -1;               // 1 the page displayed the offer, 0 it did not, -1 unknown
+  bool holdout = false;            // A/B holdout: the site's baseline arm was served by rule
+  float price = -1.f;              // the item's price at decision time; -1 unknown
+  float cost = -1.f;               // its cost; -1 unknown
+  std::string site;                // the collector's site id ("" unknown)
+};
+
+// Deferred activation: the page displayed the decision's offer at ts_ms (canonical activations.csv).
+struct Activation {
+  uint64_t id_hi = 0, id_lo = 0;
+  int64_t ts_ms = 0;
 };
 
 struct Outcome {
@@ -105,6 +123,7 @@ struct Dataset {
   std::vector<Event> events;                         // sorted by (user, ts_ms, original order)
   std::vector<Decision> decisions;
   std::vector<Outcome> outcomes;
+  std::vector<Activation> activations;               // sorted by ts_ms (canonical activations.csv)
   std::vector<Session> sessions;                     // filled by sessionize()
   QualityReport quality;
   // Set by adapters whose source ships its own split (yoochoose-100k: train_full / test files).

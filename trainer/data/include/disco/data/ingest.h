@@ -25,7 +25,8 @@ struct IngestOptions {
 };
 
 // The canonical CSV format written by the simulator and expected from real logs (trainer/data/README.md):
-// DIR/items.csv, DIR/events.csv (required), DIR/decisions.csv, DIR/outcomes.csv (optional).
+// DIR/items.csv, DIR/events.csv (required), DIR/decisions.csv, DIR/outcomes.csv, DIR/activations.csv
+// (optional; the last two need decisions.csv).
 Dataset read_canonical(const std::string& dir, const IngestOptions& opt = {});
 
 // Adapters for ../shared/data (each takes the dataset's folder; mapping and cleaning rules in
