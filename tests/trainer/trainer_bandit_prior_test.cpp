@@ -308,7 +308,7 @@ TEST(TrainerBanditPrior, ExportRefusesAPriorTheRuntimeWouldRefuse) {
     export_bundle(w, ds, eo);
     ADD_FAILURE() << "a prior that is not positive semi-definite was exported";
   } catch (const TrainError& e) {
-    EXPECT_NE(std::string(e.what()).find("the runtime refused the bandit prior"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("the runtime refused the bandit policy"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("arm 3"), std::string::npos) << e.what();
   }
   eo.bandit_prior = {};

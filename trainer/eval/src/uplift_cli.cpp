@@ -38,6 +38,7 @@ const char* kUsage =
     "  --control-arm A     canonical: the no-discount arm (default 0)\n"
     "  --sim-seed N        simulator seed (default 42)\n"
     "  --sim-shoppers N    simulator shoppers (default 20000)\n"
+    "  --sim-world N       simulator world (default 2, the calibrated one; 1 = the original)\n"
     "  --sim-days N        simulator days (default 30)\n"
     "  --sim-segment       diagnostic: also give the learners the shopper's hidden segment\n"
     "  --max-rounds N      boosting rounds at most (default 500; early stopping picks fewer)\n"
@@ -103,7 +104,7 @@ int uplift_main(int argc, char** argv) {
       continue;
     }
     static const char* kFlags[] = {"--dataset",  "--data",     "--targets",  "--learners",     "--bases",
-                                   "--splits",   "--seed",     "--control-arm", "--sim-seed",  "--sim-shoppers",
+                                   "--splits",   "--seed",     "--control-arm", "--sim-seed",  "--sim-shoppers", "--sim-world",
                                    "--sim-days", "--max-rounds", "--threads", "--json",        "--html",
                                    "--md"};
     bool known = false;
@@ -121,6 +122,7 @@ int uplift_main(int argc, char** argv) {
     else if (a == "--control-arm") control = static_cast<int>(parse_int_arg(a, v, 0, 65535));
     else if (a == "--sim-seed") sopt.seed = static_cast<uint64_t>(parse_int_arg(a, v, 0, 1LL << 40));
     else if (a == "--sim-shoppers") sopt.shoppers = static_cast<uint32_t>(parse_int_arg(a, v, 100, 10000000));
+    else if (a == "--sim-world") sopt.world = static_cast<int>(parse_int_arg(a, v, 1, 2));
     else if (a == "--sim-days") sopt.days = static_cast<uint32_t>(parse_int_arg(a, v, 1, 3650));
     else if (a == "--max-rounds") opt.xgb.max_rounds = static_cast<int>(parse_int_arg(a, v, 1, 100000));
     else if (a == "--threads") opt.threads = static_cast<int>(parse_int_arg(a, v, 1, 256));
@@ -168,7 +170,7 @@ int uplift_main(int argc, char** argv) {
       } else if (kind == "sim") {
         if (!targets_given) t = {"conversion", "margin"};
         part = up::sim_comparisons(sopt, t);
-        dir = "(simulated: seed " + std::to_string(sopt.seed) + ", " + std::to_string(sopt.shoppers) + " shoppers, " +
+        dir = "(simulated world " + std::to_string(sopt.world) + ": seed " + std::to_string(sopt.seed) + ", " + std::to_string(sopt.shoppers) + " shoppers, " +
               std::to_string(sopt.days) + " days, uniform logging)";
       } else if (kind == "canonical") {
         if (dir.empty()) usage_error("--data DIR is required for --dataset canonical");

@@ -145,6 +145,7 @@ std::vector<Comparison> sim_comparisons(const SimOptions& opt, const std::vector
   cfg.seed = opt.seed;
   cfg.num_shoppers = opt.shoppers;
   cfg.num_days = opt.days;
+  cfg.world_version = opt.world;
   sim::Environment env(cfg);
   const sim::Browsing browsing = sim::generate_browsing(env);
   RecordingPolicy pol(env, browsing, sim::LoggingPolicy::parse("uniform"), opt.hidden_segment);

@@ -302,6 +302,7 @@ struct SimOptions {
   uint64_t seed = 42;
   uint32_t shoppers = 20000;
   uint32_t days = 30;
+  int world = 2;  // the simulator's world (disco::sim::Config::world_version; 1 = the original)
   // Diagnostic only: add the shopper's hidden segment (one-hot) to the features, to show how much
   // of the effect heterogeneity a store could capture if it knew it (the dataset is named "sim+segment").
   bool hidden_segment = false;
