@@ -60,7 +60,10 @@ PolicyFitFile read_policy_fit(const std::string& path, uint32_t n_arms, uint32_t
     const std::string err = check.configure(n_arms, s.context_dim, dim, s.pairs,
                                             std::vector<double>(s.weights.begin(), s.weights.end()), s.weight,
                                             s.max_abs, s.gamma_per_day);
-    if (!err.empty()) throw TrainError(path + ": /" + err);
+    if (!err.empty()) {
+      const std::string prefix = "value model: ";
+      throw TrainError(path + ": /value_model: " + (err.rfind(prefix, 0) == 0 ? err.substr(prefix.size()) : err));
+    }
   }
   return out;
 }
