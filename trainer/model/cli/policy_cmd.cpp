@@ -59,6 +59,9 @@ int run_policy_command(int argc, char** argv) {
   app.add_option("--prior-weight", fo.prior_weight, "scales the warm start's weights (0 = no warm start)")
       ->capture_default_str();
   app.add_option("--noise-floor", fo.noise_floor, "lower bound of the noise scale")->capture_default_str();
+  app.add_option("--uplift", fo.uplift_learner,
+                 "the warm start's per-arm effects from an uplift learner (x/xgb, s/xgb, t/linear, ...; trainer/eval "
+                 "uplift), distilled to the linear bandit, instead of the per-arm ridge means");
   app.add_flag("--no-value-model", no_value, "fit only the myopic bandit's warm start");
   app.add_option("--gamma", fo.gamma_per_day, "value model: discount per day of elapsed time")
       ->check(CLI::Range(0.0, 1.0))
@@ -144,6 +147,13 @@ int run_policy_command(int argc, char** argv) {
                 (unsigned long long)fit.delayed.control, (unsigned long long)fit.delayed.discounted,
                 (unsigned long long)fit.delayed.clusters,
                 fit.delayed.applied > 0 ? (", charged " + std::to_string(fit.delayed.applied)).c_str() : "");
+    if (!fit.uplift.learner.empty()) {
+      std::printf("warm start effects from %s (linear distillation R^2 per arm:", fit.uplift.learner.c_str());
+      for (double v : fit.uplift.r2) std::printf(" %.2f", v);
+      std::printf("; mean effect vs arm 0:");
+      for (double v : fit.uplift.mean_effect) std::printf(" %+.4f", v);
+      std::printf(")\n");
+    }
     if (fit.value.fitted) {
       std::printf("value model (%.1f s): %s\n", fit_s, fit.value.provenance.c_str());
       std::printf("  mean continuation per arm (currency):");

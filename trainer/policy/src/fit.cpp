@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "disco/bandit.h"
+#include "disco/eval/uplift.h"
 #include "disco/value_model.h"
 
 namespace disco::policy {
@@ -42,6 +43,65 @@ Immediate immediate_model(const PolicyFit& f, double lambda) {
     m.inv.push_back(ldlt.solve(Mat::Identity(d, d)));
   }
   return m;
+}
+
+// FitOptions::uplift_learner: the discount arms' prior means from an uplift learner's effects.
+void apply_uplift(PolicyFit& f, const Replay& r, const FitOptions& o) {
+  namespace up = disco::eval::uplift;
+  const size_t slash = o.uplift_learner.find('/');
+  up::UpliftConfig cfg;
+  if (slash == std::string::npos || !up::parse_learner(o.uplift_learner.substr(0, slash), cfg.learner.learner) ||
+      !up::parse_base(o.uplift_learner.substr(slash + 1), cfg.learner.base))
+    throw PolicyError("--uplift: expected LEARNER/BASE such as x/xgb, s/linear (learners t, s, x, dr, ct; bases xgb, "
+                      "linear), got '" + o.uplift_learner + "'");
+  const uint32_t K = f.n_arms, d = f.dim;
+  up::UpliftData data;
+  for (uint32_t i = 0; i < d; ++i) data.feature_names.push_back("x" + std::to_string(i));
+  for (const Step& s : r.steps) {
+    if (!(s.price > 0)) continue;
+    data.x.insert(data.x.end(), s.x.begin(), s.x.begin() + d);
+    data.arm.push_back(int(s.arm));
+    data.y.push_back(scaled(s.margin, s.price));
+    data.weight.push_back(1.0 / (double(K) * s.propensity));
+    data.group.push_back(s.user);
+  }
+  cfg.binary = 0;
+  cfg.learner.seed = 1;
+  up::UpliftModel m = [&] {
+    try {
+      return up::UpliftModel::fit(data, cfg);
+    } catch (const std::exception& e) {
+      throw PolicyError(std::string("--uplift: ") + e.what());
+    }
+  }();
+  // Distil on (at most 50,000 evenly spaced) logged contexts.
+  std::vector<float> sample;
+  const size_t n = data.rows(), stride = std::max<size_t>(1, n / 50000);
+  for (size_t i = 0; i < n; i += stride) sample.insert(sample.end(), data.row(i), data.row(i) + d);
+  const auto lin = up::distill_linear(m, sample.data(), sample.size() / d);
+  const Immediate imm = immediate_model(f, o.ridge);
+  f.uplift.learner = m.learner_name();
+  f.uplift.r2.assign(K, 0.0);
+  f.uplift.mean_effect.assign(K, 0.0);
+  for (const up::LinearEffect& e : lin) {
+    if (e.arm <= 0 || uint32_t(e.arm) >= K) continue;
+    Vec mu = imm.theta[0];
+    mu[0] += e.intercept;  // feature 0 is the bias (context.h)
+    for (uint32_t i = 1; i < d && i < e.coef.size(); ++i) mu[i] += e.coef[i];
+    ArmFit& a = f.prior[size_t(e.arm)];
+    Mat A = Eigen::Map<const Mat>(a.A.data(), d, d).transpose();
+    A += o.ridge * Mat::Identity(d, d);
+    const Vec b = A * mu;
+    for (uint32_t i = 0; i < d; ++i) a.b[i] = b[i];
+    f.uplift.r2[size_t(e.arm)] = e.r2;
+    double me = 0;
+    for (size_t k = 0; k < sample.size() / d; ++k) {
+      double v = e.intercept;
+      for (uint32_t i = 1; i < d && i < e.coef.size(); ++i) v += e.coef[i] * sample[k * d + i];
+      me += v;
+    }
+    f.uplift.mean_effect[size_t(e.arm)] = me / double(std::max<size_t>(1, sample.size() / d));
+  }
 }
 
 }  // namespace
@@ -179,6 +239,7 @@ PolicyFit fit_policy(const Replay& r, const FitOptions& o) {
     f.noise_scale = std::max(o.noise_floor, std::sqrt(var));
   }
 
+  if (!o.uplift_learner.empty() && K >= 2) apply_uplift(f, r, o);
   if (!o.value_model || K < 2) return f;
 
   // ---- fitted-Q iteration --------------------------------------------------------------------
@@ -585,6 +646,8 @@ std::string to_json(const PolicyFit& f) {
   } else {
     j["value_model"] = nullptr;
   }
+  if (!f.uplift.learner.empty())
+    j["uplift"] = {{"learner", f.uplift.learner}, {"r2", f.uplift.r2}, {"mean_effect", f.uplift.mean_effect}};
   j["diagnostics"] = {{"rows", f.rows},
                       {"randomized_rows", f.randomized_rows},
                       {"rows_per_arm", f.rows_per_arm},

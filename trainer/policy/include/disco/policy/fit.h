@@ -59,6 +59,12 @@ struct FitOptions {
   std::string pairs = "all";        // product features: "all" (i <= j among features 1..d-1), "none", "i:j,..."
   bool immediate_residual = true;   // also fit the immediate reward the linear bandit misses (see fit.cpp)
 
+  // The warm start's per-arm effects from an uplift learner (trainer/eval uplift.h) instead of the
+  // per-arm ridge means: "x/xgb", "s/linear", ... ("" = none). Each discount arm's prior mean
+  // becomes theta_0 + the learner's effect against arm 0, distilled to a linear function of the
+  // context (distill_linear); the prior's precision (A) is kept.
+  std::string uplift_learner;
+
   uint64_t min_rows = 200;          // fewer replayed decisions: refused
   uint64_t min_rows_per_arm = 20;   // an arm logged fewer times: refused (named)
 };
@@ -95,6 +101,12 @@ struct ValueFit {
   std::string provenance;
 };
 
+struct UpliftFit {
+  std::string learner;               // "" = not used
+  std::vector<double> r2;            // per arm: R^2 of the linear distillation (arm 0: 0)
+  std::vector<double> mean_effect;   // per arm: mean effect over the rows (scaled reward)
+};
+
 struct PolicyFit {
   uint32_t n_arms = 0, dim = 0;
   uint16_t context_version = 0;
@@ -102,6 +114,7 @@ struct PolicyFit {
   double noise_scale = 1.0;
   DelayedCostFit delayed;
   ValueFit value;
+  UpliftFit uplift;
   uint64_t rows = 0, randomized_rows = 0;
   std::vector<uint64_t> rows_per_arm;
   double min_propensity = 1;
