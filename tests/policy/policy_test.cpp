@@ -102,6 +102,7 @@ FitOptions mdp_options() {
   o.delta_ridge = 1.0;
   o.value_ridge = 1.0;
   o.immediate_residual = false;
+  o.delayed_cost_auto = false;
   o.min_rows = 100;
   return o;
 }

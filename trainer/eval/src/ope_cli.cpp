@@ -66,8 +66,27 @@ Log load(const std::string& dir, const LogOptions& opt, uint32_t folds) {
 
 ActionDist candidate_of(const std::string& spec, Log& L) {
   if (spec == "uniform") return candidate_distribution(uniform_candidate(), L.loaded.log);
+  if (spec.rfind("fixed:", 0) == 0) {
+    // The built-in "always arm N" (e.g. fixed:0, the store without discounts: the gate's usual
+    // current policy before disco goes live).
+    char* end = nullptr;
+    const long arm = std::strtol(spec.c_str() + 6, &end, 10);
+    if (spec.size() == 6 || *end || arm < 0 || arm > 65535)
+      throw OpeError(spec + ": expected fixed:N with N an arm index (fixed:0 = no discount)");
+    CandidateFile c;
+    c.kind = CandidateFile::Kind::PerPosition;
+    c.path = spec;
+    c.n_positions = 1;
+    const uint32_t n = std::max<uint32_t>(L.loaded.log.n_arms, uint32_t(arm) + 1);
+    for (uint32_t a = 0; a < n; ++a) {
+      c.arms.push_back(a);
+      c.by_arm[a] = {a == uint32_t(arm) ? 1.0 : 0.0};
+    }
+    return candidate_distribution(c, L.loaded.log);
+  }
   std::error_code ec;
-  if (!fs::exists(spec, ec)) throw OpeError(spec + ": no such candidate file (an action-distribution CSV, a .disco bundle, or 'uniform')");
+  if (!fs::exists(spec, ec))
+    throw OpeError(spec + ": no such candidate file (an action-distribution CSV, a .disco bundle, 'uniform' or 'fixed:N')");
   if (looks_like_bundle(spec)) return bundle_distribution(spec, *L.ds, L.loaded.log, L.loaded.decision_of_row);
   return candidate_distribution(read_candidate_csv(spec), L.loaded.log);
 }

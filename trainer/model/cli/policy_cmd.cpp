@@ -41,7 +41,7 @@ disco-train train --data LOG (model) -> disco-train policy --log LOG --bundle B 
 int run_policy_command(int argc, char** argv) {
   CLI::App app{kDescription, "disco-train policy"};
   app.get_formatter()->column_width(34);
-  std::string log_dir, bundle_path, out_path = "policy_fit.json", exclude_file, delayed = "0";
+  std::string log_dir, bundle_path, out_path = "policy_fit.json", exclude_file, delayed = "auto";
   disco::policy::FitOptions fo;
   disco::policy::ReplayOptions ro;
   bool no_value = false, quiet = false;
@@ -49,10 +49,14 @@ int run_policy_command(int argc, char** argv) {
   app.add_option("--bundle", bundle_path, "the bundle whose runtime builds the contexts (the one the fit ships in)")
       ->required();
   app.add_option("--out", out_path, "output JSON")->capture_default_str();
+  std::string write_log;
+  app.add_option("--write-log", write_log,
+                 "also write the replayed decisions with their runtime contexts, price and cost as a canonical log "
+                 "folder (for disco-eval ope / gate with a bundle candidate)");
   app.add_option("--exclude-users", exclude_file, "file of user ids (one per line) whose rows are not used");
   app.add_option("--delayed-cost", delayed,
-                 "charge C x price per discounted decision into the warm start's rewards: a number, or auto (the "
-                 "pooled estimate); 0 = none (the value model carries the long-term cost)")
+                 "charge C x price per discounted decision into the warm start's rewards: auto (the pooled estimate, "
+                 "floored at 0), a number, or 0 = none")
       ->capture_default_str();
   app.add_option("--delayed-horizon-days", fo.delayed_horizon_days, "horizon of the delayed-cost estimate")
       ->capture_default_str();
@@ -76,7 +80,8 @@ int run_policy_command(int argc, char** argv) {
   app.add_option("--iterations", fo.iterations, "value model: fitted-Q iterations at most")->capture_default_str();
   app.add_option("--pairs", fo.pairs, "value model: product features: all | none | i:j,...")->capture_default_str();
   app.add_option("--value-ridge", fo.value_ridge, "value model: ridge on the shared continuation")->capture_default_str();
-  app.add_option("--delta-ridge", fo.delta_ridge, "value model: ridge on each arm's deviation from it")
+  app.add_option("--delta-ridge", fo.delta_ridge,
+                 "value model: ridge on each arm's deviation from it (< 0 = auto: 0.3 x the training rows)")
       ->capture_default_str();
   bool no_residual = false;
   app.add_flag("--no-immediate-residual", no_residual,
@@ -97,6 +102,7 @@ int run_policy_command(int argc, char** argv) {
     if (delayed == "auto") {
       fo.delayed_cost_auto = true;
     } else {
+      fo.delayed_cost_auto = false;
       char* end = nullptr;
       fo.delayed_cost = std::strtod(delayed.c_str(), &end);
       if (delayed.empty() || *end || !(fo.delayed_cost >= 0))
@@ -117,6 +123,7 @@ int run_policy_command(int argc, char** argv) {
       throw;
     }
     disco_bundle_free(b);
+    if (!write_log.empty()) disco::policy::write_replayed_log(rep, ds, write_log);
     const auto t1 = std::chrono::steady_clock::now();
     const disco::policy::PolicyFit fit = disco::policy::fit_policy(rep, fo);
     const auto t2 = std::chrono::steady_clock::now();

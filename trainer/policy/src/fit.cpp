@@ -297,7 +297,11 @@ PolicyFit fit_policy(const Replay& r, const FitOptions& o) {
       M.block(o2, 0, F, F) += G;
     }
   }
-  for (Eigen::Index k = 0; k < P; ++k) M(k, k) += k < Eigen::Index(F) ? o.value_ridge : o.delta_ridge;
+  // The deviations' ridge is a prior worth a share of the training rows (auto: 0.3 x rows), so
+  // the shrinkage towards the shared continuation does not fade as logs grow.
+  const double delta_ridge = o.delta_ridge >= 0 ? o.delta_ridge : 0.3 * double(train.size());
+  vf.delta_ridge = delta_ridge;
+  for (Eigen::Index k = 0; k < P; ++k) M(k, k) += k < Eigen::Index(F) ? o.value_ridge : delta_ridge;
   Eigen::LDLT<Mat> ldlt(M);
   if (ldlt.info() != Eigen::Success) throw PolicyError("value model: the normal equations could not be factored");
 
@@ -553,7 +557,7 @@ PolicyFit fit_policy(const Replay& r, const FitOptions& o) {
         rr.segment(o2, F) += g;
       }
     }
-    for (Eigen::Index k = 0; k < P; ++k) MR(k, k) += k < Eigen::Index(F) ? o.value_ridge : o.delta_ridge;
+    for (Eigen::Index k = 0; k < P; ++k) MR(k, k) += o.value_ridge;
     const Vec wr = MR.ldlt().solve(rr);
     if (!wr.allFinite()) throw PolicyError("value model: the immediate residual has no finite solution");
     w += wr;
@@ -602,7 +606,7 @@ PolicyFit fit_policy(const Replay& r, const FitOptions& o) {
                 "censor %.3g days%s",
                 (unsigned long long)vf.rows, (unsigned long long)vf.transitions, (unsigned long long)vf.terminal, F,
                 vf.pairs.size() / 2, o.backup.c_str(), o.gamma_per_day, vf.iterations, vf.last_change, o.pessimism, o.value_ridge,
-                o.delta_ridge, o.censor_days, vf.immediate_residual ? ", with the immediate residual" : "");
+                delta_ridge, o.censor_days, vf.immediate_residual ? ", with the immediate residual" : "");
   vf.provenance = buf;
   return f;
 }
@@ -633,6 +637,7 @@ std::string to_json(const PolicyFit& f) {
                         {"iterations", v.iterations},
                         {"last_change", v.last_change},
                         {"pessimism", v.pessimism},
+                        {"delta_ridge", v.delta_ridge},
                         {"rows", v.rows},
                         {"transitions", v.transitions},
                         {"terminal", v.terminal},

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <unordered_map>
@@ -49,6 +50,46 @@ std::string ReplayStats::to_text() const {
                 (unsigned long long)excluded_user, (unsigned long long)events_replayed,
                 (unsigned long long)events_unknown_item);
   return buf;
+}
+
+void write_replayed_log(const Replay& r, const data::Dataset& ds, const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw PolicyError(dir + ": cannot create: " + ec.message());
+  auto csv = [](const std::string& v) {
+    if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+    std::string q = "\"";
+    for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+  };
+  std::ofstream dec(dir + "/decisions.csv"), out(dir + "/outcomes.csv");
+  if (!dec || !out) throw PolicyError(dir + ": cannot write decisions.csv / outcomes.csv");
+  dec << "decision_id,ts,user_id,item_id,arm,discount,propensity,context,price,cost\n";
+  out << "decision_id,ts,converted,revenue,margin\n";
+  std::unordered_map<std::pair<uint64_t, uint64_t>, uint32_t, IdHash> item_of;
+  for (const data::Decision& d : ds.decisions) item_of.emplace(std::make_pair(d.id_hi, d.id_lo), d.item);
+  char id[40], buf[64];
+  for (const Step& s : r.steps) {
+    std::snprintf(id, sizeof id, "%016llx%016llx", (unsigned long long)s.id_hi, (unsigned long long)s.id_lo);
+    const auto it = item_of.find({s.id_hi, s.id_lo});
+    const std::string item = it != item_of.end() && it->second < ds.items.size() ? ds.items[it->second].id : "";
+    dec << id << ',' << s.ts_ms << ',' << csv(s.user < ds.user_ids.size() ? ds.user_ids[s.user] : "") << ','
+        << csv(item) << ',' << s.arm << ",0," << s.propensity << ',';
+    for (uint32_t k = 0; k < r.context_dim; ++k) {
+      std::snprintf(buf, sizeof buf, "%s%.9g", k ? " " : "", double(s.x[k]));
+      dec << buf;
+    }
+    std::snprintf(buf, sizeof buf, ",%.9g,%.9g\n", s.price, s.cost);
+    dec << buf;
+    if (s.has_outcome) {
+      std::snprintf(buf, sizeof buf, ",%d,%.9g,%.9g\n", s.converted ? 1 : 0, s.revenue, s.margin);
+      out << id << ',' << s.ts_ms << buf;
+    }
+  }
+  dec.close();
+  out.close();
+  if (!dec || !out) throw PolicyError(dir + ": write failed");
 }
 
 std::unordered_set<std::string> read_id_list(const std::string& path) {
@@ -164,6 +205,8 @@ Replay replay_log(const data::Dataset& ds, const disco_bundle* bundle, const Rep
       }
       if (d.arm != 0 && disco_session_note_offer(s, d.arm, d.ts_ms) != DISCO_OK) throw PolicyError(err_msg("note_offer"));
       Step st;
+      st.id_hi = d.id_hi;
+      st.id_lo = d.id_lo;
       st.user = user;
       st.ts_ms = d.ts_ms;
       st.arm = d.arm;

@@ -39,7 +39,8 @@ namespace disco::policy {
 struct FitOptions {
   double prior_weight = 1.0;        // scales the warm start's weights (0 = no prior)
   double delayed_cost = 0.0;        // charged per discounted decision, x price, into the prior's rewards
-  bool delayed_cost_auto = false;   // charge the pooled estimate instead
+  bool delayed_cost_auto = true;    // charge the pooled estimate instead (the default: the average
+                                    // long-term cost of a discount; the value model adds how it varies)
   double delayed_horizon_days = 21;
   double noise_floor = 0.05;
   double ridge = 1.0;               // the immediate model's prior precision (the bundle's lambda)
@@ -54,7 +55,7 @@ struct FitOptions {
   // one step; "greedy": fitted-Q iteration with the max over arms (can diverge with many features).
   std::string backup = "logged";
   double value_ridge = 1.0;         // shared continuation
-  double delta_ridge = 50.0;        // per-arm deviations from it
+  double delta_ridge = -1;          // per-arm deviations from it; < 0 = auto: 0.3 x the training rows
   double censor_days = 14;
   std::string pairs = "all";        // product features: "all" (i <= j among features 1..d-1), "none", "i:j,..."
   bool immediate_residual = true;   // also fit the immediate reward the linear bandit misses (see fit.cpp)
@@ -92,6 +93,7 @@ struct ValueFit {
   uint32_t iterations = 0;
   double last_change = 0;
   double pessimism = 0;
+  double delta_ridge = 0;
   uint64_t rows = 0, transitions = 0, terminal = 0, next_only = 0;
   std::vector<double> mean_continuation;  // per arm, currency, over the training rows
   std::vector<double> mean_offset;        // per arm: mean of (c_a - c_0) / price over the training rows

@@ -27,6 +27,7 @@ class PolicyError : public std::runtime_error {
 
 // One logged decision with what the runtime knew when it was made.
 struct Step {
+  uint64_t id_hi = 0, id_lo = 0;  // the logged decision id
   uint32_t user = 0;          // Dataset dense user index
   int64_t ts_ms = 0;
   uint32_t arm = 0;           // the logged (shown) arm
@@ -72,6 +73,13 @@ struct Replay {
 // Throws PolicyError naming the problem: no decisions, an arm beyond the bundle's arms, a
 // propensity outside (0, 1]. `bundle` stays owned by the caller.
 Replay replay_log(const data::Dataset& ds, const disco_bundle* bundle, const ReplayOptions& opt = {});
+
+// Writes the replayed decisions as a canonical log folder (CONTRACTS.md section 3): decisions.csv
+// with their `context` (the runtime's), `price` and `cost`, and outcomes.csv, for off-policy
+// evaluation of a bundle (disco-eval ope / gate) on a log that did not record contexts (a pilot
+// from disco-sim, an older export). `ds` is the log the replay was made from (ids). Throws
+// PolicyError when the folder cannot be written.
+void write_replayed_log(const Replay& r, const data::Dataset& ds, const std::string& dir);
 
 // Reads a user-id list file (one id per line, '#' comments) for ReplayOptions::exclude_users.
 std::unordered_set<std::string> read_id_list(const std::string& path);
