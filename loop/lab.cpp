@@ -239,6 +239,25 @@ double sum_margin(const Stats& s, size_t from, size_t to) {
   for (size_t d = from; d < to && d < s.days.size(); ++d) m += s.days[d].margin;
   return m;
 }
+// Totals of a policy over the loop days, with weekly margins, as JSON members.
+std::string totals_json(const Stats& s, size_t from, size_t to) {
+  double m = 0, rev = 0, spend = 0;
+  uint64_t dec = 0, conv = 0;
+  std::string weeks;
+  for (size_t d = from; d < to && d < s.days.size(); ++d) {
+    m += s.days[d].margin, rev += s.days[d].revenue, spend += s.days[d].spend;
+    dec += s.days[d].decisions, conv += s.days[d].conversions;
+  }
+  for (size_t w = from; w < to; w += 7) {
+    double mw = 0;
+    for (size_t d = w; d < std::min(to, w + 7) && d < s.days.size(); ++d) mw += s.days[d].margin;
+    weeks += (weeks.empty() ? "" : ",") + std::to_string(mw);
+  }
+  return "\"margin\":" + std::to_string(m) + ",\"revenue\":" + std::to_string(rev) + ",\"spend\":" +
+         std::to_string(spend) + ",\"decisions\":" + std::to_string(dec) + ",\"conversions\":" + std::to_string(conv) +
+         ",\"weeks\":[" + weeks + "]";
+}
+
 double sum_spend(const Stats& s, size_t from, size_t to) {
   double m = 0;
   for (size_t d = from; d < to && d < s.days.size(); ++d) m += s.days[d].spend;
@@ -315,9 +334,11 @@ int main(int argc, char** argv) {
                   sum_spend(rp.stats, d0, d1), (unsigned long long)rp.discounted);
     }
   }
-  std::string json = "{\"seed\":" + std::to_string(cfg.seed) + ",\"none\":" + std::to_string(none) +
-                     ",\"best_fixed\":" + std::to_string(best_fixed) + ",\"oracle\":" + std::to_string(oracle) +
-                     ",\"policies\":[";
+  std::string json = "{\"seed\":" + std::to_string(cfg.seed) + ",\"world\":" + std::to_string(cfg.world_version) +
+                     ",\"loop_days\":" + std::to_string(loop_days) + ",\"none\":{" + totals_json(base.fixed[0], d0, d1) +
+                     "},\"best_fixed\":{\"arm\":\"" + kArms[size_t(best_arm)].name + "\"," +
+                     totals_json(base.fixed[size_t(best_arm)], d0, d1) + "},\"oracle\":{" + totals_json(base.oracle, d0, d1) +
+                     "},\"policies\":[";
   for (size_t k = 0; k < bundles.size(); ++k) {
     std::ifstream f(bundles[k], std::ios::binary);
     if (!f) die(bundles[k] + ": cannot open");
@@ -339,7 +360,7 @@ int main(int argc, char** argv) {
         std::printf("    %-13s offers %5llu, discounted %5llu, expected margin %8.0f, gain at offer %+7.0f (best %+7.0f)\n",
                     to_string(Segment(g)), (unsigned long long)r.seg_offers[g], (unsigned long long)r.seg_discounted[g],
                     r.seg_margin[g], r.seg_gain[g], r.seg_best_gain[g]);
-    json += std::string(k ? "," : "") + "{\"bundle\":\"" + bundles[k] + "\",\"margin\":" + std::to_string(m) +
+    json += std::string(k ? "," : "") + "{\"bundle\":\"" + bundles[k] + "\"," + totals_json(r.stats, d0, d1) +
             ",\"discounted\":" + std::to_string(r.discounted) + ",\"offers\":" + std::to_string(r.offers) + "}";
   }
   json += "]}\n";
