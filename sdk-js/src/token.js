@@ -10,7 +10,7 @@ const keyCache = new WeakMap();
 export async function hmacKey(secret, cryptoImpl) {
   if (typeof CryptoKey !== 'undefined' && secret instanceof CryptoKey) return secret;
   const raw = typeof secret === 'string' ? utf8(secret) : toBytes(secret, 'secret');
-  if (raw.length < 16) throw new DiscoError('INVALID_ARGUMENT', 'token secret must be at least 16 bytes');
+  if (raw.length < 16) throw new DiscoError('INVALID_ARGUMENT', `tokenSecret (the secret that signs offer tokens and session cookies) must be at least 16 bytes, got ${raw.length}`);
   const subtle = subtleOf(cryptoImpl);
   if (typeof secret === 'object') {
     const hit = keyCache.get(secret);

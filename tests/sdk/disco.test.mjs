@@ -311,3 +311,17 @@ test('disco: fileStorage keeps the queue when the process exits with the collect
   assert.deepEqual(await run('send'), { ok: true, sent: 0 }, 'sent once, not again');
   await c.stop();
 });
+
+test('disco: a disco.wasm older than the SDK is refused when it loads, naming what it lacks', async () => {
+  const { instantiateDisco, compileDisco } = await import('../../sdk-js/src/wasm.js');
+  const { module } = await compileDisco({ plain: wasm.plain });
+  const real = await instantiateDisco(module);
+  const exports = { ...real.exports };
+  delete exports.disco_bandit_import;
+  delete exports.dw_note_offer;
+  const e = (() => { try { new Engine({ exports }); } catch (err) { return err; } return null; })();
+  assert.ok(e instanceof DiscoError, 'refused');
+  assert.equal(e.code, 'UNSUPPORTED');
+  assert.match(e.message, /this disco\.wasm lacks disco_bandit_import, dw_note_offer: use the disco\.wasm of this @disco\/sdk \(dist\/\) or rebuild it \(wasm\/build\.sh\)/);
+  assert.ok(new Engine(real).x.dw_note_offer, 'the real build loads');
+});
