@@ -1,6 +1,7 @@
 // The edge adapter driven by real Request objects (as an edge worker receives them).
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createEdgeHandler } from '../../sdk-js/src/edge.js';
 import { verifyOfferToken } from '../../sdk-js/src/node.js';
 import { crypto, makeBundle, testKey, wasmBytes } from './helpers.mjs';
@@ -151,8 +152,11 @@ test('edge: a precompiled WebAssembly.Module (how workers import .wasm) is accep
   assert.equal((await h.info()).simd, false, 'the build is read from the module itself');
 });
 
-test('edge: cookie sessions work with the default bundle shape (10k items, d = 32, h = 64); measured cookie size', async () => {
-  const big = makeBundle({ items: 10000, dim: 32, hidden: 64, seed: 2 });
+test('edge: cookie sessions work with the default bundle shape (10k items, d = 32, h = 64); measured cookie size == README', async () => {
+  // The shape of disco-train's default bundle (disco-sim defaults: 10k items; d = 32, h = 64) and
+  // its model version string (the session state carries it): the sizes equal those measured with
+  // the real default bundle (disco-sim --seed 7; disco-train train --epochs 1: 9,998 items).
+  const big = makeBundle({ items: 10000, dim: 32, hidden: 64, seed: 2, modelVersion: 'disco-lstm-store-d32-h64-s42' });
   const h = handler({ bundle: big });
   let cookie = null;
   const sizes = [];
@@ -170,6 +174,11 @@ test('edge: cookie sessions work with the default bundle shape (10k items, d = 3
   console.log(`cookie: ${sizes[0]} chars after 2 events, ${Math.max(...sizes)} max over 120 events (whole Set-Cookie ${setCookie.length}); bound ${info.cookieStateMaxBytes} state bytes`);
   assert.ok(setCookie.length < 4096, `Set-Cookie is ${setCookie.length} chars`);
   assert.ok(Math.max(...sizes) <= 3 + Math.ceil((16 + info.cookieStateMaxBytes) * 4 / 3) + 44 + 'disco='.length);
+  // the README quotes these figures: they must be the measured ones
+  const readme = readFileSync(new URL('../../sdk-js/README.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+  const m = readme.match(/\*\*([\d,]+) characters\*\* after 2 events, \*\*([\d,]+) at most\*\* over 120 events \(Set-Cookie ([\d,]+)\); the bound for that bundle is ([\d,]+) state bytes/);
+  assert.ok(m, 'sdk-js/README.md states the measured cookie sizes');
+  assert.deepEqual(m.slice(1).map((x) => Number(x.replace(/,/g, ''))), [sizes[0], Math.max(...sizes), setCookie.length, info.cookieStateMaxBytes], 'README cookie figures');
   // the history is still there: the last items tracked are not recommended back
   const rec = await (await h.fetch(get('/api/recommend?k=20', cookie))).json();
   assert.ok(!rec.items.some((r) => r.itemId === `item-${(59 * 91) % 10000}`));
