@@ -8,7 +8,7 @@ import { Engine, BundleRef, RuntimeRef, MODES, guardrailNames } from './engine.j
 import { readBundleHeader, readModelSummary, verifyBundle } from './bundle.js';
 import { normalizeEvent } from './index.js';
 import { Transport } from './transport.js';
-import { sealValue, unsealValue, signOfferToken } from './token.js';
+import { sealValue, unsealValue, signOfferToken, tokenSecretBytes } from './token.js';
 import { b64urlDecode, b64urlEncode, randomBytes, toBytes, toHex, toU64, collectorOptions } from './util.js';
 import { parseHoldout, inHoldout, holdoutDecision } from './holdout.js';
 import { FleetSync } from './sync.js';
@@ -80,10 +80,11 @@ export function createEdgeHandler(o = {}) {
     }
     const collector = collectorOptions(await resolve(o.collector, env));
     const transport = collector ? new Transport({ ...collector, crypto: cryptoImpl }) : null;
-    const secret = await resolve(o.tokenSecret, env);
+    let secret = await resolve(o.tokenSecret, env);
     if (secret === undefined || secret === null || secret === '') {
       throw new DiscoError('INVALID_ARGUMENT', 'tokenSecret resolved to nothing: set the secret the tokenSecret option reads (e.g. env.TOKEN_SECRET)');
     }
+    secret = tokenSecretBytes(secret); // too short: refused here; bytes: the imported key is cached
     const holdoutOpt = await resolve(o.holdout, env);
     const holdout = parseHoldout(holdoutOpt, summary);
     const s = { engine, bundle, bundleBytes: bytes, summary, runtime, transport, secret, kv, holdout, holdoutSalt: holdoutOpt?.salt, prev: null, publicKey };

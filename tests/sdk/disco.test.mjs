@@ -325,3 +325,19 @@ test('disco: a disco.wasm older than the SDK is refused when it loads, naming wh
   assert.match(e.message, /this disco\.wasm lacks disco_bandit_import, dw_note_offer: use the disco\.wasm of this @disco\/sdk \(dist\/\) or rebuild it \(wasm\/build\.sh\)/);
   assert.ok(new Engine(real).x.dw_note_offer, 'the real build loads');
 });
+
+test('disco: a short tokenSecret is refused at create; an offer whose token fails is not logged', async (t) => {
+  await assert.rejects(open({ tokenSecret: 'short' }), (e) => e.code === 'INVALID_ARGUMENT' && /tokenSecret .*at least 16 bytes, got 5/.test(e.message));
+  const key = 'site-secret-for-tests';
+  const c = await new TestCollector({ key }).start();
+  // a CryptoKey that cannot sign: offer() rejects after the runtime decided
+  const verifyOnly = await crypto.subtle.importKey('raw', new TextEncoder().encode('0123456789abcdef0123'), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+  t.after(() => c.stop());
+  const d = await open({ collector: { url: c.url, key, flushIntervalMs: 60_000 }, tokenSecret: verifyOnly, crypto });
+  t.after(() => d.close());
+  await assert.rejects(d.offer('item-8', { now: T0 }));
+  const ok = d.offerSync('item-9', { now: T0 + 1 }); // no token to sign: logged
+  const r = await d.flush();
+  assert.equal(r.ok, true);
+  assert.deepEqual(c.batches.flatMap((b) => b.decisions).map((x) => x.decision_id), [ok.decisionId], 'only the offer that reached the caller');
+});

@@ -266,3 +266,13 @@ test('edge: holdout by the session user key: baseline arm, propensity 1, flagged
   }
   await c.stop();
 });
+
+test('edge: a short tokenSecret is refused when the handler starts, naming the option', async () => {
+  const h = handler({ tokenSecret: (env) => env.TOKEN_SECRET });
+  const res = await h.fetch(get('/api/recommend?k=3'), { TOKEN_SECRET: 'short' });
+  assert.equal(res.status, 400);
+  const { error } = await res.json();
+  assert.equal(error.code, 'INVALID_ARGUMENT');
+  assert.match(error.message, /tokenSecret .*at least 16 bytes, got 5/);
+  assert.equal((await h.fetch(get('/api/recommend?k=3'), { TOKEN_SECRET: SECRET })).status, 200, 'the next start with a good secret works');
+});
