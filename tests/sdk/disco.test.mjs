@@ -341,3 +341,37 @@ test('disco: a short tokenSecret is refused at create; an offer whose token fail
   assert.equal(r.ok, true);
   assert.deepEqual(c.batches.flatMap((b) => b.decisions).map((x) => x.decision_id), [ok.decisionId], 'only the offer that reached the caller');
 });
+
+test('disco: against the real collector, a wrong URL (404) or key (401) shows: flush() counts the drops, console.warn once names the fix', async (t) => {
+  const { startCollector } = await import('./real-collector.mjs');
+  const secret = 'site-secret-for-the-sdk-tests';
+  const col = await startCollector({ sites: [{ id: 'shop', secret }] });
+  t.after(() => col.stop());
+  const warned = [];
+  const orig = console.warn;
+  console.warn = (m) => warned.push(String(m));
+  t.after(() => { console.warn = orig; });
+  for (const [collector, status, hint] of [
+    [{ url: `${col.base}/v1/batch`, key: secret }, 404, /takes batches at POST <collector>\/v1\/events: check collector\.url/],
+    [{ url: col.url, key: 'another-secret-0123456789' }, 401, /check collector\.key, the site secret/],
+  ]) {
+    warned.length = 0;
+    const d = await open({ collector: { ...collector, flushIntervalMs: 60_000 } });
+    for (let i = 0; i < 3; i++) {
+      const o = d.offerSync('item-8');
+      d.shown(o.decisionId);
+      const r = await d.flush();
+      assert.deepEqual([r.ok, r.sent, r.queued, r.dropped, r.droppedByKind.decisions, r.droppedByKind.activations, r.error?.code, r.error?.status],
+        [false, 0, 0, 2, 1, 1, 'REJECTED', status], `round ${i}`);
+    }
+    assert.equal(warned.length, 1, `logged once (${status}): ${warned.join('\n')}`);
+    assert.match(warned[0], new RegExp(`HTTP ${status} at POST `));
+    assert.match(warned[0], hint);
+    d.close();
+  }
+  // the right URL and key: delivered
+  const d = await open({ collector: { url: col.url, key: secret, flushIntervalMs: 60_000 } });
+  d.offerSync('item-8');
+  assert.deepEqual((({ ok, sent, dropped }) => ({ ok, sent, dropped }))(await d.flush()), { ok: true, sent: 1, dropped: 0 });
+  d.close();
+});
