@@ -1,17 +1,13 @@
 // Discount bandit (bandit.h): per-arm Bayesian linear regression, LinTS / LinUCB / eps-greedy,
 // exact-by-quadrature Thompson-sampling propensities, mergeable sufficient statistics.
 //
-// Determinism: this file is compiled with EIGEN_DONT_VECTORIZE (also set for the whole runtime
-// target, so every runtime TU instantiates Eigen the same way) and -ffp-contract=off. Eigen then
-// runs the same scalar loops in the same order on x86-64 and WASM, and every transcendental
-// comes from portable_math.h, so a decision is bit-identical on every platform.
-#ifndef EIGEN_DONT_VECTORIZE
-#define EIGEN_DONT_VECTORIZE
-#endif
+// Determinism: the linear algebra is a plain scalar Cholesky (d <= kMaxBanditDim) compiled with
+// -ffp-contract=off, so it runs the same operations in the same order on x86-64 and WASM; sqrt is
+// IEEE-exact and every transcendental comes from portable_math.h, so a decision is bit-identical
+// on every platform. (Eigen's LLT did the same job at ~10 KB of wasm; the bandit's d <= 16
+// matrices never needed its blocked kernels.)
 #include "disco/bandit.h"
 
-#include <Eigen/Cholesky>
-#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 
@@ -20,11 +16,39 @@
 namespace disco {
 namespace {
 
-using Mat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor, kMaxBanditDim,
-                          kMaxBanditDim>;
-using Vec = Eigen::Matrix<double, Eigen::Dynamic, 1, Eigen::ColMajor, kMaxBanditDim, 1>;
-
 bool finite(double v) { return v == v && v - v == 0.0; }
+
+// In-place Cholesky A = L L^T of a row-major d x d matrix (only the lower triangle is read and
+// written); false when A is not positive definite (or holds a non-finite value).
+bool cholesky(double* a, uint32_t d) {
+  for (uint32_t j = 0; j < d; ++j) {
+    double s = a[j * d + j];
+    for (uint32_t k = 0; k < j; ++k) s -= a[j * d + k] * a[j * d + k];
+    if (!(s > 0.0) || !finite(s)) return false;
+    const double ljj = std::sqrt(s);
+    a[j * d + j] = ljj;
+    for (uint32_t i = j + 1; i < d; ++i) {
+      double t = a[i * d + j];
+      for (uint32_t k = 0; k < j; ++k) t -= a[i * d + k] * a[j * d + k];
+      a[i * d + j] = t / ljj;
+    }
+  }
+  return true;
+}
+
+// mu = (L L^T)^-1 b: forward then backward substitution.
+void cholesky_solve(const double* l, uint32_t d, const double* b, double* mu) {
+  for (uint32_t i = 0; i < d; ++i) {
+    double t = b[i];
+    for (uint32_t k = 0; k < i; ++k) t -= l[i * d + k] * mu[k];
+    mu[i] = t / l[i * d + i];
+  }
+  for (uint32_t i = d; i-- > 0;) {
+    double t = mu[i];
+    for (uint32_t k = i + 1; k < d; ++k) t -= l[k * d + i] * mu[k];
+    mu[i] = t / l[i * d + i];
+  }
+}
 
 // Bound on |reward| and |x_i| accepted by update(): far beyond any scaled reward (|r| <= 4) or
 // context feature (in [-1, 2]), small enough that sums of 1e9 updates stay finite.
@@ -305,12 +329,11 @@ std::string Bandit::configure(const BanditConfig& config, const std::vector<doub
   if (!err.empty()) return err;
   // The warm start must keep every arm's A positive definite.
   for (uint32_t a = 0; a < n; ++a) {
-    Mat A(d, d);
+    double A[kMaxBanditDim * kMaxBanditDim];
     for (uint32_t i = 0; i < d; ++i)
       for (uint32_t j = 0; j < d; ++j)
-        A(i, j) = (i == j ? config.prior_precision : 0.0) + prior.arms[a].A[i * d + j];
-    Eigen::LLT<Mat> llt(A);
-    if (llt.info() != Eigen::Success)
+        A[i * d + j] = (i == j ? config.prior_precision : 0.0) + prior.arms[a].A[i * d + j];
+    if (!cholesky(A, d))
       return "bandit.prior_a for arm " + std::to_string(a) + " is not positive semi-definite";
   }
   config_ = config;
@@ -333,34 +356,32 @@ void Bandit::rebuild(uint32_t arm) {
   const uint32_t d = config_.dim;
   const ArmStats& p = prior_.arms[arm];
   const ArmStats& x = data_.arms[arm];
-  Mat A(d, d);
-  Vec b(d);
+  double L[kMaxBanditDim * kMaxBanditDim];
+  double b[kMaxBanditDim], mu[kMaxBanditDim];
   for (uint32_t i = 0; i < d; ++i) {
     for (uint32_t j = 0; j < d; ++j)
-      A(i, j) = ((i == j ? config_.prior_precision : 0.0) + p.A[i * d + j]) + x.A[i * d + j];
-    b(i) = p.b[i] + x.b[i];
+      L[i * d + j] = ((i == j ? config_.prior_precision : 0.0) + p.A[i * d + j]) + x.A[i * d + j];
+    b[i] = p.b[i] + x.b[i];
   }
-  Eigen::LLT<Mat> llt(A);
-  Mat L = llt.matrixL();
-  Vec mu = llt.solve(b);
-  bool ok = llt.info() == Eigen::Success;
+  bool ok = cholesky(L, d);
+  if (ok) cholesky_solve(L, d, b, mu);
   for (uint32_t i = 0; ok && i < d; ++i) {
-    ok = finite(mu(i)) && L(i, i) > 0.0;
-    for (uint32_t j = 0; ok && j <= i; ++j) ok = finite(L(i, j));
+    ok = finite(mu[i]) && L[i * d + i] > 0.0;
+    for (uint32_t j = 0; ok && j <= i; ++j) ok = finite(L[i * d + j]);
   }
   // A = lambda I + PSD terms is positive definite; this can only fail when merged statistics
   // overflow. Fall back to the prior alone so decisions stay defined (never NaN).
   if (!ok) {
-    A.setZero();
-    for (uint32_t i = 0; i < d; ++i) A(i, i) = config_.prior_precision;
-    llt.compute(A);
-    L = llt.matrixL();
-    mu.setZero(d);
+    const double r = std::sqrt(config_.prior_precision);
+    for (uint32_t i = 0; i < d; ++i) {
+      for (uint32_t j = 0; j < d; ++j) L[i * d + j] = i == j ? r : 0.0;
+      mu[i] = 0.0;
+    }
   }
   double* l = &chol_[static_cast<size_t>(arm) * d * d];
   for (uint32_t i = 0; i < d; ++i)
-    for (uint32_t j = 0; j < d; ++j) l[i * d + j] = j < i ? L(i, j) : (j == i ? 1.0 / L(i, i) : 0.0);
-  for (uint32_t i = 0; i < d; ++i) mu_[static_cast<size_t>(arm) * d + i] = mu(i);
+    for (uint32_t j = 0; j < d; ++j) l[i * d + j] = j < i ? L[i * d + j] : (j == i ? 1.0 / L[i * d + i] : 0.0);
+  for (uint32_t i = 0; i < d; ++i) mu_[static_cast<size_t>(arm) * d + i] = mu[i];
 }
 
 namespace {

@@ -113,6 +113,30 @@ TEST(OpeCli, GatePromotesOrHoldsWithExitCodes) {
   EXPECT_EQ(slurp(so).rfind("hold: ", 0), 0u) << slurp(so);
 }
 
+// Apprentice mode -> online: an apprentice log (the baseline arm, propensity 1) cannot say what a
+// discount would do, and the gate says how to get a log that can; with a share of shoppers online
+// (the rest held out on the baseline arm) the gate compares the policy with fixed:0, what the
+// store served until then.
+TEST(OpeCli, GoingLiveFromApprenticeModeGoesThroughTheGate) {
+  TempDir a("cli");
+  std::string d = "decision_id,ts,user_id,item_id,arm,discount,propensity,model_version,policy_version\n";
+  for (unsigned i = 0; i < 300; ++i)
+    d += did(i + 1) + "," + std::to_string(1700006400000LL + i * 60000LL) + ",s" + std::to_string(i % 100) + ",i1,0,0,1,m1,v1\n";
+  a.file("decisions.csv", d);
+  a.file("outcomes.csv", "decision_id,ts,converted,revenue,margin\n" + did(1) + ",1700006460000,1,20,1\n");
+  a.file("events.csv", "user_id,ts,type,item_id\ns1,1700006400000,view,i1\n");
+  const std::string err = a.str() + "/err.txt";
+  EXPECT_EQ(run(kExe + " gate --log " + a.str() + " --candidate fixed:1 --current fixed:0 2> " + err), 1);
+  EXPECT_NE(slurp(err).find("apprentice-mode log"), std::string::npos) << slurp(err);
+  EXPECT_NE(slurp(err).find("holdout: { share: 0.9 }"), std::string::npos) << slurp(err);
+  TempDir t("cli");
+  write_log(t);  // a fifth of the shoppers held out on arm 0 (propensity 1), the rest randomized
+  const std::string so = t.str() + "/gate.txt";
+  EXPECT_EQ(run(kExe + " gate --log " + t.str() + " --candidate fixed:1 --current fixed:0 --bootstrap 300 > " + so), 0) << slurp(so);
+  EXPECT_EQ(slurp(so).rfind("promote: ", 0), 0u) << slurp(so);
+  EXPECT_EQ(run(kExe + " gate --log " + t.str() + " --candidate fixed:2 --current fixed:0 --bootstrap 300 > " + so), 3) << slurp(so);
+}
+
 TEST(OpeCli, BadLogsAndOptionsEndWithOneLineAndAnExitCode) {
   TempDir t("cli");
   t.file("always1.csv", "arm,probability\n0,0\n1,1\n2,0\n");

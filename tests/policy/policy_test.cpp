@@ -313,7 +313,7 @@ TEST(PolicyCli, PilotToPolicyFitToBundleWithAValueModel) {
       << out;
   const fs::path fit = dir.p / "fit.json";
   ASSERT_EQ(run(train + " policy --log " + pilot.string() + " --bundle " + (m0 / "bundle.disco").string() + " --out " +
-                    fit.string() + " --min-rows 100 --pairs 1:7,5:7",
+                    fit.string() + " --min-rows 100 --pairs 1:7,5:7 --write-log " + (dir.p / "replayed").string(),
                 &out),
             0)
       << out;
@@ -340,6 +340,19 @@ TEST(PolicyCli, PilotToPolicyFitToBundleWithAValueModel) {
   ASSERT_EQ(disco_runtime_create(b, &ro, &rt), DISCO_OK) << disco_last_error();
   disco_runtime_free(rt);
   disco_bundle_free(b);
+  // The go-live gate on the pilot: a policy never passes against itself, so --publish leaves the
+  // served bundle alone; a candidate that is not a bundle cannot be published.
+  const std::string eval = DISCO_EVAL_BIN;
+  const fs::path served = dir.p / "served" / "bundle.disco";
+  EXPECT_EQ(run(eval + " gate --log " + (dir.p / "replayed").string() + " --candidate " + bundle.string() + " --current " + bundle.string() +
+                    " --bootstrap 50 --publish " + served.string(),
+                &out),
+            3)
+      << out;
+  EXPECT_EQ(out.rfind("hold: ", 0), 0u) << out;
+  EXPECT_FALSE(fs::exists(served));
+  EXPECT_EQ(run(eval + " gate --log " + (dir.p / "replayed").string() + " --candidate fixed:1 --current fixed:0 --publish " + served.string(), &out), 1);
+  EXPECT_NE(out.find("--publish needs a .disco bundle"), std::string::npos) << out;
   // A broken fit names what is wrong.
   j["value_model"]["weights"].erase(0);
   std::ofstream(dir.p / "bad.json") << j.dump();

@@ -21,7 +21,7 @@
 // Randomness: Rng(seed, decision id, kStreamBandit); the draw order is fixed: u (floor coin),
 // then the policy's draws (LinTS: one normal per arm in index order over ALL arms, eligible or
 // not; EpsGreedy: one uniform coin then one below(n)), then the floor's below(n_eligible).
-// Determinism: the linear algebra is Eigen with EIGEN_DONT_VECTORIZE and -ffp-contract=off, on
+// Determinism: the linear algebra is a scalar Cholesky compiled with -ffp-contract=off, on
 // fixed-max-size (<= 16) matrices, so sums run in the same order on x86 and WASM.
 // No heap allocation in choose() or update().
 #pragma once

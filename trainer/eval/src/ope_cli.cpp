@@ -238,14 +238,22 @@ int cmd_gate(int argc, char** argv) {
                "poor) is above the current policy's estimate on the log. Exit 0 promote, 3 hold, 1 error, 2 usage.",
                "disco-eval gate"};
   CommonOpts o;
-  std::string candidate, current;
+  std::string candidate, current, publish;
   double poor_skill = 0.0, min_ess = 100;
   add_common(app, o);
-  app.add_option("--candidate", candidate, "the new policy: .disco bundle, action-distribution CSV or 'uniform'")->required();
-  app.add_option("--current", current, "the policy in production: .disco bundle, action-distribution CSV or 'uniform'")->required();
+  app.add_option("--candidate", candidate, "the new policy: .disco bundle, action-distribution CSV, 'uniform' or 'fixed:N'")->required();
+  app.add_option("--current", current,
+                 "the policy in production: .disco bundle, action-distribution CSV, 'uniform' or 'fixed:N' (fixed:0 = no "
+                 "discount: what apprentice mode and a holdout serve)")
+      ->required();
+  app.add_option("--publish", publish,
+                 "on promote only, copy the candidate bundle atomically to FILE (the collector's bundle_path: edges with "
+                 "sync pick it up at their next pull); on hold FILE is left as it is");
   app.add_option("--poor-skill", poor_skill, "the reward model is poor (SNIPS decides) when its out-of-fold skill <= this (default 0)");
   app.add_option("--min-ess", min_ess, "hold when the candidate's effective sample size is below this (default 100)");
   if (int rc = parse(app, argc, argv, "gate"); rc >= 0) return rc;
+  if (!publish.empty() && !(candidate.size() > 6 && candidate.compare(candidate.size() - 6, 6, ".disco") == 0))
+    throw OpeError("--publish needs a .disco bundle as --candidate (got '" + candidate + "'): only a bundle can be served to the edges");
   Log L = load(o.log, log_options(o, app), o.folds);
   ActionDist c = candidate_of(candidate, L);
   ActionDist k = candidate_of(current, L);
@@ -267,7 +275,18 @@ int cmd_gate(int argc, char** argv) {
   m.items.insert(m.items.begin() + 2, {"current", k.source});
   nlohmann::json j = {{"meta", report::meta_json(m)}, {"gate", report::to_json(res)}};
   write_outputs(o.json, j, o.html, o.html.empty() ? "" : report::gate_html(m, res));
-  return res.verdict == gate::Verdict::Promote ? kOk : kHold;
+  if (res.verdict != gate::Verdict::Promote) return kHold;
+  if (!publish.empty()) {
+    // Same directory + rename: the collector never serves a half-written file.
+    const fs::path dst(publish), tmp = dst.string() + ".tmp-gate";
+    std::error_code ec;
+    if (dst.has_parent_path()) fs::create_directories(dst.parent_path(), ec);
+    fs::copy_file(candidate, tmp, fs::copy_options::overwrite_existing, ec);
+    if (!ec) fs::rename(tmp, dst, ec);
+    if (ec) throw OpeError("--publish " + publish + ": could not write the promoted bundle (" + ec.message() + ")");
+    std::cout << "published " << candidate << " -> " << publish << "\n";
+  }
+  return kOk;
 }
 
 // ---- ab -----------------------------------------------------------------------------------------

@@ -55,7 +55,9 @@ void BanditLog::validate() const {
     if (!std::isfinite(v)) throw OpeError(src + ": a context value is not finite");
   if (!randomized)
     throw OpeError(src + ": every logged propensity is 1 (no randomization): the log says nothing about other arms, "
-                         "so no off-policy estimate is possible; log with exploration (e.g. an epsilon pilot)");
+                         "so no off-policy estimate is possible (an apprentice-mode log is such a log); log with exploration first: "
+                         "disco online for a share of shoppers (the SDK's holdout: { share: 0.9 } keeps the rest on the "
+                         "baseline arm) or an epsilon pilot");
 }
 
 const char* to_string(Estimator e) {

@@ -89,7 +89,16 @@ void write_replayed_log(const Replay& r, const data::Dataset& ds, const std::str
   }
   dec.close();
   out.close();
-  if (!dec || !out) throw PolicyError(dir + ": write failed");
+  // The shoppers' events too, so the folder is a complete canonical log (the reader needs them).
+  std::ofstream ev(dir + "/events.csv");
+  ev << "user_id,ts,type,item_id\n";
+  for (const data::Event& e : ds.events) {
+    std::snprintf(buf, sizeof buf, ",%lld,%s,", (long long)e.ts_ms, data::to_string(e.type));
+    ev << csv(e.user < ds.user_ids.size() ? ds.user_ids[e.user] : "") << buf
+       << csv(e.item < ds.items.size() ? ds.items[e.item].id : "") << '\n';
+  }
+  ev.close();
+  if (!dec || !out || !ev) throw PolicyError(dir + ": write failed");
 }
 
 std::unordered_set<std::string> read_id_list(const std::string& path) {
