@@ -9,14 +9,14 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createHmac, createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { ROOT, makeBundle, testKey, wasmBytes } from './helpers.mjs';
+import { makeBundle, testKey, wasmBytes } from './helpers.mjs';
+import { minified } from '../../sdk-js/build.mjs';
 
 const CHROMIUM = process.env.DISCO_CHROMIUM ?? '/usr/bin/chromium';
 const KEY = 'site-key-0123456789';
 
 test('browser: minified SDK + disco-simd.wasm in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)`, timeout: 120_000 }, async () => {
-  const esbuild = await import(join(ROOT, 'sdk-js/node_modules/esbuild/lib/main.js'));
-  const js = (await esbuild.build({ entryPoints: [join(ROOT, 'sdk-js/src/index.js')], bundle: true, format: 'esm', minify: true, target: 'es2020', write: false })).outputFiles[0].contents;
+  const js = await minified('src/index.js'); // the shipped dist/disco.min.js (sdk-js/build.mjs)
   const wasm = wasmBytes();
   const bundle = makeBundle();
   const pub = Buffer.from(testKey().spki).toString('base64');
@@ -83,8 +83,7 @@ test('browser: minified SDK + disco-simd.wasm in headless Chromium', { skip: exi
 test('browser: the offline queue in localStorage survives a page load while the collector is down; the next page sends it', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)`, timeout: 180_000 }, async () => {
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
-  const esbuild = await import(join(ROOT, 'sdk-js/node_modules/esbuild/lib/main.js'));
-  const js = (await esbuild.build({ entryPoints: [join(ROOT, 'sdk-js/src/index.js')], bundle: true, format: 'esm', minify: true, target: 'es2020', write: false })).outputFiles[0].contents;
+  const js = await minified('src/index.js'); // the shipped dist/disco.min.js (sdk-js/build.mjs)
   const wasm = wasmBytes();
   const pub = Buffer.from(testKey().spki).toString('base64');
   const page = (body) => `<!doctype html><html><body><pre id="out">pending</pre><script type="module">
