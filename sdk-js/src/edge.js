@@ -57,6 +57,16 @@ export function createEdgeHandler(o = {}) {
   const mode = o.mode ?? 'online';
   const policyVersion = o.policyVersion;
   let ready = null;
+  let startupError = '';
+  // Startup (wasm, bundle verification, the cookie-size check) runs once per isolate; a failure is
+  // retried by the next request (a KV or network read may be transient) and logged once per
+  // distinct reason, so a misconfigured worker says why in its logs, not only in 503 bodies.
+  const start = (env) => (ready ??= init(env).then((s) => { startupError = ''; return s; }, (e) => {
+    ready = null;
+    const why = `${e?.code ?? 'ERROR'}: ${e?.message ?? e}`;
+    if (why !== startupError) { startupError = why; console.error(`disco edge: startup failed: ${why}`); }
+    throw e;
+  }));
 
   async function init(env) {
     const engine = o.engine ?? await Engine.load(await resolve(o.wasm, env));
@@ -206,8 +216,7 @@ export function createEdgeHandler(o = {}) {
   }
 
   async function handle(request, env, ctx) {
-    ready ??= init(env).catch((e) => { ready = null; throw e; });
-    const s = await ready;
+    const s = await start(env);
     if (s.fleet) {
       const pulling = s.fleet.maybePull(); // never awaited here: the request does not wait for it
       if (pulling && ctx?.waitUntil) ctx.waitUntil(pulling);
@@ -306,15 +315,13 @@ export function createEdgeHandler(o = {}) {
     },
     /** One fleet sync now (the sync option): resolves with { bundle, stats, version, bytes, ms }. */
     async sync(env = {}) {
-      ready ??= init(env).catch((e) => { ready = null; throw e; });
-      const s = await ready;
+      const s = await start(env);
       if (!s.fleet) throw new DiscoError('STATE', 'sync() needs the sync option of createEdgeHandler');
       return s.fleet.pull();
     },
     /** The isolate's runtime facts (after the first request). */
     async info(env = {}) {
-      ready ??= init(env).catch((e) => { ready = null; throw e; });
-      const s = await ready;
+      const s = await start(env);
       return { ...s.bundle.info, simd: s.engine.simd, mode, cookieStateMaxBytes: s.kv ? null : s.runtime.compactStateMaxBytes() };
     },
   };

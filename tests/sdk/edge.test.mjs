@@ -198,6 +198,26 @@ test('edge: a bundle whose state cannot fit a cookie is refused at the first req
   assert.equal((await withKv.fetch(get('/api/recommend?k=3'))).status, 200);
 });
 
+test('edge: a failed startup is logged once per reason (console.error), retried by later requests', async () => {
+  const bad = bundle.slice();
+  bad[bad.length - 200] ^= 0x40;
+  const logged = [];
+  const orig = console.error;
+  console.error = (...a) => logged.push(a.join(' '));
+  try {
+    let b = bad;
+    const h = handler({ bundle: () => b });
+    for (let i = 0; i < 3; i++) assert.equal((await h.fetch(get('/offer?item=item-1'))).status, 500);
+    assert.equal(logged.length, 1, logged.join('\n'));
+    assert.match(logged[0], /^disco edge: startup failed: (SIGNATURE|BUNDLE_FORMAT): /);
+    b = bundle; // fixed (e.g. the KV binding now holds the right bytes): the next request starts
+    assert.equal((await h.fetch(get('/offer?item=item-1'))).status, 200);
+    assert.equal(logged.length, 1);
+  } finally {
+    console.error = orig;
+  }
+});
+
 test('edge: a decision is sent to the collector only when its response succeeded', async () => {
   const { TestCollector } = await import('./collector-stub.mjs');
   const key = 'edge-collector-secret-123';
