@@ -20,7 +20,8 @@ import { webcrypto } from 'node:crypto';
 // The SDK as a store installs it: loop/package.json depends on "@disco/sdk": "file:../sdk-js".
 const sdkMissing = (e) => {
   if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
-  throw new Error(`disco loop: @disco/sdk is not installed for loop/ (${e.message.split('\n')[0]}): run \`(cd loop && npm ci)\` or scripts/setup.sh`);
+  console.error(`disco loop: @disco/sdk is not installed for loop/ (${e.message.split('\n')[0]}): run \`(cd loop && npm ci)\` or scripts/setup.sh`);
+  process.exit(2);
 };
 const { createEdgeHandler, fnv1a64 } = await import('@disco/sdk').catch(sdkMissing);
 const { Transport } = await import('@disco/sdk/transport').catch(sdkMissing);
