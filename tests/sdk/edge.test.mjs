@@ -296,3 +296,42 @@ test('edge: a short tokenSecret is refused when the handler starts, naming the o
   assert.match(error.message, /tokenSecret .*at least 16 bytes, got 5/);
   assert.equal((await h.fetch(get('/api/recommend?k=3'), { TOKEN_SECRET: SECRET })).status, 200, 'the next start with a good secret works');
 });
+
+test('edge: collector.events sends the tracked events by the session user key; userId names the shopper; flush() delivers', async () => {
+  const { TestCollector } = await import('./collector-stub.mjs');
+  const key = 'edge-collector-secret-123';
+  const c = await new TestCollector({ key }).start();
+  const kv = new MemKV();
+  const h = handler({ kv, collector: { url: c.url, key, events: true, flushIntervalMs: 60_000 }, userId: (req) => req.headers.get('x-shopper') ?? undefined });
+  let res = await h.fetch(post('/api/track', { events: [{ type: 'view', itemId: 'item-3', ts: T0 + 1 }, { type: 'cart', itemId: 'item-8', price: 4.5, ts: T0 + 2 }] }));
+  const cookie = cookieOf(res);
+  res = await h.fetch(new Request('https://shop.example/api/offer', {
+    method: 'POST', body: JSON.stringify({ item: 'item-8', events: [{ type: 'click', itemId: 'item-8', ts: T0 + 3 }] }),
+    headers: { 'content-type': 'application/json', cookie, 'x-shopper': 'shopper-7' },
+  }));
+  assert.equal(res.status, 200);
+  const offer = await res.json();
+  // a failed request (unknown item) leaves no event behind
+  assert.equal((await h.fetch(post('/api/track', { events: [{ type: 'view', itemId: 'item-1' }, { type: 'view', itemId: 'nope' }] }, cookie))).status, 404);
+  assert.equal(c.records('events').length, 0, 'nothing sent before flush()');
+  const r = await h.fetch(post('/api/shown', { decisionId: offer.decisionId }));
+  assert.equal(r.status, 200);
+  const f = await h.flush();
+  assert.equal(f.ok, true);
+  assert.equal(f.sent, 5, 'three events, one decision, one activation');
+  const ev = c.records('events');
+  assert.deepEqual(ev.map((e) => [e.type, e.item_id, e.ts_ms]), [['View', 'item-3', T0 + 1], ['Cart', 'item-8', T0 + 2], ['Click', 'item-8', T0 + 3]]);
+  assert.equal(ev[1].price, 4.5);
+  const [d] = c.records('decisions');
+  assert.equal(d.decision_id, offer.decisionId);
+  assert.equal(d.user_id, 'shopper-7');
+  assert.ok(ev.every((e) => e.user_key === d.user_key), 'events and the decision carry the same user key');
+  // without collector.events nothing but decisions and activations is sent
+  const h2 = handler({ collector: { url: c.url, key, flushIntervalMs: 60_000 } });
+  await h2.fetch(post('/api/track', { events: [{ type: 'view', itemId: 'item-3' }] }));
+  assert.equal((await h2.flush()).sent, 0);
+  assert.throws(() => handler({ userId: 'u1' }), /userId must be a function/);
+  await h.close();
+  await h2.close();
+  await c.stop();
+});
