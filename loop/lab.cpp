@@ -349,10 +349,10 @@ int main(int argc, char** argv) {
     const RunResult r = run_disco(env, browsing, bytes, start, loop_start, total_days, runtime_seed, df);
     if (df) std::fclose(df);
     const double m = sum_margin(r.stats, d0, d1);
-    std::printf("%-40s margin %.0f (%+.2f%% vs none, room closed %.1f%%, %.1f%% of oracle), discounted %.1f%%, spend %.0f; weeks:",
+    std::printf("%-40s margin %.0f (%+.2f%% vs none, room closed %.1f%%, %.1f%% of oracle), discounted %.1f%%, spend %.0f "
+                "(reserved %.0f); weeks:",
                 bundles[k].c_str(), m, 100.0 * (m / none - 1.0), 100.0 * (m - none) / (oracle - none), 100.0 * m / oracle,
-                100.0 * double(r.discounted) / double(std::max<uint64_t>(1, r.offers)), sum_spend(r.stats, d0, d1));
-    std::printf(" (reserved %.0f, %.1f/day)", r.reserved, r.reserved / double(std::max<uint32_t>(1, loop_days)));
+                100.0 * double(r.discounted) / double(std::max<uint64_t>(1, r.offers)), sum_spend(r.stats, d0, d1), r.reserved);
     for (size_t w = d0; w < d1; w += 7) {
       const double mw = sum_margin(r.stats, w, std::min(d1, w + 7)), nw = sum_margin(base.fixed[0], w, std::min(d1, w + 7));
       std::printf(" %+.1f%%", 100.0 * (mw / nw - 1.0));
