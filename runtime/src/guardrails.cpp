@@ -60,8 +60,8 @@ std::string Guardrails::configure(const GuardrailPolicy& policy, const std::vect
     return "guardrails.budget_mode must be fcfs (0) or dual (1), got " + std::to_string(int(p.budget_mode));
   if (!finite(p.budget_dual_rate) || p.budget_dual_rate < 0.0 || p.budget_dual_rate > 1e6 ||
       (p.budget_mode == BudgetMode::Dual && !(p.budget_dual_rate > 0.0)))
-    return "guardrails.budget_dual_rate must be in (0, 1e6] in dual budget mode (the dual price's step per "
-           "period; >= 0 otherwise), got " + std::to_string(p.budget_dual_rate);
+    return "guardrails.budget_dual_rate must be in (0, 1e6] (dual mode) or [0, 1e6], got " +
+           std::to_string(p.budget_dual_rate);
   if (arms.empty() || arms.size() > 32)
     return "bundle must define 1..32 arms, got " + std::to_string(arms.size());
   if (arms[0].kind != ArmKind::Percent || arms[0].value != 0.0 || arms[0].merchant_cost != 0.0)
@@ -96,7 +96,7 @@ std::string Guardrails::validate() const {
       !std::is_sorted(policy_.excluded_items.begin(), policy_.excluded_items.end()))
     return "guardrails state: eligibility lists not sorted";
   if (!finite(spent_) || spent_ < 0.0) return "guardrails state: spend is not a finite value >= 0";
-  if (!finite(lambda_) || lambda_ < 0.0) return "guardrails state: the budget's dual price is not a finite value >= 0";
+  if (!finite(lambda_) || lambda_ < 0.0) return "guardrails state: dual price not finite >= 0";
   return "";
 }
 

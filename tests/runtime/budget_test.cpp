@@ -224,7 +224,7 @@ TEST(RuntimeBudgetDual, FcfsAndUnlimitedBudgetsKeepNoPrice) {
 TEST(RuntimeBudgetDual, RefusesBadSettingsWithMessages) {
   disco::Guardrails g;
   disco::GuardrailPolicy p = dual_policy(100.0, 1000, 0.0);
-  EXPECT_NE(g.configure(p, arms()).find("budget_dual_rate must be in (0, 1e6] in dual budget mode"), std::string::npos);
+  EXPECT_NE(g.configure(p, arms()).find("budget_dual_rate must be in (0, 1e6] (dual mode)"), std::string::npos);
   p.budget_dual_rate = NAN;
   EXPECT_NE(g.configure(p, arms()).find("budget_dual_rate"), std::string::npos);
   p.budget_dual_rate = 4.0;
