@@ -70,9 +70,9 @@ function skipStats(dv, p) {
 // BanditConfig, the prior (warm start from the bundle) and the observed statistics.
 function stateLayout(state) {
   const dv = new DataView(state.buffer, state.byteOffset, state.byteLength);
-  // runtime state formats 1 and 2 (2 adds held outcomes to the pending table, after the bandit)
-  // share this prefix
-  if (dv.getUint32(0, true) !== RUNTIME_MAGIC || ![1, 2].includes(dv.getUint32(4, true))) {
+  // runtime state formats 1 to 3 (2 adds held outcomes to the pending table, 3 the budget's dual
+  // price after the guardrails: both after the bandit) share this prefix
+  if (dv.getUint32(0, true) !== RUNTIME_MAGIC || ![1, 2, 3].includes(dv.getUint32(4, true))) {
     throw new Error('runtime state: unexpected magic/version (cannot read the bandit in this disco.wasm\'s state)');
   }
   let p = 8 + 8;                                   // magic, version, bundle checksum
