@@ -231,7 +231,8 @@ int main(int argc, char** argv) {
     Pct a{}, c{};
     if (!interleaved(bs, &a, &c)) return 1;
     std::printf("offer with a binding budget and its dual price, interleaved with the plain bundle: "
-                "p50 %.2f vs %.2f us (%+.2f us), p99 %.2f vs %.2f us\n", c.p50, a.p50, c.p50 - a.p50, c.p99, a.p99);
+                "p50 %.2f vs %.2f us (%+.2f us; where the cap removes the discount arms the choice is cheaper), "
+                "p99 %.2f vs %.2f us\n", c.p50, a.p50, c.p50 - a.p50, c.p99, a.p99);
   }
   disco_session_free(s);
   disco_runtime_free(rt);
