@@ -11,8 +11,9 @@ inline constexpr uint16_t kSchemaMinor = 0;  // additive changes; any minor of o
 inline constexpr uint16_t kSchemaMajorMaxAhead = 8;
 inline constexpr uint32_t kStateVersion = 1; // bandit statistics export (disco_bandit_export; cereal archive)
 // Saved runtime state: 2 adds each pending decision's held outcome (an outcome that arrived before
-// the decision was shown, runtime/README.md); format 1 is still read (nothing held).
-inline constexpr uint32_t kRuntimeStateVersion = 2;
+// the decision was shown, runtime/README.md); 3 adds the budget's dual price (guardrails.h: mode,
+// rate, lambda, its clock). Formats 1 and 2 are still read (nothing held; lambda 0).
+inline constexpr uint32_t kRuntimeStateVersion = 3;
 inline constexpr uint32_t kRuntimeStateVersionOldest = 1;
 // Saved session state: 2 adds the visit counters of the context features v2 (context.h); format 1
 // is still read (those counters start at zero).
