@@ -5,7 +5,7 @@
 // names of the nested Model, and every byte shipped to a browser counts against the 64 KB budget.
 // Every read is bounds-checked; anything out of range is a BUNDLE_FORMAT error.
 import { DiscoError } from './errors.js';
-import { fromUtf8, toBytes, toHex, b64Decode, subtleOf } from './util.js';
+import { fromUtf8, isCryptoKey, toBytes, toHex, b64Decode, subtleOf } from './util.js';
 
 /** Newest bundle schema major this SDK understands (schemas/bundle.fbs). */
 export const SCHEMA_MAJOR = 1;
@@ -175,7 +175,7 @@ export async function verifyBundle(bytes, publicKey, { crypto: cryptoImpl } = {}
   }
   const subtle = subtleOf(cryptoImpl);
   let key;
-  if (typeof CryptoKey !== 'undefined' && publicKey instanceof CryptoKey) {
+  if (isCryptoKey(publicKey)) {
     key = publicKey;
   } else {
     const der = spkiFrom(publicKey);

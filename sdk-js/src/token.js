@@ -3,7 +3,7 @@
 //   claims = { d: decision id (32 hex), i: item id, x: discount (fraction), a: arm, e: expiry (ms since epoch) }
 // Also signs opaque values (session cookies) under a different prefix so one can never pass as the other.
 import { DiscoError } from './errors.js';
-import { b64urlDecode, b64urlEncode, fromUtf8, subtleOf, toBytes, utf8, typeName } from './util.js';
+import { b64urlDecode, b64urlEncode, fromUtf8, isCryptoKey, subtleOf, toBytes, utf8, typeName } from './util.js';
 
 const keyCache = new WeakMap();
 
@@ -12,14 +12,14 @@ const keyCache = new WeakMap();
  * keep the result: the imported key is cached per bytes object.
  */
 export function tokenSecretBytes(secret) {
-  if (typeof CryptoKey !== 'undefined' && secret instanceof CryptoKey) return secret;
+  if (isCryptoKey(secret)) return secret;
   const raw = typeof secret === 'string' ? utf8(secret) : toBytes(secret, 'tokenSecret');
   if (raw.length < 16) throw new DiscoError('INVALID_ARGUMENT', `tokenSecret (the secret that signs offer tokens and session cookies) must be at least 16 bytes, got ${raw.length}`);
   return raw;
 }
 
 export async function hmacKey(secret, cryptoImpl) {
-  if (typeof CryptoKey !== 'undefined' && secret instanceof CryptoKey) return secret;
+  if (isCryptoKey(secret)) return secret;
   const raw = tokenSecretBytes(secret);
   const subtle = subtleOf(cryptoImpl);
   if (typeof secret === 'object') {

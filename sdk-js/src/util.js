@@ -119,3 +119,9 @@ export function backoffDelay(attempt, baseMs, maxMs, random = Math.random) {
   const cap = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.min(maxMs, Math.round(cap / 2 + random() * cap / 2));
 }
+
+/** A WebCrypto CryptoKey (Node 18 has no CryptoKey global; its keys still carry the tag). */
+export function isCryptoKey(x) {
+  if (typeof CryptoKey !== 'undefined' && x instanceof CryptoKey) return true;
+  return x !== null && typeof x === 'object' && Object.prototype.toString.call(x) === '[object CryptoKey]';
+}
