@@ -163,7 +163,7 @@ TEST(CollectorParse, FlatBuffersRoundTripAndJsonAgree) {
   }
 }
 
-// Decision.holdout and Decision.user_id (CONTRACTS.md section 2): parsed from both forms, validated,
+// Decision.holdout and Decision.user_id (collector/PROTOCOL.md, schemas/events.fbs): parsed from both forms, validated,
 // absent = false / none.
 TEST(CollectorParse, HoldoutAndUserIdInBothForms) {
   const std::string ok_dec =

@@ -40,7 +40,7 @@ uint64_t count(const std::map<std::string, uint64_t>& m, const std::string& k) {
 
 }  // namespace
 
-// The collector's export columns (CONTRACTS.md section 3): context, mode, shown, holdout, price,
+// The collector's export columns (trainer/data/README.md "Canonical CSV"): context, mode, shown, holdout, price,
 // cost, site in decisions.csv, activations.csv, and real string user ids (no u<N> anywhere).
 TEST(DataCanonical, CollectorColumnsActivationsAndStringUserIds) {
   TempDir tmp;
