@@ -34,7 +34,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # npm packages of the SDK and the browser tests (lockfiles committed; npm ci only when changed).
-for dir in sdk-js tests/js tests/browser; do
+for dir in sdk-js tests/browser; do
   if [ -f "$dir/package-lock.json" ]; then
     stamp="$dir/node_modules/.disco-lock-stamp"
     if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then

@@ -1,6 +1,7 @@
 # Tests of the off-policy evaluation, the A/B analysis and the gate (suites start with "Ope":
 # ctest -R Ope). The OpeObp cases read $DISCO_DATA/open-bandit-men and skip by name without it.
-if(TARGET disco::data)
+disco_targets_or_skip(_have_data disco_ope_tests disco::data LABELS eval ope)
+if(_have_data)
   disco_add_gtest(disco_ope_tests
     SOURCES ope_stats_test.cpp ope_estimators_test.cpp ope_model_test.cpp ope_data_test.cpp ope_ab_test.cpp ope_gate_test.cpp
     LIBS disco::eval disco::data nlohmann_json::nlohmann_json
@@ -11,7 +12,8 @@ if(TARGET disco::data)
     LABELS eval ope realdata
     TIMEOUT 900)
 endif()
-if(TARGET disco-eval)
+disco_targets_or_skip(_have_cli disco_ope_cli_tests disco-eval LABELS eval ope)
+if(_have_cli)
   disco_add_gtest(disco_ope_cli_tests
     SOURCES ope_cli_test.cpp
     LIBS disco::eval disco::data nlohmann_json::nlohmann_json
