@@ -9,6 +9,7 @@
 #include <sstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sqlite3.h>
 
 #include "disco/collector/auth.h"
 #include "disco/collector/batch.h"
@@ -342,6 +343,53 @@ class CollectorStore : public ::testing::Test {
   size_t export_rows = 0;
   std::string header;
 };
+
+// meta.schema_version is written at creation and checked at every open: a store written by a newer
+// collector (or with a damaged version) is refused with a message naming both versions.
+TEST_F(CollectorStore, SchemaVersionIsCheckedAtOpen) {
+  store.reset();
+  const std::string path = dir + "/collector.sqlite";
+  auto set_version = [&](const std::string& value) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, ("UPDATE meta SET value = " + value + " WHERE key = 'schema_version'").c_str(), nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  };
+  auto open_error = [&]() -> std::string {
+    try {
+      reopen();
+    } catch (const std::runtime_error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(st, 0), 1);  // written at creation
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  set_version("2");
+  std::string err = open_error();
+  EXPECT_NE(err.find(path + ": the store has schema version 2 (written by a newer disco-collector)"), std::string::npos) << err;
+  EXPECT_NE(err.find("reads store schema version 1"), std::string::npos) << err;
+  EXPECT_EQ(store, nullptr);
+  set_version("'one'");
+  err = open_error();
+  EXPECT_NE(err.find("schema_version (table meta) is not an integer"), std::string::npos) << err;
+  set_version("0");
+  err = open_error();
+  EXPECT_NE(err.find("schema version 0, unknown"), std::string::npos) << err;
+  set_version("1");
+  EXPECT_EQ(open_error(), "");
+  EXPECT_NE(store, nullptr);
+}
 
 TEST_F(CollectorStore, ResendingABatchChangesNothing) {
   Batch b = batch_of({decision(1, now), decision(2, now)}, {outcome(1, now + 10, 3)});
