@@ -56,8 +56,6 @@ fi
 log "building build/release (-j$JOBS)"
 cmake --build build/release -j"$JOBS" >/tmp/disco-build.log 2>&1 \
   || { grep -E "error|Error" -A3 /tmp/disco-build.log | head -n 60; echo "[setup] build failed (log: /tmp/disco-build.log)"; exit 1; }
-if [ -f wasm/CMakeLists.txt ] && [ -f wasm/build.sh ]; then
-  log "building the WebAssembly runtime"
-  bash wasm/build.sh >/tmp/disco-wasm.log 2>&1 \
-    || { tail -n 40 /tmp/disco-wasm.log; echo "[setup] wasm build failed"; exit 1; }
-fi
+log "building the WebAssembly runtime"
+bash wasm/build.sh >/tmp/disco-wasm.log 2>&1 \
+  || { tail -n 40 /tmp/disco-wasm.log; echo "[setup] wasm build failed"; exit 1; }
