@@ -2,7 +2,9 @@
 // oracle, as inline SVG (no script, no network), plus a self-contained HTML page around it.
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-export function renderChart(res, { bestFixed, retrainDays = [], title = 'disco loop', summary = null } = {}) {
+// retrains: [{ day (0-based loop day it happened at), version, decision: promote|hold, reason }]: the
+// go-live gate's decision at each retrain (disco-eval gate).
+export function renderChart(res, { bestFixed, retrains = [], title = 'disco loop', summary = null } = {}) {
   const H = res.history_days;
   const days = res.disco.margin.length - H;
   const series = [
@@ -42,11 +44,12 @@ export function renderChart(res, { bestFixed, retrainDays = [], title = 'disco l
     for (let d = 0; d < days; d += every) parts.push(`<text x="${x(d).toFixed(1)}" y="${P.B + 18}" text-anchor="middle">${d + 1}</text>`);
     parts.push(`<text transform="translate(18 ${(P.T + P.B) / 2}) rotate(-90)" text-anchor="middle">${esc(ylabel)}</text>`);
     parts.push(`<line x1="${L}" x2="${L}" y1="${P.T}" y2="${P.B}" stroke="#333"/><line x1="${L}" x2="${W - R}" y1="${P.B}" y2="${P.B}" stroke="#333"/>`);
-    for (const d of retrainDays) {
+    for (const r of retrains) {
       // the retrain happens at the start of loop day d (0-based): between days d and d+1 (1-based)
-      const xd = x(d - 0.5);
-      parts.push(`<line x1="${xd.toFixed(1)}" x2="${xd.toFixed(1)}" y1="${P.T}" y2="${P.B}" stroke="#9467bd" stroke-dasharray="3 3"/>`);
-      parts.push(`<text x="${(xd + 3).toFixed(1)}" y="${P.T + 12}" fill="#9467bd" font-size="11">retrain + swap</text>`);
+      const xd = x(r.day - 0.5);
+      const color = r.decision === 'promote' ? '#9467bd' : '#8c564b';
+      parts.push(`<line x1="${xd.toFixed(1)}" x2="${xd.toFixed(1)}" y1="${P.T}" y2="${P.B}" stroke="${color}" stroke-dasharray="3 3"/>`);
+      parts.push(`<text x="${(xd + 3).toFixed(1)}" y="${P.T + 12}" fill="${color}" font-size="11">${r.decision === 'promote' ? 'retrain: gate promoted, swap' : 'retrain: gate held'}</text>`);
     }
     list.forEach((s, i) => {
       const pts = s.data.map((v, d) => `${x(d).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
@@ -98,7 +101,12 @@ highest true expected margin in each shopper's current state.</p>
 <tr>${'<th>margin</th><th>revenue</th><th>conversion</th><th>discount spend</th>'.repeat(4)}</tr>
 ${rows.join('\n')}
 </table>
-${summary ? `<pre>${esc(JSON.stringify({ last: summary.last, all: summary.all, retrains: summary.retrains, decisions: summary.decisions, joined_rows: summary.joined_rows }, null, 1))}</pre>` : ''}
+${retrains.length ? `<h3>Go-live gate at each retrain (disco-eval gate)</h3>
+<table><tr><th>loop day</th><th>candidate</th><th>decision</th><th style="text-align:left">reason</th></tr>
+${retrains.map((r) => `<tr><td>${r.day + 1}</td><td>${esc(r.version)}</td><td>${esc(r.decision)}</td><td style="text-align:left">${esc(r.reason)}</td></tr>`).join('\n')}
+</table>` : ''}
+${summary?.ab ? `<h3>A/B holdout (disco-eval ab)</h3><pre>${esc(JSON.stringify(summary.ab, null, 1).slice(0, 6000))}</pre>` : ''}
+${summary ? `<pre>${esc(JSON.stringify({ last: summary.last, all: summary.all, fixed_all: summary.fixed_all, decisions: summary.decisions, exported_decisions: summary.exported_decisions, gate_decisions: summary.gate_decisions, policy_fit: summary.policy_fit }, null, 1))}</pre>` : ''}
 </body></html>
 `;
   return { svg, html };

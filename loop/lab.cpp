@@ -60,6 +60,7 @@ struct Completion {
 struct RunResult {
   Stats stats;
   uint64_t offers = 0, discounted = 0;
+  double reserved = 0;  // what the runtime's budget meter counts: every discounted offer's spend (guardrails.h)
   // Ground truth per segment (analysis only): offers, discounted offers, the expected margin gained
   // over arm 0 at the moment of the offer (in the shopper's current state), and what the best arm
   // would have gained there.
@@ -161,6 +162,7 @@ RunResult run_disco(Environment& env, const Browsing& browsing, const std::vecto
     r.stats.add(int((p.ts_ms - start) / kDayMs), o, expected);
     ++r.offers;
     r.discounted += arm != 0;
+    if (arm) r.reserved += kArms[size_t(arm)].value * env.item(p.item).price + kArms[size_t(arm)].merchant_cost;
     pending.push({p.checkout_ts_ms, seq++, p.shopper, p.item, off.decision_hi, off.decision_lo, o});
   }
   flush_until(INT64_MAX, true);
@@ -347,9 +349,10 @@ int main(int argc, char** argv) {
     const RunResult r = run_disco(env, browsing, bytes, start, loop_start, total_days, runtime_seed, df);
     if (df) std::fclose(df);
     const double m = sum_margin(r.stats, d0, d1);
-    std::printf("%-40s margin %.0f (%+.2f%% vs none, room closed %.1f%%, %.1f%% of oracle), discounted %.1f%%, spend %.0f; weeks:",
+    std::printf("%-40s margin %.0f (%+.2f%% vs none, room closed %.1f%%, %.1f%% of oracle), discounted %.1f%%, spend %.0f "
+                "(reserved %.0f); weeks:",
                 bundles[k].c_str(), m, 100.0 * (m / none - 1.0), 100.0 * (m - none) / (oracle - none), 100.0 * m / oracle,
-                100.0 * double(r.discounted) / double(std::max<uint64_t>(1, r.offers)), sum_spend(r.stats, d0, d1));
+                100.0 * double(r.discounted) / double(std::max<uint64_t>(1, r.offers)), sum_spend(r.stats, d0, d1), r.reserved);
     for (size_t w = d0; w < d1; w += 7) {
       const double mw = sum_margin(r.stats, w, std::min(d1, w + 7)), nw = sum_margin(base.fixed[0], w, std::min(d1, w + 7));
       std::printf(" %+.1f%%", 100.0 * (mw / nw - 1.0));
@@ -361,7 +364,8 @@ int main(int argc, char** argv) {
                     to_string(Segment(g)), (unsigned long long)r.seg_offers[g], (unsigned long long)r.seg_discounted[g],
                     r.seg_margin[g], r.seg_gain[g], r.seg_best_gain[g]);
     json += std::string(k ? "," : "") + "{\"bundle\":\"" + bundles[k] + "\"," + totals_json(r.stats, d0, d1) +
-            ",\"discounted\":" + std::to_string(r.discounted) + ",\"offers\":" + std::to_string(r.offers) + "}";
+            ",\"discounted\":" + std::to_string(r.discounted) + ",\"offers\":" + std::to_string(r.offers) +
+            ",\"reserved\":" + std::to_string(r.reserved) + "}";
   }
   json += "]}\n";
   if (!json_out.empty()) {

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// disco loop: simulated shoppers -> edge workers (the JS SDK on the real disco.wasm) -> decisions ->
-// the collector -> fleet bandit state pulled back by the edges -> a retrain every M days -> a new
-// signed bundle hot-swapped into the edges. See loop/README.md.
+// disco loop: simulated shoppers -> edge workers (the SDK's createEdgeHandler on the real
+// disco.wasm) -> decisions, events, outcomes -> the collector -> fleet sync back into every edge
+// -> a retrain every M days from the collector's canonical export -> the go-live gate -> a new
+// signed bundle published by the collector and hot-swapped by the edges' sync. See loop/README.md.
 //
-// Processes: disco-loop-sim (C++, the simulator's ground truth, stdin/stdout protocol described in
-// loop/sim_driver.cpp), disco-collector (HTTP on loopback), disco-train (one run per retrain).
-// This file runs the edge fleet: each edge is one disco runtime (bandit + guardrails, one wasm
-// instance, like an isolate) with one session per shopper it serves, and one SDK Transport.
+// Only the product path: the SDK through its package entry points (@disco/sdk, installed in
+// loop/node_modules from ../sdk-js by scripts/setup.sh), and the CLIs a store runs:
+// disco-collector (serve, export --canonical), disco-train (train, policy, export --policy-fit),
+// disco-eval (gate, ab). disco-loop-sim (C++) is the ground truth: the shoppers and what they do.
 import { spawn, execFile } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import fs from 'node:fs';
@@ -14,16 +15,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { performance } from 'node:perf_hooks';
-
-import { Engine, BundleRef, RuntimeRef } from '../sdk-js/src/engine.js';
-import { readModelSummary } from '../sdk-js/src/bundle.js';
 import { webcrypto } from 'node:crypto';
-import { Transport } from '../sdk-js/src/transport.js';
-import { fnv1a64 } from '../sdk-js/src/util.js';
-import { loadWasm, verifyBundle } from '../sdk-js/src/node.js'; // node:crypto by default (Node 18)
-import { encodeBanditStats, importFleetStats, banditConfigAndPrior } from './bandit_state.mjs';
-import { estimateDelayedCost } from './delayed_cost.mjs';
-import { fitBanditPrior, contextCost } from './bandit_prior.mjs';
+
+// The SDK as a store installs it: loop/package.json depends on "@disco/sdk": "file:../sdk-js".
+const sdkMissing = (e) => {
+  if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+  console.error(`disco loop: @disco/sdk is not installed for loop/ (${e.message.split('\n')[0]}): run \`(cd loop && npm ci)\` or scripts/setup.sh`);
+  process.exit(2);
+};
+const { createEdgeHandler, fnv1a64 } = await import('@disco/sdk').catch(sdkMissing);
+const { Transport } = await import('@disco/sdk/transport').catch(sdkMissing);
 import { renderChart } from './chart.mjs';
 
 const execFileP = promisify(execFile);
@@ -32,55 +33,50 @@ const children = new Set();
 process.on('exit', () => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM'); });
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
-const EVENT_TYPES = ['view', 'click', 'cart', 'remove', 'purchase'];
 
 // ------------------------------------------------------------------------------------------------
 // options
 // ------------------------------------------------------------------------------------------------
 const USAGE = `disco loop [--quick] [options]
   --out DIR               output folder (default out/loop, out/loop-quick with --quick); replaced
-  --bin-dir DIR           build folder with loop/disco-loop-sim, collector/disco-collector and
-                          trainer/model/disco-train (default $DISCO_BUILD or build/release)
-  --sim-bin, --collector-bin, --train-bin FILE   override one binary
+  --bin-dir DIR           build folder with loop/disco-loop-sim, collector/disco-collector,
+                          trainer/model/disco-train, trainer/eval/disco-eval and trainer/sim/disco-sim
+                          (default $DISCO_BUILD or build/release)
+  --sim-bin, --collector-bin, --train-bin, --eval-bin, --disco-sim-bin FILE   override one binary
   --seed N (42)  --shoppers N (6000)  --items N (3000)  --days N loop days (21)  --history-days N (7)
-  --edges N (4)           edge workers; shopper s is served by edge s mod N
-  --pull-every-s S (3600) simulated seconds between bandit/bundle pulls (and transport flushes)
-  --retrain-every-days M (7)  --train-window-days W (7)  --train-steps K (300)  (bounded retrain)
+  --edges N (4)           edge workers (createEdgeHandler instances); shopper s is served by edge s mod N
+  --pull-every-s S (3600) simulated seconds between transport flushes and fleet syncs (sync.everyMs)
+  --retrain-every-days M (7)  --train-steps K (300)  a bounded retrain (disco-train train) on the
+                          collector's canonical export, then disco-train policy and the gate
   --last-days L (5)       days averaged for the final comparison
-  --tolerance F (0.10; 0.03 with --quick)  the run fails (exit 1 with --quick) when disco's margin over
+  --tolerance F (0.10; 0.05 with --quick)  the run fails (exit 1 with --quick) when disco's margin over
                           all loop days < (1 - F) x no discount's, or not above the best fixed discount's
-  --quick                 CI run: 1500 shoppers, 1000 items, 4 + 8 days, 2 edges, pulls every 2 h, retrain every
-                          4 days (40 steps), tolerance 0.03, last 3 days, 10000 pilot shoppers in the prior
+  --quick                 CI run: 1500 shoppers, 1000 items, 4 + 8 days, 2 edges, syncs every 2 h, retrain every
+                          4 days (40 steps), tolerance 0.05, last 3 days, 20000 pilot shoppers
   --chart-svg FILE        also write the chart as a standalone SVG (e.g. docs/loop.svg)
-  --delayed-cost C|auto|context (context; auto with --bandit-prior none)  charged on every discounted offer's
-                          reward, in units of the item's price (reward = (margin - C x price) / price); auto = one
-                          number estimated off-policy from a randomized pilot (loop/delayed_cost.mjs); context =
-                          a linear function of the decision's context fitted on the same pilot
-                          (loop/bandit_prior.mjs; needs --bandit-prior pilot); 0 = the myopic reward
-  --pilot-shoppers N (100000)  size of the randomized pilot: disco-sim --logging-policy P (below), 49 days, the
-                          loop's seed (same store and catalog); the loop's own shoppers (u0..u<shoppers-1>)
-                          are left out of every estimate
-  --bandit-prior pilot|none (pilot)  warm-start the bandit with ridge statistics per arm fitted on the pilot's
-                          decisions replayed through the runtime (loop/bandit_prior.mjs): written into each
-                          published bundle by disco-train export --bandit-prior (m0's fitted through m0, each
-                          retrain's refitted through the retrained bundle)
-  --pilot-policy P (epsilon:0.2:0%)  the pilot's logging policy (disco-sim --logging-policy: uniform, epsilon:EPS:ARM, ...);
-                          the default is the store's current policy (no discount) with 20% randomized arms
-  --prior-shoppers N (50000; 10000 with --quick)  pilot shoppers replayed for the prior  --prior-weight W (1)  weight of the prior
-  --edge-history 1|0 (1)  the edges track the history days' events before launch (the SDK runs before offers do)
-  --noise-scale V|auto|bundle (auto)  the bandit's noise scale, written into each published bundle by
-                          disco-train export --noise-scale; auto = the std of the pilot's scaled rewards;
-                          bundle = the trainer's default
-  --disco-sim-bin FILE    the simulator CLI for the pilot (default BIN_DIR/trainer/sim/disco-sim)`;
+  --pilot-shoppers N (50000; 20000 with --quick)  the store's randomized pilot before launch: disco-sim
+                          --logging-policy P (below), 49 days, the loop's seed (same store and catalog), other
+                          shoppers than the loop's; its log is sent to the collector (site "pilot") through the
+                          SDK's Transport, and the policy is fitted from the collector's canonical export of it
+  --pilot-policy P (epsilon:0.2:0%)  the pilot's logging policy (disco-sim --logging-policy)
+  --policy value|myopic|none (value)  what disco-train policy fits into every bundle: the warm start, noise
+                          scale and pooled delayed cost plus the long-term value model (value), without the
+                          value model (myopic: --no-value-model), or nothing (none: the trainer's bundle as is)
+  --policy-args "ARGS"    extra disco-train policy options (split on spaces), e.g. "--prior-weight 0.5"
+  --gate 1|0 (1)          run disco-eval gate at every retrain (0: publish every retrain unchecked)
+  --holdout SHARE (0)     the SDK's holdout option: a stable share of shoppers always gets arm 0; the run
+                          ends with disco-eval ab's lift of disco over the holdout
+  --edge-history 1|0 (1)  the edges track the history days' events before launch (the SDK runs before offers do)`;
 
 function parseArgs(argv) {
   const o = {
     quick: false, out: null, binDir: process.env.DISCO_BUILD ?? path.join(ROOT, 'build/release'),
     seed: 42, shoppers: 6000, items: 3000, days: 21, historyDays: 7, edges: 4, pullEveryS: 3600,
-    retrainEveryDays: 7, trainWindowDays: 7, trainSteps: 300, lastDays: 5, tolerance: 0.10, chartSvg: null,
-    simBin: null, collectorBin: null, trainBin: null, delayedCost: null, noiseScale: 'auto', pilotShoppers: 100000, discoSimBin: null, banditPrior: 'pilot', priorShoppers: 50000, priorWeight: 1, pilotPolicy: 'epsilon:0.2:0%', edgeHistory: 1,
+    retrainEveryDays: 7, trainSteps: 300, lastDays: 5, tolerance: 0.10, chartSvg: null,
+    simBin: null, collectorBin: null, trainBin: null, evalBin: null, discoSimBin: null,
+    pilotShoppers: 50000, pilotPolicy: 'epsilon:0.2:0%', policy: 'value', policyArgs: '', gate: 1, holdout: 0, edgeHistory: 1,
   };
-  const quickDefaults = { shoppers: 1500, items: 1000, days: 8, historyDays: 4, retrainEveryDays: 4, trainWindowDays: 4, trainSteps: 40, lastDays: 3, edges: 2, tolerance: 0.03, pullEveryS: 7200, priorShoppers: 10000 };
+  const quickDefaults = { shoppers: 1500, items: 1000, days: 8, historyDays: 4, retrainEveryDays: 4, trainSteps: 40, lastDays: 3, edges: 2, tolerance: 0.05, pullEveryS: 7200, pilotShoppers: 20000 };
   const set = {};
   const num = (k, v) => {
     const x = Number(v);
@@ -90,11 +86,12 @@ function parseArgs(argv) {
   const names = {
     '--out': 'out', '--bin-dir': 'binDir', '--seed': 'seed', '--shoppers': 'shoppers', '--items': 'items', '--days': 'days',
     '--history-days': 'historyDays', '--edges': 'edges', '--pull-every-s': 'pullEveryS', '--retrain-every-days': 'retrainEveryDays',
-    '--train-window-days': 'trainWindowDays', '--train-steps': 'trainSteps', '--last-days': 'lastDays', '--tolerance': 'tolerance',
-    '--chart-svg': 'chartSvg', '--sim-bin': 'simBin', '--collector-bin': 'collectorBin', '--train-bin': 'trainBin',
-    '--delayed-cost': 'delayedCost', '--noise-scale': 'noiseScale', '--pilot-shoppers': 'pilotShoppers', '--disco-sim-bin': 'discoSimBin', '--bandit-prior': 'banditPrior', '--prior-shoppers': 'priorShoppers', '--prior-weight': 'priorWeight', '--pilot-policy': 'pilotPolicy', '--edge-history': 'edgeHistory',
+    '--train-steps': 'trainSteps', '--last-days': 'lastDays', '--tolerance': 'tolerance',
+    '--chart-svg': 'chartSvg', '--sim-bin': 'simBin', '--collector-bin': 'collectorBin', '--train-bin': 'trainBin', '--eval-bin': 'evalBin',
+    '--disco-sim-bin': 'discoSimBin', '--pilot-shoppers': 'pilotShoppers', '--pilot-policy': 'pilotPolicy', '--policy': 'policy',
+    '--policy-args': 'policyArgs', '--gate': 'gate', '--holdout': 'holdout', '--edge-history': 'edgeHistory',
   };
-  const strings = new Set(['out', 'binDir', 'chartSvg', 'simBin', 'collectorBin', 'trainBin', 'discoSimBin', 'banditPrior', 'pilotPolicy']);
+  const strings = new Set(['out', 'binDir', 'chartSvg', 'simBin', 'collectorBin', 'trainBin', 'evalBin', 'discoSimBin', 'pilotPolicy', 'policy', 'policyArgs']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') { o.quick = true; continue; }
@@ -102,7 +99,7 @@ function parseArgs(argv) {
     const k = names[a];
     if (!k) throw new Error(`unknown argument '${a}'\n${USAGE}`);
     if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
-    set[k] = strings.has(k) || ((k === 'delayedCost' || k === 'noiseScale') && ['auto', 'bundle', 'context'].includes(argv[i + 1])) ? argv[++i] : num(a.slice(2), argv[++i]);
+    set[k] = strings.has(k) ? argv[++i] : num(a.slice(2), argv[++i]);
   }
   if (o.quick) Object.assign(o, quickDefaults);
   Object.assign(o, set);
@@ -110,25 +107,19 @@ function parseArgs(argv) {
   o.simBin ??= path.join(o.binDir, 'loop/disco-loop-sim');
   o.collectorBin ??= path.join(o.binDir, 'collector/disco-collector');
   o.trainBin ??= path.join(o.binDir, 'trainer/model/disco-train');
+  o.evalBin ??= path.join(o.binDir, 'trainer/eval/disco-eval');
   o.discoSimBin ??= path.join(o.binDir, 'trainer/sim/disco-sim');
-  o.delayedCost ??= o.banditPrior === 'pilot' ? 'context' : 'auto';
-  if (o.delayedCost === 'bundle') throw new Error('--delayed-cost: expected a number, auto or context');
-  if (o.noiseScale === 'context') throw new Error('--noise-scale: expected a number, auto or bundle');
-  if (o.delayedCost === 'context' && o.banditPrior !== 'pilot') throw new Error('--delayed-cost context needs --bandit-prior pilot (the cost model is fitted on the pilot)');
-  if (!['pilot', 'none'].includes(o.banditPrior)) throw new Error(`--bandit-prior: expected pilot or none, got '${o.banditPrior}'`);
-  if (!(Number.isInteger(o.priorShoppers) && o.priorShoppers >= 1)) throw new Error('--prior-shoppers must be an integer >= 1');
-  if (!(o.priorWeight > 0)) throw new Error('--prior-weight must be > 0');
-  if ((o.delayedCost === 'auto' || o.noiseScale === 'auto' || o.banditPrior === 'pilot') && !fs.existsSync(o.discoSimBin))
-    throw new Error(`${o.discoSimBin}: not found (build disco-sim, pass --disco-sim-bin, or --delayed-cost C)`);
-  if ((o.delayedCost === 'auto' || o.delayedCost === 'context' || o.noiseScale === 'auto' || o.banditPrior === 'pilot') && !(Number.isInteger(o.pilotShoppers) && o.pilotShoppers >= 100)) throw new Error('--pilot-shoppers must be an integer >= 100');
-  for (const [flag, f] of [['--sim-bin', o.simBin], ['--collector-bin', o.collectorBin], ['--train-bin', o.trainBin]]) {
+  if (!['value', 'myopic', 'none'].includes(o.policy)) throw new Error(`--policy: expected value, myopic or none, got '${o.policy}'`);
+  for (const [flag, f] of [['--sim-bin', o.simBin], ['--collector-bin', o.collectorBin], ['--train-bin', o.trainBin], ['--eval-bin', o.evalBin], ['--disco-sim-bin', o.discoSimBin]]) {
     if (!fs.existsSync(f)) throw new Error(`${f}: not found (build it, or pass --bin-dir / ${flag})`);
   }
+  if (!(Number.isInteger(o.pilotShoppers) && o.pilotShoppers >= 100)) throw new Error('--pilot-shoppers must be an integer >= 100');
   if (!(o.edges >= 1) || !Number.isInteger(o.edges)) throw new Error('--edges must be an integer >= 1');
   if (!(o.days >= 2)) throw new Error('--days must be >= 2');
   if (!(o.pullEveryS >= 60)) throw new Error('--pull-every-s must be >= 60 simulated seconds');
   if (!(o.retrainEveryDays >= 1)) throw new Error('--retrain-every-days must be >= 1');
   if (!(o.tolerance >= 0 && o.tolerance < 1)) throw new Error('--tolerance must be in [0, 1)');
+  if (!(o.holdout >= 0 && o.holdout < 1)) throw new Error('--holdout must be a share in [0, 1), e.g. 0.1');
   return o;
 }
 
@@ -183,151 +174,162 @@ async function startCollector(bin, confPath, logPath) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// an edge worker: one runtime, sessions per shopper, one transport
+// an edge worker: createEdgeHandler (one runtime per isolate: bandit, guardrails), the shoppers'
+// sessions in a KV store (exact state), each shopper's cookie kept by the shopper
 // ------------------------------------------------------------------------------------------------
+class MemKV {
+  constructor() { this.m = new Map(); }
+  async get(k) { return this.m.get(k) ?? null; }
+  async put(k, v) { this.m.set(k, v); }
+}
+
+// WebCrypto with seeded getRandomValues (session ids, holdout decision ids): a rerun gives the same
+// user keys, hence the same holdout membership and the same decisions. Signatures and HMACs are
+// node:crypto's.
+// splitmix64 (one stream per edge): the start is the mixed seed, so two edges' streams (seeds s and
+// s + 1) do not overlap (a plain s x golden start would make edge 1's stream edge 0's shifted by one
+// draw: the same session ids, hence user keys, on different edges).
+function seededCrypto(seed) {
+  const mix = (v) => {
+    let z = BigInt.asUintN(64, v);
+    z = BigInt.asUintN(64, (z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n);
+    z = BigInt.asUintN(64, (z ^ (z >> 27n)) * 0x94d049bb133111ebn);
+    return z ^ (z >> 31n);
+  };
+  let x = mix(mix(BigInt(seed) ^ 0x6a09e667f3bcc909n));
+  const next = () => {
+    x = BigInt.asUintN(64, x + 0x9e3779b97f4a7c15n);
+    return mix(x);
+  };
+  return {
+    subtle: webcrypto.subtle,
+    getRandomValues(a) {
+      const b = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+      for (let i = 0; i < b.length; i += 8) {
+        let v = next();
+        for (let k = 0; k < 8 && i + k < b.length; k++) { b[i + k] = Number(v & 0xffn); v >>= 8n; }
+      }
+      return a;
+    },
+  };
+}
+
 class Edge {
   constructor(id, ctx) {
     this.id = id;
     this.ctx = ctx;
-    this.sessions = new Map();  // shopper -> SessionRef
-    this.pending = new Map();   // decisionId -> { item }
-    this.stats = { offers: 0, reports: 0, tracked: 0, unknownItems: 0, pulls: 0, imports: 0, swaps: 0, banditVersion: -1, importMode: null, priorSwaps: { changed: 0, unchanged: 0 } };
-    this.bundleEtag = null;
-    this.banditEtag = null;
-  }
-
-  async init(wasm, bundleBytes, etag) {
-    const c = this.ctx;
-    this.engine = await Engine.load(wasm);
-    const header = await verifyBundle(bundleBytes, c.publicKey);
-    this.summary = readModelSummary(header.payload);
-    this.bundle = new BundleRef(this.engine, bundleBytes);
-    this.bundleEtag = etag;
-    this.runtime = new RuntimeRef(this.engine, this.bundle, { seed: BigInt(c.seed) * 1000n + BigInt(this.id), mode: 0, maxPendingDecisions: 16384 });
-    // Warm start (README "Warm start"): the bundle's BanditPrior (the pilot's statistics) and noise scale.
-    this.transport = new Transport({
-      url: `${c.collectorUrl}/v1/events`, key: c.secret, keyId: c.apiKey, senderId: `edge-${this.id}`,
-      crypto: webcrypto, // Node 18 has no global WebCrypto
-      maxQueue: 1_000_000, batchSize: 2000, flushIntervalMs: 60_000, backoffBaseMs: 50, backoffMaxMs: 1000,
-      onError: (e) => { c.transportErrors.push(`edge-${this.id}: ${e.message}`); },
+    this.cookies = new Map();   // shopper -> "disco=..." (the shopper's browser keeps it)
+    this.buffered = new Map();  // shopper -> events not yet sent to the edge (sent with the next request)
+    this.pending = new Map();   // decisionId -> { holdout }
+    this.stats = { offers: 0, holdout: 0, reports: 0, requests: 0, tracked: 0, syncs: 0, imports: 0, swaps: 0, banditVersion: -1, syncBytes: 0, syncMs: 0 };
+    const c = ctx;
+    this.handler = createEdgeHandler({
+      bundle: c.firstBundle, publicKey: c.publicKey, tokenSecret: `loop-edge-token-secret-${c.seed}`,
+      kv: new MemKV(), seed: BigInt(c.seed) * 1000n + BigInt(id), crypto: seededCrypto(BigInt(c.seed) * 1000n + BigInt(id)),
+      now: () => c.clock.t,
+      userId: (request) => request.headers.get('x-shopper-id') ?? undefined,
+      collector: {
+        url: `${c.collectorUrl}/v1/events`, key: c.secret, keyId: c.apiKey, senderId: `edge-${id}`, events: true,
+        maxQueue: 2_000_000, batchSize: 5000, flushIntervalMs: 600_000, backoffBaseMs: 50, backoffMaxMs: 1000,
+        onError: (e) => { c.transportErrors.push(`edge-${id}: ${e.message}`); },
+      },
+      // sync.everyMs in simulated time (the handler's clock): the loop runs one sync() at the end of
+      // every step, so a request-started pull is never due in between.
+      sync: { url: c.collectorUrl, everyMs: c.pullEveryS * 1000, onError: (e) => { c.syncErrors.push(`edge-${id}: ${e.message}`); } },
+      holdout: c.holdout > 0 ? { share: c.holdout, arm: 0 } : undefined,
     });
   }
 
-  session(shopper) {
-    let s = this.sessions.get(shopper);
-    if (!s) {
-      s = this.runtime.createSession(fnv1a64(`u${shopper}`));
-      this.sessions.set(shopper, s);
-    }
-    return s;
+  async call(route, shopper, body) {
+    const headers = { 'content-type': 'application/json', 'x-shopper-id': `u${shopper}` };
+    const cookie = shopper === null ? null : this.cookies.get(shopper);
+    if (cookie) headers.cookie = cookie;
+    const res = await this.handler.fetch(new Request(`http://edge-${this.id}.loop/${route}`, { method: 'POST', headers, body: JSON.stringify(body) }));
+    this.stats.requests++;
+    const sc = res.headers.get('set-cookie');
+    if (sc && shopper !== null) this.cookies.set(shopper, sc.split(';')[0]);
+    const j = await res.json();
+    if (res.status !== 200) throw new Error(`edge-${this.id} /${route}: HTTP ${res.status}: ${JSON.stringify(j)}`);
+    return j;
   }
 
-  index(item) {
-    try { return this.bundle.index(`i${item}`); } catch (e) {
-      if (e.code !== 'UNKNOWN_ITEM') throw e;
-      this.stats.unknownItems++;
-      return -1;
-    }
-  }
-
-  track(shopper, item, type, ts, price, quantity) {
-    const idx = this.index(item);
-    if (idx < 0) return;
-    this.session(shopper).observe(idx, type, ts, price, quantity);
+  // The storefront's events reach the edge with the shopper's next request (at most 100 per request).
+  buffer(shopper, item, type, ts, price, quantity) {
+    let b = this.buffered.get(shopper);
+    if (!b) this.buffered.set(shopper, (b = []));
+    b.push({ type, itemId: `i${item}`, ts, price, quantity });
     this.stats.tracked++;
   }
 
-  // The cart page asks for an offer and displays it (deferred activation: shown).
-  offer(shopper, item, ts) {
-    const idx = this.index(item);
-    if (idx < 0) return { arm: 0, decisionId: null };
-    const o = this.session(shopper).offer(idx, ts);
-    this.runtime.shown(o.decisionId);
-    const itemId = this.bundle.id(o.item);
-    this.transport.enqueue('decisions', {
-      decision_id: o.decisionId, ts_ms: ts, user_key: fnv1a64(`u${shopper}`).toString(), item_id: itemId,
-      arm: o.arm, discount: o.discount, propensity: o.propensity,
-      model_version: this.bundle.info.modelVersion, policy_version: this.bundle.info.modelVersion,
-      mode: 'Online', shown: false,
-      price: this.summary.price?.[o.item] ?? 0, cost: this.summary.cost?.[o.item] ?? 0, context: o.context,
-    });
-    this.transport.enqueue('activations', { decision_id: o.decisionId, ts_ms: ts });
-    this.pending.set(o.decisionId, { item: o.item, arm: o.arm, price: this.summary.price?.[o.item] ?? 0, context: o.context });
+  async sendBuffered(shopper) {
+    const b = this.buffered.get(shopper);
+    if (!b) return;
+    this.buffered.delete(shopper);
+    for (let i = 0; i < b.length; i += 100) {
+      const chunk = b.slice(i, i + 100);
+      this.ctx.clock.t = chunk[chunk.length - 1].ts;
+      await this.call('track', shopper, { events: chunk });
+    }
+  }
+
+  async flushBuffers() {
+    for (const shopper of [...this.buffered.keys()]) await this.sendBuffered(shopper);
+  }
+
+  // The cart page asks for an offer (with the events since the shopper's last request) and
+  // displays it (deferred activation: /shown).
+  async offer(shopper, item, ts) {
+    let events = [];
+    const b = this.buffered.get(shopper);
+    if (b) {
+      this.buffered.delete(shopper);
+      while (b.length > 100) {
+        const chunk = b.splice(0, 100);
+        this.ctx.clock.t = chunk[chunk.length - 1].ts;
+        await this.call('track', shopper, { events: chunk });
+      }
+      events = b;
+    }
+    this.ctx.clock.t = ts;
+    const o = await this.call('offer', shopper, { item: `i${item}`, events });
+    await this.call('shown', shopper, { decisionId: o.decisionId });
+    this.pending.set(o.decisionId, { holdout: o.holdout });
     this.stats.offers++;
+    if (o.holdout) this.stats.holdout++;
     return o;
   }
 
-  // Checkout: the outcome reaches the edge that made the offer (local bandit update + collector).
-  // The reported reward (disco_outcome.margin is "the reward") is the realized margin minus the
-  // delayed cost of a discount (README "The reward"): delayedCost x price for every discounted
-  // offer, converted or not. The collector's fleet statistics take it as is (margin / price);
-  // the runtime's local update counts it only for converted outcomes until the next pull replaces
-  // the local statistics with the fleet's.
-  report(decisionId, shopper, item, r) {
+  // Checkout: the outcome reaches the edge that made the offer (local bandit update + collector),
+  // with the realized margin; a purchase is a tracked event of the shopper.
+  async report(decisionId, shopper, item, r) {
     const p = this.pending.get(decisionId);
-    const c = this.ctx;
-    const charge = p && p.arm !== 0 ? (c.costModel ? contextCost(c.costModel, p.context) : c.delayedCost) * p.price : 0;
-    const reward = r.margin - charge;
-    const status = this.runtime.update(decisionId, { ts: r.ts, converted: r.purchased, revenue: r.revenue, margin: reward });
-    if (status !== 'OK') this.ctx.reportProblems.push(`${decisionId}: ${status}`);
-    this.transport.enqueue('outcomes', { decision_id: decisionId, ts_ms: r.ts, converted: r.purchased, revenue: r.revenue, margin: reward });
     this.pending.delete(decisionId);
+    this.ctx.clock.t = r.ts;
+    const res = await this.call('report', null, { decisionId, converted: r.purchased, revenue: r.revenue, margin: r.margin });
+    if (!p?.holdout && !res.applied) this.ctx.reportProblems.push(`${decisionId}: ${res.status}`);
     this.stats.reports++;
-    if (r.purchased) this.track(shopper, item, 4, r.ts, r.unitPrice, r.quantity);
+    if (r.purchased) this.buffer(shopper, item, 4, r.ts, r.unitPrice, r.quantity);
   }
 
   async flush() {
     for (let i = 0; i < 50; i++) {
-      if ((await this.transport.flush()).ok) return; // flush() resolves { ok, sent, queued, dropped } since sdk 0.2
+      const r = await this.handler.flush();
+      if (r.ok) return;
       await new Promise((res) => setTimeout(res, 20));
     }
-    throw new Error(`edge-${this.id}: the collector did not take the queued records (${this.transport.size} left): ${this.ctx.transportErrors.slice(-1)[0] ?? ''}`);
+    throw new Error(`edge-${this.id}: the collector did not take the queued records: ${this.ctx.transportErrors.slice(-1)[0] ?? ''}`);
   }
 
-  // Pull: fleet bandit statistics, then the current bundle (ETag; hot swap when it changed).
-  async pull() {
-    const c = this.ctx;
-    this.stats.pulls++;
-    const h = { 'x-disco-key': c.apiKey };
-    if (this.banditEtag) h['if-none-match'] = this.banditEtag;
-    const r = await fetch(`${c.collectorUrl}/v1/bandit-state`, { headers: h });
-    if (r.status === 200) {
-      const state = await r.json();
-      this.banditEtag = r.headers.get('etag');
-      const bytes = encodeBanditStats(state, this.bundle.info.nArms, this.bundle.info.contextDim);
-      this.stats.importMode = importFleetStats(this.engine, this.runtime, bytes);
-      this.stats.imports++;
-      this.stats.banditVersion = state.version;
-    } else if (r.status !== 304) {
-      throw new Error(`GET /v1/bandit-state: HTTP ${r.status}: ${await r.text()}`);
-    }
-    const bh = this.bundleEtag ? { 'if-none-match': this.bundleEtag } : {};
-    const b = await fetch(`${c.collectorUrl}/v1/bundle`, { headers: bh });
-    if (b.status === 200) {
-      const bytes = new Uint8Array(await b.arrayBuffer());
-      await this.swap(bytes, b.headers.get('etag'));
-    } else if (b.status !== 304) {
-      throw new Error(`GET /v1/bundle: HTTP ${b.status}: ${await b.text()}`);
-    }
-  }
-
-  // Hot swap (the same steps as Disco#swapBundle): verify the signature, load, swap, free the old one.
-  async swap(bytes, etag) {
-    const header = await verifyBundle(bytes, this.ctx.publicKey);
-    const summary = readModelSummary(header.payload);
-    const ref = new BundleRef(this.engine, bytes);
-    // Whether the swap installed the new bundle's bandit prior and noise scale (reported at the end).
-    const before = banditConfigAndPrior(this.runtime);
-    try { this.runtime.swapBundle(ref); } catch (e) { ref.free(); throw e; }
-    const after = banditConfigAndPrior(this.runtime);
-    const same = before.length === after.length && before.every((v, i) => v === after[i]);
-    this.stats.priorSwaps[same ? 'unchanged' : 'changed']++;
-    const old = this.bundle;
-    this.bundle = ref;
-    this.summary = summary;
-    old.free();
-    this.bundleEtag = etag;
-    this.stats.swaps++;
+  // Fleet sync (the SDK's sync(): GET /v1/bundle and /v1/bandit-state with ETags, verify + hot swap,
+  // import the fleet statistics).
+  async sync() {
+    this.ctx.clock.t = this.ctx.clock.stepEnd;
+    const r = await this.handler.sync();
+    this.stats.syncs++;
+    this.stats.syncBytes += r.bytes;
+    if (r.stats === 'imported') { this.stats.imports++; this.stats.banditVersion = r.version; }
+    if (r.bundle === 'swapped') this.stats.swaps++;
+    return r;
   }
 }
 
@@ -349,31 +351,35 @@ function csvSplit(line) {
   return out;
 }
 
-// The collector's joined export -> the trainer's canonical decisions.csv + outcomes.csv (window only).
-function convertJoined(joinedPath, dir, from, to, keyToUser) {
-  const lines = fs.readFileSync(joinedPath, 'utf8').split('\n').filter(Boolean);
-  const head = csvSplit(lines[0]);
-  const col = Object.fromEntries(head.map((h, i) => [h, i]));
-  for (const need of ['decision_id', 'ts', 'user_id', 'item_id', 'arm', 'discount', 'propensity', 'model_version', 'policy_version', 'status', 'outcome_ts', 'converted', 'revenue', 'margin']) {
-    if (!(need in col)) throw new Error(`${joinedPath}: column ${need} missing (header: ${lines[0]})`);
+function readCsv(file, onRow) {
+  const text = fs.readFileSync(file, 'utf8');
+  let start = text.indexOf('\n') + 1;
+  const header = csvSplit(text.slice(0, start - 1).replace(/\r$/, ''));
+  const col = Object.fromEntries(header.map((h, i) => [h, i]));
+  let n = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end).replace(/\r$/, '');
+    start = end + 1;
+    if (!line) continue;
+    onRow(line.includes('"') ? csvSplit(line) : line.split(','), col);
+    n++;
   }
-  const dec = ['decision_id,ts,user_id,item_id,arm,discount,propensity,model_version,policy_version'];
-  const out = ['decision_id,ts,converted,revenue,margin'];
-  let rows = 0;
-  for (let i = 1; i < lines.length; i++) {
-    const f = csvSplit(lines[i]);
-    const ts = Number(f[col.ts]);
-    if (!(ts >= from && ts < to)) continue;
-    const user = keyToUser.get(f[col.user_id]) ?? `k${f[col.user_id]}`;
-    dec.push([f[col.decision_id], ts, user, f[col.item_id], f[col.arm], f[col.discount], f[col.propensity], f[col.model_version], f[col.policy_version]].join(','));
-    rows++;
-    if (f[col.status] === 'joined' || f[col.status] === 'late' || f[col.status] === '1' || f[col.status] === '3') {
-      out.push([f[col.decision_id], f[col.outcome_ts], f[col.converted], f[col.revenue], f[col.margin]].join(','));
-    }
+  return n;
+}
+
+async function run(bin, args, logPath, what, okCodes = [0]) {
+  const name = path.basename(bin);
+  try {
+    const r = await execFileP(bin, args, { maxBuffer: 64 << 20 });
+    fs.appendFileSync(logPath, `$ ${name} ${args.join(' ')}\n${r.stdout}${r.stderr}\n`);
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    fs.appendFileSync(logPath, `$ ${name} ${args.join(' ')}\n${e.stdout ?? ''}${e.stderr ?? ''}\n(exit ${e.code})\n`);
+    if (okCodes.includes(e.code)) return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    throw new Error(`${what} failed (${name}, status ${e.code}): ${(e.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}; see ${logPath}`);
   }
-  fs.writeFileSync(path.join(dir, 'decisions.csv'), dec.join('\n') + '\n');
-  fs.writeFileSync(path.join(dir, 'outcomes.csv'), out.join('\n') + '\n');
-  return { decisions: rows, outcomes: out.length - 1 };
 }
 
 async function train(o, dataDir, outDir, version, logPath) {
@@ -382,33 +388,34 @@ async function train(o, dataDir, outDir, version, logPath) {
     '--key', path.join(o.out, 'keys/private.pem'), '--max-test-sessions', '100', '--cold-holdout', '0',
     '--model-version', version, '--fresh'];
   const t0 = performance.now();
-  try {
-    const r = await execFileP(o.trainBin, args, { maxBuffer: 64 << 20 });
-    fs.appendFileSync(logPath, `$ disco-train ${args.join(' ')}\n${r.stdout}${r.stderr}\n`);
-  } catch (e) {
-    fs.appendFileSync(logPath, `$ disco-train ${args.join(' ')}\n${e.stdout ?? ''}${e.stderr ?? ''}\n`);
-    throw new Error(`disco-train failed (status ${e.code}); see ${logPath}`);
-  }
+  await run(o.trainBin, args, logPath, 'disco-train train');
   const bundle = path.join(outDir, 'bundle.disco');
   if (!fs.existsSync(bundle)) throw new Error(`disco-train wrote no ${bundle}; see ${logPath}`);
   return { bundle, seconds: (performance.now() - t0) / 1000 };
 }
 
-// Re-exports a trained model (OUT/model.bin) with the bandit's warm start and noise scale:
-// disco-train export --bandit-prior FILE --noise-scale V (the same catalog and options as train).
-async function exportBundle(o, dataDir, outDir, version, priorPath, noiseScale, logPath) {
-  const out = path.join(outDir, 'bundle-bandit.disco');
-  const args = ['export', '--data', dataDir, '--out', outDir, '--model', path.join(outDir, 'model.bin'), '--bundle', out,
-    '--no-int4', '--cold-holdout', '0', '--key', path.join(o.out, 'keys/private.pem'), '--model-version', version];
-  if (priorPath) args.push('--bandit-prior', priorPath);
-  if (noiseScale !== null) args.push('--noise-scale', String(noiseScale));
-  try {
-    const r = await execFileP(o.trainBin, args, { maxBuffer: 16 << 20 });
-    fs.appendFileSync(logPath, `$ disco-train ${args.join(' ')}\n${r.stdout}${r.stderr}\n`);
-  } catch (e) {
-    fs.appendFileSync(logPath, `$ disco-train ${args.join(' ')}\n${e.stdout ?? ''}${e.stderr ?? ''}\n`);
-    throw new Error(`disco-train export failed (status ${e.code}): ${(e.stderr ?? '').trim()}; see ${logPath}`);
-  }
+// disco-train policy on the pilot's canonical export, replayed through `bundlePath` (the bundle
+// the fit ships in: the contexts depend on its model), then disco-train export --policy-fit.
+async function fitPolicy(o, pilotLog, bundlePath, dataDir, modelDir, version, logPath) {
+  if (o.policy === 'none') return { bundle: bundlePath, fit: null };
+  const fitPath = path.join(modelDir, 'policy_fit.json');
+  const args = ['policy', '--log', pilotLog, '--bundle', bundlePath, '--out', fitPath];
+  if (o.policy === 'myopic') args.push('--no-value-model');
+  if (o.policyArgs.trim()) args.push(...o.policyArgs.trim().split(/\s+/));
+  await run(o.trainBin, args, logPath, 'disco-train policy');
+  const out = path.join(modelDir, 'bundle-policy.disco');
+  await run(o.trainBin, ['export', '--data', dataDir, '--out', modelDir, '--model', path.join(modelDir, 'model.bin'), '--bundle', out,
+    '--no-int4', '--cold-holdout', '0', '--key', path.join(o.out, 'keys/private.pem'), '--model-version', version, '--policy-fit', fitPath],
+  logPath, 'disco-train export --policy-fit');
+  return { bundle: out, fit: JSON.parse(fs.readFileSync(fitPath, 'utf8')) };
+}
+
+async function exportCanonical(o, colData, site, dir, logPath) {
+  fs.rmSync(dir, { recursive: true, force: true });
+  const r = await run(o.collectorBin, ['export', '--data', colData, '--canonical', dir, '--site', site], logPath, 'disco-collector export --canonical');
+  const m = /(\d+) events, (\d+) decisions, (\d+) activations, (\d+) outcomes/.exec(r.stdout);
+  const out = m ? { events: Number(m[1]), decisions: Number(m[2]), activations: Number(m[3]), outcomes: Number(m[4]) } : {};
+  Object.defineProperty(out, 'stdout', { value: r.stdout, enumerable: false });  // not in summary.json
   return out;
 }
 
@@ -416,6 +423,57 @@ function publishBundle(src, collectorData) {
   const dst = path.join(collectorData, 'bundle.disco');
   fs.copyFileSync(src, dst + '.tmp');
   fs.renameSync(dst + '.tmp', dst);  // atomic: the collector serves the old or the new file, never half
+}
+
+// The store's pilot log -> the collector (site "pilot"), as its SDKs would have sent it: events,
+// decisions (logged arm and propensity, the store's shopper id), activations, outcomes.
+async function uploadPilot(pilotDir, { url, key, keyId, keep }) {
+  const t = new Transport({ url, key, keyId, crypto: webcrypto, senderId: 'pilot-upload', maxQueue: 40_000, batchSize: 10_000, flushIntervalMs: 3_600_000, backoffBaseMs: 50, backoffMaxMs: 2000 });
+  const counts = { events: 0, decisions: 0, outcomes: 0 };
+  const keyOf = new Map();
+  const userKey = (u) => { let k = keyOf.get(u); if (!k) keyOf.set(u, (k = fnv1a64(u).toString())); return k; };
+  const drain = async () => {
+    if (t.size < 30_000) return;
+    const r = await t.flush();
+    if (!r.ok) throw new Error(`uploading the pilot to the collector: ${r.error?.message ?? JSON.stringify(r)}`);
+  };
+  const shownById = new Set();
+  const items = new Map();
+  readCsv(path.join(pilotDir, 'items.csv'), (f, c) => { items.set(f[c.item_id], { price: Number(f[c.price]), cost: f[c.cost] === '' ? 0 : Number(f[c.cost]) }); });
+  const rowsOf = (file) => { const rows = []; readCsv(file, (f, c) => rows.push([f, c])); return rows; };
+  for (const [f, c] of rowsOf(path.join(pilotDir, 'events.csv'))) {
+    if (!keep(f[c.user_id])) continue;
+    t.enqueue('events', { user_key: userKey(f[c.user_id]), session_id: f[c.session_id], ts_ms: Number(f[c.ts]), type: f[c.type], item_id: f[c.item_id], price: Number(f[c.price]), quantity: Number(f[c.quantity]) });
+    counts.events++;
+    await drain();
+  }
+  const hasShown = fs.existsSync(path.join(pilotDir, 'activations.csv'));
+  if (hasShown) readCsv(path.join(pilotDir, 'activations.csv'), (f, c) => shownById.add(f[c.decision_id]));
+  const kept = new Set();
+  for (const [f, c] of rowsOf(path.join(pilotDir, 'decisions.csv'))) {
+    if (!keep(f[c.user_id])) continue;
+    const id = f[c.decision_id];
+    const it = items.get(f[c.item_id]) ?? { price: 0, cost: 0 };
+    t.enqueue('decisions', {
+      decision_id: id, ts_ms: Number(f[c.ts]), user_key: userKey(f[c.user_id]), user_id: f[c.user_id], item_id: f[c.item_id],
+      arm: Number(f[c.arm]), discount: Number(f[c.discount]), propensity: Number(f[c.propensity]),
+      model_version: f[c.model_version] || 'pilot', policy_version: f[c.policy_version] || 'pilot', mode: 'Online',
+      shown: hasShown ? shownById.has(id) : true, price: it.price, cost: it.cost,
+    });
+    kept.add(id);
+    counts.decisions++;
+    await drain();
+  }
+  for (const [f, c] of rowsOf(path.join(pilotDir, 'outcomes.csv'))) {
+    if (!kept.has(f[c.decision_id])) continue;
+    t.enqueue('outcomes', { decision_id: f[c.decision_id], ts_ms: Number(f[c.ts]), converted: f[c.converted] === '1' || f[c.converted] === 'true', revenue: Number(f[c.revenue]), margin: Number(f[c.margin]) });
+    counts.outcomes++;
+    await drain();
+  }
+  const r = await t.flush();
+  if (!r.ok) throw new Error(`uploading the pilot to the collector: ${r.error?.message ?? JSON.stringify(r)}`);
+  t.close();
+  return counts;
 }
 
 // CPU seconds of this process and of its children that have been waited for (/proc/self/stat
@@ -437,13 +495,15 @@ async function main() {
   const o = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
   fs.rmSync(o.out, { recursive: true, force: true });
-  for (const d of ['keys', 'collector', 'train', 'models']) fs.mkdirSync(path.join(o.out, d), { recursive: true });
+  for (const d of ['keys', 'collector', 'train', 'models', 'gate']) fs.mkdirSync(path.join(o.out, d), { recursive: true });
   const logPath = path.join(o.out, 'loop.log');
+  const trainLog = path.join(o.out, 'train.log');
   const log = (s) => { console.log(s); fs.appendFileSync(logPath, s + '\n'); };
   log(`disco loop${o.quick ? ' --quick' : ''}: ${o.shoppers} shoppers, ${o.items} items, ${o.historyDays} history + ${o.days} loop days, ` +
-    `${o.edges} edges, pull every ${o.pullEveryS} s (simulated), retrain every ${o.retrainEveryDays} days on the last ${o.trainWindowDays} days (${o.trainSteps} steps) -> ${o.out}`);
+    `${o.edges} edges, sync every ${o.pullEveryS} s (simulated), retrain every ${o.retrainEveryDays} days (${o.trainSteps} steps), ` +
+    `policy ${o.policy}, gate ${o.gate ? 'on' : 'off'}${o.holdout ? `, holdout ${o.holdout}` : ''} -> ${o.out}`);
 
-  // 1. signing key; the simulator (history + baselines); the first bundle from the history.
+  // 1. signing key; the simulator (history + baselines); the first model from the store's history.
   await execFileP(o.trainBin, ['keygen', '--out', path.join(o.out, 'keys')]);
   const publicKey = new Uint8Array(fs.readFileSync(path.join(o.out, 'keys/public.der')));
   const sim = new SimProcess(o.simBin, ['--out', o.out, '--seed', String(o.seed), '--shoppers', String(o.shoppers),
@@ -452,132 +512,99 @@ async function main() {
   const baselines = JSON.parse(fs.readFileSync(path.join(o.out, 'baselines.json'), 'utf8'));
   const DAY = head.day_ms;
   log(`simulator: ${fmt(head.loop_offers)} offer points and ${fmt(head.loop_events)} browsing events in the loop days`);
-  const m0 = await train(o, head.history, path.join(o.out, 'models/m0'), 'loop-m0', path.join(o.out, 'train.log'));
-  log(`bundle m0 trained on the ${o.historyDays} history days (no discount) in ${m0.seconds.toFixed(1)} s`);
+  const m0 = await train(o, head.history, path.join(o.out, 'models/m0'), 'loop-m0', trainLog);
+  log(`bundle m0 trained on the store's ${o.historyDays} history days (no discount) in ${m0.seconds.toFixed(1)} s`);
 
-  // 2. the collector, serving m0.
+  // 2. the collector: site "loop" (the edges), site "pilot" (the store's randomized pilot).
   const colData = path.join(o.out, 'collector');
   publishBundle(m0.bundle, colData);
-  const apiKey = 'loop-key';
-  const secret = `loop-site-secret-${o.seed}`;  // >= 16 characters (collector config rule)
+  const apiKey = 'loop-key', secret = `loop-site-secret-${o.seed}`;  // >= 16 characters (collector config rule)
+  const pilotKey = 'pilot-key', pilotSecret = `pilot-site-secret-${o.seed}`;
   const conf = path.join(o.out, 'collector.conf');
   // Simulated time runs ~10^4 times faster than the wall clock and lies in the past, so the
   // collector's wall-clock sweep must not close reward windows: the edges report every outcome
   // (purchases and non-purchases) explicitly at checkout, and the window is set to 10 years.
-  fs.writeFileSync(conf, [`listen = 127.0.0.1:0`, `data_dir = ${colData}`, `site = loop:${apiKey}:${secret}`,
+  fs.writeFileSync(conf, [`listen = 127.0.0.1:0`, `data_dir = ${colData}`, `site = loop:${apiKey}:${secret}`, `site = pilot:${pilotKey}:${pilotSecret}`,
     `reward_window_ms = 315360000000`, `sqlite_synchronous = normal`, `max_rows = 10000`, `max_body_bytes = 16777216`, ''].join('\n'));
   const col = await startCollector(o.collectorBin, conf, path.join(o.out, 'collector.log'));
-  log(`collector: ${col.url} (data ${colData})`);
+  log(`collector: ${col.url} (data ${colData}; sites loop and pilot)`);
 
-  // The delayed cost of a discount (README "The reward"), from a randomized pilot when auto.
-  // The pilot: the same store (seed, catalog), arms uniform at random; the loop's own shoppers
-  // (indices below o.shoppers) are left out of every estimate.
-  let delayed = null;
+  // 3. The store's randomized pilot (other shoppers of the same store) -> the collector -> its
+  // canonical export -> disco-train policy (warm start, noise scale, delayed cost, value model).
   const pilotDir = path.join(o.out, 'pilot');
-  const keepPilotShopper = (u) => u >= o.shoppers;
-  if (o.delayedCost === 'auto' || o.noiseScale === 'auto' || o.banditPrior === 'pilot') {
-    await execFileP(o.discoSimBin, ['--seed', String(o.seed), '--out', pilotDir, '--shoppers', String(o.pilotShoppers + o.shoppers),
-      '--items', String(o.items), '--days', '49', '--logging-policy', o.pilotPolicy, '--dirty-rate', '0', '--quiet']);
-  }
-  if (o.delayedCost === 'auto' || o.delayedCost === 'context' || o.noiseScale === 'auto') {
-    delayed = estimateDelayedCost(pilotDir, { horizonDays: 21, keepUser: keepPilotShopper });
-    if (o.delayedCost === 'auto') o.delayedCost = Math.max(0, delayed.pooled.cost);
-    const costText = o.delayedCost === 'context' ? 'per context (fitted with the bandit prior below); pooled' : `${o.delayedCost.toFixed(4)} x price`;
-    if (o.noiseScale === 'auto') o.noiseScale = Math.max(0.05, delayed.reward_std);
-    fs.writeFileSync(path.join(o.out, 'delayed_cost.json'), JSON.stringify(delayed, null, 1) + '\n');
-    log(`delayed cost of a discount: ${costText} (estimate ${delayed.pooled.cost.toFixed(4)} +- ${delayed.pooled.se.toFixed(4)}; randomized pilot: ` +
-      `${fmt(o.pilotShoppers)} other shoppers of the same store, ${fmt(delayed.decisions)} randomized decisions (${o.pilotPolicy}), 21-day horizon; immediate reward mean ${delayed.reward_mean.toFixed(3)})`);
-  } else {
-    log(`delayed cost of a discount: ${o.delayedCost} x price (--delayed-cost)`);
-  }
+  const tp = performance.now();
+  await execFileP(o.discoSimBin, ['--seed', String(o.seed), '--out', pilotDir, '--shoppers', String(o.pilotShoppers + o.shoppers),
+    '--items', String(o.items), '--days', '49', '--logging-policy', o.pilotPolicy, '--dirty-rate', '0', '--quiet']);
+  const up = await uploadPilot(pilotDir, { url: `${col.url}/v1/events`, key: pilotSecret, keyId: pilotKey, keep: (u) => !(u[0] === 'u' && Number(u.slice(1)) < o.shoppers) });
+  const pilotLog = path.join(o.out, 'pilot-log');
+  const pex = await exportCanonical(o, colData, 'pilot', pilotLog, trainLog);
+  log(`pilot (${o.pilotPolicy}, 49 days, ${fmt(o.pilotShoppers)} other shoppers of the store): ${fmt(up.events)} events, ${fmt(up.decisions)} decisions, ` +
+    `${fmt(up.outcomes)} outcomes sent to the collector (site pilot, SDK Transport); its canonical export: ${fmt(pex.decisions ?? 0)} decisions, ` +
+    `${fmt(pex.events ?? 0)} events; ${((performance.now() - tp) / 1000).toFixed(1)} s`);
+  fs.rmSync(pilotDir, { recursive: true, force: true });  // from here on only the collector's export is read
 
-  if (o.noiseScale !== 'bundle') log(`bandit noise scale: ${o.noiseScale.toFixed(3)} (written into every published bundle: disco-train export --noise-scale)`);
-  const ctx = { seed: o.seed, delayedCost: o.delayedCost, noiseScale: o.noiseScale === 'bundle' ? null : o.noiseScale, publicKey, collectorUrl: col.url, apiKey, secret, transportErrors: [], reportProblems: [] };
-  const wasm = await loadWasm();
-  // The bandit's warm start, fitted by replaying the pilot through `bundlePath` (the bundle it
-  // will ship in: the pilot's contexts depend on the model's propensity), then that model
-  // re-exported with it (and the noise scale). Returns the bundle to publish.
-  const priorOpts = { wasm, delayedCost: o.delayedCost, keep: keepPilotShopper, maxShoppers: o.priorShoppers, weight: o.priorWeight };
-  const withBandit = async (bundlePath, dataDir, modelDir, version, priorOut) => {
-    let prior = null;
-    if (o.banditPrior === 'pilot') {
-      prior = await fitBanditPrior(pilotDir, { ...priorOpts, bundleBytes: new Uint8Array(fs.readFileSync(bundlePath)) });
-      fs.writeFileSync(priorOut, JSON.stringify(prior) + '\n');
-    }
-    if (!prior && ctx.noiseScale === null) return { bundle: bundlePath, prior };
-    const bundle = await exportBundle(o, dataDir, modelDir, version, prior ? priorOut : null, ctx.noiseScale, path.join(o.out, 'train.log'));
-    return { bundle, prior };
-  };
-  {
-    const tp = performance.now();
-    const b = await withBandit(m0.bundle, head.history, path.join(o.out, 'models/m0'), 'loop-m0', path.join(o.out, 'bandit_prior.json'));
-    ctx.prior = b.prior;
-    if (b.bundle !== m0.bundle) {
-      publishBundle(b.bundle, colData);
-      log(`bundle m0 re-exported with ${ctx.prior ? 'the bandit prior (fitted through m0)' : 'no bandit prior'}${ctx.noiseScale !== null ? ' and the noise scale' : ''} ` +
-        `(disco-train export), ${((performance.now() - tp) / 1000).toFixed(1)} s -> published`);
-    }
+  const tf = performance.now();
+  const p0 = await fitPolicy(o, pilotLog, m0.bundle, head.history, path.join(o.out, 'models/m0'), 'loop-m0', trainLog);
+  let fitSummary = null;
+  if (p0.fit) {
+    publishBundle(p0.bundle, colData);
+    fitSummary = summarizeFit(p0.fit);
+    log(`policy fit (disco-train policy --log pilot-log --bundle m0${o.policy === 'myopic' ? ' --no-value-model' : ''}): ${fitSummary.text}; ` +
+      `bundle m0 re-exported with it (disco-train export --policy-fit), ${((performance.now() - tf) / 1000).toFixed(1)} s -> published`);
   }
+  let current = { path: p0.bundle, version: 'loop-m0' };
+
+  // 4. the edge fleet.
   const firstBundle = await fetch(`${col.url}/v1/bundle`);
   if (firstBundle.status !== 200) throw new Error(`GET /v1/bundle: HTTP ${firstBundle.status}`);
-  const firstBytes = new Uint8Array(await firstBundle.arrayBuffer());
-  if (ctx.prior) {
-    if (o.delayedCost === 'context') {
-      ctx.costModel = ctx.prior.cost_model;
-      log(`delayed cost per context: cost(x) = clamp(x . [${ctx.costModel.map((v) => v.toFixed(3)).join(', ')}], 0, 1) x price; mean over the pilot's discounts ${ctx.prior.mean_cost.toFixed(4)}`);
-    }
-    const means = ctx.prior.arms.map((a) => (a.n > 0 ? a.reward_sum / a.n : 0).toFixed(3)).join(' / ');
-    log(`bandit prior: ${fmt(ctx.prior.decisions)} pilot decisions of ${fmt(ctx.prior.shoppers)} shoppers replayed through the runtime (m0); ` +
-      `mean reward per arm ${means} (weight ${o.priorWeight}); in bundle m0's BanditPrior (${path.join(o.out, 'bandit_prior.json')})`);
-  }
-  const edges = [];
-  for (let i = 0; i < o.edges; i++) {
-    const e = new Edge(i, ctx);
-    await e.init(wasm, firstBytes, firstBundle.headers.get('etag'));
-    edges.push(e);
-  }
+  const clock = { t: head.start_ms, stepEnd: head.start_ms };
+  const ctx = {
+    seed: o.seed, publicKey, collectorUrl: col.url, apiKey, secret, clock, pullEveryS: o.pullEveryS, holdout: o.holdout,
+    firstBundle: new Uint8Array(await firstBundle.arrayBuffer()), transportErrors: [], syncErrors: [], reportProblems: [],
+  };
+  const edges = Array.from({ length: o.edges }, (_, i) => new Edge(i, ctx));
   const edgeOf = (shopper) => edges[shopper % edges.length];
   // Before launch the storefront already runs the SDK (tracking, no offers), so each edge has seen
   // the history days' browsing and purchases of the shoppers it serves (their sessions persist).
   if (o.edgeHistory) {
     const kinds = { view: 0, click: 1, cart: 2, remove: 3, purchase: 4 };
-    const lines = fs.readFileSync(path.join(head.history, 'events.csv'), 'utf8').split('\n');
     let n = 0;
-    for (let i = 1; i < lines.length; i++) {
-      if (!lines[i]) continue;
-      const f = lines[i].split(',');  // user_id,session_id,ts,type,item_id,price,quantity
-      const shopper = Number(f[0].slice(1));
-      const type = kinds[f[3]];
-      if (type === undefined) throw new Error(`history events.csv:${i + 1}: unknown type '${f[3]}'`);
-      edgeOf(shopper).track(shopper, Number(f[4].slice(1)), type, Number(f[2]), Number(f[5]), Number(f[6]));
+    readCsv(path.join(head.history, 'events.csv'), (f, c) => {
+      const shopper = Number(f[c.user_id].slice(1));
+      const type = kinds[f[c.type]];
+      if (type === undefined) throw new Error(`history events.csv: unknown type '${f[c.type]}'`);
+      edgeOf(shopper).buffer(shopper, Number(f[c.item_id].slice(1)), type, Number(f[c.ts]), Number(f[c.price]), Number(f[c.quantity]));
       n++;
-    }
+    });
+    for (const e of edges) await e.flushBuffers();
     log(`edges: tracked ${fmt(n)} history events (${o.historyDays} days before launch, no offers)`);
   }
-  const keyToUser = new Map();
-  for (let s = 0; s < o.shoppers; s++) keyToUser.set(fnv1a64(`u${s}`).toString(), `u${s}`);
-  log(`edges: ${o.edges} x disco.wasm (${edges[0].engine.simd ? 'SIMD128' : 'plain'}), model ${edges[0].bundle.info.modelVersion}`);
+  clock.t = clock.stepEnd = head.loop_start_ms;
+  for (const e of edges) { await e.flush(); await e.sync(); }
+  const info = await edges[0].handler.info();
+  log(`edges: ${o.edges} x createEdgeHandler (@disco/sdk, disco.wasm ${info.simd ? 'SIMD128' : 'plain'}), model ${info.modelVersion}, sessions in KV, sync every ${o.pullEveryS} s${o.holdout ? `, holdout ${o.holdout} on arm 0` : ''}`);
 
-  // 3. the loop.
+  // 5. the loop.
   const nDays = o.days;
   const disco = Array.from({ length: nDays }, () => ({ decisions: 0, conversions: 0, revenue: 0, margin: 0, discount_spend: 0 }));
   const outcomesDue = [];  // { ts, edge, decisionId, shopper, item, r }, delivered at checkout time
   const offerInfo = new Map();  // offer k -> { edge, decisionId, shopper, item }
   const retrains = [];
+  const gateByDay = new Map();
   const versions = [];
   let firstVersion = null;
-  const deliverUntil = (t) => {
+  const deliverUntil = async (t) => {
     if (!outcomesDue.length) return;
     outcomesDue.sort((a, b) => a.ts - b.ts);
     let n = 0;
     while (n < outcomesDue.length && outcomesDue[n].ts <= t) {
       const d = outcomesDue[n++];
-      d.edge.report(d.decisionId, d.shopper, d.item, d.r);
+      await d.edge.report(d.decisionId, d.shopper, d.item, d.r);
     }
     if (n) outcomesDue.splice(0, n);
   };
   const grp = (n) => `${pad(n, 8)} ${pad('revenue', 8)} ${pad('conv%', 5)} ${pad('spend', 6)}`;
-  const header = `${pad('day', 3)} ${pad('model', 5)} | ${grp('disco')} | ${grp('fixed')} | ${grp('none')} | ${pad('oracle', 7)} | ${pad('%oracle', 7)} ${pad('bandit v', 8)}`;
+  const header = `${pad('day', 3)} ${pad('model', 5)} ${pad('gate', 7)} | ${grp('disco')} | ${grp('fixed')} | ${grp('none')} | ${pad('oracle', 7)} | ${pad('%oracle', 7)} ${pad('bandit v', 8)}`;
   const cols = (margin, revenue, conv, decisions, spend) =>
     `${pad(fmt(margin), 8)} ${pad(fmt(revenue), 8)} ${pad((100 * conv / Math.max(1, decisions)).toFixed(1), 5)} ${pad(fmt(spend), 6)}`;
   const baseCols = (b, g) => cols(b.margin[g], b.revenue[g], b.conversions[g], b.decisions[g], b.discount_spend[g]);
@@ -592,56 +619,59 @@ async function main() {
   const stepMs = o.pullEveryS * 1000;
   for (let day = 0; day < nDays; day++) {
     const dayStart = head.loop_start_ms + day * DAY;
-    // Retrain at the start of every M-th day: the collector's export + the simulator's event log
-    // over the last W days, a bounded number of steps; the bundle is published to the collector,
-    // and the edges pick it up at their next pull.
+    // Retrain at the start of every M-th day, as a store would: the collector's canonical export
+    // is the training set (disco-train train, bounded), the policy is refitted through the new
+    // model on the pilot's export, and disco-eval gate decides on the loop's own log whether the
+    // candidate replaces the running bundle. Promoted: published; the edges swap at their next sync.
     if (day > 0 && day % o.retrainEveryDays === 0) {
       const k = retrains.length + 1;
+      const tr = performance.now();
       const dir = path.join(o.out, `train/r${k}`);
-      fs.mkdirSync(dir, { recursive: true });
-      const from = Math.max(head.start_ms, dayStart - o.trainWindowDays * DAY);
-      sim.send(`EVENTS ${from} ${dayStart} ${path.join(dir, 'events.csv')}`);
-      const ok = await sim.line();
-      fs.copyFileSync(path.join(head.history, 'items.csv'), path.join(dir, 'items.csv'));
-      const joined = path.join(dir, 'joined.csv');
-      await execFileP(o.collectorBin, ['export', '--data', colData, '--out', joined]);
-      const conv = convertJoined(joined, dir, from, dayStart, keyToUser);
-      const m = await train(o, dir, path.join(o.out, `models/r${k}`), `loop-r${k}`, path.join(o.out, 'train.log'));
-      // The prior refitted through the retrained bundle (same pilot, same options); the per-context
-      // delayed cost stays m0's fit for the whole run.
-      const tb = performance.now();
-      const rb = await withBandit(m.bundle, dir, path.join(o.out, `models/r${k}`), `loop-r${k}`, path.join(o.out, `models/r${k}/bandit_prior.json`));
-      m.seconds += (performance.now() - tb) / 1000;
-      publishBundle(rb.bundle, colData);
-      retrains.push({ day, version: `loop-r${k}`, events: Number(ok.split(' ')[1]), decisions: conv.decisions, outcomes: conv.outcomes, seconds: m.seconds });
-      log(`  retrain r${k} at day ${day}: ${fmt(Number(ok.split(' ')[1]))} events + ${fmt(conv.decisions)} decisions (${fmt(conv.outcomes)} outcomes) ` +
-        `from the collector export, ${o.trainSteps} steps${rb.prior ? ', bandit prior refitted' : ''}, ${m.seconds.toFixed(1)} s -> published`);
+      const ex = await exportCanonical(o, colData, 'loop', dir, trainLog);
+      const modelDir = path.join(o.out, `models/r${k}`);
+      const m = await train(o, dir, modelDir, `loop-r${k}`, trainLog);
+      const pk = await fitPolicy(o, pilotLog, m.bundle, dir, modelDir, `loop-r${k}`, trainLog);
+      let gate = { decision: 'promote', reason: 'gate off (--gate 0)' };
+      if (o.gate) {
+        const gj = path.join(o.out, `gate/r${k}.json`);
+        const g = await run(o.evalBin, ['gate', '--candidate', pk.bundle, '--current', current.path, '--log', dir, '--json', gj, '--html', path.join(o.out, `gate/r${k}.html`)], trainLog, 'disco-eval gate', [0, 3]);
+        const line = (g.stdout.trim().split('\n').find((l) => /^(promote|hold)\b/.test(l)) ?? g.stdout.trim().split('\n').at(-1) ?? '').trim();
+        gate = { decision: g.code === 0 ? 'promote' : 'hold', reason: line };
+      }
+      if (gate.decision === 'promote') { publishBundle(pk.bundle, colData); current = { path: pk.bundle, version: `loop-r${k}` }; }
+      const rec = { day, version: `loop-r${k}`, export: ex, seconds: (performance.now() - tr) / 1000, gate, running: current.version };
+      retrains.push(rec);
+      gateByDay.set(day, gate.decision);
+      log(`  retrain r${k} at day ${day}: the collector's canonical export (${fmt(ex.events ?? 0)} events, ${fmt(ex.decisions ?? 0)} decisions, ` +
+        `${fmt(ex.outcomes ?? 0)} outcomes), ${o.trainSteps} steps${pk.fit ? ', policy refitted on the pilot export' : ''}, ${rec.seconds.toFixed(1)} s; ` +
+        `gate: ${gate.reason}${gate.decision === 'promote' ? ' -> published' : ` -> ${current.version} stays`}`);
     }
     for (let t = dayStart; t < dayStart + DAY; t += stepMs) {
       const tEnd = Math.min(t + stepMs, dayStart + DAY);
       sim.send(`STEP ${tEnd}`);
+      const lines = [];
+      await sim.until((l) => lines.push(l));
       const armsOut = [];
-      await sim.until((l) => {
+      for (const l of lines) {
         // "E ts shopper session item type price" | "O k ts shopper session item checkout_ts"
         const f = l.split(' ');
         const ts = Number(f[0] === 'O' ? f[2] : f[1]);
+        await deliverUntil(ts);
         if (f[0] === 'E') {
-          deliverUntil(ts);
           const shopper = Number(f[2]);
-          edgeOf(shopper).track(shopper, Number(f[4]), Number(f[5]), ts, Number(f[6]), 1);
+          edgeOf(shopper).buffer(shopper, Number(f[4]), Number(f[5]), ts, Number(f[6]), 1);
         } else if (f[0] === 'O') {
-          deliverUntil(ts);
           const k = Number(f[1]);
           const shopper = Number(f[3]);
           const item = Number(f[5]);
           const e = edgeOf(shopper);
-          const off = e.offer(shopper, item, Number(f[2]));
+          const off = await e.offer(shopper, item, ts);
           offerInfo.set(k, { edge: e, decisionId: off.decisionId, shopper, item });
           armsOut.push(k, off.arm);
         } else {
           throw new Error(`disco-loop-sim: unexpected line '${l}'`);
         }
-      });
+      }
       sim.send(`ARMS ${armsOut.join(' ')}`);
       await sim.until((l) => {
         const f = l.split(' ');
@@ -655,11 +685,13 @@ async function main() {
         d.revenue += r.revenue;
         d.margin += r.margin;
         d.discount_spend += r.spend;
-        if (info.decisionId) outcomesDue.push({ ts: r.ts, edge: info.edge, decisionId: info.decisionId, shopper: info.shopper, item: info.item, r });
+        outcomesDue.push({ ts: r.ts, edge: info.edge, decisionId: info.decisionId, shopper: info.shopper, item: info.item, r });
       });
-      deliverUntil(tEnd - 1);
+      await deliverUntil(tEnd - 1);
+      clock.stepEnd = tEnd;
+      for (const e of edges) await e.flushBuffers();
       await Promise.all(edges.map((e) => e.flush()));
-      await Promise.all(edges.map((e) => e.pull()));
+      for (const e of edges) await e.sync();
       const v = edges[0].stats.banditVersion;
       if (firstVersion === null && v >= 0) firstVersion = v;
     }
@@ -667,15 +699,18 @@ async function main() {
     const g = H + day;
     const orc = baselines.oracle.margin[g];
     versions.push(edges[0].stats.banditVersion);
-    log(`${pad(day + 1, 3)} ${pad(edges[0].bundle.info.modelVersion.replace('loop-', ''), 5)} | ${cols(d.margin, d.revenue, d.conversions, d.decisions, d.discount_spend)} | ` +
+    const model = (await edges[0].handler.info()).modelVersion.replace('loop-', '');
+    log(`${pad(day + 1, 3)} ${pad(model, 5)} ${pad(gateByDay.get(day) ?? '', 7)} | ${cols(d.margin, d.revenue, d.conversions, d.decisions, d.discount_spend)} | ` +
       `${baseCols(baselines.fixed[bestFixed], g)} | ${baseCols(baselines.fixed[0], g)} | ${pad(fmt(orc), 7)} | ` +
       `${pad((100 * d.margin / orc).toFixed(1), 7)} ${pad(edges[0].stats.banditVersion, 8)}`);
   }
-  deliverUntil(Infinity);
+  await deliverUntil(Infinity);
+  clock.stepEnd = head.loop_start_ms + nDays * DAY;
+  for (const e of edges) await e.flushBuffers();
   await Promise.all(edges.map((e) => e.flush()));
-  await Promise.all(edges.map((e) => e.pull()));
+  for (const e of edges) await e.sync();
 
-  // 4. results: the simulator's own per-day figures (cross-checked against the edges' view).
+  // 6. results: the simulator's own per-day figures (cross-checked against the edges' view).
   const resultsPath = path.join(o.out, 'results.json');
   sim.send(`FINISH ${resultsPath}`);
   await sim.line();
@@ -686,10 +721,15 @@ async function main() {
     const b = disco[day].margin;
     if (Math.abs(a - b) > 0.01 * Math.max(1, nDays) + 1e-6 * Math.abs(a)) throw new Error(`day ${day + 1}: the simulator's disco margin ${a} != the edges' sum ${b}`);
   }
-  const finalExport = path.join(o.out, 'joined.csv');
-  const ex = await execFileP(o.collectorBin, ['export', '--data', colData, '--out', finalExport]);
-  const joinedRows = fs.readFileSync(finalExport, 'utf8').split('\n').filter(Boolean).length - 1;
-  const metrics = await (await fetch(`${col.url}/metrics`)).text();
+  const finalLog = path.join(o.out, 'log');
+  const fex = await exportCanonical(o, colData, 'loop', finalLog, trainLog);
+  const userIdConflicts = Number(/(\d+) user keys arrived with more than one user_id/.exec(fex.stdout ?? '')?.[1] ?? 0);
+  let ab = null;
+  if (o.holdout > 0) {
+    const abJson = path.join(o.out, 'ab.json');
+    const r = await run(o.evalBin, ['ab', '--log', finalLog, '--json', abJson, '--html', path.join(o.out, 'ab.html')], trainLog, 'disco-eval ab');
+    ab = { text: r.stdout.trim(), json: JSON.parse(fs.readFileSync(abJson, 'utf8')) };
+  }
   col.p.kill('SIGTERM');
   await new Promise((r) => col.p.once('exit', r));
 
@@ -698,18 +738,24 @@ async function main() {
   const last = { disco: sumLast(res.disco.margin), fixed: sumLast(res.fixed[bestFixed].margin), none: sumLast(res.fixed[0].margin), oracle: sumLast(res.oracle.margin) };
   const sumAll = (arr) => arr.slice(H).reduce((x, y) => x + y, 0);
   const all = { disco: sumAll(res.disco.margin), fixed: sumAll(res.fixed[bestFixed].margin), none: sumAll(res.fixed[0].margin), oracle: sumAll(res.oracle.margin) };
+  const fixedAll = Object.fromEntries(res.arms.map((a, i) => [a, sumAll(res.fixed[i].margin)]));
   const decisions = disco.reduce((x, d) => x + d.decisions, 0);
-  const edgeStats = edges.map((e) => ({ edge: e.id, ...e.stats, model: e.bundle.info.modelVersion, sessions: e.sessions.size, transport: e.transport.stats }));
+  const edgeStats = [];
+  for (const e of edges) edgeStats.push({ edge: e.id, ...e.stats, model: (await e.handler.info()).modelVersion, sessions: e.cookies.size });
   const summary = {
-    options: { ...o, simBin: undefined, collectorBin: undefined, trainBin: undefined },
-    best_fixed_arm: res.arms[bestFixed], last_days: L, last, all,
+    options: { ...o, simBin: undefined, collectorBin: undefined, trainBin: undefined, evalBin: undefined, discoSimBin: undefined },
+    best_fixed_arm: res.arms[bestFixed], last_days: L, last, all, fixed_all: fixedAll,
     pct_of_oracle_last: 100 * last.disco / last.oracle, pct_of_oracle_all: 100 * all.disco / all.oracle,
-    decisions, joined_rows: joinedRows, delayed_cost: o.delayedCost, noise_scale: o.noiseScale, bandit_prior: ctx.prior ? { shoppers: ctx.prior.shoppers, decisions: ctx.prior.decisions, weight: ctx.prior.weight } : null, delayed_cost_estimate: delayed?.pooled ?? null, bandit_versions: versions, first_bandit_version: firstVersion, retrains, edges: edgeStats,
-    transport_errors: ctx.transportErrors.length, report_problems: ctx.reportProblems.length,
+    decisions, exported_decisions: fex.decisions ?? null, exported_outcomes: fex.outcomes ?? null, exported_events: fex.events ?? null,
+    pilot: { shoppers: o.pilotShoppers, policy: o.pilotPolicy, uploaded: up, exported: pex },
+    policy: o.policy, policy_fit: fitSummary, bandit_versions: versions, first_bandit_version: firstVersion, retrains,
+    gate_decisions: retrains.map((r) => ({ retrain: r.version, day: r.day, decision: r.gate.decision, reason: r.gate.reason })),
+    holdout: o.holdout, ab: ab ? ab.json : null, edges: edgeStats,
+    transport_errors: ctx.transportErrors.length, sync_errors: ctx.syncErrors.length, report_problems: ctx.reportProblems.length,
     seconds: (performance.now() - t0) / 1000, cpu_seconds: cpuSeconds(),
   };
   fs.writeFileSync(path.join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-  const chart = renderChart(res, { bestFixed, retrainDays: retrains.map((r) => r.day), title: `disco loop: margin per simulated day (${o.shoppers} shoppers, ${o.edges} edges, seed ${o.seed})`, summary });
+  const chart = renderChart(res, { bestFixed, retrains: retrains.map((r) => ({ day: r.day, decision: r.gate.decision, version: r.version, reason: r.gate.reason })), title: `disco loop: margin per simulated day (${o.shoppers} shoppers, ${o.edges} edges, seed ${o.seed})`, summary });
   fs.writeFileSync(path.join(o.out, 'loop.html'), chart.html);
   fs.writeFileSync(path.join(o.out, 'loop.svg'), chart.svg);
   if (o.chartSvg) { fs.mkdirSync(path.dirname(path.resolve(o.chartSvg)), { recursive: true }); fs.writeFileSync(o.chartSvg, chart.svg); }
@@ -718,27 +764,30 @@ async function main() {
   log(`margin over the last ${L} days: disco ${fmt(last.disco)} = ${summary.pct_of_oracle_last.toFixed(1)}% of oracle ${fmt(last.oracle)}; ` +
     `fixed ${res.arms[bestFixed]} ${fmt(last.fixed)} (${(100 * last.fixed / last.oracle).toFixed(1)}%), none ${fmt(last.none)} (${(100 * last.none / last.oracle).toFixed(1)}%); ` +
     `disco vs none ${(100 * (last.disco / last.none - 1)).toFixed(1)}%`);
-  log(`all ${nDays} loop days: disco ${fmt(all.disco)} (${summary.pct_of_oracle_all.toFixed(1)}% of oracle), fixed ${fmt(all.fixed)}, none ${fmt(all.none)}, oracle ${fmt(all.oracle)}`);
-  log(`collector: ${fmt(decisions)} decisions made, ${fmt(joinedRows)} joined in the export; bandit state version ${firstVersion} -> ${versions.at(-1)}; ` +
-    `${retrains.length} retrain(s), hot swaps per edge: ${edges.map((e) => e.stats.swaps).join(', ')}; fleet import via ${edges[0].stats.importMode}`);
-  const ps = edges.reduce((t, e) => ({ changed: t.changed + e.stats.priorSwaps.changed, unchanged: t.unchanged + e.stats.priorSwaps.unchanged }), { changed: 0, unchanged: 0 });
-  if (ps.changed + ps.unchanged > 0) {
-    log(`bandit prior and noise scale on the edges: ${ps.changed ? `replaced by the new bundle's at ${ps.changed} of ${ps.changed + ps.unchanged} hot swaps` :
-      `m0's kept through all ${ps.unchanged} hot swaps (the runtime keeps its bandit when a swap leaves the arms unchanged)${retrains.length && ctx.prior ? '; the refitted priors in the retrained bundles were not used' : ''}`}`);
-  }
+  log(`all ${nDays} loop days: disco ${fmt(all.disco)} (${summary.pct_of_oracle_all.toFixed(1)}% of oracle), fixed ${fmt(all.fixed)}, none ${fmt(all.none)}, oracle ${fmt(all.oracle)}; ` +
+    `disco vs none ${(100 * (all.disco / all.none - 1)).toFixed(1)}%`);
+  log(`collector: ${fmt(decisions)} decisions made, ${fmt(fex.decisions ?? 0)} in the canonical export (${fmt(fex.outcomes ?? 0)} outcomes, ${fmt(fex.events ?? 0)} events); ` +
+    `bandit state version ${firstVersion} -> ${versions.at(-1)}; ${retrains.length} retrain(s), gate: ${retrains.map((r) => `${r.version} ${r.gate.decision}`).join(', ') || 'none'}; ` +
+    `hot swaps per edge: ${edges.map((e) => e.stats.swaps).join(', ')}; fleet sync: ${fmt(edges.reduce((s, e) => s + e.stats.syncs, 0))} pulls, ` +
+    `${fmt(edges.reduce((s, e) => s + e.stats.syncBytes, 0) / 1024)} KiB`);
+  if (ab) log(`A/B holdout (disco-eval ab on the export): ${ab.text.split('\n').filter(Boolean).slice(0, 8).join('\n  ')}`);
   log(`chart: ${path.join(o.out, 'loop.html')}${o.chartSvg ? ` and ${o.chartSvg}` : ''}; ${summary.seconds.toFixed(0)} s wall, ` +
     `${summary.cpu_seconds.toFixed(1)} s CPU (this process + the simulator, trainer and collector runs it waited for)`);
-  void ex; void metrics;
 
-  // 5. --quick: the end-to-end assertions (exit status 1 when one fails).
+  // 7. --quick: the end-to-end assertions (exit status 1 when one fails).
   const failures = [];
-  if (joinedRows !== decisions) failures.push(`the collector's export holds ${joinedRows} joined decisions, the edges made ${decisions}`);
+  if (userIdConflicts) failures.push(`${userIdConflicts} user keys (session ids) arrived with more than one shopper id: two shoppers shared a session`);
+  if (fex.decisions !== decisions) failures.push(`the collector's canonical export holds ${fex.decisions} decisions, the edges made ${decisions}`);
   if (!(firstVersion !== null && versions.at(-1) > firstVersion)) failures.push(`the bandit state version did not increase (${firstVersion} -> ${versions.at(-1)})`);
   if (edges.some((e) => e.stats.imports < 2)) failures.push('an edge imported the fleet bandit state fewer than 2 times');
   if (retrains.length < 1) failures.push('no retrain happened');
-  const lastModel = retrains.length ? retrains.at(-1).version : 'loop-m0';
-  if (edges.some((e) => e.stats.swaps < 1 || e.bundle.info.modelVersion !== lastModel)) failures.push(`not every edge hot-swapped to ${lastModel} (${edges.map((e) => e.bundle.info.modelVersion).join(', ')})`);
+  if (retrains.some((r) => !['promote', 'hold'].includes(r.gate.decision) || !r.gate.reason)) failures.push('a retrain has no gate decision with a reason');
+  for (const s of edgeStats) if (s.model !== current.version) failures.push(`edge-${s.edge} runs ${s.model}, the collector publishes ${current.version}`);
+  const promoted = retrains.filter((r) => r.gate.decision === 'promote').length;
+  if (edges.some((e) => e.stats.swaps !== promoted)) failures.push(`hot swaps per edge ${edges.map((e) => e.stats.swaps).join(', ')} != ${promoted} promoted bundle(s)`);
   if (ctx.reportProblems.length) failures.push(`${ctx.reportProblems.length} outcomes were not applied by their edge (first: ${ctx.reportProblems[0]})`);
+  if (ctx.syncErrors.length) failures.push(`${ctx.syncErrors.length} fleet syncs failed (first: ${ctx.syncErrors[0]})`);
+  if (o.holdout > 0 && !ab) failures.push('no A/B figures');
   // Over all loop days (the last few days of the small --quick world hold ~200 offers: too noisy).
   const floor = (1 - o.tolerance) * all.none;
   if (!(all.disco >= floor)) failures.push(`disco's margin over all ${nDays} loop days ${fmt(all.disco)} < ${(100 * (1 - o.tolerance)).toFixed(0)}% of no discount (${fmt(all.none)})`);
@@ -747,10 +796,28 @@ async function main() {
     log(`FAILED:\n  - ${failures.join('\n  - ')}`);
     if (o.quick) process.exitCode = 1;
   } else {
-    log(`checks passed: decisions reached the collector, bandit state flowed back, ${retrains.length} retrain(s) hot-swapped, ` +
-      `disco >= ${(100 * (1 - o.tolerance)).toFixed(0)}% of no discount and above the best fixed discount over all ${nDays} loop days`);
+    log(`checks passed: decisions, events and outcomes reached the collector, fleet statistics flowed back, ${retrains.length} retrain(s) gated ` +
+      `(${promoted} promoted and hot-swapped), disco >= ${(100 * (1 - o.tolerance)).toFixed(0)}% of no discount and above the best fixed discount over all ${nDays} loop days`);
   }
-  for (const e of edges) e.transport.close();
+  for (const e of edges) await e.handler.close();
+}
+
+// A one-line account of a disco-train policy fit (policy_fit.json).
+function summarizeFit(fit) {
+  const parts = [];
+  const arms = fit.arms ?? [];
+  if (arms.length) parts.push(`warm start mean reward per arm ${arms.map((a) => Number(a.mean_reward ?? 0).toFixed(3)).join(' / ')}`);
+  if (fit.noise_scale !== undefined) parts.push(`noise scale ${Number(fit.noise_scale).toFixed(3)}`);
+  const dc = fit.delayed_cost;
+  if (dc) parts.push(`pooled delayed cost ${Number(dc.estimate ?? 0).toFixed(4)} +- ${Number(dc.se ?? 0).toFixed(4)} x price (charged into the warm start: ${Number(dc.applied ?? 0).toFixed(4)})`);
+  const vm = fit.value_model;
+  if (vm) parts.push(`value model on ${fmt(Number(vm.rows ?? 0))} offer points, changes the best arm on ${(100 * Number(vm.share_best_arm_changed ?? 0)).toFixed(0)}% of them`);
+  const dg = fit.diagnostics ?? {};
+  if (dg.rows !== undefined) parts.push(`${fmt(Number(dg.rows))} replayed decisions (${fmt(Number(dg.randomized_rows ?? 0))} randomized)`);
+  return {
+    text: parts.join('; '), mean_reward: arms.map((a) => a.mean_reward), noise_scale: fit.noise_scale ?? null, delayed_cost: dc ?? null,
+    value_model: vm ? { rows: vm.rows, share_best_arm_changed: vm.share_best_arm_changed, fitted: vm.fitted } : null, rows: dg.rows ?? null,
+  };
 }
 
 main().catch((e) => {

@@ -33,8 +33,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     || { tail -n 30 /tmp/disco-apt.log; echo "[setup] apt-get install failed (log: /tmp/disco-apt.log)"; exit 1; }
 fi
 
-# npm packages of the SDK and the browser tests (lockfiles committed; npm ci only when changed).
-for dir in sdk-js tests/browser; do
+# npm packages of the SDK, the browser tests and the loop (loop/ installs @disco/sdk from ../sdk-js, as a
+# store installs the package; lockfiles committed; npm ci only when changed).
+for dir in sdk-js tests/browser loop; do
   if [ -f "$dir/package-lock.json" ]; then
     stamp="$dir/node_modules/.disco-lock-stamp"
     if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then

@@ -42,8 +42,11 @@ The path a store follows:
                log/ as disco-ingest canonical does) and fit the policy from the same log
                (disco-train policy: warm-start prior, delayed cost, noise scale)
   4. bundle    disco-train export ... --bundle bundle.disco (signed, with the fitted policy)
-  5. serve     put it at DIR/bundle.disco (atomic rename): GET /v1/bundle serves it (ETag)
-  6. sync      edges pull GET /v1/bundle and GET /v1/bandit-state (the fleet statistics,
+  5. gate      disco-eval gate --candidate bundle.disco --current CURRENT.disco|fixed:0 --log REPLAYED
+               --publish DIR/bundle.disco   (REPLAYED: disco-train policy --write-log; the bundle is
+               copied there, atomically, only when the gate promotes it)
+  6. serve     GET /v1/bundle serves DIR/bundle.disco (ETag)
+  7. sync      edges pull GET /v1/bundle and GET /v1/bandit-state (the fleet statistics,
                FlatBuffers for disco_bandit_import) and hot-swap, keeping their sessions
 )";
 

@@ -148,9 +148,10 @@ int cmd_inspect(int argc, char** argv) {
               algo_name(bp->algorithm()), bp->context_dim(), bp->prior_precision(), bp->noise_scale(), bp->ucb_alpha(),
               bp->epsilon(), bp->exploration_floor(), bp->prior_a() ? ", warm start" : "");
   const fb::Guardrails* g = m->guardrails();
-  std::printf("guardrails    max_discount %g, margin_floor %g, budget %g per %us, cooldown %us, offer ttl %us, "
-              "%u eligible categories, %u excluded items\n",
-              g->max_discount(), g->margin_floor(), g->budget_per_period(), g->budget_period_s(), g->cooldown_s(),
+  std::printf("guardrails    max_discount %g, margin_floor %g, budget %g per %us (%s, dual rate %g), cooldown %us, "
+              "offer ttl %us, %u eligible categories, %u excluded items\n",
+              g->max_discount(), g->margin_floor(), g->budget_per_period(), g->budget_period_s(),
+              g->budget_mode() == fb::BudgetMode::Fcfs ? "fcfs" : "dual", g->budget_dual_rate(), g->cooldown_s(),
               g->offer_ttl_s(), g->eligible_categories() ? g->eligible_categories()->size() : 0,
               g->excluded_items() ? g->excluded_items()->size() : 0);
   disco_runtime* rt = nullptr;

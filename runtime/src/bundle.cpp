@@ -302,6 +302,9 @@ disco_status load(const uint8_t* bytes, size_t len, uint32_t flags, disco_bundle
     return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle structure is invalid (FlatBuffers verifier failed on the outer "
                                          "Bundle table: truncated or corrupted file)");
   const fb::Bundle* outer = fb::GetBundle(bytes);
+  if (outer->schema_major() > disco::kSchemaMajor + disco::kSchemaMajorMaxAhead)
+    return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle header is corrupt (schema " + std::to_string(outer->schema_major()) +
+                                             "): fetch or copy the bundle again");
   if (outer->schema_major() > disco::kSchemaMajor)
     return fail(DISCO_ERR_VERSION, "bundle schema " + std::to_string(outer->schema_major()) + "." +
                                        std::to_string(outer->schema_minor()) + " is newer than this runtime (" +

@@ -107,7 +107,8 @@ std::vector<uint8_t> build_model_payload(const BundleSpec& spec) {
   const GuardrailsSpec& g = spec.guardrails;
   auto guards = fb::CreateGuardrails(b, g.max_discount, g.margin_floor, g.budget_per_period, g.budget_period_s,
                                      g.cooldown_s, g.offer_ttl_s, opt_u32(g.eligible_categories),
-                                     opt_u32(g.excluded_items));
+                                     opt_u32(g.excluded_items), static_cast<fb::BudgetMode>(g.budget_mode),
+                                     g.budget_dual_rate);
   flatbuffers::Offset<fb::DataSummary> training = 0;
   if (spec.has_training) {
     const DataSummarySpec& d = spec.training;

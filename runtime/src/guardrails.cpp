@@ -2,6 +2,7 @@
 #include "disco/guardrails.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 namespace disco {
@@ -55,6 +56,12 @@ std::string Guardrails::configure(const GuardrailPolicy& policy, const std::vect
   if (p.budget_period_s == 0) return "guardrails.budget_period_s must be > 0";
   if (!finite(p.pacing_burst) || p.pacing_burst < 0.0 || p.pacing_burst > 1.0)
     return "guardrails.pacing_burst must be in [0, 1], got " + std::to_string(p.pacing_burst);
+  if (p.budget_mode != BudgetMode::Fcfs && p.budget_mode != BudgetMode::Dual)
+    return "guardrails.budget_mode must be fcfs (0) or dual (1), got " + std::to_string(int(p.budget_mode));
+  if (!finite(p.budget_dual_rate) || p.budget_dual_rate < 0.0 || p.budget_dual_rate > 1e6 ||
+      (p.budget_mode == BudgetMode::Dual && !(p.budget_dual_rate > 0.0)))
+    return "guardrails.budget_dual_rate must be in (0, 1e6] (dual mode) or [0, 1e6], got " +
+           std::to_string(p.budget_dual_rate);
   if (arms.empty() || arms.size() > 32)
     return "bundle must define 1..32 arms, got " + std::to_string(arms.size());
   if (arms[0].kind != ArmKind::Percent || arms[0].value != 0.0 || arms[0].merchant_cost != 0.0)
@@ -75,6 +82,8 @@ std::string Guardrails::configure(const GuardrailPolicy& policy, const std::vect
   period_ = INT64_MIN;
   spent_ = 0.0;
   clock_ms_ = INT64_MIN;
+  lambda_ = 0.0;
+  lambda_ms_ = INT64_MIN;
   return "";
 }
 
@@ -87,6 +96,7 @@ std::string Guardrails::validate() const {
       !std::is_sorted(policy_.excluded_items.begin(), policy_.excluded_items.end()))
     return "guardrails state: eligibility lists not sorted";
   if (!finite(spent_) || spent_ < 0.0) return "guardrails state: spend is not a finite value >= 0";
+  if (!finite(lambda_) || lambda_ < 0.0) return "guardrails state: dual price not finite >= 0";
   return "";
 }
 
@@ -94,14 +104,17 @@ int64_t Guardrails::period_of(int64_t ms) const {
   return floor_div(ms, static_cast<int64_t>(policy_.budget_period_s) * 1000);
 }
 
-double Guardrails::allowed_spend(int64_t now_ms) const {
-  if (!(policy_.budget_per_period > 0.0)) return policy_.budget_per_period == 0.0 ? 1e300 : 0.0;
+double Guardrails::elapsed_fraction(int64_t now_ms) const {
   const int64_t t = effective_now(now_ms);
   const int64_t len = static_cast<int64_t>(policy_.budget_period_s) * 1000;
   int64_t rem = t % len;  // time since the period start, without overflow at extreme t
   if (rem < 0) rem += len;
-  const double frac = static_cast<double>(rem) / static_cast<double>(len);
-  double f = frac + policy_.pacing_burst;
+  return static_cast<double>(rem) / static_cast<double>(len);
+}
+
+double Guardrails::allowed_spend(int64_t now_ms) const {
+  if (!(policy_.budget_per_period > 0.0)) return policy_.budget_per_period == 0.0 ? 1e300 : 0.0;
+  double f = elapsed_fraction(now_ms) + policy_.pacing_burst;
   if (f > 1.0) f = 1.0;
   return policy_.budget_per_period * f;
 }
@@ -193,6 +206,31 @@ double Guardrails::commit(const OfferRequest& req, uint32_t arm) {
 void Guardrails::release(int64_t offer_ms, double spend) {
   if (!(spend > 0.0) || !finite(spend) || period_of(offer_ms) != period_) return;
   spent_ = spent_ > spend ? spent_ - spend : 0.0;
+}
+
+double Guardrails::pacing_error(int64_t now_ms) const {
+  return spent(now_ms) / policy_.budget_per_period - elapsed_fraction(now_ms);
+}
+
+void Guardrails::pace(int64_t now_ms) {
+  if (!dual()) return;
+  if (lambda_ms_ != INT64_MIN && now_ms > lambda_ms_) {
+    const uint64_t dt = uint64_t(now_ms) - uint64_t(lambda_ms_);  // > 0, without signed overflow
+    lambda_ += policy_.budget_dual_rate * pacing_error(now_ms) * (double(dt) / (double(policy_.budget_period_s) * 1000.0));
+    if (lambda_ < 0.0) lambda_ = 0.0;
+  }
+  if (now_ms > lambda_ms_) lambda_ms_ = now_ms;
+}
+
+double Guardrails::price() const {
+  if (!dual() || lambda_ms_ == INT64_MIN) return 0.0;
+  const double p = lambda_ + 2.0 * std::sqrt(policy_.budget_dual_rate) * pacing_error(lambda_ms_);
+  return p > 0.0 ? p : 0.0;
+}
+
+void Guardrails::budget_offsets(double item_price, double price, double* out) const {
+  if (!(item_price > 0.0) || !finite(item_price)) return;
+  for (uint32_t a = 1; a < arms_.size(); ++a) out[a] -= price * arm_cost(arms_[a], item_price).spend / item_price;
 }
 
 }  // namespace disco

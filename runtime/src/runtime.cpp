@@ -129,6 +129,8 @@ std::string configure_policy(disco_runtime* rt, const disco_bundle* b, bool keep
   policy.budget_period_s = g->budget_period_s();
   policy.cooldown_s = g->cooldown_s();
   policy.offer_ttl_s = g->offer_ttl_s();
+  policy.budget_mode = static_cast<BudgetMode>(g->budget_mode());
+  policy.budget_dual_rate = g->budget_dual_rate();
   if (g->eligible_categories()) policy.eligible_categories.assign(g->eligible_categories()->begin(), g->eligible_categories()->end());
   if (g->excluded_items()) policy.excluded_items.assign(g->excluded_items()->begin(), g->excluded_items()->end());
   std::vector<ArmSpec> arms;
@@ -204,9 +206,13 @@ DecisionId derive_decision_id(uint64_t seed, uint64_t user_key, uint64_t serial,
 
 // Per-arm score offsets of the long-term value model for context x and the item's price; false
 // (nothing written) when the bundle has no active value model.
+// Plus, with a dual-priced budget (guardrails.h), the budget's price on each arm's spend.
 bool policy_offsets(const disco_runtime* rt, const float* x, double price, double* out) {
-  if (!rt->value.active()) return false;
-  rt->value.offsets(x, price, out);
+  const double mu = rt->guards.price();
+  if (!rt->value.active() && !(mu > 0.0)) return false;
+  if (rt->value.active()) rt->value.offsets(x, price, out);
+  else std::fill(out, out + rt->guards.arms().size(), 0.0);
+  if (mu > 0.0) rt->guards.budget_offsets(price, mu, out);
   return true;
 }
 
@@ -303,7 +309,8 @@ disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb
     bool same_policy = op.max_discount == np.max_discount && op.margin_floor == np.margin_floor &&
                        op.budget_per_period == np.budget_per_period && op.budget_period_s == np.budget_period_s &&
                        op.cooldown_s == np.cooldown_s && op.offer_ttl_s == np.offer_ttl_s &&
-                       op.pacing_burst == np.pacing_burst && op.eligible_categories == np.eligible_categories &&
+                       op.pacing_burst == np.pacing_burst && op.budget_mode == np.budget_mode &&
+                       op.budget_dual_rate == np.budget_dual_rate && op.eligible_categories == np.eligible_categories &&
                        op.excluded_items == np.excluded_items && same_arms;
     for (size_t a = 0; same_policy && a < ob->arms.size(); ++a) {
       const disco::ArmSpec &x = rt->guards.arms()[a], &y = tmp_guard_check.guards.arms()[a];
@@ -426,6 +433,7 @@ disco_status disco_offer_make(disco_session* s, uint32_t item, int64_t now_ms, u
     out->bandit_arm = 0;
     out->propensity = 1.0f;
   } else {
+    rt->guards.pace(now_ms);
     const uint32_t mask = rt->guards.eligible_arms(req, &flags);
     disco::Rng rng(rt->options.seed, id.hi, id.lo, disco::kStreamBandit);
     double offsets[disco::kMaxArms];

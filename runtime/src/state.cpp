@@ -396,6 +396,7 @@ disco_status disco_runtime_save(const disco_runtime* crt, uint8_t* buf, size_t c
     MemoryOutputArchive ar(buf, cap);
     save_header(ar, kMagicRuntime, rt->bundle, disco::kRuntimeStateVersion);
     ar(rt->sessions_created, rt->bandit, rt->guards);
+    rt->guards.serialize_dual(ar);
     const uint32_t pcap = rt->pending_ids.capacity(), pwrite = rt->pending_ids.write_pos(), pn = rt->pending_ids.size();
     ar(pcap, pwrite, pn);
     rt->pending_ids.for_each_in_order([&](uint32_t slot, const DecisionId&) {
@@ -426,6 +427,8 @@ disco_status disco_runtime_restore(disco_runtime* rt, const uint8_t* buf, size_t
     disco::Guardrails guards;
     uint64_t sessions_created = 0;
     ar(sessions_created, bandit, guards);
+    if (version >= 3) guards.serialize_dual(ar);
+    else guards.restore_dual(rt->guards.policy().budget_mode, rt->guards.policy().budget_dual_rate);
     if (ar.failed()) return fail(DISCO_ERR_STATE, "runtime state is truncated or corrupted (bandit/guardrails)");
     std::string why = bandit.validate();
     if (why.empty()) why = guards.validate();

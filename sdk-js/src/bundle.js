@@ -10,7 +10,9 @@ import { fromUtf8, toBytes, toHex, b64Decode, subtleOf } from './util.js';
 /** Newest bundle schema major this SDK understands (schemas/bundle.fbs). */
 export const SCHEMA_MAJOR = 1;
 export const FILE_IDENTIFIER = 'DSCB';
-// A schema major more than this far above SCHEMA_MAJOR is read as corruption, not as a newer bundle.
+// A schema major more than this far above SCHEMA_MAJOR is read as corruption, not as a newer bundle
+// (the runtime's kSchemaMajorMaxAhead, runtime/include/disco/version.h; tests/sdk/bundle.test.mjs
+// checks that both draw the line at the same major).
 const MAX_MAJOR_AHEAD = 8;
 
 const bad = (msg) => new DiscoError('BUNDLE_FORMAT', `bundle: ${msg}`);

@@ -8,12 +8,13 @@ import { Engine, BundleRef, RuntimeRef, MODES, guardrailNames } from './engine.j
 import { readBundleHeader, readModelSummary, verifyBundle } from './bundle.js';
 import { normalizeEvent } from './index.js';
 import { Transport } from './transport.js';
-import { sealValue, unsealValue, signOfferToken } from './token.js';
-import { b64urlDecode, b64urlEncode, randomBytes, toBytes, toHex, toU64, collectorOptions } from './util.js';
+import { sealValue, unsealValue, signOfferToken, tokenSecretBytes } from './token.js';
+import { b64urlDecode, b64urlEncode, randomBytes, toBytes, toHex, toU64, utf8, collectorOptions } from './util.js';
 import { parseHoldout, inHoldout, holdoutDecision } from './holdout.js';
 import { FleetSync } from './sync.js';
 
 const MODE_WIRE = ['Online', 'Apprentice', 'LoggingOnly'];
+const EVENT_WIRE = ['View', 'Click', 'Cart', 'Remove', 'Purchase'];
 const MAX_COOKIE_VALUE = 3800; // browsers keep ~4096 bytes per cookie (name, value and attributes)
 // Sealed cookie length for `n` state bytes: "s1." + base64url(16-byte id + state) + "." + base64url(32-byte HMAC).
 const sealedLength = (n) => 3 + Math.ceil(((16 + n) * 4) / 3) + 1 + 43;
@@ -56,7 +57,19 @@ export function createEdgeHandler(o = {}) {
   const cryptoImpl = o.crypto;
   const mode = o.mode ?? 'online';
   const policyVersion = o.policyVersion;
+  if (o.userId !== undefined && typeof o.userId !== 'function') throw new DiscoError('INVALID_ARGUMENT', 'userId must be a function (request, env) => the store\'s shopper id (string) or undefined');
+  const userIdOf = o.userId;
   let ready = null;
+  let startupError = '';
+  // Startup (wasm, bundle verification, the cookie-size check) runs once per isolate; a failure is
+  // retried by the next request (a KV or network read may be transient) and logged once per
+  // distinct reason, so a misconfigured worker says why in its logs, not only in 503 bodies.
+  const start = (env) => (ready ??= init(env).then((s) => { startupError = ''; return s; }, (e) => {
+    ready = null;
+    const why = `${e?.code ?? 'ERROR'}: ${e?.message ?? e}`;
+    if (why !== startupError) { startupError = why; console.error(`disco edge: startup failed: ${why}`); }
+    throw e;
+  }));
 
   async function init(env) {
     const engine = o.engine ?? await Engine.load(await resolve(o.wasm, env));
@@ -80,13 +93,15 @@ export function createEdgeHandler(o = {}) {
     }
     const collector = collectorOptions(await resolve(o.collector, env));
     const transport = collector ? new Transport({ ...collector, crypto: cryptoImpl }) : null;
-    const secret = await resolve(o.tokenSecret, env);
+    let secret = await resolve(o.tokenSecret, env);
     if (secret === undefined || secret === null || secret === '') {
       throw new DiscoError('INVALID_ARGUMENT', 'tokenSecret resolved to nothing: set the secret the tokenSecret option reads (e.g. env.TOKEN_SECRET)');
     }
+    secret = tokenSecretBytes(secret); // too short: refused here; bytes: the imported key is cached
     const holdoutOpt = await resolve(o.holdout, env);
     const holdout = parseHoldout(holdoutOpt, summary);
-    const s = { engine, bundle, bundleBytes: bytes, summary, runtime, transport, secret, kv, holdout, holdoutSalt: holdoutOpt?.salt, prev: null, publicKey };
+    const s = { engine, bundle, bundleBytes: bytes, summary, runtime, transport, secret, kv, holdout, holdoutSalt: holdoutOpt?.salt, prev: null, publicKey,
+      sendEvents: !!(transport && collector.events) };
     const syncOpts = await resolve(o.sync, env);
     if (syncOpts) {
       s.fleet = new FleetSync(syncOpts, {
@@ -205,8 +220,7 @@ export function createEdgeHandler(o = {}) {
   }
 
   async function handle(request, env, ctx) {
-    ready ??= init(env).catch((e) => { ready = null; throw e; });
-    const s = await ready;
+    const s = await start(env);
     if (s.fleet) {
       const pulling = s.fleet.maybePull(); // never awaited here: the request does not wait for it
       if (pulling && ctx?.waitUntil) ctx.waitUntil(pulling);
@@ -277,6 +291,10 @@ export function createEdgeHandler(o = {}) {
         };
         if (holdout) decision.holdout = true;
         else decision.context = o.context;
+        if (userIdOf) {
+          const uid = await userIdOf(request, env);
+          if (typeof uid === 'string' && uid && utf8(uid).length <= 256 && !/[\u0000-\u001f\u007f]/.test(uid)) decision.user_id = uid;
+        }
       } else if (route === 'recommend') {
         const k = p.k ?? 10;
         if (!Number.isInteger(k) || k < 1 || k > 100) throw new DiscoError('INVALID_ARGUMENT', 'k must be an integer in 1..100');
@@ -290,7 +308,14 @@ export function createEdgeHandler(o = {}) {
       }
       const cookie = await closeSession(s, ses);
       const res = json(200, result, { 'set-cookie': cookie });
-      // Logged only now that the shopper gets this answer: a failed request leaves no decision behind.
+      // Logged only now that the shopper gets this answer: a failed request leaves no decision (and
+      // no event) behind. Events first: they happened before the decision.
+      if (s.sendEvents && events.length) {
+        const userKey = new DataView(ses.sid.buffer, ses.sid.byteOffset).getBigUint64(0, true).toString();
+        for (const e of events) {
+          s.transport.enqueue('events', { user_key: userKey, ts_ms: e.ts, type: EVENT_WIRE[e.type], item_id: e.itemId, price: e.price, quantity: e.quantity });
+        }
+      }
       if (decision) s.transport?.enqueue('decisions', decision);
       if (s.transport && ctx?.waitUntil) ctx.waitUntil(s.transport.flush());
       return res;
@@ -305,15 +330,25 @@ export function createEdgeHandler(o = {}) {
     },
     /** One fleet sync now (the sync option): resolves with { bundle, stats, version, bytes, ms }. */
     async sync(env = {}) {
-      ready ??= init(env).catch((e) => { ready = null; throw e; });
-      const s = await ready;
+      const s = await start(env);
       if (!s.fleet) throw new DiscoError('STATE', 'sync() needs the sync option of createEdgeHandler');
       return s.fleet.pull();
     },
+    /** Sends the queued records now: { ok, sent, queued, dropped, ... } (ok without a collector). */
+    async flush(env = {}) {
+      const s = await start(env);
+      return s.transport ? s.transport.flush() : { ok: true, sent: 0, queued: 0, dropped: 0, droppedByKind: { events: 0, decisions: 0, outcomes: 0, activations: 0 }, error: null };
+    },
+    /** Stops fleet sync and the transport's timers (the queue is not flushed: call flush() first). */
+    async close() {
+      if (!ready) return;
+      const s = await ready.catch(() => null);
+      s?.fleet?.stop();
+      s?.transport?.close();
+    },
     /** The isolate's runtime facts (after the first request). */
     async info(env = {}) {
-      ready ??= init(env).catch((e) => { ready = null; throw e; });
-      const s = await ready;
+      const s = await start(env);
       return { ...s.bundle.info, simd: s.engine.simd, mode, cookieStateMaxBytes: s.kv ? null : s.runtime.compactStateMaxBytes() };
     },
   };

@@ -25,6 +25,9 @@ const S_OFFER = 224;    // disco_offer (120)
 const S_FLOAT = 344;    // float out-param (4)
 const SCRATCH = 384;
 
+// Exports added after the first release; the rest of the ABI is older than the SDK's checks.
+const REQUIRED_EXPORTS = ['disco_bandit_export', 'disco_bandit_import', 'disco_session_compact_max_bytes', 'disco_session_save_compact', 'dw_note_offer'];
+
 /** One instance of disco.wasm. */
 export class Engine {
   static async load(wasm) {
@@ -35,6 +38,9 @@ export class Engine {
 
   constructor(instance, simd) {
     this.x = instance.exports;
+    // A disco.wasm older than this SDK (hand-copied): refused here, once, by name, not at first use.
+    const missing = REQUIRED_EXPORTS.filter((n) => typeof this.x[n] !== 'function');
+    if (missing.length) throw new DiscoError('UNSUPPORTED', `this disco.wasm lacks ${missing.join(', ')}: use the disco.wasm of this @disco/sdk (dist/) or rebuild it (wasm/build.sh)`);
     this.memory = this.x.memory;
     this.simd = simd ?? this.x.dw_build_simd() === 1;
     this.scratch = this.x.dw_alloc(SCRATCH);
@@ -263,9 +269,6 @@ export class RuntimeRef {
    */
   banditExport(deltaOnly = false) {
     const e = this.engine;
-    if (typeof e.x.disco_bandit_export !== 'function') {
-      throw new DiscoError('UNSUPPORTED', 'banditExport: this disco.wasm does not export disco_bandit_export; rebuild it (wasm/build.sh)');
-    }
     return e.saveBytes('export bandit statistics', (p, cap, outLen) => e.x.disco_bandit_export(this.ptr, deltaOnly ? 1 : 0, p, cap, outLen));
   }
 
@@ -276,9 +279,6 @@ export class RuntimeRef {
    */
   banditImport(bytes, merge = false) {
     const e = this.engine;
-    if (typeof e.x.disco_bandit_import !== 'function') {
-      throw new DiscoError('UNSUPPORTED', 'banditImport: this disco.wasm does not export disco_bandit_import; rebuild it (wasm/build.sh)');
-    }
     const p = e.buf('state', bytes.length);
     e._view();
     e.u8.set(bytes, p);
@@ -287,11 +287,7 @@ export class RuntimeRef {
 
   /** Upper bound of SessionRef.saveCompact()'s size under this runtime's bundle. */
   compactStateMaxBytes() {
-    const f = this.engine.x.disco_session_compact_max_bytes;
-    if (typeof f !== 'function') {
-      throw new DiscoError('UNSUPPORTED', 'this disco.wasm does not export disco_session_compact_max_bytes; rebuild it (wasm/build.sh)');
-    }
-    return f(this.ptr) >>> 0;
+    return this.engine.x.disco_session_compact_max_bytes(this.ptr) >>> 0;
   }
 
   memoryBytes() { return this.engine.x.disco_runtime_memory_bytes(this.ptr) >>> 0; }
@@ -359,9 +355,6 @@ export class SessionRef {
    */
   noteOffer(arm, ts) {
     const e = this.engine;
-    if (typeof e.x.dw_note_offer !== 'function') {
-      throw new DiscoError('UNSUPPORTED', 'noteOffer: this disco.wasm does not export dw_note_offer; rebuild it (wasm/build.sh)');
-    }
     const p = e.scratch + S_ARGS;
     e._view().setBigInt64(p, BigInt(Math.trunc(ts)), true);
     e.check(e.x.dw_note_offer(this.ptr, arm >>> 0, p), 'noteOffer');
@@ -404,9 +397,6 @@ export class SessionRef {
   /** Compact state (format 3: int8 LSTM cell, newest 16 events, <= 64 seen items) for cookies. */
   saveCompact() {
     const e = this.engine;
-    if (typeof e.x.disco_session_save_compact !== 'function') {
-      throw new DiscoError('UNSUPPORTED', 'saveCompact: this disco.wasm does not export disco_session_save_compact; rebuild it (wasm/build.sh)');
-    }
     return e.saveBytes('save compact session state', (p, cap, outLen) => e.x.disco_session_save_compact(this.ptr, p, cap, outLen));
   }
 

@@ -4,7 +4,7 @@ import { DiscoError } from './errors.js';
 import { Engine, BundleRef, RuntimeRef, EVENT_TYPES, MODES, guardrailNames } from './engine.js';
 import { readBundleHeader, readModelSummary, verifyBundle, SCHEMA_MAJOR } from './bundle.js';
 import { Transport } from './transport.js';
-import { signOfferToken, verifyOfferToken } from './token.js';
+import { signOfferToken, verifyOfferToken, tokenSecretBytes } from './token.js';
 import { fnv1a64, toU64, toBytes, randomBytes, typeName, utf8, fromUtf8, decisionIdFromHex, collectorOptions } from './util.js';
 import { hasSimd } from './wasm.js';
 import { parseHoldout, inHoldout, holdoutDecision } from './holdout.js';
@@ -111,6 +111,8 @@ export class Disco {
     if (o.mode !== undefined && !(o.mode in MODES)) {
       throw new DiscoError('INVALID_ARGUMENT', `mode must be one of ${Object.keys(MODES).join(', ')}, got ${JSON.stringify(o.mode)}`);
     }
+    // refused now, not by every offer(); kept as bytes so the imported HMAC key is cached
+    if (o.tokenSecret !== undefined && o.tokenSecret !== null) o = { ...o, tokenSecret: tokenSecretBytes(o.tokenSecret) };
     const { engine, ref, summary, bytes } = await loadBundle(o.engine ?? Engine.load(o.wasm), o.bundle, o);
     return new this(engine, ref, summary, o, saved, bytes);
   }
@@ -172,6 +174,16 @@ export class Disco {
 
   _uid() { return this._userIdWire ? { user_id: this._userIdWire } : {}; }
 
+  // The collector's decision record (schemas/events.fbs Decision) of decision `d` on item index `idx`.
+  _record(d, idx, ts, extra) {
+    return {
+      decision_id: d.decisionId, ts_ms: ts, user_key: this.userKey.toString(), ...this._uid(), item_id: this.bundle.id(idx),
+      arm: d.arm, discount: d.discount, propensity: d.propensity,
+      model_version: this.bundle.info.modelVersion, policy_version: this.policyVersion ?? this.bundle.info.modelVersion,
+      mode: MODE_WIRE[MODES[this.mode]], shown: false, price: this.summary.price?.[idx] ?? 0, cost: this.summary.cost?.[idx] ?? 0, ...extra,
+    };
+  }
+
   _alive() {
     if (!this.session) throw new DiscoError('STATE', 'this Disco was closed');
   }
@@ -213,7 +225,14 @@ export class Disco {
   }
 
   /** Decides an offer for itemId without signing a token (hot loops). */
-  offerSync(itemId, { now, decisionId } = {}) {
+  offerSync(itemId, opts) {
+    const { offer, record } = this._decide(itemId, opts);
+    this.transport?.enqueue('decisions', record);
+    return offer;
+  }
+
+  // The decision and its collector record; the caller queues the record once the offer is returned.
+  _decide(itemId, { now, decisionId } = {}) {
     this._alive();
     const idx = this.bundle.index(typeof itemId === 'number' ? String(itemId) : itemId);
     const ts = now ?? this.now();
@@ -226,16 +245,7 @@ export class Disco {
       expiresAt: o.expiresAt, banditArm: o.banditArm, guardrails: guardrailNames(o.guardrails), mode: this.mode,
       holdout: false,
     };
-    if (this.transport) {
-      this.transport.enqueue('decisions', {
-        decision_id: o.decisionId, ts_ms: ts, user_key: this.userKey.toString(), ...this._uid(), item_id: offer.itemId,
-        arm: o.arm, discount: o.discount, propensity: o.propensity,
-        model_version: this.bundle.info.modelVersion, policy_version: this.policyVersion ?? this.bundle.info.modelVersion,
-        mode: MODE_WIRE[MODES[this.mode]], shown: false,
-        price: this.summary.price?.[o.item] ?? 0, cost: this.summary.cost?.[o.item] ?? 0, context: o.context,
-      });
-    }
-    return offer;
+    return { offer, record: this._record(o, o.item, ts, { context: o.context }) };
   }
 
   // A holdout shopper's offer: the baseline arm by rule (holdout.js), logged with holdout: true.
@@ -249,19 +259,14 @@ export class Disco {
       discount: d.discount, propensity: 1, purchasePropensity: this.session.propensity(), expiresAt: d.expiresAt,
       banditArm: d.arm, guardrails: [], mode: this.mode, holdout: true,
     };
-    this.transport?.enqueue('decisions', {
-      decision_id: d.decisionId, ts_ms: ts, user_key: this.userKey.toString(), ...this._uid(), item_id: offer.itemId,
-      arm: d.arm, discount: d.discount, propensity: 1,
-      model_version: this.bundle.info.modelVersion, policy_version: this.policyVersion ?? this.bundle.info.modelVersion,
-      mode: MODE_WIRE[MODES[this.mode]], shown: false, price, cost: this.summary.cost?.[idx] ?? 0, holdout: true,
-    });
-    return offer;
+    return { offer, record: this._record(d, idx, ts, { propensity: 1, holdout: true }) };
   }
 
   /** Decides an offer: { decisionId, arm, discount, propensity, expiresAt, token? }. */
   async offer(itemId, opts = {}) {
-    const offer = this.offerSync(itemId, opts);
+    const { offer, record } = this._decide(itemId, opts);
     if (this.tokenSecret) offer.token = await signOfferToken(offer, this.tokenSecret, { crypto: this.crypto });
+    this.transport?.enqueue('decisions', record); // only an offer that reached the caller is logged
     return offer;
   }
 

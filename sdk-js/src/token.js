@@ -7,10 +7,20 @@ import { b64urlDecode, b64urlEncode, fromUtf8, subtleOf, toBytes, utf8, typeName
 
 const keyCache = new WeakMap();
 
+/**
+ * The secret as bytes (a CryptoKey as it is), refused unless >= 16 bytes. Callers that sign often
+ * keep the result: the imported key is cached per bytes object.
+ */
+export function tokenSecretBytes(secret) {
+  if (typeof CryptoKey !== 'undefined' && secret instanceof CryptoKey) return secret;
+  const raw = typeof secret === 'string' ? utf8(secret) : toBytes(secret, 'tokenSecret');
+  if (raw.length < 16) throw new DiscoError('INVALID_ARGUMENT', `tokenSecret (the secret that signs offer tokens and session cookies) must be at least 16 bytes, got ${raw.length}`);
+  return raw;
+}
+
 export async function hmacKey(secret, cryptoImpl) {
   if (typeof CryptoKey !== 'undefined' && secret instanceof CryptoKey) return secret;
-  const raw = typeof secret === 'string' ? utf8(secret) : toBytes(secret, 'secret');
-  if (raw.length < 16) throw new DiscoError('INVALID_ARGUMENT', 'token secret must be at least 16 bytes');
+  const raw = tokenSecretBytes(secret);
   const subtle = subtleOf(cryptoImpl);
   if (typeof secret === 'object') {
     const hit = keyCache.get(secret);

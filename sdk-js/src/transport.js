@@ -43,8 +43,8 @@ export class Transport {
     this.onError = o.onError ?? null;
     this.quiet = o.quiet === true;
     this._warned = new Set();
-    if (!(this.maxQueue >= 1) || !(this.batchSize >= 1)) throw new DiscoError('INVALID_ARGUMENT', 'maxQueue and batchSize must be >= 1');
-    if (!this.fetch) throw new DiscoError('UNSUPPORTED', 'fetch is not available: pass { fetch }');
+    if (!(this.maxQueue >= 1) || !(this.batchSize >= 1)) throw new DiscoError('INVALID_ARGUMENT', `collector.maxQueue and collector.batchSize must be >= 1, got ${this.maxQueue} and ${this.batchSize}`);
+    if (!this.fetch) throw new DiscoError('UNSUPPORTED', 'fetch is not available here: pass collector.fetch');
 
     this.queue = [];          // [{ k, r }]
     this.inflight = null;     // batch object being sent (kept across retries: same seq)

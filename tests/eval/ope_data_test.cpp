@@ -143,6 +143,35 @@ TEST(OpeCanonicalLog, RewardsClustersAndMissingOutcomes) {
   EXPECT_THROW(load_bandit_log(t.str(), o), OpeError);
 }
 
+// The collector's export carries A/B holdout decisions (holdout = 1, propensity 1, no context):
+// OPE and the gate leave them out (they are disco-eval ab's control group), say so, and refuse a
+// log holding nothing else. Found by the loop (loop/loop.mjs --holdout 0.1): the gate with bundle
+// candidates stopped at the first holdout decision ("has no logged context").
+TEST(OpeCanonicalLog, LeavesHoldoutDecisionsOut) {
+  TempDir t("canon-holdout");
+  std::string d = "decision_id,ts,user_id,item_id,arm,discount,propensity,model_version,policy_version,site,mode,shown,holdout,price,cost,context\n";
+  d += did(1) + ",1700000000000,alice,i1,1,0.1,0.25,m1,m1,s,online,1,0,10,5,0.5 1\n";
+  d += did(2) + ",1700000001000,bob,i1,0,0,1,m1,m1,s,online,1,1,10,5,\n";
+  d += did(3) + ",1700000002000,alice,i1,0,0,0.75,m1,m1,s,online,1,0,10,5,0.25 1\n";
+  t.file("decisions.csv", d);
+  t.file("events.csv", "user_id,ts,type,item_id\nalice,1700000000000,view,i1\n");
+  t.file("outcomes.csv", "decision_id,ts,converted,revenue,margin\n" + did(1) + ",1700000001000,1,9,4\n" + did(2) +
+                             ",1700000002000,1,10,5\n" + did(3) + ",1700000003000,0,0,0\n");
+  LoadedLog L = load_bandit_log(t.str(), LogOptions{});
+  ASSERT_EQ(L.log.size(), 2u);
+  EXPECT_EQ(L.log.id, (std::vector<std::string>{did(1), did(3)}));
+  EXPECT_EQ(L.log.reward, (std::vector<double>{4, 0}));
+  bool noted = false;
+  for (const auto& n : L.notes) noted |= n.find("1 A/B holdout decisions left out") != std::string::npos;
+  EXPECT_TRUE(noted);
+  // Only holdout decisions: refused with the reason.
+  std::string h = "decision_id,ts,user_id,item_id,arm,discount,propensity,model_version,policy_version,site,mode,shown,holdout,price,cost,context\n";
+  h += did(2) + ",1700000001000,bob,i1,0,0,1,m1,m1,s,online,1,1,10,5,\n";
+  t.file("decisions.csv", h);
+  const std::string e = error_of([&] { load_bandit_log(t.str(), LogOptions{}); });
+  EXPECT_NE(e.find("every decision is an A/B holdout decision (1"), std::string::npos) << e;
+}
+
 TEST(OpeCanonicalLog, RefusesBadLogs) {
   LogOptions o;
   {  // propensity 0 and > 1: the reader drops them as invalid_propensity; OPE refuses the log

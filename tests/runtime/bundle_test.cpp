@@ -11,6 +11,7 @@
 #include "disco/disco.h"
 #include "disco/quant.h"
 #include "disco/schemas/bundle_generated.h"
+#include "disco/version.h"
 #include "disco/xxh64.h"
 
 #ifdef DISCO_WITH_OPENSSL
@@ -219,6 +220,15 @@ TEST(RuntimeBundleCorpus, NewerSchemaRefusedByName) {
   auto r2 = disco::wrap_payload(junk, w);
   auto l2 = try_load(r2);
   EXPECT_EQ(l2.status, DISCO_ERR_VERSION) << l2.message;
+  // The furthest plausible next major is still "newer"; one beyond is a damaged header.
+  w.schema_major = disco::kSchemaMajor + disco::kSchemaMajorMaxAhead;
+  EXPECT_EQ(try_load(disco::build_bundle(small_spec(), w).bytes).status, DISCO_ERR_VERSION);
+  for (uint16_t major : {uint16_t(disco::kSchemaMajor + disco::kSchemaMajorMaxAhead + 1), uint16_t(28672)}) {
+    w.schema_major = major;
+    auto c = try_load(disco::build_bundle(small_spec(), w).bytes);
+    EXPECT_EQ(c.status, DISCO_ERR_BUNDLE_FORMAT) << c.message;
+    EXPECT_EQ(c.message, "bundle header is corrupt (schema " + std::to_string(major) + "): fetch or copy the bundle again");
+  }
   // A newer minor of our major is read.
   disco::WriteOptions minor;
   minor.schema_minor = 7;

@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     x ^= x << 17;
     return x;
   };
-  int offers = 0;
+  int offers = 0, capped = 0, discounted = 0;
   for (int step = 0; step < 300; ++step) {
     disco_session* ss = s[step % 3];
     disco_event ev{1700000000000 + step * 4321, uint32_t(rnd() % info.n_items), uint32_t(rnd() % 5),
@@ -76,6 +76,8 @@ int main(int argc, char** argv) {
       d.add(disco_offer_make(ss, n ? items[0] : 0, ev.ts_ms, 0, 0, &o));
       d.add(o);
       ++offers;
+      capped += (o.guardrails & DISCO_GUARD_BUDGET) != 0;
+      discounted += o.arm != 0;
       if (rnd() % 3) {
         disco_offer_shown(rt, o.decision_hi, o.decision_lo);
         disco_outcome out{o.decision_hi, o.decision_lo, ev.ts_ms + 1000, uint32_t(rnd() % 2), 20.0f,
@@ -88,8 +90,9 @@ int main(int argc, char** argv) {
   size_t len = 0;
   disco_runtime_save(rt, state.data(), state.size(), &len);
   const uint64_t state_digest = disco::xxh64(state.data(), len);
-  std::printf("decisions digest %016llx over %zu bytes (%d offers); runtime state %016llx (%zu bytes)\n",
-              (unsigned long long)disco::xxh64(d.bytes.data(), d.bytes.size()), d.bytes.size(), offers,
+  std::printf("decisions digest %016llx over %zu bytes (%d offers, %d discounted, %d budget-capped); runtime state "
+              "%016llx (%zu bytes)\n",
+              (unsigned long long)disco::xxh64(d.bytes.data(), d.bytes.size()), d.bytes.size(), offers, discounted, capped,
               (unsigned long long)state_digest, len);
   for (auto* p : s) disco_session_free(p);
   disco_runtime_free(rt);

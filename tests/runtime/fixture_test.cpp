@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "disco/fleet_stats.h"
+#include "disco/version.h"
 #include "fixtures/fixture_workload.h"
 #include "test_util.h"
 
@@ -271,32 +272,38 @@ TEST(RuntimeFixture, BundleWithPriorAndValueModelStillLoadsAndAgrees) {
   disco_runtime_free(rt);
 }
 
-// Runtime state format 2 (today's): the pending decisions and the held outcome of one that was not
-// shown yet survive; finishing the story trains the bandit to the recorded statistics, and today's
-// writer still writes these exact bytes.
-TEST(RuntimeFixture, RuntimeState2RestoresWithItsHeldOutcome) {
+// Runtime state formats 2 (held outcomes) and 3 (the budget's dual price), the same workload saved
+// by the runtime of each: the pending decisions and the held outcome of one not shown yet survive;
+// finishing the story trains the bandit to the recorded statistics; today's writer still writes
+// today's file's exact bytes.
+TEST(RuntimeFixture, RuntimeStateOfEveryFormatFromTwoRestoresWithItsHeldOutcome) {
   Loaded f("bundle_schema1.0.disco");
-  const std::vector<uint8_t> state = read(kDir + "runtime_state2.bin");
-  ASSERT_GE(state.size(), 8u) << "missing fixture " << kDir << "runtime_state2.bin";
-  uint32_t version = 0;
-  std::memcpy(&version, state.data() + 4, 4);
-  EXPECT_EQ(version, 2u);
-  disco_runtime* rt = fixture_runtime(f.b);
-  ASSERT_EQ(disco_runtime_restore(rt, state.data(), state.size()), DISCO_OK) << disco_last_error();
-  std::vector<uint8_t> again(state.size() + 64);
-  size_t len = 0;
-  ASSERT_EQ(disco_runtime_save(rt, again.data(), again.size(), &len), DISCO_OK);
-  EXPECT_TRUE(len == state.size() && std::memcmp(again.data(), state.data(), len) == 0) << "format 2 bytes changed";
-  double n = 0;
-  for (const auto& a : exported_stats(rt).arms) n += a.n;
-  EXPECT_EQ(n, 1.0);  // only the first decision trained before the save
-  disco_outcome o1 = fixture::outcome(1, fixture::kMargin[0]), o3 = fixture::outcome(3, fixture::kMargin[2]);
-  EXPECT_EQ(disco_update(rt, &o1), DISCO_ERR_DUPLICATE);  // applied before the save
-  EXPECT_EQ(disco_update(rt, &o3), DISCO_ERR_DUPLICATE);  // held before the save
-  ASSERT_EQ(fixture::runtime_state2_finish(rt), DISCO_OK) << disco_last_error();
-  expect_recorded_stats(rt, "after the workload");
-  EXPECT_EQ(export_bytes(rt), read(kDir + "bandit_export1.bin"));
-  disco_runtime_free(rt);
+  for (uint32_t want_version = 2; want_version <= disco::kRuntimeStateVersion; ++want_version) {
+    const std::string name = "runtime_state" + std::to_string(want_version) + ".bin";
+    const std::vector<uint8_t> state = read(kDir + name);
+    ASSERT_GE(state.size(), 8u) << "missing fixture " << kDir << name;
+    uint32_t version = 0;
+    std::memcpy(&version, state.data() + 4, 4);
+    EXPECT_EQ(version, want_version) << name;
+    disco_runtime* rt = fixture_runtime(f.b);
+    ASSERT_EQ(disco_runtime_restore(rt, state.data(), state.size()), DISCO_OK) << name << ": " << disco_last_error();
+    if (want_version == disco::kRuntimeStateVersion) {
+      std::vector<uint8_t> again(state.size() + 64);
+      size_t len = 0;
+      ASSERT_EQ(disco_runtime_save(rt, again.data(), again.size(), &len), DISCO_OK);
+      EXPECT_TRUE(len == state.size() && std::memcmp(again.data(), state.data(), len) == 0) << name << ": bytes changed";
+    }
+    double n = 0;
+    for (const auto& a : exported_stats(rt).arms) n += a.n;
+    EXPECT_EQ(n, 1.0) << name;  // only the first decision trained before the save
+    disco_outcome o1 = fixture::outcome(1, fixture::kMargin[0]), o3 = fixture::outcome(3, fixture::kMargin[2]);
+    EXPECT_EQ(disco_update(rt, &o1), DISCO_ERR_DUPLICATE) << name;  // applied before the save
+    EXPECT_EQ(disco_update(rt, &o3), DISCO_ERR_DUPLICATE) << name;  // held before the save
+    ASSERT_EQ(fixture::runtime_state_finish(rt), DISCO_OK) << name << ": " << disco_last_error();
+    expect_recorded_stats(rt, name.c_str());
+    EXPECT_EQ(export_bytes(rt), read(kDir + "bandit_export1.bin")) << name;
+    disco_runtime_free(rt);
+  }
 }
 
 // The bandit statistics export, format 1: imported into a fresh runtime it gives the recorded

@@ -9,6 +9,7 @@
 
 #include "disco/context.h"
 #include "disco/fleet_stats.h"
+#include "disco/version.h"
 #include "test_util.h"
 
 using namespace rt_test;
@@ -209,7 +210,7 @@ TEST(RuntimeUpdate, HeldOutcomeSurvivesSaveAndRestore) {
   ASSERT_EQ(disco_runtime_save(r.rt, buf.data(), buf.size(), &len), DISCO_OK) << disco_last_error();
   uint32_t version = 0;
   std::memcpy(&version, buf.data() + 4, 4);
-  EXPECT_EQ(version, 2u);
+  EXPECT_EQ(version, disco::kRuntimeStateVersion);  // >= 2: held outcomes are saved
   Rt back(spec());
   ASSERT_EQ(disco_runtime_restore(back.rt, buf.data(), len), DISCO_OK) << disco_last_error();
   ASSERT_EQ(disco_offer_shown(back.rt, o.decision_hi, o.decision_lo), DISCO_OK);

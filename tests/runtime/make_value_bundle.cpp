@@ -1,14 +1,18 @@
 // Writes a synthetic bundle with a long-term value model (pairs + weights of both signs) for the
 // native-vs-WASM decision digest (decisions_digest_check.sh): the offsets must be bit-identical.
+// With --budget, also a budget that binds within the digest's workload (10-minute periods) priced
+// by the dual price (guardrails.h, Dual): the price's arithmetic must be bit-identical too.
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "disco/bundle_writer.h"
 #include "disco/context.h"
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: make_value_bundle OUT.disco\n");
+  const bool budget = argc == 3 && std::string(argv[2]) == "--budget";
+  if (argc != 2 && !budget) {
+    std::fprintf(stderr, "usage: make_value_bundle OUT.disco [--budget]\n");
     return 1;
   }
   disco::SyntheticOptions o;
@@ -28,6 +32,12 @@ int main(int argc, char** argv) {
   }
   v.gamma_per_day = 0.97f;
   v.fitted = "decisions digest";
+  if (budget) {
+    s.guardrails.budget_per_period = 40.0f;  // ~5 discounts of the 15% arm per 10 minutes
+    s.guardrails.budget_period_s = 600;
+    s.guardrails.budget_mode = 1;
+    s.guardrails.budget_dual_rate = 100.0f;
+  }
   auto r = disco::build_bundle(s);
   if (!r.ok()) {
     std::fprintf(stderr, "%s\n", r.error.c_str());

@@ -1,6 +1,7 @@
 // The shipped browser build (esbuild-minified src/index.js, as dist/disco.min.js) in Debian's
 // headless Chromium: SIMD128 detected, wasm compiled from a URL, bundle fetched and its signature
-// verified with the browser's WebCrypto, an offer made, the batch POSTed (signed) to a collector.
+// verified with the browser's WebCrypto, an offer made, the batch POSTed (signed) to a collector;
+// and the offline queue in localStorage carried from one page load to the next (collector down).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -8,14 +9,14 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createHmac, createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { ROOT, makeBundle, testKey, wasmBytes } from './helpers.mjs';
+import { makeBundle, testKey, wasmBytes } from './helpers.mjs';
+import { minified } from '../../sdk-js/build.mjs';
 
 const CHROMIUM = process.env.DISCO_CHROMIUM ?? '/usr/bin/chromium';
 const KEY = 'site-key-0123456789';
 
 test('browser: minified SDK + disco-simd.wasm in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)`, timeout: 120_000 }, async () => {
-  const esbuild = await import(join(ROOT, 'sdk-js/node_modules/esbuild/lib/main.js'));
-  const js = (await esbuild.build({ entryPoints: [join(ROOT, 'sdk-js/src/index.js')], bundle: true, format: 'esm', minify: true, target: 'es2020', write: false })).outputFiles[0].contents;
+  const js = await minified('src/index.js'); // the shipped dist/disco.min.js (sdk-js/build.mjs)
   const wasm = wasmBytes();
   const bundle = makeBundle();
   const pub = Buffer.from(testKey().spki).toString('base64');
@@ -76,5 +77,76 @@ test('browser: minified SDK + disco-simd.wasm in headless Chromium', { skip: exi
     assert.equal(batches[0].batch.activations[0].decision_id, r.decisionId);
   } finally {
     srv.close();
+  }
+});
+
+test('browser: the offline queue in localStorage survives a page load while the collector is down; the next page sends it', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)`, timeout: 180_000 }, async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const js = await minified('src/index.js'); // the shipped dist/disco.min.js (sdk-js/build.mjs)
+  const wasm = wasmBytes();
+  const pub = Buffer.from(testKey().spki).toString('base64');
+  const page = (body) => `<!doctype html><html><body><pre id="out">pending</pre><script type="module">
+    import { Disco } from '/disco.min.js';
+    const out = document.getElementById('out');
+    try {
+      const d = await Disco.create({ wasm: { simd: '/disco-simd.wasm', plain: '/disco.wasm' }, bundle: fetch('/bundle.disco'),
+        publicKey: '${pub}', userId: 'u1', storage: localStorage, collector: { url: '/v1/events', key: '${KEY}', quiet: true, flushIntervalMs: 60000 } });
+      ${body}
+    } catch (e) { out.textContent = JSON.stringify({ error: e.code ?? e.name, message: e.message }); }
+  </script></body></html>`;
+  const files = {
+    '/first': ['text/html', page(`const o = await d.offer('item-4'); d.shown(o.decisionId);
+      const r = await d.flush(); d.close();
+      out.textContent = JSON.stringify({ decisionId: o.decisionId, ok: r.ok, queued: r.queued, stored: (localStorage.getItem('disco.transport') ?? '').length });`)],
+    '/second': ['text/html', page(`const r = await d.flush(); d.close();
+      out.textContent = JSON.stringify({ ok: r.ok, sent: r.sent, queued: r.queued });`)],
+    '/disco.min.js': ['text/javascript', js], '/disco-simd.wasm': ['application/wasm', wasm.simd],
+    '/disco.wasm': ['application/wasm', wasm.plain], '/bundle.disco': ['application/octet-stream', makeBundle()],
+  };
+  let up = false;
+  const batches = [];
+  const srv = createServer((req, res) => {
+    if (req.url === '/v1/events') {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        if (!up) { res.writeHead(503).end('down'); return; }
+        batches.push(JSON.parse(Buffer.concat(chunks).toString()));
+        res.writeHead(200).end('{}');
+      });
+      return;
+    }
+    const f = files[req.url];
+    if (!f) { res.writeHead(404).end(); return; }
+    res.writeHead(200, { 'content-type': f[0] }).end(f[1]);
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const profile = mkdtempSync(join(tmpdir(), 'disco-chromium-')); // one profile: the second load sees the first's localStorage
+  const load = async (path) => {
+    const dom = await new Promise((resolve, reject) => execFile(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+      '--disable-background-networking', `--user-data-dir=${profile}`, '--virtual-time-budget=30000', '--dump-dom', `http://127.0.0.1:${srv.address().port}${path}`],
+    { timeout: 100_000 }, (e, out) => (e ? reject(e) : resolve(out))));
+    const text = (dom.match(/<pre id="out">([^<]*)<\/pre>/) ?? [])[1];
+    assert.ok(text && text !== 'pending', `${path} did not finish: ${dom.slice(0, 300)}`);
+    const r = JSON.parse(text.replace(/&quot;/g, '"'));
+    assert.equal(r.error, undefined, r.message);
+    return r;
+  };
+  try {
+    const first = await load('/first');
+    assert.equal(first.ok, false, 'the collector is down: not delivered');
+    assert.equal(first.queued, 2, 'the decision and its activation wait');
+    assert.ok(first.stored > 0, 'persisted in localStorage');
+    assert.equal(batches.length, 0);
+    up = true;
+    const second = await load('/second');
+    assert.deepEqual(second, { ok: true, sent: 2, queued: 0 });
+    const all = batches.flatMap((b) => b.decisions);
+    assert.deepEqual(all.map((x) => x.decision_id), [first.decisionId], 'the first page\'s decision arrived from the second');
+    assert.deepEqual(batches.flatMap((b) => b.activations).map((x) => x.decision_id), [first.decisionId]);
+  } finally {
+    srv.close();
+    rmSync(profile, { recursive: true, force: true });
   }
 });

@@ -132,3 +132,18 @@ test('bundle: a flipped header byte reads as "corrupt", never as a newer schema'
   assert.throws(() => readBundleHeader(big), /header is corrupt: its schema version reads 28672\.0/);
   await rejectsCode(assert, Disco.create({ wasm, bundle: big, publicKey: spki }), 'BUNDLE_FORMAT');
 });
+
+test('bundle: the SDK and the runtime draw the "newer" / "corrupt" line at the same schema major', async () => {
+  const { Engine, BundleRef } = await import('../../sdk-js/src/engine.js');
+  const engine = await Engine.load({ plain: wasm.plain });
+  const codeOf = (fn) => { try { fn(); return 'OK'; } catch (e) { return e.code; } };
+  const rows = [];
+  for (const major of [2, 9, 10, 11, 28672]) {
+    const b = makeBundle({ schemaMajor: major });
+    const sdk = codeOf(() => readBundleHeader(b));
+    const runtime = codeOf(() => new BundleRef(engine, b)); // the runtime's own header check (disco_bundle_load)
+    rows.push([major, sdk, runtime]);
+  }
+  assert.deepEqual(rows, [[2, 'VERSION', 'VERSION'], [9, 'VERSION', 'VERSION'], [10, 'BUNDLE_FORMAT', 'BUNDLE_FORMAT'], [11, 'BUNDLE_FORMAT', 'BUNDLE_FORMAT'], [28672, 'BUNDLE_FORMAT', 'BUNDLE_FORMAT']]);
+  assert.throws(() => new BundleRef(engine, makeBundle({ schemaMajor: 28672 })), /bundle header is corrupt \(schema 28672\): fetch or copy the bundle again/);
+});

@@ -311,3 +311,67 @@ test('disco: fileStorage keeps the queue when the process exits with the collect
   assert.deepEqual(await run('send'), { ok: true, sent: 0 }, 'sent once, not again');
   await c.stop();
 });
+
+test('disco: a disco.wasm older than the SDK is refused when it loads, naming what it lacks', async () => {
+  const { instantiateDisco, compileDisco } = await import('../../sdk-js/src/wasm.js');
+  const { module } = await compileDisco({ plain: wasm.plain });
+  const real = await instantiateDisco(module);
+  const exports = { ...real.exports };
+  delete exports.disco_bandit_import;
+  delete exports.dw_note_offer;
+  const e = (() => { try { new Engine({ exports }); } catch (err) { return err; } return null; })();
+  assert.ok(e instanceof DiscoError, 'refused');
+  assert.equal(e.code, 'UNSUPPORTED');
+  assert.match(e.message, /this disco\.wasm lacks disco_bandit_import, dw_note_offer: use the disco\.wasm of this @disco\/sdk \(dist\/\) or rebuild it \(wasm\/build\.sh\)/);
+  assert.ok(new Engine(real).x.dw_note_offer, 'the real build loads');
+});
+
+test('disco: a short tokenSecret is refused at create; an offer whose token fails is not logged', async (t) => {
+  await assert.rejects(open({ tokenSecret: 'short' }), (e) => e.code === 'INVALID_ARGUMENT' && /tokenSecret .*at least 16 bytes, got 5/.test(e.message));
+  const key = 'site-secret-for-tests';
+  const c = await new TestCollector({ key }).start();
+  // a CryptoKey that cannot sign: offer() rejects after the runtime decided
+  const verifyOnly = await crypto.subtle.importKey('raw', new TextEncoder().encode('0123456789abcdef0123'), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+  t.after(() => c.stop());
+  const d = await open({ collector: { url: c.url, key, flushIntervalMs: 60_000 }, tokenSecret: verifyOnly, crypto });
+  t.after(() => d.close());
+  await assert.rejects(d.offer('item-8', { now: T0 }));
+  const ok = d.offerSync('item-9', { now: T0 + 1 }); // no token to sign: logged
+  const r = await d.flush();
+  assert.equal(r.ok, true);
+  assert.deepEqual(c.batches.flatMap((b) => b.decisions).map((x) => x.decision_id), [ok.decisionId], 'only the offer that reached the caller');
+});
+
+test('disco: against the real collector, a wrong URL (404) or key (401) shows: flush() counts the drops, console.warn once names the fix', async (t) => {
+  const { startCollector } = await import('./real-collector.mjs');
+  const secret = 'site-secret-for-the-sdk-tests';
+  const col = await startCollector({ sites: [{ id: 'shop', secret }] });
+  t.after(() => col.stop());
+  const warned = [];
+  const orig = console.warn;
+  console.warn = (m) => warned.push(String(m));
+  t.after(() => { console.warn = orig; });
+  for (const [collector, status, hint] of [
+    [{ url: `${col.base}/v1/batch`, key: secret }, 404, /takes batches at POST <collector>\/v1\/events: check collector\.url/],
+    [{ url: col.url, key: 'another-secret-0123456789' }, 401, /check collector\.key, the site secret/],
+  ]) {
+    warned.length = 0;
+    const d = await open({ collector: { ...collector, flushIntervalMs: 60_000 } });
+    for (let i = 0; i < 3; i++) {
+      const o = d.offerSync('item-8');
+      d.shown(o.decisionId);
+      const r = await d.flush();
+      assert.deepEqual([r.ok, r.sent, r.queued, r.dropped, r.droppedByKind.decisions, r.droppedByKind.activations, r.error?.code, r.error?.status],
+        [false, 0, 0, 2, 1, 1, 'REJECTED', status], `round ${i}`);
+    }
+    assert.equal(warned.length, 1, `logged once (${status}): ${warned.join('\n')}`);
+    assert.match(warned[0], new RegExp(`HTTP ${status} at POST `));
+    assert.match(warned[0], hint);
+    d.close();
+  }
+  // the right URL and key: delivered
+  const d = await open({ collector: { url: col.url, key: secret, flushIntervalMs: 60_000 } });
+  d.offerSync('item-8');
+  assert.deepEqual((({ ok, sent, dropped }) => ({ ok, sent, dropped }))(await d.flush()), { ok: true, sent: 1, dropped: 0 });
+  d.close();
+});

@@ -1,6 +1,7 @@
 // The edge adapter driven by real Request objects (as an edge worker receives them).
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createEdgeHandler } from '../../sdk-js/src/edge.js';
 import { verifyOfferToken } from '../../sdk-js/src/node.js';
 import { crypto, makeBundle, testKey, wasmBytes } from './helpers.mjs';
@@ -151,8 +152,11 @@ test('edge: a precompiled WebAssembly.Module (how workers import .wasm) is accep
   assert.equal((await h.info()).simd, false, 'the build is read from the module itself');
 });
 
-test('edge: cookie sessions work with the default bundle shape (10k items, d = 32, h = 64); measured cookie size', async () => {
-  const big = makeBundle({ items: 10000, dim: 32, hidden: 64, seed: 2 });
+test('edge: cookie sessions work with the default bundle shape (10k items, d = 32, h = 64); measured cookie size == README', async () => {
+  // The shape of disco-train's default bundle (disco-sim defaults: 10k items; d = 32, h = 64) and
+  // its model version string (the session state carries it): the sizes equal those measured with
+  // the real default bundle (disco-sim --seed 7; disco-train train --epochs 1: 9,998 items).
+  const big = makeBundle({ items: 10000, dim: 32, hidden: 64, seed: 2, modelVersion: 'disco-lstm-store-d32-h64-s42' });
   const h = handler({ bundle: big });
   let cookie = null;
   const sizes = [];
@@ -170,6 +174,11 @@ test('edge: cookie sessions work with the default bundle shape (10k items, d = 3
   console.log(`cookie: ${sizes[0]} chars after 2 events, ${Math.max(...sizes)} max over 120 events (whole Set-Cookie ${setCookie.length}); bound ${info.cookieStateMaxBytes} state bytes`);
   assert.ok(setCookie.length < 4096, `Set-Cookie is ${setCookie.length} chars`);
   assert.ok(Math.max(...sizes) <= 3 + Math.ceil((16 + info.cookieStateMaxBytes) * 4 / 3) + 44 + 'disco='.length);
+  // the README quotes these figures: they must be the measured ones
+  const readme = readFileSync(new URL('../../sdk-js/README.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+  const m = readme.match(/\*\*([\d,]+) characters\*\* after 2 events, \*\*([\d,]+) at most\*\* over 120 events \(Set-Cookie ([\d,]+)\); the bound for that bundle is ([\d,]+) state bytes/);
+  assert.ok(m, 'sdk-js/README.md states the measured cookie sizes');
+  assert.deepEqual(m.slice(1).map((x) => Number(x.replace(/,/g, ''))), [sizes[0], Math.max(...sizes), setCookie.length, info.cookieStateMaxBytes], 'README cookie figures');
   // the history is still there: the last items tracked are not recommended back
   const rec = await (await h.fetch(get('/api/recommend?k=20', cookie))).json();
   assert.ok(!rec.items.some((r) => r.itemId === `item-${(59 * 91) % 10000}`));
@@ -187,6 +196,26 @@ test('edge: a bundle whose state cannot fit a cookie is refused at the first req
   }
   const withKv = handler({ bundle: wide, kv: new MemKV() });
   assert.equal((await withKv.fetch(get('/api/recommend?k=3'))).status, 200);
+});
+
+test('edge: a failed startup is logged once per reason (console.error), retried by later requests', async () => {
+  const bad = bundle.slice();
+  bad[bad.length - 200] ^= 0x40;
+  const logged = [];
+  const orig = console.error;
+  console.error = (...a) => logged.push(a.join(' '));
+  try {
+    let b = bad;
+    const h = handler({ bundle: () => b });
+    for (let i = 0; i < 3; i++) assert.equal((await h.fetch(get('/offer?item=item-1'))).status, 500);
+    assert.equal(logged.length, 1, logged.join('\n'));
+    assert.match(logged[0], /^disco edge: startup failed: (SIGNATURE|BUNDLE_FORMAT): /);
+    b = bundle; // fixed (e.g. the KV binding now holds the right bytes): the next request starts
+    assert.equal((await h.fetch(get('/offer?item=item-1'))).status, 200);
+    assert.equal(logged.length, 1);
+  } finally {
+    console.error = orig;
+  }
 });
 
 test('edge: a decision is sent to the collector only when its response succeeded', async () => {
@@ -255,5 +284,54 @@ test('edge: holdout by the session user key: baseline arm, propensity 1, flagged
       assert.ok(Array.isArray(d.context));
     }
   }
+  await c.stop();
+});
+
+test('edge: a short tokenSecret is refused when the handler starts, naming the option', async () => {
+  const h = handler({ tokenSecret: (env) => env.TOKEN_SECRET });
+  const res = await h.fetch(get('/api/recommend?k=3'), { TOKEN_SECRET: 'short' });
+  assert.equal(res.status, 400);
+  const { error } = await res.json();
+  assert.equal(error.code, 'INVALID_ARGUMENT');
+  assert.match(error.message, /tokenSecret .*at least 16 bytes, got 5/);
+  assert.equal((await h.fetch(get('/api/recommend?k=3'), { TOKEN_SECRET: SECRET })).status, 200, 'the next start with a good secret works');
+});
+
+test('edge: collector.events sends the tracked events by the session user key; userId names the shopper; flush() delivers', async () => {
+  const { TestCollector } = await import('./collector-stub.mjs');
+  const key = 'edge-collector-secret-123';
+  const c = await new TestCollector({ key }).start();
+  const kv = new MemKV();
+  const h = handler({ kv, collector: { url: c.url, key, events: true, flushIntervalMs: 60_000 }, userId: (req) => req.headers.get('x-shopper') ?? undefined });
+  let res = await h.fetch(post('/api/track', { events: [{ type: 'view', itemId: 'item-3', ts: T0 + 1 }, { type: 'cart', itemId: 'item-8', price: 4.5, ts: T0 + 2 }] }));
+  const cookie = cookieOf(res);
+  res = await h.fetch(new Request('https://shop.example/api/offer', {
+    method: 'POST', body: JSON.stringify({ item: 'item-8', events: [{ type: 'click', itemId: 'item-8', ts: T0 + 3 }] }),
+    headers: { 'content-type': 'application/json', cookie, 'x-shopper': 'shopper-7' },
+  }));
+  assert.equal(res.status, 200);
+  const offer = await res.json();
+  // a failed request (unknown item) leaves no event behind
+  assert.equal((await h.fetch(post('/api/track', { events: [{ type: 'view', itemId: 'item-1' }, { type: 'view', itemId: 'nope' }] }, cookie))).status, 404);
+  assert.equal(c.records('events').length, 0, 'nothing sent before flush()');
+  const r = await h.fetch(post('/api/shown', { decisionId: offer.decisionId }));
+  assert.equal(r.status, 200);
+  const f = await h.flush();
+  assert.equal(f.ok, true);
+  assert.equal(f.sent, 5, 'three events, one decision, one activation');
+  const ev = c.records('events');
+  assert.deepEqual(ev.map((e) => [e.type, e.item_id, e.ts_ms]), [['View', 'item-3', T0 + 1], ['Cart', 'item-8', T0 + 2], ['Click', 'item-8', T0 + 3]]);
+  assert.equal(ev[1].price, 4.5);
+  const [d] = c.records('decisions');
+  assert.equal(d.decision_id, offer.decisionId);
+  assert.equal(d.user_id, 'shopper-7');
+  assert.ok(ev.every((e) => e.user_key === d.user_key), 'events and the decision carry the same user key');
+  // without collector.events nothing but decisions and activations is sent
+  const h2 = handler({ collector: { url: c.url, key, flushIntervalMs: 60_000 } });
+  await h2.fetch(post('/api/track', { events: [{ type: 'view', itemId: 'item-3' }] }));
+  assert.equal((await h2.flush()).sent, 0);
+  assert.throws(() => handler({ userId: 'u1' }), /userId must be a function/);
+  await h.close();
+  await h2.close();
   await c.stop();
 });

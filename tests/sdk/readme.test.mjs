@@ -5,7 +5,7 @@
 // with node16, nodenext and bundler resolution.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, wasmBytes, findBuilt } from './helpers.mjs';
@@ -45,22 +45,39 @@ test('readme: the Node quickstart runs start to finish against the real collecto
   const offer = appOut.match(/^offer ([0-9a-f]{32}): /m);
   assert.ok(offer, appOut);
   assert.match(appOut, /^collector: 5 records delivered$/m);
-  const exportOut = await q.bash(runs[1].code, q.shop, 60_000);
-  const rows = exportOut.trim().split('\n');
-  const hi = rows.findIndex((r) => r.startsWith('decision_id,'));
-  assert.ok(hi >= 0, `no CSV header in the export output:\n${exportOut}`);
-  const header = rows[hi].split(',');
-  const row = rows.find((r) => r.startsWith(offer[1]));
-  assert.ok(row, `decision ${offer[1]} not in the export:\n${exportOut}`);
-  const rec = Object.fromEntries(header.map((h, i) => [h, row.split(',')[i]]));
-  assert.equal(rec.item_id, 'i7');
-  assert.equal(rec.shown, '1');
-  assert.equal(rec.converted, '1', 'the outcome joined the decision');
-  assert.equal(Number(rec.margin), 2.1);
+  // the README's canonical export: the decision (under the shopper's own id) and its outcome
+  await q.bash(runs[1].code, q.shop, 60_000);
+  const csv = (f) => {
+    const [head, ...rows] = readFileSync(join(q.shop, 'log', f), 'utf8').trim().split('\n');
+    const h = head.split(',');
+    return rows.map((r) => Object.fromEntries(r.split(',').map((v, i) => [h[i], v])));
+  };
+  const dec = csv('decisions.csv').find((r) => r.decision_id === offer[1]);
+  assert.ok(dec, `decision ${offer[1]} not in log/decisions.csv`);
+  assert.equal(dec.user_id, 'shopper-42', 'the export names the store\'s shopper (userId)');
+  assert.equal(dec.item_id, 'i7');
+  assert.equal(dec.shown, '1');
+  const out = csv('outcomes.csv').find((r) => r.decision_id === offer[1]);
+  assert.ok(out, 'the outcome is in log/outcomes.csv');
+  assert.equal(out.converted, '1');
+  assert.equal(Number(out.margin), 2.1);
+  const events = csv('events.csv');
+  assert.deepEqual(events.map((e) => [e.user_id, e.type, e.item_id]), [['shopper-42', 'view', 'i12'], ['shopper-42', 'cart', 'i7']]);
+  assert.equal(events[1].price, '9.99');
+  assert.ok(Number(events[0].price) > 0, 'the view got its catalog price from --bundle');
+  assert.equal(csv('items.csv').length, 1000, 'the catalog of the bundle');
   console.log(`quickstart: setup (pack, install, simulate, keygen, train) ${(tSetup / 1000).toFixed(1)} s, first offer ${(tFirst / 1000).toFixed(1)} s after start`);
+});
 
-  // TypeScript: the README's ts block and one consumer per entry, against the installed tarball.
+test('readme: its TypeScript and a consumer per entry type-check under tsc --strict (node16, nodenext, bundler)', { timeout: 300_000 }, async () => {
+  // against the package as installed by the quickstart's step 1 (the packed tarball, ESM project)
+  wasmBytes();
   const tsc = join(ROOT, 'sdk-js/node_modules/typescript/bin/tsc');
+  assert.ok(existsSync(tsc), 'sdk-js/node_modules/typescript missing: run npm ci in sdk-js (scripts/setup.sh)');
+  const q = await quickstart();
+  const install = q.blocks.find((b) => b.lang === 'sh' && !b.tag);
+  assert.match(install.code, /npm install .*disco-sdk-/, 'the first quickstart block installs the tarball');
+  await q.bash(install.code);
   const ts = q.blocks.filter((b) => b.lang === 'ts').map((b) => b.code).join('\n');
   const files = {
     'readme.mts': ts,

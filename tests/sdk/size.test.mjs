@@ -3,24 +3,13 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { join } from 'node:path';
-import { ROOT, wasmBytes } from './helpers.mjs';
+import { wasmBytes } from './helpers.mjs';
+import { minified } from '../../sdk-js/build.mjs';
 
 const BUDGET = 64 * 1024;
 
-async function minifiedBrowserJs() {
-  let esbuild;
-  try {
-    esbuild = await import(join(ROOT, 'sdk-js/node_modules/esbuild/lib/main.js'));
-  } catch (e) {
-    throw new Error(`esbuild (a devDependency of sdk-js) is missing: run npm ci in sdk-js (${e.message})`);
-  }
-  const r = await esbuild.build({
-    entryPoints: [join(ROOT, 'sdk-js/src/index.js')], bundle: true, format: 'esm', minify: true,
-    target: 'es2020', write: false, logLevel: 'silent',
-  });
-  return r.outputFiles[0].contents;
-}
+// exactly the shipped build: sdk-js/build.mjs's options (npm run build:js, npm pack)
+const minifiedBrowserJs = () => minified('src/index.js');
 
 test('size: disco.wasm + JS glue <= 64 KB gzip (SIMD and plain builds)', async () => {
   const { simd, plain } = wasmBytes();

@@ -36,4 +36,8 @@ test('token: tampered claims, tampered signature, other secret, garbage are TOKE
 
 test('token: short secrets are refused', async () => {
   await rejectsCode(assert, signOfferToken(offer, 'short', { crypto }), 'INVALID_ARGUMENT');
+  // the message names the option a user sets
+  await assert.rejects(signOfferToken(offer, 'short', { crypto }), /tokenSecret .* must be at least 16 bytes, got 5/);
+  const t = await signOfferToken(offer, 'a-long-enough-secret-0123', { crypto });
+  await assert.rejects(verifyOfferToken(t, 'short', { now: 0 }), /tokenSecret .* must be at least 16 bytes/);
 });

@@ -210,3 +210,9 @@ test('transport: without onError the first rejection is logged once (console.war
     await c.stop();
   }
 });
+
+test('transport: option errors name the collector option a user sets', () => {
+  assert.throws(() => mk('http://127.0.0.1:9/v1/events', { maxQueue: 0 }), /collector\.maxQueue and collector\.batchSize must be >= 1, got 0 and 0/);
+  assert.throws(() => new Transport({ key: KEY }), /collector\.url is required/);
+  assert.throws(() => new Transport({ url: 'http://x/v1/events' }), /collector\.key is required/);
+});

@@ -16,6 +16,7 @@
 #include "disco/model/bandit_prior.h"
 #include "disco/model/export.h"
 #include "disco/model/weights.h"
+#include "disco/schemas/bundle_generated.h"
 #include "trainer_test_util.h"
 
 namespace fs = std::filesystem;
@@ -314,4 +315,47 @@ TEST(TrainerBanditPrior, ExportRefusesAPriorTheRuntimeWouldRefuse) {
   eo.bandit_prior = {};
   eo.noise_scale = -2;
   EXPECT_THROW(export_bundle(w, ds, eo), TrainError);
+}
+
+// `export --budget X --budget-mode M --budget-dual-rate R` writes the guardrails' budget; the default
+// mode is dual; bad values are refused by name before anything is written.
+TEST(TrainerBanditPrior, ExportWritesTheBudgetModeAndRefusesBadBudgetOptions) {
+  const Trained& t = trained();
+  ASSERT_TRUE(t.ok) << t.log;
+  auto guardrails_of = [](const std::vector<uint8_t>& bytes) {
+    const disco::fb::Bundle* b = disco::fb::GetBundle(bytes.data());
+    return b->payload_nested_root()->guardrails();
+  };
+  const std::string fcfs = t.dir + "/budget-fcfs.disco", dual = t.dir + "/budget-dual.disco";
+  auto e = run(export_cmd(t, fcfs, "--budget 0.01 --budget-mode fcfs"));
+  ASSERT_EQ(e.exit_code, 0) << e.output;
+  e = run(export_cmd(t, dual, "--budget 75 --budget-dual-rate 30"));
+  ASSERT_EQ(e.exit_code, 0) << e.output;
+  const std::vector<uint8_t> fb = file_bytes(fcfs), db = file_bytes(dual);
+  EXPECT_FLOAT_EQ(guardrails_of(fb)->budget_per_period(), 0.01f);
+  EXPECT_EQ(guardrails_of(fb)->budget_mode(), disco::fb::BudgetMode::Fcfs);
+  EXPECT_FLOAT_EQ(guardrails_of(db)->budget_per_period(), 75.0f);
+  EXPECT_EQ(guardrails_of(db)->budget_mode(), disco::fb::BudgetMode::Dual);
+  EXPECT_FLOAT_EQ(guardrails_of(db)->budget_dual_rate(), 30.0f);
+  // The runtime takes it: a budget of 0.01 refuses every discount arm.
+  Loaded tiny(fb);
+  ASSERT_NE(tiny.rt, nullptr);
+  const disco_offer o = offer_for(tiny.rt, 5);
+  EXPECT_EQ(o.arm, 0u);
+  EXPECT_NE(o.guardrails & DISCO_GUARD_BUDGET, 0u);
+  struct Case {
+    std::string args, expect;
+  };
+  const std::vector<Case> cases = {
+      {"--budget -1", "option budget: expected a finite number >= 0 (0 = unlimited), got '-1'"},
+      {"--budget-mode lifo", "option budget_mode: expected fcfs or dual, got 'lifo'"},
+      {"--budget-dual-rate 0", "option budget_dual_rate: expected a number in (0, 1e6], got '0'"},
+  };
+  for (const auto& c : cases) {
+    const std::string out = t.dir + "/refused-budget.disco";
+    const auto r = run(export_cmd(t, out, c.args));
+    EXPECT_NE(r.exit_code, 0) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.expect), std::string::npos) << c.args << "\noutput: " << r.output;
+    EXPECT_FALSE(fs::exists(out)) << c.args << ": a bundle was written";
+  }
 }

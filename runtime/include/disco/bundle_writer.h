@@ -83,6 +83,8 @@ struct GuardrailsSpec {
   uint32_t offer_ttl_s = 900;
   std::vector<uint32_t> eligible_categories;
   std::vector<uint32_t> excluded_items;
+  uint8_t budget_mode = 1;          // 0 = fcfs, 1 = dual (schemas/bundle.fbs BudgetMode)
+  float budget_dual_rate = 100.0f;
 };
 
 struct CatalogSpec {

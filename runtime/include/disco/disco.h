@@ -173,8 +173,9 @@ disco_status disco_offer_make(disco_session* session, uint32_t item, int64_t now
 /* Deferred activation: the page displayed the offer. Only shown offers train the bandit. */
 disco_status disco_offer_shown(disco_runtime* runtime, uint64_t decision_hi, uint64_t decision_lo);
 
-/* The probability of every arm under this runtime's policy (bandit posterior, value model, exploration
- * floor: what disco_offer_make would log as the propensity of each arm) for a logged context vector
+/* The probability of every arm under this runtime's policy (bandit posterior, value model, the budget's
+ * dual price as of the last offer (0 in a runtime that made none), exploration floor: what
+ * disco_offer_make would log as the propensity of each arm) for a logged context vector
  * (dim >= the bundle's bandit context_dim floats, as disco_offer.context) and the item's price and
  * cost, in online mode whatever this runtime's mode. Eligibility: the arms the max-discount and
  * margin-floor guardrails allow at that price and cost, intersected with eligible_mask (bit a = arm a;

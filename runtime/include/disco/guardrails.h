@@ -24,6 +24,22 @@
 //                            moments of a period spend something.
 // Spend is reserved at commit() (every issued discounted offer is assumed to be redeemed); a
 // caller that learns an offer expired unused may release() it within the same period.
+// Budget mode (GuardrailPolicy.budget_mode; schemas/bundle.fbs Guardrails.budget_mode):
+//   Fcfs  the cap above alone: discounts go to whoever asks first until the paced budget is used.
+//   Dual  the cap stays (the budget is still never exceeded), and a price mu >= 0 on spend (the
+//         Lagrange multiplier of the budget constraint) is charged to every arm's score:
+//           offset_a = -mu * spend_a / price   (budget_offsets(); the bandit's margin / price scale)
+//         so a discount goes where its gain per unit of spend beats mu. spend_a is what the budget
+//         meter reserves for the arm (commit()): the constraint's own cost. mu is a PI controller
+//         on the pacing error e(t) = spent / budget - elapsed fraction of the period:
+//           lambda += eta * e(t) * dt / P   at every decision (pace(); dt since the previous one),
+//           clamped at 0: dual descent, carried across periods (the price level);
+//           mu = max(0, lambda + 2 sqrt(eta) * e(t))   (price(): the proportional term damps the
+//           swing of an integral on an integrated error; 2 sqrt(eta) is critical damping when a
+//           unit of price moves the spend rate by the target rate).
+//         The integral is what sees a binding cap: spend held at the cap runs ahead of the
+//         target by up to pacing_burst, so lambda keeps rising until the priced policy spends at
+//         the target rate by itself. eta = budget_dual_rate (per period).
 // Time: the guardrails' clock never goes backwards: a request older than the latest seen time is
 // judged at the latest seen time (late requests cannot reopen a closed period's budget).
 #pragma once
@@ -60,6 +76,8 @@ struct ArmCost {
 // Cost of `arm` on an item of price `price` (> 0).
 ArmCost arm_cost(const ArmSpec& arm, double price);
 
+enum class BudgetMode : uint8_t { Fcfs = 0, Dual = 1 };
+
 struct GuardrailPolicy {
   double max_discount = 0.3;      // fraction of price
   double margin_floor = 0.0;      // fraction of price kept as margin after the discount
@@ -70,7 +88,11 @@ struct GuardrailPolicy {
   double pacing_burst = 0.05;     // fraction of the budget available at the start of a period
   std::vector<uint32_t> eligible_categories;  // empty = all (sorted by configure())
   std::vector<uint32_t> excluded_items;       // dense item indices (sorted by configure())
+  BudgetMode budget_mode = BudgetMode::Dual;  // the bundle's default (schemas/bundle.fbs)
+  double budget_dual_rate = 100.0;  // eta (Dual: > 0), the dual price's integral gain per period
 
+  // The saved runtime state's layout of formats 1 and 2; budget_mode and budget_dual_rate travel
+  // with the dual price (Guardrails::serialize_dual, format 3).
   template <class Archive>
   void serialize(Archive& ar) {
     ar(max_discount, margin_floor, budget_per_period, budget_period_s, cooldown_s, offer_ttl_s,
@@ -117,6 +139,30 @@ class Guardrails {
   double allowed_spend(int64_t now_ms) const;
   double spent(int64_t now_ms) const;
 
+  // Dual mode with a budget: true when the dual price is in use. pace() integrates the pacing error
+  // over the time since the last decision (call once per decision, before price()).
+  bool dual() const { return policy_.budget_mode == BudgetMode::Dual && policy_.budget_per_period > 0.0; }
+  void pace(int64_t now_ms);
+  // The price charged now: max(0, lambda + 2 sqrt(eta) * pacing error at the last pace()); 0 unless dual().
+  double price() const;
+  // out[a] -= price * spend_a / item_price for every arm a > 0 (nothing when item_price is unusable).
+  void budget_offsets(double item_price, double price, double* out) const;
+  double lambda() const { return lambda_; }
+  // The dual price's state (runtime state format 3): mode, rate, lambda, its clock.
+  template <class Archive>
+  void serialize_dual(Archive& ar) {
+    uint8_t m = static_cast<uint8_t>(policy_.budget_mode);
+    ar(m, policy_.budget_dual_rate, lambda_, lambda_ms_);
+    policy_.budget_mode = static_cast<BudgetMode>(m);
+  }
+  // A state of format 1 or 2 (no dual price saved): the bundle's mode and rate, lambda 0.
+  void restore_dual(BudgetMode mode, double rate) {
+    policy_.budget_mode = mode;
+    policy_.budget_dual_rate = rate;
+    lambda_ = 0.0;
+    lambda_ms_ = INT64_MIN;
+  }
+
   template <class Archive>
   void serialize(Archive& ar) {
     ar(policy_, arms_, period_, spent_, clock_ms_);
@@ -126,6 +172,8 @@ class Guardrails {
 
  private:
   int64_t period_of(int64_t ms) const;
+  double elapsed_fraction(int64_t now_ms) const;  // of the current period, [0, 1)
+  double pacing_error(int64_t now_ms) const;      // spent / budget - elapsed fraction
   int64_t effective_now(int64_t now_ms) const { return now_ms > clock_ms_ ? now_ms : clock_ms_; }
   uint32_t arm_flags(const OfferRequest& req, uint32_t arm, int64_t now, uint32_t item_flags) const;
   uint32_t item_flags(const OfferRequest& req) const;
@@ -135,6 +183,8 @@ class Guardrails {
   int64_t period_ = INT64_MIN;  // index of the period `spent_` belongs to
   double spent_ = 0.0;
   int64_t clock_ms_ = INT64_MIN;  // latest time seen by commit()
+  double lambda_ = 0.0;           // dual price on spend (Dual mode), margin per unit of spend
+  int64_t lambda_ms_ = INT64_MIN; // time of the last pace()
 };
 
 }  // namespace disco

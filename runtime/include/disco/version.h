@@ -5,10 +5,15 @@
 namespace disco {
 inline constexpr uint16_t kSchemaMajor = 1;  // a bundle with a newer major is refused by name
 inline constexpr uint16_t kSchemaMinor = 0;  // additive changes; any minor of our major is read
+// Schema majors grow one at a time: a header whose major reads more than this far ahead of ours
+// is damaged (a flipped byte), refused as corrupt rather than as "newer". The JS SDK reads the
+// header before the runtime and applies the same bound (sdk-js/src/bundle.js, MAX_MAJOR_AHEAD).
+inline constexpr uint16_t kSchemaMajorMaxAhead = 8;
 inline constexpr uint32_t kStateVersion = 1; // bandit statistics export (disco_bandit_export; cereal archive)
 // Saved runtime state: 2 adds each pending decision's held outcome (an outcome that arrived before
-// the decision was shown, runtime/README.md); format 1 is still read (nothing held).
-inline constexpr uint32_t kRuntimeStateVersion = 2;
+// the decision was shown, runtime/README.md); 3 adds the budget's dual price (guardrails.h: mode,
+// rate, lambda, its clock). Formats 1 and 2 are still read (nothing held; lambda 0).
+inline constexpr uint32_t kRuntimeStateVersion = 3;
 inline constexpr uint32_t kRuntimeStateVersionOldest = 1;
 // Saved session state: 2 adds the visit counters of the context features v2 (context.h); format 1
 // is still read (those counters start at zero).

@@ -79,9 +79,17 @@ LoadedLog bandit_log_from_dataset(const data::Dataset& ds, const std::string& di
   uint32_t max_arm = 0, max_pos = 0;
   bool any_context = false;
   size_t ctx_dim = 0;
+  uint64_t holdout = 0;
   for (size_t di = 0; di < ds.decisions.size(); ++di) {
     const auto& d = ds.decisions[di];
     if (!opt.behavior.empty() && d.policy_version != opt.behavior) continue;
+    // A/B holdout decisions were served the site's baseline arm by rule (SDK holdout option), not
+    // by the logged policy, and carry no context: they are disco-eval ab's control group, not part
+    // of the randomized log a candidate is evaluated on.
+    if (d.holdout) {
+      ++holdout;
+      continue;
+    }
     out.decision_of_row.push_back(di);
     log.arm.push_back(d.arm);
     const uint32_t pos = d.position > 0 ? static_cast<uint32_t>(d.position - 1) : 0;
@@ -112,8 +120,16 @@ LoadedLog bandit_log_from_dataset(const data::Dataset& ds, const std::string& di
       ctx_dim = c.size();
     }
   }
+  if (log.arm.empty() && holdout)
+    throw OpeError(dir + ": every decision" + (opt.behavior.empty() ? "" : " of policy_version '" + opt.behavior + "'") +
+                   " is an A/B holdout decision (" + std::to_string(holdout) +
+                   ", the baseline arm served by rule): OPE needs the policy's own randomized decisions; "
+                   "disco-eval ab compares the holdout");
   if (log.arm.empty())
     throw OpeError(dir + ": no decisions of policy_version '" + opt.behavior + "' (--behavior)");
+  if (holdout)
+    out.notes.push_back(std::to_string(holdout) +
+                        " A/B holdout decisions left out (the baseline arm served by rule; disco-eval ab compares them)");
   log.n_arms = max_arm + 1;
   log.n_positions = max_pos + 1;
   if (any_context) {

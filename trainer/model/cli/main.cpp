@@ -47,6 +47,10 @@ data and output:
   --noise-scale V       train/export: the bandit's noise scale v > 0 (theta ~ N(mu, v^2 A^-1); default 1)
   --policy-fit FILE     train/export: disco-train policy's JSON (the bandit's warm start, its noise scale unless
                         --noise-scale is given, and the long-term value model)
+  --budget X            train/export: discount budget per day in currency units (guardrails; default 0 = unlimited)
+  --budget-mode M       dual (default): a dual price on spend picks who gets the discount when the budget binds;
+                        fcfs: the paced cap alone (first come, first served)
+  --budget-dual-rate R  the dual price's integral gain per day (> 0; default 100)
 
 training (defaults in brackets):
   --emb-dim [32] --hidden [64] --layers [1] (export supports 1) --price-buckets [0] --gap-buckets [0]
@@ -80,7 +84,7 @@ bool is_job_key(const std::string& k) {
   static const char* keys[] = {"data", "kind", "out", "key", "int4", "baselines", "max_test_sessions", "eval_threads",
                                "valid_frac", "test_frac", "cold_holdout", "max_rows", "model_version", "runtime_int8",
                                "reference_sessions", "bundle", "model", "steps", "warmup", "dump", "bandit_prior", "noise_scale",
-                               "policy_fit"};
+                               "policy_fit", "budget", "budget_mode", "budget_dual_rate"};
   for (const char* x : keys)
     if (k == x) return true;
   return false;
@@ -148,6 +152,18 @@ void apply(Cli& c, const std::string& key_in, const std::string& v) {
     j.noise_scale = num(k, v);
     if (!(j.noise_scale > 0) || !std::isfinite(j.noise_scale))
       throw TrainError("option noise_scale: expected a finite number > 0, got '" + v + "'");
+  }
+  else if (k == "budget") {
+    j.budget = num(k, v);
+    if (!(j.budget >= 0) || !std::isfinite(float(j.budget)))
+      throw TrainError("option budget: expected a finite number >= 0 (0 = unlimited), got '" + v + "'");
+  } else if (k == "budget_mode") {
+    if (v != "fcfs" && v != "dual") throw TrainError("option budget_mode: expected fcfs or dual, got '" + v + "'");
+    j.budget_mode = v == "dual" ? 1 : 0;
+  } else if (k == "budget_dual_rate") {
+    j.budget_dual_rate = num(k, v);
+    if (!(j.budget_dual_rate > 0) || !(j.budget_dual_rate <= 1e6))
+      throw TrainError("option budget_dual_rate: expected a number in (0, 1e6], got '" + v + "'");
   }
   else if (k == "steps") c.steps = int(num(k, v));
   else if (k == "warmup") c.warmup = int(num(k, v));

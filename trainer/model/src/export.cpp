@@ -182,6 +182,9 @@ BundleSpec make_bundle_spec(const ModelWeights& w, const data::Dataset& ds, cons
   spec.guardrails.max_discount = 0.2f;    // the largest percent arm
   spec.guardrails.margin_floor = 0.05f;   // never sell below cost + 5% of the price
   spec.guardrails.cooldown_s = 3600;      // one discounted offer per shopper per hour
+  spec.guardrails.budget_per_period = opt.budget_per_period;  // per day (budget_period_s default)
+  spec.guardrails.budget_mode = opt.budget_mode;
+  spec.guardrails.budget_dual_rate = opt.budget_dual_rate;
   spec.has_training = true;
   spec.training.source = opt.source.empty() ? ds.name : opt.source;
   spec.training.events = ds.events.size();

@@ -467,6 +467,9 @@ ExportOptions export_options(const data::Dataset& ds, const JobOptions& o, const
   eo.private_key_pem_path = o.key;
   eo.source = o.data_kind + ":" + (ds.name.empty() ? o.data_dir : ds.name);
   eo.cold_start = cold;
+  eo.budget_per_period = float(o.budget);
+  eo.budget_mode = uint8_t(o.budget_mode);
+  eo.budget_dual_rate = float(o.budget_dual_rate);
   return eo;
 }
 

@@ -37,6 +37,10 @@ struct ExportOptions {
   double noise_scale = 0;            // --noise-scale V (> 0); 0 = the schema default (1)
   // The long-term value model (--policy-fit FILE's "value_model"); empty weights = none.
   ValueModelSpec value_model;
+  // Guardrails' budget (--budget, --budget-mode, --budget-dual-rate; disco/guardrails.h).
+  float budget_per_period = 0.0f;
+  uint8_t budget_mode = 1;
+  float budget_dual_rate = 100.0f;
 };
 
 // The bundle contents (catalog, int8/int4 tensors, arms, guardrails, bandit prior, summary).

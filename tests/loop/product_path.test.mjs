@@ -1,0 +1,40 @@
+// The loop runs only what a store runs (issue 11 item 5): the SDK through its package entry points
+// (@disco/sdk, installed in loop/node_modules from ../sdk-js), never the SDK's source files, and no
+// learning code of its own (the policy is fitted by disco-train policy, the gate is disco-eval's).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const LOOP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../loop');
+const sources = fs.readdirSync(LOOP).filter((f) => /\.(mjs|js|cjs)$/.test(f)).map((f) => [f, fs.readFileSync(path.join(LOOP, f), 'utf8')]);
+
+test('loop/*.mjs import no sdk-js/src file, only the package @disco/sdk', () => {
+  assert.ok(sources.some(([f]) => f === 'loop.mjs'), 'loop/loop.mjs is there');
+  for (const [f, text] of sources) {
+    assert.doesNotMatch(text, /sdk-js\/src/, `${f} names sdk-js/src`);
+    assert.doesNotMatch(text, /from\s+['"]\.\.\/sdk-js/, `${f} imports from ../sdk-js by path`);
+    for (const m of text.matchAll(/(?:from\s+|import\()\s*['"]([^'"]+)['"]/g)) {
+      const spec = m[1];
+      const ok = spec.startsWith('node:') || spec.startsWith('./') || spec === '@disco/sdk' || /^@disco\/sdk\/(node|edge|transport|token)$/.test(spec);
+      assert.ok(ok, `${f} imports '${spec}': only node:*, ./ files of loop/ and @disco/sdk's public entries are allowed`);
+    }
+  }
+});
+
+test('the loop keeps no learning code of its own', () => {
+  for (const gone of ['bandit_prior.mjs', 'delayed_cost.mjs', 'bandit_state.mjs']) assert.ok(!fs.existsSync(path.join(LOOP, gone)), `loop/${gone} is back`);
+  const loop = sources.find(([f]) => f === 'loop.mjs')[1];
+  for (const cli of ["'policy'", "'gate'", "'--canonical'"]) assert.ok(loop.includes(cli), `loop.mjs runs ${cli}`);
+  assert.match(loop, /createEdgeHandler/);
+});
+
+test('@disco/sdk resolves from loop/ to the package in sdk-js (loop/package.json, npm ci)', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(LOOP, 'package.json'), 'utf8'));
+  assert.equal(pkg.dependencies['@disco/sdk'], 'file:../sdk-js');
+  const require = createRequire(path.join(LOOP, 'package.json'));
+  const resolved = fs.realpathSync(require.resolve('@disco/sdk/package.json'));
+  assert.equal(resolved, fs.realpathSync(path.join(LOOP, '../sdk-js/package.json')));
+});
