@@ -1,4 +1,4 @@
-// Runtime benchmark (issue 4): one decision = observe + top-10 of 10,000 items + offer, p50/p99;
+// Runtime benchmark (the runtime's speed figures, runtime/README.md): one decision = observe + top-10 of 10,000 items + offer, p50/p99;
 // the item scan's effective bandwidth against a plain read of the same bytes (ratio); kernel sets
 // side by side; bytes per session and per bundle.
 //   runtime_bench [--items N] [--iters N] [--dim D] [--hidden H]

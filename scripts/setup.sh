@@ -35,7 +35,7 @@ fi
 
 # npm packages of the SDK, the browser tests and the loop (loop/ installs @disco/sdk from ../sdk-js, as a
 # store installs the package; lockfiles committed; npm ci only when changed).
-for dir in sdk-js tests/js tests/browser loop; do
+for dir in sdk-js tests/browser loop; do
   if [ -f "$dir/package-lock.json" ]; then
     stamp="$dir/node_modules/.disco-lock-stamp"
     if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
@@ -57,8 +57,6 @@ fi
 log "building build/release (-j$JOBS)"
 cmake --build build/release -j"$JOBS" >/tmp/disco-build.log 2>&1 \
   || { grep -E "error|Error" -A3 /tmp/disco-build.log | head -n 60; echo "[setup] build failed (log: /tmp/disco-build.log)"; exit 1; }
-if [ -f wasm/CMakeLists.txt ] && [ -f wasm/build.sh ]; then
-  log "building the WebAssembly runtime"
-  bash wasm/build.sh >/tmp/disco-wasm.log 2>&1 \
-    || { tail -n 40 /tmp/disco-wasm.log; echo "[setup] wasm build failed"; exit 1; }
-fi
+log "building the WebAssembly runtime"
+bash wasm/build.sh >/tmp/disco-wasm.log 2>&1 \
+  || { tail -n 40 /tmp/disco-wasm.log; echo "[setup] wasm build failed"; exit 1; }

@@ -49,8 +49,13 @@ CREATE TABLE IF NOT EXISTS bandit_stats(
   site TEXT NOT NULL, context_version INTEGER NOT NULL, dim INTEGER NOT NULL, arm INTEGER NOT NULL,
   n REAL NOT NULL, reward_sum REAL NOT NULL, A BLOB NOT NULL, b BLOB NOT NULL,
   PRIMARY KEY(site, context_version, dim, arm)) WITHOUT ROWID;
-INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', 1), ('bandit_version', 0);
+INSERT OR IGNORE INTO meta(key, value) VALUES('bandit_version', 0);
 )SQL";
+
+// The store's layout version (meta.schema_version). Columns and tables added since version 1 are
+// added at open (add_missing_columns, migrate_bandit_table); a new version is for a change an older
+// collector must not open. A store of a newer version is refused at open, before anything is written.
+constexpr int64_t kStoreSchemaVersion = 1;
 
 // outcome row status
 constexpr int kOrphan = 0, kOutJoined = 1, kOutLate = 2, kOrphanExpired = 3;
@@ -158,7 +163,9 @@ void SqliteStore::open() {
   exec("PRAGMA wal_autocheckpoint=4000");
   exec("PRAGMA temp_store=MEMORY");
   exec("PRAGMA mmap_size=268435456");
+  check_schema_version();
   exec(kSchema);
+  exec(("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', " + std::to_string(kStoreSchemaVersion) + ")").c_str());
   add_missing_columns();
   migrate_bandit_table();
   prepare();
@@ -222,6 +229,28 @@ void SqliteStore::prepare() {
 // Stores written before the statistics carried a context version kept them in table `bandit`
 // keyed (site, arm, dim): they move to bandit_stats under this collector's context_version.
 // Columns added to a table after stores were written: ALTER TABLE when missing.
+void SqliteStore::check_schema_version() {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meta'", -1, &s, nullptr) !=
+      SQLITE_OK)
+    throw std::runtime_error(opt_.path + ": not a readable SQLite database: " + sqlite3_errmsg(db_));
+  const bool has_meta = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0;
+  sqlite3_finalize(s);
+  if (!has_meta) return;  // a new store (or one from before meta existed): written as version 1
+  sqlite3_prepare_v2(db_, "SELECT typeof(value), value FROM meta WHERE key='schema_version'", -1, &s, nullptr);
+  const bool present = sqlite3_step(s) == SQLITE_ROW;
+  const std::string type = present ? reinterpret_cast<const char*>(sqlite3_column_text(s, 0)) : "";
+  const int64_t v = present ? sqlite3_column_int64(s, 1) : kStoreSchemaVersion;
+  sqlite3_finalize(s);
+  const std::string reads = "this disco-collector reads store schema version " + std::to_string(kStoreSchemaVersion);
+  if (present && type != "integer")
+    throw std::runtime_error(opt_.path + ": the store's schema_version (table meta) is not an integer; " + reads);
+  if (v > kStoreSchemaVersion)
+    throw std::runtime_error(opt_.path + ": the store has schema version " + std::to_string(v) + " (written by a newer " +
+                             "disco-collector); " + reads + ": run the newer collector on it, or point --data elsewhere");
+  if (v < 1) throw std::runtime_error(opt_.path + ": the store has schema version " + std::to_string(v) + ", unknown; " + reads);
+}
+
 void SqliteStore::add_missing_columns() {
   const std::pair<const char*, const char*> cols[] = {
       {"holdout", "ALTER TABLE decisions ADD COLUMN holdout INTEGER NOT NULL DEFAULT 0"},

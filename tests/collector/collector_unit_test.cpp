@@ -9,6 +9,7 @@
 #include <sstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sqlite3.h>
 
 #include "disco/collector/auth.h"
 #include "disco/collector/batch.h"
@@ -163,7 +164,7 @@ TEST(CollectorParse, FlatBuffersRoundTripAndJsonAgree) {
   }
 }
 
-// Decision.holdout and Decision.user_id (CONTRACTS.md section 2): parsed from both forms, validated,
+// Decision.holdout and Decision.user_id (collector/PROTOCOL.md, schemas/events.fbs): parsed from both forms, validated,
 // absent = false / none.
 TEST(CollectorParse, HoldoutAndUserIdInBothForms) {
   const std::string ok_dec =
@@ -342,6 +343,102 @@ class CollectorStore : public ::testing::Test {
   size_t export_rows = 0;
   std::string header;
 };
+
+// meta.schema_version is written at creation and checked at every open: a store written by a newer
+// collector (or with a damaged version) is refused with a message naming both versions.
+TEST_F(CollectorStore, SchemaVersionIsCheckedAtOpen) {
+  store.reset();
+  const std::string path = dir + "/collector.sqlite";
+  auto set_version = [&](const std::string& value) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, ("UPDATE meta SET value = " + value + " WHERE key = 'schema_version'").c_str(), nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  };
+  auto open_error = [&]() -> std::string {
+    try {
+      reopen();
+    } catch (const std::runtime_error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(st, 0), 1);  // written at creation
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  set_version("2");
+  std::string err = open_error();
+  EXPECT_NE(err.find(path + ": the store has schema version 2 (written by a newer disco-collector)"), std::string::npos) << err;
+  EXPECT_NE(err.find("reads store schema version 1"), std::string::npos) << err;
+  EXPECT_EQ(store, nullptr);
+  set_version("'one'");
+  err = open_error();
+  EXPECT_NE(err.find("schema_version (table meta) is not an integer"), std::string::npos) << err;
+  set_version("0");
+  err = open_error();
+  EXPECT_NE(err.find("schema version 0, unknown"), std::string::npos) << err;
+  set_version("1");
+  EXPECT_EQ(open_error(), "");
+  EXPECT_NE(store, nullptr);
+}
+
+// The oldest store layout (tests/collector/fixtures/store_schema1_oldest.sql: the first collector's
+// schema with one joined decision and its arm's statistics in the old `bandit` table) opens: the
+// decisions get the holdout / user_id columns, the statistics move to bandit_stats under this
+// collector's context_version, and the joined row exports as it was.
+TEST_F(CollectorStore, OldestStoreLayoutOpensAndMigrates) {
+  store.reset();
+  const std::string path = dir + "/collector.sqlite";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  std::ifstream in(std::string(DISCO_SOURCE_DIR) + "/tests/collector/fixtures/store_schema1_oldest.sql");
+  std::stringstream sql;
+  sql << in.rdbuf();
+  ASSERT_FALSE(sql.str().empty()) << "missing fixture store_schema1_oldest.sql";
+  auto count = [&](const char* q) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, q, -1, &st, nullptr), SQLITE_OK) << q;
+    const int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+  };
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql.str().c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_close(db);
+  }
+  ASSERT_EQ(count("SELECT count(*) FROM pragma_table_info('decisions') WHERE name IN ('holdout', 'user_id')"), 0);
+  reopen();
+  EXPECT_EQ(count("SELECT count(*) FROM pragma_table_info('decisions') WHERE name IN ('holdout', 'user_id')"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'bandit'"), 0);
+  EXPECT_EQ(count("SELECT value FROM meta WHERE key = 'schema_version'"), 1);
+  const disco::ArmStats* a = arm(2);
+  ASSERT_NE(a, nullptr) << "the old statistics did not move to bandit_stats";
+  EXPECT_EQ(a->n, 1.0);
+  EXPECT_EQ(a->reward_sum, 0.3);
+  EXPECT_EQ(a->A, (std::vector<double>{1.0, 0.5, 0.5, 0.25}));
+  EXPECT_EQ(a->b, (std::vector<double>{0.3, 0.15}));
+  EXPECT_EQ(snap->version, 1);
+  const Row r = row(1);
+  EXPECT_EQ(r.status, "joined");
+  EXPECT_EQ(r.shown, 1);
+  EXPECT_EQ(r.reward, 6.0);
+  EXPECT_EQ(export_rows, 1u);
+  EXPECT_NE(header.find(",holdout"), std::string::npos) << header;
+}
 
 TEST_F(CollectorStore, ResendingABatchChangesNothing) {
   Batch b = batch_of({decision(1, now), decision(2, now)}, {outcome(1, now + 10, 3)});

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -96,7 +97,26 @@ TEST(EvalReport, TextTableHasHeaderAndValues) {
   EXPECT_NE(t.find("lstm-int8"), std::string::npos);
   EXPECT_NE(t.find("0.3333"), std::string::npos);  // pop HR@10
   EXPECT_NE(t.find("0.8900"), std::string::npos);
-  EXPECT_NE(t.find("-"), std::string::npos);       // AUC missing for pop
+  // The AUC cell: "-" for pop (no AUC), the value for lstm. (The header rule and "lstm-int8"
+  // contain '-' too, so the cell itself is checked, by column.)
+  std::istringstream lines(t);
+  std::vector<std::vector<std::string>> rows;
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::vector<std::string> cells;
+    for (std::string w; words >> w;) cells.push_back(w);
+    rows.push_back(cells);
+  }
+  ASSERT_GE(rows.size(), 5u);  // header, rule, pop, lstm, lstm-int8
+  const auto& head = rows[0];
+  const size_t auc = size_t(std::find(head.begin(), head.end(), "AUC") - head.begin());
+  ASSERT_LT(auc, head.size()) << t;
+  ASSERT_GT(rows[2].size(), auc) << t;  // (cells before AUC have no blanks; "fit s" comes after it)
+  ASSERT_GT(rows[3].size(), auc) << t;
+  EXPECT_EQ(rows[2][1], "pop");
+  EXPECT_EQ(rows[2][auc], "-") << t;  // AUC missing for pop
+  EXPECT_EQ(rows[3][1], "lstm");
+  EXPECT_EQ(rows[3][auc], "0.7500") << t;
 }
 
 TEST(EvalReport, WritesSelfContainedHtmlAndJson) {

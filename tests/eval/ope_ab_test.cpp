@@ -123,7 +123,7 @@ TEST(OpeAb, MixedShoppersAreLeftOutAndRefusals) {
   EXPECT_THROW(analyze({}), AbError);
 }
 
-TEST(OpeAb, CanonicalLogRowsOrAClearRefusal) {
+TEST(OpeAb, CanonicalLogRowsCarryTheHoldoutColumn) {
   TempDir t("ab");
   t.file("events.csv", "user_id,ts,type,item_id\nu1,1700000000000,view,i1\n");
   t.file("decisions.csv",
@@ -131,16 +131,6 @@ TEST(OpeAb, CanonicalLogRowsOrAClearRefusal) {
              ",1700000000000,u1,i1,2,0.1,0.5,m,v,0\n" + did(2) + ",1700000001000,u2,i1,0,0,1,m,v,1\n");
   t.file("outcomes.csv", "decision_id,ts,converted,revenue,margin\n" + did(1) + ",1700000002000,1,45,6\n");
   const data::Dataset ds = data::read_canonical(t.str());
-  if (!reader_keeps_holdout()) {
-    // Until the collector's branch lands the holdout column in the canonical reader (CONTRACTS.md section 3).
-    try {
-      rows_from_dataset(ds, t.str());
-      FAIL();
-    } catch (const AbError& e) {
-      EXPECT_NE(std::string(e.what()).find("does not keep decisions.csv's holdout column"), std::string::npos);
-    }
-    return;
-  }
   const auto rows = rows_from_dataset(ds, t.str());
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_FALSE(rows[0].holdout);

@@ -175,12 +175,12 @@ TEST(OpeCli, BadLogsAndOptionsEndWithOneLineAndAnExitCode) {
     EXPECT_EQ(run(kExe + " ope --log " + m.str() + " --candidate " + t.str() + "/always1.csv 2> " + err), 1);
     one_line("missing column");
   }
-  // no such candidate, a bundle this build cannot replay (or a broken one)
+  // no such candidate, a broken bundle
   EXPECT_EQ(run(kExe + " ope --log " + l.str() + " --candidate " + t.str() + "/nope.csv 2> " + err), 1);
   one_line("no such candidate file");
   t.file("fake.disco", "not a bundle");
   EXPECT_EQ(run(kExe + " ope --log " + l.str() + " --candidate " + t.str() + "/fake.disco 2> " + err), 1);
-  one_line(disco::eval::ope::bundle_candidates_supported() ? "not a loadable bundle" : "need disco_policy_probabilities");
+  one_line("not a loadable bundle");
   // usage errors: exit 2
   EXPECT_EQ(run(kExe + " ope --log " + l.str() + " 2> " + err), 2);
   EXPECT_NE(slurp(err).find("--candidate is required"), std::string::npos) << slurp(err);
@@ -197,15 +197,15 @@ TEST(OpeCli, AbReportsTheHoldoutLiftOrSaysWhyNot) {
   const std::string so = t.str() + "/ab.txt", err = t.str() + "/err.txt";
   const int rc = run(kExe + " ab --log " + t.str() + " --json " + t.str() + "/ab.json --html " + t.str() + "/ab.html > " + so +
                      " 2> " + err);
-  if (!disco::eval::ab::reader_keeps_holdout()) {
-    EXPECT_EQ(rc, 1);
-    EXPECT_NE(slurp(err).find("does not keep decisions.csv's holdout column"), std::string::npos) << slurp(err);
-    return;
-  }
   ASSERT_EQ(rc, 0) << slurp(err);
   const auto j = nlohmann::json::parse(slurp(t.str() + "/ab.json"));
   EXPECT_EQ(j["ab"]["shoppers_holdout"], 100);
   EXPECT_EQ(j["ab"]["shoppers_disco"], 400);
   EXPECT_NEAR(j["ab"]["days"].get<double>(), 63, 1);
   EXPECT_NE(slurp(t.str() + "/ab.html").find("Days to detect a lift"), std::string::npos);
+  // A log without the holdout column has no holdout shoppers: exit 1, saying what to configure.
+  TempDir n("cli-ab-none");
+  write_log(n, "", false);
+  EXPECT_EQ(run(kExe + " ab --log " + n.str() + " > " + so + " 2> " + err), 1);
+  EXPECT_NE(slurp(err).find("no holdout shoppers in the log"), std::string::npos) << slurp(err);
 }

@@ -2,7 +2,8 @@
 //  - exact IPW / SNIPW on the full logs (the figures the library prints, to 1e-9);
 //  - the library's 30-bootstrap relative-error experiment (examples/obd protocol: numpy's bootstrap
 //    draws, 3-fold cross-fitting, one logistic regression per position on [user one-hot ; item
-//    features], C = 100): each estimator within 0.07 of the library's figure (the issue's table);
+//    features], C = 100): each estimator within 0.07 of the library's figure (trainer/eval/README.md,
+//    "Checked against the Open Bandit Pipeline", column "library");
 //  - disco's own reward model ("onehot": a pooled logistic regression on one-hot user, item and
 //    position indicators, L2 1) with DR-OS beats the library's best estimator in both directions.
 #include <gtest/gtest.h>
@@ -91,7 +92,8 @@ struct Lib {
   Estimator e;
   double bts_from_random, random_from_bts;
 };
-// The library's figures (issue 12): mean relative error over 30 bootstrap replicates.
+// The library's figures (the Open Bandit Pipeline's examples/obd experiment run on these logs; the
+// "library" columns of trainer/eval/README.md): mean relative error over 30 bootstrap replicates.
 const Lib kLibrary[] = {{Estimator::DM, .377, .427},   {Estimator::IPS, .339, .413},      {Estimator::SNIPS, .331, .378},
                         {Estimator::DR, .348, .379},   {Estimator::SNDR, .347, .419},     {Estimator::SwitchDR, .314, .291},
                         {Estimator::DROS, .347, .251}};

@@ -1,4 +1,4 @@
-// The loop runs only what a store runs (issue 11 item 5): the SDK through its package entry points
+// The loop runs only what a store runs (loop/README.md, the product path): the SDK through its package entry points
 // (@disco/sdk, installed in loop/node_modules from ../sdk-js), never the SDK's source files, and no
 // learning code of its own (the policy is fitted by disco-train policy, the gate is disco-eval's).
 import test from 'node:test';

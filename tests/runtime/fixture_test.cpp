@@ -8,6 +8,9 @@
 #include <fstream>
 #include <iterator>
 
+#include "disco/fleet_stats.h"
+#include "disco/version.h"
+#include "fixtures/fixture_workload.h"
 #include "test_util.h"
 
 using namespace rt_test;
@@ -189,4 +192,161 @@ TEST(RuntimeFixture, RuntimeState1StillRestores) {
   EXPECT_EQ(n, 3.0);
   disco_runtime_free(rt);
   disco_bundle_free(b);
+}
+
+// ---- today's formats, written by tests/runtime/fixtures/make_fixtures.cpp -----------------------
+// (the values below are what it printed; the workloads are fixtures/fixture_workload.h).
+namespace {
+disco_runtime* fixture_runtime(const disco_bundle* b) { return make_runtime(b, fixture::kSeed); }
+uint64_t bits64(double d) {
+  uint64_t u;
+  std::memcpy(&u, &d, 8);
+  return u;
+}
+// The bandit statistics after the whole runtime-state-2 workload: arm, n, reward_sum.
+struct ArmRecord {
+  uint32_t arm;
+  double n, reward_sum;
+};
+constexpr ArmRecord kStats[] = {{1, 2, 0x1.8e6a194db44c2p-1}, {2, 1, 0x1.e5b5fcb2b9ba8p-6}, {3, 1, 0x1.cfc91d6cc3efdp-4}};
+
+void expect_recorded_stats(disco_runtime* rt, const char* what) {
+  const disco::BanditStats s = exported_stats(rt);
+  ASSERT_EQ(s.arms.size(), 5u) << what;
+  for (uint32_t a = 0; a < 5; ++a) {
+    double n = 0, r = 0;
+    for (const auto& k : kStats)
+      if (k.arm == a) n = k.n, r = k.reward_sum;
+    EXPECT_EQ(s.arms[a].n, n) << what << " arm " << a;
+    EXPECT_EQ(bits64(s.arms[a].reward_sum), bits64(r)) << what << " arm " << a;
+  }
+}
+std::vector<uint8_t> export_bytes(disco_runtime* rt) {
+  std::vector<uint8_t> buf(1 << 16);
+  size_t len = 0;
+  EXPECT_EQ(disco_bandit_export(rt, 0, buf.data(), buf.size(), &len), DISCO_OK) << disco_last_error();
+  buf.resize(len);
+  return buf;
+}
+struct Loaded {
+  std::vector<uint8_t> bytes;
+  disco_bundle* b = nullptr;
+  explicit Loaded(const std::string& name) : bytes(read(kDir + name)) {
+    EXPECT_FALSE(bytes.empty()) << "missing fixture " << kDir << name;
+    EXPECT_EQ(disco_bundle_load(bytes.data(), bytes.size(), 0, &b), DISCO_OK) << name << ": " << disco_last_error();
+  }
+  ~Loaded() { disco_bundle_free(b); }
+};
+}  // namespace
+
+// Bundle schema 1.0 with what the trainer adds today: a bandit prior with a warm start (fitted on
+// context set 3) and a long-term value model. Its policy and its offers keep their numbers.
+TEST(RuntimeFixture, BundleWithPriorAndValueModelStillLoadsAndAgrees) {
+  Loaded f("bundle_prior_value_schema1.0.disco");
+  ASSERT_NE(f.b, nullptr);
+  disco_bundle_info info{};
+  disco_bundle_get_info(f.b, &info);
+  EXPECT_EQ(info.schema_major, 1);
+  EXPECT_EQ(info.n_arms, 5u);
+  EXPECT_EQ(info.context_dim, 15u);
+  EXPECT_STREQ(info.model_version, "fixture-prior-value");
+  disco_runtime* rt = fixture_runtime(f.b);
+  std::vector<float> x(info.context_dim);
+  fixture::context(x.data(), info.context_dim);
+  double probs[5];
+  ASSERT_EQ(disco_policy_probabilities(rt, x.data(), info.context_dim, 0, fixture::kPrice, fixture::kCost, probs), DISCO_OK)
+      << disco_last_error();
+  const double want[5] = {0x1.c04f5165a6d28p-4, 0x1.26d42fa3be95ap-3, 0x1.65ae67f013fb7p-3, 0x1.12dcbc335b35p-2,
+                          0x1.36ce23c26a454p-2};
+  for (int a = 0; a < 5; ++a) EXPECT_EQ(bits64(probs[a]), bits64(want[a])) << "arm " << a;
+  disco_session* s = nullptr;
+  ASSERT_EQ(disco_session_create(rt, fixture::kUser, &s), DISCO_OK);
+  ASSERT_EQ(fixture::drive(s), DISCO_OK);
+  disco_offer o{};
+  ASSERT_EQ(disco_offer_make(s, 3, fixture::kT0 + 50000, fixture::kIdHi, 100, &o), DISCO_OK) << disco_last_error();
+  EXPECT_EQ(o.arm, 1u);
+  EXPECT_EQ(o.bandit_arm, 1u);
+  EXPECT_EQ(bits(o.propensity), bits(0x1.097026p-3f));
+  EXPECT_EQ(bits(o.discount), bits(0x1.99999ap-5f));
+  disco_session_free(s);
+  disco_runtime_free(rt);
+}
+
+// Runtime state formats 2 (held outcomes) and 3 (the budget's dual price), the same workload saved
+// by the runtime of each: the pending decisions and the held outcome of one not shown yet survive;
+// finishing the story trains the bandit to the recorded statistics; today's writer still writes
+// today's file's exact bytes.
+TEST(RuntimeFixture, RuntimeStateOfEveryFormatFromTwoRestoresWithItsHeldOutcome) {
+  Loaded f("bundle_schema1.0.disco");
+  for (uint32_t want_version = 2; want_version <= disco::kRuntimeStateVersion; ++want_version) {
+    const std::string name = "runtime_state" + std::to_string(want_version) + ".bin";
+    const std::vector<uint8_t> state = read(kDir + name);
+    ASSERT_GE(state.size(), 8u) << "missing fixture " << kDir << name;
+    uint32_t version = 0;
+    std::memcpy(&version, state.data() + 4, 4);
+    EXPECT_EQ(version, want_version) << name;
+    disco_runtime* rt = fixture_runtime(f.b);
+    ASSERT_EQ(disco_runtime_restore(rt, state.data(), state.size()), DISCO_OK) << name << ": " << disco_last_error();
+    if (want_version == disco::kRuntimeStateVersion) {
+      std::vector<uint8_t> again(state.size() + 64);
+      size_t len = 0;
+      ASSERT_EQ(disco_runtime_save(rt, again.data(), again.size(), &len), DISCO_OK);
+      EXPECT_TRUE(len == state.size() && std::memcmp(again.data(), state.data(), len) == 0) << name << ": bytes changed";
+    }
+    double n = 0;
+    for (const auto& a : exported_stats(rt).arms) n += a.n;
+    EXPECT_EQ(n, 1.0) << name;  // only the first decision trained before the save
+    disco_outcome o1 = fixture::outcome(1, fixture::kMargin[0]), o3 = fixture::outcome(3, fixture::kMargin[2]);
+    EXPECT_EQ(disco_update(rt, &o1), DISCO_ERR_DUPLICATE) << name;  // applied before the save
+    EXPECT_EQ(disco_update(rt, &o3), DISCO_ERR_DUPLICATE) << name;  // held before the save
+    ASSERT_EQ(fixture::runtime_state_finish(rt), DISCO_OK) << name << ": " << disco_last_error();
+    expect_recorded_stats(rt, name.c_str());
+    EXPECT_EQ(export_bytes(rt), read(kDir + "bandit_export1.bin")) << name;
+    disco_runtime_free(rt);
+  }
+}
+
+// The bandit statistics export, format 1: imported into a fresh runtime it gives the recorded
+// statistics, and exporting them again gives the same bytes.
+TEST(RuntimeFixture, BanditExport1Imports) {
+  Loaded f("bundle_schema1.0.disco");
+  const std::vector<uint8_t> bytes = read(kDir + "bandit_export1.bin");
+  ASSERT_GE(bytes.size(), 8u) << "missing fixture " << kDir << "bandit_export1.bin";
+  uint32_t version = 0;
+  std::memcpy(&version, bytes.data() + 4, 4);
+  EXPECT_EQ(version, 1u);
+  disco_runtime* rt = fixture_runtime(f.b);
+  ASSERT_EQ(disco_bandit_import(rt, bytes.data(), bytes.size(), 0), DISCO_OK) << disco_last_error();
+  expect_recorded_stats(rt, "imported");
+  EXPECT_EQ(export_bytes(rt), bytes);
+  disco_runtime_free(rt);
+}
+
+// The collector's fleet statistics message (schemas/bandit_stats.fbs): read field by field,
+// written back to the same bytes, and imported to the same statistics as the runtime's export.
+TEST(RuntimeFixture, FleetStatsMessageReadsAndImports) {
+  Loaded f("bundle_schema1.0.disco");
+  const std::vector<uint8_t> bytes = read(kDir + "fleet_stats1.dsbs");
+  ASSERT_FALSE(bytes.empty()) << "missing fixture " << kDir << "fleet_stats1.dsbs";
+  ASSERT_TRUE(disco::is_fleet_stats_message(bytes.data(), bytes.size()));
+  disco::FleetStats m;
+  ASSERT_EQ(disco::read_fleet_stats(bytes.data(), bytes.size(), &m), "");
+  EXPECT_EQ(m.version, 17u);
+  EXPECT_EQ(m.site, "fixture-shop");
+  EXPECT_EQ(m.context_version, 3);  // the context set when it was written (a runtime on another set refuses it)
+  EXPECT_EQ(m.dim, 15);
+  ASSERT_EQ(m.arms.size(), 3u);
+  for (size_t k = 0; k < 3; ++k) {
+    EXPECT_EQ(m.arms[k].arm, kStats[k].arm);
+    EXPECT_EQ(m.arms[k].stats.n, kStats[k].n);
+    EXPECT_EQ(bits64(m.arms[k].stats.reward_sum), bits64(kStats[k].reward_sum));
+    EXPECT_EQ(m.arms[k].stats.A.size(), 225u);
+    EXPECT_EQ(m.arms[k].stats.b.size(), 15u);
+  }
+  EXPECT_EQ(disco::write_fleet_stats(m), bytes);
+  disco_runtime* rt = fixture_runtime(f.b);
+  ASSERT_EQ(disco_bandit_import(rt, bytes.data(), bytes.size(), 0), DISCO_OK) << disco_last_error();
+  expect_recorded_stats(rt, "imported from the message");
+  EXPECT_EQ(export_bytes(rt), read(kDir + "bandit_export1.bin"));
+  disco_runtime_free(rt);
 }

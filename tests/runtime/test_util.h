@@ -10,6 +10,7 @@
 #include "disco/bandit.h"
 #include "disco/bundle_writer.h"
 #include "disco/disco.h"
+#include "bandit_export_layout.h"
 
 namespace rt_test {
 
@@ -67,44 +68,15 @@ inline bool same_offer(const disco_offer& a, const disco_offer& b) {
          std::equal(a.context, a.context + a.context_dim, b.context);
 }
 
-// The runtime's observed bandit statistics, decoded from disco_bandit_export (its own format:
-// u32 magic "DSBS", u32 version, u32 n_arms, u32 dim, then cereal BanditStats {u32 dim, u64 n_arms,
-// per arm {u64 len, f64 A[], u64 len, f64 b[], f64 n, f64 reward_sum}}). Fails the test on a bad layout.
+// The runtime's observed bandit statistics, decoded from disco_bandit_export (bandit_export_layout.h).
+// Fails the test on a bad layout.
 inline disco::BanditStats exported_stats(disco_runtime* rt) {
   std::vector<uint8_t> buf(1 << 20);
   size_t len = 0;
   EXPECT_EQ(disco_bandit_export(rt, 0, buf.data(), buf.size(), &len), DISCO_OK) << disco_last_error();
-  size_t p = 0;
-  auto take = [&](void* out, size_t n) {
-    if (p + n > len) {
-      ADD_FAILURE() << "bandit export truncated at byte " << p;
-      std::memset(out, 0, n);
-      return;
-    }
-    std::memcpy(out, buf.data() + p, n);
-    p += n;
-  };
-  uint32_t magic = 0, version = 0, n_arms = 0, dim = 0, dim2 = 0;
-  uint64_t n = 0;
-  take(&magic, 4), take(&version, 4), take(&n_arms, 4), take(&dim, 4), take(&dim2, 4), take(&n, 8);
-  EXPECT_EQ(magic, 0x53425344u);
   disco::BanditStats s;
-  s.dim = dim2;
-  if (n > 64) return s;
-  s.arms.resize(n);
-  for (auto& a : s.arms) {
-    uint64_t la = 0, lb = 0;
-    take(&la, 8);
-    if (la > 4096) return s;
-    a.A.resize(la);
-    take(a.A.data(), la * 8);
-    take(&lb, 8);
-    if (lb > 64) return s;
-    a.b.resize(lb);
-    take(a.b.data(), lb * 8);
-    take(&a.n, 8), take(&a.reward_sum, 8);
-  }
-  EXPECT_EQ(p, len) << "trailing bytes in the bandit export";
+  const std::string err = decode_bandit_export(buf.data(), len, &s);
+  EXPECT_EQ(err, "") << "bandit export layout";
   return s;
 }
 

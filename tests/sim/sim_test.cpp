@@ -827,6 +827,11 @@ TEST(SimCli, WritesTheFourFilesAndIsDeterministic) {
   }());
   fs::remove_all(a), fs::remove_all(b);
 }
+#else
+// Registered without the CLI too, so its absence shows as a skip with the reason.
+TEST(SimCli, NotBuilt) {
+  GTEST_SKIP() << "disco-sim is not built in this configuration (DISCO_BUILD_TOOLS=ON builds it)";
+}
 #endif
 
 // ---------------------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 // Model per arm a: reward r = x . theta_a + noise; posterior theta_a ~ N(mu_a, v^2 A_a^-1) with
 //   A_a = lambda I + A0_a + sum x x^T,  b_a = b0_a + sum r x,  mu_a = A_a^-1 b_a
 // (lambda = prior_precision, v = noise_scale, A0/b0 the bundle's optional warm start).
-// Reward: the decision's margin divided by the item's price (scaled_reward()), clamped to
-// [-kRewardClamp, kRewardClamp]; an offer that did not convert has reward 0. Dividing by price puts
+// Reward: the outcome's reported margin, converted or not, divided by the item's price
+// (scaled_reward()), clamped to [-kRewardClamp, kRewardClamp]; a non-purchase with margin 0 has
+// reward 0, one charged a cost (negative margin) a negative reward. Dividing by price puts
 // a 10-unit and a 1000-unit item on one scale, so arms learn "margin rate" not "big items".
 //
 // choose():

@@ -225,7 +225,7 @@ void read_decisions(Builder& b, const std::string& path, bool have_catalog, uint
   CsvReader r(path);
   b.begin_file(path);
   // optional: 7 model_version, 8 policy_version, 9 context, 10 mode, 11 shown, 12 holdout, 13 price,
-  // 14 cost, 15 site (the collector's export, CONTRACTS.md section 3)
+  // 14 cost, 15 site (the collector's export columns, trainer/data/README.md "Canonical CSV")
   const auto col = detail::map_header(
       r, {"decision_id", "ts", "user_id", "item_id", "arm", "discount", "propensity"},
       {"model_version", "policy_version", "context", "mode", "shown", "holdout", "price", "cost", "site"});

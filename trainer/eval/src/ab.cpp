@@ -7,7 +7,6 @@
 #include <map>
 #include <unordered_map>
 
-#include "canonical_fields.h"
 #include "disco/eval/ab.h"
 #include "disco/eval/ope_stats.h"
 
@@ -18,8 +17,6 @@ const MetricLift& AbResult::metric(const std::string& name) const {
     if (m.metric == name) return m;
   throw std::out_of_range("no metric " + name);
 }
-
-bool reader_keeps_holdout() { return detail::reader_has_holdout<data::Decision>(); }
 
 namespace {
 
@@ -227,9 +224,6 @@ AbResult analyze(const std::vector<AbRow>& rows, const AbOptions& opt) {
 }
 
 std::vector<AbRow> rows_from_dataset(const data::Dataset& ds, const std::string& dir) {
-  if (!reader_keeps_holdout())
-    throw AbError("this build's canonical reader does not keep decisions.csv's holdout column yet (CONTRACTS.md section 3, "
-                  "the collector's export): disco-eval ab cannot tell holdout shoppers from disco's");
   if (ds.decisions.empty()) throw AbError(dir + ": no decisions (decisions.csv missing or empty)");
   std::unordered_map<uint64_t, std::vector<size_t>> outcome_of;
   auto key = [](uint64_t hi, uint64_t lo) { return hi * 0x9E3779B97F4A7C15ULL ^ lo; };
@@ -240,7 +234,7 @@ std::vector<AbRow> rows_from_dataset(const data::Dataset& ds, const std::string&
     AbRow r;
     r.shopper = d.user < ds.user_ids.size() ? ds.user_ids[d.user] : std::to_string(d.user_key);
     r.ts_ms = d.ts_ms;
-    r.holdout = detail::holdout_of(d);
+    r.holdout = d.holdout;
     const auto it = outcome_of.find(key(d.id_hi, d.id_lo));
     if (it != outcome_of.end())
       for (size_t oi : it->second) {

@@ -275,17 +275,13 @@ void run_dataset(const Args& args, const std::string& kind, const std::string& d
 
 }  // namespace
 
-#ifdef DISCO_EVAL_UPLIFT
 namespace disco::eval {
 int uplift_main(int argc, char** argv);  // uplift_cli.cpp
 }
-#endif
 
 int main(int argc, char** argv) {
   if (argc > 1 && disco::eval::cli::is_subcommand(argv[1])) return disco::eval::cli::run_subcommand(argc - 1, argv + 1);
-#ifdef DISCO_EVAL_UPLIFT
   if (argc > 1 && std::string(argv[1]) == "uplift") return disco::eval::uplift_main(argc - 1, argv + 1);
-#endif
   const Args args = parse(argc, argv);
   try {
     eval::Report report;

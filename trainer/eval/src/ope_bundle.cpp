@@ -1,28 +1,14 @@
 // A bundle as the OPE candidate: each logged decision's context replayed through the runtime's
-// policy with disco_policy_probabilities (CONTRACTS.md section 4, owner: the lead, on main). The
-// build defines DISCO_HAVE_POLICY_PROBABILITIES when runtime/include/disco/disco.h declares it
-// (trainer/eval/ope.cmake); without it a bundle candidate is refused with a message saying so.
+// policy with disco_policy_probabilities (runtime/include/disco/disco.h).
 #include <cmath>
 #include <fstream>
 #include <iterator>
 #include <memory>
 
-#include "canonical_fields.h"
+#include "disco/disco.h"
 #include "disco/eval/ope_data.h"
 
-#ifdef DISCO_HAVE_POLICY_PROBABILITIES
-#include "disco/disco.h"
-#endif
-
 namespace disco::eval::ope {
-
-bool bundle_candidates_supported() {
-#ifdef DISCO_HAVE_POLICY_PROBABILITIES
-  return true;
-#else
-  return false;
-#endif
-}
 
 bool looks_like_bundle(const std::string& path) {
   if (path.size() > 6 && path.compare(path.size() - 6, 6, ".disco") == 0) return true;
@@ -34,14 +20,6 @@ bool looks_like_bundle(const std::string& path) {
 
 ActionDist bundle_distribution(const std::string& bundle_path, const data::Dataset& ds, BanditLog& log,
                                const std::vector<size_t>& decision_of_row) {
-#ifndef DISCO_HAVE_POLICY_PROBABILITIES
-  (void)ds;
-  (void)log;
-  (void)decision_of_row;
-  throw OpeError(bundle_path +
-                 ": bundle candidates need disco_policy_probabilities (CONTRACTS.md section 4), which this build's "
-                 "runtime does not have yet; pass an action-distribution CSV as --candidate instead");
-#else
   std::ifstream f(bundle_path, std::ios::binary);
   if (!f) throw OpeError(bundle_path + ": cannot open");
   const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
@@ -73,20 +51,19 @@ ActionDist bundle_distribution(const std::string& bundle_path, const data::Datas
   const uint32_t mask = info.n_arms >= 32 ? 0xffffffffu : ((1u << info.n_arms) - 1u);  // the log keeps no eligibility
   for (size_t i = 0; i < log.size(); ++i) {
     const auto& dec = ds.decisions[decision_of_row[i]];
-    const std::vector<float> ctx = detail::context_of(dec);
+    const std::vector<float>& ctx = dec.context;
     if (ctx.empty())
       throw OpeError(log.source + ": decision " + log.id[i] +
                      " has no logged context: a bundle candidate replays each decision's context");
-    const double price = detail::price_of(dec), cost = detail::cost_of(dec);
-    if (disco_policy_probabilities(rt, ctx.data(), static_cast<uint32_t>(ctx.size()), mask, std::isnan(price) ? 0.0 : price,
-                                   std::isnan(cost) ? 0.0 : cost, probs.data()) != DISCO_OK)
+    // The logged price and cost (-1 when the log has none: the runtime refuses that decision by id).
+    if (disco_policy_probabilities(rt, ctx.data(), static_cast<uint32_t>(ctx.size()), mask, dec.price, dec.cost,
+                                   probs.data()) != DISCO_OK)
       throw OpeError(bundle_path + ": decision " + log.id[i] + ": " + disco_last_error());
     double s = 0;
     for (uint32_t a = 0; a < info.n_arms; ++a) s += probs[a];
     for (uint32_t a = 0; a < d.n_arms; ++a) d.p[i * d.n_arms + a] = probs[a] / s;
   }
   return d;
-#endif
 }
 
 }  // namespace disco::eval::ope

@@ -325,7 +325,6 @@ int cmd_ab(int argc, char** argv) {
   }
   std::error_code ec;
   if (!fs::is_directory(log, ec)) throw ab::AbError(log + ": not a directory (--log expects the collector's canonical export)");
-  if (!ab::reader_keeps_holdout()) ab::rows_from_dataset(data::Dataset{}, log);  // throws the clear message
   const data::Dataset ds = data::read_canonical(log);
   if (!fs::exists(fs::path(log) / "outcomes.csv", ec)) throw ab::AbError(log + ": no outcomes.csv: the lift needs the outcomes");
   const ab::AbResult r = ab::analyze(ab::rows_from_dataset(ds, log), opt);

@@ -7,7 +7,6 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "canonical_fields.h"
 #include "disco/data/csv.h"
 #include "disco/data/ingest.h"
 #include "disco/eval/ope_data.h"
@@ -112,7 +111,7 @@ LoadedLog bandit_log_from_dataset(const data::Dataset& ds, const std::string& di
       }
     }
     log.reward.push_back(r);
-    const auto c = detail::context_of(d);
+    const std::vector<float>& c = d.context;
     if (!c.empty()) {
       if (any_context && c.size() != ctx_dim)
         throw OpeError(dir + "/decisions.csv: decision " + log.id.back() + " has a context of " + std::to_string(c.size()) +
@@ -138,7 +137,7 @@ LoadedLog bandit_log_from_dataset(const data::Dataset& ds, const std::string& di
     log.context.assign(log.size() * ctx_dim, 0.f);
     size_t missing = 0;
     for (size_t i = 0; i < log.size(); ++i) {
-      const auto c = detail::context_of(ds.decisions[out.decision_of_row[i]]);
+      const std::vector<float>& c = ds.decisions[out.decision_of_row[i]].context;
       if (c.empty()) {
         ++missing;
         continue;
@@ -148,10 +147,7 @@ LoadedLog bandit_log_from_dataset(const data::Dataset& ds, const std::string& di
     if (missing) out.notes.push_back(std::to_string(missing) + " decisions without a context vector (zeros in the reward model)");
     for (size_t k = 0; k < ctx_dim; ++k) log.context_names.push_back("context_" + std::to_string(k));
   } else {
-    out.notes.push_back(detail::reader_has_context<data::Decision>()
-                            ? "the log has no context vectors: the reward model sees only the arm"
-                            : "this build's canonical reader keeps no decision context (CONTRACTS.md section 3): the "
-                              "reward model sees only the arm");
+    out.notes.push_back("the log has no context vectors: the reward model sees only the arm");
   }
   if (out.without_outcome)
     out.notes.push_back(std::to_string(out.without_outcome) + " decisions without an outcome count as reward 0");

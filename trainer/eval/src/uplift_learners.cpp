@@ -489,7 +489,7 @@ UpliftData uplift_data_from_log(const data::Dataset& ds, const LogTableOptions& 
   const bool use_uf = opt.user_features && nuf > 0 && ds.user_features.size() == ds.user_ids.size() * nuf;
   if (dim == 0 && !use_uf)
     throw UpliftError("log " + ds.name + ": " + decision_name(ds.decisions[0], 0) +
-                      " carries no context vector (decisions.csv needs the 'context' column, CONTRACTS.md §3) and "
+                      " carries no context vector (decisions.csv needs the 'context' column, trainer/data/README.md) and "
                       "the log has no user features: nothing to learn per-context effects from");
   UpliftData t;
   if (use_uf) t.feature_names = ds.user_feature_names;

@@ -1,5 +1,5 @@
 // The demo checkout: POST /v1/checkout verifies the SDK's HMAC offer tokens (sdk-js/src/token.js)
-// and records each order in <data_dir>/checkouts.jsonl. Owned by demo/ (issue 7); see demo/README.md.
+// and records each order in <data_dir>/checkouts.jsonl. Owned by demo/ (the storefront demo); see demo/README.md.
 //
 //   token  = "v1." + B + "." + base64url(HMAC-SHA256(secret, "v1." + B))
 //   B      = base64url(JSON {"d": decision id (32 hex), "i": item id, "x": discount fraction,

@@ -33,8 +33,8 @@ std::string fleet_stats_json(const disco::FleetStats& m, int64_t reward_window_m
 // Returns the number of rows written; throws std::runtime_error on errors.
 size_t export_joined_csv(const std::string& data_dir, const std::string& out_path, bool include_pending);
 
-// `export --canonical DIR`: the store as the canonical log (trainer/data/README.md, CONTRACTS.md
-// section 3) that disco-ingest, disco-train and disco-eval read: items.csv (the served bundle's
+// `export --canonical DIR`: the store as the canonical log (trainer/data/README.md, "Canonical
+// CSV") that disco-ingest, disco-train and disco-eval read: items.csv (the served bundle's
 // catalog, plus items the log priced), events.csv, decisions.csv (with site, mode, shown, holdout,
 // price, cost, context), activations.csv, outcomes.csv. Files are written under temporary names
 // and renamed into place. Throws std::runtime_error naming the file on errors.

@@ -137,6 +137,7 @@ class SqliteStore {
   void flush_bandit();
   void load_bandit();
   void migrate_bandit_table();
+  void check_schema_version();  // throws when meta.schema_version is not one this collector reads
   void add_missing_columns();
   void publish_snapshot();
   void writer_loop();

@@ -53,10 +53,10 @@ struct Decision {
   std::string model_version, policy_version;
   int32_t position = -1;           // slot the item was shown in (open-bandit: 1..3); -1 = n/a
   // The context vector known when the decision was made (canonical decisions.csv `context`,
-  // CONTRACTS.md section 3: the runtime's bandit context; starbucks: the offer and the customer's
+  // trainer/data/README.md: the runtime's bandit context; starbucks: the offer and the customer's
   // offer history before it, named in Dataset::context_names). Empty when the source has none.
   std::vector<float> context;
-  // Optional canonical columns (the collector's export, CONTRACTS.md section 3); these defaults
+  // Optional canonical columns (the collector's export, trainer/data/README.md); these defaults
   // when the column is absent.
   DecisionMode mode = DecisionMode::Unknown;
   int8_t shown = -1;               // 1 the page displayed the offer, 0 it did not, -1 unknown

@@ -80,9 +80,8 @@ AbResult analyze(const std::vector<AbRow>& rows, const AbOptions& opt = {});
 
 // The rows of a canonical log (the collector's export): holdout from decisions.csv's `holdout`
 // column, outcome joined by decision id (none: not converted, 0), discount spend = the price cut a
-// converted shopper got: revenue * discount / (1 - discount). Throws AbError when this build's
-// reader does not keep the holdout column (CONTRACTS.md section 3).
+// converted shopper got: revenue * discount / (1 - discount). Throws AbError when there are no
+// decisions.
 std::vector<AbRow> rows_from_dataset(const data::Dataset& ds, const std::string& dir);
-bool reader_keeps_holdout();
 
 }  // namespace disco::eval::ab

@@ -34,8 +34,8 @@ struct LoadedLog {
 };
 
 // Canonical logs: one row per decision (filtered by policy_version), reward from the joined
-// outcome (none: 0), cluster = the shopper, context = the decision's logged context vector when
-// this build's reader keeps one (CONTRACTS.md section 3), n_arms = largest arm + 1. Refuses, in one
+// outcome (none: 0), cluster = the shopper, context = the decision's logged context vector
+// (decisions.csv `context`, trainer/data/README.md "Canonical CSV"), n_arms = largest arm + 1. Refuses, in one
 // line: no decisions, no outcomes.csv, decisions the reader dropped for a propensity outside (0, 1].
 LoadedLog bandit_log_from_dataset(const data::Dataset& ds, const std::string& dir, const LogOptions& opt);
 // open-bandit (read_open_bandit): the rows of one policy's log ("random" or "bts") in time order,
@@ -81,9 +81,8 @@ CandidateFile read_candidate_csv(const std::string& path);
 ActionDist candidate_distribution(const CandidateFile& c, BanditLog& log);
 
 // A bundle (.disco) as the candidate: every logged decision's context replayed through the
-// runtime's policy with disco_policy_probabilities (CONTRACTS.md section 4). Needs the log's
-// context vectors; refuses with a clear message when this build's runtime lacks that function.
-bool bundle_candidates_supported();
+// runtime's policy with disco_policy_probabilities (runtime/include/disco/disco.h). Needs the
+// log's context vectors.
 bool looks_like_bundle(const std::string& path);  // ".disco" suffix or the bundle's file identifier
 ActionDist bundle_distribution(const std::string& bundle_path, const data::Dataset& ds, BanditLog& log,
                                const std::vector<size_t>& decision_of_row);

@@ -74,7 +74,7 @@ struct Replay {
 // propensity outside (0, 1]. `bundle` stays owned by the caller.
 Replay replay_log(const data::Dataset& ds, const disco_bundle* bundle, const ReplayOptions& opt = {});
 
-// Writes the replayed decisions as a canonical log folder (CONTRACTS.md section 3): decisions.csv
+// Writes the replayed decisions as a canonical log folder (trainer/data/README.md): decisions.csv
 // with their `context` (the runtime's), `price` and `cost`, and outcomes.csv, for off-policy
 // evaluation of a bundle (disco-eval ope / gate) on a log that did not record contexts (a pilot
 // from disco-sim, an older export). `ds` is the log the replay was made from (ids). Throws
