@@ -14,7 +14,7 @@ PKGS=(build-essential cmake git pkg-config ca-certificates gzip
       libtorch-dev libopenblas0-pthread libssl-dev libsqlite3-dev openssl
       clang libclang-rt-14-dev emscripten binaryen
       libcpp-httplib-dev nlohmann-json3-dev libcli11-dev nats-server libnats-dev wrk
-      zlib1g-dev libxgboost-dev
+      zlib1g-dev libxgboost-dev curl
       chromium
       python3-torch)  # torch.onnx.export for the peer benchmark (bench/wasm)
 # Node.js: Debian's nodejs 18 + npm unless a node (e.g. 20) is already on the machine.
