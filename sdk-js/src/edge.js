@@ -9,12 +9,11 @@ import { readBundleHeader, readModelSummary, verifyBundle } from './bundle.js';
 import { normalizeEvent } from './index.js';
 import { Transport } from './transport.js';
 import { sealValue, unsealValue, signOfferToken, tokenSecretBytes } from './token.js';
-import { b64urlDecode, b64urlEncode, randomBytes, toBytes, toHex, toU64, utf8, collectorOptions } from './util.js';
+import { b64urlDecode, b64urlEncode, randomBytes, toBytes, toHex, toU64, collectorOptions } from './util.js';
 import { parseHoldout, inHoldout, holdoutDecision } from './holdout.js';
 import { FleetSync } from './sync.js';
+import { decisionRecord, eventRecord, wireUserId } from './wire.js';
 
-const MODE_WIRE = ['Online', 'Apprentice', 'LoggingOnly'];
-const EVENT_WIRE = ['View', 'Click', 'Cart', 'Remove', 'Purchase'];
 const MAX_COOKIE_VALUE = 3800; // browsers keep ~4096 bytes per cookie (name, value and attributes)
 // Sealed cookie length for `n` state bytes: "s1." + base64url(16-byte id + state) + "." + base64url(32-byte HMAC).
 const sealedLength = (n) => 3 + Math.ceil(((16 + n) * 4) / 3) + 1 + 43;
@@ -283,18 +282,10 @@ export function createEdgeHandler(o = {}) {
           propensity: o.propensity, expiresAt: o.expiresAt, guardrails: guardrailNames(o.guardrails), mode, holdout,
         };
         result.token = await signOfferToken(result, s.secret, { crypto: cryptoImpl });
-        decision = {
-          decision_id: o.decisionId, ts_ms: t, user_key: userKey.toString(),
-          item_id: itemId, arm: o.arm, discount: o.discount, propensity: o.propensity,
-          model_version: s.bundle.info.modelVersion, policy_version: policyVersion ?? s.bundle.info.modelVersion,
-          mode: MODE_WIRE[MODES[mode]], shown: false, price, cost: s.summary.cost?.[o.item] ?? 0,
-        };
-        if (holdout) decision.holdout = true;
-        else decision.context = o.context;
-        if (userIdOf) {
-          const uid = await userIdOf(request, env);
-          if (typeof uid === 'string' && uid && utf8(uid).length <= 256 && !/[\u0000-\u001f\u007f]/.test(uid)) decision.user_id = uid;
-        }
+        decision = decisionRecord(o, {
+          ts: t, userKey, userId: userIdOf ? wireUserId(await userIdOf(request, env)) : null, itemId,
+          modelVersion: s.bundle.info.modelVersion, policyVersion, mode: MODES[mode], price, cost: s.summary.cost?.[o.item] ?? 0,
+        }, holdout ? { holdout: true } : { context: o.context });
       } else if (route === 'recommend') {
         const k = p.k ?? 10;
         if (!Number.isInteger(k) || k < 1 || k > 100) throw new DiscoError('INVALID_ARGUMENT', 'k must be an integer in 1..100');
@@ -313,7 +304,7 @@ export function createEdgeHandler(o = {}) {
       if (s.sendEvents && events.length) {
         const userKey = new DataView(ses.sid.buffer, ses.sid.byteOffset).getBigUint64(0, true).toString();
         for (const e of events) {
-          s.transport.enqueue('events', { user_key: userKey, ts_ms: e.ts, type: EVENT_WIRE[e.type], item_id: e.itemId, price: e.price, quantity: e.quantity });
+          s.transport.enqueue('events', eventRecord(userKey, e));
         }
       }
       if (decision) s.transport?.enqueue('decisions', decision);

@@ -7,12 +7,12 @@ import { Transport } from './transport.js';
 import { signOfferToken, verifyOfferToken, tokenSecretBytes } from './token.js';
 import { fnv1a64, toU64, toBytes, randomBytes, typeName, utf8, fromUtf8, decisionIdFromHex, collectorOptions } from './util.js';
 import { hasSimd } from './wasm.js';
+import { decisionRecord, eventRecord, wireUserId } from './wire.js';
 import { parseHoldout, inHoldout, holdoutDecision } from './holdout.js';
 import { FleetSync } from './sync.js';
 
 export { DiscoError, Engine, Transport, signOfferToken, verifyOfferToken, verifyBundle, readBundleHeader, hasSimd, fnv1a64, SCHEMA_MAJOR };
 
-const MODE_WIRE = ['Online', 'Apprentice', 'LoggingOnly'];
 const STATE_MAGIC = 0x53435344; // "DSCS" little-endian
 const STATE_VERSION = 1;
 
@@ -129,7 +129,7 @@ export class Disco {
     this.tokenSecret = o.tokenSecret;
     // user_id on the wire (CONTRACTS §2): the store's own shopper id when given and sendable
     const uid = saved?.meta.userId ?? o.userId;
-    this._userIdWire = typeof uid === 'string' && uid && utf8(uid).length <= 256 && !/[\u0000-\u001f\u007f]/.test(uid) ? uid : null;
+    this._userIdWire = wireUserId(uid);
     this.policyVersion = o.policyVersion;
     this.sessionId = o.sessionId ?? '';
     this._verifyOpts = { publicKey: o.publicKey, unsafeSkipVerify: o.unsafeSkipVerify, crypto: o.crypto };
@@ -172,16 +172,12 @@ export class Disco {
     return { ...this.bundle.info, simd: this.engine.simd, mode: this.mode, holdout: this.inHoldout };
   }
 
-  _uid() { return this._userIdWire ? { user_id: this._userIdWire } : {}; }
-
   // The collector's decision record (schemas/events.fbs Decision) of decision `d` on item index `idx`.
   _record(d, idx, ts, extra) {
-    return {
-      decision_id: d.decisionId, ts_ms: ts, user_key: this.userKey.toString(), ...this._uid(), item_id: this.bundle.id(idx),
-      arm: d.arm, discount: d.discount, propensity: d.propensity,
-      model_version: this.bundle.info.modelVersion, policy_version: this.policyVersion ?? this.bundle.info.modelVersion,
-      mode: MODE_WIRE[MODES[this.mode]], shown: false, price: this.summary.price?.[idx] ?? 0, cost: this.summary.cost?.[idx] ?? 0, ...extra,
-    };
+    return decisionRecord(d, {
+      ts, userKey: this.userKey, userId: this._userIdWire, itemId: this.bundle.id(idx), modelVersion: this.bundle.info.modelVersion,
+      policyVersion: this.policyVersion, mode: MODES[this.mode], price: this.summary.price?.[idx] ?? 0, cost: this.summary.cost?.[idx] ?? 0,
+    }, extra);
   }
 
   _alive() {
@@ -195,10 +191,7 @@ export class Disco {
     const idx = this.bundle.index(e.itemId);
     this.session.observe(idx, e.type, e.ts, e.price, e.quantity);
     if (this.sendEvents && this.transport) {
-      this.transport.enqueue('events', {
-        user_key: this.userKey.toString(), session_id: this.sessionId, ts_ms: e.ts,
-        type: ['View', 'Click', 'Cart', 'Remove', 'Purchase'][e.type], item_id: e.itemId, price: e.price, quantity: e.quantity,
-      });
+      this.transport.enqueue('events', eventRecord(this.userKey, e, this.sessionId));
     }
   }
 
