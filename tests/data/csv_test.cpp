@@ -192,3 +192,14 @@ TEST(DataCsv, NumberParsing) {
   EXPECT_FALSE(b);
   EXPECT_FALSE(disco::data::parse_bool("2", b));
 }
+
+TEST(DataCsv, WrittenFieldsReadBackAsThemselves) {
+  using disco::data::csv_field;
+  const std::vector<std::string> fields = {"plain", "", "a,b", "say \"hi\"", "two\nlines", "cr\rend", "\""};
+  EXPECT_EQ(csv_field("plain"), "plain");
+  EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
+  EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+  std::string line;
+  for (size_t i = 0; i < fields.size(); ++i) line += (i ? "," : "") + csv_field(fields[i]);
+  EXPECT_EQ(read_all(line + "\n"), (Rows{fields}));
+}

@@ -1,5 +1,7 @@
 #include "disco/policy/replay.h"
 
+#include "disco/data/csv.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -57,12 +59,6 @@ void write_replayed_log(const Replay& r, const data::Dataset& ds, const std::str
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw PolicyError(dir + ": cannot create: " + ec.message());
-  auto csv = [](const std::string& v) {
-    if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-    std::string q = "\"";
-    for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return q + "\"";
-  };
   std::ofstream dec(dir + "/decisions.csv"), out(dir + "/outcomes.csv");
   if (!dec || !out) throw PolicyError(dir + ": cannot write decisions.csv / outcomes.csv");
   dec << "decision_id,ts,user_id,item_id,arm,discount,propensity,context,price,cost\n";
@@ -74,8 +70,8 @@ void write_replayed_log(const Replay& r, const data::Dataset& ds, const std::str
     std::snprintf(id, sizeof id, "%016llx%016llx", (unsigned long long)s.id_hi, (unsigned long long)s.id_lo);
     const auto it = item_of.find({s.id_hi, s.id_lo});
     const std::string item = it != item_of.end() && it->second < ds.items.size() ? ds.items[it->second].id : "";
-    dec << id << ',' << s.ts_ms << ',' << csv(s.user < ds.user_ids.size() ? ds.user_ids[s.user] : "") << ','
-        << csv(item) << ',' << s.arm << ",0," << s.propensity << ',';
+    dec << id << ',' << s.ts_ms << ',' << data::csv_field(s.user < ds.user_ids.size() ? ds.user_ids[s.user] : "") << ','
+        << data::csv_field(item) << ',' << s.arm << ",0," << s.propensity << ',';
     for (uint32_t k = 0; k < r.context_dim; ++k) {
       std::snprintf(buf, sizeof buf, "%s%.9g", k ? " " : "", double(s.x[k]));
       dec << buf;
@@ -94,8 +90,8 @@ void write_replayed_log(const Replay& r, const data::Dataset& ds, const std::str
   ev << "user_id,ts,type,item_id\n";
   for (const data::Event& e : ds.events) {
     std::snprintf(buf, sizeof buf, ",%lld,%s,", (long long)e.ts_ms, data::to_string(e.type));
-    ev << csv(e.user < ds.user_ids.size() ? ds.user_ids[e.user] : "") << buf
-       << csv(e.item < ds.items.size() ? ds.items[e.item].id : "") << '\n';
+    ev << data::csv_field(e.user < ds.user_ids.size() ? ds.user_ids[e.user] : "") << buf
+       << data::csv_field(e.item < ds.items.size() ? ds.items[e.item].id : "") << '\n';
   }
   ev.close();
   if (!dec || !out || !ev) throw PolicyError(dir + ": write failed");
