@@ -24,26 +24,9 @@ std::string f(double v, const char* fmt = "%.4f") {
 
 std::string pm(double m, double s, const char* fmt = "%.4f") { return f(m, fmt) + " ± " + f(s, fmt); }
 
-std::string jn(double v) {
-  if (!std::isfinite(v)) return "null";
-  char b[64];
-  std::snprintf(b, sizeof b, "%.10g", v);
-  return b;
-}
+std::string jn(double v) { return disco::data::json_num(v); }
 
-std::string esc(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
+std::string esc(std::string_view s) { return disco::data::html_escape(s); }
 
 const LearnerResult* find(const ComparisonResult& r, LearnerKind l, BaseKind b) {
   for (const auto& x : r.learners)

@@ -1,8 +1,9 @@
 // Small text helpers shared by the quality report (disco::data), disco-ingest and the evaluation
-// report (disco::eval): a JSON string literal and thousands separators. Header-only, standard
-// library only.
+// report (disco::eval): a JSON string literal, a JSON number, HTML escaping and thousands
+// separators. Header-only, standard library only.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -32,6 +33,31 @@ inline std::string json_str(std::string_view s) {
     }
   }
   return o + "\"";
+}
+
+// `v` as a JSON number (%.10g); NaN and infinities, which JSON cannot hold, as null.
+inline std::string json_num(double v) {
+  if (!std::isfinite(v)) return "null";
+  char b[64];
+  std::snprintf(b, sizeof b, "%.10g", v);
+  return b;
+}
+
+// `s` with the five HTML-special characters escaped, for text and attribute values.
+inline std::string html_escape(std::string_view s) {
+  std::string o;
+  o.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      case '\'': o += "&#39;"; break;
+      default: o += c;
+    }
+  }
+  return o;
 }
 
 // 1234567 -> "1,234,567"
