@@ -52,3 +52,39 @@ test('parseCli: --help and -h print the usage, exit 0', () => {
     assert.match(r.stdout, /^usage: prog /);
   }
 });
+
+// The entry points that start without a build (no wasm, no binaries needed before parsing).
+const runnable = ['loop/loop.mjs', 'loop/lab_stores_report.mjs', 'demo/build-site.mjs', 'demo/catalog.mjs', 'demo/probe.mjs', 'demo/edge/run.mjs',
+  'bench/wasm/bench.mjs', 'bench/wasm/compare.mjs', 'bench/wasm/peers.mjs', 'scripts/check-skips.mjs'];
+if (existsSync(join(ROOT, 'tests/browser/node_modules/playwright-core'))) runnable.push('tests/browser/docs-screenshot.mjs');
+
+// Every JavaScript command-line entry point: loop/, demo/, bench/wasm/, scripts/, tests/browser/docs-screenshot.mjs.
+const dirs = ['loop', 'demo', 'demo/edge', 'bench/wasm', 'scripts'];
+const sources = [...dirs.flatMap((d) => readdirSync(join(ROOT, d)).filter((f) => f.endsWith('.mjs')).map((f) => `${d}/${f}`)), 'tests/browser/docs-screenshot.mjs'];
+
+test('every entry point parses its arguments with lib/cli.mjs; none reads process.argv itself', () => {
+  const parser = { 'loop/loop.mjs': 'loop/options.mjs' };  // the loop's options live in their own module
+  for (const f of [...runnable, 'tests/browser/docs-screenshot.mjs']) {
+    assert.match(readFileSync(join(ROOT, parser[f] ?? f), 'utf8'), /import \{[^}]*\bparseCli\b[^}]*\} from '(\.\.\/)+lib\/cli\.mjs'/, `${f} does not use lib/cli.mjs`);
+  }
+  for (const f of sources) {
+    for (const line of readFileSync(join(ROOT, f), 'utf8').split('\n')) {
+      // the only process.argv left: the -e scripts bench.mjs runs in child processes (their own argv)
+      if (/process\.argv/.test(line) && !(f === 'bench/wasm/bench.mjs' && /^\s*const [wk] = new Uint8Array\(readFileSync\(process\.argv\[[123]\]/.test(line))) {
+        assert.fail(`${f} reads process.argv itself: ${line.trim()}`);
+      }
+    }
+  }
+});
+
+for (const f of runnable) {
+  test(`${f}: an unknown option ends with its name, the reason and the usage (exit 2); --help exits 0`, () => {
+    const bad = node([join(ROOT, f), '--no-such-option', 'x']);
+    assert.equal(bad.status, 2, `${f}: status ${bad.status}\n${bad.stdout}${bad.stderr}`);
+    assert.match(bad.stderr, /^[\w/ -]+: Unknown option '--no-such-option'/, f);
+    assert.match(bad.stderr, /\n(usage: |disco loop \[)/, `${f}: the usage follows`);
+    const help = node([join(ROOT, f), '--help']);
+    assert.equal(help.status, 0, `${f} --help: ${help.stderr}`);
+    assert.match(help.stdout, /^(usage: |disco loop \[)/, f);
+  });
+}
