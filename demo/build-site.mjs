@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Assembles the storefront's static folder for the collector to serve:
 //   SITE/index.html, favicon.svg, config.json (keys, endpoints, bundle facts)  -- revalidated
-//   SITE/a-<hash>/app.js, art.js, style.css                      (demo/storefront)
+//   SITE/a-<hash>/app.js, disco.js, art.js, style.css            (demo/storefront)
 //   SITE/a-<hash>/sdk/*.js, disco.wasm, disco-simd.wasm          (sdk-js/src, sdk-js/dist)
 //   SITE/a-<hash>/catalog.json                                   (DATA/items.csv + events.csv)
 // The collector caches everything but HTML for an hour: assets live under a folder named by the
@@ -12,22 +12,21 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isMain, parseCli, usageError } from '../lib/cli.mjs';
 import { buildCatalog } from './catalog.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 
+const USAGE = `usage: node demo/build-site.mjs --data DIR --site DIR --bundle FILE --public-key FILE
+         --api-key KEY --secret SECRET [--bundle-label TEXT]`;
+const REQUIRED = ['data', 'site', 'bundle', 'public-key', 'api-key', 'secret'];
+
 function args(argv) {
-  const o = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--') || i + 1 >= argv.length) throw new Error(`build-site: bad argument ${a} (expected --key value)`);
-    o[a.slice(2)] = argv[++i];
-  }
-  for (const k of ['data', 'site', 'bundle', 'public-key', 'api-key', 'secret']) {
-    if (!o[k]) throw new Error(`build-site: --${k} is required`);
-  }
-  return o;
+  const options = Object.fromEntries([...REQUIRED, 'bundle-label'].map((k) => [k, { type: 'string' }]));
+  const { values } = parseCli({ name: 'build-site', usage: USAGE, options, argv });
+  for (const k of REQUIRED) if (!values[k]) usageError('build-site', USAGE, `--${k} is required`);
+  return values;
 }
 
 /** SPKI DER (binary .der, or PEM text) -> base64 for the browser. */
@@ -48,7 +47,7 @@ export async function buildSite(o) {
   }
   const catalog = await buildCatalog(o.data);
   const files = new Map(); // path under the asset folder -> bytes
-  for (const f of ['app.js', 'art.js', 'style.css']) files.set(f, readFileSync(join(here, 'storefront', f)));
+  for (const f of ['app.js', 'disco.js', 'art.js', 'style.css']) files.set(f, readFileSync(join(here, 'storefront', f)));
   for (const f of readdirSync(join(root, 'sdk-js/src')).sort()) if (f.endsWith('.js')) files.set(`sdk/${f}`, readFileSync(join(root, 'sdk-js/src', f)));
   for (const f of ['disco.wasm', 'disco-simd.wasm']) files.set(`sdk/${f}`, readFileSync(join(wasmDir, f)));
   files.set('catalog.json', Buffer.from(JSON.stringify({ categories: catalog.categories, items: catalog.items })));
@@ -79,9 +78,9 @@ export async function buildSite(o) {
   return { site, assets, items: catalog.items.length, skipped: catalog.skipped };
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
   try {
-    const r = await buildSite(args(process.argv.slice(2)));
+    const r = await buildSite(args());
     console.log(`storefront: ${r.site} (assets ${r.assets}/, ${r.items} products; skipped ${r.skipped.malformed} malformed and ${r.skipped.duplicate} duplicate catalog rows)`);
   } catch (e) {
     console.error(e.message);

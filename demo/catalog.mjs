@@ -1,7 +1,8 @@
 // The storefront's catalog: the simulator's items.csv (+ view counts from events.csv) as JSON, with
 // readable, deterministic fake product and brand names per category. No dependencies.
 import { createReadStream, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { isMain, parseCli } from '../lib/cli.mjs';
+import { CsvParser, csvLine, parseCsv } from '../lib/csv.mjs';
 
 // label, nouns, hue (tile colour) per simulator category; unknown categories get a generic entry.
 export const CATEGORIES = {
@@ -67,40 +68,25 @@ export function productName(itemId, category, brand) {
   return `${brandName(brand)} ${ADJECTIVES[h % ADJECTIVES.length]} ${nouns[(h >>> 8) % nouns.length]}`;
 }
 
-function parseCsvLine(line) {
-  // the simulator writes unquoted CSV; a quoted field is handled for logs from elsewhere
-  if (!line.includes('"')) return line.split(',');
-  const out = []; let cur = ''; let q = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (q) { if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; } else if (c === '"') q = false; else cur += c; }
-    else if (c === '"') q = true; else if (c === ',') { out.push(cur); cur = ''; } else cur += c;
-  }
-  out.push(cur);
-  return out;
-}
-
 /** The valid, first-seen rows of DIR/items.csv: { byId, skipped: { malformed, duplicate } }. */
 export function readItems(dir) {
-  const text = readFileSync(`${dir}/items.csv`, 'utf8');
-  const lines = text.split('\n');
-  const header = lines[0].trim();
+  const file = `${dir}/items.csv`;
+  // the simulator writes unquoted CSV; quoted fields (logs from elsewhere) read as the C++ reader reads them
+  const [head = [], ...rows] = parseCsv(readFileSync(file, 'utf8'), file);
+  const header = head.join(',').trim();
   if (!header.startsWith('item_id,category,brand,price,cost,in_stock')) {
     throw new Error(`${dir}/items.csv:1: expected header item_id,category,brand,price,cost,in_stock, got "${header}"`);
   }
   const byId = new Map();
   const skipped = { malformed: 0, duplicate: 0 };
-  for (let n = 1; n < lines.length; n++) {
-    const line = lines[n].trim();
-    if (!line) continue;
-    const f = parseCsvLine(line);
+  for (const f of rows) {
     const price = Number(f[3]); const cost = Number(f[4]);
     if (f.length < 6 || !f[0] || !f[1] || !/^[0-9.]+$/.test(f[3]) || !Number.isFinite(price) || price <= 0
         || !Number.isFinite(cost) || cost < 0 || !/^[a-z0-9-]+$/.test(f[1]) || f[1] === 'category' || /[,"]/.test(f[0])) {
       skipped.malformed++; continue;
     }
     if (byId.has(f[0])) { skipped.duplicate++; continue; }
-    byId.set(f[0], { id: f[0], category: f[1], brand: f[2], price, cost, inStock: f[5].trim() !== '0', views: 0, raw: f.slice(0, 6).join(',') });
+    byId.set(f[0], { id: f[0], category: f[1], brand: f[2], price, cost, inStock: f[5].trim() !== '0', views: 0, raw: csvLine(f.slice(0, 6)) });
   }
   return { byId, skipped };
 }
@@ -113,15 +99,19 @@ export function readItems(dir) {
 export async function buildCatalog(dir) {
   const { byId, skipped } = readItems(dir);
   try {
-    const rl = createInterface({ input: createReadStream(`${dir}/events.csv`), crlfDelay: Infinity });
-    let first = true; let col = -1; let typeCol = -1;
-    for await (const line of rl) {
-      const f = line.split(',');
-      if (first) { col = f.indexOf('item_id'); typeCol = f.indexOf('type'); first = false; continue; }
-      if (f[typeCol] !== 'view') continue;
-      const it = byId.get(f[col]);
-      if (it) it.views++;
-    }
+    const file = `${dir}/events.csv`;
+    const csv = new CsvParser(file);
+    let col = -1; let typeCol = -1;
+    const count = (records) => {
+      for (const f of records) {
+        if (col < 0) { col = f.indexOf('item_id'); typeCol = f.indexOf('type'); continue; }
+        if (f[typeCol] !== 'view') continue;
+        const it = byId.get(f[col]);
+        if (it) it.views++;
+      }
+    };
+    for await (const chunk of createReadStream(file, 'utf8')) count(csv.push(chunk));
+    count(csv.end());
   } catch (e) {
     if (e.code !== 'ENOENT') throw e;
   }
@@ -139,8 +129,11 @@ export async function buildCatalog(dir) {
 }
 
 // CLI: node demo/catalog.mjs --clean-items DATA_DIR OUT.csv  (the valid rows only, for fixture bundles)
-if (process.argv[1] && process.argv[1].endsWith('catalog.mjs') && process.argv[2] === '--clean-items') {
-  const [dir, out] = process.argv.slice(3);
+if (isMain(import.meta.url)) {
+  const usage = 'usage: node demo/catalog.mjs --clean-items DATA_DIR OUT.csv';
+  const { values, positionals } = parseCli({ name: 'catalog', usage, options: { 'clean-items': { type: 'boolean' } }, allowPositionals: true, positionals: [2, 2] });
+  if (!values['clean-items']) { console.error(`catalog: --clean-items is the only command\n${usage}`); process.exit(2); }
+  const [dir, out] = positionals;
   const { byId, skipped } = readItems(dir);
   const { writeFileSync } = await import('node:fs');
   writeFileSync(out, `item_id,category,brand,price,cost,in_stock\n${[...byId.values()].map((i) => i.raw).join('\n')}\n`);

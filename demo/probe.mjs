@@ -5,10 +5,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Disco } from '../sdk-js/src/node.js';
+import { parseCli, usageError } from '../lib/cli.mjs';
 import { exportDecisions } from './store-check.mjs';
 
-const o = {};
-for (let i = 2; i < process.argv.length; i += 2) o[process.argv[i].slice(2)] = process.argv[i + 1];
+const USAGE = 'usage: node demo/probe.mjs --url http://127.0.0.1:PORT/ --api-key K --secret S --public-key FILE --collector BIN --store DIR';
+const FLAGS = ['url', 'api-key', 'secret', 'public-key', 'collector', 'store'];
+const o = parseCli({ name: 'probe', usage: USAGE, options: Object.fromEntries(FLAGS.map((k) => [k, { type: 'string' }])) }).values;
+for (const k of FLAGS) if (!o[k]) usageError('probe', USAGE, `--${k} is required`);
 const url = (p) => new URL(p, o.url).href;
 const results = [];
 async function step(name, fn) {

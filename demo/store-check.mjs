@@ -4,17 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-function splitCsv(line) {
-  const out = []; let cur = ''; let q = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (q) { if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; } else if (c === '"') q = false; else cur += c; }
-    else if (c === '"') q = true; else if (c === ',') { out.push(cur); cur = ''; } else cur += c;
-  }
-  out.push(cur);
-  return out;
-}
+import { csvObjects } from '../lib/csv.mjs';
 
 /** Every decision the collector holds (closed or pending), with its joined outcome columns. */
 export function exportDecisions(collectorBin, dataDir) {
@@ -22,12 +12,7 @@ export function exportDecisions(collectorBin, dataDir) {
   try {
     const out = join(dir, 'joined.csv');
     execFileSync(collectorBin, ['export', '--data', dataDir, '--out', out, '--include-pending'], { stdio: 'pipe' });
-    const [head, ...rows] = readFileSync(out, 'utf8').trim().split('\n');
-    const cols = head.split(',');
-    return rows.filter(Boolean).map((r) => {
-      const f = splitCsv(r);
-      return Object.fromEntries(cols.map((c, i) => [c, f[i]]));
-    });
+    return csvObjects(readFileSync(out, 'utf8'), out);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,12 +2,10 @@
 // loop/disco-lab-stores: one disco-loop-lab JSON per store in, stores.md / stores.json /
 // stores.html out. Usage: node loop/lab_stores_report.mjs OUT_DIR LAB_JSON...
 import fs from 'node:fs';
+import { parseCli } from '../lib/cli.mjs';
 
-const [out, ...files] = process.argv.slice(2);
-if (!out || files.length === 0) {
-  console.error('usage: node loop/lab_stores_report.mjs OUT_DIR LAB_JSON...');
-  process.exit(2);
-}
+const [out, ...files] = parseCli({ name: 'lab_stores_report', usage: 'usage: node loop/lab_stores_report.mjs OUT_DIR LAB_JSON...', options: {},
+  allowPositionals: true, positionals: [2, Infinity] }).positionals;
 const runs = files.map((f) => {
   const r = JSON.parse(fs.readFileSync(f, 'utf8'));
   if (!r.none || !r.oracle || !r.best_fixed || !Array.isArray(r.policies) || r.policies.length < 2)

@@ -8,7 +8,7 @@
 // "SKIPPED: ..." line, tests/run_if.sh, or GoogleTest's GTEST_SKIP message). node --test: its TAP
 // output (the default when stdout is not a terminal): `ok N - name # SKIP reason`.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { isMain, parseCli } from '../lib/cli.mjs';
 
 function die(msg) {
   console.error(`check-skips: ${msg}`);
@@ -61,8 +61,11 @@ export function allowPatterns(text) {
     .map((p) => new RegExp(p));
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({
+if (isMain(import.meta.url)) {
+  const usage = 'usage: node scripts/check-skips.mjs --allow FILE [--junit CTEST_JUNIT.xml]... [--tap NAME=NODE_TEST_OUTPUT.txt]...';
+  const { values } = parseCli({
+    name: 'check-skips',
+    usage,
     options: {
       allow: { type: 'string' },
       junit: { type: 'string', multiple: true, default: [] },

@@ -13,9 +13,12 @@ import { gzipSync } from 'node:zlib';
 import { Engine, Disco } from '../../sdk-js/src/node.js';
 import { BundleRef, RuntimeRef } from '../../sdk-js/src/engine.js';
 import { findBuilt, makeBundleTool, testKey } from '../../tests/sdk/helpers.mjs';
+import { parseCli } from '../../lib/cli.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const arg = (name, def) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : def; };
+const flags = parseCli({ name: 'bench', usage: 'usage: node bench/wasm/bench.mjs [--iters N] [--items N] [--wasm-dir DIR] [--label L] [--json FILE]',
+  options: { 'iters': { type: 'string' }, 'items': { type: 'string' }, 'wasm-dir': { type: 'string' }, 'label': { type: 'string' }, 'json': { type: 'string' } } }).values;
+const arg = (name, def) => flags[name] ?? def;
 const ITERS = Number(arg('iters', 20000));
 const ITEMS = Number(arg('items', 10000));
 const WASM_DIR = resolve(arg('wasm-dir', join(ROOT, 'sdk-js/dist')));

@@ -6,9 +6,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseCli } from '../../lib/cli.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const arg = (name, def) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : def; };
+const flags = parseCli({ name: 'compare', usage: 'usage: node bench/wasm/compare.mjs [--iters N] [--peer-iters N]', options: { 'iters': { type: 'string' }, 'peer-iters': { type: 'string' } } }).values;
+const arg = (name, def) => flags[name] ?? def;
 const dir = mkdtempSync(join(tmpdir(), 'disco-compare-'));
 const run = (script, args) => execFileSync(process.execPath, [join(HERE, script), ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
 run('bench.mjs', ['--iters', arg('iters', '20000'), '--json', join(dir, 'disco.json')]);

@@ -11,10 +11,13 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { parseCli } from '../../lib/cli.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const NM = join(HERE, 'node_modules');
-const arg = (name, def) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : def; };
+const { values: flags, positionals } = parseCli({ name: 'peers', usage: 'usage: node bench/wasm/peers.mjs [--iters N] [--items N] [--json FILE]\n       (internal: --cold ort|tfjs DIR prints one cold-start measurement)',
+  options: { 'iters': { type: 'string' }, 'items': { type: 'string' }, 'json': { type: 'string' }, 'cold': { type: 'string' } }, allowPositionals: true, positionals: [0, 1] });
+const arg = (name, def) => flags[name] ?? def;
 const ITERS = Number(arg('iters', 2000));
 const N = Number(arg('items', 10000));
 const D = 32, H = 64;
@@ -101,7 +104,7 @@ async function loop(step) {
 
 if (arg('cold', null)) {
   const which = arg('cold');
-  const dir = process.argv[process.argv.indexOf('--cold') + 2];
+  const dir = positionals[0];
   const w = weights();
   const t0 = performance.now();
   const step = which === 'ort' ? await ortSetup(new Uint8Array(readFileSync(join(dir, 'model.onnx')))) : await tfjsSetup(w);

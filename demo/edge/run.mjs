@@ -7,7 +7,7 @@
 import { randomBytes, webcrypto } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { fileURLToPath } from 'node:url';
+import { isMain, parseCli, usageError } from '../../lib/cli.mjs';
 import worker from './worker.js';
 
 // Worker runtimes provide a global WebCrypto; Node 18 does not (Node >= 19 does).
@@ -71,13 +71,11 @@ export function serveWorker(env, { port = 8787, host = '127.0.0.1', module = wor
   });
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const o = {};
-  for (let i = 2; i < process.argv.length; i += 2) o[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
-  if (!o.bundle || !o['public-key']) {
-    console.error('usage: node demo/edge/run.mjs --bundle FILE --public-key FILE [--port 8787] [--token-secret S] [--collector URL --site-key K --site-secret S]');
-    process.exit(2);
-  }
+if (isMain(import.meta.url)) {
+  const usage = 'usage: node demo/edge/run.mjs --bundle FILE --public-key FILE [--port 8787] [--host 127.0.0.1] [--token-secret S] [--collector URL --site-key K --site-secret S]';
+  const flags = ['bundle', 'public-key', 'port', 'host', 'token-secret', 'collector', 'site-key', 'site-secret'];
+  const o = parseCli({ name: 'edge/run', usage, options: Object.fromEntries(flags.map((k) => [k, { type: 'string' }])) }).values;
+  if (!o.bundle || !o['public-key']) usageError('edge/run', usage, '--bundle and --public-key are required');
   const tokenSecret = o['token-secret'] ?? randomBytes(24).toString('hex');
   const env = await makeEnv({ bundle: o.bundle, publicKey: o['public-key'], tokenSecret, collector: o.collector, siteKey: o['site-key'], siteSecret: o['site-secret'] });
   const s = await serveWorker(env, { port: Number(o.port ?? 8787), host: o.host ?? '127.0.0.1' });

@@ -1,7 +1,8 @@
-// disco market: the storefront demo. Everything personal (recommendations, offers) is decided in
-// this tab by disco.wasm through the SDK; the collector serves the files, the signed bundle and the
-// checkout, and receives the anonymous events / decisions / outcomes batches.
-import { Disco, DiscoError } from './sdk/index.js';
+// disco market: the storefront demo's views (pages, cart, checkout, the panel) and routing.
+// Everything personal (recommendations, offers) is decided in this tab by disco.wasm through the
+// SDK, wired in disco.js (the part a store copies); the collector serves the files, the signed
+// bundle and the checkout, and receives the anonymous events / decisions / outcomes batches.
+import { createShopDisco, kv as store } from './disco.js';
 import { productArt, esc } from './art.js';
 
 const $ = (sel) => document.querySelector(sel);
@@ -18,19 +19,11 @@ const items = new Map(catalog.items.map((it) => [it.id, it]));
 const cats = catalog.categories;
 const popular = [...catalog.items].filter((i) => i.stock).sort((a, b) => b.views - a.views || (a.id < b.id ? -1 : 1));
 
-const store = {
-  get(k, d) { try { return JSON.parse(localStorage.getItem(`disco-demo.${k}`)) ?? d; } catch { return d; } },
-  set(k, v) { try { localStorage.setItem(`disco-demo.${k}`, JSON.stringify(v)); } catch { /* private mode: in memory only */ } },
-};
-function visitorId() {
-  let v = store.get('visitor', null);
-  if (!v) { v = `v-${crypto.getRandomValues(new Uint32Array(2)).join('')}`; store.set('visitor', v); }
-  return v;
-}
-const b64 = {
-  enc: (u8) => btoa(String.fromCharCode(...u8)),
-  dec: (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0)),
-};
+const shop = createShopDisco({
+  cfg,
+  wasmUrls: { simd: asset('sdk/disco-simd.wasm'), plain: asset('sdk/disco.wasm') },
+  onTransportError: (e) => { state.lastError = `${e.code}: ${e.message}`; renderPanel(); },
+});
 
 // ---------------------------------------------------------------- what the panel shows
 const state = {
@@ -38,7 +31,7 @@ const state = {
   status: { ok: false, code: 'LOADING', message: 'loading disco.wasm and the bundle…' },
   events: [],          // { t, type, itemId, note }
   lastOffer: null,     // offer + { shown }
-  offers: new Map(store.get('offers', [])), // itemId -> offer (unexpired, reused on revisits)
+  offers: shop.offers, // itemId -> offer (unexpired, reused on revisits)
   cart: store.get('cart', []),              // [{ itemId, qty, price, offer? }]
   lastError: null,
   orders: store.get('orders', []),
@@ -49,93 +42,19 @@ function logEvent(type, itemId, note = '') {
   renderPanel();
 }
 
-// ---------------------------------------------------------------- disco
-async function startDisco() {
-  const res = await fetch(cfg.bundleUrl, { cache: 'no-cache' });
-  if (!res.ok) throw new DiscoError('NOT_FOUND', `no bundle at ${cfg.bundleUrl} (HTTP ${res.status})`);
-  const bundle = new Uint8Array(await res.arrayBuffer());
-  const opts = {
-    wasm: { simd: asset('sdk/disco-simd.wasm'), plain: asset('sdk/disco.wasm') },
-    bundle,
-    publicKey: cfg.publicKey,
-    userId: visitorId(),
-    sessionId: `s-${Date.now().toString(36)}`,
-    tokenSecret: cfg.demoTokenSecret,
-    storage: localStorage,
-    collector: {
-      url: cfg.collectorUrl, key: cfg.siteSecret, keyId: cfg.apiKey, events: true, flushIntervalMs: 1500,
-      onError: (e) => { state.lastError = `${e.code}: ${e.message}`; renderPanel(); },
-    },
-  };
-  const saved = store.get('state', null);
-  if (saved && saved.model === cfg.bundleEtag) {
-    try { return await Disco.restore({ ...opts, state: b64.dec(saved.bytes) }); } catch (e) {
-      console.warn('disco: saved shopper state not restored, starting fresh:', e.message);
-    }
-  }
-  return Disco.create(opts);
-}
-function saveState() {
-  if (!state.disco) return;
-  try { store.set('state', { model: cfg.bundleEtag, bytes: b64.enc(state.disco.saveState()) }); } catch { /* quota */ }
-}
-
+// ---------------------------------------------------------------- what the views ask disco
 function track(type, itemId, extra = {}) {
   const it = items.get(itemId);
-  if (state.disco && it) {
-    try {
-      state.disco.track({ type, itemId, price: extra.price ?? it.price, quantity: extra.quantity ?? 1 });
-      saveState();
-    } catch (e) {
-      if (!(e instanceof DiscoError && e.code === 'UNKNOWN_ITEM')) throw e;
-      extra.note = 'not in the model\'s catalog';
-    }
+  if (state.disco && it && !shop.track({ type, itemId, price: extra.price ?? it.price, quantity: extra.quantity ?? 1 })) {
+    extra.note = 'not in the model\'s catalog';
   }
   logEvent(type, itemId, extra.note);
 }
 
 function recommend(k, exclude = []) {
   if (!state.disco) return { list: popular.filter((i) => !exclude.includes(i.id)).slice(0, k), personal: false };
-  const recs = state.disco.recommend({ k: k + 4, exclude });
-  const list = recs.map((r) => items.get(r.itemId)).filter((i) => i && i.stock).slice(0, k);
+  const list = shop.recommend(k + 4, exclude).map((id) => items.get(id)).filter((i) => i && i.stock).slice(0, k);
   return { list, personal: true };
-}
-
-/** The shopper's offer for an item: reused while it is valid, else decided now by the bandit. */
-async function offerFor(itemId) {
-  if (!state.disco) return null;
-  const now = Date.now();
-  const prev = state.offers.get(itemId);
-  if (prev && prev.expiresAt > now + 5000) return prev;
-  try {
-    const o = await state.disco.offer(itemId);
-    const keep = {
-      decisionId: o.decisionId, itemId: o.itemId, arm: o.arm, armName: o.armName, kind: o.kind, discount: o.discount,
-      propensity: o.propensity, purchasePropensity: o.purchasePropensity, expiresAt: o.expiresAt,
-      banditArm: o.banditArm, guardrails: o.guardrails, mode: o.mode, token: o.token, shown: false,
-    };
-    state.offers.set(itemId, keep);
-    persistOffers();
-    saveState();
-    return keep;
-  } catch (e) {
-    if (e instanceof DiscoError && e.code === 'UNKNOWN_ITEM') return null;
-    throw e;
-  }
-}
-function persistOffers() {
-  const now = Date.now();
-  for (const [k, o] of state.offers) if (o.expiresAt <= now) state.offers.delete(k);
-  store.set('offers', [...state.offers]);
-}
-function markShown(offer) {
-  if (!offer || offer.shown || !state.disco) return;
-  try { state.disco.shown(offer.decisionId); } catch (e) {
-    if (!(e instanceof DiscoError && e.code === 'NOT_FOUND')) throw e; // a decision from before a reload
-  }
-  offer.shown = true;
-  persistOffers();
-  saveState();
 }
 
 // ---------------------------------------------------------------- rendering
@@ -203,7 +122,7 @@ async function pageProduct(id) {
   if (!it) return pageNotFound();
   renderCats(catOf(it).id);
   track('view', id);
-  const offer = it.stock ? await offerFor(id) : null;
+  const offer = it.stock ? await shop.offer(id) : null;
   const deal = offer && offer.discount > 0;
   const price = deal ? it.price * (1 - offer.discount) : it.price;
   const badge = !state.disco
@@ -230,7 +149,7 @@ async function pageProduct(id) {
       </div>
     </article>
     ${recSection('You may also like', 6, [id])}`;
-  if (offer) { state.lastOffer = offer; markShown(offer); }
+  if (offer) { state.lastOffer = offer; shop.shown(offer); }
   renderPanel();
   $('#add')?.addEventListener('click', () => {
     track('cart', id, { price });
@@ -309,25 +228,15 @@ async function checkout() {
     const it = items.get(l.itemId);
     track('purchase', l.itemId, { price: ol.total / ol.quantity, quantity: ol.quantity });
     const decisionId = ol.decision_id ?? l.offer?.decisionId;
-    if (state.disco && decisionId) {
-      const margin = ol.total - it.cost * ol.quantity;
-      try {
-        const r = state.disco.report(decisionId, { converted: true, revenue: ol.total, margin });
-        reports.push({ decisionId, applied: r.applied, status: r.status, offer: ol.offer });
-      } catch (e) {
-        reports.push({ decisionId, applied: false, status: e.code ?? 'ERROR', offer: ol.offer });
-      }
-    }
+    const r = decisionId && shop.report(decisionId, { revenue: ol.total, margin: ol.total - it.cost * ol.quantity });
+    if (r) reports.push({ ...r, offer: ol.offer });
   });
-  let flushed = true;
-  if (state.disco) flushed = (await state.disco.flush()).ok;
-  saveState();
+  const flushed = await shop.flush();
   const order = { id: body.order_id, total: body.total, saved: body.saved, lines: body.lines, reports, flushed, t: Date.now() };
   state.orders.unshift(order);
   state.orders.length = Math.min(state.orders.length, 5);
   store.set('orders', state.orders);
-  for (const l of state.cart) state.offers.delete(l.itemId);
-  persistOffers();
+  shop.forget(state.cart.map((l) => l.itemId));
   state.cart = [];
   store.set('cart', state.cart);
   updateCartCount();
@@ -443,12 +352,12 @@ setInterval(() => {
 }, 1000);
 
 try {
-  state.disco = await startDisco();
+  state.disco = await shop.start();
   state.status = { ok: true };
 } catch (e) {
   // A bundle that fails verification (or any load failure) leaves the store working without disco.
   state.status = { ok: false, code: e.code ?? e.name, message: e.message };
-  state.offers.clear();
+  shop.off();
   for (const l of state.cart) l.offer = null;
   const banner = $('#banner');
   banner.hidden = false;

@@ -6,10 +6,13 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { parseCli } from '../../lib/cli.mjs';
 import { CHROMIUM, CHROMIUM_FLAGS, ROOT } from './helpers.mjs';
 
-const o = { url: 'http://127.0.0.1:8080/', out: join(ROOT, 'docs/storefront.png') };
-for (let i = 2; i < process.argv.length; i += 2) o[process.argv[i].slice(2)] = process.argv[i + 1];
+const { values: o } = parseCli({
+  name: 'docs-screenshot', usage: 'usage: node tests/browser/docs-screenshot.mjs [--url http://127.0.0.1:8080/] [--out docs/storefront.png]',
+  options: { url: { type: 'string', default: 'http://127.0.0.1:8080/' }, out: { type: 'string', default: join(ROOT, 'docs/storefront.png') } },
+});
 const profile = mkdtempSync(join(tmpdir(), 'disco-shot-'));
 const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 800 } });
 try {

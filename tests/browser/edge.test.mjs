@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { makeEnv, serveWorker } from '../../demo/edge/run.mjs';
 import { verifyOfferToken } from '../../sdk-js/src/node.js';
 import { fixture, missing } from './helpers.mjs';
+import { csvTable } from '../../lib/csv.mjs';
 
 const skip = missing();
 
@@ -36,8 +37,7 @@ describe('edge worker', { skip: skip ?? false }, () => {
   let fx; let srv; let items;
   before(async () => {
     fx = fixture();
-    items = readFileSync(`${fx.dir}/items.csv`, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','))
-      .filter((f) => f[5] === '1').map((f) => f[0]);
+    items = csvTable(readFileSync(`${fx.dir}/items.csv`, 'utf8')).rows.filter((f) => f[5] === '1').map((f) => f[0]);
     srv = await serveWorker(await makeEnv({ bundle: fx.bundle, publicKey: fx.publicKey, tokenSecret: secret }), { port: 0 });
   });
   after(() => srv?.close());

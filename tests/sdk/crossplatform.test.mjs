@@ -15,6 +15,7 @@ import { BundleRef, RuntimeRef } from '../../sdk-js/src/engine.js';
 import { readModelSummary } from '../../sdk-js/src/bundle.js';
 import { findBuilt, makeBundleTool, testKey, wasmBytes } from './helpers.mjs';
 import { xxh64 } from './xxh64.mjs';
+import { csvTable } from '../../lib/csv.mjs';
 
 const cli = findBuilt('runtime/cli/disco', 'DISCO_CLI');
 const sim = findBuilt('trainer/sim/disco-sim', 'DISCO_SIM');
@@ -25,20 +26,12 @@ const skip = !cli || !sim
   ? `needs the native CLI and simulator (build/release/runtime/cli/disco, build/release/trainer/sim/disco-sim): ${!cli ? 'disco missing' : ''} ${!sim ? 'disco-sim missing' : ''}`
   : false;
 
-function parseCsv(text) {
-  const lines = text.split('\n');
-  const header = lines[0].split(',');
-  const rows = [];
-  for (let i = 1; i < lines.length; i++) if (lines[i]) rows.push(lines[i].split(','));
-  return { header, rows };
-}
-
 async function replayWasm(wasm, bundleBytes, eventsCsv) {
   const engine = await Engine.load(wasm);
   const bundle = new BundleRef(engine, bundleBytes);
   const summary = readModelSummary((await verifyBundle(bundleBytes, testKey().spki)).payload);
   const rt = new RuntimeRef(engine, bundle, { seed: SEED, mode: 0 });
-  const { header, rows } = parseCsv(eventsCsv);
+  const { header, rows } = csvTable(eventsCsv);
   const col = Object.fromEntries(['user_id', 'session_id', 'ts', 'type', 'item_id', 'price', 'quantity'].map((n) => [n, header.indexOf(n)]));
   const enc = new TextEncoder();
   const sessions = new Map(); // key -> { s, lastUse }
@@ -106,7 +99,7 @@ test('cross-platform: native disco replay == WASM SDK over >= 100k simulated eve
   execFileSync(makeBundleTool(), ['--out', bundlePath, '--catalog', join(dir, 'items.csv'), '--key', keyPath], { stdio: 'ignore' });
   const decPath = join(dir, 'native.csv');
   execFileSync(cli, ['replay', bundlePath, join(dir, 'events.csv'), '--out', decPath, '--learn', '--seed', String(SEED)], { stdio: 'ignore' });
-  const native = parseCsv(readFileSync(decPath, 'utf8'));
+  const native = csvTable(readFileSync(decPath, 'utf8'));
   const c = Object.fromEntries(native.header.map((n, i) => [n, i]));
   const bundleBytes = new Uint8Array(readFileSync(bundlePath));
   const events = readFileSync(join(dir, 'events.csv'), 'utf8');

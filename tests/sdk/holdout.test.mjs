@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { Disco, Engine } from '../../sdk-js/src/node.js';
 import { crypto, makeBundle, testKey, wasmBytes } from './helpers.mjs';
 import { startCollector, keyIdOf } from './real-collector.mjs';
+import { csvObjects } from '../../lib/csv.mjs';
 
 const SECRET = 'site-secret-for-the-sdk-tests';
 
@@ -33,9 +34,7 @@ test('holdout: the real collector stores holdout decisions flagged, exports them
   const stats = await (await fetch(`${col.base}/v1/bandit-state`, { headers: { 'x-disco-key': keyIdOf(SECRET) } })).json();
   assert.equal(stats.arms.reduce((a, x) => a + x.n, 0), ids.treated.length, 'only the treated decisions trained the fleet statistics');
   const ex = col.exportCanonical();
-  const lines = ex.read('decisions.csv').trim().split('\n');
-  const header = lines[0].split(',');
-  const rows = lines.slice(1).map((l) => Object.fromEntries(header.map((h, i) => [h, l.split(',')[i]])));
+  const rows = csvObjects(ex.read('decisions.csv'), 'decisions.csv');
   const byId = new Map(rows.map((r) => [r.decision_id, r]));
   for (const { id, user } of ids.held) {
     assert.equal(byId.get(id)?.holdout, '1', `holdout decision ${id} exported flagged`);

@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, wasmBytes, findBuilt } from './helpers.mjs';
 import { quickstart, quickstartBlocks, stop } from './readme-blocks.mjs';
+import { csvObjects } from '../../lib/csv.mjs';
 
 test('readme: the quickstart blocks are where the test expects them', () => {
   const b = quickstartBlocks();
@@ -47,11 +48,7 @@ test('readme: the Node quickstart runs start to finish against the real collecto
   assert.match(appOut, /^collector: 5 records delivered$/m);
   // the README's canonical export: the decision (under the shopper's own id) and its outcome
   await q.bash(runs[1].code, q.shop, 60_000);
-  const csv = (f) => {
-    const [head, ...rows] = readFileSync(join(q.shop, 'log', f), 'utf8').trim().split('\n');
-    const h = head.split(',');
-    return rows.map((r) => Object.fromEntries(r.split(',').map((v, i) => [h[i], v])));
-  };
+  const csv = (f) => csvObjects(readFileSync(join(q.shop, 'log', f), 'utf8'), f);
   const dec = csv('decisions.csv').find((r) => r.decision_id === offer[1]);
   assert.ok(dec, `decision ${offer[1]} not in log/decisions.csv`);
   assert.equal(dec.user_id, 'shopper-42', 'the export names the store\'s shopper (userId)');
