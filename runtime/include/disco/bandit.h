@@ -12,7 +12,7 @@
 //   LinTS     - one normal draw per eligible arm: s_a = x.mu_a + v sqrt(x^T A_a^-1 x) z_a, argmax.
 //               Its probability P(arm a has the largest s) = int phi_a(s) prod_{b!=a} Phi_b(s) ds
 //               is computed by deterministic quadrature in arm a's standardized variable (see
-//               bandit.cpp: 4-point Gauss-Legendre on a fixed grid refined at every narrower
+//               bandit/normal.cpp: 4-point Gauss-Legendre on a fixed grid refined at every narrower
 //               arm's step; tabulated Phi with cubic Hermite interpolation); |error| < 1e-7.
 //   LinUCB    - argmax x.mu_a + alpha v sqrt(x^T A_a^-1 x); ties -> lowest arm index.
 //   EpsGreedy - with probability epsilon uniform over eligible arms, else argmax x.mu_a.
