@@ -83,7 +83,7 @@ struct ArmStats {
 };
 
 // The one accumulation rule of per-arm statistics, shared by Bandit::update() and the collector's
-// fleet statistics (collector/src/sqlite_store.cpp links it): A += x x^T, b += r x, n += 1,
+// fleet statistics (collector/src/store_bandit.cpp links it): A += x x^T, b += r x, n += 1,
 // reward_sum += r, with x the first `dim` context floats as doubles and r already scaled
 // (scaled_reward()). s.A / s.b are sized dim*dim / dim when empty. Returns false and changes
 // nothing when s has other sizes, dim is 0, or any x_i or r is not finite or exceeds 1e6 in
