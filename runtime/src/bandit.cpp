@@ -1,5 +1,7 @@
-// Discount bandit (bandit.h): per-arm Bayesian linear regression, LinTS / LinUCB / eps-greedy,
-// exact-by-quadrature Thompson-sampling propensities, mergeable sufficient statistics.
+// Discount bandit (bandit.h): per-arm Bayesian linear regression (configuration, statistics,
+// posterior), mergeable sufficient statistics, and choose() / probabilities(), which prepare the
+// eligible arms' posteriors and hand them to the policy (bandit/policy.h: one file per policy in
+// bandit/, the exploration floor as a wrapper, the normal tables and quadrature in bandit/normal.cpp).
 //
 // Determinism: the linear algebra is a plain scalar Cholesky (d <= kMaxBanditDim) compiled with
 // -ffp-contract=off, so it runs the same operations in the same order on x86-64 and WASM; sqrt is
@@ -11,9 +13,13 @@
 #include <algorithm>
 #include <cmath>
 
-#include "disco/portable_math.h"
+#include "bandit/policy.h"
 
 namespace disco {
+using bandit_detail::Dist;
+using bandit_detail::Floored;
+using bandit_detail::policy_of;
+using bandit_detail::Prepared;
 namespace {
 
 bool finite(double v) { return v == v && v - v == 0.0; }
@@ -53,169 +59,6 @@ void cholesky_solve(const double* l, uint32_t d, const double* b, double* mu) {
 // Bound on |reward| and |x_i| accepted by update(): far beyond any scaled reward (|r| <= 4) or
 // context feature (in [-1, 2]), small enough that sums of 1e9 updates stay finite.
 constexpr double kMaxInput = 1e6;
-
-// ---- standard normal CDF / PDF for the quadrature: tabulated + cubic Hermite ----------------
-// The table (z in [-8.5, 8.5], step 1/64) is computed once from accurate series / continued
-// fractions in portable arithmetic (absolute error < 1e-15), so it is identical everywhere.
-// Interpolation error: < 3e-10 absolute for both CDF and PDF (tested).
-constexpr double kTabZ = 8.5;
-constexpr int kTabPerUnit = 64;
-constexpr double kTabH = 1.0 / kTabPerUnit;
-constexpr int kTabN = static_cast<int>(2 * kTabZ * kTabPerUnit) + 1;
-
-// Phi(-x) for x >= 0, accurate to ~1e-16 absolute.
-double lower_tail(double x) {
-  const double pdf = pmath::normal_pdf(x);
-  if (x <= 3.0) {
-    // Phi(x) - 1/2 = phi(x) * sum_k x^(2k+1) / (1*3*...*(2k+1))  (all terms positive)
-    double term = x, sum = x;
-    for (int k = 1; k < 400; ++k) {
-      term *= x * x / (2.0 * k + 1.0);
-      sum += term;
-      if (term < 1e-18 * sum) break;
-    }
-    return 0.5 - pdf * sum;
-  }
-  // Laplace's continued fraction for the Mills ratio, evaluated backwards from depth 200.
-  double t = x;
-  for (int k = 200; k >= 1; --k) t = x + static_cast<double>(k) / t;
-  return pdf / t;
-}
-
-struct NormalTable {
-  double cdf[kTabN];
-  double pdf[kTabN];
-};
-
-const NormalTable& normal_table() {
-  static const NormalTable table = [] {
-    NormalTable t{};
-    for (int i = 0; i < kTabN; ++i) {
-      const double z = -kTabZ + i * kTabH;  // exact: kTabH is a power of two
-      t.cdf[i] = z <= 0.0 ? lower_tail(-z) : 1.0 - lower_tail(z);
-      t.pdf[i] = pmath::normal_pdf(z);
-    }
-    return t;
-  }();
-  return table;
-}
-
-struct Cell {
-  int i;
-  double t;
-};
-inline Cell cell_of(double z) {
-  const double u = (z + kTabZ) * kTabPerUnit;
-  int i = static_cast<int>(u);
-  if (i > kTabN - 2) i = kTabN - 2;
-  return Cell{i, u - i};
-}
-
-inline double tab_cdf(const NormalTable& T, double z) {
-  if (!(z > -kTabZ)) return 0.0;
-  if (!(z < kTabZ)) return 1.0;
-  const Cell c = cell_of(z);
-  const double t = c.t, t2 = t * t, t3 = t2 * t;
-  const double h00 = 2.0 * t3 - 3.0 * t2 + 1.0, h10 = t3 - 2.0 * t2 + t;
-  const double h01 = -2.0 * t3 + 3.0 * t2, h11 = t3 - t2;
-  return h00 * T.cdf[c.i] + h10 * kTabH * T.pdf[c.i] + h01 * T.cdf[c.i + 1] +
-         h11 * kTabH * T.pdf[c.i + 1];
-}
-
-inline double tab_pdf(const NormalTable& T, double z) {
-  if (!(z > -kTabZ) || !(z < kTabZ)) return 0.0;
-  const Cell c = cell_of(z);
-  const double t = c.t, t2 = t * t, t3 = t2 * t;
-  const double h00 = 2.0 * t3 - 3.0 * t2 + 1.0, h10 = t3 - 2.0 * t2 + t;
-  const double h01 = -2.0 * t3 + 3.0 * t2, h11 = t3 - t2;
-  const double z0 = -kTabZ + c.i * kTabH, z1 = z0 + kTabH;
-  return h00 * T.pdf[c.i] + h10 * kTabH * (-z0 * T.pdf[c.i]) + h01 * T.pdf[c.i + 1] +
-         h11 * kTabH * (-z1 * T.pdf[c.i + 1]);
-}
-
-// ---- Thompson-sampling propensity by quadrature ---------------------------------------------
-// P(arm a has the max) = int phi(z) prod_{b != a} Phi(alpha_b z + beta_b) dz, in arm a's own
-// standardized variable z = (s - m_a) / s_a, with alpha_b = s_a / s_b, beta_b = (m_a - m_b) / s_b.
-// Range: z in [max(-7, zL), 7] where zL = (max_b (m_b - 8 s_b) - m_a) / s_a (below it some arm's
-// CDF is < 7e-16); the mass outside |z| <= 7 is < 1.3e-12. Breakpoints: the fixed grid kGridZ,
-// plus, for every other arm b narrower than a (s_b < 0.75 s_a: its CDF is a steep step in z), the
-// points (m_b + s_b t - m_a) / s_a for t in kSharpT, so each step is resolved at its own scale.
-// 4-point Gauss-Legendre on each sub-interval. Deterministic: fixed nodes, fixed order (sorted
-// breakpoints, arms in index order). Accuracy: |error| < 1e-7 (tested against brute-force
-// integration with libm on random posteriors, including 1000:1 width ratios).
-constexpr double kGridZ[] = {-7.0, -5.0, -3.5, -2.5, -1.5, -0.75, 0.0, 0.75, 1.5, 2.5, 3.5, 5.0, 7.0};
-constexpr int kGridN = sizeof(kGridZ) / sizeof(kGridZ[0]);
-constexpr double kSharpT[] = {-6.0, -3.5, -2.0, -1.0, 0.0, 1.0, 2.0, 3.5, 6.0};
-constexpr double kSharpRatio = 0.75;  // arms with s_b < kSharpRatio * s_a get their own points
-constexpr int kSharpN = sizeof(kSharpT) / sizeof(kSharpT[0]);
-constexpr double kGLx[4] = {-0.86113631159405257522, -0.33998104358485626480,
-                            0.33998104358485626480, 0.86113631159405257522};
-constexpr double kGLw[4] = {0.34785484513745385737, 0.65214515486254614263,
-                            0.65214515486254614263, 0.34785484513745385737};
-
-struct Dist {
-  double m, s;
-};
-
-double ts_probability(const Dist* d, int n, int a) {
-  if (n == 1) return 1.0;
-  const NormalTable& T = normal_table();
-  const double ma = d[a].m, sa = d[a].s, inv_sa = 1.0 / sa;
-  double L = -1e308;
-  double alpha[kMaxArms], beta[kMaxArms];
-  int others[kMaxArms], no = 0;
-  for (int j = 0; j < n; ++j) {
-    L = std::max(L, d[j].m - 8.0 * d[j].s);
-    if (j == a) continue;
-    alpha[no] = sa / d[j].s;
-    beta[no] = (ma - d[j].m) / d[j].s;
-    others[no++] = j;
-  }
-  const double lo = std::max(-7.0, (L - ma) * inv_sa);
-  const double hi = 7.0;
-  if (!(lo < hi)) return 0.0;
-  // Arms whose tabulated CDF is exactly 1 on the whole range drop out of the product, and one
-  // whose CDF is exactly 0 on it makes the probability 0: both exact, so results do not change.
-  int kept = 0;
-  for (int o = 0; o < no; ++o) {
-    if (alpha[o] * hi + beta[o] <= -kTabZ) return 0.0;
-    if (alpha[o] * lo + beta[o] >= kTabZ) continue;
-    alpha[kept] = alpha[o];
-    beta[kept] = beta[o];
-    others[kept++] = others[o];
-  }
-  no = kept;
-  double pts[kGridN + kMaxArms * kSharpN + 2];
-  int np = 0;
-  pts[np++] = lo;
-  pts[np++] = hi;
-  for (int k = 0; k < kGridN; ++k)
-    if (kGridZ[k] > lo && kGridZ[k] < hi) pts[np++] = kGridZ[k];
-  for (int o = 0; o < no; ++o) {
-    const Dist& b = d[others[o]];
-    if (!(b.s < kSharpRatio * sa)) continue;
-    for (int k = 0; k < kSharpN; ++k) {
-      const double z = (b.m + b.s * kSharpT[k] - ma) * inv_sa;
-      if (z > lo && z < hi) pts[np++] = z;
-    }
-  }
-  std::sort(pts, pts + np);
-  double total = 0.0;
-  for (int k = 0; k + 1 < np; ++k) {
-    const double half = 0.5 * (pts[k + 1] - pts[k]);
-    if (!(half > 0.0)) continue;
-    const double mid = 0.5 * (pts[k + 1] + pts[k]);
-    double part = 0.0;
-    for (int g = 0; g < 4; ++g) {
-      const double z = mid + half * kGLx[g];
-      double v = tab_pdf(T, z);
-      for (int o = 0; o < no && v != 0.0; ++o) v *= tab_cdf(T, alpha[o] * z + beta[o]);
-      part += kGLw[g] * v;
-    }
-    total += half * part;
-  }
-  return total;
-}
 
 std::string check_config(const BanditConfig& c) {
   if (c.n_arms < 1 || c.n_arms > kMaxArms)
@@ -434,15 +277,6 @@ double Bandit::stddev(uint32_t arm, const float* x) const {
   return s;
 }
 
-namespace {
-struct Prepared {
-  uint32_t n = 0;                 // eligible count
-  uint32_t arms[kMaxArms];        // eligible arm ids, ascending
-  int slot[kMaxArms];             // arm -> index in arms[] or -1
-  Dist dist[kMaxArms];            // per eligible arm (LinTS / UCB)
-};
-}  // namespace
-
 // Shared by choose() and probabilities(): the eligible set and each eligible arm's posterior.
 static void prepare(const BanditConfig& c, const std::vector<double>& chol,
                     const std::vector<double>& mu, const float* x, uint32_t mask, const double* offsets,
@@ -474,31 +308,6 @@ static void prepare(const BanditConfig& c, const std::vector<double>& chol,
     if (!(p->dist[k].s > floor_sd)) p->dist[k].s = floor_sd;
 }
 
-// Policy probabilities (before the floor) for every eligible slot; writes out[slot].
-static void policy_probabilities(const BanditConfig& c, const Prepared& p, double* out) {
-  const int n = static_cast<int>(p.n);
-  switch (c.algorithm) {
-    case BanditAlgorithm::LinTS:
-      for (int k = 0; k < n; ++k) out[k] = ts_probability(p.dist, n, k);
-      break;
-    case BanditAlgorithm::LinUCB: {
-      int best = 0;
-      for (int k = 1; k < n; ++k)
-        if (p.dist[k].m + c.ucb_alpha * p.dist[k].s > p.dist[best].m + c.ucb_alpha * p.dist[best].s)
-          best = k;
-      for (int k = 0; k < n; ++k) out[k] = k == best ? 1.0 : 0.0;
-      break;
-    }
-    case BanditAlgorithm::EpsGreedy: {
-      int best = 0;
-      for (int k = 1; k < n; ++k)
-        if (p.dist[k].m > p.dist[best].m) best = k;
-      for (int k = 0; k < n; ++k) out[k] = (k == best ? 1.0 - c.epsilon : 0.0) + c.epsilon / n;
-      break;
-    }
-  }
-}
-
 void Bandit::probabilities(const float* x, uint32_t eligible_mask, double out[kMaxArms],
                            const double* offsets) const {
   for (uint32_t a = 0; a < kMaxArms; ++a) out[a] = 0.0;
@@ -508,10 +317,10 @@ void Bandit::probabilities(const float* x, uint32_t eligible_mask, double out[kM
   }
   Prepared p;
   prepare(config_, chol_, mu_, x, eligible_mask, offsets, &p);
-  double pol[kMaxArms];
-  policy_probabilities(config_, p, pol);
-  const double f = config_.exploration_floor;
-  for (uint32_t k = 0; k < p.n; ++k) out[p.arms[k]] = (1.0 - f) * pol[k] + f / p.n;
+  const Floored policy{policy_of(config_.algorithm), config_.exploration_floor};
+  double pr[kMaxArms];
+  policy.probabilities(config_, p, pr);
+  for (uint32_t k = 0; k < p.n; ++k) out[p.arms[k]] = pr[k];
 }
 
 Choice Bandit::choose(const float* x, uint32_t eligible_mask, Rng& rng, bool all_probabilities,
@@ -520,67 +329,17 @@ Choice Bandit::choose(const float* x, uint32_t eligible_mask, Rng& rng, bool all
   if (!configured()) return ch;  // arm 0, propensity 1
   Prepared p;
   prepare(config_, chol_, mu_, x, eligible_mask, offsets, &p);
-  const int n = static_cast<int>(p.n);
   ch.n_eligible = p.n;
-  const double f = config_.exploration_floor;
-  const double u0 = rng.uniform();
-  int pick = 0;
-  switch (config_.algorithm) {
-    case BanditAlgorithm::LinTS: {
-      double best = 0.0;
-      bool have = false;
-      for (uint32_t a = 0; a < config_.n_arms; ++a) {
-        const double z = rng.normal();  // one draw per arm, eligible or not: fixed stream layout
-        const int k = p.slot[a];
-        if (k < 0) continue;
-        const double s = p.dist[k].m + p.dist[k].s * z;
-        if (!have || s > best) {
-          best = s;
-          pick = k;
-          have = true;
-        }
-      }
-      ch.score = best;
-      break;
-    }
-    case BanditAlgorithm::LinUCB: {
-      for (int k = 1; k < n; ++k)
-        if (p.dist[k].m + config_.ucb_alpha * p.dist[k].s >
-            p.dist[pick].m + config_.ucb_alpha * p.dist[pick].s)
-          pick = k;
-      ch.score = p.dist[pick].m + config_.ucb_alpha * p.dist[pick].s;
-      break;
-    }
-    case BanditAlgorithm::EpsGreedy: {
-      const double coin = rng.uniform();
-      const uint32_t r = rng.below(p.n);
-      for (int k = 1; k < n; ++k)
-        if (p.dist[k].m > p.dist[pick].m) pick = k;
-      if (coin < config_.epsilon) pick = static_cast<int>(r);
-      ch.score = p.dist[pick].m;
-      break;
-    }
-  }
-  if (u0 < f) {
-    pick = static_cast<int>(rng.below(p.n));
-    ch.explored = true;
-  }
+  const Floored policy{policy_of(config_.algorithm), config_.exploration_floor};
+  const int pick = policy.draw(config_, p, rng, &ch.score, &ch.explored);
   ch.arm = p.arms[pick];
   if (all_probabilities) {
-    double pol[kMaxArms];
-    policy_probabilities(config_, p, pol);
-    for (int k = 0; k < n; ++k) ch.probabilities[p.arms[k]] = (1.0 - f) * pol[k] + f / n;
+    double pr[kMaxArms];
+    policy.probabilities(config_, p, pr);
+    for (uint32_t k = 0; k < p.n; ++k) ch.probabilities[p.arms[k]] = pr[k];
     ch.propensity = ch.probabilities[ch.arm];
   } else {
-    double pol;
-    if (config_.algorithm == BanditAlgorithm::LinTS) {
-      pol = ts_probability(p.dist, n, pick);
-    } else {
-      double all[kMaxArms];
-      policy_probabilities(config_, p, all);
-      pol = all[pick];
-    }
-    ch.propensity = (1.0 - f) * pol + f / n;
+    ch.propensity = policy.probability(config_, p, pick);
     ch.probabilities[ch.arm] = ch.propensity;
   }
   return ch;

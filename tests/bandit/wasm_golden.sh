@@ -11,7 +11,7 @@ ln -sfn /usr/include/cereal "$work/inc/cereal"
 export NODE_PATH="${NODE_PATH:-/usr/share/nodejs}"
 em++ -std=c++20 -O2 -ffp-contract=off -DEIGEN_DONT_VECTORIZE -DEIGEN_MPL2_ONLY \
   -sWASM_ASYNC_COMPILATION=0 -I"$src/runtime/include" -isystem "$work/inc" \
-  "$src/tests/bandit/golden_main.cpp" "$src/runtime/src/bandit.cpp" "$src/runtime/src/context.cpp" \
+  "$src/tests/bandit/golden_main.cpp" "$src/runtime/src/bandit.cpp" "$src/runtime/src"/bandit/*.cpp "$src/runtime/src/context.cpp" \
   "$src/runtime/src/guardrails.cpp" -o "$work/golden.js"
 node "$work/golden.js" > "$work/wasm.txt"
 if diff -u "$src/tests/bandit/golden_expected.txt" "$work/wasm.txt"; then

@@ -14,7 +14,7 @@ mkdir -p "$WORK/inc"
 for lib in flatbuffers cereal; do [ -e "$WORK/inc/$lib" ] || ln -s "/usr/include/$lib" "$WORK/inc/$lib"; done
 [ -e "$WORK/inc/Eigen" ] || ln -s /usr/include/eigen3/Eigen "$WORK/inc/Eigen"
 export NODE_PATH="${NODE_PATH:-/usr/share/nodejs}"
-SOURCES=$(ls "$SRC"/runtime/src/*.cpp | grep -v bundle_writer.cpp)
+SOURCES=$(ls "$SRC"/runtime/src/*.cpp "$SRC"/runtime/src/bandit/*.cpp | grep -v bundle_writer.cpp)
 for variant in plain simd; do
   flags=""
   [ "$variant" = simd ] && flags="-msimd128"

@@ -12,7 +12,7 @@
 //   LinTS     - one normal draw per eligible arm: s_a = x.mu_a + v sqrt(x^T A_a^-1 x) z_a, argmax.
 //               Its probability P(arm a has the largest s) = int phi_a(s) prod_{b!=a} Phi_b(s) ds
 //               is computed by deterministic quadrature in arm a's standardized variable (see
-//               bandit.cpp: 4-point Gauss-Legendre on a fixed grid refined at every narrower
+//               bandit/normal.cpp: 4-point Gauss-Legendre on a fixed grid refined at every narrower
 //               arm's step; tabulated Phi with cubic Hermite interpolation); |error| < 1e-7.
 //   LinUCB    - argmax x.mu_a + alpha v sqrt(x^T A_a^-1 x); ties -> lowest arm index.
 //   EpsGreedy - with probability epsilon uniform over eligible arms, else argmax x.mu_a.
@@ -83,7 +83,7 @@ struct ArmStats {
 };
 
 // The one accumulation rule of per-arm statistics, shared by Bandit::update() and the collector's
-// fleet statistics (collector/src/sqlite_store.cpp links it): A += x x^T, b += r x, n += 1,
+// fleet statistics (collector/src/store_bandit.cpp links it): A += x x^T, b += r x, n += 1,
 // reward_sum += r, with x the first `dim` context floats as doubles and r already scaled
 // (scaled_reward()). s.A / s.b are sized dim*dim / dim when empty. Returns false and changes
 // nothing when s has other sizes, dim is 0, or any x_i or r is not finite or exceeds 1e6 in

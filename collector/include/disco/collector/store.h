@@ -123,10 +123,12 @@ class SqliteStore {
     std::promise<ApplyOutcome> done;
     std::chrono::steady_clock::time_point enqueued;
   };
+  // Defined in collector/src/: DecisionRow in store_internal.h; open, prepare in sqlite_store.cpp;
+  // the join (apply_in_txn, sweep_in_txn, load_decision, is_late, join) in store_join.cpp; the
+  // bandit rule and snapshots in store_bandit.cpp; the threads in store_writer.cpp.
   struct DecisionRow;
   void open();
   void prepare();
-  void exec(const char* sql);
   void apply_in_txn(const std::string& site, const std::string& hash, const Batch& b, int64_t now, ApplyResult& r);
   size_t sweep_in_txn(int64_t now);
   bool load_decision(const DecisionId& id, DecisionRow& row);
@@ -136,9 +138,6 @@ class SqliteStore {
   void finalize_bandit(DecisionRow& d, double reward);
   void flush_bandit();
   void load_bandit();
-  void migrate_bandit_table();
-  void check_schema_version();  // throws when meta.schema_version is not one this collector reads
-  void add_missing_columns();
   void publish_snapshot();
   void writer_loop();
   void checkpoint_loop();

@@ -1,0 +1,220 @@
+// The join rules of the SQLite store (collector/PROTOCOL.md): decisions, outcomes and activations
+// in, in any order; an outcome joins its decision within the reward window, later it is late; the
+// sweep closes the windows that passed (default reward) and expires orphan outcomes. Each join
+// hands the decision to the bandit rule (store_bandit.cpp).
+#include <cstring>
+
+#include "disco/collector/metrics.h"
+#include "store_internal.h"
+
+namespace disco::collector {
+
+const char* join_status_name(int s) {
+  switch (s) {
+    case 0: return "pending";
+    case 1: return "joined";
+    case 2: return "default";
+    case 3: return "late";
+  }
+  return "unknown";
+}
+
+bool SqliteStore::load_decision(const DecisionId& id, DecisionRow& row) {
+  Stmt q(st_["dec_get"], db_);
+  q.id(1, id);
+  if (!q.step()) return false;
+  row.id = id;
+  row.site = reinterpret_cast<const char*>(sqlite3_column_text(q.s, 0));
+  row.ts_ms = sqlite3_column_int64(q.s, 1);
+  row.arm = sqlite3_column_int(q.s, 2);
+  row.mode = sqlite3_column_int(q.s, 3);
+  row.shown = sqlite3_column_int(q.s, 4) != 0;
+  row.closed = sqlite3_column_int(q.s, 5) != 0;
+  row.in_bandit = sqlite3_column_int(q.s, 6) != 0;
+  row.status = sqlite3_column_int(q.s, 7);
+  row.reward = sqlite3_column_double(q.s, 8);
+  int nb = sqlite3_column_bytes(q.s, 9);
+  row.context.resize(static_cast<size_t>(nb) / sizeof(float));
+  if (nb > 0) std::memcpy(row.context.data(), sqlite3_column_blob(q.s, 9), row.context.size() * sizeof(float));
+  row.price = sqlite3_column_double(q.s, 10);
+  return true;
+}
+
+bool SqliteStore::is_late(const DecisionRow& d, int64_t o_ts, bool expired_orphan) const {
+  return expired_orphan || d.closed || (o_ts - d.ts_ms > opt_.reward_window_ms);
+}
+
+void SqliteStore::join(DecisionRow& d, int64_t o_ts, bool converted, double revenue, double margin,
+                       bool expired_orphan, bool update_outcome_row, ApplyResult* r) {
+  const int64_t t = now();
+  const bool late = is_late(d, o_ts, expired_orphan);
+  int status;
+  double reward;
+  if (!late) {
+    status = static_cast<int>(JoinStatus::Joined);
+    reward = margin;
+  } else {
+    // The bandit keeps the default reward it got (or gets now) when the window closed; the late
+    // outcome is kept on the record for the trainer.
+    status = static_cast<int>(JoinStatus::Late);
+    reward = d.closed ? d.reward : 0.0;
+  }
+  d.closed = true;
+  d.status = status;
+  d.reward = reward;
+  finalize_bandit(d, reward);
+  Stmt u(st_["dec_join"], db_);
+  u.i(1, status).d(2, reward).i(3, o_ts).i(4, converted ? 1 : 0).d(5, revenue).d(6, margin).i(7, late ? 1 : 0)
+      .i(8, t).i(9, d.in_bandit ? 1 : 0).id(10, d.id).step();
+  if (update_outcome_row) {
+    Stmt o(st_["out_status"], db_);
+    o.i(1, late ? kOutLate : kOutJoined).id(2, d.id).step();
+  }
+  if (r) (late ? r->late : r->joined) += 1;
+}
+
+void SqliteStore::apply_in_txn(const std::string& site, const std::string& hash, const Batch& b, int64_t t,
+                               ApplyResult& r) {
+  {
+    Stmt q(st_["batch_ins"], db_);
+    q.t(1, hash).t(2, site).t(3, b.sender_id).i(4, static_cast<int64_t>(b.seq)).i(5, b.sent_at_ms).i(6, t)
+        .i(7, static_cast<int64_t>(b.rows())).i(8, b.dropped_events).i(9, b.dropped_decisions)
+        .i(10, b.dropped_outcomes).d(11, b.pass_probability).step();
+    if (q.changes() == 0) {
+      // The very same batch (same site and bytes) was committed before: every row is a duplicate.
+      r.batch_seen_before = true;
+      r.events.duplicate = static_cast<uint32_t>(b.events.size());
+      r.decisions.duplicate = static_cast<uint32_t>(b.decisions.size());
+      r.outcomes.duplicate = static_cast<uint32_t>(b.outcomes.size());
+      r.activations.duplicate = static_cast<uint32_t>(b.activations.size());
+      return;
+    }
+  }
+  for (const Event& e : b.events) {
+    Stmt q(st_["event_ins"], db_);
+    q.t(1, hash).t(2, site).i(3, static_cast<int64_t>(e.user_key)).t(4, e.session_id).i(5, e.ts_ms).i(6, e.type)
+        .t(7, e.item_id).d(8, e.price).i(9, e.quantity).step();
+    r.events.accepted++;
+  }
+  for (const Decision& d : b.decisions) {
+    bool shown = d.shown;
+    int64_t shown_ts = d.shown ? d.ts_ms : 0;
+    {
+      Stmt q(st_["dec_ins"], db_);
+      q.id(1, d.id).t(2, site).i(3, d.ts_ms).i(4, static_cast<int64_t>(d.user_key)).t(5, d.item_id).i(6, d.arm)
+          .d(7, d.discount).d(8, d.propensity).t(9, d.model_version).t(10, d.policy_version)
+          .i(11, static_cast<int>(d.mode)).i(12, shown ? 1 : 0);
+      if (shown) q.i(13, shown_ts); else q.null(13);
+      q.d(14, d.price).d(15, d.cost);
+      if (d.context.empty()) q.null(16); else q.b(16, d.context.data(), d.context.size() * sizeof(float));
+      q.i(17, t).i(18, d.holdout ? 1 : 0);
+      if (d.user_id.empty()) q.null(19); else q.t(19, d.user_id);
+      q.step();
+      if (q.changes() == 0) {
+        r.decisions.duplicate++;
+        continue;
+      }
+    }
+    r.decisions.accepted++;
+    DecisionRow row;
+    row.id = d.id;
+    row.site = site;
+    row.ts_ms = d.ts_ms;
+    row.arm = d.arm;
+    row.mode = static_cast<int>(d.mode);
+    row.shown = shown;
+    row.price = d.price;
+    row.context = d.context;
+    if (!shown) {  // an activation that arrived before its decision
+      Stmt a(st_["act_get"], db_);
+      a.id(1, d.id);
+      if (a.step()) {
+        int64_t ats = sqlite3_column_int64(a.s, 0);
+        Stmt u(st_["dec_shown"], db_);
+        u.i(1, ats).i(2, 0).id(3, d.id).step();
+        row.shown = true;
+      }
+    }
+    Stmt o(st_["out_get_orphan"], db_);
+    o.id(1, d.id);
+    if (o.step()) {  // an outcome that arrived before its decision
+      int64_t ots = sqlite3_column_int64(o.s, 0);
+      bool conv = sqlite3_column_int(o.s, 1) != 0;
+      double rev = sqlite3_column_double(o.s, 2), mar = sqlite3_column_double(o.s, 3);
+      bool expired = sqlite3_column_int(o.s, 4) == kOrphanExpired;
+      sqlite3_reset(o.s);
+      join(row, ots, conv, rev, mar, expired, /*update_outcome_row=*/true, &r);
+    }
+  }
+  for (const Outcome& oc : b.outcomes) {
+    // Look the decision up first, so the outcome row is written once with its final status.
+    DecisionRow row;
+    const bool known = load_decision(oc.id, row);
+    const int status = !known ? kOrphan : (is_late(row, oc.ts_ms, false) ? kOutLate : kOutJoined);
+    {
+      Stmt q(st_["out_ins"], db_);
+      q.id(1, oc.id).t(2, site).i(3, oc.ts_ms).i(4, oc.converted ? 1 : 0).d(5, oc.revenue).d(6, oc.margin).i(7, t)
+          .i(8, status).step();
+      if (q.changes() == 0) {
+        r.outcomes.duplicate++;
+        continue;
+      }
+    }
+    r.outcomes.accepted++;
+    if (!known) {
+      r.orphans++;
+      continue;
+    }
+    join(row, oc.ts_ms, oc.converted, oc.revenue, oc.margin, false, /*update_outcome_row=*/false, &r);
+  }
+  for (const Activation& a : b.activations) {
+    {
+      Stmt q(st_["act_ins"], db_);
+      q.id(1, a.id).i(2, a.ts_ms).i(3, t).step();
+      if (q.changes() == 0) {
+        r.activations.duplicate++;
+        continue;
+      }
+    }
+    r.activations.accepted++;
+    DecisionRow row;
+    if (!load_decision(a.id, row) || row.shown) continue;
+    row.shown = true;
+    finalize_bandit(row, row.reward);
+    Stmt u(st_["dec_shown"], db_);
+    u.i(1, a.ts_ms).i(2, row.in_bandit ? 1 : 0).id(3, a.id).step();
+  }
+}
+
+size_t SqliteStore::sweep_in_txn(int64_t t) {
+  std::vector<DecisionId> due;
+  {
+    Stmt q(st_["dec_due"], db_);
+    q.i(1, t - opt_.reward_window_ms).i(2, static_cast<int64_t>(opt_.sweep_max_rows));
+    while (q.step()) {
+      due.push_back(id_of_bytes(static_cast<const unsigned char*>(sqlite3_column_blob(q.s, 0))));
+    }
+  }
+  for (const DecisionId& id : due) {
+    DecisionRow row;
+    if (!load_decision(id, row)) continue;
+    row.closed = true;
+    row.status = static_cast<int>(JoinStatus::Default);
+    row.reward = 0;
+    finalize_bandit(row, 0.0);
+    Stmt u(st_["dec_default"], db_);
+    u.i(1, t).i(2, row.in_bandit ? 1 : 0).id(3, id).step();
+  }
+  Stmt e(st_["out_expire"], db_);
+  e.i(1, t - opt_.reward_window_ms).step();
+  uint64_t expired = static_cast<uint64_t>(e.changes());
+  if (metrics_) {
+    Stmt w(st_["orphans_waiting"], db_);
+    if (w.step()) metrics_->set_gauge("disco_collector_orphans_waiting", static_cast<double>(sqlite3_column_int64(w.s, 0)));
+    if (!due.empty()) metrics_->add("disco_collector_joins_total", "result=\"default\"", due.size());
+    if (expired) metrics_->add("disco_collector_orphans_expired_total", "", expired);
+  }
+  return due.size();
+}
+
+}  // namespace disco::collector
