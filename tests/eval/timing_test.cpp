@@ -100,7 +100,7 @@ TEST(EvalTiming, ExpectationsAgainstIntegralAndKnownValues) {
     for (double t : {1.0, 13.0, 39.0, 78.0, 200.0})
       EXPECT_NEAR(dt::bgnbd_expected(q, t), expected_by_integral(q, t), 1e-7 * (1 + expected_by_integral(q, t)))
           << q.a << " t " << t;
-  // Fader-Hardie's worked example (x = 2, t_x = 30.43, T = 38.86): 1.226 transactions in 39 weeks
+  // CDNOW's sample customer 1 (x = 2, t_x = 30.43, T = 38.86) at the published parameters: 1.226 in 39 weeks
   EXPECT_NEAR(dt::bgnbd_conditional(kPublished, 39, 2, 30.43, 38.86), 1.22602817476714444629, 1e-11);
   EXPECT_NEAR(dt::bgnbd_conditional(kPublished, 39, 0, 0, 38.86), 0.195098052011262638685, 1e-12);
   // a customer just acquired (x = 0, T = 0) is a new customer: E[Y(t) | 0, 0, 0] = E[X(t)]

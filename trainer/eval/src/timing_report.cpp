@@ -188,7 +188,8 @@ std::string timing_html(const std::vector<TimingEval>& evals, const Calendar& ca
        "table{border-collapse:collapse;margin:8px 0}th,td{padding:4px 10px;border-bottom:1px solid #eee;text-align:right}\n"
        "th{background:#f5f5f5}td.l,th.l{text-align:left}\n"
        ".ct{font-size:14px;font-weight:600}.tick{font-size:11px;fill:#555}.lbl{font-size:12px}\n"
-       ".grid{stroke:#e5e5e5;stroke-width:1}.charts svg{border:1px solid #eee;background:#fff}\n"
+       ".grid{stroke:#e5e5e5;stroke-width:1}.charts{display:flex;flex-wrap:wrap;gap:16px}\n"
+       ".charts svg{border:1px solid #eee;background:#fff}\n"
        "</style></head><body>\n<h1>Purchase timing: BG/NBD and Pareto/NBD</h1>\n<p>Data "
     << escape(data) << "; calibration " << fmt(static_cast<double>(cal.calib_end - cal.start + 1) / 7.0, "%.1f")
     << " weeks, holdout " << fmt(cal.holdout_weeks(), "%.1f")
@@ -221,7 +222,13 @@ std::string timing_html(const std::vector<TimingEval>& evals, const Calendar& ca
     o << "</table><p>Mean holdout transactions by calibration frequency.</p>\n<div class=\"charts\">";
     std::vector<std::pair<std::string, std::vector<double>>> series{{"actual", e.cum_actual}, {"BG/NBD", e.cum_bgnbd}};
     if (!e.cum_pnbd.empty()) series.emplace_back("Pareto/NBD", e.cum_pnbd);
-    o << html::svg_lines(e.name + ": cumulative repeat transactions", series, "week") << "</div>\n";
+    o << html::svg_lines(e.name + ": cumulative repeat transactions", series, "week");
+    for (auto& [label, v] : series)  // the same, week by week
+      for (size_t k = v.size(); k-- > 1;) v[k] -= v[k - 1];
+    o << html::svg_lines(e.name + ": weekly repeat transactions", series, "week")
+      << "</div>\n<p>Model: the sum over customers of E[X(t - t0)] for each customer's first purchase t0. Calibration "
+         "ends at week "
+      << fmt(static_cast<double>(cal.calib_end - cal.start + 1) / 7.0, "%.0f") << ".</p>\n";
   }
   o << "</body></html>\n";
   return o.str();

@@ -79,9 +79,9 @@ struct BgNbd {
 // log L(r, alpha, a, b | x, t_x, T) of one customer (the paper's equation 6).
 double bgnbd_loglik(const BgNbd& p, double x, double t_x, double T);
 double bgnbd_loglik(const BgNbd& p, const std::vector<Rfm>& c);  // sum over customers
-// E[X(t)]: expected transactions in (0, t] of a customer who made the first purchase at 0 (eq. 7).
+// E[X(t)]: expected transactions in (0, t] of a customer who made the first purchase at 0 (eq. 7; a != 1).
 double bgnbd_expected(const BgNbd& p, double t);
-// E[Y(t) | x, t_x, T]: expected transactions in (T, T + t] given the calibration summary (eq. 10).
+// E[Y(t) | x, t_x, T]: expected transactions in (T, T + t] given the calibration summary (eq. 10; a != 1).
 double bgnbd_conditional(const BgNbd& p, double t, double x, double t_x, double T);
 // P(alive at T | x, t_x, T).
 double bgnbd_p_alive(const BgNbd& p, double x, double t_x, double T);
