@@ -16,6 +16,7 @@
 #include "disco/eval/protocol.h"
 #include "disco/eval/report.h"
 #include "ope_cli.h"
+#include "timing_cli.h"
 
 namespace {
 
@@ -282,6 +283,7 @@ int uplift_main(int argc, char** argv);  // uplift_cli.cpp
 int main(int argc, char** argv) {
   if (argc > 1 && disco::eval::cli::is_subcommand(argv[1])) return disco::eval::cli::run_subcommand(argc - 1, argv + 1);
   if (argc > 1 && std::string(argv[1]) == "uplift") return disco::eval::uplift_main(argc - 1, argv + 1);
+  if (argc > 1 && std::string(argv[1]) == "timing") return disco::eval::timing::timing_main(argc - 1, argv + 1);
   const Args args = parse(argc, argv);
   try {
     eval::Report report;

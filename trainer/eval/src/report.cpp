@@ -135,7 +135,8 @@ std::string svg_hbars(const std::string& title, const std::vector<std::tuple<std
 }
 
 // Line chart of several series over epochs 1..n.
-std::string svg_lines(const std::string& title, const std::vector<std::pair<std::string, std::vector<double>>>& series) {
+std::string svg_lines(const std::string& title, const std::vector<std::pair<std::string, std::vector<double>>>& series,
+                      const std::string& xlabel = "epoch") {
   const int w = 640, h = 300, left = 60, right = 170, top = 30, bottom = 36;
   const int pw = w - left - right, ph = h - top - bottom;
   size_t n = 1;
@@ -171,7 +172,7 @@ std::string svg_lines(const std::string& title, const std::vector<std::pair<std:
   for (size_t i = 0; i < n; i += xstep)
     o << "<text x=\"" << X(i) << "\" y=\"" << top + ph + 16 << "\" class=\"tick\" text-anchor=\"middle\">" << i + 1
       << "</text>";
-  o << "<text x=\"" << left + pw / 2 << "\" y=\"" << h - 4 << "\" class=\"tick\" text-anchor=\"middle\">epoch</text>";
+  o << "<text x=\"" << left + pw / 2 << "\" y=\"" << h - 4 << "\" class=\"tick\" text-anchor=\"middle\">" << html_esc(xlabel) << "</text>";
   size_t ci = 0;
   for (const auto& [name, ys] : series) {
     std::ostringstream pts;
@@ -181,7 +182,7 @@ std::string svg_lines(const std::string& title, const std::vector<std::pair<std:
     for (size_t i = 0; i < ys.size(); ++i)
       if (std::isfinite(ys[i]))
         o << "<circle cx=\"" << X(i) << "\" cy=\"" << Y(ys[i]) << "\" r=\"2.5\" fill=\"" << color(ci) << "\"><title>"
-          << html_esc(name) << " epoch " << i + 1 << ": " << fmt(ys[i], "%.5g") << "</title></circle>";
+          << html_esc(name) << " " << html_esc(xlabel) << " " << i + 1 << ": " << fmt(ys[i], "%.5g") << "</title></circle>";
     const int ly = top + 14 * static_cast<int>(ci);
     o << "<rect x=\"" << left + pw + 10 << "\" y=\"" << ly << "\" width=\"10\" height=\"10\" fill=\"" << color(ci)
       << "\"/><text x=\"" << left + pw + 24 << "\" y=\"" << ly + 9 << "\" class=\"lbl\">" << html_esc(name) << "</text>";
@@ -453,4 +454,8 @@ std::string svg_hbars(const std::string& title, const std::vector<std::tuple<std
   return disco::eval::svg_hbars(title, bars);
 }
 const char* color(size_t i) { return disco::eval::color(i); }
+std::string svg_lines(const std::string& title, const std::vector<std::pair<std::string, std::vector<double>>>& series,
+                      const std::string& xlabel) {
+  return disco::eval::svg_lines(title, series, xlabel);
+}
 }  // namespace disco::eval::html

@@ -14,5 +14,8 @@ std::pair<double, double> nice_axis(double vmax);
 // Horizontal bar chart (label, value, palette index), as in report.html.
 std::string svg_hbars(const std::string& title, const std::vector<std::tuple<std::string, double, size_t>>& bars);
 const char* color(size_t i);  // report.html's palette
+// Line chart of several series over x = 1..n (report.html's training curves; x axis named xlabel).
+std::string svg_lines(const std::string& title, const std::vector<std::pair<std::string, std::vector<double>>>& series,
+                      const std::string& xlabel = "epoch");
 
 }  // namespace disco::eval::html
