@@ -42,6 +42,11 @@ else()
     find_package(GTest REQUIRED)
   endif()
   find_package(Threads REQUIRED)
+  # Every native command-line program parses its arguments with CLI11 (header-only, in the .cpp
+  # with main only) and every JSON read in C++ goes through nlohmann-json (never in the runtime,
+  # which reads no JSON).
+  find_package(CLI11 CONFIG REQUIRED)        # Debian libcli11-dev
+  find_package(nlohmann_json 3 REQUIRED)     # Debian nlohmann-json3-dev
 endif()
 add_library(disco::header_deps ALIAS disco_header_deps)
 

@@ -16,22 +16,13 @@
 #include "disco/collector/server.h"
 #include "disco/collector/store.h"
 #include "disco/disco.h"
+#include "disco/formats/text.h"
 #include "disco/schemas/bundle_generated.h"
 
 namespace disco::collector {
 namespace {
 
-std::string csv_field(const char* s) {
-  if (!s) return "";
-  std::string v(s);
-  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-  std::string q = "\"";
-  for (char c : v) {
-    if (c == '"') q += '"';
-    q += c;
-  }
-  return q + "\"";
-}
+using disco::formats::csv_field;  // one CSV field (schemas/include/disco/formats/text.h)
 
 // The shortest decimal that reads back as the same number: as a float when the value is a float
 // (FlatBuffers fields, contexts: 53.13f -> "53.13", not 53.1300010681152), else as a double.

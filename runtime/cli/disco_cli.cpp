@@ -4,7 +4,10 @@
 //                [--mode online|apprentice|logging] [--learn]
 //   disco bench [BUNDLE] [--iters N] [--items N]
 // Exit codes: 0 ok, 1 usage, 2 input error (message names the file / line / reason).
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -18,6 +21,7 @@
 
 #include "disco/bundle_writer.h"
 #include "disco/disco.h"
+#include "disco/formats/text.h"
 #include "disco/kernels.h"
 #include "disco/schemas/bundle_generated.h"
 #include "disco/xxh64.h"
@@ -25,16 +29,6 @@
 namespace fb = disco::fb;
 
 namespace {
-
-int usage() {
-  std::fprintf(stderr,
-               "usage:\n"
-               "  disco inspect BUNDLE [--pubkey KEY.der]\n"
-               "  disco replay BUNDLE EVENTS.csv [--seed N] [--out decisions.csv] [--offer-on cart|view|click]\n"
-               "               [--mode online|apprentice|logging] [--learn]\n"
-               "  disco bench [BUNDLE] [--iters N] [--items N]   (no BUNDLE: synthetic 10k items, d=32, h=64)\n");
-  return 1;
-}
 
 bool read_file(const std::string& path, std::vector<uint8_t>* out) {
   std::ifstream f(path, std::ios::binary);
@@ -81,20 +75,14 @@ std::string guard_names(uint32_t g) {
 }
 
 // ---------------------------------------------------------------------------------------- inspect
-int cmd_inspect(int argc, char** argv) {
-  if (argc < 1) return usage();
-  std::string pubkey;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--pubkey") && i + 1 < argc) pubkey = argv[++i];
-    else return usage();
-  }
+int cmd_inspect(const std::string& bundle_path, const std::string& pubkey) {
   Bundle bd;
-  if (int rc = load_bundle(argv[0], &bd)) return rc;
+  if (int rc = load_bundle(bundle_path, &bd)) return rc;
   disco_bundle_info info{};
   disco_bundle_get_info(bd.b, &info);
   const fb::Bundle* outer = fb::GetBundle(bd.bytes.data());
   const fb::Model* m = outer->payload_nested_root();
-  std::printf("bundle        %s (%zu bytes, payload %u bytes)\n", argv[0], bd.bytes.size(), outer->payload()->size());
+  std::printf("bundle        %s (%zu bytes, payload %u bytes)\n", bundle_path.c_str(), bd.bytes.size(), outer->payload()->size());
   std::printf("schema        %u.%u\n", info.schema_major, info.schema_minor);
   std::printf("model         %s, created_at_ms %lld\n", info.model_version, (long long)info.created_at_ms);
   std::printf("checksum      XXH64 0x%016llx (verified)\n", (unsigned long long)outer->checksum());
@@ -244,16 +232,7 @@ class CsvReader {
   bool first_ = true;
 };
 
-// RFC 4180 output: quote a field holding a comma, quote or line break.
-std::string csv_field(const std::string& v) {
-  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-  std::string q = "\"";
-  for (char ch : v) {
-    if (ch == '"') q += '"';
-    q += ch;
-  }
-  return q + "\"";
-}
+using disco::formats::csv_field;  // RFC 4180 output (schemas/include/disco/formats/text.h)
 
 int parse_type(const std::string& s) {
   std::string t;
@@ -278,30 +257,22 @@ struct PendingOffer {
   float price;
 };
 
-int cmd_replay(int argc, char** argv) {
-  if (argc < 2) return usage();
-  const std::string bundle_path = argv[0], events_path = argv[1];
+struct ReplayOptions {
+  std::string bundle_path, events_path, out_path = "decisions.csv";
   uint64_t seed = 1;
-  std::string out_path = "decisions.csv";
   int offer_type = 2;
   disco_mode mode = DISCO_MODE_ONLINE;
   bool learn = false;
-  for (int i = 2; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
-    else if (a == "--out" && i + 1 < argc) out_path = argv[++i];
-    else if (a == "--offer-on" && i + 1 < argc) {
-      offer_type = parse_type(argv[++i]);
-      if (offer_type < 0 || offer_type > 2) return usage();
-    } else if (a == "--mode" && i + 1 < argc) {
-      const std::string m = argv[++i];
-      if (m == "online") mode = DISCO_MODE_ONLINE;
-      else if (m == "apprentice") mode = DISCO_MODE_APPRENTICE;
-      else if (m == "logging") mode = DISCO_MODE_LOGGING_ONLY;
-      else return usage();
-    } else if (a == "--learn") learn = true;
-    else return usage();
-  }
+};
+
+int cmd_replay(const ReplayOptions& ro) {
+  const std::string& bundle_path = ro.bundle_path;
+  const std::string& events_path = ro.events_path;
+  const std::string& out_path = ro.out_path;
+  const uint64_t seed = ro.seed;
+  const int offer_type = ro.offer_type;
+  const disco_mode mode = ro.mode;
+  const bool learn = ro.learn;
   Bundle bd;
   if (int rc = load_bundle(bundle_path, &bd)) return rc;
   const fb::Model* model = fb::GetBundle(bd.bytes.data())->payload_nested_root();
@@ -484,17 +455,7 @@ int cmd_replay(int argc, char** argv) {
 }
 
 // ---------------------------------------------------------------------------------------- bench
-int cmd_bench(int argc, char** argv) {
-  std::string path;
-  int iters = 20000;
-  uint32_t items = 10000;
-  for (int i = 0; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--iters" && i + 1 < argc) iters = std::max(100, std::atoi(argv[++i]));
-    else if (a == "--items" && i + 1 < argc) items = uint32_t(std::max(1, std::atoi(argv[++i])));
-    else if (a[0] != '-' && path.empty()) path = a;
-    else return usage();
-  }
+int cmd_bench(const std::string& path, int iters, uint32_t items) {
   Bundle bd;
   if (!path.empty()) {
     if (int rc = load_bundle(path, &bd)) return rc;
@@ -550,13 +511,72 @@ int cmd_bench(int argc, char** argv) {
   return 0;
 }
 
+
+const char* kDescription =
+    "disco: inspect, replay or benchmark a bundle natively\n"
+    "  disco inspect BUNDLE [--pubkey KEY.der]\n"
+    "  disco replay BUNDLE EVENTS.csv [--seed N] [--out decisions.csv] [--offer-on cart|view|click]\n"
+    "               [--mode online|apprentice|logging] [--learn]\n"
+    "  disco bench [BUNDLE] [--iters N] [--items N]   (no BUNDLE: synthetic 10k items, d=32, h=64)";
+
 }  // namespace
 
+// Exit status: 0 ok, 1 bad command line, 2 a file or bundle that cannot be used, 3 replay found
+// guardrail violations.
 int main(int argc, char** argv) {
-  if (argc < 2) return usage();
-  const std::string cmd = argv[1];
-  if (cmd == "inspect") return cmd_inspect(argc - 2, argv + 2);
-  if (cmd == "replay") return cmd_replay(argc - 2, argv + 2);
-  if (cmd == "bench") return cmd_bench(argc - 2, argv + 2);
-  return usage();
+  // CLI11 2.1 reads "-1" (or a number past 2^64) into an unsigned integer without a word: refuse both.
+  const CLI::Validator kUnsigned(
+      [](std::string& v) {
+        uint64_t x = 0;
+        const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+        return !v.empty() && ec == std::errc() && end == v.data() + v.size()
+                   ? std::string()
+                   : "expected an integer in [0, 2^64), got '" + v + "'";
+      },
+      "UINT");
+  CLI::App app{kDescription, "disco"};
+  app.require_subcommand(1);
+  std::string inspect_bundle, pubkey;
+  CLI::App* inspect = app.add_subcommand("inspect", "print a bundle's header, model, arms, guardrails and policy");
+  inspect->add_option("BUNDLE", inspect_bundle, "the bundle file")->required();
+  inspect->add_option("--pubkey", pubkey, "verify the signature with this public key (DER)");
+  ReplayOptions ro;
+  std::string offer_on = "cart", mode = "online";
+  CLI::App* replay = app.add_subcommand("replay", "replay an events CSV through the runtime; writes the decisions as CSV");
+  replay->add_option("BUNDLE", ro.bundle_path, "the bundle file")->required();
+  replay->add_option("EVENTS", ro.events_path, "events CSV (user_id,session_id,ts,type,item_id,price,quantity)")->required();
+  replay->add_option("--seed", ro.seed, "the runtime's seed")->check(kUnsigned)->capture_default_str();
+  replay->add_option("--out", ro.out_path, "decisions CSV to write")->capture_default_str();
+  replay->add_option("--offer-on", offer_on, "event type that asks for an offer: view, click, cart (or 0..2)")
+      ->check([](const std::string& v) {
+        const int t = parse_type(v);
+        return t >= 0 && t <= 2 ? std::string() : "expected view, click or cart, got '" + v + "'";
+      })
+      ->capture_default_str();
+  replay->add_option("--mode", mode, "the runtime's mode")
+      ->check(CLI::IsMember({"online", "apprentice", "logging"}))
+      ->capture_default_str();
+  replay->add_flag("--learn", ro.learn, "update the bandit from the events' outcomes");
+  std::string bench_bundle;
+  int iters = 20000;
+  uint32_t items = 10000;
+  CLI::App* bench = app.add_subcommand("bench", "time one decision (observe + top-10 + offer)");
+  bench->add_option("BUNDLE", bench_bundle, "the bundle file (default: a synthetic one)");
+  bench->add_option("--iters", iters, "iterations (at least 100)")->check(CLI::Range(1, 100000000))->capture_default_str();
+  bench->add_option("--items", items, "items of the synthetic bundle")->check(CLI::Range(1, 10000000))->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 1;
+  }
+  if (*inspect) return cmd_inspect(inspect_bundle, pubkey);
+  if (*replay) {
+    ro.offer_type = parse_type(offer_on);
+    ro.mode = mode == "apprentice" ? DISCO_MODE_APPRENTICE : mode == "logging" ? DISCO_MODE_LOGGING_ONLY : DISCO_MODE_ONLINE;
+    return cmd_replay(ro);
+  }
+  return cmd_bench(bench_bundle, std::max(100, iters), items);
 }

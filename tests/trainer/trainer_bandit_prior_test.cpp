@@ -162,12 +162,12 @@ TEST(TrainerBanditPrior, BadPriorsAreRefusedWithTheFileAndTheProblem) {
       {"{\"arms\":[" + arm(0, one) + "," + arm(2, one) + "]}", "out of range"},
       {"{\"arms\":[" + arm(0, one) + "," + arm(1, R"("dim":2,"A":[1,0,0,1],"b":[0,0],"n":1)") + "]}", "arm 1: dim is 2"},
       {"{\"arms\":[" + arm(0, one) + "," + arm(1, R"("dim":1,"A":[1,2],"b":[0],"n":1)") + "]}", "\"A\" has 2 numbers, expected 1"},
-      {"{\"arms\":[" + arm(0, one) + "," + arm(1, R"("dim":1,"A":[1e400],"b":[0],"n":1)") + "]}", "not a finite number"},
+      {"{\"arms\":[" + arm(0, one) + "," + arm(1, R"("dim":1,"A":[1e400],"b":[0],"n":1)") + "]}", "number overflow parsing '1e400'"},
       {"{\"arms\":[" + arm(0, one) + "," + arm(1, R"("dim":1,"A":[1e39],"b":[0],"n":1)") + "]}", "not a finite number"},
       {"{\"arms\":[" + arm(0, one) + "," + arm(1, R"("dim":1,"A":[1],"b":[0],"n":-1)") + "]}", "n must be a finite number >= 0"},
       {"{\"arms\":[" + arm(0, one) + "," + arm(1, R"("dim":1,"A":[-1],"b":[0],"n":1)") + "]}", "is negative"},
-      {"{\"arms\":[" + arm(0, one) + "," + arm(1, R"("dim":1,"A":[1],"b":[NaN],"n":1)") + "]}", "unexpected character 'N'"},
-      {"{\"arms\":[\n" + arm(0, one) + ",\n" + arm(1, one) + "\n", "p.json:4: bandit prior: expected ',' or ']'"},
+      {"{\"arms\":[" + arm(0, one) + "," + arm(1, R"("dim":1,"A":[1],"b":[NaN],"n":1)") + "]}", "invalid literal"},
+      {"{\"arms\":[\n" + arm(0, one) + ",\n" + arm(1, one) + "\n", "p.json:4: bandit prior: [json.exception.parse_error.101]"},
   };
   for (const auto& c : cases) {
     try {
@@ -226,7 +226,7 @@ TEST(TrainerBanditPrior, ExportedPriorAndNoiseScaleSteerTheRuntime) {
   const std::string bad_out = t.dir + "/not-written.disco";
   const auto w = run(export_cmd(t, bad_out, "--bandit-prior " + t.dir + "/wrong-dim.json"));
   EXPECT_NE(w.exit_code, 0);
-  EXPECT_NE(w.output.find(t.dir + "/wrong-dim.json:1: bandit prior: arm 0: dim is 3"), std::string::npos) << w.output;
+  EXPECT_NE(w.output.find(t.dir + "/wrong-dim.json: bandit prior: arm 0: dim is 3"), std::string::npos) << w.output;
   EXPECT_FALSE(fs::exists(bad_out)) << "no bundle may be written for a refused prior";
 }
 
@@ -251,8 +251,8 @@ TEST(TrainerBanditPrior, CliRefusesBadFilesAndValuesWithoutWritingABundle) {
     std::string args, expect;
   };
   const std::vector<Case> cases = {
-      {"--bandit-prior " + t.dir + "/asym.json", t.dir + "/asym.json:2: bandit prior: arm 0: A is not symmetric"},
-      {"--bandit-prior " + t.dir + "/five-arms.json", t.dir + "/five-arms.json:1: bandit prior: has 5 arms; the bundle has 6"},
+      {"--bandit-prior " + t.dir + "/asym.json", t.dir + "/asym.json: bandit prior: arm 0: A is not symmetric"},
+      {"--bandit-prior " + t.dir + "/five-arms.json", t.dir + "/five-arms.json: bandit prior: has 5 arms; the bundle has 6"},
       {"--bandit-prior " + t.dir + "/truncated.json", t.dir + "/truncated.json:2: bandit prior:"},
       {"--bandit-prior " + t.dir + "/missing.json", t.dir + "/missing.json: cannot open the bandit prior"},
       {"--noise-scale 0", "noise_scale: expected a finite number > 0, got '0'"},

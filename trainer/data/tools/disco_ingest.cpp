@@ -53,23 +53,6 @@ bool write_file(const std::string& path, const std::string& text) {
   return true;
 }
 
-std::string json_escape(const std::string& in) {
-  std::string o;
-  for (unsigned char c : in) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      o += b;
-    } else {
-      o += static_cast<char>(c);
-    }
-  }
-  return o;
-}
-
 struct Row {
   std::string name;
   std::string status;  // "" ok, else the error
@@ -192,13 +175,13 @@ int run_all(const std::string& root, const std::string& json_path) {
   std::snprintf(tot, sizeof tot, "%.0f ms (cpu %.0f ms)", total_ms, total_cpu_ms);
   std::cout << "\ntotal " << tot << "\n";
   if (!json_path.empty()) {
-    std::string j = "{\"root\": \"" + json_escape(root) + "\", \"datasets\": [";
+    std::string j = "{\"root\": " + dd::json_str(root) + ", \"datasets\": [";
     for (size_t i = 0; i < rows.size(); ++i) {
       const auto& r = rows[i];
       j += i ? ", " : "";
       j += "{\"name\": \"" + r.name + "\", ";
       if (!r.status.empty()) {
-        j += "\"error\": \"" + json_escape(r.status) + "\"}";
+        j += "\"error\": " + dd::json_str(r.status) + "}";
         continue;
       }
       j += "\"users\": " + std::to_string(r.users) + ", \"items\": " + std::to_string(r.items) +

@@ -22,17 +22,13 @@
 #include <vector>
 
 #include "disco/data/ingest.h"
+#include "disco/formats/text.h"
 
 namespace disco::data {
 
 // The writer's side of the same format: `v` as one field, quoted (doubled quotes inside) when it
-// holds a delimiter, a quote or a line end.
-inline std::string csv_field(std::string_view v) {
-  if (v.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(v);
-  std::string q = "\"";
-  for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
+// holds a delimiter, a quote or a line end (disco::formats, shared with the collector and runtime CLI).
+using disco::formats::csv_field;
 
 enum class CsvMode : uint8_t { Delimited, Whitespace };
 

@@ -1,6 +1,6 @@
 // Small text helpers shared by the quality report (disco::data), disco-ingest and the evaluation
-// report (disco::eval): a JSON string literal, a JSON number, HTML escaping and thousands
-// separators. Header-only, standard library only.
+// report (disco::eval): a JSON string literal (disco::formats), a JSON number, HTML escaping and
+// thousands separators. Header-only, standard library only.
 #pragma once
 
 #include <cmath>
@@ -9,31 +9,12 @@
 #include <string>
 #include <string_view>
 
+#include "disco/formats/text.h"
+
 namespace disco::data {
 
-// `s` as a JSON string literal: quotes, backslash and control characters escaped, other bytes
-// (UTF-8 included) copied as they are.
-inline std::string json_str(std::string_view s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\n': o += "\\n"; break;
-      case '\r': o += "\\r"; break;
-      case '\t': o += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char b[8];
-          std::snprintf(b, sizeof b, "\\u%04x", c);
-          o += b;
-        } else {
-          o += static_cast<char>(c);
-        }
-    }
-  }
-  return o + "\"";
-}
+// `s` as a JSON string literal (disco::formats, shared with the collector).
+using disco::formats::json_str;
 
 // `v` as a JSON number (%.10g); NaN and infinities, which JSON cannot hold, as null.
 inline std::string json_num(double v) {
