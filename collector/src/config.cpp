@@ -1,6 +1,9 @@
 #include "disco/collector/config.h"
 
+#include <CLI/CLI.hpp>
+
 #include <charconv>
+#include <map>
 #include <fstream>
 
 namespace disco::collector {
@@ -112,26 +115,43 @@ void load_config_file(Config& c, const std::string& path) {
   }
 }
 
+// Every key set_config_value knows; each is also a flag (--reward-window-ms and --reward_window_ms).
+const char* const kConfigKeys[] = {
+    "listen", "host", "port", "data_dir", "data", "site", "reward_window_ms", "sweep_interval_ms", "replay_window_ms",
+    "replay_cache_max", "max_body_bytes", "max_rows", "max_context", "storage", "sqlite_synchronous",
+    "group_commit_max_jobs", "max_pending_jobs", "storage_timeout_ms", "nats_urls", "nats_stream", "nats_replicas",
+    "jetstream_joiner", "static_dir", "static_prefix", "bundle_path", "http_threads", "read_timeout_ms",
+    "body_timeout_ms", "keepalive_max", "context_version"};
+
 Config parse_config_args(const std::vector<std::string>& args) {
+  CLI::App app{"disco-collector serve", "disco-collector serve"};
+  app.set_help_flag();
+  std::vector<std::string> configs;
+  app.add_option("--config", configs)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  std::map<const CLI::Option*, std::string> key_of;
+  for (const char* key : kConfigKeys) {
+    std::string dashed = key;
+    for (char& ch : dashed)
+      if (ch == '_') ch = '-';
+    std::string names = "--" + dashed;
+    if (dashed != key) names += std::string(",--") + key;
+    CLI::Option* o = app.add_option(names)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    key_of[o] = key;
+  }
+  try {
+    app.parse(std::vector<std::string>(args.rbegin(), args.rend()));  // CLI11 takes them last first
+  } catch (const CLI::ParseError& e) {
+    throw ConfigError(e.what());
+  }
+  // The config files first, then the flags in command-line order (flags win).
   Config c;
-  for (size_t i = 0; i + 1 < args.size(); ++i)
-    if (args[i] == "--config") load_config_file(c, args[i + 1]);
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a.rfind("--", 0) != 0) throw ConfigError("argument '" + a + "': expected --key value");
-    std::string key = a.substr(2), value;
-    size_t eq = key.find('=');
-    if (eq != std::string::npos) {
-      value = key.substr(eq + 1);
-      key = key.substr(0, eq);
-    } else {
-      if (i + 1 >= args.size()) throw ConfigError("flag " + a + " needs a value");
-      value = args[++i];
-    }
-    if (key == "config") continue;
-    for (char& ch : key)
-      if (ch == '-') ch = '_';
-    set_config_value(c, key, value, "flag --" + key);
+  for (const std::string& f : configs) load_config_file(c, f);
+  std::map<const CLI::Option*, size_t> next;
+  for (const CLI::Option* o : app.parse_order()) {
+    const auto it = key_of.find(o);
+    if (it == key_of.end()) continue;
+    const size_t i = next[o]++;
+    set_config_value(c, it->second, o->results().at(i), "flag --" + it->second);
   }
   return c;
 }

@@ -1,6 +1,8 @@
 // disco-collector: serve | export. See collector/README.md.
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -53,32 +55,29 @@ The path a store follows:
 static int cmd_export(const std::vector<std::string>& args) {
   std::string data, out;
   CanonicalExportOptions copt;
-  bool pending = false, canonical = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    auto value = [&](const char* flag) -> std::string {
-      if (i + 1 >= args.size()) {
-        std::string m = "export: ";
-        m.append(flag).append(" needs a value");
-        throw ConfigError(m);
-      }
-      return args[++i];
-    };
-    if (args[i] == "--help" || args[i] == "-h") {
-      std::fputs(kExportHelp, stdout);
-      return 0;
-    }
-    if (args[i] == "--data") data = value("--data");
-    else if (args[i] == "--out") out = value("--out");
-    else if (args[i] == "--canonical") { copt.out_dir = value("--canonical"); canonical = true; }
-    else if (args[i] == "--site") copt.site = value("--site");
-    else if (args[i] == "--bundle") copt.bundle_path = value("--bundle");
-    else if (args[i] == "--no-bundle") copt.bundle_path = std::string(1, '-');  // (not = "-": GCC 12 -Wrestrict false positive)
-    else if (args[i] == "--include-pending") pending = true;
-    else {
-      std::fprintf(stderr, "export: unknown argument '%s'\n\n%s", args[i].c_str(), kExportHelp);
-      return 2;
-    }
+  bool pending = false, no_bundle = false, help = false;
+  CLI::App app{"disco-collector export", "disco-collector export"};
+  app.set_help_flag();  // kExportHelp is the help
+  app.add_flag("-h,--help", help);
+  app.add_option("--data", data);
+  app.add_option("--out", out);
+  app.add_option("--canonical", copt.out_dir);
+  app.add_option("--site", copt.site);
+  app.add_option("--bundle", copt.bundle_path);
+  app.add_flag("--no-bundle", no_bundle);
+  app.add_flag("--include-pending", pending);
+  try {
+    app.parse(std::vector<std::string>(args.rbegin(), args.rend()));  // CLI11 takes them last first
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "export: %s\n\n%s", e.what(), kExportHelp);
+    return 2;
   }
+  if (help) {
+    std::fputs(kExportHelp, stdout);
+    return 0;
+  }
+  const bool canonical = app.count("--canonical") > 0;
+  if (no_bundle) copt.bundle_path = std::string(1, '-');  // (not = "-": GCC 12 -Wrestrict false positive)
   if (data.empty() || (out.empty() && !canonical)) {
     std::fprintf(stderr, "export: --data DIR and --canonical OUT_DIR (or --out FILE.csv) are required\n\n%s", kExportHelp);
     return 2;

@@ -4,10 +4,7 @@
 //                [--mode online|apprentice|logging] [--learn]
 //   disco bench [BUNDLE] [--iters N] [--items N]
 // Exit codes: 0 ok, 1 usage, 2 input error (message names the file / line / reason).
-#include <CLI/CLI.hpp>
-
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -21,6 +18,7 @@
 
 #include "disco/bundle_writer.h"
 #include "disco/disco.h"
+#include "disco/formats/cli.h"
 #include "disco/formats/text.h"
 #include "disco/kernels.h"
 #include "disco/schemas/bundle_generated.h"
@@ -524,16 +522,7 @@ const char* kDescription =
 // Exit status: 0 ok, 1 bad command line, 2 a file or bundle that cannot be used, 3 replay found
 // guardrail violations.
 int main(int argc, char** argv) {
-  // CLI11 2.1 reads "-1" (or a number past 2^64) into an unsigned integer without a word: refuse both.
-  const CLI::Validator kUnsigned(
-      [](std::string& v) {
-        uint64_t x = 0;
-        const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
-        return !v.empty() && ec == std::errc() && end == v.data() + v.size()
-                   ? std::string()
-                   : "expected an integer in [0, 2^64), got '" + v + "'";
-      },
-      "UINT");
+  using disco::cli::Int;
   CLI::App app{kDescription, "disco"};
   app.require_subcommand(1);
   std::string inspect_bundle, pubkey;
@@ -545,7 +534,7 @@ int main(int argc, char** argv) {
   CLI::App* replay = app.add_subcommand("replay", "replay an events CSV through the runtime; writes the decisions as CSV");
   replay->add_option("BUNDLE", ro.bundle_path, "the bundle file")->required();
   replay->add_option("EVENTS", ro.events_path, "events CSV (user_id,session_id,ts,type,item_id,price,quantity)")->required();
-  replay->add_option("--seed", ro.seed, "the runtime's seed")->check(kUnsigned)->capture_default_str();
+  replay->add_option("--seed", ro.seed, "the runtime's seed")->check(disco::cli::Uint64())->capture_default_str();
   replay->add_option("--out", ro.out_path, "decisions CSV to write")->capture_default_str();
   replay->add_option("--offer-on", offer_on, "event type that asks for an offer: view, click, cart (or 0..2)")
       ->check([](const std::string& v) {
@@ -562,8 +551,8 @@ int main(int argc, char** argv) {
   uint32_t items = 10000;
   CLI::App* bench = app.add_subcommand("bench", "time one decision (observe + top-10 + offer)");
   bench->add_option("BUNDLE", bench_bundle, "the bundle file (default: a synthetic one)");
-  bench->add_option("--iters", iters, "iterations (at least 100)")->check(CLI::Range(1, 100000000))->capture_default_str();
-  bench->add_option("--items", items, "items of the synthetic bundle")->check(CLI::Range(1, 10000000))->capture_default_str();
+  bench->add_option("--iters", iters, "iterations (at least 100)")->check(Int(1, 100000000))->capture_default_str();
+  bench->add_option("--items", items, "items of the synthetic bundle")->check(Int(1, 10000000))->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

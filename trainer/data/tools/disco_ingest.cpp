@@ -16,6 +16,7 @@
 #include "disco/data/dataset.h"
 #include "disco/data/ingest.h"
 #include "disco/data/text.h"
+#include "disco/formats/cli.h"
 
 namespace dd = disco::data;
 
@@ -38,7 +39,7 @@ const char* kUsage =
     "Exit status: 0 ok, 1 usage error, 2 bad input (the message names the file, line and reason).\n";
 
 int usage_error(const std::string& msg) {
-  std::cerr << "disco-ingest: " << msg << "\n" << kUsage;
+  std::cerr << "disco-ingest: " << msg << "\n(disco-ingest --help lists the options)\n";
   return 1;
 }
 
@@ -205,45 +206,30 @@ int run_all(const std::string& root, const std::string& json_path) {
 int main(int argc, char** argv) {
   std::vector<std::string> pos;
   std::string json_path;
-  bool quiet = false, gap_given = false;
+  bool quiet = false, keep_duplicates = false;
+  double gap_min = 0;
+  uint64_t max_rows = 0;
   dd::IngestOptions opt;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&](const char* name) -> const char* {
-      if (i + 1 >= argc) return nullptr;
-      (void)name;
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      std::cout << kUsage;
-      return 0;
-    } else if (a == "--json") {
-      const char* v = value("--json");
-      if (!v) return usage_error("--json needs a file");
-      json_path = v;
-    } else if (a == "--gap-min") {
-      const char* v = value("--gap-min");
-      char* end = nullptr;
-      const double g = v ? std::strtod(v, &end) : -1;
-      if (!v || *end || !(g > 0)) return usage_error("--gap-min needs a positive number of minutes");
-      opt.session_gap_ms = static_cast<int64_t>(g * 60000.0);
-      gap_given = true;
-    } else if (a == "--max-rows") {
-      const char* v = value("--max-rows");
-      char* end = nullptr;
-      const long long n = v ? std::strtoll(v, &end, 10) : -1;
-      if (!v || *end || n <= 0) return usage_error("--max-rows needs a positive integer");
-      opt.max_rows = static_cast<uint64_t>(n);
-    } else if (a == "--keep-duplicates") {
-      opt.drop_duplicates = false;
-    } else if (a == "--quiet" || a == "-q") {
-      quiet = true;
-    } else if (a.size() > 1 && a[0] == '-') {
-      return usage_error("unknown option " + a);
-    } else {
-      pos.push_back(a);
-    }
+  CLI::App app{kUsage, "disco-ingest"};
+  app.add_option("KIND_DIR", pos, "KIND DIR, or all [DATA_ROOT]")->expected(1, 2);
+  app.add_option("--json", json_path, "also write the data-quality report (all: the table) as JSON");
+  app.add_option("--gap-min", gap_min, "session inactivity gap in minutes (> 0)")
+      ->check(disco::cli::Real(0, 1e9, true));
+  app.add_option("--max-rows", max_rows, "read at most N data rows per file (>= 1)")
+      ->check(disco::cli::Int(1, int64_t{1} << 62));
+  app.add_flag("--keep-duplicates", keep_duplicates, "keep identical rows instead of dropping them");
+  app.add_flag("-q,--quiet", quiet, "print only the first summary line");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return usage_error(e.what());
   }
+  const bool gap_given = app.count("--gap-min") > 0;
+  if (gap_given) opt.session_gap_ms = static_cast<int64_t>(gap_min * 60000.0);
+  if (app.count("--max-rows")) opt.max_rows = max_rows;
+  if (keep_duplicates) opt.drop_duplicates = false;
   if (pos.empty()) return usage_error("missing KIND");
   try {
     if (pos[0] == "all") {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "disco/data/ingest.h"
+#include "disco/formats/cli.h"
 #include "disco/eval/baselines.h"
 #include "disco/eval/protocol.h"
 #include "disco/eval/report.h"
@@ -70,65 +71,40 @@ struct Args {
 };
 
 [[noreturn]] void usage_error(const std::string& msg) {
-  std::cerr << "disco-eval: " << msg << "\n\n" << kUsage;
+  std::cerr << "disco-eval: " << msg << "\n(disco-eval --help lists the options)\n";
   std::exit(2);
-}
-
-double parse_num(const std::string& flag, const std::string& v) {
-  try {
-    size_t pos = 0;
-    const double d = std::stod(v, &pos);
-    if (pos != v.size()) throw std::invalid_argument(v);
-    return d;
-  } catch (const std::exception&) {
-    usage_error(flag + " expects a number, got '" + v + "'");
-  }
 }
 
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string f = argv[i];
-    if (f == "--help" || f == "-h") {
-      std::cout << kUsage;
-      std::exit(0);
-    }
-    static const char* kFlags[] = {"--dataset", "--data", "--models", "--out", "--max-test", "--ties", "--unknown",
-                                   "--protocol", "--test-frac", "--session-gap-min", "--threads"};
-    if (std::find(std::begin(kFlags), std::end(kFlags), f) == std::end(kFlags)) usage_error("unknown option " + f);
-    if (i + 1 >= argc) usage_error("missing value after " + f);
-    const std::string v = argv[++i];
-    if (f == "--dataset") a.dataset = v;
-    else if (f == "--data") a.data = v;
-    else if (f == "--models") a.models = v;
-    else if (f == "--out") a.out = v;
-    else if (f == "--protocol") {
-      if (v != "sessions" && v != "timeline") usage_error("--protocol expects sessions or timeline");
-      a.protocol = v;
-    }
-    else if (f == "--max-test") {
-      const double d = parse_num(f, v);
-      if (d < 0) usage_error("--max-test must be >= 0");
-      a.max_test = static_cast<size_t>(d);
-    } else if (f == "--ties") {
-      if (!disco::eval::parse_tie_policy(v, a.ties)) usage_error("--ties expects optimistic, pessimistic or expected");
-    } else if (f == "--unknown") {
-      if (v == "drop") a.unknown = disco::eval::UnknownItems::Drop;
-      else if (v == "miss") a.unknown = disco::eval::UnknownItems::Miss;
-      else usage_error("--unknown expects drop or miss");
-    } else if (f == "--test-frac") {
-      a.test_frac = parse_num(f, v);
-      if (!(a.test_frac > 0 && a.test_frac < 1)) usage_error("--test-frac must be in (0, 1)");
-    } else if (f == "--session-gap-min") {
-      a.gap_min = parse_num(f, v);
-      if (!(a.gap_min > 0)) usage_error("--session-gap-min must be positive");
-    } else if (f == "--threads") {
-      a.threads = static_cast<int>(parse_num(f, v));
-      if (a.threads < 1 || a.threads > 256) usage_error("--threads must be in 1..256");
-    } else {
-      usage_error("unknown option " + f);
-    }
+  std::string ties = "expected", unknown = "drop";
+  CLI::App app{"disco-eval", "disco-eval"};
+  app.set_help_flag();  // kUsage is the help
+  bool help = false;
+  app.add_flag("-h,--help", help);
+  app.add_option("--dataset", a.dataset);
+  app.add_option("--data", a.data);
+  app.add_option("--models", a.models);
+  app.add_option("--out", a.out);
+  app.add_option("--max-test", a.max_test)->check(disco::cli::Int(0, int64_t{1} << 62));
+  app.add_option("--ties", ties)->check([&a](const std::string& v) {
+    return disco::eval::parse_tie_policy(v, a.ties) ? std::string() : "expected optimistic, pessimistic or expected, got '" + v + "'";
+  });
+  app.add_option("--unknown", unknown)->check(CLI::IsMember({"drop", "miss"}));
+  app.add_option("--protocol", a.protocol)->check(CLI::IsMember({"sessions", "timeline"}));
+  app.add_option("--test-frac", a.test_frac)->check(disco::cli::Real(0, 1, true, true));
+  app.add_option("--session-gap-min", a.gap_min)->check(disco::cli::Real(0, 1e9, true));
+  app.add_option("--threads", a.threads)->check(disco::cli::Int(1, 256));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    usage_error(e.what());
   }
+  if (help) {
+    std::cout << kUsage;
+    std::exit(0);
+  }
+  a.unknown = unknown == "miss" ? disco::eval::UnknownItems::Miss : disco::eval::UnknownItems::Drop;
   if (a.dataset.empty()) usage_error("--dataset is required");
   a.kinds = split_list(a.dataset);
   a.dirs = split_list(a.data);

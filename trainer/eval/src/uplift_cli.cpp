@@ -12,6 +12,7 @@
 #include "disco/data/dataset.h"
 #include "disco/data/ingest.h"
 #include "disco/eval/uplift.h"
+#include "disco/formats/cli.h"
 
 namespace disco::eval {
 
@@ -62,17 +63,6 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
-long long parse_int_arg(const std::string& flag, const std::string& v, long long lo, long long hi) {
-  try {
-    size_t pos = 0;
-    const long long n = std::stoll(v, &pos);
-    if (pos != v.size() || n < lo || n > hi) throw std::invalid_argument(v);
-    return n;
-  } catch (const std::exception&) {
-    usage_error(flag + " expects an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got '" + v + "'");
-  }
-}
-
 void write_file(const std::string& path, const std::string& text) {
   std::error_code ec;
   const auto parent = std::filesystem::path(path).parent_path();
@@ -93,43 +83,43 @@ int uplift_main(int argc, char** argv) {
   up::SimOptions sopt;
   int control = 0;
   bool targets_given = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::cout << kUsage;
-      return 0;
-    }
-    if (a == "--sim-segment") {
-      sopt.hidden_segment = true;
-      continue;
-    }
-    static const char* kFlags[] = {"--dataset",  "--data",     "--targets",  "--learners",     "--bases",
-                                   "--splits",   "--seed",     "--control-arm", "--sim-seed",  "--sim-shoppers", "--sim-world",
-                                   "--sim-days", "--max-rounds", "--threads", "--json",        "--html",
-                                   "--md"};
-    bool known = false;
-    for (const char* k : kFlags) known = known || a == k;
-    if (!known) usage_error("unknown option " + a);
-    if (i + 1 >= argc) usage_error("missing value after " + a);
-    const std::string v = argv[++i];
-    if (a == "--dataset") kinds = split_list(v);
-    else if (a == "--data") dirs = split_list(v);
-    else if (a == "--targets") targets = split_list(v), targets_given = true;
-    else if (a == "--learners") learners_s = v;
-    else if (a == "--bases") bases_s = v;
-    else if (a == "--splits") opt.splits = static_cast<int>(parse_int_arg(a, v, 1, 100));
-    else if (a == "--seed") opt.seed = static_cast<uint64_t>(parse_int_arg(a, v, 0, 1LL << 40));
-    else if (a == "--control-arm") control = static_cast<int>(parse_int_arg(a, v, 0, 65535));
-    else if (a == "--sim-seed") sopt.seed = static_cast<uint64_t>(parse_int_arg(a, v, 0, 1LL << 40));
-    else if (a == "--sim-shoppers") sopt.shoppers = static_cast<uint32_t>(parse_int_arg(a, v, 100, 10000000));
-    else if (a == "--sim-world") sopt.world = static_cast<int>(parse_int_arg(a, v, 1, 2));
-    else if (a == "--sim-days") sopt.days = static_cast<uint32_t>(parse_int_arg(a, v, 1, 3650));
-    else if (a == "--max-rounds") opt.xgb.max_rounds = static_cast<int>(parse_int_arg(a, v, 1, 100000));
-    else if (a == "--threads") opt.threads = static_cast<int>(parse_int_arg(a, v, 1, 256));
-    else if (a == "--json") json_path = v;
-    else if (a == "--html") html_path = v;
-    else if (a == "--md") md_path = v;
+  using disco::cli::Int;
+  std::string kinds_s, dirs_s, targets_s;
+  CLI::App app{"disco-eval uplift", "disco-eval uplift"};
+  app.set_help_flag();  // kUsage is the help
+  bool help = false;
+  app.add_flag("-h,--help", help);
+  app.add_flag("--sim-segment", sopt.hidden_segment);
+  app.add_option("--dataset", kinds_s);
+  app.add_option("--data", dirs_s);
+  app.add_option("--targets", targets_s);
+  app.add_option("--learners", learners_s);
+  app.add_option("--bases", bases_s);
+  app.add_option("--splits", opt.splits)->check(Int(1, 100));
+  app.add_option("--seed", opt.seed)->check(Int(0, 1LL << 40));
+  app.add_option("--control-arm", control)->check(Int(0, 65535));
+  app.add_option("--sim-seed", sopt.seed)->check(Int(0, 1LL << 40));
+  app.add_option("--sim-shoppers", sopt.shoppers)->check(Int(100, 10000000));
+  app.add_option("--sim-world", sopt.world)->check(Int(1, 2));
+  app.add_option("--sim-days", sopt.days)->check(Int(1, 3650));
+  app.add_option("--max-rounds", opt.xgb.max_rounds)->check(Int(1, 100000));
+  app.add_option("--threads", opt.threads)->check(Int(1, 256));
+  app.add_option("--json", json_path);
+  app.add_option("--html", html_path);
+  app.add_option("--md", md_path);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    usage_error(e.what());
   }
+  if (help) {
+    std::cout << kUsage;
+    return 0;
+  }
+  kinds = split_list(kinds_s);
+  dirs = split_list(dirs_s);
+  targets_given = app.count("--targets") > 0;
+  targets = split_list(targets_s);
   if (kinds.empty()) usage_error("--dataset is required");
   if (!dirs.empty() && dirs.size() != kinds.size())
     usage_error("--data names " + std::to_string(dirs.size()) + " folders for " + std::to_string(kinds.size()) + " datasets");

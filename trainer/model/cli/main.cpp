@@ -1,5 +1,9 @@
 // disco-train: train, evaluate and export the disco sequence model (see trainer/model/README.md).
+#include <CLI/CLI.hpp>
+
+#include <charconv>
 #include <cmath>
+#include <map>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -80,18 +84,21 @@ examples:
       --bandit-prior bandit_prior.json --noise-scale 0.25
 )";
 
-bool is_job_key(const std::string& k) {
-  static const char* keys[] = {"data", "kind", "out", "key", "int4", "baselines", "max_test_sessions", "eval_threads",
-                               "valid_frac", "test_frac", "cold_holdout", "max_rows", "model_version", "runtime_int8",
-                               "reference_sessions", "bundle", "model", "steps", "warmup", "dump", "bandit_prior", "noise_scale",
-                               "policy_fit", "budget", "budget_mode", "budget_dual_rate"};
-  for (const char* x : keys)
-    if (k == x) return true;
-  return false;
-}
+// Every option (config-file key); --a-b and --a_b are the same option, as is `a_b = ...` in --config.
+const char* kTrainKeys[] = {"emb_dim", "hidden", "layers", "price_buckets", "gap_buckets", "dropout", "softmax",
+                            "num_sampled", "prop_weight", "epochs", "batch_size", "max_len", "lr", "lr_decay",
+                            "plateau_factor", "patience", "weight_decay", "clip_grad", "seed", "threads", "device",
+                            "checkpoint_every_steps", "crash_after_steps", "max_steps", "inject_nan_at_step", "progress"};
+const char* kJobKeys[] = {"data", "kind", "out", "key", "baselines", "max_test_sessions", "eval_threads", "valid_frac",
+                          "test_frac", "cold_holdout", "max_rows", "model_version", "runtime_int8", "reference_sessions",
+                          "bundle", "model", "steps", "warmup", "dump", "bandit_prior", "noise_scale", "policy_fit",
+                          "budget", "budget_mode", "budget_dual_rate"};
+const char* kFlags[] = {"fresh", "int4", "no_int4", "no_runtime_int8"};
 
-bool is_flag(const std::string& k) {
-  return k == "fresh" || k == "int4" || k == "no_int4" || k == "no_runtime_int8" || k == "help";
+bool is_job_key(const std::string& k) {
+  for (const char* x : kJobKeys)
+    if (k == x) return true;
+  return k == "int4";
 }
 
 struct Cli {
@@ -104,6 +111,15 @@ double num(const std::string& k, const std::string& v) {
   char* end = nullptr;
   const double x = std::strtod(v.c_str(), &end);
   if (v.empty() || *end) throw TrainError("option " + k + ": expected a number, got '" + v + "'");
+  return x;
+}
+
+int64_t integer(const std::string& k, const std::string& v, int64_t lo, int64_t hi) {
+  int64_t x = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (v.empty() || ec != std::errc() || end != v.data() + v.size() || x < lo || x > hi)
+    throw TrainError("option " + k + ": expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                     "], got '" + v + "'");
   return x;
 }
 
@@ -136,14 +152,14 @@ void apply(Cli& c, const std::string& key_in, const std::string& v) {
         s = e + 1;
       }
     }
-  } else if (k == "max_test_sessions") j.max_test_sessions = uint64_t(num(k, v));
-  else if (k == "eval_threads") j.eval_threads = int(num(k, v));
+  } else if (k == "max_test_sessions") j.max_test_sessions = uint64_t(integer(k, v, 0, INT64_MAX));
+  else if (k == "eval_threads") j.eval_threads = int(integer(k, v, 0, 1024));
   else if (k == "valid_frac") j.valid_frac = num(k, v);
   else if (k == "test_frac") j.test_frac = num(k, v);
   else if (k == "cold_holdout") j.cold_holdout = num(k, v);
-  else if (k == "max_rows") j.max_rows = uint64_t(num(k, v));
+  else if (k == "max_rows") j.max_rows = uint64_t(integer(k, v, 0, INT64_MAX));
   else if (k == "model_version") j.model_version = v;
-  else if (k == "reference_sessions") j.reference_sessions = size_t(num(k, v));
+  else if (k == "reference_sessions") j.reference_sessions = size_t(integer(k, v, 0, INT64_MAX));
   else if (k == "bundle") j.bundle_out = v;
   else if (k == "model") j.model_file = v;
   else if (k == "bandit_prior") j.bandit_prior = v;
@@ -165,8 +181,8 @@ void apply(Cli& c, const std::string& key_in, const std::string& v) {
     if (!(j.budget_dual_rate > 0) || !(j.budget_dual_rate <= 1e6))
       throw TrainError("option budget_dual_rate: expected a number in (0, 1e6], got '" + v + "'");
   }
-  else if (k == "steps") c.steps = int(num(k, v));
-  else if (k == "warmup") c.warmup = int(num(k, v));
+  else if (k == "steps") c.steps = int(integer(k, v, 1, INT32_MAX));
+  else if (k == "warmup") c.warmup = int(integer(k, v, 0, INT32_MAX));
   else if (k == "dump") c.dump = v;
 }
 
@@ -184,38 +200,46 @@ int main(int argc, char** argv) {
     return 2;
   }
   Cli c;
+  CLI::App app{"disco-train " + cmd, "disco-train " + cmd};
+  app.set_help_flag();  // kUsage is the help
+  app.add_flag("-h,--help");
+  std::string config;
+  app.add_option("--config", config);
+  std::map<const CLI::Option*, std::string> key_of;
+  auto add = [&](const char* key, bool flag) {
+    std::string dashed = key;
+    for (char& ch : dashed)
+      if (ch == '_') ch = '-';
+    std::string names = "--" + dashed;
+    if (dashed != key) names += std::string(",--") + key;
+    CLI::Option* o = flag ? app.add_flag(names) : app.add_option(names);
+    o->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    key_of[o] = key;
+  };
+  for (const char* k : kTrainKeys) add(k, false);
+  for (const char* k : kJobKeys) add(k, false);
+  for (const char* k : kFlags) add(k, true);
   try {
-    // --config first, then flags in order (flags win)
-    std::vector<std::pair<std::string, std::string>> flags;
-    for (int i = 2; i < argc; ++i) {
-      std::string a = argv[i];
-      if (a == "-h" || a == "--help") {
-        std::fputs(kUsage, stdout);
-        return 0;
-      }
-      if (a.rfind("--", 0) != 0) throw TrainError("unexpected argument '" + a + "' (options start with --; see --help)");
-      a = a.substr(2);
-      std::string k = a, v;
-      const auto eq = a.find('=');
-      if (eq != std::string::npos) {
-        k = a.substr(0, eq);
-        v = a.substr(eq + 1);
-      } else {
-        std::string kn = k;
-        for (char& ch : kn)
-          if (ch == '-') ch = '_';
-        if (!is_flag(kn)) {
-          if (i + 1 >= argc) throw TrainError("option --" + k + " needs a value");
-          v = argv[++i];
-        }
-      }
-      if (k == "config") {
-        for (const auto& [ck, cv] : read_config_file(v)) apply(c, ck, cv);
-      } else {
-        flags.emplace_back(k, v);
-      }
+    app.parse(argc - 1, argv + 1);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "disco-train %s: error: %s (see --help)\n", cmd.c_str(), e.what());
+    return 2;
+  }
+  if (app.count("--help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  try {
+    // --config first, then the flags in command-line order (flags win)
+    if (!config.empty())
+      for (const auto& [ck, cv] : read_config_file(config)) apply(c, ck, cv);
+    std::map<const CLI::Option*, size_t> next;
+    for (const CLI::Option* o : app.parse_order()) {
+      const auto it = key_of.find(o);
+      if (it == key_of.end()) continue;
+      const size_t i = next[o]++;
+      apply(c, it->second, i < o->results().size() ? o->results()[i] : std::string());
     }
-    for (const auto& [k, v] : flags) apply(c, k, v);
   } catch (const TrainError& e) {
     std::fprintf(stderr, "disco-train %s: error: %s\n", cmd.c_str(), e.what());
     return 2;

@@ -1,7 +1,6 @@
 // disco-sim calibrate: the simulator's discount response and habituation against real randomized
 // experiments (trainer/sim/README.md, "Calibration").
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -10,6 +9,7 @@
 #include <string_view>
 
 #include "disco/data/ingest.h"
+#include "disco/formats/cli.h"
 #include "disco/sim/arms.h"
 #include "disco/sim/calibration.h"
 #include "disco/sim/environment.h"
@@ -51,15 +51,6 @@ const char* kCalibrateUsage =
   std::exit(2);
 }
 
-uint64_t cal_uint(std::string_view flag, std::string_view v, uint64_t min_value) {
-  uint64_t out = 0;
-  auto r = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (r.ec != std::errc() || r.ptr != v.data() + v.size() || v.empty())
-    cal_usage_error(std::string(flag) + ": expected a non-negative integer, got '" + std::string(v) + "'");
-  if (out < min_value) cal_usage_error(std::string(flag) + ": must be >= " + std::to_string(min_value));
-  return out;
-}
-
 }  // namespace
 
 int calibrate_main(int argc, char** argv) {
@@ -70,44 +61,39 @@ int calibrate_main(int argc, char** argv) {
   double campaign_visits = 0;  // auto
   int uplift_arm = 2;
   std::string data_dir;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (a == "-h" || a == "--help") {
-      std::fputs(kCalibrateUsage, stdout);
-      return 0;
-    }
-    std::string_view flag = a, val;
-    if (size_t eq = a.find('='); a.starts_with("--") && eq != std::string_view::npos) {
-      flag = a.substr(0, eq);
-      val = a.substr(eq + 1);
-    } else {
-      if (!(a == "--seed" || a == "--shoppers" || a == "--uplift-shoppers" || a == "--items" || a == "--uplift-arm" ||
-            a == "--data" || a == "--campaign-visits" || a == "--world"))
-        cal_usage_error("unknown option '" + std::string(a) + "'");
-      if (i + 1 >= argc) cal_usage_error(std::string(a) + ": missing value");
-      val = argv[++i];
-    }
-    if (flag == "--seed") base.seed = cal_uint(flag, val, 0);
-    else if (flag == "--world") {
-      base.world_version = int(cal_uint(flag, val, 1));
-      if (base.world_version > 2) cal_usage_error("--world: expected 1 or 2");
-    }
-    else if (flag == "--shoppers") campaign_shoppers = uint32_t(cal_uint(flag, val, 100));
-    else if (flag == "--uplift-shoppers") uplift_shoppers = uint32_t(cal_uint(flag, val, 100));
-    else if (flag == "--items") base.num_items = uint32_t(cal_uint(flag, val, 10));
-    else if (flag == "--uplift-arm") {
-      uplift_arm = parse_arm(val);
-      if (uplift_arm <= 0) cal_usage_error("--uplift-arm: expected a discount arm (5%, 10%, 15%, 20%, free-shipping)");
-    } else if (flag == "--data") data_dir = std::string(val);
-    else if (flag == "--campaign-visits") {
-      std::string v(val);
-      char* end = nullptr;
-      campaign_visits = v == "auto" ? 0 : std::strtod(v.c_str(), &end);
-      if (v != "auto" && (v.empty() || *end || !(campaign_visits > 0 && campaign_visits <= 10)))
-        cal_usage_error("--campaign-visits: expected auto or a number in (0, 10], got '" + v + "'");
-    }
-    else cal_usage_error("unknown option '" + std::string(flag) + "'");
+  using disco::cli::Int;
+  std::string arm_text, visits_text = "auto";
+  CLI::App app{"disco-sim calibrate", "disco-sim calibrate"};
+  app.set_help_flag();  // kCalibrateUsage is the help
+  bool help = false;
+  app.add_flag("-h,--help", help);
+  app.add_option("--seed", base.seed)->check(disco::cli::Uint64());
+  app.add_option("--world", base.world_version)->check(Int(1, 2));
+  app.add_option("--shoppers", campaign_shoppers)->check(Int(100, UINT32_MAX));
+  app.add_option("--uplift-shoppers", uplift_shoppers)->check(Int(100, UINT32_MAX));
+  app.add_option("--items", base.num_items)->check(Int(10, UINT32_MAX));
+  app.add_option("--uplift-arm", arm_text)->check([](const std::string& v) {
+    return parse_arm(v) > 0 ? std::string() : "expected a discount arm (5%, 10%, 15%, 20%, free-shipping), got '" + v + "'";
+  });
+  app.add_option("--data", data_dir);
+  app.add_option("--campaign-visits", visits_text)->check([](const std::string& v) {
+    char* end = nullptr;
+    const double x = v == "auto" ? 1 : std::strtod(v.c_str(), &end);
+    return v == "auto" || (!v.empty() && !*end && x > 0 && x <= 10)
+               ? std::string()
+               : "expected auto or a number in (0, 10], got '" + v + "'";
+  });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    cal_usage_error(e.what());
   }
+  if (help) {
+    std::fputs(kCalibrateUsage, stdout);
+    return 0;
+  }
+  if (!arm_text.empty()) uplift_arm = parse_arm(arm_text);
+  if (visits_text != "auto") campaign_visits = std::strtod(visits_text.c_str(), nullptr);
   if (data_dir.empty()) data_dir = disco::data::data_root();
   namespace fs = std::filesystem;
   char sim_name[96];

@@ -1,5 +1,4 @@
 // disco-sim: writes a simulated store's logs in the canonical CSV format and prints a summary.
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -7,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "disco/formats/cli.h"
 #include "disco/sim/environment.h"
 #include "disco/sim/simulate.h"
 
@@ -53,17 +53,6 @@ const char* kUsage =
   std::exit(2);
 }
 
-template <class T>
-T parse_uint(std::string_view flag, std::string_view v, T min_value) {
-  T out{};
-  auto r = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (r.ec != std::errc() || r.ptr != v.data() + v.size() || v.empty())
-    usage_error(std::string(flag) + ": expected a non-negative integer, got '" + std::string(v) + "'");
-  if (out < min_value)
-    usage_error(std::string(flag) + ": must be >= " + std::to_string(min_value) + ", got " + std::string(v));
-  return out;
-}
-
 }  // namespace
 
 int calibrate_main(int argc, char** argv);  // calibrate_main.cpp
@@ -76,49 +65,29 @@ int main(int argc, char** argv) {
   std::string policy_spec = "uniform";
   double dirty_rate = 0.002;
   bool quiet = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (a == "-h" || a == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (a == "--quiet") {
-      quiet = true;
-      continue;
-    }
-    std::string_view val;
-    std::string_view flag = a;
-    if (size_t eq = a.find('='); a.starts_with("--") && eq != std::string_view::npos) {
-      flag = a.substr(0, eq);
-      val = a.substr(eq + 1);
-    } else {
-      const bool known = a == "--seed" || a == "--out" || a == "--shoppers" || a == "--items" ||
-                         a == "--days" || a == "--categories" || a == "--logging-policy" || a == "--world" ||
-                         a == "--dirty-rate";
-      if (!known) usage_error("unknown option '" + std::string(a) + "'");
-      if (i + 1 >= argc) usage_error(std::string(a) + ": missing value");
-      val = argv[++i];
-    }
-    if (flag == "--seed") cfg.seed = parse_uint<uint64_t>(flag, val, 0);
-    else if (flag == "--out") out = std::string(val);
-    else if (flag == "--shoppers") cfg.num_shoppers = parse_uint<uint32_t>(flag, val, 1);
-    else if (flag == "--items") cfg.num_items = parse_uint<uint32_t>(flag, val, 1);
-    else if (flag == "--days") cfg.num_days = parse_uint<uint32_t>(flag, val, 1);
-    else if (flag == "--categories") cfg.num_categories = parse_uint<uint32_t>(flag, val, 1);
-    else if (flag == "--logging-policy") policy_spec = std::string(val);
-    else if (flag == "--world") {
-      cfg.world_version = int(parse_uint<uint32_t>(flag, val, 1));
-      if (cfg.world_version > 2) usage_error("--world: expected 1 or 2, got " + std::string(val));
-    }
-    else if (flag == "--dirty-rate") {
-      std::string s(val);
-      char* end = nullptr;
-      dirty_rate = std::strtod(s.c_str(), &end);
-      if (s.empty() || *end != '\0' || !(dirty_rate >= 0.0 && dirty_rate < 1.0))
-        usage_error("--dirty-rate: expected a number in [0, 1), got '" + s + "'");
-    } else {
-      usage_error("unknown option '" + std::string(flag) + "'");
-    }
+  using disco::cli::Int;
+  CLI::App app{"disco-sim", "disco-sim"};
+  app.set_help_flag();  // kUsage is the help
+  bool help = false;
+  app.add_flag("-h,--help", help);
+  app.add_option("--seed", cfg.seed)->check(disco::cli::Uint64());
+  app.add_option("--out", out);
+  app.add_option("--shoppers", cfg.num_shoppers)->check(Int(1, UINT32_MAX));
+  app.add_option("--items", cfg.num_items)->check(Int(1, UINT32_MAX));
+  app.add_option("--days", cfg.num_days)->check(Int(1, 3650));
+  app.add_option("--categories", cfg.num_categories)->check(Int(1, UINT32_MAX));
+  app.add_option("--logging-policy", policy_spec);
+  app.add_option("--world", cfg.world_version)->check(Int(1, 2));
+  app.add_option("--dirty-rate", dirty_rate)->check(disco::cli::Real(0, 1, false, true));
+  app.add_flag("--quiet", quiet);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    usage_error(e.what());
+  }
+  if (help) {
+    std::fputs(kUsage, stdout);
+    return 0;
   }
   if (out.empty()) usage_error("--out DIR is required");
   if (cfg.num_days > 3650) usage_error("--days: at most 3650");
