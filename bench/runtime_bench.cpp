@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "disco/bundle_writer.h"
+#include "disco/formats/cli.h"
 #include "disco/context.h"
 #include "disco/disco.h"
 #include "disco/kernels.h"
@@ -46,13 +47,13 @@ volatile uint64_t g_sink;
 int main(int argc, char** argv) {
   uint32_t n_items = 10000, iters = 20000;
   uint16_t d = 32, h = 64;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--items") n_items = uint32_t(std::atoi(argv[i + 1]));
-    else if (a == "--iters") iters = uint32_t(std::atoi(argv[i + 1]));
-    else if (a == "--dim") d = uint16_t(std::atoi(argv[i + 1]));
-    else if (a == "--hidden") h = uint16_t(std::atoi(argv[i + 1]));
-  }
+  using disco::cli::Int;
+  CLI::App app{"runtime_bench: one decision's latency on a synthetic bundle", "runtime_bench"};
+  app.add_option("--items", n_items)->check(Int(1, 10000000))->capture_default_str();
+  app.add_option("--iters", iters)->check(Int(1, 1000000000))->capture_default_str();
+  app.add_option("--dim", d)->check(Int(1, 1024))->capture_default_str();
+  app.add_option("--hidden", h)->check(Int(1, 4096))->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
   disco::SyntheticOptions so;
   so.n_items = n_items;
   so.emb_dim = d;

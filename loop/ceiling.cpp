@@ -27,6 +27,7 @@
 #include <tuple>
 #include <vector>
 
+#include "disco/formats/cli.h"
 #include "disco/sim/environment.h"
 #include "disco/sim/simulate.h"
 
@@ -192,30 +193,27 @@ Score bins(const std::vector<Rec>& recs, uint32_t eval_below, int64_t from) {
   });
 }
 
-uint64_t arg(int argc, char** argv, const char* name, uint64_t def) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == name) return std::strtoull(argv[i + 1], nullptr, 10);
-  return def;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
-      std::puts("disco-loop-ceiling [--seed 42] [--shoppers 6000] [--items 3000] [--days 21] [--history-days 7] [--world 2]\n"
-                "                   [--train-shoppers 60000]\n"
-                "The loop's world (same flags as disco-loop) plus train-shoppers other shoppers of the same store.");
-      return 0;
-    }
+  using disco::cli::Int;
   Config cfg;
-  cfg.seed = arg(argc, argv, "--seed", 42);
-  cfg.world_version = int(arg(argc, argv, "--world", uint64_t(kDefaultWorldVersion)));
-  const uint32_t shoppers = uint32_t(arg(argc, argv, "--shoppers", 6000));
-  const uint32_t train = uint32_t(arg(argc, argv, "--train-shoppers", 60000));
-  cfg.num_items = uint32_t(arg(argc, argv, "--items", 3000));
-  const uint32_t history = uint32_t(arg(argc, argv, "--history-days", 7));
-  cfg.num_days = history + uint32_t(arg(argc, argv, "--days", 21));
+  cfg.seed = 42;
+  cfg.world_version = kDefaultWorldVersion;
+  uint32_t shoppers = 6000, train = 60000, history = 7, days = 21;
+  cfg.num_items = 3000;
+  CLI::App app{"disco-loop-ceiling: the loop's world (same flags as disco-loop) plus train-shoppers other shoppers of "
+               "the same store",
+               "disco-loop-ceiling"};
+  app.add_option("--seed", cfg.seed)->check(disco::cli::Uint64())->capture_default_str();
+  app.add_option("--shoppers", shoppers)->check(Int(1, 100000000))->capture_default_str();
+  app.add_option("--items", cfg.num_items)->check(Int(1, 100000000))->capture_default_str();
+  app.add_option("--days", days)->check(Int(1, 3650))->capture_default_str();
+  app.add_option("--history-days", history)->check(Int(0, 3650))->capture_default_str();
+  app.add_option("--world", cfg.world_version)->check(Int(1, 2))->capture_default_str();
+  app.add_option("--train-shoppers", train)->check(Int(0, 100000000))->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  cfg.num_days = history + days;
   cfg.num_shoppers = shoppers + train;
   Environment env(cfg);
   const Browsing browsing = generate_browsing(env);
