@@ -26,13 +26,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 DEPS=build/gpu-deps/include
-if [ ! -d "$DEPS/Eigen" ]; then
+if [ ! -d "$DEPS/Eigen" ] || [ ! -d "$DEPS/CLI" ]; then
   mkdir -p "$DEPS"
-  for d in /usr/include/eigen3/Eigen /usr/include/cereal /usr/include/flatbuffers; do
+  for d in /usr/include/eigen3/Eigen /usr/include/cereal /usr/include/flatbuffers /usr/include/CLI; do
     [ -d "$d" ] && cp -r "$d" "$DEPS/"
   done
 fi
-[ -d "$DEPS/Eigen" ] || { echo "gpu-train.sh: no Eigen headers in $DEPS (carry build/gpu-deps)" >&2; exit 1; }
+[ -d "$DEPS/Eigen" ] && [ -d "$DEPS/CLI" ] || { echo "gpu-train.sh: no Eigen or CLI11 headers in $DEPS (carry build/gpu-deps)" >&2; exit 1; }
 PY=python3
 $PY -c 'import torch' 2>/dev/null || PY=/usr/bin/python3
 TORCH_PREFIX=$($PY -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null || true)

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "disco/formats/cli.h"
 #include "disco/disco.h"
 #include "world.h"
 
@@ -34,13 +35,6 @@ namespace {
   std::exit(1);
 }
 
-uint64_t parse_u64(const std::string& flag, const char* v) {
-  char* end = nullptr;
-  errno = 0;
-  unsigned long long x = std::strtoull(v, &end, 10);
-  if (errno || !end || *end || !*v) die(flag + ": expected a non-negative integer, got '" + v + "'");
-  return x;
-}
 
 uint64_t fnv1a64(const std::string& s) {
   uint64_t h = 0xcbf29ce484222325ULL;
@@ -279,29 +273,28 @@ int main(int argc, char** argv) {
   std::string json_out;
   bool verbose = false, references = false;
   std::string dump_prefix;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> const char* {
-      if (i + 1 >= argc) die(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--seed") cfg.seed = parse_u64(a, next());
-    else if (a == "--shoppers") cfg.num_shoppers = uint32_t(parse_u64(a, next()));
-    else if (a == "--items") cfg.num_items = uint32_t(parse_u64(a, next()));
-    else if (a == "--days") cfg.num_days = uint32_t(parse_u64(a, next()));
-    else if (a == "--history-days") history_days = uint32_t(parse_u64(a, next()));
-    else if (a == "--world") cfg.world_version = int(parse_u64(a, next()));
-    else if (a == "--runtime-seed") runtime_seed = parse_u64(a, next());
-    else if (a == "--bundle") bundles.push_back(next());
-    else if (a == "--json") json_out = next();
-    else if (a == "--segments") verbose = true;
-    else if (a == "--references") references = true;
-    else if (a == "--dump") dump_prefix = next();
-    else if (a == "--help" || a == "-h") {
-      std::puts("disco-loop-lab --bundle B [--bundle B2 ...] [--seed 42] [--shoppers 6000] [--items 3000] [--days 21] "
-                "[--history-days 7] [--world N] [--runtime-seed 1] [--json FILE] [--segments] [--references] [--dump PREFIX]\n(see the source header)");
-      return 0;
-    } else die("unknown argument '" + a + "' (see --help)");
+  using disco::cli::Int;
+  CLI::App app{"disco-loop-lab --bundle B [--bundle B2 ...] [options]: the loop's world with disco's runtime in the same "
+               "process, one run per bundle (see the source header)",
+               "disco-loop-lab"};
+  app.add_option("--bundle", bundles, "a bundle to run (repeatable)");
+  app.add_option("--seed", cfg.seed)->check(disco::cli::Uint64())->capture_default_str();
+  app.add_option("--shoppers", cfg.num_shoppers)->check(Int(1, 100000000))->capture_default_str();
+  app.add_option("--items", cfg.num_items)->check(Int(1, 100000000))->capture_default_str();
+  app.add_option("--days", cfg.num_days, "loop days")->check(Int(1, 3650))->capture_default_str();
+  app.add_option("--history-days", history_days)->check(Int(0, 3650))->capture_default_str();
+  app.add_option("--world", cfg.world_version)->check(Int(1, 2))->capture_default_str();
+  app.add_option("--runtime-seed", runtime_seed)->check(disco::cli::Uint64())->capture_default_str();
+  app.add_option("--json", json_out, "write the totals as JSON");
+  app.add_flag("--segments", verbose, "also print the figures per hidden segment");
+  app.add_flag("--references", references, "also run the reference policies");
+  app.add_option("--dump", dump_prefix, "write the decisions as CSV files PREFIX*");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    die(std::string(e.what()) + " (see --help)");
   }
   if (bundles.empty()) die("give at least one --bundle");
   const uint32_t loop_days = cfg.num_days;

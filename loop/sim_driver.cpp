@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "disco/formats/cli.h"
 #include "disco/sim/arms.h"
 #include "disco/sim/environment.h"
 #include "disco/sim/simulate.h"
@@ -43,13 +44,6 @@ namespace {
   std::exit(1);
 }
 
-uint64_t parse_u64(const std::string& flag, const char* v) {
-  char* end = nullptr;
-  errno = 0;
-  unsigned long long x = std::strtoull(v, &end, 10);
-  if (errno || !end || *end || !*v) die(flag + ": expected a non-negative integer, got '" + v + "'");
-  return x;
-}
 
 }  // namespace
 
@@ -60,24 +54,23 @@ int main(int argc, char** argv) {
   cfg.num_days = 21;
   uint32_t history_days = 7;
   std::string out;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> const char* {
-      if (i + 1 >= argc) die(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--seed") cfg.seed = parse_u64(a, next());
-    else if (a == "--shoppers") cfg.num_shoppers = uint32_t(parse_u64(a, next()));
-    else if (a == "--items") cfg.num_items = uint32_t(parse_u64(a, next()));
-    else if (a == "--days") cfg.num_days = uint32_t(parse_u64(a, next()));
-    else if (a == "--history-days") history_days = uint32_t(parse_u64(a, next()));
-    else if (a == "--world") cfg.world_version = int(parse_u64(a, next()));
-    else if (a == "--out") out = next();
-    else if (a == "--help" || a == "-h") {
-      std::puts("disco-loop-sim --out DIR [--seed 42] [--shoppers 6000] [--items 3000] [--days 21 (loop days)] "
-                "[--history-days 7]\nThen reads STEP/ARMS/EVENTS/FINISH commands on stdin (see the source header).");
-      return 0;
-    } else die("unknown argument '" + a + "' (see --help)");
+  using disco::cli::Int;
+  CLI::App app{"disco-loop-sim --out DIR [options]: the simulator's side of `disco loop`; then reads STEP/ARMS/EVENTS/FINISH "
+               "commands on stdin (see the source header)",
+               "disco-loop-sim"};
+  app.add_option("--seed", cfg.seed)->check(disco::cli::Uint64())->capture_default_str();
+  app.add_option("--shoppers", cfg.num_shoppers)->check(Int(1, 100000000))->capture_default_str();
+  app.add_option("--items", cfg.num_items)->check(Int(10, 100000000))->capture_default_str();
+  app.add_option("--days", cfg.num_days, "loop days")->check(Int(1, 3650))->capture_default_str();
+  app.add_option("--history-days", history_days)->check(Int(0, 3650))->capture_default_str();
+  app.add_option("--world", cfg.world_version)->check(Int(1, 2))->capture_default_str();
+  app.add_option("--out", out, "output folder");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    die(std::string(e.what()) + " (see --help)");
   }
   if (out.empty()) die("--out DIR is required");
   if (cfg.num_shoppers == 0 || cfg.num_items < 10 || cfg.num_days == 0) die("need --shoppers > 0, --items >= 10, --days > 0");

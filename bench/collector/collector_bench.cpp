@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "disco/formats/cli.h"
 #include "disco/collector/auth.h"
 #include "disco/collector/batch.h"
 #include "collector_test_util.h"
@@ -271,19 +272,25 @@ Result run_case(const std::string& name, const Opts& o, const std::vector<std::s
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   Opts o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
-    if (k == "--seconds") o.seconds = std::stod(v);
-    else if (k == "--connections") o.conns = std::stoi(v);
-    else if (k == "--batch") o.batch = std::stoul(v);
-    else if (k == "--format") o.fb = v == "fb";
-    else if (k == "--only") o.only = v;
-    else if (k == "--max-rate") o.max_rate = std::stod(v);
-    else {
-      std::fprintf(stderr, "unknown flag %s\n", k.c_str());
-      return 2;
-    }
+  std::string format = "json";
+  CLI::App app{"collector_bench: signed batches of outcomes against disco-collector, per storage case", "collector_bench"};
+  app.add_option("--seconds", o.seconds, "seconds per case")->check(disco::cli::Real(0, 3600, true))->capture_default_str();
+  app.add_option("--connections", o.conns)->check(disco::cli::Int(1, 4096))->capture_default_str();
+  app.add_option("--batch", o.batch, "outcomes per request")->check(disco::cli::Int(1, 1000000))->capture_default_str();
+  app.add_option("--format", format)->check(CLI::IsMember({"json", "fb"}))->capture_default_str();
+  app.add_option("--only", o.only, "one case: sqlite, sqlite-1, jetstream, ...");
+  app.add_option("--max-rate", o.max_rate, "outcomes/s the request pool is sized for")
+      ->check(disco::cli::Real(0, 1e9, true))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "collector_bench: %s\n", e.what());
+    return 2;
   }
+  o.fb = format == "fb";
   std::string root = (std::filesystem::temp_directory_path() / ("disco-collector-bench-" + std::to_string(getpid()))).string();
   std::filesystem::remove_all(root);
   std::filesystem::create_directories(root);

@@ -2,7 +2,10 @@
 // disco LSTM with train() (same code as disco-train), printing data, device, events/s and epoch
 // times. For bench/gpu-train.sh; the full job (evaluation, export) is disco-train.
 //   disco-gpu-train --data DIR [--key value ...]   (keys: disco-train's training options)
+#include <CLI/CLI.hpp>
+
 #include <chrono>
+#include <map>
 #include <cstdio>
 #include <string>
 
@@ -15,18 +18,22 @@ int main(int argc, char** argv) {
   std::string data;
   TrainConfig cfg;
   cfg.progress = "lines";
+  CLI::App app{"disco-gpu-train --data DIR [--epochs N --batch-size N --device cuda ...] (disco-train's training options)",
+               "disco-gpu-train"};
+  app.add_option("--data", data, "canonical CSV folder")->required();
+  std::map<const CLI::Option*, std::string> key_of;
+  for (const std::string& key : TrainConfig::keys()) {
+    std::string dashed = key;
+    for (char& ch : dashed)
+      if (ch == '_') ch = '-';
+    std::string names = "--" + dashed + (dashed != key ? ",--" + key : std::string());
+    CLI::Option* o = TrainConfig::is_flag(key) ? app.add_flag(names) : app.add_option(names);
+    key_of[o] = key;
+  }
+  CLI11_PARSE(app, argc, argv);
   try {
-    for (int i = 1; i < argc; ++i) {
-      std::string k = argv[i];
-      if (k == "-h" || k == "--help") {
-        std::printf("usage: disco-gpu-train --data DIR [--epochs N --batch-size N --device cuda ...]\n");
-        return 0;
-      }
-      if (k.rfind("--", 0) != 0 || i + 1 >= argc) throw TrainError("expected --key value, got '" + k + "'");
-      const std::string v = argv[++i];
-      if (k == "--data") data = v;
-      else cfg.set(k.substr(2), v);
-    }
+    for (const CLI::Option* o : app.parse_order())
+      if (const auto it = key_of.find(o); it != key_of.end()) cfg.set(it->second, o->results().back());
     if (data.empty()) throw TrainError("--data DIR is required");
     using Clock = std::chrono::steady_clock;
     auto t0 = Clock::now();

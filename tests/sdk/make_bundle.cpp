@@ -14,6 +14,7 @@
 #include <string>
 
 #include "disco/bundle_writer.h"
+#include "disco/formats/cli.h"
 
 namespace {
 int usage(const char* msg) {
@@ -30,23 +31,27 @@ int main(int argc, char** argv) {
   disco::SyntheticOptions so;
   std::string out, key_path, model_version, catalog_path;
   int schema_major = -1;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
-    const char* v = nullptr;
-    if (a == "--int4") { so.item_dtype = disco::TensorDType::I4; continue; }
-    if (!(v = next())) return usage(("missing value after " + a).c_str());
-    if (a == "--out") out = v;
-    else if (a == "--items") so.n_items = static_cast<uint32_t>(std::strtoul(v, nullptr, 10));
-    else if (a == "--dim") so.emb_dim = static_cast<uint16_t>(std::strtoul(v, nullptr, 10));
-    else if (a == "--hidden") so.hidden = static_cast<uint16_t>(std::strtoul(v, nullptr, 10));
-    else if (a == "--seed") so.seed = std::strtoull(v, nullptr, 10);
-    else if (a == "--key") key_path = v;
-    else if (a == "--schema-major") schema_major = std::atoi(v);
-    else if (a == "--model-version") model_version = v;
-    else if (a == "--catalog") catalog_path = v;
-    else return usage(("unknown option " + a).c_str());
+  using disco::cli::Int;
+  bool int4 = false;
+  CLI::App app{"disco_sdk_make_bundle: a synthetic, optionally signed bundle", "disco_sdk_make_bundle"};
+  app.add_option("--out", out, "bundle file to write");
+  app.add_option("--items", so.n_items)->check(Int(1, 10000000));
+  app.add_option("--dim", so.emb_dim)->check(Int(1, 1024));
+  app.add_option("--hidden", so.hidden)->check(Int(1, 4096));
+  app.add_option("--seed", so.seed)->check(disco::cli::Uint64());
+  app.add_flag("--int4", int4, "int4 item embeddings");
+  app.add_option("--key", key_path, "sign with this private key (PEM)");
+  app.add_option("--schema-major", schema_major)->check(Int(0, 65535));
+  app.add_option("--model-version", model_version);
+  app.add_option("--catalog", catalog_path, "items.csv: the simulator's catalog");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return usage(e.what());
   }
+  if (int4) so.item_dtype = disco::TensorDType::I4;
   if (out.empty()) return usage("--out is required");
   // --catalog: the ids, categories, prices, costs and stock of a simulator catalog (unquoted CSV)
   std::vector<std::string> ids;

@@ -84,16 +84,12 @@ examples:
       --bandit-prior bandit_prior.json --noise-scale 0.25
 )";
 
-// Every option (config-file key); --a-b and --a_b are the same option, as is `a_b = ...` in --config.
-const char* kTrainKeys[] = {"emb_dim", "hidden", "layers", "price_buckets", "gap_buckets", "dropout", "softmax",
-                            "num_sampled", "prop_weight", "epochs", "batch_size", "max_len", "lr", "lr_decay",
-                            "plateau_factor", "patience", "weight_decay", "clip_grad", "seed", "threads", "device",
-                            "checkpoint_every_steps", "crash_after_steps", "max_steps", "inject_nan_at_step", "progress"};
+// The job options beside TrainConfig::keys(); --a-b and --a_b are the same option, as is `a_b = ...` in --config.
 const char* kJobKeys[] = {"data", "kind", "out", "key", "baselines", "max_test_sessions", "eval_threads", "valid_frac",
                           "test_frac", "cold_holdout", "max_rows", "model_version", "runtime_int8", "reference_sessions",
                           "bundle", "model", "steps", "warmup", "dump", "bandit_prior", "noise_scale", "policy_fit",
                           "budget", "budget_mode", "budget_dual_rate"};
-const char* kFlags[] = {"fresh", "int4", "no_int4", "no_runtime_int8"};
+const char* kFlags[] = {"int4", "no_int4", "no_runtime_int8"};  // (and TrainConfig::is_flag)
 
 bool is_job_key(const std::string& k) {
   for (const char* x : kJobKeys)
@@ -216,7 +212,7 @@ int main(int argc, char** argv) {
     o->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     key_of[o] = key;
   };
-  for (const char* k : kTrainKeys) add(k, false);
+  for (const std::string& k : TrainConfig::keys()) add(k.c_str(), TrainConfig::is_flag(k));
   for (const char* k : kJobKeys) add(k, false);
   for (const char* k : kFlags) add(k, true);
   try {

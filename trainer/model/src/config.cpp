@@ -92,6 +92,15 @@ void TrainConfig::set(const std::string& key_in, const std::string& value_in) {
   else throw TrainError("unknown option '" + key_in + "' (see disco-train --help)");
 }
 
+const std::vector<std::string>& TrainConfig::keys() {
+  static const std::vector<std::string> k = {
+      "emb_dim", "hidden", "layers", "price_buckets", "gap_buckets", "dropout", "softmax", "num_sampled",
+      "prop_weight", "epochs", "batch_size", "max_len", "lr", "lr_decay", "plateau_factor", "patience",
+      "weight_decay", "clip_grad", "seed", "threads", "device", "checkpoint_every_steps", "crash_after_steps",
+      "max_steps", "inject_nan_at_step", "fresh", "progress"};
+  return k;
+}
+
 std::string TrainConfig::fingerprint() const {
   std::ostringstream o;
   o.precision(17);

@@ -63,6 +63,10 @@ struct TrainConfig {
 
   // Applies one key=value pair; throws TrainError on an unknown key or a bad value.
   void set(const std::string& key, const std::string& value);
+  // Every key set() takes (underscore form), and which of them are flags (a value is optional:
+  // --fresh alone is true); the command lines register each as --a-b and --a_b.
+  static const std::vector<std::string>& keys();
+  static bool is_flag(const std::string& key) { return key == "fresh"; }
   // The fields that determine the training result (used to refuse resuming a checkpoint made
   // with different settings).
   std::string fingerprint() const;
