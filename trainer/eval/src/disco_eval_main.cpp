@@ -24,6 +24,7 @@ namespace {
 const char* kUsage =
     "usage: disco-eval --dataset KIND [--data DIR] [options]\n"
     "       disco-eval ope|ab|gate|obp-check ...   (off-policy evaluation, A/B holdout, go-live gate: --help)\n"
+    "       disco-eval uplift|timing ...           (discount-response models, purchase timing: --help)\n"
     "\n"
     "Fits baselines on the training split and evaluates next-item prediction (every test event\n"
     "after the first of its session, predicted from the prefix; full ranking over all training\n"
@@ -54,7 +55,8 @@ const char* kUsage =
     "  --threads N          score test sessions on N threads (default 1)\n"
     "  --help               this text\n"
     "\n"
-    "disco-eval uplift --help: discount-response (uplift) models per arm against no discount.\n";
+    "disco-eval uplift --help: discount-response (uplift) models per arm against no discount.\n"
+    "disco-eval timing --help: purchase timing (BG/NBD, Pareto/NBD) on a calibration/holdout split.\n";
 
 std::vector<std::string> split_list(const std::string& s);
 
