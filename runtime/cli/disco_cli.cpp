@@ -316,7 +316,8 @@ int cmd_replay(int argc, char** argv) {
     std::fprintf(stderr, "disco: %s: cannot write the file\n", out_path.c_str());
     return 2;
   }
-  disco_runtime_options opt{};
+  disco_runtime_options opt;
+  disco_runtime_default_options(&opt);
   opt.seed = seed;
   opt.mode = mode;
   disco_runtime* rt = nullptr;
@@ -512,7 +513,8 @@ int cmd_bench(int argc, char** argv) {
   disco_bundle_info info{};
   disco_bundle_get_info(bd.b, &info);
   disco_runtime* rt = nullptr;
-  disco_runtime_options opt{};
+  disco_runtime_options opt;
+  disco_runtime_default_options(&opt);
   opt.seed = 1;
   disco_runtime_create(bd.b, &opt, &rt);
   disco_session* s = nullptr;
