@@ -2,7 +2,6 @@
 // Order of checks (schemas/bundle.fbs): size -> identifier -> Verifier(Bundle, nested payload not
 // yet) -> schema major -> checksum -> Verifier(Model) -> model config / catalog / tensors / arms.
 #include <cmath>
-#include <memory>
 #include <new>
 #include <string>
 
@@ -358,29 +357,33 @@ size_t disco_bundle::memory_bytes() const {
 extern "C" {
 
 disco_status disco_bundle_load(const uint8_t* bytes, size_t len, uint32_t flags, disco_bundle** out) DISCO_NOEXCEPT {
-  return guarded("loading the bundle", [&]() -> disco_status {
+  return guarded("loading the bundle", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_load: out is NULL");
     *out = nullptr;
     if (!bytes && len) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_load: bytes is NULL");
     if (!bytes) return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle is empty (0 bytes)");
-    std::unique_ptr<disco_bundle> b(new (std::nothrow) disco_bundle());
-    if (!b) return fail(DISCO_ERR_OUT_OF_MEMORY, "out of memory while loading the bundle");
-    const disco_status s = load(bytes, len, flags, b.get());
+    struct Owned {  // freed on a refusal, or an exception natively
+      disco_bundle* p;
+      ~Owned() { disco_bundle_free(p); }
+    } owned{new (std::nothrow) disco_bundle()};
+    if (!owned.p) return fail(DISCO_ERR_OUT_OF_MEMORY, "out of memory while loading the bundle");
+    const disco_status s = load(bytes, len, flags, owned.p);
     if (s != DISCO_OK) return s;
-    *out = b.release();
+    *out = owned.p;
+    owned.p = nullptr;
     disco::detail::clear_error();
     return DISCO_OK;
   });
 }
 
 void disco_bundle_free(disco_bundle* bundle) DISCO_NOEXCEPT {
-  guarded_void("freeing a bundle", [&] {
+  guarded_void("freeing a bundle", [&]() DISCO_GUARD_INLINE {
     delete bundle;
   });
 }
 
 disco_status disco_bundle_get_info(const disco_bundle* b, disco_bundle_info* out) DISCO_NOEXCEPT {
-  return guarded("reading the bundle info", [&]() -> disco_status {
+  return guarded("reading the bundle info", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!b || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_get_info: NULL argument");
     out->schema_major = b->outer->schema_major();
     out->schema_minor = b->outer->schema_minor();
@@ -398,7 +401,7 @@ disco_status disco_bundle_get_info(const disco_bundle* b, disco_bundle_info* out
 
 disco_status disco_bundle_item_info(const disco_bundle* b, uint32_t index, float* out_price, float* out_cost,
                                     uint32_t* out_category, uint32_t* out_in_stock) DISCO_NOEXCEPT {
-  return guarded("reading an item's catalog columns", [&]() -> disco_status {
+  return guarded("reading an item's catalog columns", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!b) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_item_info: NULL bundle");
     if (index >= b->n)
       return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_bundle_item_info: index " + std::to_string(index) +
@@ -412,7 +415,7 @@ disco_status disco_bundle_item_info(const disco_bundle* b, uint32_t index, float
 }
 
 disco_status disco_bundle_item_index(const disco_bundle* b, const char* item_id, size_t len, uint32_t* out_index) DISCO_NOEXCEPT {
-  return guarded("looking up an item id", [&]() -> disco_status {
+  return guarded("looking up an item id", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!b || !out_index || (!item_id && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_item_index: NULL argument");
     const int64_t found = b->id_index.find(std::string_view(item_id ? item_id : "", len));
     if (found < 0)
@@ -424,7 +427,7 @@ disco_status disco_bundle_item_index(const disco_bundle* b, const char* item_id,
 }
 
 disco_status disco_bundle_item_id(const disco_bundle* b, uint32_t index, const char** out_id) DISCO_NOEXCEPT {
-  return guarded("reading an item id", [&]() -> disco_status {
+  return guarded("reading an item id", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!b || !out_id) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_item_id: NULL argument");
     if (index >= b->n)
       return fail(DISCO_ERR_UNKNOWN_ITEM, "item index " + std::to_string(index) + " is beyond the catalog (" +
@@ -435,7 +438,7 @@ disco_status disco_bundle_item_id(const disco_bundle* b, uint32_t index, const c
 }
 
 disco_status disco_bundle_verify_signature(const disco_bundle* b, const uint8_t* spki_der, size_t len) DISCO_NOEXCEPT {
-  return guarded("verifying the bundle signature", [&]() -> disco_status {
+  return guarded("verifying the bundle signature", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!b || (!spki_der && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_verify_signature: NULL argument");
   #ifndef DISCO_WITH_OPENSSL
     (void)len;

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <memory>
 #include <new>
 #include <string>
 #include <type_traits>
@@ -251,14 +250,13 @@ void disco_runtime_default_options(disco_runtime_options* o) DISCO_NOEXCEPT {
 
 disco_status disco_runtime_create(const disco_bundle* bundle, const disco_runtime_options* options,
                                   disco_runtime** out) DISCO_NOEXCEPT {
-  return guarded("creating the runtime", [&]() -> disco_status {
+  return guarded("creating the runtime", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!bundle || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_create: NULL argument");
     *out = nullptr;
     disco_runtime_options opt;
     disco_runtime_default_options(&opt);
     if (options) {
-      const disco_status st = read_sized(options, uint32_t(sizeof(disco_runtime_options)), "disco_runtime_options",
-                                         "disco_runtime_default_options", &opt);
+      const disco_status st = read_sized(options, "disco_runtime_options", "disco_runtime_default_options", &opt);
       if (st != DISCO_OK) return st;
       // The mode comes from C or JS as a plain integer: read it as one before trusting the enum.
       int32_t mode_value = 0;
@@ -273,23 +271,28 @@ disco_status disco_runtime_create(const disco_bundle* bundle, const disco_runtim
       return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_create: max_pending_decisions above 16777216");
     std::string err = check_bundle_dims(bundle);
     if (!err.empty()) return fail(DISCO_ERR_SHAPE, err);
-    std::unique_ptr<disco_runtime> rt(new (std::nothrow) disco_runtime());
+    struct Owned {  // freed on every way out but the last (a refusal, or an exception natively)
+      disco_runtime* p;
+      ~Owned() { disco_runtime_free(p); }
+    } owned{new (std::nothrow) disco_runtime()};
+    disco_runtime* rt = owned.p;
     if (!rt) return fail(DISCO_ERR_OUT_OF_MEMORY, "out of memory creating the runtime");
     rt->bundle = bundle;
     rt->options = opt;
-    err = configure_policy(rt.get(), bundle, false);
+    err = configure_policy(rt, bundle, false);
     if (!err.empty()) return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle policy refused: " + err);
-    runtime_resize_scratch(rt.get(), bundle);
+    runtime_resize_scratch(rt, bundle);
     rt->pending_ids.init(opt.max_pending_decisions);
     rt->pending.assign(opt.max_pending_decisions, PendingDecision{});
     rt->done_ids.init(opt.max_pending_decisions);
-    *out = rt.release();
+    owned.p = nullptr;
+    *out = rt;
     return DISCO_OK;
   });
 }
 
 void disco_runtime_free(disco_runtime* rt) DISCO_NOEXCEPT {
-  guarded_void("freeing the runtime", [&] {
+  guarded_void("freeing the runtime", [&]() DISCO_GUARD_INLINE {
     if (!rt) return;
     // Sessions outlive nothing: detach them so a late disco_session_free is safe.
     for (disco_session* s = rt->sessions; s;) {
@@ -303,7 +306,7 @@ void disco_runtime_free(disco_runtime* rt) DISCO_NOEXCEPT {
 }
 
 disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb) DISCO_NOEXCEPT {
-  return guarded("swapping the bundle", [&]() -> disco_status {
+  return guarded("swapping the bundle", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!rt || !nb) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_swap_bundle: NULL argument");
     std::string err = check_bundle_dims(nb);
     if (!err.empty()) return fail(DISCO_ERR_SHAPE, err);
@@ -350,16 +353,19 @@ disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb
       *out = uint32_t(found);
       return true;
     };
+    // The sessions' remapped seen sets, one after the other (words each).
+    const size_t words = (size_t(nb->n) + 63) / 64;
     size_t n_sessions = 0;
     for (disco_session* s = rt->sessions; s; s = s->next) ++n_sessions;
-    std::vector<std::vector<uint64_t>> new_seen;
-    new_seen.reserve(n_sessions);
-    for (disco_session* s = rt->sessions; s; s = s->next) {
-      std::vector<uint64_t>& seen = new_seen.emplace_back((size_t(nb->n) + 63) / 64, 0);
+    std::vector<uint64_t> new_seen(n_sessions * words, 0);
+    size_t si = 0;
+    for (disco_session* s = rt->sessions; s; s = s->next, ++si) {
+      uint64_t* seen = new_seen.data() + si * words;
       for (uint32_t i = 0; i < ob->n; ++i) {
         uint32_t ni;
         if ((s->seen[i >> 6] >> (i & 63) & 1) && remap(i, &ni)) seen[ni >> 6] |= uint64_t(1) << (ni & 63);
       }
+      s->seen.reserve(words);
       if (!same_dims) {
         s->h.reserve(nb->h);
         s->c.reserve(nb->h);
@@ -384,9 +390,9 @@ disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb
     ++rt->generation;
     // Remap every session's item indices through the external ids; replay its recent history when
     // the model dimensions changed (the old LSTM state has the wrong shape).
-    size_t si = 0;
+    si = 0;
     for (disco_session* s = rt->sessions; s; s = s->next, ++si) {
-      s->seen.swap(new_seen[si]);
+      s->seen.assign(new_seen.data() + si * words, new_seen.data() + (si + 1) * words);  // within capacity
       s->n_items = nb->n;
       s->h_dim = nb->h;
       s->d_dim = nb->d;
@@ -422,7 +428,7 @@ disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb
 
 disco_status disco_offer_make(disco_session* s, uint32_t item, int64_t now_ms, uint64_t decision_hi,
                               uint64_t decision_lo, disco_offer* out) DISCO_NOEXCEPT {
-  return guarded("making an offer", [&]() -> disco_status {
+  return guarded("making an offer", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!s || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_offer_make: NULL argument");
     disco_runtime* rt = s->runtime;
     if (!rt) return fail(DISCO_ERR_STATE, "disco_offer_make: the session's runtime was freed");
@@ -519,7 +525,7 @@ disco_status disco_offer_make(disco_session* s, uint32_t item, int64_t now_ms, u
 
 disco_status disco_policy_probabilities(disco_runtime* rt, const float* context, uint32_t dim,
                                         uint32_t eligible_mask, double price, double cost, double* out_probs) DISCO_NOEXCEPT {
-  return guarded("computing policy probabilities", [&]() -> disco_status {
+  return guarded("computing policy probabilities", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!rt || !context || !out_probs) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_policy_probabilities: NULL argument");
     const uint32_t n_arms = uint32_t(rt->guards.arms().size());
     const uint32_t need = rt->bandit.config().dim;
@@ -550,7 +556,7 @@ disco_status disco_policy_probabilities(disco_runtime* rt, const float* context,
 }
 
 disco_status disco_session_note_offer(disco_session* s, uint32_t arm, int64_t ts_ms) DISCO_NOEXCEPT {
-  return guarded("noting an offer", [&]() -> disco_status {
+  return guarded("noting an offer", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!s) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_note_offer: NULL session");
     disco_runtime* rt = s->runtime;
     if (!rt) return fail(DISCO_ERR_STATE, "disco_session_note_offer: the session's runtime was freed");
@@ -565,7 +571,7 @@ disco_status disco_session_note_offer(disco_session* s, uint32_t arm, int64_t ts
 
 
 disco_status disco_offer_shown(disco_runtime* rt, uint64_t hi, uint64_t lo) DISCO_NOEXCEPT {
-  return guarded("marking an offer shown", [&]() -> disco_status {
+  return guarded("marking an offer shown", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!rt) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_offer_shown: NULL runtime");
     const int64_t slot = rt->pending_ids.find(DecisionId{hi, lo});
     if (slot < 0) {
@@ -582,7 +588,7 @@ disco_status disco_offer_shown(disco_runtime* rt, uint64_t hi, uint64_t lo) DISC
 }
 
 disco_status disco_update(disco_runtime* rt, const disco_outcome* o) DISCO_NOEXCEPT {
-  return guarded("applying an outcome", [&]() -> disco_status {
+  return guarded("applying an outcome", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!rt || !o) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_update: NULL argument");
     if (!std::isfinite(o->reward) || !std::isfinite(o->revenue))
       return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_update: reward and revenue must be finite");
@@ -613,7 +619,7 @@ disco_status disco_update(disco_runtime* rt, const disco_outcome* o) DISCO_NOEXC
 }
 
 disco_status disco_offer_expired(disco_runtime* rt, uint64_t hi, uint64_t lo) DISCO_NOEXCEPT {
-  return guarded("expiring an offer", [&]() -> disco_status {
+  return guarded("expiring an offer", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!rt) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_offer_expired: NULL runtime");
     const DecisionId id{hi, lo};
     const int64_t slot = rt->pending_ids.find(id);

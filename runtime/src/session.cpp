@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <memory>
 #include <new>
 
 #include "disco/kernels.h"
@@ -171,17 +170,20 @@ void disco_filter_default_options(disco_filter* f) DISCO_NOEXCEPT {
 }
 
 disco_status disco_session_create(disco_runtime* rt, uint64_t user_key, disco_session** out) DISCO_NOEXCEPT {
-  return guarded("creating a session", [&]() -> disco_status {
+  return guarded("creating a session", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!rt || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_create: NULL argument");
     *out = nullptr;
-    std::unique_ptr<disco_session> owned(new (std::nothrow) disco_session());
-    if (!owned) return fail(DISCO_ERR_OUT_OF_MEMORY, "out of memory creating a session");
-    disco_session* s = owned.get();
-    s->runtime = rt;
+    struct Owned {  // freed if sizing it throws (natively): not linked to the runtime yet
+      disco_session* p;
+      ~Owned() { disco_session_free(p); }
+    } owned{new (std::nothrow) disco_session()};
+    disco_session* s = owned.p;
+    if (!s) return fail(DISCO_ERR_OUT_OF_MEMORY, "out of memory creating a session");
     s->user_key = user_key;
     session_resize(s, rt->bundle);
+    s->runtime = rt;
     session_reset_state(s);
-    owned.release();
+    owned.p = nullptr;
     s->serial = rt->sessions_created++;
     s->next = rt->sessions;
     if (rt->sessions) rt->sessions->prev = s;
@@ -192,7 +194,7 @@ disco_status disco_session_create(disco_runtime* rt, uint64_t user_key, disco_se
 }
 
 void disco_session_free(disco_session* s) DISCO_NOEXCEPT {
-  guarded_void("freeing a session", [&] {
+  guarded_void("freeing a session", [&]() DISCO_GUARD_INLINE {
     if (!s) return;
     if (s->runtime) {
       if (s->prev) s->prev->next = s->next;
@@ -204,7 +206,7 @@ void disco_session_free(disco_session* s) DISCO_NOEXCEPT {
 }
 
 disco_status disco_observe(disco_session* s, const disco_event* ev) DISCO_NOEXCEPT {
-  return guarded("observing an event", [&]() -> disco_status {
+  return guarded("observing an event", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!s || !ev) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_observe: NULL argument");
     if (!s->runtime) return fail(DISCO_ERR_STATE, "disco_observe: the session's runtime was freed");
     const disco_bundle* b = s->runtime->bundle;
@@ -230,7 +232,7 @@ disco_status disco_observe(disco_session* s, const disco_event* ev) DISCO_NOEXCE
 }
 
 disco_status disco_purchase_probability(const disco_session* s, float* out) DISCO_NOEXCEPT {
-  return guarded("reading the purchase probability", [&]() -> disco_status {
+  return guarded("reading the purchase probability", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!s || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_purchase_probability: NULL argument");
     *out = s->purchase_propensity;
     return DISCO_OK;
@@ -239,7 +241,7 @@ disco_status disco_purchase_probability(const disco_session* s, float* out) DISC
 
 disco_status disco_recommend(disco_session* s, uint32_t k, const disco_filter* filter, uint32_t* out_items,
                              float* out_scores, uint32_t* out_n) DISCO_NOEXCEPT {
-  return guarded("recommending items", [&]() -> disco_status {
+  return guarded("recommending items", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!s || !out_items || !out_scores || !out_n)
       return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_recommend: NULL argument");
     *out_n = 0;
@@ -248,8 +250,7 @@ disco_status disco_recommend(disco_session* s, uint32_t k, const disco_filter* f
     disco_filter f;
     disco_filter_default_options(&f);
     if (filter) {
-      const disco_status st =
-          read_sized(filter, uint32_t(sizeof(disco_filter)), "disco_filter", "disco_filter_default_options", &f);
+      const disco_status st = read_sized(filter, "disco_filter", "disco_filter_default_options", &f);
       if (st != DISCO_OK) return st;
     }
     if (f.n_exclude && !f.exclude)

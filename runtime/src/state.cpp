@@ -291,6 +291,20 @@ void pending_entry(Ar& ar, PendingDecision& p, uint32_t version) {
   if (version >= 2) ar(p.held, p.reward);
 }
 
+// Merges or replaces the bandit's statistics, all or nothing: merge() and replace() refuse bad
+// statistics before they change anything, but replace's copy may run out of memory half way, so
+// where an allocation can throw (natively) they work on a copy that is moved in.
+std::string apply_stats(disco::Bandit& bandit, const disco::BanditStats& stats, bool merge) {
+#if DISCO_HAS_EXCEPTIONS
+  disco::Bandit next = bandit;
+  std::string err = merge ? next.merge(stats) : next.replace(stats);
+  if (err.empty()) bandit = std::move(next);
+  return err;
+#else
+  return merge ? bandit.merge(stats) : bandit.replace(stats);
+#endif
+}
+
 disco_status finish_output(const MemoryOutputArchive& ar, size_t cap, size_t* out_len, const char* what) {
   *out_len = ar.size();
   if (!ar.fits())
@@ -310,7 +324,7 @@ bool all_finite(const std::vector<float>& v) {
 extern "C" {
 
 disco_status disco_session_save(const disco_session* cs, uint8_t* buf, size_t cap, size_t* out_len) DISCO_NOEXCEPT {
-  return guarded("saving a session", [&]() -> disco_status {
+  return guarded("saving a session", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!cs || !out_len || (!buf && cap)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_save: NULL argument");
     if (!cs->runtime) return fail(DISCO_ERR_STATE, "disco_session_save: the session's runtime was freed");
     auto* s = const_cast<disco_session*>(cs);  // cereal's interface is non-const; nothing is modified
@@ -322,7 +336,7 @@ disco_status disco_session_save(const disco_session* cs, uint8_t* buf, size_t ca
 }
 
 disco_status disco_session_save_compact(const disco_session* s, uint8_t* buf, size_t cap, size_t* out_len) DISCO_NOEXCEPT {
-  return guarded("saving a compact session", [&]() -> disco_status {
+  return guarded("saving a compact session", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!s || !out_len || (!buf && cap)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_save_compact: NULL argument");
     if (!s->runtime) return fail(DISCO_ERR_STATE, "disco_session_save_compact: the session's runtime was freed");
     MemoryOutputArchive ar(buf, cap);
@@ -333,7 +347,7 @@ disco_status disco_session_save_compact(const disco_session* s, uint8_t* buf, si
 }
 
 size_t disco_session_compact_max_bytes(const disco_runtime* rt) DISCO_NOEXCEPT {
-  return guarded_value("sizing a compact session", size_t(0), [&]() -> size_t {
+  return guarded_value("sizing a compact session", size_t(0), [&]() DISCO_GUARD_INLINE -> size_t {
     if (!rt || !rt->bundle) return 0;
     const size_t mv = rt->bundle->model->model_version()->size();
     const size_t header = 4 + 4 + 8 + 8 + mv;
@@ -348,7 +362,7 @@ size_t disco_session_compact_max_bytes(const disco_runtime* rt) DISCO_NOEXCEPT {
 }
 
 disco_status disco_session_restore(disco_runtime* rt, const uint8_t* buf, size_t len, disco_session** out) DISCO_NOEXCEPT {
-  return guarded("restoring a session", [&]() -> disco_status {
+  return guarded("restoring a session", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!rt || !out || (!buf && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_restore: NULL argument");
     *out = nullptr;
     MemoryInputArchive ar(buf, len);
@@ -391,7 +405,7 @@ disco_status disco_session_restore(disco_runtime* rt, const uint8_t* buf, size_t
 }
 
 disco_status disco_runtime_save(const disco_runtime* crt, uint8_t* buf, size_t cap, size_t* out_len) DISCO_NOEXCEPT {
-  return guarded("saving the runtime", [&]() -> disco_status {
+  return guarded("saving the runtime", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!crt || !out_len || (!buf && cap)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_save: NULL argument");
     auto* rt = const_cast<disco_runtime*>(crt);
     MemoryOutputArchive ar(buf, cap);
@@ -415,7 +429,7 @@ disco_status disco_runtime_save(const disco_runtime* crt, uint8_t* buf, size_t c
 }
 
 disco_status disco_runtime_restore(disco_runtime* rt, const uint8_t* buf, size_t len) DISCO_NOEXCEPT {
-  return guarded("restoring the runtime", [&]() -> disco_status {
+  return guarded("restoring the runtime", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!rt || (!buf && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_restore: NULL argument");
     MemoryInputArchive ar(buf, len);
     uint32_t version = 0;
@@ -489,7 +503,7 @@ disco_status disco_runtime_restore(disco_runtime* rt, const uint8_t* buf, size_t
 }
 
 disco_status disco_bandit_export(disco_runtime* rt, uint32_t delta_only, uint8_t* buf, size_t cap, size_t* out_len) DISCO_NOEXCEPT {
-  return guarded("exporting bandit statistics", [&]() -> disco_status {
+  return guarded("exporting bandit statistics", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!rt || !out_len || (!buf && cap)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bandit_export: NULL argument");
     // Size first without consuming the delta, so a too-small buffer loses nothing.
     disco::Bandit probe = rt->bandit;
@@ -500,13 +514,13 @@ disco_status disco_bandit_export(disco_runtime* rt, uint32_t delta_only, uint8_t
     ar(magic, version, n_arms, dim, stats);
     disco_status st = finish_output(ar, cap, out_len, "the bandit statistics");
     if (st != DISCO_OK) return st;
-    if (delta_only) rt->bandit = std::move(probe);  // now reset the delta for real (probe's is reset)
+    if (delta_only) rt->bandit.export_stats(true);  // now reset the delta for real (copies, then resets)
     return DISCO_OK;
   });
 }
 
 disco_status disco_bandit_import(disco_runtime* rt, const uint8_t* buf, size_t len, uint32_t merge) DISCO_NOEXCEPT {
-  return guarded("importing bandit statistics", [&]() -> disco_status {
+  return guarded("importing bandit statistics", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!rt || (!buf && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bandit_import: NULL argument");
     if (disco::is_fleet_stats_message(buf, len)) {
       // The collector's fleet statistics (schemas/bandit_stats.fbs), e.g. a GET /v1/bandit-state body.
@@ -516,10 +530,8 @@ disco_status disco_bandit_import(disco_runtime* rt, const uint8_t* buf, size_t l
       if (err.empty())
         err = disco::fleet_stats_to_bandit(msg, rt->bandit.config().n_arms, rt->bandit.config().dim,
                                            disco::kContextVersion, &stats);
-      disco::Bandit next = rt->bandit;  // all or nothing, out of memory included
-      if (err.empty()) err = merge ? next.merge(stats) : next.replace(stats);
+      if (err.empty()) err = apply_stats(rt->bandit, stats, merge != 0);
       if (!err.empty()) return fail(DISCO_ERR_STATE, "bandit statistics refused: " + err);
-      rt->bandit = std::move(next);
       return DISCO_OK;
     }
     MemoryInputArchive ar(buf, len);
@@ -539,21 +551,19 @@ disco_status disco_bandit_import(disco_runtime* rt, const uint8_t* buf, size_t l
                                        std::to_string(dim) + " features; this runtime has " +
                                        std::to_string(rt->bandit.config().n_arms) + " x " +
                                        std::to_string(rt->bandit.config().dim));
-    disco::Bandit next = rt->bandit;  // all or nothing, out of memory included
-    const std::string err = merge ? next.merge(stats) : next.replace(stats);
+    const std::string err = apply_stats(rt->bandit, stats, merge != 0);
     if (!err.empty()) return fail(DISCO_ERR_STATE, "bandit statistics refused: " + err);
-    rt->bandit = std::move(next);
     return DISCO_OK;
   });
 }
 
 size_t disco_session_memory_bytes(const disco_session* s) DISCO_NOEXCEPT {
-  return guarded_value("measuring a session's memory", size_t(0), [&]() -> size_t {
+  return guarded_value("measuring a session's memory", size_t(0), [&]() DISCO_GUARD_INLINE -> size_t {
     return s ? s->memory_bytes() : 0;
   });
 }
 size_t disco_runtime_memory_bytes(const disco_runtime* rt) DISCO_NOEXCEPT {
-  return guarded_value("measuring the runtime's memory", size_t(0), [&]() -> size_t {
+  return guarded_value("measuring the runtime's memory", size_t(0), [&]() DISCO_GUARD_INLINE -> size_t {
     return rt ? rt->memory_bytes() + rt->bundle->memory_bytes() : 0;
   });
 }

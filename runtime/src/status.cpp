@@ -2,6 +2,7 @@
 #include "disco/disco.h"
 #include "status_internal.h"
 
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <new>
@@ -53,6 +54,37 @@ disco_status fail_current_exception(const char* what) noexcept {
   }
 }
 #endif
+
+disco_status read_sized(const void* in, void* out, uint32_t struct_size, uint32_t reserved_offset,
+                        const char* type_name, const char* defaults_fn) {
+  char msg[320];
+  uint32_t size = 0, reserved = 0;
+  std::memcpy(&size, in, sizeof size);
+  const unsigned char* bytes = static_cast<const unsigned char*>(in);
+  if (size < struct_size || size > kMaxOptionsSize) {
+    std::snprintf(msg, sizeof msg,
+                  "%s.size is %u; this runtime (ABI %d) reads size %u: fill the struct with %s() before setting its "
+                  "fields (a caller built against a disco.h before ABI 2 must be rebuilt)",
+                  type_name, unsigned(size), DISCO_ABI_VERSION, unsigned(struct_size), defaults_fn);
+    return fail(DISCO_ERR_INVALID_ARGUMENT, msg);
+  }
+  for (uint32_t i = struct_size; i < size; ++i)
+    if (bytes[i] != 0) {
+      std::snprintf(msg, sizeof msg,
+                    "%s is %u bytes with a field set at byte %u, beyond the %u bytes this runtime (ABI %d) knows: the "
+                    "caller was built against a newer disco.h; upgrade the runtime",
+                    type_name, unsigned(size), unsigned(i), unsigned(struct_size), DISCO_ABI_VERSION);
+      return fail(DISCO_ERR_INVALID_ARGUMENT, msg);
+    }
+  std::memcpy(&reserved, bytes + reserved_offset, sizeof reserved);
+  if (reserved != 0) {
+    std::snprintf(msg, sizeof msg, "%s.reserved_ is %u; it must be 0", type_name, unsigned(reserved));
+    return fail(DISCO_ERR_INVALID_ARGUMENT, msg);
+  }
+  std::memcpy(out, in, struct_size);
+  std::memcpy(out, &struct_size, sizeof struct_size);
+  return DISCO_OK;
+}
 
 void clear_error() noexcept {
   g_last_error.clear();
