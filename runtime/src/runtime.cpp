@@ -365,16 +365,22 @@ disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb
         uint32_t ni;
         if ((s->seen[i >> 6] >> (i & 63) & 1) && remap(i, &ni)) seen[ni >> 6] |= uint64_t(1) << (ni & 63);
       }
+#if DISCO_HAS_EXCEPTIONS  // (without exceptions an allocation failure aborts: nothing to prepare for)
       s->seen.reserve(words);
       if (!same_dims) {
         s->h.reserve(nb->h);
         s->c.reserve(nb->h);
         s->hq.reserve(nb->h);
       }
+#endif
     }
 
     // Commit: moves and writes within reserved capacity only.
+#if DISCO_HAS_EXCEPTIONS
     if (!same_policy) rt->guards = std::move(tmp_guard_check.guards);
+#else
+    if (!same_policy) rt->guards = tmp_guard_check.guards;  // nothing throws here; the copy is 47 B less wasm
+#endif
     rt->value = std::move(tmp_guard_check.value);  // the new bundle's long-term value model, always
     if (same_bandit_shape) {
       rt->bandit = std::move(adopted);
@@ -392,7 +398,8 @@ disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb
     // the model dimensions changed (the old LSTM state has the wrong shape).
     si = 0;
     for (disco_session* s = rt->sessions; s; s = s->next, ++si) {
-      s->seen.assign(new_seen.data() + si * words, new_seen.data() + (si + 1) * words);  // within capacity
+      s->seen.assign(words, 0);  // within the capacity reserved above
+      std::memcpy(s->seen.data(), new_seen.data() + si * words, words * sizeof(uint64_t));
       s->n_items = nb->n;
       s->h_dim = nb->h;
       s->d_dim = nb->d;
@@ -621,28 +628,21 @@ disco_status disco_update(disco_runtime* rt, const disco_outcome* o) DISCO_NOEXC
 disco_status disco_offer_expired(disco_runtime* rt, uint64_t hi, uint64_t lo) DISCO_NOEXCEPT {
   return guarded("expiring an offer", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!rt) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_offer_expired: NULL runtime");
-    const DecisionId id{hi, lo};
-    const int64_t slot = rt->pending_ids.find(id);
-    if (slot < 0) {
-      if (rt->done_ids.find(id) >= 0)
-        return fail(DISCO_ERR_DUPLICATE, "disco_offer_expired: the decision's outcome was already applied");
-      return fail(DISCO_ERR_NOT_FOUND, "disco_offer_expired: unknown decision id (never issued here, or evicted from "
-                                       "the pending table)");
-    }
-    PendingDecision& pd = rt->pending[size_t(slot)];
-    if (pd.held)
-      return fail(DISCO_ERR_DUPLICATE, "disco_offer_expired: an outcome for this decision is already held until it is shown");
-    // What disco_offer_make's Guardrails::commit reserved for this arm at this price (nothing for arm 0).
-    if (pd.arm != 0 && pd.arm < rt->guards.arms().size())
+    const int64_t slot = rt->pending_ids.find(DecisionId{hi, lo});
+    const bool open = slot >= 0 && !rt->pending[size_t(slot)].held;  // no outcome recorded yet
+    if (open) {
+      // What disco_offer_make's Guardrails::commit reserved for this arm at this price (0 for arm 0).
+      const PendingDecision& pd = rt->pending[size_t(slot)];
       rt->guards.release(pd.ts_ms, disco::arm_cost(rt->guards.arms()[pd.arm], pd.price).spend);
-    // Not converted, reward 0: as disco_update with that outcome.
-    if (pd.shown) {
-      apply_and_retire(rt, uint32_t(slot), 0.0);
-    } else {
-      pd.held = 1;
-      pd.reward = 0.0;
     }
-    return DISCO_OK;
+    // The outcome "not converted, reward 0", exactly as disco_update records it; its refusals
+    // (DUPLICATE: the decision has its outcome; NOT_FOUND: unknown) stand, and an outcome held
+    // until the decision is shown is this call's success.
+    disco_outcome none{};
+    none.decision_hi = hi;
+    none.decision_lo = lo;
+    const disco_status st = disco_update(rt, &none);
+    return open && st == DISCO_ERR_NOT_FOUND ? DISCO_OK : st;
   });
 }
 

@@ -57,28 +57,23 @@ disco_status fail_current_exception(const char* what) noexcept {
 
 disco_status read_sized(const void* in, void* out, uint32_t struct_size, uint32_t reserved_offset,
                         const char* type_name, const char* defaults_fn) {
-  char msg[320];
   uint32_t size = 0, reserved = 0;
   std::memcpy(&size, in, sizeof size);
   const unsigned char* bytes = static_cast<const unsigned char*>(in);
-  if (size < struct_size || size > kMaxOptionsSize) {
-    std::snprintf(msg, sizeof msg,
-                  "%s.size is %u; this runtime (ABI %d) reads size %u: fill the struct with %s() before setting its "
-                  "fields (a caller built against a disco.h before ABI 2 must be rebuilt)",
-                  type_name, unsigned(size), DISCO_ABI_VERSION, unsigned(struct_size), defaults_fn);
-    return fail(DISCO_ERR_INVALID_ARGUMENT, msg);
+  const bool fits = size >= struct_size && size <= kMaxOptionsSize;
+  bool unknown = false;  // a field this runtime does not know is set: beyond its struct, or reserved_
+  if (fits) {
+    for (uint32_t i = struct_size; i < size; ++i) unknown |= bytes[i] != 0;
+    std::memcpy(&reserved, bytes + reserved_offset, sizeof reserved);
+    unknown |= reserved != 0;
   }
-  for (uint32_t i = struct_size; i < size; ++i)
-    if (bytes[i] != 0) {
-      std::snprintf(msg, sizeof msg,
-                    "%s is %u bytes with a field set at byte %u, beyond the %u bytes this runtime (ABI %d) knows: the "
-                    "caller was built against a newer disco.h; upgrade the runtime",
-                    type_name, unsigned(size), unsigned(i), unsigned(struct_size), DISCO_ABI_VERSION);
-      return fail(DISCO_ERR_INVALID_ARGUMENT, msg);
-    }
-  std::memcpy(&reserved, bytes + reserved_offset, sizeof reserved);
-  if (reserved != 0) {
-    std::snprintf(msg, sizeof msg, "%s.reserved_ is %u; it must be 0", type_name, unsigned(reserved));
+  if (!fits || unknown) {
+    char msg[256];
+    std::snprintf(msg, sizeof msg,
+                  fits ? "%s.size is %u: it sets a field beyond this runtime's %u bytes (upgrade it) or reserved_ (0 "
+                         "in %s())"
+                       : "%s.size is %u, not %u: fill it with %s() first",
+                  type_name, unsigned(size), unsigned(struct_size), defaults_fn);
     return fail(DISCO_ERR_INVALID_ARGUMENT, msg);
   }
   std::memcpy(out, in, struct_size);

@@ -226,7 +226,7 @@ export function createEdgeHandler(o = {}) {
     }
     const url = new URL(request.url);
     const route = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
-    if (!['offer', 'recommend', 'track', 'shown', 'report', 'expired'].includes(route)) {
+    if (!['offer', 'recommend', 'track', 'shown', 'report'].includes(route)) {
       return json(404, { error: { code: 'NOT_FOUND', message: `no route ${url.pathname}` } });
     }
     if (request.method !== 'POST' && !(request.method === 'GET' && (route === 'offer' || route === 'recommend'))) {
@@ -235,18 +235,13 @@ export function createEdgeHandler(o = {}) {
     const p = await params(request, url);
     const t = now();
     let result;
-    if (route === 'shown' || route === 'report' || route === 'expired') {
+    if (route === 'shown' || route === 'report') {
       if (typeof p.decisionId !== 'string') throw new DiscoError('INVALID_ARGUMENT', 'decisionId is required');
       if (route === 'shown') {
         let applied = true;
         try { s.runtime.shown(p.decisionId); } catch (e) { if (e.code !== 'NOT_FOUND') throw e; applied = false; }
         s.transport?.enqueue('activations', { decision_id: p.decisionId, ts_ms: t });
         result = { ok: true, applied };
-      } else if (route === 'expired') {
-        // unredeemed: a non-conversion, and the budget reserved for it comes back
-        const status = s.runtime.expired(p.decisionId);
-        s.transport?.enqueue('outcomes', { decision_id: p.decisionId, ts_ms: t, converted: false, revenue: 0, margin: 0 });
-        result = { ok: true, applied: status === 'OK', status };
       } else {
         if (typeof p.converted !== 'boolean') throw new DiscoError('INVALID_ARGUMENT', 'converted must be a boolean');
         const revenue = p.revenue ?? 0;

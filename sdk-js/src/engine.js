@@ -31,9 +31,8 @@ const SCRATCH = 384;
 /** One instance of disco.wasm. */
 export class Engine {
   static async load(wasm) {
-    const { module, simd, name } = await compileDisco(wasm);
-    const instance = await instantiateDisco(module);
-    return new Engine(instance, simd, name);
+    const { module, simd } = await compileDisco(wasm);
+    return new Engine(await instantiateDisco(module), simd, simd ? 'disco-simd.wasm' : 'disco.wasm');
   }
 
   constructor(instance, simd, name = 'disco.wasm') {
@@ -41,15 +40,14 @@ export class Engine {
     // A disco.wasm of another ABI (hand-copied, or a stale build): refused here, once, by name,
     // before any call whose struct layout may differ.
     const v = typeof this.x.dw_abi_version === 'function' ? this.x.dw_abi_version() : 'unknown';
-    if (v !== ABI_VERSION) {
-      throw new DiscoError('UNSUPPORTED', `${name}: ABI version ${v}, this SDK speaks ${ABI_VERSION}; ${v > ABI_VERSION ? 'upgrade @disco/sdk to the release the wasm came with' : 'use the .wasm files of this @disco/sdk (dist/) or rebuild them (wasm/build.sh)'}`);
-    }
+    if (v !== ABI_VERSION) throw new DiscoError('UNSUPPORTED', `${name}: ABI version ${v}, this SDK speaks ${ABI_VERSION}; use the one in this @disco/sdk's dist/ or rebuild it with wasm/build.sh`);
     this.memory = this.x.memory;
     this.simd = simd ?? this.x.dw_build_simd() === 1;
     this.scratch = this.x.dw_alloc(SCRATCH);
     if (!this.scratch) throw new DiscoError('OUT_OF_MEMORY', 'disco.wasm: cannot allocate the scratch block');
     this._bufs = new Map();
     this._view();
+    this.u8.fill(0, this.scratch, this.scratch + SCRATCH); // the structs' reserved_ fields stay 0
   }
 
   _view() {
@@ -195,12 +193,11 @@ export class RuntimeRef {
     this.bundle = bundle;
     const s = engine.scratch;
     const dv = engine._view();
-    // disco_runtime_options: size, mode, seed, max_pending_decisions, reserved_
+    // disco_runtime_options: size, mode, seed, max_pending_decisions (reserved_ stays 0)
     dv.setUint32(s + S_OPTIONS, 24, true);
     dv.setUint32(s + S_OPTIONS + 4, mode, true);
     dv.setBigUint64(s + S_OPTIONS + 8, seed, true);
     dv.setUint32(s + S_OPTIONS + 16, maxPendingDecisions, true);
-    dv.setUint32(s + S_OPTIONS + 20, 0, true);
     engine.check(engine.x.disco_runtime_create(bundle.ptr, s + S_OPTIONS, s + S_OUT), 'runtime');
     this.ptr = engine._view().getUint32(s + S_OUT, true);
   }
@@ -228,13 +225,18 @@ export class RuntimeRef {
     return new SessionRef(this, e._view().getUint32(e.scratch + S_OUT, true));
   }
 
-  shown(decisionId) {
+  /** Writes the decision id as uint64[2] to the scratch; returns its pointer. */
+  _id(decisionId) {
     const [hi, lo] = decisionIdFromHex(decisionId);
     const e = this.engine;
     const dv = e._view();
     dv.setBigUint64(e.scratch + S_ID, hi, true);
     dv.setBigUint64(e.scratch + S_ID + 8, lo, true);
-    e.check(e.x.dw_offer_shown(this.ptr, e.scratch + S_ID), `shown ${decisionId}`);
+    return e.scratch + S_ID;
+  }
+
+  shown(decisionId) {
+    this.engine.check(this.engine.x.dw_offer_shown(this.ptr, this._id(decisionId)), `shown ${decisionId}`);
   }
 
   /** Returns the status code name (OK, DUPLICATE, NOT_FOUND) instead of throwing for those. */
@@ -259,14 +261,9 @@ export class RuntimeRef {
    * reserved budget spend given back. Returns OK, DUPLICATE or NOT_FOUND like update().
    */
   expired(decisionId) {
-    const [hi, lo] = decisionIdFromHex(decisionId);
-    const e = this.engine;
-    const dv = e._view();
-    dv.setBigUint64(e.scratch + S_ID, hi, true);
-    dv.setBigUint64(e.scratch + S_ID + 8, lo, true);
-    const st = e.x.dw_offer_expired(this.ptr, e.scratch + S_ID);
+    const st = this.engine.x.dw_offer_expired(this.ptr, this._id(decisionId));
     if (st === 0 || st === 10 || st === 11) return STATUS_CODES[st];
-    e.check(st, `expired ${decisionId}`);
+    this.engine.check(st, `expired ${decisionId}`);
   }
 
   save() {
@@ -348,14 +345,13 @@ export class SessionRef {
     const f = e.scratch + S_FILTER;
     const dv = e._view();
     for (let i = 0; i < nEx; i++) dv.setUint32(exP + 4 * i, exclude[i], true);
-    // disco_filter: size, exclude_seen, include_out_of_stock, category, exclude, n_exclude, reserved_
+    // disco_filter: size, exclude_seen, include_out_of_stock, category, exclude, n_exclude (reserved_ 0)
     dv.setUint32(f, 28, true);
     dv.setUint32(f + 4, excludeSeen ? 1 : 0, true);
     dv.setUint32(f + 8, includeOutOfStock ? 1 : 0, true);
     dv.setInt32(f + 12, category, true);
     dv.setUint32(f + 16, exP, true);
     dv.setUint32(f + 20, nEx, true);
-    dv.setUint32(f + 24, 0, true);
     e.check(e.x.disco_recommend(this.ptr, k, f, itemsP, scoresP, e.scratch + S_OUT), 'recommend');
     const v = e._view();
     const n = v.getUint32(e.scratch + S_OUT, true);
@@ -368,7 +364,7 @@ export class SessionRef {
   /** The model's purchase probability of this shopper (disco_purchase_probability). */
   purchaseProbability() {
     const e = this.engine;
-    e.check(e.x.disco_purchase_probability(this.ptr, e.scratch + S_FLOAT), 'purchase probability');
+    e.check(e.x.disco_purchase_probability(this.ptr, e.scratch + S_FLOAT), 'purchaseProbability');
     return e._view().getFloat32(e.scratch + S_FLOAT, true);
   }
 

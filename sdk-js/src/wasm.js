@@ -40,7 +40,7 @@ async function toModule(src, what) {
 /**
  * wasm: { simd, plain } (any of Module | bytes | Response | URL each; either may be absent), or a
  * single one of those. With both, SIMD128 is used when the engine validates it.
- * Returns { module, simd, name } (name: the file, for messages).
+ * Returns { module, simd }.
  */
 export async function compileDisco(wasm) {
   if (wasm === undefined || wasm === null) {
@@ -50,9 +50,9 @@ export async function compileDisco(wasm) {
   const isPair = typeof wasm === 'object' && !(wasm instanceof WebAssembly.Module) && !ArrayBuffer.isView(wasm)
     && !(wasm instanceof ArrayBuffer) && !(typeof URL !== 'undefined' && wasm instanceof URL)
     && !(typeof Response !== 'undefined' && wasm instanceof Response) && ('simd' in wasm || 'plain' in wasm);
-  if (!isPair) return { module: await toModule(wasm, 'wasm'), simd: undefined, name: 'disco.wasm' };
-  if (wasm.simd && hasSimd()) return { module: await toModule(wasm.simd, 'wasm.simd'), simd: true, name: 'disco-simd.wasm' };
-  if (wasm.plain) return { module: await toModule(wasm.plain, 'wasm.plain'), simd: false, name: 'disco.wasm' };
+  if (!isPair) return { module: await toModule(wasm, 'wasm'), simd: undefined };
+  if (wasm.simd && hasSimd()) return { module: await toModule(wasm.simd, 'wasm.simd'), simd: true };
+  if (wasm.plain) return { module: await toModule(wasm.plain, 'wasm.plain'), simd: false };
   throw new DiscoError('UNSUPPORTED', 'this engine lacks WebAssembly SIMD128 and no plain build (wasm.plain) was given');
 }
 

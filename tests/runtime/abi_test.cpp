@@ -260,8 +260,7 @@ TEST(RuntimeAbiOptions, DefaultsAndTheSizeConvention) {
   };
   // Not filled by disco_runtime_default_options (size 0), or too small.
   disco_runtime_options zero{};
-  refused(&zero, "disco_runtime_options.size is 0; this runtime (ABI 2) reads size 24: fill the struct with "
-                 "disco_runtime_default_options() before setting its fields");
+  refused(&zero, "disco_runtime_options.size is 0, not 24: fill it with disco_runtime_default_options() first");
   disco_runtime_options small = o;
   small.size = 20;
   refused(&small, "disco_runtime_options.size is 20");
@@ -275,7 +274,8 @@ TEST(RuntimeAbiOptions, DefaultsAndTheSizeConvention) {
   // reserved_ must be 0.
   disco_runtime_options res = o;
   res.reserved_ = 1;
-  refused(&res, "disco_runtime_options.reserved_ is 1; it must be 0");
+  refused(&res, "disco_runtime_options.size is 24: it sets a field beyond this runtime's 24 bytes (upgrade it) or "
+                "reserved_ (0 in disco_runtime_default_options())");
   // A newer caller's larger struct: fine while its extra fields are 0 (their defaults), refused
   // by name when one is set.
   struct Newer {
@@ -289,8 +289,7 @@ TEST(RuntimeAbiOptions, DefaultsAndTheSizeConvention) {
   disco_runtime_free(rt);
   rt = nullptr;
   newer.added_later[2] = 1;
-  refused(&newer.v2, "is 40 bytes with a field set at byte 32, beyond the 24 bytes this runtime (ABI 2) knows: the "
-                     "caller was built against a newer disco.h; upgrade the runtime");
+  refused(&newer.v2, "disco_runtime_options.size is 40: it sets a field beyond this runtime's 24 bytes (upgrade it)");
   // NULL = the defaults, equal to the filled struct.
   disco_runtime* a = nullptr;
   disco_runtime* c = nullptr;
@@ -315,9 +314,8 @@ TEST(RuntimeAbiOptions, DefaultsAndTheSizeConvention) {
   for (uint32_t i = 0; i < n1; ++i) EXPECT_EQ(i1[i], i2[i]);
   disco_filter unsized{};
   EXPECT_EQ(disco_recommend(sa, 10, &unsized, i2, s2, &n2), DISCO_ERR_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(disco_last_error()).find("disco_filter.size is 0; this runtime (ABI 2) reads size " +
-                                                 std::to_string(sizeof(disco_filter)) +
-                                                 ": fill the struct with disco_filter_default_options()"),
+  EXPECT_NE(std::string(disco_last_error()).find("disco_filter.size is 0, not " + std::to_string(sizeof(disco_filter)) +
+                                                 ": fill it with disco_filter_default_options() first"),
             std::string::npos)
       << disco_last_error();
   disco_filter fr = f;
