@@ -186,7 +186,7 @@ disco_status disco_recommend(disco_session* session, uint32_t k, const disco_fil
 disco_status disco_purchase_probability(const disco_session* session, float* out) DISCO_NOEXCEPT;
 /* The name before ABI 2, kept for one version. */
 DISCO_DEPRECATED("renamed disco_purchase_probability (disco_offer.propensity is the logging probability)")
-static inline disco_status disco_propensity(const disco_session* session, float* out) {
+static inline disco_status disco_propensity(const disco_session* session, float* out) DISCO_NOEXCEPT {
   return disco_purchase_probability(session, out);
 }
 
