@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
   const auto tl = Clock::now();
   if (disco_bundle_load(built.bytes.data(), built.bytes.size(), 0, &b) != DISCO_OK) return 1;
   const double load_us = us_since(tl);
-  disco_runtime_options opt{};
+  disco_runtime_options opt;
+  disco_runtime_default_options(&opt);
   opt.seed = 1;
   opt.max_pending_decisions = 4096;
   disco_runtime* rt = nullptr;

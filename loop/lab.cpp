@@ -66,7 +66,8 @@ RunResult run_disco(Environment& env, const Browsing& browsing, const std::vecto
                     int64_t loop_start, uint32_t total_days, uint64_t runtime_seed, FILE* dump) {
   disco_bundle* b = nullptr;
   if (disco_bundle_load(bytes.data(), bytes.size(), 0, &b) != DISCO_OK) die(std::string("bundle: ") + disco_last_error());
-  disco_runtime_options ro{};
+  disco_runtime_options ro;
+  disco_runtime_default_options(&ro);
   ro.seed = runtime_seed;
   ro.mode = DISCO_MODE_ONLINE;
   disco_runtime* rt = nullptr;

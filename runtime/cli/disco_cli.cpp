@@ -285,7 +285,8 @@ int cmd_replay(const ReplayOptions& ro) {
     std::fprintf(stderr, "disco: %s: cannot write the file\n", out_path.c_str());
     return 2;
   }
-  disco_runtime_options opt{};
+  disco_runtime_options opt;
+  disco_runtime_default_options(&opt);
   opt.seed = seed;
   opt.mode = mode;
   disco_runtime* rt = nullptr;
@@ -471,7 +472,8 @@ int cmd_bench(const std::string& path, int iters, uint32_t items) {
   disco_bundle_info info{};
   disco_bundle_get_info(bd.b, &info);
   disco_runtime* rt = nullptr;
-  disco_runtime_options opt{};
+  disco_runtime_options opt;
+  disco_runtime_default_options(&opt);
   opt.seed = 1;
   disco_runtime_create(bd.b, &opt, &rt);
   disco_session* s = nullptr;

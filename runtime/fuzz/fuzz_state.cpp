@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return b;
   }();
   if (!bundle) __builtin_trap();
-  disco_runtime_options opt{};
+  disco_runtime_options opt;
+  disco_runtime_default_options(&opt);
   opt.max_pending_decisions = 16;
   disco_runtime* rt = nullptr;
   if (disco_runtime_create(bundle, &opt, &rt) != DISCO_OK) __builtin_trap();

@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
 
   disco_bundle* bundle = nullptr;
   if (disco_bundle_load(b.data(), b.size(), 0, &bundle) != DISCO_OK) return 2;
-  disco_runtime_options opt{};
+  disco_runtime_options opt;
+  disco_runtime_default_options(&opt);
   opt.max_pending_decisions = 16;
   disco_runtime* rt = nullptr;
   disco_runtime_create(bundle, &opt, &rt);

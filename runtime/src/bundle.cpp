@@ -21,6 +21,8 @@
 
 namespace fb = disco::fb;
 using disco::detail::fail;
+using disco::detail::guarded;
+using disco::detail::guarded_void;
 
 namespace disco::detail {
 size_t StringViewHash::operator()(std::string_view s) const noexcept { return size_t(xxh64(s.data(), s.size(), 0)); }
@@ -354,124 +356,138 @@ size_t disco_bundle::memory_bytes() const {
 
 extern "C" {
 
-disco_status disco_bundle_load(const uint8_t* bytes, size_t len, uint32_t flags, disco_bundle** out) {
-  if (!out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_load: out is NULL");
-  *out = nullptr;
-  if (!bytes && len) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_load: bytes is NULL");
-  if (!bytes) return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle is empty (0 bytes)");
-  DISCO_TRY {
-    auto* b = new (std::nothrow) disco_bundle();
-    if (!b) return fail(DISCO_ERR_OUT_OF_MEMORY, "out of memory while loading the bundle");
-    const disco_status s = load(bytes, len, flags, b);
-    if (s != DISCO_OK) {
-      delete b;
-      return s;
-    }
-    *out = b;
+disco_status disco_bundle_load(const uint8_t* bytes, size_t len, uint32_t flags, disco_bundle** out) DISCO_NOEXCEPT {
+  return guarded("loading the bundle", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_load: out is NULL");
+    *out = nullptr;
+    if (!bytes && len) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_load: bytes is NULL");
+    if (!bytes) return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle is empty (0 bytes)");
+    struct Owned {  // freed on a refusal, or an exception natively
+      disco_bundle* p;
+      ~Owned() { disco_bundle_free(p); }
+    } owned{new (std::nothrow) disco_bundle()};
+    if (!owned.p) return fail(DISCO_ERR_OUT_OF_MEMORY, "out of memory while loading the bundle");
+    const disco_status s = load(bytes, len, flags, owned.p);
+    if (s != DISCO_OK) return s;
+    *out = owned.p;
+    owned.p = nullptr;
     disco::detail::clear_error();
     return DISCO_OK;
-  }
-  DISCO_CATCH_ALL("loading the bundle")
+  });
 }
 
-void disco_bundle_free(disco_bundle* bundle) { delete bundle; }
+void disco_bundle_free(disco_bundle* bundle) DISCO_NOEXCEPT {
+  guarded_void("freeing a bundle", [&]() DISCO_GUARD_INLINE {
+    delete bundle;
+  });
+}
 
-disco_status disco_bundle_get_info(const disco_bundle* b, disco_bundle_info* out) {
-  if (!b || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_get_info: NULL argument");
-  out->schema_major = b->outer->schema_major();
-  out->schema_minor = b->outer->schema_minor();
-  out->n_items = b->n;
-  out->emb_dim = b->d;
-  out->hidden = b->h;
-  out->n_arms = uint32_t(b->arms.size());
-  out->context_dim = b->context_dim;
-  out->signed_ = (b->outer->signature() && b->outer->signature()->size() > 0) ? 1u : 0u;
-  out->created_at_ms = b->model->created_at_ms();
-  out->model_version = b->model->model_version()->c_str();
-  return DISCO_OK;
+disco_status disco_bundle_get_info(const disco_bundle* b, disco_bundle_info* out) DISCO_NOEXCEPT {
+  return guarded("reading the bundle info", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!b || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_get_info: NULL argument");
+    out->schema_major = b->outer->schema_major();
+    out->schema_minor = b->outer->schema_minor();
+    out->n_items = b->n;
+    out->emb_dim = b->d;
+    out->hidden = b->h;
+    out->n_arms = uint32_t(b->arms.size());
+    out->context_dim = b->context_dim;
+    out->signed_ = (b->outer->signature() && b->outer->signature()->size() > 0) ? 1u : 0u;
+    out->created_at_ms = b->model->created_at_ms();
+    out->model_version = b->model->model_version()->c_str();
+    return DISCO_OK;
+  });
 }
 
 disco_status disco_bundle_item_info(const disco_bundle* b, uint32_t index, float* out_price, float* out_cost,
-                                    uint32_t* out_category, uint32_t* out_in_stock) {
-  if (!b) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_item_info: NULL bundle");
-  if (index >= b->n)
-    return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_bundle_item_info: index " + std::to_string(index) +
-                                            " is beyond the catalog (" + std::to_string(b->n) + " items)");
-  if (out_price) *out_price = b->item_price(index);
-  if (out_cost) *out_cost = b->item_cost(index);
-  if (out_category) *out_category = b->item_category(index);
-  if (out_in_stock) *out_in_stock = b->item_in_stock(index) ? 1u : 0u;
-  return DISCO_OK;
+                                    uint32_t* out_category, uint32_t* out_in_stock) DISCO_NOEXCEPT {
+  return guarded("reading an item's catalog columns", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!b) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_item_info: NULL bundle");
+    if (index >= b->n)
+      return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_bundle_item_info: index " + std::to_string(index) +
+                                              " is beyond the catalog (" + std::to_string(b->n) + " items)");
+    if (out_price) *out_price = b->item_price(index);
+    if (out_cost) *out_cost = b->item_cost(index);
+    if (out_category) *out_category = b->item_category(index);
+    if (out_in_stock) *out_in_stock = b->item_in_stock(index) ? 1u : 0u;
+    return DISCO_OK;
+  });
 }
 
-disco_status disco_bundle_item_index(const disco_bundle* b, const char* item_id, size_t len, uint32_t* out_index) {
-  if (!b || !out_index || (!item_id && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_item_index: NULL argument");
-  const int64_t found = b->id_index.find(std::string_view(item_id ? item_id : "", len));
-  if (found < 0)
-    return fail(DISCO_ERR_UNKNOWN_ITEM, "item id '" + std::string(item_id ? item_id : "", len > 200 ? 200 : len) +
-                                            "' is not in the bundle's catalog");
-  *out_index = uint32_t(found);
-  return DISCO_OK;
+disco_status disco_bundle_item_index(const disco_bundle* b, const char* item_id, size_t len, uint32_t* out_index) DISCO_NOEXCEPT {
+  return guarded("looking up an item id", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!b || !out_index || (!item_id && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_item_index: NULL argument");
+    const int64_t found = b->id_index.find(std::string_view(item_id ? item_id : "", len));
+    if (found < 0)
+      return fail(DISCO_ERR_UNKNOWN_ITEM, "item id '" + std::string(item_id ? item_id : "", len > 200 ? 200 : len) +
+                                              "' is not in the bundle's catalog");
+    *out_index = uint32_t(found);
+    return DISCO_OK;
+  });
 }
 
-disco_status disco_bundle_item_id(const disco_bundle* b, uint32_t index, const char** out_id) {
-  if (!b || !out_id) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_item_id: NULL argument");
-  if (index >= b->n)
-    return fail(DISCO_ERR_UNKNOWN_ITEM, "item index " + std::to_string(index) + " is beyond the catalog (" +
-                                            std::to_string(b->n) + " items)");
-  *out_id = b->model->catalog()->item_ids()->Get(index)->c_str();
-  return DISCO_OK;
+disco_status disco_bundle_item_id(const disco_bundle* b, uint32_t index, const char** out_id) DISCO_NOEXCEPT {
+  return guarded("reading an item id", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!b || !out_id) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_item_id: NULL argument");
+    if (index >= b->n)
+      return fail(DISCO_ERR_UNKNOWN_ITEM, "item index " + std::to_string(index) + " is beyond the catalog (" +
+                                              std::to_string(b->n) + " items)");
+    *out_id = b->model->catalog()->item_ids()->Get(index)->c_str();
+    return DISCO_OK;
+  });
 }
 
-disco_status disco_bundle_verify_signature(const disco_bundle* b, const uint8_t* spki_der, size_t len) {
-  if (!b || (!spki_der && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_verify_signature: NULL argument");
-#ifndef DISCO_WITH_OPENSSL
-  (void)len;
-  return fail(DISCO_ERR_UNSUPPORTED, "signature verification is not built into this runtime (no OpenSSL); "
-                                     "verify with WebCrypto in the SDK");
-#else
-  const auto* sig = b->outer->signature();
-  if (b->outer->signature_algo() != fb::SignatureAlgo::EcdsaP256Sha256 || !sig || sig->size() == 0)
-    return fail(DISCO_ERR_SIGNATURE, "bundle is not signed (no ECDSA P-256 signature present)");
-  if (sig->size() != 64)
-    return fail(DISCO_ERR_SIGNATURE, "bundle signature is " + std::to_string(sig->size()) +
-                                         " bytes; ECDSA P-256 raw r||s is 64");
-  const unsigned char* p = spki_der;
-  EVP_PKEY* key = d2i_PUBKEY(nullptr, &p, long(len));
-  if (!key) {
-    ERR_clear_error();
-    return fail(DISCO_ERR_INVALID_ARGUMENT, "public key is not a valid DER SubjectPublicKeyInfo");
-  }
-  if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC || EVP_PKEY_get_bits(key) != 256) {
+disco_status disco_bundle_verify_signature(const disco_bundle* b, const uint8_t* spki_der, size_t len) DISCO_NOEXCEPT {
+  return guarded("verifying the bundle signature", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!b || (!spki_der && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_verify_signature: NULL argument");
+  #ifndef DISCO_WITH_OPENSSL
+    (void)len;
+    return fail(DISCO_ERR_UNSUPPORTED, "signature verification is not built into this runtime (no OpenSSL); "
+                                       "verify with WebCrypto in the SDK");
+  #else
+    const auto* sig = b->outer->signature();
+    if (b->outer->signature_algo() != fb::SignatureAlgo::EcdsaP256Sha256 || !sig || sig->size() == 0)
+      return fail(DISCO_ERR_SIGNATURE, "bundle is not signed (no ECDSA P-256 signature present)");
+    if (sig->size() != 64)
+      return fail(DISCO_ERR_SIGNATURE, "bundle signature is " + std::to_string(sig->size()) +
+                                           " bytes; ECDSA P-256 raw r||s is 64");
+    const unsigned char* p = spki_der;
+    EVP_PKEY* key = d2i_PUBKEY(nullptr, &p, long(len));
+    if (!key) {
+      ERR_clear_error();
+      return fail(DISCO_ERR_INVALID_ARGUMENT, "public key is not a valid DER SubjectPublicKeyInfo");
+    }
+    if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC || EVP_PKEY_get_bits(key) != 256) {
+      EVP_PKEY_free(key);
+      return fail(DISCO_ERR_INVALID_ARGUMENT, "public key is not an EC P-256 key");
+    }
+    disco_status status = DISCO_ERR_SIGNATURE;
+    ECDSA_SIG* es = ECDSA_SIG_new();
+    BIGNUM* r = BN_bin2bn(sig->data(), 32, nullptr);
+    BIGNUM* s = BN_bin2bn(sig->data() + 32, 32, nullptr);
+    unsigned char* der = nullptr;
+    int der_len = 0;
+    if (es && r && s && ECDSA_SIG_set0(es, r, s) == 1) {
+      r = s = nullptr;  // owned by es
+      der_len = i2d_ECDSA_SIG(es, &der);
+    }
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    int rc = -1;
+    if (der_len > 0 && ctx && EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1)
+      rc = EVP_DigestVerify(ctx, der, size_t(der_len), b->payload, b->payload_len);
+    if (rc == 1) status = DISCO_OK;
+    EVP_MD_CTX_free(ctx);
+    OPENSSL_free(der);
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(es);
     EVP_PKEY_free(key);
-    return fail(DISCO_ERR_INVALID_ARGUMENT, "public key is not an EC P-256 key");
-  }
-  disco_status status = DISCO_ERR_SIGNATURE;
-  ECDSA_SIG* es = ECDSA_SIG_new();
-  BIGNUM* r = BN_bin2bn(sig->data(), 32, nullptr);
-  BIGNUM* s = BN_bin2bn(sig->data() + 32, 32, nullptr);
-  unsigned char* der = nullptr;
-  int der_len = 0;
-  if (es && r && s && ECDSA_SIG_set0(es, r, s) == 1) {
-    r = s = nullptr;  // owned by es
-    der_len = i2d_ECDSA_SIG(es, &der);
-  }
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  int rc = -1;
-  if (der_len > 0 && ctx && EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1)
-    rc = EVP_DigestVerify(ctx, der, size_t(der_len), b->payload, b->payload_len);
-  if (rc == 1) status = DISCO_OK;
-  EVP_MD_CTX_free(ctx);
-  OPENSSL_free(der);
-  BN_free(r);
-  BN_free(s);
-  ECDSA_SIG_free(es);
-  EVP_PKEY_free(key);
-  ERR_clear_error();
-  if (status != DISCO_OK)
-    return fail(DISCO_ERR_SIGNATURE, "bundle signature does not verify with this public key (tampered payload or wrong key)");
-  return DISCO_OK;
-#endif
+    ERR_clear_error();
+    if (status != DISCO_OK)
+      return fail(DISCO_ERR_SIGNATURE, "bundle signature does not verify with this public key (tampered payload or wrong key)");
+    return DISCO_OK;
+  #endif
+  });
 }
 
 }  // extern "C"

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <type_traits>
 
 #include "disco/rng.h"
 #include "memory_archive.h"
@@ -152,7 +153,6 @@ std::string configure_policy(disco_runtime* rt, const disco_bundle* b, bool keep
   cfg.ucb_alpha = bp->ucb_alpha();
   cfg.epsilon = bp->epsilon();
   cfg.exploration_floor = bp->exploration_floor();
-  cfg.propensity_draws = bp->propensity_draws();
   auto to_d = [](const flatbuffers::Vector<float>* v) {
     std::vector<double> r;
     if (v) r.assign(v->begin(), v->end());
@@ -190,6 +190,12 @@ size_t disco_runtime::memory_bytes() const {
   s += st.arms.size() * 4 * (size_t(st.dim) * st.dim + st.dim + 2) * sizeof(double);
   return s;
 }
+
+// disco_runtime_swap_bundle, disco_runtime_restore and disco_bandit_import build the new state
+// aside and move it in: the moves must not allocate (or throw).
+static_assert(std::is_nothrow_move_assignable_v<disco::Bandit> && std::is_nothrow_move_assignable_v<disco::Guardrails> &&
+                  std::is_nothrow_move_assignable_v<disco::ValueModel>,
+              "the commit step of a swap / restore / import must not allocate");
 
 namespace {
 
@@ -235,66 +241,75 @@ void apply_and_retire(disco_runtime* rt, uint32_t slot, double reward) {
 
 extern "C" {
 
+void disco_runtime_default_options(disco_runtime_options* o) DISCO_NOEXCEPT {
+  if (!o) return;
+  *o = disco_runtime_options{};
+  o->size = uint32_t(sizeof(disco_runtime_options));
+  o->mode = DISCO_MODE_ONLINE;
+}
+
 disco_status disco_runtime_create(const disco_bundle* bundle, const disco_runtime_options* options,
-                                  disco_runtime** out) {
-  if (!bundle || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_create: NULL argument");
-  *out = nullptr;
-  disco_runtime_options opt{};
-  if (options) {
-    // The mode comes from C or JS as a plain integer: read it as one before trusting the enum.
-    int32_t mode_value = 0;
-    static_assert(sizeof(disco_mode) == sizeof(int32_t), "C enum is int-sized");
-    std::memcpy(&mode_value, &options->mode, sizeof mode_value);
-    if (mode_value < DISCO_MODE_ONLINE || mode_value > DISCO_MODE_LOGGING_ONLY)
-      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_create: mode " + std::to_string(mode_value) +
-                                                  " is not online (0), apprentice (1) or logging-only (2)");
-    opt.seed = options->seed;
-    opt.mode = static_cast<disco_mode>(mode_value);
-    opt.max_pending_decisions = options->max_pending_decisions;
-    opt.max_sessions_hint = options->max_sessions_hint;
-  }
-  if (opt.max_pending_decisions == 0) opt.max_pending_decisions = 65536;
-  if (opt.max_pending_decisions > (1u << 24))
-    return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_create: max_pending_decisions above 16777216");
-  std::string err = check_bundle_dims(bundle);
-  if (!err.empty()) return fail(DISCO_ERR_SHAPE, err);
-  DISCO_TRY {
-    auto* rt = new (std::nothrow) disco_runtime();
+                                  disco_runtime** out) DISCO_NOEXCEPT {
+  return guarded("creating the runtime", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!bundle || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_create: NULL argument");
+    *out = nullptr;
+    disco_runtime_options opt;
+    disco_runtime_default_options(&opt);
+    if (options) {
+      const disco_status st = read_sized(options, "disco_runtime_options", "disco_runtime_default_options", &opt);
+      if (st != DISCO_OK) return st;
+      // The mode comes from C or JS as a plain integer: read it as one before trusting the enum.
+      int32_t mode_value = 0;
+      static_assert(sizeof(disco_mode) == sizeof(int32_t), "C enum is int-sized");
+      std::memcpy(&mode_value, &opt.mode, sizeof mode_value);
+      if (mode_value < DISCO_MODE_ONLINE || mode_value > DISCO_MODE_LOGGING_ONLY)
+        return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_create: mode " + std::to_string(mode_value) +
+                                                    " is not online (0), apprentice (1) or logging-only (2)");
+    }
+    if (opt.max_pending_decisions == 0) opt.max_pending_decisions = 65536;
+    if (opt.max_pending_decisions > (1u << 24))
+      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_create: max_pending_decisions above 16777216");
+    std::string err = check_bundle_dims(bundle);
+    if (!err.empty()) return fail(DISCO_ERR_SHAPE, err);
+    struct Owned {  // freed on every way out but the last (a refusal, or an exception natively)
+      disco_runtime* p;
+      ~Owned() { disco_runtime_free(p); }
+    } owned{new (std::nothrow) disco_runtime()};
+    disco_runtime* rt = owned.p;
     if (!rt) return fail(DISCO_ERR_OUT_OF_MEMORY, "out of memory creating the runtime");
     rt->bundle = bundle;
     rt->options = opt;
     err = configure_policy(rt, bundle, false);
-    if (!err.empty()) {
-      delete rt;
-      return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle policy refused: " + err);
-    }
+    if (!err.empty()) return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle policy refused: " + err);
     runtime_resize_scratch(rt, bundle);
     rt->pending_ids.init(opt.max_pending_decisions);
     rt->pending.assign(opt.max_pending_decisions, PendingDecision{});
     rt->done_ids.init(opt.max_pending_decisions);
+    owned.p = nullptr;
     *out = rt;
     return DISCO_OK;
-  }
-  DISCO_CATCH_ALL("creating the runtime")
+  });
 }
 
-void disco_runtime_free(disco_runtime* rt) {
-  if (!rt) return;
-  // Sessions outlive nothing: detach them so a late disco_session_free is safe.
-  for (disco_session* s = rt->sessions; s;) {
-    disco_session* next = s->next;
-    s->runtime = nullptr;
-    s->prev = s->next = nullptr;
-    s = next;
-  }
-  delete rt;
+void disco_runtime_free(disco_runtime* rt) DISCO_NOEXCEPT {
+  guarded_void("freeing the runtime", [&]() DISCO_GUARD_INLINE {
+    if (!rt) return;
+    // Sessions outlive nothing: detach them so a late disco_session_free is safe.
+    for (disco_session* s = rt->sessions; s;) {
+      disco_session* next = s->next;
+      s->runtime = nullptr;
+      s->prev = s->next = nullptr;
+      s = next;
+    }
+    delete rt;
+  });
 }
 
-disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb) {
-  if (!rt || !nb) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_swap_bundle: NULL argument");
-  std::string err = check_bundle_dims(nb);
-  if (!err.empty()) return fail(DISCO_ERR_SHAPE, err);
-  DISCO_TRY {
+disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb) DISCO_NOEXCEPT {
+  return guarded("swapping the bundle", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!rt || !nb) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_swap_bundle: NULL argument");
+    std::string err = check_bundle_dims(nb);
+    if (!err.empty()) return fail(DISCO_ERR_SHAPE, err);
     const disco_bundle* ob = rt->bundle;
     const bool same_arms = ob->arms.size() == nb->arms.size();
     const bool same_dims = ob->d == nb->d && ob->h == nb->h;
@@ -316,25 +331,20 @@ disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb
       const disco::ArmSpec &x = rt->guards.arms()[a], &y = tmp_guard_check.guards.arms()[a];
       same_policy = x.kind == y.kind && x.value == y.value && x.merchant_cost == y.merchant_cost;
     }
-    if (!same_policy) rt->guards = tmp_guard_check.guards;
-    rt->value = tmp_guard_check.value;  // the new bundle's long-term value model, always
     // Same arms and context length: the new bundle's bandit config and prior (a refitted warm
     // start, a new noise scale) take over and the observed statistics carry on. Otherwise restart
     // from the new prior; pending decisions refer to the old arms / features.
     const bool same_bandit_shape = same_arms && rt->bandit.config().dim == tmp_guard_check.bandit.config().dim;
+    // Everything that allocates happens before the runtime changes, so an exception (out of memory)
+    // leaves it as it was: the adopted bandit, the scratch, each session's remapped seen set, and
+    // room for the LSTM vectors of the new dimensions.
+    disco::Bandit adopted;
     if (same_bandit_shape) {
-      err = rt->bandit.adopt_policy(tmp_guard_check.bandit);
+      adopted = rt->bandit;
+      err = adopted.adopt_policy(tmp_guard_check.bandit);
       if (!err.empty()) return fail(DISCO_ERR_STATE, err);
-    } else {
-      rt->bandit = tmp_guard_check.bandit;
-      rt->pending_ids.clear();
-      rt->done_ids.clear();
     }
-    rt->bundle = nb;
-    runtime_resize_scratch(rt, nb);
-    ++rt->generation;
-    // Remap every session's item indices through the external ids; replay its recent history when
-    // the model dimensions changed (the old LSTM state has the wrong shape).
+    runtime_resize_scratch(&tmp_guard_check, nb);
     const auto* old_ids = ob->model->catalog()->item_ids();
     auto remap = [&](uint32_t old_index, uint32_t* out) {
       if (old_index >= old_ids->size()) return false;
@@ -343,16 +353,56 @@ disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb
       *out = uint32_t(found);
       return true;
     };
-    for (disco_session* s = rt->sessions; s; s = s->next) {
-      std::vector<uint64_t> old_seen = std::move(s->seen);
-      std::vector<float> h = s->h, c = s->c;
-      std::vector<int8_t> hq = s->hq;
-      const float hs = s->h_scale, prop = s->purchase_propensity;
-      session_resize(s, nb);
+    // The sessions' remapped seen sets, one after the other (words each).
+    const size_t words = (size_t(nb->n) + 63) / 64;
+    size_t n_sessions = 0;
+    for (disco_session* s = rt->sessions; s; s = s->next) ++n_sessions;
+    std::vector<uint64_t> new_seen(n_sessions * words, 0);
+    size_t si = 0;
+    for (disco_session* s = rt->sessions; s; s = s->next, ++si) {
+      uint64_t* seen = new_seen.data() + si * words;
       for (uint32_t i = 0; i < ob->n; ++i) {
         uint32_t ni;
-        if ((old_seen[i >> 6] >> (i & 63) & 1) && remap(i, &ni)) s->seen[ni >> 6] |= uint64_t(1) << (ni & 63);
+        if ((s->seen[i >> 6] >> (i & 63) & 1) && remap(i, &ni)) seen[ni >> 6] |= uint64_t(1) << (ni & 63);
       }
+#if DISCO_HAS_EXCEPTIONS  // (without exceptions an allocation failure aborts: nothing to prepare for)
+      s->seen.reserve(words);
+      if (!same_dims) {
+        s->h.reserve(nb->h);
+        s->c.reserve(nb->h);
+        s->hq.reserve(nb->h);
+      }
+#endif
+    }
+
+    // Commit: moves and writes within reserved capacity only.
+#if DISCO_HAS_EXCEPTIONS
+    if (!same_policy) rt->guards = std::move(tmp_guard_check.guards);
+#else
+    if (!same_policy) rt->guards = tmp_guard_check.guards;  // nothing throws here; the copy is 47 B less wasm
+#endif
+    rt->value = std::move(tmp_guard_check.value);  // the new bundle's long-term value model, always
+    if (same_bandit_shape) {
+      rt->bandit = std::move(adopted);
+    } else {
+      rt->bandit = std::move(tmp_guard_check.bandit);
+      rt->pending_ids.clear();
+      rt->done_ids.clear();
+    }
+    rt->bundle = nb;
+    rt->scratch_f.swap(tmp_guard_check.scratch_f);
+    rt->scratch_q.swap(tmp_guard_check.scratch_q);
+    rt->scratch_acc.swap(tmp_guard_check.scratch_acc);
+    ++rt->generation;
+    // Remap every session's item indices through the external ids; replay its recent history when
+    // the model dimensions changed (the old LSTM state has the wrong shape).
+    si = 0;
+    for (disco_session* s = rt->sessions; s; s = s->next, ++si) {
+      s->seen.assign(words, 0);  // within the capacity reserved above
+      std::memcpy(s->seen.data(), new_seen.data() + si * words, words * sizeof(uint64_t));
+      s->n_items = nb->n;
+      s->h_dim = nb->h;
+      s->d_dim = nb->d;
       const uint32_t nr = std::min(s->recent_len, kRecentItems);
       for (uint32_t i = 0; i < nr; ++i)
         if (!remap(s->recent_item[i], &s->recent_item[i])) s->recent_count[i] = 0;
@@ -362,13 +412,10 @@ disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb
         HistoryEvent& he = s->history[(first + k) % kHistory];
         if (!remap(he.item, &he.item)) he.type = 0xFFFFFFFFu;  // item gone: skipped on replay
       }
-      if (same_dims) {
-        s->h = std::move(h);
-        s->c = std::move(c);
-        s->hq = std::move(hq);
-        s->h_scale = hs;
-        s->purchase_propensity = prop;
-      } else {
+      if (!same_dims) {
+        s->h.assign(nb->h, 0.0f);  // within the capacity reserved above
+        s->c.assign(nb->h, 0.0f);
+        s->hq.assign(nb->h, 0);
         session_reset_state(s);
         const int64_t saved_last = s->last_ts_ms;
         s->last_ts_ms = disco::kNever;
@@ -383,117 +430,118 @@ disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb
       }
     }
     return DISCO_OK;
-  }
-  DISCO_CATCH_ALL("swapping the bundle")
+  });
 }
 
 disco_status disco_offer_make(disco_session* s, uint32_t item, int64_t now_ms, uint64_t decision_hi,
-                              uint64_t decision_lo, disco_offer* out) {
-  if (!s || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_offer_make: NULL argument");
-  disco_runtime* rt = s->runtime;
-  if (!rt) return fail(DISCO_ERR_STATE, "disco_offer_make: the session's runtime was freed");
-  const disco_bundle* b = rt->bundle;
-  if (item >= b->n)
-    return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_offer_make: item index " + std::to_string(item) +
-                                            " is beyond the catalog (" + std::to_string(b->n) + " items)");
-  DecisionId id{decision_hi, decision_lo};
-  if (id.empty()) id = derive_decision_id(rt->options.seed, s->user_key, s->serial, s->decision_counter, now_ms);
-  if (rt->pending_ids.find(id) >= 0 || rt->done_ids.find(id) >= 0)
-    return fail(DISCO_ERR_DUPLICATE, "disco_offer_make: decision id was already issued by this runtime");
-  ++s->decision_counter;
+                              uint64_t decision_lo, disco_offer* out) DISCO_NOEXCEPT {
+  return guarded("making an offer", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!s || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_offer_make: NULL argument");
+    disco_runtime* rt = s->runtime;
+    if (!rt) return fail(DISCO_ERR_STATE, "disco_offer_make: the session's runtime was freed");
+    const disco_bundle* b = rt->bundle;
+    if (item >= b->n)
+      return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_offer_make: item index " + std::to_string(item) +
+                                              " is beyond the catalog (" + std::to_string(b->n) + " items)");
+    DecisionId id{decision_hi, decision_lo};
+    if (id.empty()) id = derive_decision_id(rt->options.seed, s->user_key, s->serial, s->decision_counter, now_ms);
+    if (rt->pending_ids.find(id) >= 0 || rt->done_ids.find(id) >= 0)
+      return fail(DISCO_ERR_DUPLICATE, "disco_offer_make: decision id was already issued by this runtime");
+    ++s->decision_counter;
 
-  const float price = b->item_price(item), cost = b->item_cost(item);
-  disco::ContextInputs ci;
-  ci.stats = &s->stats;
-  ci.purchase_propensity = s->purchase_propensity;
-  ci.price = price;
-  ci.cost = cost;
-  ci.now_ms = now_ms;
-  float x[disco::kContextDim];
-  disco::build_context(ci, x);
+    const float price = b->item_price(item), cost = b->item_cost(item);
+    disco::ContextInputs ci;
+    ci.stats = &s->stats;
+    ci.purchase_propensity = s->purchase_propensity;
+    ci.price = price;
+    ci.cost = cost;
+    ci.now_ms = now_ms;
+    float x[disco::kContextDim];
+    disco::build_context(ci, x);
 
-  disco::OfferRequest req;
-  req.item = item;
-  req.category = b->item_category(item);
-  req.price = price;
-  req.cost = cost;
-  req.now_ms = now_ms;
-  req.last_discount_offer_ms = s->stats.last_discount_offer_ms;
+    disco::OfferRequest req;
+    req.item = item;
+    req.category = b->item_category(item);
+    req.price = price;
+    req.cost = cost;
+    req.now_ms = now_ms;
+    req.last_discount_offer_ms = s->stats.last_discount_offer_ms;
 
-  *out = disco_offer{};
-  out->decision_hi = id.hi;
-  out->decision_lo = id.lo;
-  out->item = item;
-  out->purchase_propensity = s->purchase_propensity;
-  out->context_dim = rt->bandit.config().dim;  // the features the bandit uses (the bundle's context_dim)
-  std::copy(x, x + disco::kContextDim, out->context);
+    *out = disco_offer{};
+    out->decision_hi = id.hi;
+    out->decision_lo = id.lo;
+    out->item = item;
+    out->purchase_propensity = s->purchase_propensity;
+    out->context_dim = rt->bandit.config().dim;  // the features the bandit uses (the bundle's context_dim)
+    std::copy(x, x + disco::kContextDim, out->context);
 
-  uint32_t arm = 0, flags = 0;
-  if (rt->options.mode == DISCO_MODE_LOGGING_ONLY) {
-    out->bandit_arm = 0;
-    out->propensity = 1.0f;
-  } else {
-    rt->guards.pace(now_ms);
-    const uint32_t mask = rt->guards.eligible_arms(req, &flags);
-    disco::Rng rng(rt->options.seed, id.hi, id.lo, disco::kStreamBandit);
-    double offsets[disco::kMaxArms];
-    const bool use_offsets = policy_offsets(rt, x, price, offsets);
-    const disco::Choice choice = rt->bandit.choose(x, mask, rng, false, use_offsets ? offsets : nullptr);
-    out->bandit_arm = choice.arm;
-    if (rt->options.mode == DISCO_MODE_APPRENTICE) {
-      // The site's baseline (arm 0) is shown; `propensity` carries the probability of what disco
-      // would have offered (bandit_arm) under its policy, for off-policy evaluation.
-      arm = 0;
-      flags |= DISCO_GUARD_APPRENTICE;
-      out->propensity = float(choice.propensity);
+    uint32_t arm = 0, flags = 0;
+    if (rt->options.mode == DISCO_MODE_LOGGING_ONLY) {
+      out->bandit_arm = 0;
+      out->propensity = 1.0f;
     } else {
-      arm = choice.arm;
-      uint32_t why = 0;
-      if (arm != 0 && !rt->guards.check(req, arm, &why)) {
-        // Defence in depth: never reached when eligible_arms() and check() agree. The shown arm is
-        // then the deterministic fallback 0.
-        flags |= why;
+      rt->guards.pace(now_ms);
+      const uint32_t mask = rt->guards.eligible_arms(req, &flags);
+      disco::Rng rng(rt->options.seed, id.hi, id.lo, disco::kStreamBandit);
+      double offsets[disco::kMaxArms];
+      const bool use_offsets = policy_offsets(rt, x, price, offsets);
+      const disco::Choice choice = rt->bandit.choose(x, mask, rng, false, use_offsets ? offsets : nullptr);
+      out->bandit_arm = choice.arm;
+      if (rt->options.mode == DISCO_MODE_APPRENTICE) {
+        // The site's baseline (arm 0) is shown; `propensity` carries the probability of what disco
+        // would have offered (bandit_arm) under its policy, for off-policy evaluation.
         arm = 0;
-        out->propensity = 1.0f;
-      } else {
+        flags |= DISCO_GUARD_APPRENTICE;
         out->propensity = float(choice.propensity);
+      } else {
+        arm = choice.arm;
+        uint32_t why = 0;
+        if (arm != 0 && !rt->guards.check(req, arm, &why)) {
+          // Defence in depth: never reached when eligible_arms() and check() agree. The shown arm is
+          // then the deterministic fallback 0.
+          flags |= why;
+          arm = 0;
+          out->propensity = 1.0f;
+        } else {
+          out->propensity = float(choice.propensity);
+        }
       }
     }
-  }
-  const disco::ArmSpec& spec = rt->guards.arms()[arm];
-  out->arm = arm;
-  out->discount = price > 0.0f ? float(disco::arm_cost(spec, price).discount_fraction) : 0.0f;
-  out->expires_at_ms = rt->guards.expires_at(now_ms);
-  out->guardrails = flags;
-  if (arm != 0) rt->guards.commit(req, arm);
-  disco::on_offer(s->stats, arm != 0, now_ms);
+    const disco::ArmSpec& spec = rt->guards.arms()[arm];
+    out->arm = arm;
+    out->discount = price > 0.0f ? float(disco::arm_cost(spec, price).discount_fraction) : 0.0f;
+    out->expires_at_ms = rt->guards.expires_at(now_ms);
+    out->guardrails = flags;
+    if (arm != 0) rt->guards.commit(req, arm);
+    disco::on_offer(s->stats, arm != 0, now_ms);
 
-  DecisionId evicted;
-  const uint32_t slot = rt->pending_ids.insert(id, &evicted);
-  PendingDecision& pd = rt->pending[slot];
-  pd.id = id;
-  pd.ts_ms = now_ms;
-  pd.price = price;
-  pd.arm = arm;
-  pd.shown = 0;
-  pd.held = 0;
-  pd.reward = 0.0;
-  std::copy(x, x + disco::kContextDim, pd.context);
-  return DISCO_OK;
+    DecisionId evicted;
+    const uint32_t slot = rt->pending_ids.insert(id, &evicted);
+    PendingDecision& pd = rt->pending[slot];
+    pd.id = id;
+    pd.ts_ms = now_ms;
+    pd.price = price;
+    pd.arm = arm;
+    pd.shown = 0;
+    pd.held = 0;
+    pd.reward = 0.0;
+    std::copy(x, x + disco::kContextDim, pd.context);
+    return DISCO_OK;
+  });
 }
 
 disco_status disco_policy_probabilities(disco_runtime* rt, const float* context, uint32_t dim,
-                                        uint32_t eligible_mask, double price, double cost, double* out_probs) {
-  if (!rt || !context || !out_probs) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_policy_probabilities: NULL argument");
-  const uint32_t n_arms = uint32_t(rt->guards.arms().size());
-  const uint32_t need = rt->bandit.config().dim;
-  if (dim < need || dim > DISCO_MAX_CONTEXT)
-    return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_policy_probabilities: context has " + std::to_string(dim) +
-                                                " features; the bundle's policy reads " + std::to_string(need) +
-                                                " (at most " + std::to_string(DISCO_MAX_CONTEXT) + ")");
-  if (!std::isfinite(price) || !(price > 0.0) || !std::isfinite(cost))
-    return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_policy_probabilities: price must be a finite number > 0 and cost finite");
-  DISCO_TRY {
+                                        uint32_t eligible_mask, double price, double cost, double* out_probs) DISCO_NOEXCEPT {
+  return guarded("computing policy probabilities", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!rt || !context || !out_probs) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_policy_probabilities: NULL argument");
+    const uint32_t n_arms = uint32_t(rt->guards.arms().size());
+    const uint32_t need = rt->bandit.config().dim;
+    if (dim < need || dim > DISCO_MAX_CONTEXT)
+      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_policy_probabilities: context has " + std::to_string(dim) +
+                                                  " features; the bundle's policy reads " + std::to_string(need) +
+                                                  " (at most " + std::to_string(DISCO_MAX_CONTEXT) + ")");
+    if (!std::isfinite(price) || !(price > 0.0) || !std::isfinite(cost))
+      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_policy_probabilities: price must be a finite number > 0 and cost finite");
     float x[disco::kContextDim] = {};
     for (uint32_t i = 0; i < dim && i < disco::kContextDim; ++i) x[i] = context[i];
     for (uint32_t a = 0; a < n_arms; ++a) out_probs[a] = 0.0;
@@ -511,65 +559,91 @@ disco_status disco_policy_probabilities(disco_runtime* rt, const float* context,
     rt->bandit.probabilities(x, mask, p, use_offsets ? offsets : nullptr);
     for (uint32_t a = 0; a < n_arms; ++a) out_probs[a] = p[a];
     return DISCO_OK;
-  }
-  DISCO_CATCH_ALL("computing policy probabilities")
+  });
 }
 
-disco_status disco_session_note_offer(disco_session* s, uint32_t arm, int64_t ts_ms) {
-  if (!s) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_note_offer: NULL session");
-  disco_runtime* rt = s->runtime;
-  if (!rt) return fail(DISCO_ERR_STATE, "disco_session_note_offer: the session's runtime was freed");
-  const size_t n_arms = rt->guards.arms().size();
-  if (arm >= n_arms)
-    return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_note_offer: arm " + std::to_string(arm) +
-                                                " is out of range (the bundle has " + std::to_string(n_arms) + " arms)");
-  disco::on_offer(s->stats, arm != 0, ts_ms);
-  return DISCO_OK;
+disco_status disco_session_note_offer(disco_session* s, uint32_t arm, int64_t ts_ms) DISCO_NOEXCEPT {
+  return guarded("noting an offer", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!s) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_note_offer: NULL session");
+    disco_runtime* rt = s->runtime;
+    if (!rt) return fail(DISCO_ERR_STATE, "disco_session_note_offer: the session's runtime was freed");
+    const size_t n_arms = rt->guards.arms().size();
+    if (arm >= n_arms)
+      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_note_offer: arm " + std::to_string(arm) +
+                                                  " is out of range (the bundle has " + std::to_string(n_arms) + " arms)");
+    disco::on_offer(s->stats, arm != 0, ts_ms);
+    return DISCO_OK;
+  });
 }
 
 
-disco_status disco_offer_shown(disco_runtime* rt, uint64_t hi, uint64_t lo) {
-  if (!rt) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_offer_shown: NULL runtime");
-  const int64_t slot = rt->pending_ids.find(DecisionId{hi, lo});
-  if (slot < 0) {
-    if (rt->done_ids.find(DecisionId{hi, lo}) >= 0)
-      return fail(DISCO_ERR_DUPLICATE, "disco_offer_shown: the decision's outcome was already applied");
-    return fail(DISCO_ERR_NOT_FOUND, "disco_offer_shown: unknown decision id (never issued here, or evicted "
-                                     "from the pending table)");
-  }
-  PendingDecision& pd = rt->pending[size_t(slot)];
-  pd.shown = 1;
-  if (pd.held) apply_and_retire(rt, uint32_t(slot), pd.reward);  // its outcome came first
-  return DISCO_OK;
+disco_status disco_offer_shown(disco_runtime* rt, uint64_t hi, uint64_t lo) DISCO_NOEXCEPT {
+  return guarded("marking an offer shown", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!rt) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_offer_shown: NULL runtime");
+    const int64_t slot = rt->pending_ids.find(DecisionId{hi, lo});
+    if (slot < 0) {
+      if (rt->done_ids.find(DecisionId{hi, lo}) >= 0)
+        return fail(DISCO_ERR_DUPLICATE, "disco_offer_shown: the decision's outcome was already applied");
+      return fail(DISCO_ERR_NOT_FOUND, "disco_offer_shown: unknown decision id (never issued here, or evicted "
+                                       "from the pending table)");
+    }
+    PendingDecision& pd = rt->pending[size_t(slot)];
+    pd.shown = 1;
+    if (pd.held) apply_and_retire(rt, uint32_t(slot), pd.reward);  // its outcome came first
+    return DISCO_OK;
+  });
 }
 
-disco_status disco_update(disco_runtime* rt, const disco_outcome* o) {
-  if (!rt || !o) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_update: NULL argument");
-  if (!std::isfinite(o->margin) || !std::isfinite(o->revenue))
-    return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_update: margin and revenue must be finite");
-  const DecisionId id{o->decision_hi, o->decision_lo};
-  const int64_t slot = rt->pending_ids.find(id);
-  if (slot < 0) {
-    if (rt->done_ids.find(id) >= 0)
-      return fail(DISCO_ERR_DUPLICATE, "disco_update: outcome for this decision was already applied");
-    return fail(DISCO_ERR_NOT_FOUND, "disco_update: unknown decision id (never issued here, or evicted from "
-                                     "the pending table)");
-  }
-  PendingDecision& pd = rt->pending[size_t(slot)];
-  // The reward is the reported margin, converted or not (0 for a plain non-purchase): a caller may
-  // charge a cost to an offer that did not convert, and the collector's fleet statistics take the
-  // joined margin the same way, so local and fleet statistics agree.
-  const double reward = disco::scaled_reward(o->margin, pd.price);
-  if (!pd.shown) {
-    if (pd.held)
-      return fail(DISCO_ERR_DUPLICATE, "disco_update: an outcome for this decision is already held until it is shown");
-    pd.held = 1;
-    pd.reward = reward;
-    return fail(DISCO_ERR_NOT_FOUND, "disco_update: the decision was not shown yet (disco_offer_shown): the outcome "
-                                     "is held and trains the bandit when the decision is shown");
-  }
-  apply_and_retire(rt, uint32_t(slot), reward);
-  return DISCO_OK;
+disco_status disco_update(disco_runtime* rt, const disco_outcome* o) DISCO_NOEXCEPT {
+  return guarded("applying an outcome", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!rt || !o) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_update: NULL argument");
+    if (!std::isfinite(o->reward) || !std::isfinite(o->revenue))
+      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_update: reward and revenue must be finite");
+    const DecisionId id{o->decision_hi, o->decision_lo};
+    const int64_t slot = rt->pending_ids.find(id);
+    if (slot < 0) {
+      if (rt->done_ids.find(id) >= 0)
+        return fail(DISCO_ERR_DUPLICATE, "disco_update: outcome for this decision was already applied");
+      return fail(DISCO_ERR_NOT_FOUND, "disco_update: unknown decision id (never issued here, or evicted from "
+                                       "the pending table)");
+    }
+    PendingDecision& pd = rt->pending[size_t(slot)];
+    // The reward is the reported margin, converted or not (0 for a plain non-purchase): a caller may
+    // charge a cost to an offer that did not convert, and the collector's fleet statistics take the
+    // joined margin the same way, so local and fleet statistics agree.
+    const double reward = disco::scaled_reward(o->reward, pd.price);
+    if (!pd.shown) {
+      if (pd.held)
+        return fail(DISCO_ERR_DUPLICATE, "disco_update: an outcome for this decision is already held until it is shown");
+      pd.held = 1;
+      pd.reward = reward;
+      return fail(DISCO_ERR_NOT_FOUND, "disco_update: the decision was not shown yet (disco_offer_shown): the outcome "
+                                       "is held and trains the bandit when the decision is shown");
+    }
+    apply_and_retire(rt, uint32_t(slot), reward);
+    return DISCO_OK;
+  });
+}
+
+disco_status disco_offer_expired(disco_runtime* rt, uint64_t hi, uint64_t lo) DISCO_NOEXCEPT {
+  return guarded("expiring an offer", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!rt) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_offer_expired: NULL runtime");
+    const int64_t slot = rt->pending_ids.find(DecisionId{hi, lo});
+    const bool open = slot >= 0 && !rt->pending[size_t(slot)].held;  // no outcome recorded yet
+    if (open) {
+      // What disco_offer_make's Guardrails::commit reserved for this arm at this price (0 for arm 0).
+      const PendingDecision& pd = rt->pending[size_t(slot)];
+      rt->guards.release(pd.ts_ms, disco::arm_cost(rt->guards.arms()[pd.arm], pd.price).spend);
+    }
+    // The outcome "not converted, reward 0", exactly as disco_update records it; its refusals
+    // (DUPLICATE: the decision has its outcome; NOT_FOUND: unknown) stand, and an outcome held
+    // until the decision is shown is this call's success.
+    disco_outcome none{};
+    none.decision_hi = hi;
+    none.decision_lo = lo;
+    const disco_status st = disco_update(rt, &none);
+    return open && st == DISCO_ERR_NOT_FOUND ? DISCO_OK : st;
+  });
 }
 
 }  // extern "C"

@@ -160,180 +160,207 @@ using namespace disco::detail;
 
 extern "C" {
 
-disco_status disco_session_create(disco_runtime* rt, uint64_t user_key, disco_session** out) {
-  if (!rt || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_create: NULL argument");
-  *out = nullptr;
-  DISCO_TRY {
-    auto* s = new (std::nothrow) disco_session();
+void disco_filter_default_options(disco_filter* f) DISCO_NOEXCEPT {
+  if (!f) return;
+  *f = disco_filter{};
+  f->size = uint32_t(sizeof(disco_filter));
+  f->exclude_seen = 1;
+  f->include_out_of_stock = 0;
+  f->category = -1;
+}
+
+disco_status disco_session_create(disco_runtime* rt, uint64_t user_key, disco_session** out) DISCO_NOEXCEPT {
+  return guarded("creating a session", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!rt || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_create: NULL argument");
+    *out = nullptr;
+    struct Owned {  // freed if sizing it throws (natively): not linked to the runtime yet
+      disco_session* p;
+      ~Owned() { disco_session_free(p); }
+    } owned{new (std::nothrow) disco_session()};
+    disco_session* s = owned.p;
     if (!s) return fail(DISCO_ERR_OUT_OF_MEMORY, "out of memory creating a session");
-    s->runtime = rt;
     s->user_key = user_key;
-    s->serial = rt->sessions_created++;
     session_resize(s, rt->bundle);
+    s->runtime = rt;
     session_reset_state(s);
+    owned.p = nullptr;
+    s->serial = rt->sessions_created++;
     s->next = rt->sessions;
     if (rt->sessions) rt->sessions->prev = s;
     rt->sessions = s;
     *out = s;
     return DISCO_OK;
-  }
-  DISCO_CATCH_ALL("creating a session")
+  });
 }
 
-void disco_session_free(disco_session* s) {
-  if (!s) return;
-  if (s->runtime) {
-    if (s->prev) s->prev->next = s->next;
-    else if (s->runtime->sessions == s) s->runtime->sessions = s->next;
-    if (s->next) s->next->prev = s->prev;
-  }
-  delete s;
+void disco_session_free(disco_session* s) DISCO_NOEXCEPT {
+  guarded_void("freeing a session", [&]() DISCO_GUARD_INLINE {
+    if (!s) return;
+    if (s->runtime) {
+      if (s->prev) s->prev->next = s->next;
+      else if (s->runtime->sessions == s) s->runtime->sessions = s->next;
+      if (s->next) s->next->prev = s->prev;
+    }
+    delete s;
+  });
 }
 
-disco_status disco_observe(disco_session* s, const disco_event* ev) {
-  if (!s || !ev) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_observe: NULL argument");
-  if (!s->runtime) return fail(DISCO_ERR_STATE, "disco_observe: the session's runtime was freed");
-  const disco_bundle* b = s->runtime->bundle;
-  if (ev->item >= b->n)
-    return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_observe: item index " + std::to_string(ev->item) +
-                                            " is beyond the catalog (" + std::to_string(b->n) + " items)");
-  if (ev->type > DISCO_EVENT_PURCHASE)
-    return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_observe: event type " + std::to_string(ev->type) +
-                                                " is not one of view=0, click=1, cart=2, remove=3, purchase=4");
-  if (std::isnan(ev->price) || std::isinf(ev->price))
-    return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_observe: price is not finite");
-  session_step(s, *ev);
-  const float price = ev->price > 0.0f ? ev->price : b->item_price(ev->item);
-  disco::on_event(s->stats, ev->type, double(price), ev->quantity, ev->ts_ms);
-  s->seen[ev->item >> 6] |= uint64_t(1) << (ev->item & 63);
-  note_interaction(s, ev->item, ev->type);
-  HistoryEvent& he = s->history[s->history_len % kHistory];
-  he = HistoryEvent{ev->ts_ms, ev->item, ev->type, ev->price, ev->quantity};
-  ++s->history_len;
-  s->last_ts_ms = ev->ts_ms;
-  return DISCO_OK;
+disco_status disco_observe(disco_session* s, const disco_event* ev) DISCO_NOEXCEPT {
+  return guarded("observing an event", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!s || !ev) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_observe: NULL argument");
+    if (!s->runtime) return fail(DISCO_ERR_STATE, "disco_observe: the session's runtime was freed");
+    const disco_bundle* b = s->runtime->bundle;
+    if (ev->item >= b->n)
+      return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_observe: item index " + std::to_string(ev->item) +
+                                              " is beyond the catalog (" + std::to_string(b->n) + " items)");
+    if (ev->type > DISCO_EVENT_PURCHASE)
+      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_observe: event type " + std::to_string(ev->type) +
+                                                  " is not one of view=0, click=1, cart=2, remove=3, purchase=4");
+    if (std::isnan(ev->price) || std::isinf(ev->price))
+      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_observe: price is not finite");
+    session_step(s, *ev);
+    const float price = ev->price > 0.0f ? ev->price : b->item_price(ev->item);
+    disco::on_event(s->stats, ev->type, double(price), ev->quantity, ev->ts_ms);
+    s->seen[ev->item >> 6] |= uint64_t(1) << (ev->item & 63);
+    note_interaction(s, ev->item, ev->type);
+    HistoryEvent& he = s->history[s->history_len % kHistory];
+    he = HistoryEvent{ev->ts_ms, ev->item, ev->type, ev->price, ev->quantity};
+    ++s->history_len;
+    s->last_ts_ms = ev->ts_ms;
+    return DISCO_OK;
+  });
 }
 
-disco_status disco_propensity(const disco_session* s, float* out) {
-  if (!s || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_propensity: NULL argument");
-  *out = s->purchase_propensity;
-  return DISCO_OK;
+disco_status disco_purchase_probability(const disco_session* s, float* out) DISCO_NOEXCEPT {
+  return guarded("reading the purchase probability", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!s || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_purchase_probability: NULL argument");
+    *out = s->purchase_propensity;
+    return DISCO_OK;
+  });
 }
 
 disco_status disco_recommend(disco_session* s, uint32_t k, const disco_filter* filter, uint32_t* out_items,
-                             float* out_scores, uint32_t* out_n) {
-  if (!s || !out_items || !out_scores || !out_n)
-    return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_recommend: NULL argument");
-  *out_n = 0;
-  if (k == 0) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_recommend: k must be >= 1");
-  if (!s->runtime) return fail(DISCO_ERR_STATE, "disco_recommend: the session's runtime was freed");
-  if (filter && filter->n_exclude && !filter->exclude)
-    return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_recommend: filter->exclude is NULL with n_exclude > 0");
-  const disco_bundle* b = s->runtime->bundle;
-  const disco::kernels::KernelSet& K = disco::kernels::best_kernels();
-  const uint32_t d = b->d, h = b->h, n = b->n;
-  float* u = s->runtime->scratch_f.data() + d + 4 * size_t(h);
-  int8_t* uq = s->runtime->scratch_q.data() + d;
-  int32_t* acc = s->runtime->scratch_acc.data();
-
-  // u = out_proj h + out_bias
-  if (b->out_proj.dtype == disco::fb::DType::I8) {
-    K.scan_i8(b->out_proj.row_i8(0), d, b->out_proj.row_bytes, s->hq.data(), h, acc);
-    for (uint32_t r = 0; r < d; ++r) u[r] = (float(acc[r]) * b->out_proj.scale(r)) * s->h_scale + b->out_bias[r];
-  } else {
-    for (uint32_t r = 0; r < d; ++r) {
-      const uint8_t* row = b->out_proj.row_raw(r);
-      float sum = 0.0f;
-      for (uint32_t j = 0; j < h; ++j) sum = sum + load_f32(row + 4 * size_t(j)) * s->h[j];
-      u[r] = sum + b->out_bias[r];
+                             float* out_scores, uint32_t* out_n) DISCO_NOEXCEPT {
+  return guarded("recommending items", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!s || !out_items || !out_scores || !out_n)
+      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_recommend: NULL argument");
+    *out_n = 0;
+    if (k == 0) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_recommend: k must be >= 1");
+    if (!s->runtime) return fail(DISCO_ERR_STATE, "disco_recommend: the session's runtime was freed");
+    disco_filter f;
+    disco_filter_default_options(&f);
+    if (filter) {
+      const disco_status st = read_sized(filter, "disco_filter", "disco_filter_default_options", &f);
+      if (st != DISCO_OK) return st;
     }
-  }
-  const float su = disco::quant::quantize_vector_i8(u, d, uq);
+    if (f.n_exclude && !f.exclude)
+      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_recommend: filter->exclude is NULL with n_exclude > 0");
+    const disco_bundle* b = s->runtime->bundle;
+    const disco::kernels::KernelSet& K = disco::kernels::best_kernels();
+    const uint32_t d = b->d, h = b->h, n = b->n;
+    float* u = s->runtime->scratch_f.data() + d + 4 * size_t(h);
+    int8_t* uq = s->runtime->scratch_q.data() + d;
+    int32_t* acc = s->runtime->scratch_acc.data();
 
-  const bool excl_seen = filter ? filter->exclude_seen != 0 : true;
-  const bool incl_oos = filter ? filter->include_out_of_stock != 0 : false;
-  const int32_t category = filter ? filter->category : -1;
-  const uint32_t* excl = filter ? filter->exclude : nullptr;
-  const uint32_t n_excl = filter ? filter->n_exclude : 0;
-  const uint32_t kk = std::min(k, n);
-
-  // Min-heap of the best kk (score, index) in the caller's arrays; "worse" = lower score, then
-  // higher index (ties rank the lower index first).
-  uint32_t size = 0;
-  auto worse = [&](uint32_t a, uint32_t c) {  // heap positions
-    return out_scores[a] < out_scores[c] || (out_scores[a] == out_scores[c] && out_items[a] > out_items[c]);
-  };
-  auto swap_pos = [&](uint32_t a, uint32_t c) {
-    std::swap(out_scores[a], out_scores[c]);
-    std::swap(out_items[a], out_items[c]);
-  };
-  auto sift_down = [&](uint32_t i, uint32_t len) {
-    for (;;) {
-      uint32_t l = 2 * i + 1, m = i;
-      if (l < len && worse(l, m)) m = l;
-      if (l + 1 < len && worse(l + 1, m)) m = l + 1;
-      if (m == i) return;
-      swap_pos(i, m);
-      i = m;
-    }
-  };
-  const disco::detail::MatrixView& e = b->item_emb;
-  // Row scales: read in place when 4-byte aligned (the usual case), else through a copy per block.
-  const bool scales_aligned = reinterpret_cast<uintptr_t>(e.scales) % alignof(float) == 0;
-  float* block_scores = s->runtime->scratch_f.data() + 2 * size_t(d) + 4 * size_t(h);  // kScanBlock floats
-  float block_scales[kScanBlock];
-  float threshold = -std::numeric_limits<float>::infinity();  // heap minimum once full
-  for (uint32_t base = 0; base < n; base += uint32_t(kScanBlock)) {
-    const uint32_t cnt = std::min<uint32_t>(uint32_t(kScanBlock), n - base);
-    const float* sc;
-    if (scales_aligned) {
-      sc = reinterpret_cast<const float*>(e.scales) + base;
+    // u = out_proj h + out_bias
+    if (b->out_proj.dtype == disco::fb::DType::I8) {
+      K.scan_i8(b->out_proj.row_i8(0), d, b->out_proj.row_bytes, s->hq.data(), h, acc);
+      for (uint32_t r = 0; r < d; ++r) u[r] = (float(acc[r]) * b->out_proj.scale(r)) * s->h_scale + b->out_bias[r];
     } else {
-      std::memcpy(block_scales, e.scales + 4 * size_t(base), 4 * size_t(cnt));
-      sc = block_scales;
-    }
-    if (e.dtype == disco::fb::DType::I8) {
-      K.score_i8(e.row_i8(base), cnt, e.row_bytes, uq, d, sc, su, block_scores);
-    } else {
-      K.scan_i4(e.row_raw(base), cnt, e.row_bytes, uq, d, acc);
-      for (uint32_t r = 0; r < cnt; ++r) block_scores[r] = (float(acc[r]) * sc[r]) * su;
-    }
-    // Only scores above the current k-th best can enter: jump between them with the SIMD search.
-    for (uint32_t r = uint32_t(K.first_above(block_scores, 0, cnt, threshold)); r < cnt;
-         r = uint32_t(K.first_above(block_scores, r + 1, cnt, threshold))) {
-      const float score = block_scores[r];
-      const uint32_t item = base + r;
-      if (excl_seen && (s->seen[item >> 6] >> (item & 63) & 1)) continue;
-      if (!incl_oos && !b->item_in_stock(item)) continue;
-      if (category >= 0 && b->item_category(item) != uint32_t(category)) continue;
-      bool excluded = false;
-      for (uint32_t x = 0; x < n_excl && !excluded; ++x) excluded = excl[x] == item;
-      if (excluded) continue;
-      if (size < kk) {
-        uint32_t i = size++;
-        out_scores[i] = score;
-        out_items[i] = item;
-        while (i > 0) {  // sift up
-          const uint32_t p = (i - 1) / 2;
-          if (!worse(i, p)) break;
-          swap_pos(i, p);
-          i = p;
-        }
-      } else {
-        out_scores[0] = score;
-        out_items[0] = item;
-        sift_down(0, size);
+      for (uint32_t r = 0; r < d; ++r) {
+        const uint8_t* row = b->out_proj.row_raw(r);
+        float sum = 0.0f;
+        for (uint32_t j = 0; j < h; ++j) sum = sum + load_f32(row + 4 * size_t(j)) * s->h[j];
+        u[r] = sum + b->out_bias[r];
       }
-      if (size == kk) threshold = out_scores[0];
     }
-  }
-  // Heap sort: repeatedly move the worst to the end -> best first.
-  for (uint32_t len = size; len > 1; --len) {
-    swap_pos(0, len - 1);
-    sift_down(0, len - 1);
-  }
-  *out_n = size;
-  return DISCO_OK;
+    const float su = disco::quant::quantize_vector_i8(u, d, uq);
+
+    const bool excl_seen = f.exclude_seen != 0;
+    const bool incl_oos = f.include_out_of_stock != 0;
+    const int32_t category = f.category;
+    const uint32_t* excl = f.exclude;
+    const uint32_t n_excl = f.n_exclude;
+    const uint32_t kk = std::min(k, n);
+
+    // Min-heap of the best kk (score, index) in the caller's arrays; "worse" = lower score, then
+    // higher index (ties rank the lower index first).
+    uint32_t size = 0;
+    auto worse = [&](uint32_t a, uint32_t c) {  // heap positions
+      return out_scores[a] < out_scores[c] || (out_scores[a] == out_scores[c] && out_items[a] > out_items[c]);
+    };
+    auto swap_pos = [&](uint32_t a, uint32_t c) {
+      std::swap(out_scores[a], out_scores[c]);
+      std::swap(out_items[a], out_items[c]);
+    };
+    auto sift_down = [&](uint32_t i, uint32_t len) {
+      for (;;) {
+        uint32_t l = 2 * i + 1, m = i;
+        if (l < len && worse(l, m)) m = l;
+        if (l + 1 < len && worse(l + 1, m)) m = l + 1;
+        if (m == i) return;
+        swap_pos(i, m);
+        i = m;
+      }
+    };
+    const disco::detail::MatrixView& e = b->item_emb;
+    // Row scales: read in place when 4-byte aligned (the usual case), else through a copy per block.
+    const bool scales_aligned = reinterpret_cast<uintptr_t>(e.scales) % alignof(float) == 0;
+    float* block_scores = s->runtime->scratch_f.data() + 2 * size_t(d) + 4 * size_t(h);  // kScanBlock floats
+    float block_scales[kScanBlock];
+    float threshold = -std::numeric_limits<float>::infinity();  // heap minimum once full
+    for (uint32_t base = 0; base < n; base += uint32_t(kScanBlock)) {
+      const uint32_t cnt = std::min<uint32_t>(uint32_t(kScanBlock), n - base);
+      const float* sc;
+      if (scales_aligned) {
+        sc = reinterpret_cast<const float*>(e.scales) + base;
+      } else {
+        std::memcpy(block_scales, e.scales + 4 * size_t(base), 4 * size_t(cnt));
+        sc = block_scales;
+      }
+      if (e.dtype == disco::fb::DType::I8) {
+        K.score_i8(e.row_i8(base), cnt, e.row_bytes, uq, d, sc, su, block_scores);
+      } else {
+        K.scan_i4(e.row_raw(base), cnt, e.row_bytes, uq, d, acc);
+        for (uint32_t r = 0; r < cnt; ++r) block_scores[r] = (float(acc[r]) * sc[r]) * su;
+      }
+      // Only scores above the current k-th best can enter: jump between them with the SIMD search.
+      for (uint32_t r = uint32_t(K.first_above(block_scores, 0, cnt, threshold)); r < cnt;
+           r = uint32_t(K.first_above(block_scores, r + 1, cnt, threshold))) {
+        const float score = block_scores[r];
+        const uint32_t item = base + r;
+        if (excl_seen && (s->seen[item >> 6] >> (item & 63) & 1)) continue;
+        if (!incl_oos && !b->item_in_stock(item)) continue;
+        if (category >= 0 && b->item_category(item) != uint32_t(category)) continue;
+        bool excluded = false;
+        for (uint32_t x = 0; x < n_excl && !excluded; ++x) excluded = excl[x] == item;
+        if (excluded) continue;
+        if (size < kk) {
+          uint32_t i = size++;
+          out_scores[i] = score;
+          out_items[i] = item;
+          while (i > 0) {  // sift up
+            const uint32_t p = (i - 1) / 2;
+            if (!worse(i, p)) break;
+            swap_pos(i, p);
+            i = p;
+          }
+        } else {
+          out_scores[0] = score;
+          out_items[0] = item;
+          sift_down(0, size);
+        }
+        if (size == kk) threshold = out_scores[0];
+      }
+    }
+    // Heap sort: repeatedly move the worst to the end -> best first.
+    for (uint32_t len = size; len > 1; --len) {
+      swap_pos(0, len - 1);
+      sift_down(0, len - 1);
+    }
+    *out_n = size;
+    return DISCO_OK;
+  });
 }
 
 }  // extern "C"

@@ -291,6 +291,20 @@ void pending_entry(Ar& ar, PendingDecision& p, uint32_t version) {
   if (version >= 2) ar(p.held, p.reward);
 }
 
+// Merges or replaces the bandit's statistics, all or nothing: merge() and replace() refuse bad
+// statistics before they change anything, but replace's copy may run out of memory half way, so
+// where an allocation can throw (natively) they work on a copy that is moved in.
+std::string apply_stats(disco::Bandit& bandit, const disco::BanditStats& stats, bool merge) {
+#if DISCO_HAS_EXCEPTIONS
+  disco::Bandit next = bandit;
+  std::string err = merge ? next.merge(stats) : next.replace(stats);
+  if (err.empty()) bandit = std::move(next);
+  return err;
+#else
+  return merge ? bandit.merge(stats) : bandit.replace(stats);
+#endif
+}
+
 disco_status finish_output(const MemoryOutputArchive& ar, size_t cap, size_t* out_len, const char* what) {
   *out_len = ar.size();
   if (!ar.fits())
@@ -309,48 +323,48 @@ bool all_finite(const std::vector<float>& v) {
 
 extern "C" {
 
-disco_status disco_session_save(const disco_session* cs, uint8_t* buf, size_t cap, size_t* out_len) {
-  if (!cs || !out_len || (!buf && cap)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_save: NULL argument");
-  if (!cs->runtime) return fail(DISCO_ERR_STATE, "disco_session_save: the session's runtime was freed");
-  DISCO_TRY {
+disco_status disco_session_save(const disco_session* cs, uint8_t* buf, size_t cap, size_t* out_len) DISCO_NOEXCEPT {
+  return guarded("saving a session", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!cs || !out_len || (!buf && cap)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_save: NULL argument");
+    if (!cs->runtime) return fail(DISCO_ERR_STATE, "disco_session_save: the session's runtime was freed");
     auto* s = const_cast<disco_session*>(cs);  // cereal's interface is non-const; nothing is modified
     MemoryOutputArchive ar(buf, cap);
     save_header(ar, kMagicSession, s->runtime->bundle, disco::kSessionStateVersion);
     session_fields(ar, s, disco::kSessionStateVersion);
     return finish_output(ar, cap, out_len, "the session state");
-  }
-  DISCO_CATCH_ALL("saving a session")
+  });
 }
 
-disco_status disco_session_save_compact(const disco_session* s, uint8_t* buf, size_t cap, size_t* out_len) {
-  if (!s || !out_len || (!buf && cap)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_save_compact: NULL argument");
-  if (!s->runtime) return fail(DISCO_ERR_STATE, "disco_session_save_compact: the session's runtime was freed");
-  DISCO_TRY {
+disco_status disco_session_save_compact(const disco_session* s, uint8_t* buf, size_t cap, size_t* out_len) DISCO_NOEXCEPT {
+  return guarded("saving a compact session", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!s || !out_len || (!buf && cap)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_save_compact: NULL argument");
+    if (!s->runtime) return fail(DISCO_ERR_STATE, "disco_session_save_compact: the session's runtime was freed");
     MemoryOutputArchive ar(buf, cap);
     save_header(ar, kMagicSession, s->runtime->bundle, disco::kSessionStateVersionCompact);
     compact_save(ar, s);
     return finish_output(ar, cap, out_len, "the compact session state");
-  }
-  DISCO_CATCH_ALL("saving a compact session")
+  });
 }
 
-size_t disco_session_compact_max_bytes(const disco_runtime* rt) {
-  if (!rt || !rt->bundle) return 0;
-  const size_t mv = rt->bundle->model->model_version()->size();
-  const size_t header = 4 + 4 + 8 + 8 + mv;
-  const size_t v64 = 10, v32 = 5;
-  const size_t fixed = 8 + 2 * v64 + 3 * v32 + 2 * size_t(rt->bundle->h) + 4 + 4 + 4 + v64;
-  const size_t stats = v32 + v32 + 8 + v64 + v64 + 8 + v64 + v64 + v32 + v64 + 7 * v32;
-  const size_t history = v32 + kCompactHistory * (v32 + 1 + v64 + 4 + v64);
-  const size_t recent = v32 + kRecentItems * (v32 + 1);
-  const size_t seen = v32 + kCompactSeen * v32;
-  return header + fixed + stats + history + recent + seen;
+size_t disco_session_compact_max_bytes(const disco_runtime* rt) DISCO_NOEXCEPT {
+  return guarded_value("sizing a compact session", size_t(0), [&]() DISCO_GUARD_INLINE -> size_t {
+    if (!rt || !rt->bundle) return 0;
+    const size_t mv = rt->bundle->model->model_version()->size();
+    const size_t header = 4 + 4 + 8 + 8 + mv;
+    const size_t v64 = 10, v32 = 5;
+    const size_t fixed = 8 + 2 * v64 + 3 * v32 + 2 * size_t(rt->bundle->h) + 4 + 4 + 4 + v64;
+    const size_t stats = v32 + v32 + 8 + v64 + v64 + 8 + v64 + v64 + v32 + v64 + 7 * v32;
+    const size_t history = v32 + kCompactHistory * (v32 + 1 + v64 + 4 + v64);
+    const size_t recent = v32 + kRecentItems * (v32 + 1);
+    const size_t seen = v32 + kCompactSeen * v32;
+    return header + fixed + stats + history + recent + seen;
+  });
 }
 
-disco_status disco_session_restore(disco_runtime* rt, const uint8_t* buf, size_t len, disco_session** out) {
-  if (!rt || !out || (!buf && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_restore: NULL argument");
-  *out = nullptr;
-  DISCO_TRY {
+disco_status disco_session_restore(disco_runtime* rt, const uint8_t* buf, size_t len, disco_session** out) DISCO_NOEXCEPT {
+  return guarded("restoring a session", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!rt || !out || (!buf && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_restore: NULL argument");
+    *out = nullptr;
     MemoryInputArchive ar(buf, len);
     uint32_t version = 0;
     disco_status st = check_header(ar, kMagicSession, "session", rt->bundle, &version,
@@ -360,6 +374,10 @@ disco_status disco_session_restore(disco_runtime* rt, const uint8_t* buf, size_t
     const uint64_t created = rt->sessions_created;  // a restored session is not a new one
     if ((st = disco_session_create(rt, 0, &s)) != DISCO_OK) return st;
     rt->sessions_created = created;
+    struct FreeUnlessKept {  // an exception below (out of memory) must not leave the session linked
+      disco_session* s;
+      ~FreeUnlessKept() { disco_session_free(s); }
+    } pending_session{s};
     const disco_bundle* b = rt->bundle;
     std::string why;
     if (version == disco::kSessionStateVersionCompact) {
@@ -379,19 +397,16 @@ disco_status disco_session_restore(disco_runtime* rt, const uint8_t* buf, size_t
     else if (!all_finite(s->h) || !all_finite(s->c) || !std::isfinite(s->h_scale) || !(s->h_scale > 0.0f) ||
              !std::isfinite(s->purchase_propensity))
       why = "non-finite LSTM state";
-    if (!why.empty()) {
-      disco_session_free(s);
-      return fail(DISCO_ERR_STATE, "session state is invalid: " + why);
-    }
+    if (!why.empty()) return fail(DISCO_ERR_STATE, "session state is invalid: " + why);
+    pending_session.s = nullptr;
     *out = s;
     return DISCO_OK;
-  }
-  DISCO_CATCH_ALL("restoring a session")
+  });
 }
 
-disco_status disco_runtime_save(const disco_runtime* crt, uint8_t* buf, size_t cap, size_t* out_len) {
-  if (!crt || !out_len || (!buf && cap)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_save: NULL argument");
-  DISCO_TRY {
+disco_status disco_runtime_save(const disco_runtime* crt, uint8_t* buf, size_t cap, size_t* out_len) DISCO_NOEXCEPT {
+  return guarded("saving the runtime", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!crt || !out_len || (!buf && cap)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_save: NULL argument");
     auto* rt = const_cast<disco_runtime*>(crt);
     MemoryOutputArchive ar(buf, cap);
     save_header(ar, kMagicRuntime, rt->bundle, disco::kRuntimeStateVersion);
@@ -410,13 +425,12 @@ disco_status disco_runtime_save(const disco_runtime* crt, uint8_t* buf, size_t c
       ar(slot, hi, lo);
     });
     return finish_output(ar, cap, out_len, "the runtime state");
-  }
-  DISCO_CATCH_ALL("saving the runtime")
+  });
 }
 
-disco_status disco_runtime_restore(disco_runtime* rt, const uint8_t* buf, size_t len) {
-  if (!rt || (!buf && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_restore: NULL argument");
-  DISCO_TRY {
+disco_status disco_runtime_restore(disco_runtime* rt, const uint8_t* buf, size_t len) DISCO_NOEXCEPT {
+  return guarded("restoring the runtime", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!rt || (!buf && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_restore: NULL argument");
     MemoryInputArchive ar(buf, len);
     uint32_t version = 0;
     disco_status st = check_header(ar, kMagicRuntime, "runtime", rt->bundle, &version,
@@ -485,13 +499,12 @@ disco_status disco_runtime_restore(disco_runtime* rt, const uint8_t* buf, size_t
     rt->pending = std::move(pending);
     rt->done_ids = std::move(done_ids);
     return DISCO_OK;
-  }
-  DISCO_CATCH_ALL("restoring the runtime")
+  });
 }
 
-disco_status disco_bandit_export(disco_runtime* rt, uint32_t delta_only, uint8_t* buf, size_t cap, size_t* out_len) {
-  if (!rt || !out_len || (!buf && cap)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bandit_export: NULL argument");
-  DISCO_TRY {
+disco_status disco_bandit_export(disco_runtime* rt, uint32_t delta_only, uint8_t* buf, size_t cap, size_t* out_len) DISCO_NOEXCEPT {
+  return guarded("exporting bandit statistics", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!rt || !out_len || (!buf && cap)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bandit_export: NULL argument");
     // Size first without consuming the delta, so a too-small buffer loses nothing.
     disco::Bandit probe = rt->bandit;
     disco::BanditStats stats = probe.export_stats(delta_only != 0);
@@ -501,15 +514,14 @@ disco_status disco_bandit_export(disco_runtime* rt, uint32_t delta_only, uint8_t
     ar(magic, version, n_arms, dim, stats);
     disco_status st = finish_output(ar, cap, out_len, "the bandit statistics");
     if (st != DISCO_OK) return st;
-    if (delta_only) rt->bandit.export_stats(true);  // now reset the delta for real
+    if (delta_only) rt->bandit.export_stats(true);  // now reset the delta for real (copies, then resets)
     return DISCO_OK;
-  }
-  DISCO_CATCH_ALL("exporting bandit statistics")
+  });
 }
 
-disco_status disco_bandit_import(disco_runtime* rt, const uint8_t* buf, size_t len, uint32_t merge) {
-  if (!rt || (!buf && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bandit_import: NULL argument");
-  DISCO_TRY {
+disco_status disco_bandit_import(disco_runtime* rt, const uint8_t* buf, size_t len, uint32_t merge) DISCO_NOEXCEPT {
+  return guarded("importing bandit statistics", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!rt || (!buf && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bandit_import: NULL argument");
     if (disco::is_fleet_stats_message(buf, len)) {
       // The collector's fleet statistics (schemas/bandit_stats.fbs), e.g. a GET /v1/bandit-state body.
       disco::FleetStats msg;
@@ -518,7 +530,7 @@ disco_status disco_bandit_import(disco_runtime* rt, const uint8_t* buf, size_t l
       if (err.empty())
         err = disco::fleet_stats_to_bandit(msg, rt->bandit.config().n_arms, rt->bandit.config().dim,
                                            disco::kContextVersion, &stats);
-      if (err.empty()) err = merge ? rt->bandit.merge(stats) : rt->bandit.replace(stats);
+      if (err.empty()) err = apply_stats(rt->bandit, stats, merge != 0);
       if (!err.empty()) return fail(DISCO_ERR_STATE, "bandit statistics refused: " + err);
       return DISCO_OK;
     }
@@ -539,16 +551,21 @@ disco_status disco_bandit_import(disco_runtime* rt, const uint8_t* buf, size_t l
                                        std::to_string(dim) + " features; this runtime has " +
                                        std::to_string(rt->bandit.config().n_arms) + " x " +
                                        std::to_string(rt->bandit.config().dim));
-    const std::string err = merge ? rt->bandit.merge(stats) : rt->bandit.replace(stats);
+    const std::string err = apply_stats(rt->bandit, stats, merge != 0);
     if (!err.empty()) return fail(DISCO_ERR_STATE, "bandit statistics refused: " + err);
     return DISCO_OK;
-  }
-  DISCO_CATCH_ALL("importing bandit statistics")
+  });
 }
 
-size_t disco_session_memory_bytes(const disco_session* s) { return s ? s->memory_bytes() : 0; }
-size_t disco_runtime_memory_bytes(const disco_runtime* rt) {
-  return rt ? rt->memory_bytes() + rt->bundle->memory_bytes() : 0;
+size_t disco_session_memory_bytes(const disco_session* s) DISCO_NOEXCEPT {
+  return guarded_value("measuring a session's memory", size_t(0), [&]() DISCO_GUARD_INLINE -> size_t {
+    return s ? s->memory_bytes() : 0;
+  });
+}
+size_t disco_runtime_memory_bytes(const disco_runtime* rt) DISCO_NOEXCEPT {
+  return guarded_value("measuring the runtime's memory", size_t(0), [&]() DISCO_GUARD_INLINE -> size_t {
+    return rt ? rt->memory_bytes() + rt->bundle->memory_bytes() : 0;
+  });
 }
 
 }  // extern "C"

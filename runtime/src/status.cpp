@@ -2,21 +2,94 @@
 #include "disco/disco.h"
 #include "status_internal.h"
 
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <new>
 #include <string>
 
 namespace disco::detail {
 namespace {
 thread_local std::string g_last_error;
+// A message composed without allocating (an exception's, or one while memory is short); used when
+// g_fixed_active is set.
+thread_local char g_fixed[256];
+thread_local bool g_fixed_active = false;
+
+void append(char* buf, size_t cap, size_t* at, const char* s) noexcept {
+  while (s && *s && *at + 1 < cap) buf[(*at)++] = *s++;
+  buf[*at] = '\0';
 }
-disco_status fail(disco_status status, std::string message) {
-  g_last_error = std::move(message);
+}  // namespace
+
+disco_status fail(disco_status status, std::string message) noexcept {
+  g_last_error = std::move(message);  // a move: no allocation, no throw
+  g_fixed_active = false;
   return status;
 }
-void clear_error() { g_last_error.clear(); }
-const char* last_error() { return g_last_error.c_str(); }
+
+disco_status fail_fixed(disco_status status, const char* prefix, const char* what) noexcept {
+  size_t at = 0;
+  g_fixed[0] = '\0';
+  append(g_fixed, sizeof g_fixed, &at, prefix);
+  append(g_fixed, sizeof g_fixed, &at, what);
+  g_fixed_active = true;
+  return status;
+}
+
+#if DISCO_HAS_EXCEPTIONS
+disco_status fail_current_exception(const char* what) noexcept {
+  try {
+    throw;
+  } catch (const std::bad_alloc&) {
+    return fail_fixed(DISCO_ERR_OUT_OF_MEMORY, "out of memory while ", what);
+  } catch (const std::exception& e) {
+    fail_fixed(DISCO_ERR_INTERNAL, "internal error while ", what);
+    size_t at = std::strlen(g_fixed);
+    append(g_fixed, sizeof g_fixed, &at, ": ");
+    append(g_fixed, sizeof g_fixed, &at, e.what());
+    return DISCO_ERR_INTERNAL;
+  } catch (...) {
+    return fail_fixed(DISCO_ERR_INTERNAL, "internal error while ", what);
+  }
+}
+#endif
+
+disco_status read_sized(const void* in, void* out, uint32_t struct_size, uint32_t reserved_offset,
+                        const char* type_name, const char* defaults_fn) {
+  uint32_t size = 0, reserved = 0;
+  std::memcpy(&size, in, sizeof size);
+  const unsigned char* bytes = static_cast<const unsigned char*>(in);
+  const bool fits = size >= struct_size && size <= kMaxOptionsSize;
+  bool unknown = false;  // a field this runtime does not know is set: beyond its struct, or reserved_
+  if (fits) {
+    for (uint32_t i = struct_size; i < size; ++i) unknown |= bytes[i] != 0;
+    std::memcpy(&reserved, bytes + reserved_offset, sizeof reserved);
+    unknown |= reserved != 0;
+  }
+  if (!fits || unknown) {
+    char msg[256];
+    std::snprintf(msg, sizeof msg,
+                  fits ? "%s.size is %u: it sets a field beyond this runtime's %u bytes (upgrade it) or reserved_ (0 "
+                         "in %s())"
+                       : "%s.size is %u, not %u: fill it with %s() first",
+                  type_name, unsigned(size), unsigned(struct_size), defaults_fn);
+    return fail(DISCO_ERR_INVALID_ARGUMENT, msg);
+  }
+  std::memcpy(out, in, struct_size);
+  std::memcpy(out, &struct_size, sizeof struct_size);
+  return DISCO_OK;
+}
+
+void clear_error() noexcept {
+  g_last_error.clear();
+  g_fixed_active = false;
+}
+const char* last_error() noexcept { return g_fixed_active ? g_fixed : g_last_error.c_str(); }
 }  // namespace disco::detail
 
-extern "C" const char* disco_status_string(disco_status status) {
+// Neither function below allocates or can throw: no guard needed.
+extern "C" const char* disco_status_string(disco_status status) DISCO_NOEXCEPT {
   switch (status) {
     case DISCO_OK: return "ok";
     case DISCO_ERR_INVALID_ARGUMENT: return "invalid argument";
@@ -37,4 +110,4 @@ extern "C" const char* disco_status_string(disco_status status) {
   return "unknown status";
 }
 
-extern "C" const char* disco_last_error(void) { return disco::detail::last_error(); }
+extern "C" const char* disco_last_error(void) DISCO_NOEXCEPT { return disco::detail::last_error(); }

@@ -247,7 +247,7 @@ export function createEdgeHandler(o = {}) {
         const revenue = p.revenue ?? 0;
         const margin = p.margin ?? 0;
         if (!Number.isFinite(revenue) || !Number.isFinite(margin)) throw new DiscoError('INVALID_ARGUMENT', 'revenue and margin must be finite numbers');
-        const status = s.runtime.update(p.decisionId, { ts: t, converted: p.converted, revenue, margin });
+        const status = s.runtime.update(p.decisionId, { ts: t, converted: p.converted, revenue, reward: margin });
         s.transport?.enqueue('outcomes', { decision_id: p.decisionId, ts_ms: t, converted: p.converted, revenue, margin });
         result = { ok: true, applied: status === 'OK', status };
       }

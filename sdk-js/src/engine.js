@@ -11,11 +11,14 @@ export const GUARDRAILS = Object.freeze({
   max_discount: 1, margin_floor: 2, budget: 4, cooldown: 8, ineligible: 16, apprentice: 32,
 });
 
+// The C ABI version this SDK speaks (DISCO_ABI_VERSION, disco.h; dw_abi_version()).
+export const ABI_VERSION = 2;
+
 // scratch layout (bytes)
 const S_OUT = 0;        // pointer out-param / size out-param (4)
 const S_OUT2 = 8;       // second out-param (4)
 const S_EVENT = 16;     // disco_event (24)
-const S_FILTER = 48;    // disco_filter (20)
+const S_FILTER = 40;    // disco_filter (28)
 const S_ARGS = 72;      // int64[3] for dw_offer_make
 const S_ID = 96;        // uint64[2] for dw_offer_shown
 const S_OUTCOME = 112;  // disco_outcome (40)
@@ -25,28 +28,26 @@ const S_OFFER = 224;    // disco_offer (120)
 const S_FLOAT = 344;    // float out-param (4)
 const SCRATCH = 384;
 
-// Exports added after the first release; the rest of the ABI is older than the SDK's checks.
-const REQUIRED_EXPORTS = ['disco_bandit_export', 'disco_bandit_import', 'disco_session_compact_max_bytes', 'disco_session_save_compact', 'dw_note_offer'];
-
 /** One instance of disco.wasm. */
 export class Engine {
   static async load(wasm) {
     const { module, simd } = await compileDisco(wasm);
-    const instance = await instantiateDisco(module);
-    return new Engine(instance, simd);
+    return new Engine(await instantiateDisco(module), simd, simd ? 'disco-simd.wasm' : 'disco.wasm');
   }
 
-  constructor(instance, simd) {
+  constructor(instance, simd, name = 'disco.wasm') {
     this.x = instance.exports;
-    // A disco.wasm older than this SDK (hand-copied): refused here, once, by name, not at first use.
-    const missing = REQUIRED_EXPORTS.filter((n) => typeof this.x[n] !== 'function');
-    if (missing.length) throw new DiscoError('UNSUPPORTED', `this disco.wasm lacks ${missing.join(', ')}: use the disco.wasm of this @disco/sdk (dist/) or rebuild it (wasm/build.sh)`);
+    // A disco.wasm of another ABI (hand-copied, or a stale build): refused here, once, by name,
+    // before any call whose struct layout may differ.
+    const v = typeof this.x.dw_abi_version === 'function' ? this.x.dw_abi_version() : 'unknown';
+    if (v !== ABI_VERSION) throw new DiscoError('UNSUPPORTED', `${name}: ABI version ${v}, this SDK speaks ${ABI_VERSION}; use the one in this @disco/sdk's dist/ or rebuild it with wasm/build.sh`);
     this.memory = this.x.memory;
     this.simd = simd ?? this.x.dw_build_simd() === 1;
     this.scratch = this.x.dw_alloc(SCRATCH);
     if (!this.scratch) throw new DiscoError('OUT_OF_MEMORY', 'disco.wasm: cannot allocate the scratch block');
     this._bufs = new Map();
     this._view();
+    this.u8.fill(0, this.scratch, this.scratch + SCRATCH); // the structs' reserved_ fields stay 0
   }
 
   _view() {
@@ -192,10 +193,11 @@ export class RuntimeRef {
     this.bundle = bundle;
     const s = engine.scratch;
     const dv = engine._view();
-    dv.setBigUint64(s + S_OPTIONS, seed, true);
-    dv.setUint32(s + S_OPTIONS + 8, mode, true);
-    dv.setUint32(s + S_OPTIONS + 12, maxPendingDecisions, true);
-    dv.setUint32(s + S_OPTIONS + 16, 0, true);
+    // disco_runtime_options: size, mode, seed, max_pending_decisions (reserved_ stays 0)
+    dv.setUint32(s + S_OPTIONS, 24, true);
+    dv.setUint32(s + S_OPTIONS + 4, mode, true);
+    dv.setBigUint64(s + S_OPTIONS + 8, seed, true);
+    dv.setUint32(s + S_OPTIONS + 16, maxPendingDecisions, true);
     engine.check(engine.x.disco_runtime_create(bundle.ptr, s + S_OPTIONS, s + S_OUT), 'runtime');
     this.ptr = engine._view().getUint32(s + S_OUT, true);
   }
@@ -223,17 +225,22 @@ export class RuntimeRef {
     return new SessionRef(this, e._view().getUint32(e.scratch + S_OUT, true));
   }
 
-  shown(decisionId) {
+  /** Writes the decision id as uint64[2] to the scratch; returns its pointer. */
+  _id(decisionId) {
     const [hi, lo] = decisionIdFromHex(decisionId);
     const e = this.engine;
     const dv = e._view();
     dv.setBigUint64(e.scratch + S_ID, hi, true);
     dv.setBigUint64(e.scratch + S_ID + 8, lo, true);
-    e.check(e.x.dw_offer_shown(this.ptr, e.scratch + S_ID), `shown ${decisionId}`);
+    return e.scratch + S_ID;
+  }
+
+  shown(decisionId) {
+    this.engine.check(this.engine.x.dw_offer_shown(this.ptr, this._id(decisionId)), `shown ${decisionId}`);
   }
 
   /** Returns the status code name (OK, DUPLICATE, NOT_FOUND) instead of throwing for those. */
-  update(decisionId, { ts, converted, revenue, margin }) {
+  update(decisionId, { ts, converted, revenue, reward }) {
     const [hi, lo] = decisionIdFromHex(decisionId);
     const e = this.engine;
     const o = e.scratch + S_OUTCOME;
@@ -243,10 +250,20 @@ export class RuntimeRef {
     dv.setBigInt64(o + 16, BigInt(Math.trunc(ts)), true);
     dv.setUint32(o + 24, converted ? 1 : 0, true);
     dv.setFloat32(o + 28, revenue, true);
-    dv.setFloat32(o + 32, margin, true);
+    dv.setFloat32(o + 32, reward, true);
     const st = e.x.disco_update(this.ptr, o);
     if (st === 0 || st === 10 || st === 11) return STATUS_CODES[st];
     e.check(st, `report ${decisionId}`);
+  }
+
+  /**
+   * The offer expired unredeemed (disco_offer_expired): a non-conversion with reward 0, and its
+   * reserved budget spend given back. Returns OK, DUPLICATE or NOT_FOUND like update().
+   */
+  expired(decisionId) {
+    const st = this.engine.x.dw_offer_expired(this.ptr, this._id(decisionId));
+    if (st === 0 || st === 10 || st === 11) return STATUS_CODES[st];
+    this.engine.check(st, `expired ${decisionId}`);
   }
 
   save() {
@@ -328,11 +345,13 @@ export class SessionRef {
     const f = e.scratch + S_FILTER;
     const dv = e._view();
     for (let i = 0; i < nEx; i++) dv.setUint32(exP + 4 * i, exclude[i], true);
-    dv.setUint32(f, excludeSeen ? 1 : 0, true);
-    dv.setUint32(f + 4, includeOutOfStock ? 1 : 0, true);
-    dv.setUint32(f + 8, exP, true);
-    dv.setUint32(f + 12, nEx, true);
-    dv.setInt32(f + 16, category, true);
+    // disco_filter: size, exclude_seen, include_out_of_stock, category, exclude, n_exclude (reserved_ 0)
+    dv.setUint32(f, 28, true);
+    dv.setUint32(f + 4, excludeSeen ? 1 : 0, true);
+    dv.setUint32(f + 8, includeOutOfStock ? 1 : 0, true);
+    dv.setInt32(f + 12, category, true);
+    dv.setUint32(f + 16, exP, true);
+    dv.setUint32(f + 20, nEx, true);
     e.check(e.x.disco_recommend(this.ptr, k, f, itemsP, scoresP, e.scratch + S_OUT), 'recommend');
     const v = e._view();
     const n = v.getUint32(e.scratch + S_OUT, true);
@@ -342,9 +361,10 @@ export class SessionRef {
     };
   }
 
-  propensity() {
+  /** The model's purchase probability of this shopper (disco_purchase_probability). */
+  purchaseProbability() {
     const e = this.engine;
-    e.check(e.x.disco_propensity(this.ptr, e.scratch + S_FLOAT), 'propensity');
+    e.check(e.x.disco_purchase_probability(this.ptr, e.scratch + S_FLOAT), 'purchaseProbability');
     return e._view().getFloat32(e.scratch + S_FLOAT, true);
   }
 

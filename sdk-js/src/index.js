@@ -211,10 +211,13 @@ export class Disco {
     return out;
   }
 
-  /** Purchase propensity of this shopper (0..1). */
+  /**
+   * The model's probability that this shopper buys (0..1; disco_purchase_probability). Not an
+   * offer's `propensity`, which is the logging probability of the arm offered.
+   */
   propensity() {
     this._alive();
-    return this.session.propensity();
+    return this.session.purchaseProbability();
   }
 
   /** Decides an offer for itemId without signing a token (hot loops). */
@@ -249,7 +252,7 @@ export class Disco {
     const arm = this.holdout.spec;
     const offer = {
       decisionId: d.decisionId, itemId: this.bundle.id(idx), arm: d.arm, armName: arm.name, kind: arm.kind,
-      discount: d.discount, propensity: 1, purchasePropensity: this.session.propensity(), expiresAt: d.expiresAt,
+      discount: d.discount, propensity: 1, purchasePropensity: this.session.purchaseProbability(), expiresAt: d.expiresAt,
       banditArm: d.arm, guardrails: [], mode: this.mode, holdout: true,
     };
     return { offer, record: this._record(d, idx, ts, { propensity: 1, holdout: true }) };
@@ -280,8 +283,22 @@ export class Disco {
     }
     const t = ts ?? this.now();
     if (this.inHoldout) decisionIdFromHex(decisionId);
-    const status = this.inHoldout ? 'HOLDOUT' : this.runtime.update(decisionId, { ts: t, converted, revenue, margin });
+    // margin is the runtime's reward (disco_outcome.reward): what the decision made, converted or not
+    const status = this.inHoldout ? 'HOLDOUT' : this.runtime.update(decisionId, { ts: t, converted, revenue, reward: margin });
     this.transport?.enqueue('outcomes', { decision_id: decisionId, ts_ms: t, converted, revenue, margin });
+    return { applied: status === 'OK', status };
+  }
+
+  /**
+   * The offer expired unredeemed: reported as not converted (margin 0), and the budget the runtime
+   * reserved for it is given back (disco_offer_expired). Returns { applied, status } as report().
+   */
+  expired(decisionId, { ts } = {}) {
+    this._alive();
+    const t = ts ?? this.now();
+    if (this.inHoldout) decisionIdFromHex(decisionId);
+    const status = this.inHoldout ? 'HOLDOUT' : this.runtime.expired(decisionId);
+    this.transport?.enqueue('outcomes', { decision_id: decisionId, ts_ms: t, converted: false, revenue: 0, margin: 0 });
     return { applied: status === 'OK', status };
   }
 

@@ -194,12 +194,15 @@ export declare class Disco {
   readonly transport: Transport | null;
   track(event: TrackEvent): void;
   recommend(options?: RecommendOptions): Recommendation[];
+  /** the model's purchase probability of this shopper (not an offer's logging propensity) */
   propensity(): number;
   offer(itemId: string | number, options?: { now?: number; decisionId?: string }): Promise<Offer>;
   offerSync(itemId: string | number, options?: { now?: number; decisionId?: string }): Offer;
   shown(decisionId: string, options?: { ts?: number }): void;
   /** status HOLDOUT: a holdout shopper's decision (sent to the collector, never trains the bandit) */
   report(decisionId: string, outcome: Outcome): { applied: boolean; status: 'OK' | 'NOT_FOUND' | 'DUPLICATE' | 'HOLDOUT' };
+  /** the offer expired unredeemed: reported as not converted, and its reserved budget given back */
+  expired(decisionId: string, options?: { ts?: number }): { applied: boolean; status: 'OK' | 'NOT_FOUND' | 'DUPLICATE' | 'HOLDOUT' };
   /** sends what is queued; resolves with what was sent, is still queued and was dropped since the previous flush() */
   flush(): Promise<FlushResult>;
   saveState(): Uint8Array;

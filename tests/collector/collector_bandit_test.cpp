@@ -127,7 +127,7 @@ TEST(CollectorBanditCore, SameStatisticsAsTheRuntimeWhateverTheOrder) {
     Decision d = decision_of(o, clock, catalog.price[item]);  // the price the runtime's offer used
     disco_outcome out{o.decision_hi, o.decision_lo, clock + 10, rng() % 3 == 0, 20.0f,
                       static_cast<float>(static_cast<int>(rng() % 21) - 5)};
-    const Outcome oc{id_of(o), clock + 10, out.converted != 0, out.revenue, out.margin};
+    const Outcome oc{id_of(o), clock + 10, out.converted != 0, out.revenue, out.reward};
     const int order = static_cast<int>(rng() % 4);
     const std::string h = "b" + std::to_string(i);
     if (order == 0) {  // shown on the decision record, then the outcome

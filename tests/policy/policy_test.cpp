@@ -336,7 +336,8 @@ TEST(PolicyCli, PilotToPolicyFitToBundleWithAValueModel) {
   disco_bundle* b = nullptr;
   ASSERT_EQ(disco_bundle_load(bytes.data(), bytes.size(), 0, &b), DISCO_OK) << disco_last_error();
   disco_runtime* rt = nullptr;
-  disco_runtime_options ro{};
+  disco_runtime_options ro;
+  disco_runtime_default_options(&ro);
   ASSERT_EQ(disco_runtime_create(b, &ro, &rt), DISCO_OK) << disco_last_error();
   disco_runtime_free(rt);
   disco_bundle_free(b);

@@ -44,7 +44,9 @@ TEST(RuntimeHotPath, NoHeapAllocationInObserveRecommendOfferUpdate) {
   float scores[10];
   uint32_t n = 0;
   const uint32_t excl[2] = {5, 6};
-  disco_filter f{1, 0, excl, 2, -1};
+  disco_filter f;
+  disco_filter_default_options(&f);
+  f.exclude_seen = 1; f.include_out_of_stock = 0; f.exclude = excl; f.n_exclude = 2; f.category = -1;
   long worst = 0;
   for (int i = 0; i < 2000; ++i) {  // > max_pending: evictions included
     const long before = g_news.load();
@@ -54,7 +56,7 @@ TEST(RuntimeHotPath, NoHeapAllocationInObserveRecommendOfferUpdate) {
     disco_offer o{};
     ASSERT_EQ(disco_offer_make(s, items[0], e.ts_ms, 0, 0, &o), DISCO_OK);
     float p = 0;
-    disco_propensity(s, &p);
+    disco_purchase_probability(s, &p);
     if (i % 3) {
       ASSERT_EQ(disco_offer_shown(rt, o.decision_hi, o.decision_lo), DISCO_OK);
       disco_outcome out{o.decision_hi, o.decision_lo, e.ts_ms, uint32_t(i % 2), 10, 2};

@@ -236,7 +236,8 @@ TEST(RuntimeBudgetDual, RefusesBadSettingsWithMessages) {
 
   // Through the bundle: the runtime refuses the policy and names the field.
   BundleHolder bad_mode(budget_spec(100.0f, 5, 4.0f));
-  disco_runtime_options o{};
+  disco_runtime_options o;
+  disco_runtime_default_options(&o);
   disco_runtime* rt = nullptr;
   EXPECT_EQ(disco_runtime_create(bad_mode.bundle, &o, &rt), DISCO_ERR_BUNDLE_FORMAT);
   EXPECT_NE(std::string(disco_last_error()).find("guardrails.budget_mode must be fcfs (0) or dual (1), got 5"),

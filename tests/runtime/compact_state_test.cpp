@@ -53,8 +53,8 @@ TEST(RuntimeCompactState, RestoredSessionRecommendsAndOffersLikeTheSavedOne) {
   disco_session* b = nullptr;
   ASSERT_EQ(disco_session_restore(rb, bytes.data(), bytes.size(), &b), DISCO_OK) << disco_last_error();
   float pa = 0, pb = 0;
-  disco_propensity(a, &pa);
-  disco_propensity(b, &pb);
+  disco_purchase_probability(a, &pa);
+  disco_purchase_probability(b, &pb);
   EXPECT_EQ(pa, pb);
   uint32_t ia[10], ib[10], na = 0, nb = 0;
   float sa[10], sb[10];
@@ -113,7 +113,8 @@ TEST(RuntimeCompactState, KeepsTheNewestEventsAndABoundedSeenSet) {
   std::vector<uint32_t> items(300);
   std::vector<float> scores(300);
   uint32_t n = 0;
-  disco_filter f{};
+  disco_filter f;
+  disco_filter_default_options(&f);
   f.exclude_seen = 1;
   f.include_out_of_stock = 1;
   f.category = -1;

@@ -41,7 +41,7 @@ struct Workload {
     outcome->ts_ms = *ts + 1000;
     outcome->converted = rng() % 3 == 0;
     outcome->revenue = outcome->converted ? 20.0f : 0.0f;
-    outcome->margin = outcome->converted ? float(int(rng() % 20) - 5) : 0.0f;
+    outcome->reward = outcome->converted ? float(int(rng() % 20) - 5) : 0.0f;
     return DISCO_OK;
   }
 };
@@ -187,7 +187,8 @@ TEST(RuntimeOffer, ApprenticeAndLoggingOnlyModes) {
     }
     if (mode == DISCO_MODE_APPRENTICE) EXPECT_GT(would_discount, 20);
   }
-  disco_runtime_options bad{};
+  disco_runtime_options bad;
+  disco_runtime_default_options(&bad);
   const int32_t seven = 7;  // what a C or JS caller may pass; not a valid C++ enum value
   std::memcpy(&bad.mode, &seven, sizeof seven);
   disco_runtime* rt = nullptr;
@@ -214,7 +215,7 @@ TEST(RuntimeUpdate, IdempotentDeferredAndBounded) {
   disco_outcome unknown{1, 2, 0, 1, 1.0f, 1.0f};
   EXPECT_EQ(disco_update(w.rt, &unknown), DISCO_ERR_NOT_FOUND);
   disco_outcome nan_out = out;
-  nan_out.margin = NAN;
+  nan_out.reward = NAN;
   EXPECT_EQ(disco_update(w.rt, &nan_out), DISCO_ERR_INVALID_ARGUMENT);
 
   // The bandit statistics count exactly one update.
@@ -462,7 +463,9 @@ TEST(RuntimeSwap, HotSwapKeepsSessionsAndRemapsItems) {
   std::vector<uint32_t> items(120);
   std::vector<float> scores(120);
   uint32_t n = 0;
-  disco_filter f{1, 1, nullptr, 0, -1};
+  disco_filter f;
+  disco_filter_default_options(&f);
+  f.exclude_seen = 1; f.include_out_of_stock = 1; f.exclude = nullptr; f.n_exclude = 0; f.category = -1;
   ASSERT_EQ(disco_recommend(s, 120, &f, items.data(), scores.data(), &n), DISCO_OK);
   EXPECT_EQ(n, 115u);
   for (uint32_t i = 0; i < n; ++i) EXPECT_LT(items[i], 115u);
@@ -473,8 +476,8 @@ TEST(RuntimeSwap, HotSwapKeepsSessionsAndRemapsItems) {
   w.sessions.push_back(fresh);
   for (uint32_t i = 0; i < 5; ++i) ASSERT_EQ(observe(fresh, ev(i * 1000, 119 - i, 0)), DISCO_OK);
   float p1 = 0, p2 = 0;
-  disco_propensity(s, &p1);
-  disco_propensity(fresh, &p2);
+  disco_purchase_probability(s, &p1);
+  disco_purchase_probability(fresh, &p2);
   EXPECT_EQ(p1, p2);
   // Same arms: the pending decision survives the swap.
   EXPECT_EQ(disco_offer_shown(w.rt, o.decision_hi, o.decision_lo), DISCO_OK);
@@ -547,14 +550,16 @@ TEST(RuntimeOffer, BundlePriorFromAnotherContextVersionIsRefused) {
   spec.bandit.prior_n.assign(n, 2.0f);
   {
     BundleHolder ok(spec);  // default: the current version
-    disco_runtime_options o{};
+    disco_runtime_options o;
+    disco_runtime_default_options(&o);
     disco_runtime* rt = nullptr;
     EXPECT_EQ(disco_runtime_create(ok.bundle, &o, &rt), DISCO_OK) << disco_last_error();
     disco_runtime_free(rt);
   }
   spec.bandit.context_version = 1;
   BundleHolder old(spec);
-  disco_runtime_options o{};
+  disco_runtime_options o;
+  disco_runtime_default_options(&o);
   disco_runtime* rt = nullptr;
   EXPECT_NE(disco_runtime_create(old.bundle, &o, &rt), DISCO_OK);
   EXPECT_EQ(rt, nullptr);
@@ -584,7 +589,8 @@ TEST(RuntimeOffer, BundleWithShorterContextUsesTheFirstFeatures) {
   ASSERT_TRUE(r.ok());
   disco_bundle* too_long = nullptr;
   ASSERT_EQ(disco_bundle_load(r.bytes.data(), r.bytes.size(), 0, &too_long), DISCO_OK) << disco_last_error();
-  disco_runtime_options opt{};
+  disco_runtime_options opt;
+  disco_runtime_default_options(&opt);
   disco_runtime* rt2 = nullptr;
   EXPECT_NE(disco_runtime_create(too_long, &opt, &rt2), DISCO_OK);
   EXPECT_NE(std::string(disco_last_error()).find("context_dim"), std::string::npos) << disco_last_error();

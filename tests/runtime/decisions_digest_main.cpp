@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
   }
   disco_bundle_info info{};
   disco_bundle_get_info(b, &info);
-  disco_runtime_options opt{};
+  disco_runtime_options opt;
+  disco_runtime_default_options(&opt);
   opt.seed = 12345;
   opt.max_pending_decisions = 64;
   disco_runtime* rt = nullptr;
@@ -59,12 +60,14 @@ int main(int argc, char** argv) {
                    (rnd() % 4) ? 0.0f : float(rnd() % 10000) / 100.0f, int32_t(1 + rnd() % 3)};
     d.add(disco_observe(ss, &ev));
     float p = 0;
-    disco_propensity(ss, &p);
+    disco_purchase_probability(ss, &p);
     d.add(p);
     uint32_t items[10] = {};
     float scores[10] = {};
     uint32_t n = 0;
-    disco_filter filter{uint32_t(step % 2), uint32_t(step % 5 == 0), nullptr, 0, step % 7 == 0 ? 3 : -1};
+    disco_filter filter;
+    disco_filter_default_options(&filter);
+    filter.exclude_seen = uint32_t(step % 2); filter.include_out_of_stock = uint32_t(step % 5 == 0); filter.exclude = nullptr; filter.n_exclude = 0; filter.category = step % 7 == 0 ? 3 : -1;
     d.add(disco_recommend(ss, 10, &filter, items, scores, &n));
     d.add(n);
     for (uint32_t i = 0; i < n; ++i) {

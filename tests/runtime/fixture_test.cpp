@@ -59,7 +59,7 @@ TEST(RuntimeFixture, Schema1_0BundleAndState1StillLoadAndAgree) {
     ASSERT_EQ(disco_session_save(s, buf.data(), buf.size(), &len), DISCO_OK);
     write(kDir + "session_state1.bin", buf.data(), len);
     float p = 0;
-    disco_propensity(s, &p);
+    disco_purchase_probability(s, &p);
     uint32_t items[5], n = 0;
     float sc[5];
     disco_recommend(s, 5, nullptr, items, sc, &n);
@@ -90,7 +90,7 @@ TEST(RuntimeFixture, Schema1_0BundleAndState1StillLoadAndAgree) {
   ASSERT_EQ(disco_session_restore(rt, state.data(), state.size(), &restored), DISCO_OK) << disco_last_error();
   for (disco_session* s : {fresh, restored}) {
     float p = 0;
-    disco_propensity(s, &p);
+    disco_purchase_probability(s, &p);
     EXPECT_EQ(bits(p), kPropensityBits);
     uint32_t items[5], n = 0;
     float sc[5];
@@ -138,7 +138,7 @@ TEST(RuntimeFixture, SessionStateOfEveryFormatVersionRestores) {
     disco_session* s = nullptr;
     ASSERT_EQ(disco_session_restore(rt, state.data(), state.size(), &s), DISCO_OK) << name << ": " << disco_last_error();
     float p = 0;
-    disco_propensity(s, &p);
+    disco_purchase_probability(s, &p);
     EXPECT_EQ(bits(p), kPropensityBits) << name;
     uint32_t items[5], n = 0;
     float sc[5];

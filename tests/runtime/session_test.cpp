@@ -169,7 +169,7 @@ TEST(RuntimeSession, LstmStepMatchesSpecMirrorBitExactly) {
     ASSERT_EQ(disco_session_create(rt, 77, &s), DISCO_OK);
     Mirror m(spec);
     float p = 0;
-    ASSERT_EQ(disco_propensity(s, &p), DISCO_OK);
+    ASSERT_EQ(disco_purchase_probability(s, &p), DISCO_OK);
     EXPECT_EQ(p, disco::pmath::sigmoidf(floats(tensor(spec, "prop_b"))[0]));
     std::mt19937 rng(5);
     const float prices[] = {0.0f, 1.0f, 3.0f, 7.0f, 0.41f, 15.0f, 99.5f, 1000.0f};
@@ -180,7 +180,7 @@ TEST(RuntimeSession, LstmStepMatchesSpecMirrorBitExactly) {
       ts += int64_t(rng() % 5000) * (t % 3 == 0 ? 1000 : 1);  // gaps from ms to ~80 min
       ASSERT_EQ(observe(s, ev(ts, item, type, price)), DISCO_OK) << disco_last_error();
       m.step(item, type, price, ts);
-      ASSERT_EQ(disco_propensity(s, &p), DISCO_OK);
+      ASSERT_EQ(disco_purchase_probability(s, &p), DISCO_OK);
       ASSERT_EQ(p, m.propensity()) << "step " << t << " variant " << variant;
     }
     // Ranking equals the mirror's int8 scores, best first, ties by lower index (no filters).
@@ -188,7 +188,9 @@ TEST(RuntimeSession, LstmStepMatchesSpecMirrorBitExactly) {
     std::vector<uint32_t> order(sc.size());
     std::iota(order.begin(), order.end(), 0u);
     std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return sc[a] > sc[b]; });
-    disco_filter all{0, 1, nullptr, 0, -1};
+    disco_filter all;
+    disco_filter_default_options(&all);
+    all.exclude_seen = 0; all.include_out_of_stock = 1; all.exclude = nullptr; all.n_exclude = 0; all.category = -1;
     std::vector<uint32_t> items(o.n_items);
     std::vector<float> scores(o.n_items);
     uint32_t n = 0;
@@ -281,7 +283,9 @@ TEST(RuntimeRecommend, MatchesBruteForceFloatTopKWithFilters) {
   // Observe the 3 best items: exclude_seen must drop them.
   for (int k = 0; k < 3; ++k) ASSERT_EQ(observe(s, ev(k, by_score[size_t(k)], 0)), DISCO_OK);
   const uint32_t extra_excl[] = {by_score[5]};
-  disco_filter f{1, 0, extra_excl, 1, -1};
+  disco_filter f;
+  disco_filter_default_options(&f);
+  f.exclude_seen = 1; f.include_out_of_stock = 0; f.exclude = extra_excl; f.n_exclude = 1; f.category = -1;
   std::vector<uint32_t> want;
   for (uint32_t i : by_score) {
     const bool seen = i == by_score[0] || i == by_score[1] || i == by_score[2];
@@ -301,11 +305,15 @@ TEST(RuntimeRecommend, MatchesBruteForceFloatTopKWithFilters) {
     if (i) EXPECT_GE(scores[i - 1], scores[i]);
   }
   // Out-of-stock items come back when asked for; seen items when exclude_seen = 0.
-  disco_filter loose{0, 1, nullptr, 0, -1};
+  disco_filter loose;
+  disco_filter_default_options(&loose);
+  loose.exclude_seen = 0; loose.include_out_of_stock = 1; loose.exclude = nullptr; loose.n_exclude = 0; loose.category = -1;
   ASSERT_EQ(disco_recommend(s, 10, &loose, items, scores, &got), DISCO_OK);
   for (uint32_t i = 0; i < 10; ++i) EXPECT_EQ(items[i], by_score[i]);
   // Category filter: every result in the category, and k larger than what is left.
-  disco_filter cat{1, 0, nullptr, 0, 3};
+  disco_filter cat;
+  disco_filter_default_options(&cat);
+  cat.exclude_seen = 1; cat.include_out_of_stock = 0; cat.exclude = nullptr; cat.n_exclude = 0; cat.category = 3;
   uint32_t big_items[100];
   float big_scores[100];
   ASSERT_EQ(disco_recommend(s, 100, &cat, big_items, big_scores, &got), DISCO_OK);
@@ -317,7 +325,9 @@ TEST(RuntimeRecommend, MatchesBruteForceFloatTopKWithFilters) {
   for (uint32_t i = 0; i < got; ++i) EXPECT_EQ(spec.catalog.category[big_items[i]], 3u);
   // Errors.
   EXPECT_EQ(disco_recommend(s, 0, &f, items, scores, &got), DISCO_ERR_INVALID_ARGUMENT);
-  disco_filter bad{1, 0, nullptr, 2, -1};
+  disco_filter bad;
+  disco_filter_default_options(&bad);
+  bad.exclude_seen = 1; bad.include_out_of_stock = 0; bad.exclude = nullptr; bad.n_exclude = 2; bad.category = -1;
   EXPECT_EQ(disco_recommend(s, 5, &bad, items, scores, &got), DISCO_ERR_INVALID_ARGUMENT);
   disco_session_free(s);
   disco_runtime_free(rt);

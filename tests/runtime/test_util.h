@@ -51,7 +51,8 @@ inline disco_status observe(disco_session* s, disco_event e) { return disco_obse
 
 inline disco_runtime* make_runtime(const disco_bundle* b, uint64_t seed, disco_mode mode = DISCO_MODE_ONLINE,
                                    uint32_t max_pending = 0) {
-  disco_runtime_options o{};
+  disco_runtime_options o;
+  disco_runtime_default_options(&o);
   o.seed = seed;
   o.mode = mode;
   o.max_pending_decisions = max_pending;

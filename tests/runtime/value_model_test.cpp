@@ -150,7 +150,8 @@ TEST(RuntimeValueModel, RefusesAnotherFeatureSetAndBadWeightsByName) {
   disco::ValueModelSpec v = favour(1, 1.0f);
   v.context_version = disco::kContextVersion + 1;
   BundleHolder other(spec_with(v));  // the loader accepts it; the runtime refuses the policy
-  disco_runtime_options o{};
+  disco_runtime_options o;
+  disco_runtime_default_options(&o);
   disco_runtime* rt = nullptr;
   EXPECT_EQ(disco_runtime_create(other.bundle, &o, &rt), DISCO_ERR_BUNDLE_FORMAT);
   EXPECT_NE(std::string(disco_last_error()).find("value model was fitted on context features v"), std::string::npos);

@@ -26,7 +26,7 @@ function play(rt, shoppers, reward, first = 0) {
     if (reward) {
       rt.shown(o.decisionId);
       const r = reward(o.arm);
-      assert.equal(rt.update(o.decisionId, { ts: T0 + s + 200, converted: r > 0, revenue: r, margin: r }), 'OK');
+      assert.equal(rt.update(o.decisionId, { ts: T0 + s + 200, converted: r > 0, revenue: r, reward: r }), 'OK');
     }
     ses.free();
   }

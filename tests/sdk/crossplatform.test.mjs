@@ -67,7 +67,7 @@ async function replayWasm(wasm, bundleBytes, eventsCsv) {
           const q = Math.max(qty, 1);
           const paid = Math.fround(p.price * Math.fround(1 - p.discount));
           const cost = summary.cost ? summary.cost[item] : 0;
-          rt.update(p.decisionId, { ts, converted: true, revenue: Math.fround(paid * q), margin: Math.fround(Math.fround(paid - cost) * q) });
+          rt.update(p.decisionId, { ts, converted: true, revenue: Math.fround(paid * q), reward: Math.fround(Math.fround(paid - cost) * q) });
           pending[i] = pending[pending.length - 1];
           pending.pop();
         } else {
@@ -81,7 +81,7 @@ async function replayWasm(wasm, bundleBytes, eventsCsv) {
     rt.shown(o.decisionId);
     pending.push({ decisionId: o.decisionId, key, item, expiresAt: o.expiresAt, discount: o.discount, price: summary.price ? summary.price[item] : 0 });
     if (pending.length > 4096) {
-      rt.update(pending[0].decisionId, { ts, converted: false, revenue: 0, margin: 0 });
+      rt.update(pending[0].decisionId, { ts, converted: false, revenue: 0, reward: 0 });
       pending.shift();
     }
   }

@@ -26,7 +26,7 @@ for (const build of ['simd', 'plain']) {
     for (const v of [1, 2, 3]) {
       const r = rt.restoreSession(fixture(v));
       assert.deepEqual(r.recommend(5), want, `format ${v} restores to the same top 5`);
-      assert.equal(r.propensity(), s.propensity());
+      assert.equal(r.purchaseProbability(), s.purchaseProbability());
       r.free();
     }
     assert.deepEqual(Array.from(want.items), [25, 31, 22, 18, 1], 'the numbers fixture_test.cpp recorded');

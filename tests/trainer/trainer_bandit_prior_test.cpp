@@ -52,7 +52,8 @@ struct Loaded {
   disco_runtime* rt = nullptr;
   explicit Loaded(std::vector<uint8_t> v, uint64_t seed = 11) : bytes(std::move(v)) {
     EXPECT_EQ(disco_bundle_load(bytes.data(), bytes.size(), 0, &b), DISCO_OK) << disco_last_error();
-    disco_runtime_options ro{};
+    disco_runtime_options ro;
+    disco_runtime_default_options(&ro);
     ro.seed = seed;
     if (b) EXPECT_EQ(disco_runtime_create(b, &ro, &rt), DISCO_OK) << disco_last_error();
   }

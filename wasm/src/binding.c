@@ -3,7 +3,9 @@
  * disco.h is exported as is wherever its signatures hold only 32-bit values and pointers. The few
  * functions that take 64-bit scalars by value get a dw_* twin that reads them from linear memory,
  * so the module needs neither BigInt legalization nor JS glue. Nothing here allocates in the hot
- * path: the SDK allocates one scratch block once and reuses it.
+ * path: the SDK allocates one scratch block once and reuses it. This file is C: no exception can
+ * start here, and the runtime functions it calls are guarded (runtime/src/status_internal.h).
+ * dw_abi_version() is DISCO_ABI_VERSION: the SDK refuses a module whose version it does not speak.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -23,20 +25,25 @@ DW_AT(disco_bundle_info, signed_, 24);
 DW_AT(disco_bundle_info, created_at_ms, 32);
 DW_AT(disco_bundle_info, model_version, 40);
 _Static_assert(sizeof(disco_bundle_info) == 48, "disco_bundle_info size");
-DW_AT(disco_runtime_options, mode, 8);
-DW_AT(disco_runtime_options, max_pending_decisions, 12);
-DW_AT(disco_runtime_options, max_sessions_hint, 16);
+DW_AT(disco_runtime_options, size, 0);
+DW_AT(disco_runtime_options, mode, 4);
+DW_AT(disco_runtime_options, seed, 8);
+DW_AT(disco_runtime_options, max_pending_decisions, 16);
+DW_AT(disco_runtime_options, reserved_, 20);
 _Static_assert(sizeof(disco_runtime_options) == 24, "disco_runtime_options size");
 DW_AT(disco_event, item, 8);
 DW_AT(disco_event, type, 12);
 DW_AT(disco_event, price, 16);
 DW_AT(disco_event, quantity, 20);
 _Static_assert(sizeof(disco_event) == 24, "disco_event size");
-DW_AT(disco_filter, include_out_of_stock, 4);
-DW_AT(disco_filter, exclude, 8);
-DW_AT(disco_filter, n_exclude, 12);
-DW_AT(disco_filter, category, 16);
-_Static_assert(sizeof(disco_filter) == 20, "disco_filter size");
+DW_AT(disco_filter, size, 0);
+DW_AT(disco_filter, exclude_seen, 4);
+DW_AT(disco_filter, include_out_of_stock, 8);
+DW_AT(disco_filter, category, 12);
+DW_AT(disco_filter, exclude, 16);
+DW_AT(disco_filter, n_exclude, 20);
+DW_AT(disco_filter, reserved_, 24);
+_Static_assert(sizeof(disco_filter) == 28, "disco_filter size");
 DW_AT(disco_offer, decision_lo, 8);
 DW_AT(disco_offer, item, 16);
 DW_AT(disco_offer, arm, 20);
@@ -53,7 +60,7 @@ DW_AT(disco_outcome, decision_lo, 8);
 DW_AT(disco_outcome, ts_ms, 16);
 DW_AT(disco_outcome, converted, 24);
 DW_AT(disco_outcome, revenue, 28);
-DW_AT(disco_outcome, margin, 32);
+DW_AT(disco_outcome, reward, 32);
 _Static_assert(sizeof(disco_outcome) == 40, "disco_outcome size");
 
 /* 1 in the SIMD128 build, 0 in the plain one (the SDK reports which one it loaded). */
@@ -88,6 +95,12 @@ DW_EXPORT disco_status dw_offer_make(disco_session* session, uint32_t item, cons
 DW_EXPORT disco_status dw_offer_shown(disco_runtime* runtime, const uint64_t* id) {
   if (!id) return DISCO_ERR_INVALID_ARGUMENT;
   return disco_offer_shown(runtime, id[0], id[1]);
+}
+
+/* id: [decision_hi, decision_lo] */
+DW_EXPORT disco_status dw_offer_expired(disco_runtime* runtime, const uint64_t* id) {
+  if (!id) return DISCO_ERR_INVALID_ARGUMENT;
+  return disco_offer_expired(runtime, id[0], id[1]);
 }
 
 /* ts: pointer to the int64 timestamp (no i64 parameters across the JS boundary). */

@@ -52,7 +52,8 @@ struct BanditConfig {
   double ucb_alpha = 1.0;          // >= 0
   double epsilon = 0.05;           // [0, 1]
   double exploration_floor = 0.02; // [0, 1]
-  // Kept for the bundle's field: LinTS propensities are computed by quadrature, not draws.
+  // Unused (LinTS propensities are computed by quadrature, not draws) and no longer read from the
+  // bundle (its field is deprecated); kept, always 256, because the saved runtime state carries it.
   uint32_t propensity_draws = 256;
 
   template <class Archive>

@@ -56,7 +56,6 @@ struct BanditPriorSpec {
   float ucb_alpha = 1.0f;
   float epsilon = 0.05f;
   float exploration_floor = 0.02f;
-  uint32_t propensity_draws = 256;
   std::vector<float> prior_a, prior_b, prior_n;  // optional warm start (per arm, flattened)
   uint16_t context_version = kContextVersion;  // the context feature set the prior was fitted on
 };

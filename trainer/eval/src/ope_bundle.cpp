@@ -36,7 +36,8 @@ ActionDist bundle_distribution(const std::string& bundle_path, const data::Datas
     if (log.arm_feature_dim) throw OpeError(bundle_path + ": the bundle has more arms than the log's catalog");
     log.n_arms = info.n_arms;  // arms the log never took still carry candidate mass
   }
-  disco_runtime_options ro{};
+  disco_runtime_options ro;
+  disco_runtime_default_options(&ro);
   ro.seed = 1;
   ro.mode = DISCO_MODE_ONLINE;
   disco_runtime* rt = nullptr;

@@ -217,7 +217,8 @@ std::vector<uint8_t> export_bundle(const ModelWeights& w, const data::Dataset& d
     disco_bundle* b = nullptr;
     disco_status st = disco_bundle_load(r.bytes.data(), r.bytes.size(), 0, &b);
     if (st != DISCO_OK) throw TrainError(std::string("export: the runtime refused the bundle: ") + disco_last_error());
-    disco_runtime_options ro{};
+    disco_runtime_options ro;
+    disco_runtime_default_options(&ro);
     disco_runtime* rt = nullptr;
     st = disco_runtime_create(b, &ro, &rt);
     const std::string err = st == DISCO_OK ? std::string() : disco_last_error();

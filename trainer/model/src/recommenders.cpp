@@ -58,7 +58,8 @@ struct RuntimeRecommender::Run {
   std::vector<float> sc;
   int64_t ts = 1'700'000'000'000;
   Run(const disco_bundle* b, uint32_t k) : top(k), sc(k) {
-    disco_runtime_options o{};
+    disco_runtime_options o;
+    disco_runtime_default_options(&o);
     o.seed = 1;
     o.mode = DISCO_MODE_LOGGING_ONLY;
     o.max_pending_decisions = 16;  // no offers are made here
@@ -83,7 +84,8 @@ struct RuntimeRecommender::Run {
     if (st != DISCO_OK) throw TrainError(rt_error("disco_observe", st));
   }
   void scores(std::span<float> out) {
-    disco_filter f{};
+    disco_filter f;
+    disco_filter_default_options(&f);
     f.exclude_seen = 0;
     f.include_out_of_stock = 1;
     f.category = -1;
@@ -134,8 +136,8 @@ float RuntimeRecommender::propensity(std::span<const uint32_t> items, std::span<
   Run r(bundle_, top_k_);
   for (size_t t = 0; t < items.size(); ++t) r.observe(items[t], types[t]);
   float p = 0.f;
-  const disco_status st = disco_propensity(r.s, &p);
-  if (st != DISCO_OK) throw TrainError(rt_error("disco_propensity", st));
+  const disco_status st = disco_purchase_probability(r.s, &p);
+  if (st != DISCO_OK) throw TrainError(rt_error("disco_purchase_probability", st));
   return p;
 }
 

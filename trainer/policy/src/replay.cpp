@@ -30,7 +30,8 @@ struct Runner {
     if (disco_bundle_get_info(b, &info) != DISCO_OK) throw PolicyError(err_msg("bundle"));
     n_arms = info.n_arms;
     dim = info.context_dim ? info.context_dim : kContextDim;
-    disco_runtime_options o{};
+    disco_runtime_options o;
+    disco_runtime_default_options(&o);
     o.seed = seed;
     o.mode = DISCO_MODE_LOGGING_ONLY;  // decisions log arm 0: the logged arm is noted after each one
     o.max_pending_decisions = 1024;
