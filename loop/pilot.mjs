@@ -10,7 +10,7 @@ import { csvRows } from '../lib/csv.mjs';
 import { fmt } from './format.mjs';
 import { execFileP } from './procs.mjs';
 import { exportCanonical } from './retrain.mjs';
-import { Transport, decisionRecord, eventRecord, fnv1a64 } from './sdk.mjs';
+import { Transport, decisionRecord, eventRecord, fnv1a64, outcomeRecord } from './sdk.mjs';
 
 // events.csv's type names -> the SDK's event types (normalizeEvent: view 0 ... purchase 4)
 const EVENT_TYPES = { view: 0, click: 1, cart: 2, remove: 3, purchase: 4 };
@@ -82,7 +82,7 @@ async function uploadPilot(pilotDir, { url, key, keyId, keep }) {
   for (const f of outc.rows) {
     const c = outc.col;
     if (!kept.has(f[c.decision_id])) continue;
-    t.enqueue('outcomes', { decision_id: f[c.decision_id], ts_ms: Number(f[c.ts]), converted: f[c.converted] === '1' || f[c.converted] === 'true', revenue: Number(f[c.revenue]), margin: Number(f[c.margin]) });
+    t.enqueue('outcomes', outcomeRecord(f[c.decision_id], Number(f[c.ts]), f[c.converted] === '1' || f[c.converted] === 'true', Number(f[c.revenue]), Number(f[c.margin])));
     counts.outcomes++;
     await drain();
   }

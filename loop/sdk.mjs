@@ -9,4 +9,4 @@ export const { createEdgeHandler, fnv1a64 } = await import('@disco/sdk').catch(s
 export const { Transport } = await import('@disco/sdk/transport').catch(sdkMissing);
 // The collector's wire records, built as the SDK builds them (the package's ./wire entry): the pilot upload
 // sends its log through the same functions as the SDK's own decisions and events.
-export const { eventRecord, decisionRecord } = await import('@disco/sdk/wire').catch(sdkMissing);
+export const { eventRecord, decisionRecord, outcomeRecord } = await import('@disco/sdk/wire').catch(sdkMissing);

@@ -12,7 +12,7 @@ import { sealValue, unsealValue, signOfferToken, tokenSecretBytes } from './toke
 import { b64urlDecode, b64urlEncode, randomBytes, toBytes, toHex, toU64, collectorOptions } from './util.js';
 import { parseHoldout, inHoldout, holdoutDecision } from './holdout.js';
 import { FleetSync } from './sync.js';
-import { decisionRecord, eventRecord, wireUserId } from './wire.js';
+import { decisionRecord, eventRecord, outcomeRecord, wireUserId } from './wire.js';
 
 const MAX_COOKIE_VALUE = 3800; // browsers keep ~4096 bytes per cookie (name, value and attributes)
 // Sealed cookie length for `n` state bytes: "s1." + base64url(16-byte id + state) + "." + base64url(32-byte HMAC).
@@ -248,7 +248,7 @@ export function createEdgeHandler(o = {}) {
         const margin = p.margin ?? 0;
         if (!Number.isFinite(revenue) || !Number.isFinite(margin)) throw new DiscoError('INVALID_ARGUMENT', 'revenue and margin must be finite numbers');
         const status = s.runtime.update(p.decisionId, { ts: t, converted: p.converted, revenue, reward: margin });
-        s.transport?.enqueue('outcomes', { decision_id: p.decisionId, ts_ms: t, converted: p.converted, revenue, margin });
+        s.transport?.enqueue('outcomes', outcomeRecord(p.decisionId, t, p.converted, revenue, margin));
         result = { ok: true, applied: status === 'OK', status };
       }
       const res = json(200, result);

@@ -7,7 +7,7 @@ import { Transport } from './transport.js';
 import { signOfferToken, verifyOfferToken, tokenSecretBytes } from './token.js';
 import { fnv1a64, toU64, toBytes, randomBytes, typeName, utf8, fromUtf8, decisionIdFromHex, collectorOptions } from './util.js';
 import { hasSimd } from './wasm.js';
-import { decisionRecord, eventRecord, wireUserId } from './wire.js';
+import { decisionRecord, eventRecord, outcomeRecord, wireUserId } from './wire.js';
 import { parseHoldout, inHoldout, holdoutDecision } from './holdout.js';
 import { FleetSync } from './sync.js';
 
@@ -285,7 +285,7 @@ export class Disco {
     if (this.inHoldout) decisionIdFromHex(decisionId);
     // margin is the runtime's reward (disco_outcome.reward): what the decision made, converted or not
     const status = this.inHoldout ? 'HOLDOUT' : this.runtime.update(decisionId, { ts: t, converted, revenue, reward: margin });
-    this.transport?.enqueue('outcomes', { decision_id: decisionId, ts_ms: t, converted, revenue, margin });
+    this.transport?.enqueue('outcomes', outcomeRecord(decisionId, t, converted, revenue, margin));
     return { applied: status === 'OK', status };
   }
 
@@ -298,7 +298,7 @@ export class Disco {
     const t = ts ?? this.now();
     if (this.inHoldout) decisionIdFromHex(decisionId);
     const status = this.inHoldout ? 'HOLDOUT' : this.runtime.expired(decisionId);
-    this.transport?.enqueue('outcomes', { decision_id: decisionId, ts_ms: t, converted: false, revenue: 0, margin: 0 });
+    this.transport?.enqueue('outcomes', outcomeRecord(decisionId, t, false, 0, 0));
     return { applied: status === 'OK', status };
   }
 

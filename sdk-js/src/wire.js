@@ -29,3 +29,8 @@ export function decisionRecord(d, { ts, userKey, userId, itemId, modelVersion, p
     policy_version: policyVersion ?? modelVersion, mode: MODE_WIRE[mode], shown: false, price, cost, ...extra,
   };
 }
+
+/** An Outcome record: `margin` is what the decision made (the runtime's reward), converted or not. */
+export function outcomeRecord(decisionId, ts, converted, revenue, margin) {
+  return { decision_id: decisionId, ts_ms: ts, converted, revenue, margin };
+}

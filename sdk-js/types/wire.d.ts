@@ -37,3 +37,8 @@ export declare function decisionRecord(
        policyVersion?: string; mode: 0 | 1 | 2; price: number; cost: number },
   extra?: Record<string, unknown>,
 ): DecisionRecord;
+
+/** An Outcome record (schemas/events.fbs Outcome): `margin` is what the decision made, converted or not. */
+export interface OutcomeRecord { decision_id: string; ts_ms: number; converted: boolean; revenue: number; margin: number }
+/** The Outcome record of decision `decisionId`, as the SDK and the edge handler send it. */
+export declare function outcomeRecord(decisionId: string, ts: number, converted: boolean, revenue: number, margin: number): OutcomeRecord;
