@@ -1,7 +1,7 @@
 #!/bin/sh
 # expect_refused.sh PATTERN PROGRAM [ARG...]: PROGRAM must exit non-zero (not by a signal) and print
 # a line matching the extended regular expression PATTERN (stdout or stderr). Prints
-# "REFUSED OK" when it does (the tests' PASS_REGULAR_EXPRESSION), else what went wrong.
+# "REFUSED OK" and exits 0 when it does, else what went wrong and exits 1.
 pattern=$1
 shift
 out=$("$@" 2>&1)
