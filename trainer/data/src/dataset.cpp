@@ -82,8 +82,10 @@ std::string QualityReport::to_text() const {
       << thousands(f.rows_dropped) << "\n";
   if (dropped.empty()) o << "  dropped: none\n";
   for (const auto& [k, v] : dropped) o << "  dropped  " << k << ": " << thousands(v) << "\n";
+  for (const auto& [k, v] : missing_columns) o << "    missing_field " << k << ": " << thousands(v) << "\n";
   for (const auto& [k, v] : repaired) o << "  repaired " << k << ": " << thousands(v) << "\n";
   for (const auto& [k, v] : flagged) o << "  flagged  " << k << ": " << thousands(v) << " (kept)\n";
+  for (const auto& w : warnings) o << "  warning: " << w << "\n";
   return o.str();
 }
 
@@ -109,7 +111,11 @@ std::string QualityReport::to_json() const {
   map_json(repaired);
   o << ", \"flagged\": ";
   map_json(flagged);
-  o << "}";
+  o << ", \"missing_columns\": ";
+  map_json(missing_columns);
+  o << ", \"warnings\": [";
+  for (size_t i = 0; i < warnings.size(); ++i) o << (i ? ", " : "") << json_str(warnings[i]);
+  o << "]}";
   return o.str();
 }
 
@@ -118,8 +124,10 @@ void sessionize(Dataset& ds, int64_t gap_ms) {
   const auto& ev = ds.events;
   const bool src = ds.source_session.size() == ev.size() && !ev.empty();
   for (uint32_t i = 0; i < ev.size(); ++i) {
-    const bool cut = i == 0 || ev[i].user != ev[i - 1].user || ev[i].ts_ms - ev[i - 1].ts_ms > gap_ms ||
-                     (src && ds.source_session[i] != ds.source_session[i - 1]);
+    // A given session id is never split by the gap: with source sessions only the id (and the
+    // user) cuts.
+    const bool cut = i == 0 || ev[i].user != ev[i - 1].user ||
+                     (src ? ds.source_session[i] != ds.source_session[i - 1] : ev[i].ts_ms - ev[i - 1].ts_ms > gap_ms);
     if (cut) {
       if (!ds.sessions.empty()) ds.sessions.back().end = i;
       Session s;
@@ -276,7 +284,65 @@ std::string data_root() {
 #endif
 }
 
+bool parse_separator(const std::string& s, char& out) {
+  if (s == "\\t" || s == "tab" || s == "\t") return out = '\t', true;
+  if (s.size() == 1 && s[0] != '"' && s[0] != '\n' && s[0] != '\r') return out = s[0], true;
+  return false;
+}
+
+void filter_sessions(Dataset& ds, uint32_t min_item_support, uint32_t min_session_length) {
+  if (min_item_support == 0 && min_session_length == 0) return;
+  const size_t n = ds.events.size();
+  std::vector<uint8_t> keep(n, 1);
+  uint64_t short_rows = 0, rare_rows = 0;
+  auto drop_short = [&] {
+    if (min_session_length == 0) return;
+    for (const auto& s : ds.sessions) {
+      uint32_t len = 0;
+      for (uint32_t i = s.begin; i < s.end; ++i) len += keep[i];
+      if (len >= min_session_length) continue;
+      for (uint32_t i = s.begin; i < s.end; ++i)
+        if (keep[i]) keep[i] = 0, ++short_rows;
+    }
+  };
+  drop_short();
+  if (min_item_support > 0) {
+    std::vector<uint32_t> support(ds.items.size(), 0);
+    for (size_t i = 0; i < n; ++i)
+      if (keep[i]) ++support[ds.events[i].item];
+    for (size_t i = 0; i < n; ++i)
+      if (keep[i] && support[ds.events[i].item] < min_item_support) keep[i] = 0, ++rare_rows;
+  }
+  drop_short();
+  if (short_rows + rare_rows == 0) return;
+  // compact the events and their parallel arrays; each kept event remembers its session, so the
+  // re-sessionizing below cuts only where a session ended before (never inside one)
+  std::vector<Event> ev;
+  std::vector<uint32_t> src;
+  std::vector<uint8_t> part;
+  const bool has_part = ds.predefined_part.size() == n;
+  for (size_t i = 0; i < n; ++i) {
+    if (!keep[i]) continue;
+    ev.push_back(ds.events[i]);
+    src.push_back(ds.events[i].session);
+    if (has_part) part.push_back(ds.predefined_part[i]);
+  }
+  ds.events = std::move(ev);
+  ds.source_session = std::move(src);
+  if (has_part) ds.predefined_part = std::move(part);
+  if (short_rows) ds.quality.dropped["short_session"] += short_rows;
+  if (rare_rows) ds.quality.dropped["rare_item"] += rare_rows;
+  ds.quality.rows_kept -= std::min(ds.quality.rows_kept, short_rows + rare_rows);
+  sessionize(ds, INT64_MAX);
+}
+
 Dataset read_dataset(const std::string& kind, const std::string& dir, const IngestOptions& opt) {
+  Dataset ds = read_dataset_unfiltered(kind, dir, opt);
+  filter_sessions(ds, opt.min_item_support, opt.min_session_length);
+  return ds;
+}
+
+Dataset read_dataset_unfiltered(const std::string& kind, const std::string& dir, const IngestOptions& opt) {
   if (kind == "canonical" || kind == "sim") return read_canonical(dir, opt);
   if (kind == "yoochoose" || kind == "yoochoose-100k") return read_yoochoose(dir, opt);
   if (kind == "completejourney" || kind == "completejourney-v2") return read_completejourney(dir, opt);
