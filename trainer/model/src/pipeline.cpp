@@ -40,6 +40,9 @@ data::Dataset load_data(const JobOptions& o) {
   if (!fs::exists(o.data_dir)) throw TrainError(o.data_dir + ": no such file or directory");
   data::IngestOptions io;
   io.max_rows = o.max_rows;
+  io.sep = o.sep;
+  io.min_item_support = o.min_item_support;
+  io.min_session_length = o.min_session_length;
   data::Dataset ds;
   try {
     ds = data::read_dataset(o.data_kind, o.data_dir, io);
@@ -437,6 +440,76 @@ std::vector<std::pair<std::string, double>> evaluate_all(const data::Dataset& ds
   return metrics;
 }
 
+// The check before export: the model against popularity and random ranking on the validation
+// split (the targets and full ranking of the training loop's validation), and the training loss
+// against ln(#items), the loss of a uniform guess.
+struct Gate {
+  bool pass = true;
+  bool checked = false;
+  std::string line;  // "verdict: ..."
+};
+
+Gate validation_gate(const Prepared& p, const TrainResult& tr, const JobOptions& o) {
+  Gate g;
+  const int n = p.dims.n_items;
+  const double uniform = std::log(double(n));
+  const EpochStats* best = nullptr;
+  for (const auto& e : tr.history)
+    if (e.epoch == tr.best_epoch) best = &e;
+  const EpochStats* last = tr.history.empty() ? nullptr : &tr.history.back();
+  std::vector<std::string> why;
+  char b[400];
+  // a loss stuck at the uniform guess: the model did not learn (full softmax only: the sampled
+  // loss is not over all items)
+  if (last && !tr.sampled_softmax && std::isfinite(last->train_next_loss) && last->train_next_loss >= 0.98 * uniform) {
+    std::snprintf(b, sizeof b, "the training loss %.4f stayed at ln(%d items) = %.4f (a uniform guess): the model did not learn",
+                  last->train_next_loss, n, uniform);
+    why.push_back(b);
+  }
+  std::string figures;
+  if (best && p.valid.size() > 0 && std::isfinite(best->val_hr20)) {
+    // popularity on the same validation targets: train counts, expected rank on ties
+    std::vector<uint64_t> cnt(size_t(n), 0);
+    for (int32_t i : p.train.item) ++cnt[size_t(i)];
+    std::vector<uint64_t> sorted = cnt;
+    std::sort(sorted.begin(), sorted.end());
+    double hr = 0, mrr = 0;
+    uint64_t cases = 0;
+    for (size_t s = 0; s < p.valid.size(); ++s) {
+      const int64_t o0 = p.valid.offsets[s], L = p.valid.length(s);
+      for (int64_t t = 1; t < L; ++t) {
+        const uint64_t c = cnt[size_t(p.valid.item[size_t(o0 + t)])];
+        const auto lo = std::lower_bound(sorted.begin(), sorted.end(), c), hi = std::upper_bound(sorted.begin(), sorted.end(), c);
+        const double greater = double(sorted.end() - hi), ties = double(hi - lo) - 1;
+        const double rank = greater + 1 + ties / 2;
+        if (rank <= 20) hr += 1, mrr += 1 / rank;
+        ++cases;
+      }
+    }
+    const double pop_hr = cases ? hr / double(cases) : 0, pop_mrr = cases ? mrr / double(cases) : 0;
+    const double rnd = std::min(1.0, 20.0 / double(n));
+    g.checked = true;
+    std::snprintf(b, sizeof b, "lstm (best epoch %d) valid HR@20 %.4f MRR@20 %.4f vs popularity %.4f / %.4f, random HR@20 %.4f",
+                  tr.best_epoch, best->val_hr20, best->val_mrr20, pop_hr, pop_mrr, rnd);
+    figures = b;
+    if (best->val_hr20 <= rnd) why.push_back("HR@20 not above random ranking");
+    else if (best->val_hr20 < pop_hr) why.push_back("HR@20 below popularity");
+  } else {
+    figures = "no validation split: the model was not compared with popularity";
+  }
+  g.pass = why.empty();
+  std::string reasons;
+  for (size_t i = 0; i < why.size(); ++i) reasons += (i ? "; " : "") + why[i];
+  if (g.pass)
+    g.line = "verdict: " + figures + (g.checked ? ": beats popularity and random" : "");
+  else if (o.force)
+    g.line = "verdict: EXPORTED ANYWAY (--force): " + reasons + " (" + figures + ")";
+  else
+    g.line = "verdict: NOT EXPORTED: " + reasons + " (" + figures +
+             "). No bundle written; try more epochs or another --lr, or pass --force to export it anyway";
+  return g;
+}
+
 void print_training_summary(const TrainResult& r) {
   std::printf("trained on %s: %lld steps, %.0f events/s, %.1f s; best epoch %d%s%s\n", r.device.c_str(),
               (long long)r.steps, r.events_per_s, r.train_seconds, r.best_epoch, r.early_stopped ? " (early stop)" : "",
@@ -503,7 +576,7 @@ int run_train_job(const JobOptions& o) {
     print_line("== data: " + o.data_kind + " " + o.data_dir);
     const data::Dataset ds = load_data(o);
     print_line(data::summary_text(ds));
-    if (ds.quality.total_dropped() > 0) print_line(ds.quality.to_text());
+    if (ds.quality.total_dropped() > 0 || !ds.quality.warnings.empty()) print_line(ds.quality.to_text());
     const Prepared p = prepare(ds, o);
     std::printf("sequences: %zu train (%lld events), %zu valid; catalog %d items\n", p.train.size(),
                 (long long)p.train.positions(), p.valid.size(), p.dims.n_items);
@@ -515,6 +588,8 @@ int run_train_job(const JobOptions& o) {
     in.checkpoint_dir = (fs::path(o.out_dir) / "checkpoints").string();
     const TrainResult tr = train(in, o.train);
     print_training_summary(tr);
+    const Gate gate = validation_gate(p, tr, o);
+    print_line(gate.line);
     ModelWeights w = tr.weights;
     const std::vector<uint8_t> cold = untrained_items(p);
     const ColdStartStats cs = apply_cold_start(w, ds, cold);
@@ -522,6 +597,17 @@ int run_train_job(const JobOptions& o) {
                 (unsigned long long)cs.items, (unsigned long long)cs.by_category, (unsigned long long)cs.by_brand,
                 (unsigned long long)cs.by_global);
     w.save((fs::path(o.out_dir) / "model.bin").string());
+    if (!gate.pass && !o.force) {
+      // evaluate (report.json says how far off it is), write no bundle, exit 3
+      print_line("== evaluate (test split); no bundle: the model did not pass the validation check");
+      JobOptions o1 = o;
+      o1.runtime_int8 = false;
+      o1.int4 = false;
+      evaluate_all(ds, p, o1, w, cold, {}, {}, &tr);
+      std::printf("report: %s/report.json, %s/report.html (no bundle written)\n", o.out_dir.c_str(), o.out_dir.c_str());
+      print_line(gate.line);
+      return 3;
+    }
     if (w.dims.layers != 1) {
       // The bundle format and the runtime run 1 layer: evaluate the float model, write no bundle.
       print_line("== evaluate (test split); no bundle: export supports 1 LSTM layer, this model has " +
@@ -564,6 +650,7 @@ int run_train_job(const JobOptions& o) {
                 path4.empty() ? "" : ("\n        " + path4 + " (" + std::to_string(b4.size()) + " bytes, item_emb int4)").c_str());
     std::printf("report: %s/report.json, %s/report.html\n", o.out_dir.c_str(), o.out_dir.c_str());
     std::printf("total %.1f s\n", since(t0));
+    print_line(gate.line);
     return 0;
   });
 }

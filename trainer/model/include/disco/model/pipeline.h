@@ -34,6 +34,12 @@ struct JobOptions {
   double budget = 0;                    // train/export: discount budget per day (guardrails); 0 = unlimited
   int budget_mode = 1;                  // 0 = fcfs, 1 = dual (schemas/bundle.fbs BudgetMode)
   double budget_dual_rate = 100.0;      // the dual price's integral gain per period (dual: > 0)
+  // train: write the bundle even when the model does not beat popularity or random ranking on
+  // validation, or its loss stayed at ln(#items) (without it: no bundle, exit 3)
+  bool force = false;
+  // ingest (disco::data::IngestOptions)
+  char sep = ',';
+  uint32_t min_item_support = 0, min_session_length = 0;
 };
 
 // Each returns the process exit code; errors print one clear line to stderr (never a bundle from
