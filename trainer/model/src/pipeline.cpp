@@ -121,6 +121,11 @@ struct EvalOutputs {
   eval::Report report;
   double max_abs_err = NAN, mean_abs_err = NAN, max_abs_score = NAN, float_ref_err = NAN;
   size_t ref_positions = 0;
+  // positions where some untrained item scores at or above some trained item: float / runtime
+  size_t cold_above_float = 0, cold_above_runtime = 0, cold_positions = 0;
+  // runtime vs LibTorch at positions after an untrained item as input (not in max/mean_abs_err)
+  size_t after_cold_positions = 0;
+  double after_cold_max_err = 0;
 };
 
 // The float model vs the LibTorch forward pass and vs the runtime's int8 pass, on the first
@@ -130,6 +135,14 @@ void reference_check(const ModelWeights& w, const data::Dataset& ds, const Prepa
   std::vector<uint32_t> ids(p.split.test.begin(),
                             p.split.test.begin() + long(std::min(p.split.test.size(), o.reference_sessions)));
   const Sequences seqs = build_sequences(ds, ids, p.fs, 1 << 30);
+  // over trained items: untrained ones score far below them by design (demote_untrained)
+  const std::vector<uint8_t> cold = untrained_items(p);
+  auto cold_outranks = [&](const float* sc) -> size_t {
+    float max_cold = -INFINITY, min_trained = INFINITY;
+    for (size_t j = 0; j < cold.size(); ++j)
+      (cold[j] ? max_cold = std::max(max_cold, sc[j]) : min_trained = std::min(min_trained, sc[j]));
+    return max_cold >= min_trained ? 1 : 0;
+  };
   std::vector<float> ref, prop;
   torch_reference_scores(w, seqs, seqs.size(), ref, prop);
   const size_t n = size_t(w.dims.n_items);
@@ -147,7 +160,10 @@ void reference_check(const ModelWeights& w, const data::Dataset& ds, const Prepa
       fsess.observe(int(items[size_t(t)]), types[size_t(t)], seqs.pbucket[size_t(o0 + t)], seqs.gbucket[size_t(o0 + t)]);
       fsess.score_all(f.data());
       const float* r = ref.data() + size_t(o0 + t) * n;
+      out.cold_above_float += cold_outranks(f.data());
+      ++out.cold_positions;
       for (size_t j = 0; j < n; ++j) {
+        if (cold[j]) continue;
         fmax = std::max(fmax, double(std::fabs(f[j] - r[j])));
         smax = std::max(smax, double(std::fabs(r[j])));
       }
@@ -158,10 +174,27 @@ void reference_check(const ModelWeights& w, const data::Dataset& ds, const Prepa
       std::vector<uint8_t> ty2 = types;
       it2.push_back(items.back());
       ty2.push_back(types.back());
+      // first position whose prefix holds an untrained item: from there on the runtime's int8
+      // input rounds the type embedding to 0 next to the bias (demote_untrained), the float
+      // model keeps it; those positions are measured apart
+      size_t first_cold = items.size();
+      for (size_t t = 0; t < items.size(); ++t)
+        if (cold[items[t]]) {
+          first_cold = t;
+          break;
+        }
       rt->score_prefixes(it2, ty2, 1, q, [&](size_t t, std::span<const float> sc) {
         const float* r = ref.data() + size_t(o0 + int64_t(t) - 1) * n;
+        out.cold_above_runtime += cold_outranks(sc.data());
+        const bool after_cold = t - 1 >= first_cold;
+        out.after_cold_positions += after_cold;
         for (size_t j = 0; j < n; ++j) {
+          if (cold[j]) continue;
           const double e = std::fabs(double(sc[j]) - double(r[j]));
+          if (after_cold) {
+            out.after_cold_max_err = std::max(out.after_cold_max_err, e);
+            continue;
+          }
           imax = std::max(imax, e);
           isum += e;
           ++cnt;
@@ -345,6 +378,8 @@ std::vector<std::pair<std::string, double>> evaluate_all(const data::Dataset& ds
     for (size_t i = 0; i < held.size(); ++i) cold2[i] |= held[i];
     ModelWeights wc = w;
     apply_cold_start(wc, ds, cold2);
+    for (int i = 0; i < w.dims.n_items; ++i)  // untrained items keep their demoted rows (demote_untrained)
+      if (cold[size_t(i)]) std::copy(w.item_emb.row(i), w.item_emb.row(i) + w.dims.emb_dim, wc.item_emb.row(i));
     auto wcp = std::make_shared<const ModelWeights>(std::move(wc));
     const LstmRecommender lc("lstm-coldstart", wcp, catalog_prices(ds));
     const std::string cds = dsname + " (held-back items)";
@@ -405,10 +440,23 @@ std::vector<std::pair<std::string, double>> evaluate_all(const data::Dataset& ds
   }
   if (!bundle8.empty()) rep.add_meta("bundle", "bundle.disco " + std::to_string(bundle8.size()) + " bytes (int8)" +
                              (bundle4.empty() ? "" : ", bundle-int4.disco " + std::to_string(bundle4.size()) + " bytes"));
+  {
+    uint64_t n_cold = 0;
+    for (uint8_t c : cold) n_cold += c;
+    char b[300];
+    std::snprintf(b, sizeof b,
+                  "%llu untrained catalog items; positions where one scores at or above a trained item: %zu of %zu "
+                  "(float), %zu (runtime int8)",
+                  (unsigned long long)n_cold, ref.cold_above_float, ref.cold_positions, ref.cold_above_runtime);
+    rep.add_meta("untrained items", b);
+    print_line(std::string("untrained items: ") + b);
+  }
   if (std::isfinite(ref.max_abs_err)) {
-    char b[200];
-    std::snprintf(b, sizeof b, "runtime int8 vs LibTorch float: max |score error| %.4g, mean %.4g (scores up to %.3g) over %zu positions; C++ float vs LibTorch: %.3g",
-                  ref.max_abs_err, ref.mean_abs_err, ref.max_abs_score, ref.ref_positions, ref.float_ref_err);
+    char b[400];
+    std::snprintf(b, sizeof b, "runtime int8 vs LibTorch float: max |score error| %.4g, mean %.4g (scores up to %.3g) over %zu positions "
+                  "(trained items; %zu positions after an untrained item as input apart: max %.4g); C++ float vs LibTorch: %.3g",
+                  ref.max_abs_err, ref.mean_abs_err, ref.max_abs_score, ref.ref_positions - ref.after_cold_positions,
+                  ref.after_cold_positions, ref.after_cold_max_err, ref.float_ref_err);
     rep.add_meta("int8 reference check", b);
   }
   // NDCG@10 relative cost of quantization
@@ -596,6 +644,11 @@ int run_train_job(const JobOptions& o) {
     std::printf("cold start: %llu untrained catalog items got an embedding (%llu by category, %llu by brand, %llu global mean)\n",
                 (unsigned long long)cs.items, (unsigned long long)cs.by_category, (unsigned long long)cs.by_brand,
                 (unsigned long long)cs.by_global);
+    const DemoteStats dm = demote_untrained(w, cold);
+    if (dm.items)
+      std::printf("untrained items ranked below every trained one: %llu items, bias dimension (d = %d): c = %.4g, "
+                  "bias %.4g, |trained score| <= %.4g\n",
+                  (unsigned long long)dm.items, w.dims.emb_dim, dm.c, dm.bias, dm.bound);
     w.save((fs::path(o.out_dir) / "model.bin").string());
     if (!gate.pass && !o.force) {
       // evaluate (report.json says how far off it is), write no bundle, exit 3
