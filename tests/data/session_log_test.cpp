@@ -113,3 +113,22 @@ TEST(DataSessionLog, CliSepFiltersAndNothingKept) {
   EXPECT_EQ(run("canonical " + t.file("ok") + " --sep ab"), 1);
 }
 #endif
+
+TEST(DataSessionLog, DayBasedTestWindow) {
+  TempDir t;
+  // sessions on days 1..10 (relative ts + date); the last 2 days test, the day before valid
+  std::string ev = "session_id,date,ts,item_id\n";
+  for (int d = 1; d <= 10; ++d)
+    for (int k = 0; k < 3; ++k)
+      ev += "d" + std::to_string(d) + "s" + std::to_string(k) + ",2016-05-" + (d < 10 ? "0" : "") + std::to_string(d) + "," +
+            std::to_string(k * 3600000) + ",a\n";
+  t.write("events.csv", ev);
+  const dd::Dataset ds = dd::read_canonical(t.path());
+  ASSERT_EQ(ds.sessions.size(), 30u);
+  const dd::Split sp = dd::time_split_days(ds, 1, 2);
+  // last event: day 10 02:00; test window from day 8 02:00: day 8 (k = 2, at 02:00), 9, 10
+  EXPECT_EQ(sp.test.size(), 7u);
+  EXPECT_EQ(sp.valid.size(), 3u);
+  EXPECT_EQ(sp.train.size(), 20u);
+  EXPECT_THROW(dd::time_split_days(ds, 1, 0), dd::IngestError);
+}

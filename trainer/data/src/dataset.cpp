@@ -205,6 +205,25 @@ Split time_split(const Dataset& ds, double valid_frac, double test_frac, bool us
   return out;
 }
 
+Split time_split_days(const Dataset& ds, double valid_days, double test_days) {
+  if (!(test_days > 0) || !(valid_days >= 0) || !std::isfinite(test_days + valid_days))
+    throw IngestError("time_split_days: need test_days > 0 and valid_days >= 0");
+  Split out;
+  if (ds.sessions.empty()) return out;
+  int64_t t1 = ds.sessions[0].end_ms;
+  for (const auto& s : ds.sessions) t1 = std::max(t1, s.end_ms);
+  const double day = 86400000.0;
+  const double test_cut = double(t1) - test_days * day, valid_cut = test_cut - valid_days * day;
+  for (uint32_t i = 0; i < ds.sessions.size(); ++i) {
+    const double e = double(ds.sessions[i].end_ms);
+    (e >= test_cut ? out.test : e >= valid_cut ? out.valid : out.train).push_back(i);
+  }
+  sort_by_start(ds, out.train);
+  sort_by_start(ds, out.valid);
+  sort_by_start(ds, out.test);
+  return out;
+}
+
 std::string summary_text(const Dataset& ds) {
   std::ostringstream o;
   o << (ds.name.empty() ? "dataset" : ds.name) << ": " << thousands(ds.user_ids.size()) << " users, " << thousands(ds.items.size())

@@ -80,6 +80,8 @@ evaluation:
   --no-runtime-int8     skip the runtime (int8) evaluation   --reference-sessions [200]
   --max-rows N          ingest at most N rows per file   --model-version STR
   --sep C               canonical CSV field separator (, ; | or \\t)
+  --test-days N [--valid-days 1]  session-rec's day window: sessions ending in the last N days are
+                        test, the --valid-days before them valid (instead of --test-frac/--valid-frac)
   --min-item-support N --min-session-length N   session-rec filters at ingest (trainer/data/README.md)
 
 examples:
@@ -95,7 +97,7 @@ examples:
 const char* kJobKeys[] = {"data", "kind", "out", "key", "baselines", "max_test_sessions", "eval_threads", "valid_frac",
                           "test_frac", "cold_holdout", "max_rows", "model_version", "runtime_int8", "reference_sessions",
                           "bundle", "model", "steps", "warmup", "dump", "bandit_prior", "noise_scale", "policy_fit",
-                          "budget", "budget_mode", "budget_dual_rate", "sep", "min_item_support",
+                          "budget", "budget_mode", "budget_dual_rate", "sep", "min_item_support", "test_days", "valid_days",
                           "min_session_length"};
 const char* kFlags[] = {"int4", "no_int4", "no_runtime_int8", "force"};  // (and TrainConfig::is_flag)
 
@@ -165,6 +167,13 @@ void apply(Cli& c, const std::string& key_in, const std::string& v) {
   else if (k == "eval_threads") j.eval_threads = int(integer(k, v, 0, 1024));
   else if (k == "valid_frac") j.valid_frac = num(k, v);
   else if (k == "test_frac") j.test_frac = num(k, v);
+  else if (k == "test_days") {
+    j.test_days = num(k, v);
+    if (!(j.test_days > 0) || !(j.test_days < 1e6)) throw TrainError("option test_days: expected a number of days > 0, got '" + v + "'");
+  } else if (k == "valid_days") {
+    j.valid_days = num(k, v);
+    if (!(j.valid_days >= 0) || !(j.valid_days < 1e6)) throw TrainError("option valid_days: expected a number of days >= 0, got '" + v + "'");
+  }
   else if (k == "cold_holdout") j.cold_holdout = num(k, v);
   else if (k == "max_rows") j.max_rows = uint64_t(integer(k, v, 0, INT64_MAX));
   else if (k == "model_version") j.model_version = v;

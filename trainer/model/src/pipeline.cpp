@@ -72,7 +72,8 @@ struct Prepared {
 Prepared prepare(const data::Dataset& ds, const JobOptions& o) {
   Prepared p;
   try {
-    p.split = data::time_split(ds, o.valid_frac, o.test_frac, true);
+    p.split = o.test_days > 0 && !ds.has_predefined_split ? data::time_split_days(ds, o.valid_days, o.test_days)
+                                                           : data::time_split(ds, o.valid_frac, o.test_frac, true);
   } catch (const data::IngestError& e) {
     throw TrainError(e.what());
   }

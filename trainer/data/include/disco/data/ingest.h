@@ -68,6 +68,10 @@ void sessionize(Dataset& ds, int64_t gap_ms);
 // before it -> valid, the rest -> train. Uses the predefined split when the dataset has one and
 // use_predefined is true (valid is then carved from the end of train).
 Split time_split(const Dataset& ds, double valid_frac = 0.1, double test_frac = 0.1, bool use_predefined = true);
+// session-rec's day-based window: sessions whose last event is within `test_days` days of the
+// log's last event -> test, those within `valid_days` days before that -> valid, the rest ->
+// train (each sorted by start). test_days > 0, valid_days >= 0.
+Split time_split_days(const Dataset& ds, double valid_days, double test_days);
 
 // One-paragraph summary (users, items, events, sessions, time range, events by type).
 std::string summary_text(const Dataset& ds);

@@ -21,6 +21,7 @@ struct JobOptions {
   uint64_t max_test_sessions = 0;       // 0 = all
   int eval_threads = 0;                 // 0 = train.threads / all cores
   double valid_frac = 0.1, test_frac = 0.1;
+  double test_days = 0, valid_days = 1;  // test_days > 0: session-rec's day window instead of the fractions
   double cold_holdout = 0.05;           // fraction of trained items evaluated with cold-start embeddings
   uint64_t max_rows = 0;                // ingest: rows per file (0 = all)
   std::string model_version;            // default: disco-lstm-<data>-d<d>-h<h>-s<seed>
