@@ -91,5 +91,10 @@ TEST(TrainerRobust, RefusesToExportAModelThatDidNotLearn) {
   EXPECT_EQ(f.exit_code, 0) << f.output;
   EXPECT_NE(f.output.find("verdict: EXPORTED ANYWAY (--force)"), std::string::npos) << f.output;
   EXPECT_TRUE(fs::exists(dir + "/b/bundle.disco"));
+  // a run bounded by --max-steps is reported, not refused
+  const auto m = run(args + " --out " + dir + "/c --epochs 5 --max-steps 12");
+  EXPECT_EQ(m.exit_code, 0) << m.output;
+  EXPECT_NE(m.output.find("verdict (not enforced: the run was bounded by --max-steps 12): the training loss"), std::string::npos) << m.output;
+  EXPECT_TRUE(fs::exists(dir + "/c/bundle.disco"));
   fs::remove_all(dir);
 }
