@@ -93,6 +93,9 @@ TEST(DataSessionLog, SessionRecFilters) {
   EXPECT_EQ(ds.quality.dropped.at("rare_item"), 1u);
   EXPECT_EQ(ds.quality.dropped.at("short_session"), 2u);  // s3's b, then s2's a
   EXPECT_EQ(ds.quality.rows_read, ds.quality.rows_kept + ds.quality.total_dropped());
+  ASSERT_EQ(ds.quality.files.size(), 1u);
+  EXPECT_EQ(ds.quality.files[0].rows_kept, 5u);
+  EXPECT_EQ(ds.quality.files[0].rows_dropped, 3u);
 }
 
 #ifdef DISCO_INGEST_EXE

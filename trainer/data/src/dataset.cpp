@@ -352,6 +352,15 @@ void filter_sessions(Dataset& ds, uint32_t min_item_support, uint32_t min_sessio
   if (short_rows) ds.quality.dropped["short_session"] += short_rows;
   if (rare_rows) ds.quality.dropped["rare_item"] += rare_rows;
   ds.quality.rows_kept -= std::min(ds.quality.rows_kept, short_rows + rare_rows);
+  // per file: the events file (canonical events.csv), when the dataset has exactly one
+  QualityReport::FileStats* ef = nullptr;
+  int n_event_files = 0;
+  for (auto& f : ds.quality.files)
+    if (std::filesystem::path(f.file).filename().string().find("events") != std::string::npos) ef = &f, ++n_event_files;
+  if (n_event_files == 1 && ef->rows_kept >= short_rows + rare_rows) {
+    ef->rows_kept -= short_rows + rare_rows;
+    ef->rows_dropped += short_rows + rare_rows;
+  }
   sessionize(ds, INT64_MAX);
 }
 
