@@ -113,6 +113,11 @@ TEST(DataSessionLog, CliSepFiltersAndNothingKept) {
   s << f.rdbuf();
   EXPECT_NE(s.str().find("short_session: 1"), std::string::npos) << s.str();
   EXPECT_EQ(run("canonical " + t.file("none")), 3);
+  // decisions kept, but every event row dropped: still an error
+  t.write("ev0/events.csv", "user_id,ts,type,item_id\nu,,view,a\n");
+  t.write("ev0/decisions.csv", "decision_id,ts,user_id,item_id,arm,discount,propensity\n"
+                               "0123456789abcdef0123456789abcdef,5,u,a,0,0,0.5\n");
+  EXPECT_EQ(run("canonical " + t.file("ev0")), 3);
   EXPECT_EQ(run("canonical " + t.file("ok") + " --sep ab"), 1);
 }
 #endif

@@ -42,7 +42,7 @@ const char* kUsage =
     "all: reads every dataset under DATA_ROOT (default: $DISCO_DATA, else ../shared/data of the repo)\n"
     "  and prints one table of counts with the time each took.\n"
     "Exit status: 0 ok, 1 usage error, 2 bad input (the message names the file, line and reason),\n"
-    "  3 nothing kept (0 events and 0 decisions after cleaning).\n";
+    "  3 nothing kept (0 events after cleaning from a file that had event rows, or nothing at all).\n";
 
 int usage_error(const std::string& msg) {
   std::cerr << "disco-ingest: " << msg << "\n(disco-ingest --help lists the options)\n";
@@ -269,9 +269,13 @@ int main(int argc, char** argv) {
     }
     if (!json_path.empty() && !write_file(json_path, ds.quality.to_json() + "\n")) return 2;
     for (const auto& w : ds.quality.warnings) std::cerr << "disco-ingest: warning: " << w << "\n";
-    if (ds.events.empty() && ds.decisions.empty()) {
-      std::cerr << "disco-ingest: " << pos[1] << ": nothing kept: 0 events and 0 decisions after cleaning ("
-                << ds.quality.rows_read << " rows read, " << ds.quality.total_dropped() << " dropped)\n";
+    // an events file whose every row was dropped (or nothing kept at all) is an error, not a summary
+    uint64_t event_rows = 0;
+    for (const auto& f : ds.quality.files)
+      if (std::filesystem::path(f.file).filename().string().find("events") != std::string::npos) event_rows += f.rows_read;
+    if (ds.events.empty() && (event_rows > 0 || ds.decisions.empty())) {
+      std::cerr << "disco-ingest: " << pos[1] << ": nothing kept: 0 events after cleaning (" << ds.quality.rows_read
+                << " rows read, " << ds.quality.total_dropped() << " dropped)\n";
       return 3;
     }
     return 0;
