@@ -237,7 +237,7 @@ TEST(DataCleaning, EveryReasonIsCounted) {
             "i3,a,b,-1,0,1\n"    // non_positive_price
             "i4,a,b,5e6,0,1\n"   // outlier_price
             ",a,b,1,1,1\n"      // missing_field (id)
-            "i5,,b,1,1,1\n");    // missing_field (category)
+            "i5,,b,1,1,1\n");    // kept: an empty category is unknown (0)
   tmp.write("events.csv",
             "user_id,session_id,ts,type,item_id,price,quantity\n"
             "u1,s1,1000,view,i1,10,1\n"          // kept
@@ -276,21 +276,21 @@ TEST(DataCleaning, EveryReasonIsCounted) {
   const std::map<std::string, uint64_t> want_dropped = {
       {"absurd_quantity", 1},      {"duplicate_decision", 1},    {"duplicate_item", 1},
       {"duplicate_outcome", 1},    {"duplicate_row", 2},         {"invalid_propensity", 2},
-      {"malformed_decision_id", 1}, {"missing_field", 4},        {"non_positive_price", 3},
+      {"malformed_decision_id", 1}, {"missing_field", 3},        {"non_positive_price", 3},
       {"non_positive_quantity", 1}, {"orphan_outcome", 2},       {"outlier_price", 2},
       {"truncated_last_line", 1},  {"unknown_event_type", 1},    {"unparsable_number", 2}};
   EXPECT_EQ(q.dropped, want_dropped);
   const std::map<std::string, uint64_t> want_repaired = {{"out_of_order_ts", 2}, {"unknown_item", 2}};
   EXPECT_EQ(q.repaired, want_repaired);
   ASSERT_EQ(q.files.size(), 4u);
-  const uint64_t read[] = {7, 15, 8, 5}, kept[] = {2, 4, 3, 1};
+  const uint64_t read[] = {7, 15, 8, 5}, kept[] = {3, 4, 3, 1};
   for (size_t f = 0; f < 4; ++f) {
     EXPECT_EQ(q.files[f].rows_read, read[f]) << q.files[f].file;
     EXPECT_EQ(q.files[f].rows_kept, kept[f]) << q.files[f].file;
     EXPECT_EQ(q.files[f].rows_read, q.files[f].rows_kept + q.files[f].rows_dropped) << q.files[f].file;
   }
   EXPECT_EQ(q.rows_read, 35u);
-  EXPECT_EQ(q.rows_kept, 10u);
+  EXPECT_EQ(q.rows_kept, 11u);
   EXPECT_EQ(q.rows_read, q.rows_kept + q.total_dropped());
   EXPECT_EQ(ds.events.size(), 4u);
   EXPECT_EQ(ds.decisions.size(), 3u);
@@ -301,7 +301,7 @@ TEST(DataCleaning, EveryReasonIsCounted) {
   const std::string text = q.to_text();
   EXPECT_NE(text.find("dropped  orphan_outcome: 2"), std::string::npos) << text;
   EXPECT_NE(text.find("repaired out_of_order_ts: 2"), std::string::npos) << text;
-  EXPECT_NE(text.find("rows read 35, kept 10, dropped 25"), std::string::npos) << text;
+  EXPECT_NE(text.find("rows read 35, kept 11, dropped 24"), std::string::npos) << text;
   const std::string json = q.to_json();
   EXPECT_NE(json.find("\"rows_read\": 35"), std::string::npos) << json;
   EXPECT_NE(json.find("\"duplicate_row\": 2"), std::string::npos) << json;

@@ -234,3 +234,70 @@ TEST(TrainerExport, ColdStartItemsGetTheirCategoryDirection) {
   EXPECT_NEAR(dot / std::sqrt(n1 * n2), 1.0, 1e-5);
   EXPECT_GT(std::sqrt(n2), std::sqrt(n1));  // rescaled to a typical item norm, not shrunk
 }
+
+// Untrained items never outrank trained ones (issue 16): in the float model, for random states
+// and random weights, and after int8 export through the runtime.
+TEST(TrainerExport, UntrainedItemsNeverOutrankTrainedOnes) {
+  const int n = 200;
+  ModelWeights w = random_weights(n, 16, 16, 11);
+  std::vector<uint8_t> cold(size_t(n), 0);
+  for (int i = 0; i < n; i += 7) cold[size_t(i)] = 1;
+  // untrained items whose content would otherwise score high: the mean direction, large norm
+  for (int i = 0; i < n; ++i)
+    if (cold[size_t(i)])
+      for (int k = 0; k < 16; ++k) w.item_emb.row(i)[k] *= 5.0f;
+  const ModelWeights before = w;
+  const DemoteStats st = demote_untrained(w, cold);
+  EXPECT_EQ(st.items, uint64_t((n + 6) / 7));
+  ASSERT_EQ(w.dims.emb_dim, 17);
+  w.validate();
+  std::mt19937_64 rng(5);
+  std::vector<float> s0(static_cast<size_t>(n)), s1(static_cast<size_t>(n));
+  FloatSession a(before), b(w);
+  int cold_on_top_before = 0;
+  for (int t = 0; t < 300; ++t) {
+    int item = int(rng() % uint64_t(n));
+    if (cold[size_t(item)]) item = (item + 1) % n;  // trained inputs: same LSTM state in both
+    const int type = int(rng() % 5);
+    a.observe(item, type, 0, 0);
+    b.observe(item, type, 0, 0);
+    a.score_all(s0.data());
+    b.score_all(s1.data());
+    float max_cold = -INFINITY, min_trained = INFINITY, max_cold0 = -INFINITY, max_trained0 = -INFINITY;
+    for (int j = 0; j < n; ++j) {
+      if (cold[size_t(j)]) {
+        max_cold = std::max(max_cold, s1[size_t(j)]);
+        max_cold0 = std::max(max_cold0, s0[size_t(j)]);
+      } else {
+        min_trained = std::min(min_trained, s1[size_t(j)]);
+        max_trained0 = std::max(max_trained0, s0[size_t(j)]);
+        EXPECT_NEAR(s1[size_t(j)] - s0[size_t(j)], 0.0f, 1e-3f) << "trained scores changed";
+      }
+    }
+    cold_on_top_before += max_cold0 > max_trained0;
+    ASSERT_LT(max_cold, min_trained) << "step " << t;
+  }
+  EXPECT_GT(cold_on_top_before, 0) << "the test would not catch anything: no untrained item ever ranked first before";
+  // the exported int8 bundle through the runtime: every top-k of a trained-only history is trained
+  const auto ds = tiny_ds("demote");
+  ModelWeights w2 = random_weights(int(ds.items.size()), 16, 16, 12);
+  std::vector<uint8_t> cold2(ds.items.size(), 0);
+  cold2[1] = cold2[4] = 1;
+  for (int k = 0; k < 16; ++k) w2.item_emb.row(1)[k] = 3.0f * w2.out_bias[size_t(k)];  // aligned with u: on top
+  demote_untrained(w2, cold2);
+  ExportOptions eo;
+  eo.cold_start = cold2;
+  const auto bytes = export_bundle(w2, ds, eo);
+  const RuntimeRecommender rt("rt", bytes, 0);
+  std::vector<float> sc(ds.items.size());
+  std::vector<uint32_t> items = {0, 2, 3, 0, 2};
+  std::vector<uint8_t> types = {0, 0, 1, 0, 0};
+  rt.score_prefixes(items, types, 1, sc, [&](size_t, std::span<const float> s) {
+    float min_trained = INFINITY;
+    for (size_t j = 0; j < s.size(); ++j)
+      if (!cold2[j] && std::isfinite(s[j])) min_trained = std::min(min_trained, s[j]);
+    ASSERT_TRUE(std::isfinite(min_trained));
+    EXPECT_LT(s[1], min_trained);
+    EXPECT_LT(s[4], min_trained);
+  });
+}

@@ -147,7 +147,10 @@ TEST(TrainerModel, ResumesFromAnEpochCheckpointToTheSameResult) {
   const TrainResult full = run(t, cfg);
   // stop after one epoch's worth of steps (checkpoint at the epoch end), then continue
   TrainConfig part = cfg;
-  part.max_steps = int64_t((t.train.size() + 15) / 16);
+  // (an epoch of this small set is several passes: TrainConfig::min_epoch_steps)
+  ASSERT_GT(full.passes_per_epoch, 1);
+  part.max_steps = full.steps / int64_t(full.history.size());
+  EXPECT_EQ(part.max_steps, int64_t((t.train.size() + 15) / 16) * full.passes_per_epoch);
   const TrainResult first = run(t, part, ck);
   EXPECT_EQ(first.history.size(), 1u);
   const TrainResult rest = run(t, cfg, ck);

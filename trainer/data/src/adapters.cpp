@@ -112,8 +112,7 @@ Dataset read_yoochoose(const std::string& dir, const IngestOptions& opt) {
       if (!b.row()) break;
       if (!b.usable_row(r, nf)) continue;
       const std::string_view sid = trim(r[col[0]]), iid = trim(r[col[1]]), ts_s = trim(r[col[2]]);
-      if (sid.empty() || iid.empty() || ts_s.empty()) {
-        b.drop("missing_field");
+      if (b.drop_if_any_blank(r, {col[0], col[1], col[2]})) {
         continue;
       }
       double t;
@@ -161,7 +160,7 @@ Dataset read_completejourney(const std::string& dir, const IngestOptions& opt) {
       if (!b.usable_row(r, nf)) continue;
       const std::string_view pid = trim(r[col[0]]);
       if (pid.empty()) {
-        b.drop("missing_field");
+        b.drop_missing(r, col[0]);
         continue;
       }
       uint32_t existing;
@@ -387,7 +386,7 @@ Dataset read_open_bandit(const std::string& dir, const IngestOptions& opt) {
         if (!b.check_fields(r, nf)) continue;
         const std::string_view iid = trim(r[col[0]]);
         if (iid.empty()) {
-          b.drop("missing_field");
+          b.drop_missing(r, col[0]);
           continue;
         }
         bool created = false;

@@ -147,6 +147,7 @@ std::string format_iso(int64_t ms) {
 std::vector<int> map_header(CsvReader& r, std::initializer_list<std::string_view> required,
                             std::initializer_list<std::string_view> optional) {
   if (!r.next()) throw IngestError(r.path() + ":1: empty file, expected a header line");
+  r.set_header(r.fields());
   std::vector<int> out;
   auto find = [&](std::string_view name) {
     for (size_t i = 0; i < r.size(); ++i)
@@ -288,10 +289,29 @@ bool Builder::usable_row(const CsvReader& r, size_t expected) {
 }
 
 bool Builder::drop_if_blank(const CsvReader& r, const std::vector<int>& col, size_t n) {
-  bool blank = false;
-  for (size_t i = 0; i < col.size() && i < n; ++i) blank |= trim(r[col[i]]).empty();
-  if (blank) drop("missing_field");
-  return blank;
+  for (size_t i = 0; i < col.size() && i < n; ++i)
+    if (col[i] >= 0 && trim(r[size_t(col[i])]).empty()) {
+      drop_missing(r, col[i]);
+      return true;
+    }
+  return false;
+}
+
+bool Builder::drop_if_any_blank(const CsvReader& r, std::initializer_list<int> cols) {
+  for (int c : cols)
+    if (c >= 0 && trim(r[size_t(c)]).empty()) {
+      drop_missing(r, c);
+      return true;
+    }
+  return false;
+}
+
+void Builder::drop_missing(const CsvReader& r, int col) {
+  drop("missing_field");
+  const auto& h = r.header();
+  const std::string name = col >= 0 && size_t(col) < h.size() ? "'" + std::string(trim(h[size_t(col)])) + "'"
+                                                               : "column " + std::to_string(col + 1);
+  ++ds.quality.missing_columns[std::filesystem::path(r.path()).filename().string() + " " + name];
 }
 
 uint32_t Builder::user(std::string_view id) {

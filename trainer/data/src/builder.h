@@ -105,6 +105,11 @@ class Builder {
   bool usable_row(const CsvReader& r, size_t expected);
   // Drops the row as "missing_field" (returns true) when any of the first n mapped columns is blank.
   bool drop_if_blank(const CsvReader& r, const std::vector<int>& col, size_t n = SIZE_MAX);
+  // Drops the row as "missing_field" when any present column (index >= 0) of `cols` is blank.
+  bool drop_if_any_blank(const CsvReader& r, std::initializer_list<int> cols);
+  // Drops the row as "missing_field", counted in QualityReport::missing_columns under `col`'s
+  // header name.
+  void drop_missing(const CsvReader& r, int col);
 
   // --- dense indices ---
   uint32_t user(std::string_view id);

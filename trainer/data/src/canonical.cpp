@@ -48,8 +48,14 @@ const char* check_price(double price, bool has_price, const IngestOptions& opt) 
   return nullptr;
 }
 
+CsvOptions csv_options(const IngestOptions& opt) {
+  CsvOptions c;
+  c.delimiter = opt.sep;
+  return c;
+}
+
 void read_items(Builder& b, const std::string& path) {
-  CsvReader r(path);
+  CsvReader r(path, csv_options(b.opt));
   b.begin_file(path);
   const auto col = detail::map_header(r, {"item_id"}, {"category", "brand", "price", "cost", "in_stock"});
   const size_t nf = r.size();
@@ -58,7 +64,7 @@ void read_items(Builder& b, const std::string& path) {
     if (!b.usable_row(r, nf)) continue;
     const std::string_view id = trim(r[col[0]]);
     if (id.empty()) {
-      b.drop("missing_field");
+      b.drop_missing(r, col[0]);
       continue;
     }
     uint32_t existing;
@@ -66,10 +72,8 @@ void read_items(Builder& b, const std::string& path) {
       b.drop("duplicate_item");
       continue;
     }
-    if ((col[1] >= 0 && trim(r[col[1]]).empty()) || (col[3] >= 0 && trim(r[col[3]]).empty())) {
-      b.drop("missing_field");  // category and price are required when their columns exist
-      continue;
-    }
+    if (b.drop_if_any_blank(r, {col[3]})) continue;  // price is required when its column exists
+    // an empty category is allowed: the item's category is unknown (0)
     double price = 0, cost = 0;
     bool in_stock = true;
     if (col[3] >= 0 && !parse_double(r[col[3]], price)) {
@@ -98,7 +102,7 @@ void read_items(Builder& b, const std::string& path) {
     }
     const uint32_t it = b.item(id);
     Item& x = b.ds.items[it];
-    x.category = col[1] >= 0 ? b.category(r[col[1]]) : 0;
+    x.category = col[1] >= 0 && !trim(r[col[1]]).empty() ? b.category(r[col[1]]) : 0;
     x.brand = col[2] >= 0 ? b.brand(r[col[2]]) : 0;
     x.price = static_cast<float>(price);
     x.cost = static_cast<float>(cost);
@@ -109,9 +113,16 @@ void read_items(Builder& b, const std::string& path) {
 }
 
 void read_events(Builder& b, const std::string& path, bool have_catalog, uint32_t catalog_size) {
-  CsvReader r(path);
+  CsvReader r(path, csv_options(b.opt));
   b.begin_file(path);
-  const auto col = detail::map_header(r, {"user_id", "ts", "type", "item_id"}, {"session_id", "price", "quantity"});
+  // user_id may be absent when session_id is there (session logs without users: user = session);
+  // type may be absent (every event a view); date (YYYY-MM-DD) may carry the day when ts counts
+  // from the session start (ts = date 00:00 UTC + ts).
+  const auto col0 = detail::map_header(r, {"ts", "item_id"}, {"user_id", "type", "session_id", "price", "quantity", "date"});
+  // the historical layout: 0 user_id, 1 ts, 2 type, 3 item_id, 4 session_id, 5 price, 6 quantity, 7 date
+  const std::vector<int> col = {col0[2], col0[0], col0[3], col0[1], col0[4], col0[5], col0[6], col0[7]};
+  if (col[0] < 0 && col[4] < 0)
+    r.fail("wrong header: missing column 'user_id' (needed unless there is a session_id column)");
   const size_t nf = r.size();
   const bool has_session = col[4] >= 0;
   // (user_id, session_id) -> dense index; keyed by a 64-bit hash of both strings (collision odds
@@ -122,17 +133,21 @@ void read_events(Builder& b, const std::string& path, bool have_catalog, uint32_
   while (r.next()) {
     if (!b.row()) break;
     if (!b.usable_row(r, nf)) continue;
-    const std::string_view uid = trim(r[col[0]]), ts_s = r[col[1]], type_s = trim(r[col[2]]), iid = trim(r[col[3]]);
-    if (uid.empty() || trim(ts_s).empty() || type_s.empty() || iid.empty() ||
-        (has_session && trim(r[col[4]]).empty()) || (col[5] >= 0 && trim(r[col[5]]).empty()) ||
-        (col[6] >= 0 && trim(r[col[6]]).empty())) {
-      b.drop("missing_field");
-      continue;
-    }
+    if (b.drop_if_any_blank(r, {col[0], col[1], col[2], col[3], col[4], col[5], col[6], col[7]})) continue;
+    const std::string_view uid = trim(r[col[0] >= 0 ? col[0] : col[4]]), ts_s = r[col[1]],
+                           type_s = col[2] >= 0 ? trim(r[col[2]]) : std::string_view("view"), iid = trim(r[col[3]]);
     int64_t ts;
     if (!parse_int(ts_s, ts)) {
       b.drop("unparsable_number");
       continue;
+    }
+    if (col[7] >= 0) {
+      int64_t day_ms;
+      if (!detail::parse_date(trim(r[col[7]]), day_ms)) {
+        b.drop("unparsable_timestamp");
+        continue;
+      }
+      ts += day_ms;
     }
     EventType type;
     if (!parse_event_type(type_s, type)) {
@@ -222,7 +237,7 @@ bool parse_context(std::string_view s, std::vector<float>& out, bool* too_long) 
 }
 
 void read_decisions(Builder& b, const std::string& path, bool have_catalog, uint32_t catalog_size) {
-  CsvReader r(path);
+  CsvReader r(path, csv_options(b.opt));
   b.begin_file(path);
   // optional: 7 model_version, 8 policy_version, 9 context, 10 mode, 11 shown, 12 holdout, 13 price,
   // 14 cost, 15 site (the collector's export columns, trainer/data/README.md "Canonical CSV")
@@ -238,10 +253,7 @@ void read_decisions(Builder& b, const std::string& path, bool have_catalog, uint
     if (!b.usable_row(r, nf)) continue;
     if (b.drop_if_blank(r, col, 7)) continue;
     // present columns need values, except context (no context), cost and site (unknown)
-    if (blank(col[10]) || blank(col[11]) || blank(col[12]) || blank(col[13])) {
-      b.drop("missing_field");
-      continue;
-    }
+    if (b.drop_if_any_blank(r, {col[10], col[11], col[12], col[13]})) continue;
     Decision d;
     if (!parse_hex128(r[col[0]], d.id_hi, d.id_lo)) {
       b.drop("malformed_decision_id");
@@ -321,7 +333,7 @@ void read_decisions(Builder& b, const std::string& path, bool have_catalog, uint
 // activations.csv: decision_id,ts (a decision's offer was displayed). A decision whose `shown` is
 // unknown (no shown column) becomes shown.
 void read_activations(Builder& b, const std::string& path) {
-  CsvReader r(path);
+  CsvReader r(path, csv_options(b.opt));
   b.begin_file(path);
   const auto col = detail::map_header(r, {"decision_id", "ts"});
   const size_t nf = r.size();
@@ -361,7 +373,7 @@ void read_activations(Builder& b, const std::string& path) {
 }
 
 void read_outcomes(Builder& b, const std::string& path) {
-  CsvReader r(path);
+  CsvReader r(path, csv_options(b.opt));
   b.begin_file(path);
   const auto col = detail::map_header(r, {"decision_id", "ts", "converted"}, {"revenue", "margin"});
   const size_t nf = r.size();
@@ -372,10 +384,7 @@ void read_outcomes(Builder& b, const std::string& path) {
   while (r.next()) {
     if (!b.row()) break;
     if (!b.usable_row(r, nf)) continue;
-    if (trim(r[col[0]]).empty() || trim(r[col[1]]).empty() || trim(r[col[2]]).empty()) {
-      b.drop("missing_field");
-      continue;
-    }
+    if (b.drop_if_any_blank(r, {col[0], col[1], col[2]})) continue;
     Outcome o;
     if (!parse_hex128(r[col[0]], o.id_hi, o.id_lo)) {
       b.drop("malformed_decision_id");
@@ -429,6 +438,23 @@ uint64_t sort_by_ts(std::vector<T>& v) {
   return ooo;
 }
 
+// Timestamps must be Unix milliseconds: warn when they look like seconds or land in 1970
+// (relative timestamps: the time split then orders sessions by their offsets, not by date).
+void timestamp_warnings(Dataset& ds) {
+  if (ds.events.empty()) return;
+  int64_t lo = ds.events[0].ts_ms, hi = lo;
+  for (const auto& e : ds.events) lo = std::min(lo, e.ts_ms), hi = std::max(hi, e.ts_ms);
+  constexpr int64_t kYear1971 = 31536000000LL, kYear2001ms = 978307200000LL, kYear2001s = 978307200LL;
+  if (hi >= kYear2001s && hi < kYear2001ms / 10)
+    ds.quality.warnings.push_back("event timestamps look like seconds (" + std::to_string(lo) + " .. " + std::to_string(hi) +
+                                  " read as ms is January 1970; as seconds " + detail::format_iso(lo * 1000) + " .. " +
+                                  detail::format_iso(hi * 1000) + "): ts must be Unix milliseconds (multiply by 1000)");
+  else if (hi < kYear1971)
+    ds.quality.warnings.push_back("every event timestamp lands in 1970 (" + detail::format_iso(lo) + " .. " + detail::format_iso(hi) +
+                                  "): relative timestamps? The time split orders sessions by start time; give absolute "
+                                  "Unix milliseconds, or a date column (YYYY-MM-DD) with ts counted from that day");
+}
+
 }  // namespace
 
 Dataset read_canonical(const std::string& dir, const IngestOptions& opt) {
@@ -462,6 +488,7 @@ Dataset read_canonical(const std::string& dir, const IngestOptions& opt) {
   b.repair("out_of_order_ts", sort_by_ts(ds.activations));
   sessionize(ds, opt.session_gap_ms);
   b.finish();
+  timestamp_warnings(ds);
   return ds;
 }
 

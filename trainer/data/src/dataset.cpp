@@ -82,8 +82,10 @@ std::string QualityReport::to_text() const {
       << thousands(f.rows_dropped) << "\n";
   if (dropped.empty()) o << "  dropped: none\n";
   for (const auto& [k, v] : dropped) o << "  dropped  " << k << ": " << thousands(v) << "\n";
+  for (const auto& [k, v] : missing_columns) o << "    missing_field " << k << ": " << thousands(v) << "\n";
   for (const auto& [k, v] : repaired) o << "  repaired " << k << ": " << thousands(v) << "\n";
   for (const auto& [k, v] : flagged) o << "  flagged  " << k << ": " << thousands(v) << " (kept)\n";
+  for (const auto& w : warnings) o << "  warning: " << w << "\n";
   return o.str();
 }
 
@@ -109,7 +111,11 @@ std::string QualityReport::to_json() const {
   map_json(repaired);
   o << ", \"flagged\": ";
   map_json(flagged);
-  o << "}";
+  o << ", \"missing_columns\": ";
+  map_json(missing_columns);
+  o << ", \"warnings\": [";
+  for (size_t i = 0; i < warnings.size(); ++i) o << (i ? ", " : "") << json_str(warnings[i]);
+  o << "]}";
   return o.str();
 }
 
@@ -118,8 +124,10 @@ void sessionize(Dataset& ds, int64_t gap_ms) {
   const auto& ev = ds.events;
   const bool src = ds.source_session.size() == ev.size() && !ev.empty();
   for (uint32_t i = 0; i < ev.size(); ++i) {
-    const bool cut = i == 0 || ev[i].user != ev[i - 1].user || ev[i].ts_ms - ev[i - 1].ts_ms > gap_ms ||
-                     (src && ds.source_session[i] != ds.source_session[i - 1]);
+    // A given session id is never split by the gap: with source sessions only the id (and the
+    // user) cuts.
+    const bool cut = i == 0 || ev[i].user != ev[i - 1].user ||
+                     (src ? ds.source_session[i] != ds.source_session[i - 1] : ev[i].ts_ms - ev[i - 1].ts_ms > gap_ms);
     if (cut) {
       if (!ds.sessions.empty()) ds.sessions.back().end = i;
       Session s;
@@ -190,6 +198,25 @@ Split time_split(const Dataset& ds, double valid_frac, double test_frac, bool us
     // valid_frac is a fraction of the whole span: rescale to the remaining span
     const double rest_frac = 1.0 - test_frac;
     carve(ds, rest, rest_frac > 0 ? valid_frac / rest_frac : 0.0, out.train, out.valid);
+  }
+  sort_by_start(ds, out.train);
+  sort_by_start(ds, out.valid);
+  sort_by_start(ds, out.test);
+  return out;
+}
+
+Split time_split_days(const Dataset& ds, double valid_days, double test_days) {
+  if (!(test_days > 0) || !(valid_days >= 0) || !std::isfinite(test_days + valid_days))
+    throw IngestError("time_split_days: need test_days > 0 and valid_days >= 0");
+  Split out;
+  if (ds.sessions.empty()) return out;
+  int64_t t1 = ds.sessions[0].end_ms;
+  for (const auto& s : ds.sessions) t1 = std::max(t1, s.end_ms);
+  const double day = 86400000.0;
+  const double test_cut = double(t1) - test_days * day, valid_cut = test_cut - valid_days * day;
+  for (uint32_t i = 0; i < ds.sessions.size(); ++i) {
+    const double e = double(ds.sessions[i].end_ms);
+    (e >= test_cut ? out.test : e >= valid_cut ? out.valid : out.train).push_back(i);
   }
   sort_by_start(ds, out.train);
   sort_by_start(ds, out.valid);
@@ -276,7 +303,74 @@ std::string data_root() {
 #endif
 }
 
+bool parse_separator(const std::string& s, char& out) {
+  if (s == "\\t" || s == "tab" || s == "\t") return out = '\t', true;
+  if (s.size() == 1 && s[0] != '"' && s[0] != '\n' && s[0] != '\r') return out = s[0], true;
+  return false;
+}
+
+void filter_sessions(Dataset& ds, uint32_t min_item_support, uint32_t min_session_length) {
+  if (min_item_support == 0 && min_session_length == 0) return;
+  const size_t n = ds.events.size();
+  std::vector<uint8_t> keep(n, 1);
+  uint64_t short_rows = 0, rare_rows = 0;
+  auto drop_short = [&] {
+    if (min_session_length == 0) return;
+    for (const auto& s : ds.sessions) {
+      uint32_t len = 0;
+      for (uint32_t i = s.begin; i < s.end; ++i) len += keep[i];
+      if (len >= min_session_length) continue;
+      for (uint32_t i = s.begin; i < s.end; ++i)
+        if (keep[i]) keep[i] = 0, ++short_rows;
+    }
+  };
+  drop_short();
+  if (min_item_support > 0) {
+    std::vector<uint32_t> support(ds.items.size(), 0);
+    for (size_t i = 0; i < n; ++i)
+      if (keep[i]) ++support[ds.events[i].item];
+    for (size_t i = 0; i < n; ++i)
+      if (keep[i] && support[ds.events[i].item] < min_item_support) keep[i] = 0, ++rare_rows;
+  }
+  drop_short();
+  if (short_rows + rare_rows == 0) return;
+  // compact the events and their parallel arrays; each kept event remembers its session, so the
+  // re-sessionizing below cuts only where a session ended before (never inside one)
+  std::vector<Event> ev;
+  std::vector<uint32_t> src;
+  std::vector<uint8_t> part;
+  const bool has_part = ds.predefined_part.size() == n;
+  for (size_t i = 0; i < n; ++i) {
+    if (!keep[i]) continue;
+    ev.push_back(ds.events[i]);
+    src.push_back(ds.events[i].session);
+    if (has_part) part.push_back(ds.predefined_part[i]);
+  }
+  ds.events = std::move(ev);
+  ds.source_session = std::move(src);
+  if (has_part) ds.predefined_part = std::move(part);
+  if (short_rows) ds.quality.dropped["short_session"] += short_rows;
+  if (rare_rows) ds.quality.dropped["rare_item"] += rare_rows;
+  ds.quality.rows_kept -= std::min(ds.quality.rows_kept, short_rows + rare_rows);
+  // per file: the events file (canonical events.csv), when the dataset has exactly one
+  QualityReport::FileStats* ef = nullptr;
+  int n_event_files = 0;
+  for (auto& f : ds.quality.files)
+    if (std::filesystem::path(f.file).filename().string().find("events") != std::string::npos) ef = &f, ++n_event_files;
+  if (n_event_files == 1 && ef->rows_kept >= short_rows + rare_rows) {
+    ef->rows_kept -= short_rows + rare_rows;
+    ef->rows_dropped += short_rows + rare_rows;
+  }
+  sessionize(ds, INT64_MAX);
+}
+
 Dataset read_dataset(const std::string& kind, const std::string& dir, const IngestOptions& opt) {
+  Dataset ds = read_dataset_unfiltered(kind, dir, opt);
+  filter_sessions(ds, opt.min_item_support, opt.min_session_length);
+  return ds;
+}
+
+Dataset read_dataset_unfiltered(const std::string& kind, const std::string& dir, const IngestOptions& opt) {
   if (kind == "canonical" || kind == "sim") return read_canonical(dir, opt);
   if (kind == "yoochoose" || kind == "yoochoose-100k") return read_yoochoose(dir, opt);
   if (kind == "completejourney" || kind == "completejourney-v2") return read_completejourney(dir, opt);

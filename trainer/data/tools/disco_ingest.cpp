@@ -24,6 +24,7 @@ namespace {
 
 const char* kUsage =
     "usage: disco-ingest KIND DIR [--json FILE] [--gap-min N] [--max-rows N] [--keep-duplicates] [--quiet]\n"
+    "                    [--sep C] [--min-item-support N] [--min-session-length N]\n"
     "       disco-ingest all [DATA_ROOT] [--json FILE]\n"
     "\n"
     "KIND: canonical | yoochoose | completejourney | cdnow | hillstrom | open-bandit | starbucks\n"
@@ -34,9 +35,14 @@ const char* kUsage =
     "  --max-rows N       read at most N data rows per file\n"
     "  --keep-duplicates  keep identical rows instead of dropping them as duplicate_row\n"
     "  --quiet            print only the first summary line\n"
+    "  --sep C            canonical CSV field separator: , ; | or tab (\\t) (default ,)\n"
+    "  --min-item-support N    session-rec filter: drop events of items seen in fewer than N events\n"
+    "  --min-session-length N  session-rec filter: drop sessions shorter than N events (before and\n"
+    "                     after the item filter)\n"
     "all: reads every dataset under DATA_ROOT (default: $DISCO_DATA, else ../shared/data of the repo)\n"
     "  and prints one table of counts with the time each took.\n"
-    "Exit status: 0 ok, 1 usage error, 2 bad input (the message names the file, line and reason).\n";
+    "Exit status: 0 ok, 1 usage error, 2 bad input (the message names the file, line and reason),\n"
+    "  3 nothing kept (0 events after cleaning from a file that had event rows, or nothing at all).\n";
 
 int usage_error(const std::string& msg) {
   std::cerr << "disco-ingest: " << msg << "\n(disco-ingest --help lists the options)\n";
@@ -219,6 +225,13 @@ int main(int argc, char** argv) {
       ->check(disco::cli::Int(1, int64_t{1} << 62));
   app.add_flag("--keep-duplicates", keep_duplicates, "keep identical rows instead of dropping them");
   app.add_flag("-q,--quiet", quiet, "print only the first summary line");
+  std::string sep = ",";
+  uint32_t min_support = 0, min_len = 0;
+  app.add_option("--sep", sep, "canonical CSV field separator: , ; | or \\t");
+  app.add_option("--min-item-support", min_support, "drop events of items seen in fewer than N events")
+      ->check(disco::cli::Int(0, 1 << 30));
+  app.add_option("--min-session-length", min_len, "drop sessions shorter than N events")
+      ->check(disco::cli::Int(0, 1 << 30));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -230,6 +243,9 @@ int main(int argc, char** argv) {
   if (gap_given) opt.session_gap_ms = static_cast<int64_t>(gap_min * 60000.0);
   if (app.count("--max-rows")) opt.max_rows = max_rows;
   if (keep_duplicates) opt.drop_duplicates = false;
+  if (!dd::parse_separator(sep, opt.sep)) return usage_error("--sep: expected one character (, ; | or \\t), got '" + sep + "'");
+  opt.min_item_support = min_support;
+  opt.min_session_length = min_len;
   if (pos.empty()) return usage_error("missing KIND");
   try {
     if (pos[0] == "all") {
@@ -252,6 +268,16 @@ int main(int argc, char** argv) {
       std::cout << summary << ds.quality.to_text() << "read in " << b << "\n";
     }
     if (!json_path.empty() && !write_file(json_path, ds.quality.to_json() + "\n")) return 2;
+    for (const auto& w : ds.quality.warnings) std::cerr << "disco-ingest: warning: " << w << "\n";
+    // an events file whose every row was dropped (or nothing kept at all) is an error, not a summary
+    uint64_t event_rows = 0;
+    for (const auto& f : ds.quality.files)
+      if (std::filesystem::path(f.file).filename().string().find("events") != std::string::npos) event_rows += f.rows_read;
+    if (ds.events.empty() && (event_rows > 0 || ds.decisions.empty())) {
+      std::cerr << "disco-ingest: " << pos[1] << ": nothing kept: 0 events after cleaning (" << ds.quality.rows_read
+                << " rows read, " << ds.quality.total_dropped() << " dropped)\n";
+      return 3;
+    }
     return 0;
   } catch (const dd::IngestError& e) {
     std::cerr << e.what() << "\n";

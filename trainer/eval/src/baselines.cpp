@@ -433,8 +433,13 @@ inline uint64_t uniform_below(std::mt19937_64& rng, uint64_t n) {
 inline double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 }  // namespace
 
-void BprMf::fit(const data::Dataset& ds, const std::vector<uint32_t>& train_sessions) {
-  check_fit_input(ds, train_sessions, "bpr");
+void BprMf::fit(const data::Dataset& ds, const std::vector<uint32_t>& train_sessions_in) {
+  check_fit_input(ds, train_sessions_in, "bpr");
+  // SGD visits (session, item) pairs in a seeded order built from the list: in index order, the
+  // fit does not depend on how the caller ordered the sessions (disco-eval passes them by start
+  // time, disco-train train + valid by index: the same split gave two BPR figures)
+  std::vector<uint32_t> train_sessions = train_sessions_in;
+  std::sort(train_sessions.begin(), train_sessions.end());
   if (o_.factors <= 0 || o_.epochs < 0) throw std::invalid_argument("bpr: factors must be positive, epochs >= 0");
   n_items_ = ds.items.size();
   const int f = o_.factors;

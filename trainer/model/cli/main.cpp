@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "disco/data/ingest.h"
 #include "disco/model/config.h"
 #include "disco/model/export.h"
 #include "disco/model/pipeline.h"
@@ -59,7 +60,11 @@ data and output:
 training (defaults in brackets):
   --emb-dim [32] --hidden [64] --layers [1] (export supports 1) --price-buckets [0] --gap-buckets [0]
   --epochs [10] --batch-size [64] --max-len [50] --lr [0.003] --lr-decay [0.85 per epoch]
-  --plateau-factor [0.5] --patience [2] (early stopping on validation loss; 0 = off)
+  --plateau-factor [0.5] --patience [2] (early stopping: epochs without validation gain; 0 = off)
+  --select-by [mrr] mrr|hr|loss  validation gain = MRR@20 / HR@20 rises, or the loss falls
+  --min-epoch-steps [200]  an epoch repeats a small log until it has this many steps (0 = one pass)
+  --force               train: write the bundle even when the model does not beat popularity / random
+                        on validation or its loss stayed at ln(#items) (otherwise: no bundle, exit 3)
   --softmax [auto] full|sampled|auto (sampled above 50k items) --num-sampled [2048]
   --prop-weight [0.2] weight of the purchase-propensity loss   --dropout [0] --weight-decay [0]
   --clip-grad [5] --seed [42] --threads [0 = all cores] --device [auto] auto|cpu|cuda
@@ -74,6 +79,10 @@ evaluation:
   --cold-holdout [0.05] fraction of trained items re-scored with cold-start embeddings
   --no-runtime-int8     skip the runtime (int8) evaluation   --reference-sessions [200]
   --max-rows N          ingest at most N rows per file   --model-version STR
+  --sep C               canonical CSV field separator (, ; | or \\t)
+  --test-days N [--valid-days 1]  session-rec's day window: sessions ending in the last N days are
+                        test, the --valid-days before them valid (instead of --test-frac/--valid-frac)
+  --min-item-support N --min-session-length N   session-rec filters at ingest (trainer/data/README.md)
 
 examples:
   disco-sim --seed 42 --out out/default
@@ -88,8 +97,9 @@ examples:
 const char* kJobKeys[] = {"data", "kind", "out", "key", "baselines", "max_test_sessions", "eval_threads", "valid_frac",
                           "test_frac", "cold_holdout", "max_rows", "model_version", "runtime_int8", "reference_sessions",
                           "bundle", "model", "steps", "warmup", "dump", "bandit_prior", "noise_scale", "policy_fit",
-                          "budget", "budget_mode", "budget_dual_rate"};
-const char* kFlags[] = {"int4", "no_int4", "no_runtime_int8"};  // (and TrainConfig::is_flag)
+                          "budget", "budget_mode", "budget_dual_rate", "sep", "min_item_support", "test_days", "valid_days",
+                          "min_session_length"};
+const char* kFlags[] = {"int4", "no_int4", "no_runtime_int8", "force"};  // (and TrainConfig::is_flag)
 
 bool is_job_key(const std::string& k) {
   for (const char* x : kJobKeys)
@@ -124,7 +134,7 @@ void apply(Cli& c, const std::string& key_in, const std::string& v) {
   for (char& ch : k)
     if (ch == '-') ch = '_';
   JobOptions& j = c.job;
-  if (!is_job_key(k) && k != "no_int4" && k != "no_runtime_int8") {
+  if (!is_job_key(k) && k != "no_int4" && k != "no_runtime_int8" && k != "force") {
     j.train.set(k, v);
     return;
   }
@@ -136,6 +146,11 @@ void apply(Cli& c, const std::string& key_in, const std::string& v) {
   else if (k == "no_int4") j.int4 = false;
   else if (k == "runtime_int8") j.runtime_int8 = v.empty() || v == "1" || v == "true" || v == "on" || v == "yes";
   else if (k == "no_runtime_int8") j.runtime_int8 = false;
+  else if (k == "force") j.force = v.empty() || v == "1" || v == "true" || v == "on" || v == "yes";
+  else if (k == "sep") {
+    if (!disco::data::parse_separator(v, j.sep)) throw TrainError("option sep: expected one character (, ; | or \\t), got '" + v + "'");
+  } else if (k == "min_item_support") j.min_item_support = uint32_t(integer(k, v, 0, 1 << 30));
+  else if (k == "min_session_length") j.min_session_length = uint32_t(integer(k, v, 0, 1 << 30));
   else if (k == "baselines") {
     j.baselines.clear();
     if (v != "none") {
@@ -152,6 +167,13 @@ void apply(Cli& c, const std::string& key_in, const std::string& v) {
   else if (k == "eval_threads") j.eval_threads = int(integer(k, v, 0, 1024));
   else if (k == "valid_frac") j.valid_frac = num(k, v);
   else if (k == "test_frac") j.test_frac = num(k, v);
+  else if (k == "test_days") {
+    j.test_days = num(k, v);
+    if (!(j.test_days > 0) || !(j.test_days < 1e6)) throw TrainError("option test_days: expected a number of days > 0, got '" + v + "'");
+  } else if (k == "valid_days") {
+    j.valid_days = num(k, v);
+    if (!(j.valid_days >= 0) || !(j.valid_days < 1e6)) throw TrainError("option valid_days: expected a number of days >= 0, got '" + v + "'");
+  }
   else if (k == "cold_holdout") j.cold_holdout = num(k, v);
   else if (k == "max_rows") j.max_rows = uint64_t(integer(k, v, 0, INT64_MAX));
   else if (k == "model_version") j.model_version = v;

@@ -78,6 +78,8 @@ void TrainConfig::set(const std::string& key_in, const std::string& value_in) {
   else if (key == "lr_decay") lr_decay = parse_double(key, v, 0.01, 1);
   else if (key == "plateau_factor") plateau_factor = parse_double(key, v, 0.01, 1);
   else if (key == "patience") patience = int(parse_int(key, v, 0, 1000));
+  else if (key == "select_by") select_by = one_of(key, v, {"mrr", "hr", "loss"});
+  else if (key == "min_epoch_steps") min_epoch_steps = int(parse_int(key, v, 0, 1 << 30));
   else if (key == "weight_decay") weight_decay = parse_double(key, v, 0, 1);
   else if (key == "clip_grad") clip_grad = parse_double(key, v, 0, 1e6);
   else if (key == "seed") seed = uint64_t(parse_int(key, v, 0, INT64_MAX));
@@ -96,7 +98,7 @@ const std::vector<std::string>& TrainConfig::keys() {
   static const std::vector<std::string> k = {
       "emb_dim", "hidden", "layers", "price_buckets", "gap_buckets", "dropout", "softmax", "num_sampled",
       "prop_weight", "epochs", "batch_size", "max_len", "lr", "lr_decay", "plateau_factor", "patience",
-      "weight_decay", "clip_grad", "seed", "threads", "device", "checkpoint_every_steps", "crash_after_steps",
+      "select_by", "min_epoch_steps", "weight_decay", "clip_grad", "seed", "threads", "device", "checkpoint_every_steps", "crash_after_steps",
       "max_steps", "inject_nan_at_step", "fresh", "progress"};
   return k;
 }
@@ -108,7 +110,7 @@ std::string TrainConfig::fingerprint() const {
     << ";gb=" << gap_buckets << ";do=" << dropout << ";sm=" << softmax << ";ns=" << num_sampled
     << ";pw=" << prop_weight << ";bs=" << batch_size << ";ml=" << max_len << ";lr=" << lr
     << ";lrd=" << lr_decay << ";pf=" << plateau_factor << ";pat=" << patience
-    << ";wd=" << weight_decay << ";clip=" << clip_grad << ";seed=" << seed;
+    << ";sel=" << select_by << ";mes=" << min_epoch_steps << ";wd=" << weight_decay << ";clip=" << clip_grad << ";seed=" << seed;
   return o.str();
 }
 
@@ -120,6 +122,7 @@ std::string TrainConfig::to_text() const {
     << "\nprop_weight = " << prop_weight << "\nepochs = " << epochs << "\nbatch_size = " << batch_size
     << "\nmax_len = " << max_len << "\nlr = " << lr << "\nlr_decay = " << lr_decay
     << "\nplateau_factor = " << plateau_factor << "\npatience = " << patience
+    << "\nselect_by = " << select_by << "\nmin_epoch_steps = " << min_epoch_steps
     << "\nweight_decay = " << weight_decay << "\nclip_grad = " << clip_grad << "\nseed = " << seed
     << "\nthreads = " << threads << "\ndevice = " << device
     << "\ncheckpoint_every_steps = " << checkpoint_every_steps << "\n";

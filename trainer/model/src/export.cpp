@@ -33,6 +33,57 @@ std::vector<uint8_t> read_file(const std::string& path) {
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
 
+DemoteStats demote_untrained(ModelWeights& w, const std::vector<uint8_t>& cold) {
+  DemoteStats st;
+  const int n = w.dims.n_items, d = w.dims.emb_dim, h = w.dims.hidden;
+  for (int i = 0; i < n; ++i) st.items += size_t(i) < cold.size() && cold[size_t(i)];
+  if (st.items == 0 || st.items == uint64_t(n)) return DemoteStats{};
+  // U_r bounds |u_r| = |out_proj[r] . h + out_bias[r]| over every state (|h_k| < 1)
+  std::vector<double> U(size_t(d), 0.0);
+  double maxU = 0;
+  for (int r = 0; r < d; ++r) {
+    double s = std::fabs(double(w.out_bias[size_t(r)]));
+    for (int k = 0; k < h; ++k) s += std::fabs(double(w.out_proj.row(r)[k]));
+    U[size_t(r)] = s;
+    maxU = std::max(maxU, s);
+  }
+  double M = 0;
+  for (int i = 0; i < n; ++i) {
+    double s = 0;
+    for (int r = 0; r < d; ++r) s += std::fabs(double(w.item_emb.row(i)[r])) * U[size_t(r)];
+    M = std::max(M, s);
+  }
+  const double c = maxU > 0 ? maxU / 200.0 : 1.0;
+  const double B = 30.0 * std::max(M, 1e-6) / c + 1.0;
+  auto widen = [](Matrix& m, int cols) {
+    if (m.rows == 0) return;
+    Matrix o(m.rows, cols);
+    for (int r = 0; r < m.rows; ++r) std::copy(m.row(r), m.row(r) + m.cols, o.row(r));
+    m = std::move(o);
+  };
+  widen(w.item_emb, d + 1);
+  for (int i = 0; i < n; ++i)
+    if (size_t(i) < cold.size() && cold[size_t(i)]) {
+      // only the bias: the runtime quantizes its input vector x = item_emb[i] + type_emb per
+      // vector, so next to -B any other value of the row would round to 0 there anyway
+      std::fill(w.item_emb.row(i), w.item_emb.row(i) + d, 0.0f);
+      w.item_emb.row(i)[d] = float(-B);
+    }
+  widen(w.type_emb, d + 1);
+  widen(w.price_emb, d + 1);
+  widen(w.gap_emb, d + 1);
+  if (!w.w_ih.empty()) widen(w.w_ih[0], d + 1);
+  Matrix op(d + 1, h);
+  for (int r = 0; r < d; ++r) std::copy(w.out_proj.row(r), w.out_proj.row(r) + h, op.row(r));
+  w.out_proj = std::move(op);
+  w.out_bias.push_back(float(c));
+  w.dims.emb_dim = d + 1;
+  st.bias = -B;
+  st.c = c;
+  st.bound = M;
+  return st;
+}
+
 ColdStartStats apply_cold_start(ModelWeights& w, const data::Dataset& ds, const std::vector<uint8_t>& cold) {
   // Per group (category, brand, everything): the mean embedding of its trained items and their
   // mean norm. A cold item gets the direction of its group means (category and brand averaged

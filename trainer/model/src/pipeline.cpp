@@ -40,6 +40,9 @@ data::Dataset load_data(const JobOptions& o) {
   if (!fs::exists(o.data_dir)) throw TrainError(o.data_dir + ": no such file or directory");
   data::IngestOptions io;
   io.max_rows = o.max_rows;
+  io.sep = o.sep;
+  io.min_item_support = o.min_item_support;
+  io.min_session_length = o.min_session_length;
   data::Dataset ds;
   try {
     ds = data::read_dataset(o.data_kind, o.data_dir, io);
@@ -69,7 +72,8 @@ struct Prepared {
 Prepared prepare(const data::Dataset& ds, const JobOptions& o) {
   Prepared p;
   try {
-    p.split = data::time_split(ds, o.valid_frac, o.test_frac, true);
+    p.split = o.test_days > 0 && !ds.has_predefined_split ? data::time_split_days(ds, o.valid_days, o.test_days)
+                                                           : data::time_split(ds, o.valid_frac, o.test_frac, true);
   } catch (const data::IngestError& e) {
     throw TrainError(e.what());
   }
@@ -118,6 +122,11 @@ struct EvalOutputs {
   eval::Report report;
   double max_abs_err = NAN, mean_abs_err = NAN, max_abs_score = NAN, float_ref_err = NAN;
   size_t ref_positions = 0;
+  // positions where some untrained item scores at or above some trained item: float / runtime
+  size_t cold_above_float = 0, cold_above_runtime = 0, cold_positions = 0;
+  // runtime vs LibTorch at positions after an untrained item as input (not in max/mean_abs_err)
+  size_t after_cold_positions = 0;
+  double after_cold_max_err = 0;
 };
 
 // The float model vs the LibTorch forward pass and vs the runtime's int8 pass, on the first
@@ -127,6 +136,14 @@ void reference_check(const ModelWeights& w, const data::Dataset& ds, const Prepa
   std::vector<uint32_t> ids(p.split.test.begin(),
                             p.split.test.begin() + long(std::min(p.split.test.size(), o.reference_sessions)));
   const Sequences seqs = build_sequences(ds, ids, p.fs, 1 << 30);
+  // over trained items: untrained ones score far below them by design (demote_untrained)
+  const std::vector<uint8_t> cold = untrained_items(p);
+  auto cold_outranks = [&](const float* sc) -> size_t {
+    float max_cold = -INFINITY, min_trained = INFINITY;
+    for (size_t j = 0; j < cold.size(); ++j)
+      (cold[j] ? max_cold = std::max(max_cold, sc[j]) : min_trained = std::min(min_trained, sc[j]));
+    return max_cold >= min_trained ? 1 : 0;
+  };
   std::vector<float> ref, prop;
   torch_reference_scores(w, seqs, seqs.size(), ref, prop);
   const size_t n = size_t(w.dims.n_items);
@@ -144,7 +161,10 @@ void reference_check(const ModelWeights& w, const data::Dataset& ds, const Prepa
       fsess.observe(int(items[size_t(t)]), types[size_t(t)], seqs.pbucket[size_t(o0 + t)], seqs.gbucket[size_t(o0 + t)]);
       fsess.score_all(f.data());
       const float* r = ref.data() + size_t(o0 + t) * n;
+      out.cold_above_float += cold_outranks(f.data());
+      ++out.cold_positions;
       for (size_t j = 0; j < n; ++j) {
+        if (cold[j]) continue;
         fmax = std::max(fmax, double(std::fabs(f[j] - r[j])));
         smax = std::max(smax, double(std::fabs(r[j])));
       }
@@ -155,10 +175,27 @@ void reference_check(const ModelWeights& w, const data::Dataset& ds, const Prepa
       std::vector<uint8_t> ty2 = types;
       it2.push_back(items.back());
       ty2.push_back(types.back());
+      // first position whose prefix holds an untrained item: from there on the runtime's int8
+      // input rounds the type embedding to 0 next to the bias (demote_untrained), the float
+      // model keeps it; those positions are measured apart
+      size_t first_cold = items.size();
+      for (size_t t = 0; t < items.size(); ++t)
+        if (cold[items[t]]) {
+          first_cold = t;
+          break;
+        }
       rt->score_prefixes(it2, ty2, 1, q, [&](size_t t, std::span<const float> sc) {
         const float* r = ref.data() + size_t(o0 + int64_t(t) - 1) * n;
+        out.cold_above_runtime += cold_outranks(sc.data());
+        const bool after_cold = t - 1 >= first_cold;
+        out.after_cold_positions += after_cold;
         for (size_t j = 0; j < n; ++j) {
+          if (cold[j]) continue;
           const double e = std::fabs(double(sc[j]) - double(r[j]));
+          if (after_cold) {
+            out.after_cold_max_err = std::max(out.after_cold_max_err, e);
+            continue;
+          }
           imax = std::max(imax, e);
           isum += e;
           ++cnt;
@@ -342,6 +379,8 @@ std::vector<std::pair<std::string, double>> evaluate_all(const data::Dataset& ds
     for (size_t i = 0; i < held.size(); ++i) cold2[i] |= held[i];
     ModelWeights wc = w;
     apply_cold_start(wc, ds, cold2);
+    for (int i = 0; i < w.dims.n_items; ++i)  // untrained items keep their demoted rows (demote_untrained)
+      if (cold[size_t(i)]) std::copy(w.item_emb.row(i), w.item_emb.row(i) + w.dims.emb_dim, wc.item_emb.row(i));
     auto wcp = std::make_shared<const ModelWeights>(std::move(wc));
     const LstmRecommender lc("lstm-coldstart", wcp, catalog_prices(ds));
     const std::string cds = dsname + " (held-back items)";
@@ -402,10 +441,23 @@ std::vector<std::pair<std::string, double>> evaluate_all(const data::Dataset& ds
   }
   if (!bundle8.empty()) rep.add_meta("bundle", "bundle.disco " + std::to_string(bundle8.size()) + " bytes (int8)" +
                              (bundle4.empty() ? "" : ", bundle-int4.disco " + std::to_string(bundle4.size()) + " bytes"));
+  {
+    uint64_t n_cold = 0;
+    for (uint8_t c : cold) n_cold += c;
+    char b[300];
+    std::snprintf(b, sizeof b,
+                  "%llu untrained catalog items; positions where one scores at or above a trained item: %zu of %zu "
+                  "(float), %zu (runtime int8)",
+                  (unsigned long long)n_cold, ref.cold_above_float, ref.cold_positions, ref.cold_above_runtime);
+    rep.add_meta("untrained items", b);
+    print_line(std::string("untrained items: ") + b);
+  }
   if (std::isfinite(ref.max_abs_err)) {
-    char b[200];
-    std::snprintf(b, sizeof b, "runtime int8 vs LibTorch float: max |score error| %.4g, mean %.4g (scores up to %.3g) over %zu positions; C++ float vs LibTorch: %.3g",
-                  ref.max_abs_err, ref.mean_abs_err, ref.max_abs_score, ref.ref_positions, ref.float_ref_err);
+    char b[400];
+    std::snprintf(b, sizeof b, "runtime int8 vs LibTorch float: max |score error| %.4g, mean %.4g (scores up to %.3g) over %zu positions "
+                  "(trained items; %zu positions after an untrained item as input apart: max %.4g); C++ float vs LibTorch: %.3g",
+                  ref.max_abs_err, ref.mean_abs_err, ref.max_abs_score, ref.ref_positions - ref.after_cold_positions,
+                  ref.after_cold_positions, ref.after_cold_max_err, ref.float_ref_err);
     rep.add_meta("int8 reference check", b);
   }
   // NDCG@10 relative cost of quantization
@@ -435,6 +487,86 @@ std::vector<std::pair<std::string, double>> evaluate_all(const data::Dataset& ds
   std::printf("\n%s", rep.to_text().c_str());
   for (const auto& v : rep.verdicts()) print_line(v);
   return metrics;
+}
+
+// The check before export: the model against popularity and random ranking on the validation
+// split (the targets and full ranking of the training loop's validation), and the training loss
+// against ln(#items), the loss of a uniform guess.
+struct Gate {
+  bool pass = true;
+  bool checked = false;
+  std::string line;  // "verdict: ..."
+};
+
+Gate validation_gate(const Prepared& p, const TrainResult& tr, const JobOptions& o) {
+  Gate g;
+  const int n = p.dims.n_items;
+  const double uniform = std::log(double(n));
+  const EpochStats* best = nullptr;
+  for (const auto& e : tr.history)
+    if (e.epoch == tr.best_epoch) best = &e;
+  const EpochStats* last = tr.history.empty() ? nullptr : &tr.history.back();
+  std::vector<std::string> why;
+  char b[400];
+  // a loss stuck at the uniform guess: the model did not learn (full softmax only: the sampled
+  // loss is not over all items)
+  if (last && !tr.sampled_softmax && std::isfinite(last->train_next_loss) && last->train_next_loss >= 0.98 * uniform) {
+    std::snprintf(b, sizeof b, "the training loss %.4f stayed at ln(%d items) = %.4f (a uniform guess): the model did not learn",
+                  last->train_next_loss, n, uniform);
+    why.push_back(b);
+  }
+  std::string figures;
+  if (best && p.valid.size() > 0 && std::isfinite(best->val_hr20)) {
+    // popularity on the same validation targets: train counts, expected rank on ties
+    std::vector<uint64_t> cnt(size_t(n), 0);
+    for (int32_t i : p.train.item) ++cnt[size_t(i)];
+    std::vector<uint64_t> sorted = cnt;
+    std::sort(sorted.begin(), sorted.end());
+    double hr = 0, mrr = 0;
+    uint64_t cases = 0;
+    for (size_t s = 0; s < p.valid.size(); ++s) {
+      const int64_t o0 = p.valid.offsets[s], L = p.valid.length(s);
+      for (int64_t t = 1; t < L; ++t) {
+        const uint64_t c = cnt[size_t(p.valid.item[size_t(o0 + t)])];
+        const auto lo = std::lower_bound(sorted.begin(), sorted.end(), c), hi = std::upper_bound(sorted.begin(), sorted.end(), c);
+        const double greater = double(sorted.end() - hi), ties = double(hi - lo) - 1;
+        const double rank = greater + 1 + ties / 2;
+        if (rank <= 20) hr += 1, mrr += 1 / rank;
+        ++cases;
+      }
+    }
+    const double pop_hr = cases ? hr / double(cases) : 0, pop_mrr = cases ? mrr / double(cases) : 0;
+    const double rnd = std::min(1.0, 20.0 / double(n));
+    g.checked = true;
+    std::snprintf(b, sizeof b, "lstm (best epoch %d) valid HR@20 %.4f MRR@20 %.4f vs popularity %.4f / %.4f, random HR@20 %.4f",
+                  tr.best_epoch, best->val_hr20, best->val_mrr20, pop_hr, pop_mrr, rnd);
+    figures = b;
+    if (best->val_hr20 <= rnd) why.push_back("HR@20 not above random ranking");
+    else if (best->val_hr20 < pop_hr) why.push_back("HR@20 below popularity");
+  } else {
+    figures = tr.history.empty() ? "no epoch finished: the model was not compared with popularity"
+                                 : "no validation split: the model was not compared with popularity";
+  }
+  g.pass = why.empty();
+  std::string reasons;
+  for (size_t i = 0; i < why.size(); ++i) reasons += (i ? "; " : "") + why[i];
+  // a run cut short by --max-steps (benchmarks, the loop's bounded retrain, which its own gate
+  // judges) is reported, not refused
+  const bool bounded = o.train.max_steps >= 0 && tr.steps >= o.train.max_steps;
+  if (!g.pass && bounded) {
+    g.pass = true;
+    g.line = "verdict (not enforced: the run was bounded by --max-steps " + std::to_string(o.train.max_steps) + "): " +
+             reasons + " (" + figures + ")";
+    return g;
+  }
+  if (g.pass)
+    g.line = "verdict: " + figures + (g.checked ? ": beats popularity and random" : "");
+  else if (o.force)
+    g.line = "verdict: EXPORTED ANYWAY (--force): " + reasons + " (" + figures + ")";
+  else
+    g.line = "verdict: NOT EXPORTED: " + reasons + " (" + figures +
+             "). No bundle written; try more epochs or another --lr, or pass --force to export it anyway";
+  return g;
 }
 
 void print_training_summary(const TrainResult& r) {
@@ -503,7 +635,7 @@ int run_train_job(const JobOptions& o) {
     print_line("== data: " + o.data_kind + " " + o.data_dir);
     const data::Dataset ds = load_data(o);
     print_line(data::summary_text(ds));
-    if (ds.quality.total_dropped() > 0) print_line(ds.quality.to_text());
+    if (ds.quality.total_dropped() > 0 || !ds.quality.warnings.empty()) print_line(ds.quality.to_text());
     const Prepared p = prepare(ds, o);
     std::printf("sequences: %zu train (%lld events), %zu valid; catalog %d items\n", p.train.size(),
                 (long long)p.train.positions(), p.valid.size(), p.dims.n_items);
@@ -515,13 +647,31 @@ int run_train_job(const JobOptions& o) {
     in.checkpoint_dir = (fs::path(o.out_dir) / "checkpoints").string();
     const TrainResult tr = train(in, o.train);
     print_training_summary(tr);
+    const Gate gate = validation_gate(p, tr, o);
+    print_line(gate.line);
     ModelWeights w = tr.weights;
     const std::vector<uint8_t> cold = untrained_items(p);
     const ColdStartStats cs = apply_cold_start(w, ds, cold);
     std::printf("cold start: %llu untrained catalog items got an embedding (%llu by category, %llu by brand, %llu global mean)\n",
                 (unsigned long long)cs.items, (unsigned long long)cs.by_category, (unsigned long long)cs.by_brand,
                 (unsigned long long)cs.by_global);
+    const DemoteStats dm = demote_untrained(w, cold);
+    if (dm.items)
+      std::printf("untrained items ranked below every trained one: %llu items, bias dimension (d = %d): c = %.4g, "
+                  "bias %.4g, |trained score| <= %.4g\n",
+                  (unsigned long long)dm.items, w.dims.emb_dim, dm.c, dm.bias, dm.bound);
     w.save((fs::path(o.out_dir) / "model.bin").string());
+    if (!gate.pass && !o.force) {
+      // evaluate (report.json says how far off it is), write no bundle, exit 3
+      print_line("== evaluate (test split); no bundle: the model did not pass the validation check");
+      JobOptions o1 = o;
+      o1.runtime_int8 = false;
+      o1.int4 = false;
+      evaluate_all(ds, p, o1, w, cold, {}, {}, &tr);
+      std::printf("report: %s/report.json, %s/report.html (no bundle written)\n", o.out_dir.c_str(), o.out_dir.c_str());
+      print_line(gate.line);
+      return 3;
+    }
     if (w.dims.layers != 1) {
       // The bundle format and the runtime run 1 layer: evaluate the float model, write no bundle.
       print_line("== evaluate (test split); no bundle: export supports 1 LSTM layer, this model has " +
@@ -564,6 +714,7 @@ int run_train_job(const JobOptions& o) {
                 path4.empty() ? "" : ("\n        " + path4 + " (" + std::to_string(b4.size()) + " bytes, item_emb int4)").c_str());
     std::printf("report: %s/report.json, %s/report.html\n", o.out_dir.c_str(), o.out_dir.c_str());
     std::printf("total %.1f s\n", since(t0));
+    print_line(gate.line);
     return 0;
   });
 }

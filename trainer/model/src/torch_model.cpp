@@ -420,7 +420,11 @@ TrainResult train(const TrainInputs& in, const TrainConfig& cfg) {
     }
   }
 
-  const int64_t per_epoch = int64_t((in.train->size() + size_t(cfg.batch_size) - 1) / size_t(cfg.batch_size));
+  const int64_t per_pass = int64_t((in.train->size() + size_t(cfg.batch_size) - 1) / size_t(cfg.batch_size));
+  // a small log is passed over several times per epoch (TrainConfig::min_epoch_steps)
+  const int64_t passes = cfg.min_epoch_steps > 0 && per_pass > 0 ? std::max<int64_t>(1, (cfg.min_epoch_steps + per_pass - 1) / per_pass) : 1;
+  const int64_t per_epoch = per_pass * passes;
+  res.passes_per_epoch = int(passes);
   const int64_t total_steps = per_epoch * cfg.epochs;
   Progress progress(cfg.progress);
   if (res.resumed)
@@ -455,7 +459,15 @@ TrainResult train(const TrainInputs& in, const TrainConfig& cfg) {
   while (!finished_before && st.epoch < cfg.epochs && !(cfg.max_steps >= 0 && st.global_step >= cfg.max_steps)) {
     const double lr = cfg.lr * std::pow(cfg.lr_decay, st.epoch) * st.lr_mult;
     set_lr(opt, lr);
-    const auto plan = epoch_plan(*in.train, cfg.batch_size, cfg.seed, st.epoch);
+    std::vector<std::vector<int64_t>> plan;
+    if (passes == 1) {
+      plan = epoch_plan(*in.train, cfg.batch_size, cfg.seed, st.epoch);
+    } else {
+      for (int64_t r = 0; r < passes; ++r) {
+        auto pp = epoch_plan(*in.train, cfg.batch_size, cfg.seed, int(int64_t(st.epoch) * passes + r));
+        for (auto& x : pp) plan.push_back(std::move(x));
+      }
+    }
     for (int64_t b = st.step_in_epoch; b < int64_t(plan.size()); ++b) {
       if (cfg.max_steps >= 0 && st.global_step >= cfg.max_steps) break;
       const auto t0 = std::chrono::steady_clock::now();
@@ -517,9 +529,12 @@ TrainResult train(const TrainInputs& in, const TrainConfig& cfg) {
     if (!std::isfinite(e.train_loss) || (valid.size() > 0 && !std::isfinite(v.loss)))
       throw TrainError("training diverged: validation loss is not finite after epoch " + std::to_string(e.epoch) +
                        "; no model or bundle was written");
-    e.improved = valid.size() == 0 || v.loss < st.best_val;
+    // validation gain (TrainConfig::select_by); best_val is "lower is better": the loss, or minus
+    // MRR@20 / HR@20
+    const double crit = cfg.select_by == "loss" ? v.loss : cfg.select_by == "hr" ? -v.hr20 : -v.mrr20;
+    e.improved = valid.size() == 0 || crit < st.best_val;
     if (e.improved) {
-      st.best_val = valid.size() == 0 ? st.best_val : v.loss;
+      st.best_val = valid.size() == 0 ? st.best_val : crit;
       st.best_epoch = e.epoch;
       st.bad_epochs = 0;
       best = extract_weights(net);

@@ -66,10 +66,15 @@ class CsvReader {
   uint64_t records() const { return records_; }   // records returned so far (incl. header)
   const std::string& path() const { return path_; }
 
+  // The header's field names, when the reader of this file recorded them (map_header does).
+  const std::vector<std::string>& header() const { return header_; }
+  void set_header(std::vector<std::string> h) { header_ = std::move(h); }
+
   std::string where() const;                                // "path:line"
   [[noreturn]] void fail(std::string_view reason) const;    // throws IngestError("path:line: reason")
 
  private:
+  std::vector<std::string> header_;
   CsvReader() = default;
   bool fill();  // refills the buffer; false at EOF
   int peek() {

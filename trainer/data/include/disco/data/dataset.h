@@ -95,6 +95,12 @@ struct QualityReport {
   std::vector<FileStats> files;
   // reason -> rows kept unchanged but worth knowing about (e.g. identical rows that may be genuine).
   std::map<std::string, uint64_t> flagged;
+  // "file column" -> rows dropped as missing_field because that column was empty (each
+  // missing_field drop is counted under the first empty column of its row).
+  std::map<std::string, uint64_t> missing_columns;
+  // Things about the data as a whole worth a look (timestamps that look like seconds or land in
+  // 1970, ...): printed by to_text() as "warning: ..." lines.
+  std::vector<std::string> warnings;
   uint64_t total_dropped() const;
   uint64_t total_repaired() const;
   std::string to_text() const;   // human-readable, one reason per line

@@ -22,7 +22,20 @@ struct IngestOptions {
   double max_price = 1e6;                     // larger prices count as "outlier_price"
   uint64_t max_rows = 0;                      // 0 = all (per input file)
   bool drop_duplicates = true;                // identical rows -> dropped as "duplicate_row"
+  char sep = ',';                             // canonical CSV field separator (',' ';' '\t' '|')
+  // session-rec's filters, applied after sessionizing (0 = off), in its order: sessions shorter
+  // than min_session_length, then events of items seen in fewer than min_item_support events,
+  // then sessions shorter than min_session_length again (dropped as short_session / rare_item).
+  uint32_t min_item_support = 0;
+  uint32_t min_session_length = 0;
 };
+
+// "," ";" "|" "\t" (also the two characters backslash t, or "tab") -> the separator; false otherwise.
+bool parse_separator(const std::string& s, char& out);
+
+// Applies IngestOptions::min_session_length / min_item_support to a sessionized dataset (every
+// reader calls it through read_dataset); sessions keep their identity (never re-split).
+void filter_sessions(Dataset& ds, uint32_t min_item_support, uint32_t min_session_length);
 
 // The canonical CSV format written by the simulator and expected from real logs (trainer/data/README.md):
 // DIR/items.csv, DIR/events.csv (required), DIR/decisions.csv, DIR/outcomes.csv, DIR/activations.csv
@@ -45,6 +58,8 @@ Dataset read_starbucks(const std::string& dir, const IngestOptions& opt = {});
 // Reader by name: "canonical", "yoochoose", "completejourney", "cdnow", "hillstrom", "open-bandit",
 // "starbucks".
 Dataset read_dataset(const std::string& kind, const std::string& dir, const IngestOptions& opt = {});
+// The same without filter_sessions.
+Dataset read_dataset_unfiltered(const std::string& kind, const std::string& dir, const IngestOptions& opt = {});
 
 // Groups each user's events (already sorted by user, ts) into sessions split at gaps > gap_ms.
 void sessionize(Dataset& ds, int64_t gap_ms);
@@ -53,6 +68,10 @@ void sessionize(Dataset& ds, int64_t gap_ms);
 // before it -> valid, the rest -> train. Uses the predefined split when the dataset has one and
 // use_predefined is true (valid is then carved from the end of train).
 Split time_split(const Dataset& ds, double valid_frac = 0.1, double test_frac = 0.1, bool use_predefined = true);
+// session-rec's day-based window: sessions whose last event is within `test_days` days of the
+// log's last event -> test, those within `valid_days` days before that -> valid, the rest ->
+// train (each sorted by start). test_days > 0, valid_days >= 0.
+Split time_split_days(const Dataset& ds, double valid_days, double test_days);
 
 // One-paragraph summary (users, items, events, sessions, time range, events by type).
 std::string summary_text(const Dataset& ds);

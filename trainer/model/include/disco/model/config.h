@@ -48,6 +48,14 @@ struct TrainConfig {
   double lr_decay = 0.85;        // per-epoch exponential decay
   double plateau_factor = 0.5;   // extra LR factor after an epoch without validation gain
   int patience = 2;              // early stopping: epochs without validation gain
+  // What "validation gain" means (model selection, plateau, early stopping): mrr = validation
+  // MRR@20 rises (default), hr = HR@20 rises, loss = the joint validation loss falls. A loss that
+  // rises while the ranking improves (a small log, many rare items) no longer stops training.
+  std::string select_by = "mrr";
+  // An epoch is at least this many optimiser steps: a small log is passed over several times per
+  // epoch, so the per-epoch LR decay, plateau and patience do not stop it after a few dozen steps
+  // (0 = one pass per epoch, as before).
+  int min_epoch_steps = 200;
   double weight_decay = 0.0;
   double clip_grad = 5.0;        // global grad-norm clip (0 = off)
   uint64_t seed = 42;

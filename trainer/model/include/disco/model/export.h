@@ -23,6 +23,24 @@ struct ColdStartStats {
 };
 ColdStartStats apply_cold_start(ModelWeights& w, const data::Dataset& ds, const std::vector<uint8_t>& cold);
 
+// Untrained items never outrank trained ones, in the float model and in the exported int8/int4
+// table the runtime ranks by: the model gets one more embedding dimension (d + 1) that acts as an
+// item bias. Every input table (type/price/gap embeddings, w_ih) gets a zero column there, so the
+// LSTM is unchanged; out_proj gets a zero row and out_bias the constant c, so
+// score_j = item_emb[j] . u + c * bias_j. Trained items have bias 0; untrained ones -B with
+// c * B = 30 * M, M a bound on |item_emb[j] . u| over every item and every LSTM state (|h| < 1),
+// so each untrained score is below -M <= every trained score (also after int8/int4 rounding:
+// c = max |u_r| bound / 200 keeps at least one quantization step of u). An untrained row holds
+// only that bias (its other values 0, the cold-start embedding dropped): the runtime quantizes
+// its LSTM input per vector, where -B would round every other value to 0, so float and runtime
+// both see an untrained item as input without item information. Does nothing (returns {})
+// when no item, or every item, is untrained.
+struct DemoteStats {
+  uint64_t items = 0;
+  double bias = 0, c = 0, bound = 0;  // -B, c, M
+};
+DemoteStats demote_untrained(ModelWeights& w, const std::vector<uint8_t>& cold);
+
 struct ExportOptions {
   std::string model_version = "disco-lstm";
   bool item_int4 = false;            // item_emb as I4 (else I8)

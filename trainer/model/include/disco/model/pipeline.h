@@ -21,6 +21,7 @@ struct JobOptions {
   uint64_t max_test_sessions = 0;       // 0 = all
   int eval_threads = 0;                 // 0 = train.threads / all cores
   double valid_frac = 0.1, test_frac = 0.1;
+  double test_days = 0, valid_days = 1;  // test_days > 0: session-rec's day window instead of the fractions
   double cold_holdout = 0.05;           // fraction of trained items evaluated with cold-start embeddings
   uint64_t max_rows = 0;                // ingest: rows per file (0 = all)
   std::string model_version;            // default: disco-lstm-<data>-d<d>-h<h>-s<seed>
@@ -34,6 +35,12 @@ struct JobOptions {
   double budget = 0;                    // train/export: discount budget per day (guardrails); 0 = unlimited
   int budget_mode = 1;                  // 0 = fcfs, 1 = dual (schemas/bundle.fbs BudgetMode)
   double budget_dual_rate = 100.0;      // the dual price's integral gain per period (dual: > 0)
+  // train: write the bundle even when the model does not beat popularity or random ranking on
+  // validation, or its loss stayed at ln(#items) (without it: no bundle, exit 3)
+  bool force = false;
+  // ingest (disco::data::IngestOptions)
+  char sep = ',';
+  uint32_t min_item_support = 0, min_session_length = 0;
 };
 
 // Each returns the process exit code; errors print one clear line to stderr (never a bundle from

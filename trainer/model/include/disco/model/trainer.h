@@ -38,6 +38,7 @@ struct TrainResult {
   double train_seconds = 0;
   std::string device;            // "cpu" or "cuda"
   bool sampled_softmax = false;
+  int passes_per_epoch = 1;      // passes over the training data per epoch (TrainConfig::min_epoch_steps)
 };
 
 struct TrainInputs {
