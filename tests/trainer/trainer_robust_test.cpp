@@ -59,7 +59,7 @@ TEST(TrainerRobust, DefaultsLearnOnASmallSessionLog) {
   const std::string dir = trainer_test::temp_dir("robust");
   write_session_log(dir + "/data", 600, 3000, 3);
   const auto r = run("train --data " + dir + "/data --out " + dir + "/out --threads 1 --baselines pop,vsknn --no-int4"
-                     " --cold-holdout 0 --progress off --reference-sessions 30");
+                     " --cold-holdout 0 --progress off --reference-sessions 30 --demote-untrained");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("beats popularity and random"), std::string::npos) << r.output;
   const std::string rep = slurp(dir + "/out/report.json");

@@ -64,6 +64,8 @@ training (defaults in brackets):
   --select-by [mrr] mrr|hr|loss  validation gain = MRR@20 / HR@20 rises, or the loss falls
   --min-epoch-steps [200]  an epoch repeats a small log until it has this many steps (0 = one pass)
   --force               train: write the bundle even when the model does not beat popularity / random
+  --demote-untrained    train/export: untrained catalog items rank below every trained one (one extra
+                        embedding dimension; off by default: d = 33 takes the int8 scan off its fast path)
                         on validation or its loss stayed at ln(#items) (otherwise: no bundle, exit 3)
   --softmax [auto] full|sampled|auto (sampled above 50k items) --num-sampled [2048]
   --prop-weight [0.2] weight of the purchase-propensity loss   --dropout [0] --weight-decay [0]
@@ -99,7 +101,7 @@ const char* kJobKeys[] = {"data", "kind", "out", "key", "baselines", "max_test_s
                           "bundle", "model", "steps", "warmup", "dump", "bandit_prior", "noise_scale", "policy_fit",
                           "budget", "budget_mode", "budget_dual_rate", "sep", "min_item_support", "test_days", "valid_days",
                           "min_session_length"};
-const char* kFlags[] = {"int4", "no_int4", "no_runtime_int8", "force"};  // (and TrainConfig::is_flag)
+const char* kFlags[] = {"int4", "no_int4", "no_runtime_int8", "force", "demote_untrained"};  // (and TrainConfig::is_flag)
 
 bool is_job_key(const std::string& k) {
   for (const char* x : kJobKeys)
@@ -134,7 +136,7 @@ void apply(Cli& c, const std::string& key_in, const std::string& v) {
   for (char& ch : k)
     if (ch == '-') ch = '_';
   JobOptions& j = c.job;
-  if (!is_job_key(k) && k != "no_int4" && k != "no_runtime_int8" && k != "force") {
+  if (!is_job_key(k) && k != "no_int4" && k != "no_runtime_int8" && k != "force" && k != "demote_untrained") {
     j.train.set(k, v);
     return;
   }
@@ -147,6 +149,7 @@ void apply(Cli& c, const std::string& key_in, const std::string& v) {
   else if (k == "runtime_int8") j.runtime_int8 = v.empty() || v == "1" || v == "true" || v == "on" || v == "yes";
   else if (k == "no_runtime_int8") j.runtime_int8 = false;
   else if (k == "force") j.force = v.empty() || v == "1" || v == "true" || v == "on" || v == "yes";
+  else if (k == "demote_untrained") j.demote_untrained = v.empty() || v == "1" || v == "true" || v == "on" || v == "yes";
   else if (k == "sep") {
     if (!disco::data::parse_separator(v, j.sep)) throw TrainError("option sep: expected one character (, ; | or \\t), got '" + v + "'");
   } else if (k == "min_item_support") j.min_item_support = uint32_t(integer(k, v, 0, 1 << 30));

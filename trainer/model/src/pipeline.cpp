@@ -655,7 +655,7 @@ int run_train_job(const JobOptions& o) {
     std::printf("cold start: %llu untrained catalog items got an embedding (%llu by category, %llu by brand, %llu global mean)\n",
                 (unsigned long long)cs.items, (unsigned long long)cs.by_category, (unsigned long long)cs.by_brand,
                 (unsigned long long)cs.by_global);
-    const DemoteStats dm = demote_untrained(w, cold);
+    const DemoteStats dm = o.demote_untrained ? demote_untrained(w, cold) : DemoteStats{};
     if (dm.items)
       std::printf("untrained items ranked below every trained one: %llu items, bias dimension (d = %d): c = %.4g, "
                   "bias %.4g, |trained score| <= %.4g\n",

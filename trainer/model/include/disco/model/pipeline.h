@@ -38,6 +38,10 @@ struct JobOptions {
   // train: write the bundle even when the model does not beat popularity or random ranking on
   // validation, or its loss stayed at ln(#items) (without it: no bundle, exit 3)
   bool force = false;
+  // export: untrained catalog items rank below every trained one through one extra embedding
+  // dimension (demote_untrained). Off by default: at d = 32 the extra column takes the int8 scan
+  // off its d = 32 fast path (runtime_bench --dim 33: recommend p50 13.6 -> 46 us natively).
+  bool demote_untrained = false;
   // ingest (disco::data::IngestOptions)
   char sep = ',';
   uint32_t min_item_support = 0, min_session_length = 0;
