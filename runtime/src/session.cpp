@@ -335,41 +335,37 @@ disco_status top_items(disco_session* s, uint32_t k, const disco_filter* filter,
     }
     if (size == kk) threshold = out_scores[0];
   };
-  uint32_t n_scan = n;
-  if (cand) {
-    for (uint32_t i = 0; i < k; ++i) {  // the same kernels, one row at a time: the same scores
-      const uint32_t item = cand[i];
-      float sc, score;
-      std::memcpy(&sc, e.scales + 4 * size_t(item), 4);
-      if (e.dtype == disco::fb::DType::I8) {
-        K.score_i8(e.row_i8(item), 1, e.row_bytes, uq, d, &sc, su, &score);
-      } else {
-        K.scan_i4(e.row_raw(item), 1, e.row_bytes, uq, d, acc);
-        score = (float(acc[0]) * sc) * su;
-      }
-      consider(score, item);
-    }
-    n_scan = 0;
-  }
+  // disco_rank scores its candidates with the same kernels, one row at a time: the same scores.
+  const uint32_t n_scan = cand ? k : n;
   for (uint32_t base = 0; base < n_scan; base += uint32_t(kScanBlock)) {
     const uint32_t cnt = std::min<uint32_t>(uint32_t(kScanBlock), n_scan - base);
     const float* sc;
-    if (scales_aligned) {
+    if (scales_aligned && !cand) {
       sc = reinterpret_cast<const float*>(e.scales) + base;
     } else {
-      std::memcpy(block_scales, e.scales + 4 * size_t(base), 4 * size_t(cnt));
+      for (uint32_t r = 0; r < cnt; ++r)
+        std::memcpy(block_scales + r, e.scales + 4 * size_t(cand ? cand[base + r] : base + r), 4);
       sc = block_scales;
     }
     if (e.dtype == disco::fb::DType::I8) {
-      K.score_i8(e.row_i8(base), cnt, e.row_bytes, uq, d, sc, su, block_scores);
+      if (cand) {
+        for (uint32_t r = 0; r < cnt; ++r)
+          K.score_i8(e.row_i8(cand[base + r]), 1, e.row_bytes, uq, d, sc + r, su, block_scores + r);
+      } else {
+        K.score_i8(e.row_i8(base), cnt, e.row_bytes, uq, d, sc, su, block_scores);
+      }
     } else {
-      K.scan_i4(e.row_raw(base), cnt, e.row_bytes, uq, d, acc);
+      if (cand) {
+        for (uint32_t r = 0; r < cnt; ++r) K.scan_i4(e.row_raw(cand[base + r]), 1, e.row_bytes, uq, d, acc + r);
+      } else {
+        K.scan_i4(e.row_raw(base), cnt, e.row_bytes, uq, d, acc);
+      }
       for (uint32_t r = 0; r < cnt; ++r) block_scores[r] = (float(acc[r]) * sc[r]) * su;
     }
     // Only scores above the current k-th best can enter: jump between them with the SIMD search.
     for (uint32_t r = uint32_t(K.first_above(block_scores, 0, cnt, threshold)); r < cnt;
          r = uint32_t(K.first_above(block_scores, r + 1, cnt, threshold))) {
-      consider(block_scores[r], base + r);
+      consider(block_scores[r], cand ? cand[base + r] : base + r);
     }
   }
   // Heap sort: repeatedly move the worst to the end -> best first.
