@@ -403,6 +403,7 @@ disco_status disco_rank(disco_session* s, const uint32_t* items, uint32_t n, con
       return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_rank: NULL argument");
     *out_n = 0;
     if (!s->runtime) return fail(DISCO_ERR_STATE, "disco_rank: the session's runtime was freed");
+    if (!n) return DISCO_OK;  // (top_items takes cand = NULL for the whole catalog)
     return top_items(s, n, filter, items, out_items, out_scores, out_n);
   });
 }
