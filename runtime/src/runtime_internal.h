@@ -103,6 +103,7 @@ struct disco_runtime {
   std::vector<float> scratch_f;      // x (d) + z (4h) + u (d) + block scores (kScanBlock)
   std::vector<int8_t> scratch_q;     // xq (d) + uq (d)
   std::vector<int32_t> scratch_acc;  // max(4h, kScanBlock)
+  std::vector<uint64_t> scratch_rank;  // disco_rank's candidates: a bit per item, all 0 between calls
   size_t memory_bytes() const;
 };
 

@@ -95,6 +95,7 @@ void runtime_resize_scratch(disco_runtime* rt, const disco_bundle* b) {
   rt->scratch_f.assign(size_t(b->d) * 2 + 4 * size_t(b->h) + kScanBlock, 0.0f);
   rt->scratch_q.assign(size_t(b->d) * 2, 0);
   rt->scratch_acc.assign(std::max<size_t>(4 * size_t(b->h), kScanBlock), 0);
+  rt->scratch_rank.assign((size_t(b->n) + 63) / 64, 0);
 }
 
 disco_status session_step(disco_session* s, const disco_event& ev) {
@@ -242,143 +243,126 @@ disco_status disco_purchase_probability(const disco_session* s, float* out) DISC
 }  // extern "C"
 
 namespace {
-// disco_recommend (cand = NULL: the whole catalog, the best k) and disco_rank (the k candidates in
-// cand, all that pass the filter): one scoring, one filter and one order (score, then lower index).
-disco_status top_items(disco_session* s, uint32_t k, const disco_filter* filter, const uint32_t* cand,
-                       uint32_t* out_items, float* out_scores, uint32_t* out_n) {
-  disco_filter f;
-  disco_filter_default_options(&f);
-  if (filter) {
-    const disco_status st = read_sized(filter, "disco_filter", "disco_filter_default_options", &f);
-    if (st != DISCO_OK) return st;
-  }
-  if (f.n_exclude && !f.exclude)
-    return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_filter: exclude is NULL with n_exclude > 0");
-  const disco_bundle* b = s->runtime->bundle;
-  const disco::kernels::KernelSet& K = disco::kernels::best_kernels();
-  const uint32_t d = b->d, h = b->h, n = b->n;
-  if (cand)
-    for (uint32_t i = 0; i < k; ++i)
-      if (cand[i] >= n) return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_rank: an item index is beyond the catalog");
-  float* u = s->runtime->scratch_f.data() + d + 4 * size_t(h);
-  int8_t* uq = s->runtime->scratch_q.data() + d;
-  int32_t* acc = s->runtime->scratch_acc.data();
-
-  // u = out_proj h + out_bias
-  if (b->out_proj.dtype == disco::fb::DType::I8) {
-    K.scan_i8(b->out_proj.row_i8(0), d, b->out_proj.row_bytes, s->hq.data(), h, acc);
-    for (uint32_t r = 0; r < d; ++r) u[r] = (float(acc[r]) * b->out_proj.scale(r)) * s->h_scale + b->out_bias[r];
-  } else {
-    for (uint32_t r = 0; r < d; ++r) {
-      const uint8_t* row = b->out_proj.row_raw(r);
-      float sum = 0.0f;
-      for (uint32_t j = 0; j < h; ++j) sum = sum + load_f32(row + 4 * size_t(j)) * s->h[j];
-      u[r] = sum + b->out_bias[r];
+// disco_recommend, and disco_rank when `rank` (the candidates are the bits of runtime->scratch_rank:
+// the same scan, scores, filters and order, restricted to them; k = their number).
+disco_status top_items(disco_session* s, uint32_t k, const disco_filter* filter, bool rank, uint32_t* out_items,
+                       float* out_scores, uint32_t* out_n) {
+  {
+    disco_filter f;
+    disco_filter_default_options(&f);
+    if (filter) {
+      const disco_status st = read_sized(filter, "disco_filter", "disco_filter_default_options", &f);
+      if (st != DISCO_OK) return st;
     }
-  }
-  const float su = disco::quant::quantize_vector_i8(u, d, uq);
+    if (f.n_exclude && !f.exclude)
+      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_filter: exclude is NULL with n_exclude > 0");
+    const disco_bundle* b = s->runtime->bundle;
+    const disco::kernels::KernelSet& K = disco::kernels::best_kernels();
+    const uint32_t d = b->d, h = b->h, n = b->n;
+    float* u = s->runtime->scratch_f.data() + d + 4 * size_t(h);
+    int8_t* uq = s->runtime->scratch_q.data() + d;
+    int32_t* acc = s->runtime->scratch_acc.data();
 
-  const bool excl_seen = f.exclude_seen != 0;
-  const bool incl_oos = f.include_out_of_stock != 0;
-  const int32_t category = f.category;
-  const uint32_t* excl = f.exclude;
-  const uint32_t n_excl = f.n_exclude;
-  const uint32_t kk = cand ? k : std::min(k, n);
-
-  // Min-heap of the best kk (score, index) in the caller's arrays; "worse" = lower score, then
-  // higher index (ties rank the lower index first).
-  uint32_t size = 0;
-  auto worse = [&](uint32_t a, uint32_t c) {  // heap positions
-    return out_scores[a] < out_scores[c] || (out_scores[a] == out_scores[c] && out_items[a] > out_items[c]);
-  };
-  auto swap_pos = [&](uint32_t a, uint32_t c) {
-    std::swap(out_scores[a], out_scores[c]);
-    std::swap(out_items[a], out_items[c]);
-  };
-  auto sift_down = [&](uint32_t i, uint32_t len) {
-    for (;;) {
-      uint32_t l = 2 * i + 1, m = i;
-      if (l < len && worse(l, m)) m = l;
-      if (l + 1 < len && worse(l + 1, m)) m = l + 1;
-      if (m == i) return;
-      swap_pos(i, m);
-      i = m;
-    }
-  };
-  const disco::detail::MatrixView& e = b->item_emb;
-  // Row scales: read in place when 4-byte aligned (the usual case), else through a copy per block.
-  const bool scales_aligned = reinterpret_cast<uintptr_t>(e.scales) % alignof(float) == 0;
-  float* block_scores = s->runtime->scratch_f.data() + 2 * size_t(d) + 4 * size_t(h);  // kScanBlock floats
-  float block_scales[kScanBlock];
-  float threshold = -std::numeric_limits<float>::infinity();  // heap minimum once full
-  auto consider = [&](float score, uint32_t item) {
-    if (excl_seen && (s->seen[item >> 6] >> (item & 63) & 1)) return;
-    if (!incl_oos && !b->item_in_stock(item)) return;
-    if (category >= 0 && b->item_category(item) != uint32_t(category)) return;
-    bool excluded = false;
-    for (uint32_t x = 0; x < n_excl && !excluded; ++x) excluded = excl[x] == item;
-    if (excluded) return;
-    if (size < kk) {
-      uint32_t i = size++;
-      out_scores[i] = score;
-      out_items[i] = item;
-      while (i > 0) {  // sift up
-        const uint32_t p = (i - 1) / 2;
-        if (!worse(i, p)) break;
-        swap_pos(i, p);
-        i = p;
+    // u = out_proj h + out_bias
+    if (b->out_proj.dtype == disco::fb::DType::I8) {
+      K.scan_i8(b->out_proj.row_i8(0), d, b->out_proj.row_bytes, s->hq.data(), h, acc);
+      for (uint32_t r = 0; r < d; ++r) u[r] = (float(acc[r]) * b->out_proj.scale(r)) * s->h_scale + b->out_bias[r];
+    } else {
+      for (uint32_t r = 0; r < d; ++r) {
+        const uint8_t* row = b->out_proj.row_raw(r);
+        float sum = 0.0f;
+        for (uint32_t j = 0; j < h; ++j) sum = sum + load_f32(row + 4 * size_t(j)) * s->h[j];
+        u[r] = sum + b->out_bias[r];
       }
-    } else {
-      out_scores[0] = score;
-      out_items[0] = item;
-      sift_down(0, size);
     }
-    if (size == kk) threshold = out_scores[0];
-  };
-  // disco_rank scores its candidates with the same kernels, one row at a time: the same scores.
-  const uint32_t n_scan = cand ? k : n;
-  for (uint32_t base = 0; base < n_scan; base += uint32_t(kScanBlock)) {
-    const uint32_t cnt = std::min<uint32_t>(uint32_t(kScanBlock), n_scan - base);
-    const float* sc;
-    if (scales_aligned && !cand) {
-      sc = reinterpret_cast<const float*>(e.scales) + base;
-    } else {
-      for (uint32_t r = 0; r < cnt; ++r)
-        std::memcpy(block_scales + r, e.scales + 4 * size_t(cand ? cand[base + r] : base + r), 4);
-      sc = block_scales;
-    }
-    if (e.dtype == disco::fb::DType::I8) {
-      if (cand) {
-        for (uint32_t r = 0; r < cnt; ++r)
-          K.score_i8(e.row_i8(cand[base + r]), 1, e.row_bytes, uq, d, sc + r, su, block_scores + r);
+    const float su = disco::quant::quantize_vector_i8(u, d, uq);
+
+    const bool excl_seen = f.exclude_seen != 0;
+    const bool incl_oos = f.include_out_of_stock != 0;
+    const int32_t category = f.category;
+    const uint32_t* excl = f.exclude;
+    const uint32_t n_excl = f.n_exclude;
+    const uint32_t kk = std::min(k, n);
+
+    // Min-heap of the best kk (score, index) in the caller's arrays; "worse" = lower score, then
+    // higher index (ties rank the lower index first).
+    uint32_t size = 0;
+    auto worse = [&](uint32_t a, uint32_t c) {  // heap positions
+      return out_scores[a] < out_scores[c] || (out_scores[a] == out_scores[c] && out_items[a] > out_items[c]);
+    };
+    auto swap_pos = [&](uint32_t a, uint32_t c) {
+      std::swap(out_scores[a], out_scores[c]);
+      std::swap(out_items[a], out_items[c]);
+    };
+    auto sift_down = [&](uint32_t i, uint32_t len) {
+      for (;;) {
+        uint32_t l = 2 * i + 1, m = i;
+        if (l < len && worse(l, m)) m = l;
+        if (l + 1 < len && worse(l + 1, m)) m = l + 1;
+        if (m == i) return;
+        swap_pos(i, m);
+        i = m;
+      }
+    };
+    const disco::detail::MatrixView& e = b->item_emb;
+    // Row scales: read in place when 4-byte aligned (the usual case), else through a copy per block.
+    const bool scales_aligned = reinterpret_cast<uintptr_t>(e.scales) % alignof(float) == 0;
+    float* block_scores = s->runtime->scratch_f.data() + 2 * size_t(d) + 4 * size_t(h);  // kScanBlock floats
+    float block_scales[kScanBlock];
+    float threshold = -std::numeric_limits<float>::infinity();  // heap minimum once full
+    for (uint32_t base = 0; base < n; base += uint32_t(kScanBlock)) {
+      const uint32_t cnt = std::min<uint32_t>(uint32_t(kScanBlock), n - base);
+      const float* sc;
+      if (scales_aligned) {
+        sc = reinterpret_cast<const float*>(e.scales) + base;
       } else {
-        K.score_i8(e.row_i8(base), cnt, e.row_bytes, uq, d, sc, su, block_scores);
+        std::memcpy(block_scales, e.scales + 4 * size_t(base), 4 * size_t(cnt));
+        sc = block_scales;
       }
-    } else {
-      if (cand) {
-        for (uint32_t r = 0; r < cnt; ++r) K.scan_i4(e.row_raw(cand[base + r]), 1, e.row_bytes, uq, d, acc + r);
+      if (e.dtype == disco::fb::DType::I8) {
+        K.score_i8(e.row_i8(base), cnt, e.row_bytes, uq, d, sc, su, block_scores);
       } else {
         K.scan_i4(e.row_raw(base), cnt, e.row_bytes, uq, d, acc);
+        for (uint32_t r = 0; r < cnt; ++r) block_scores[r] = (float(acc[r]) * sc[r]) * su;
       }
-      for (uint32_t r = 0; r < cnt; ++r) block_scores[r] = (float(acc[r]) * sc[r]) * su;
+      // Only scores above the current k-th best can enter: jump between them with the SIMD search.
+      for (uint32_t r = uint32_t(K.first_above(block_scores, 0, cnt, threshold)); r < cnt;
+           r = uint32_t(K.first_above(block_scores, r + 1, cnt, threshold))) {
+        const float score = block_scores[r];
+        const uint32_t item = base + r;
+        if (rank && !(s->runtime->scratch_rank[item >> 6] >> (item & 63) & 1)) continue;
+        if (excl_seen && (s->seen[item >> 6] >> (item & 63) & 1)) continue;
+        if (!incl_oos && !b->item_in_stock(item)) continue;
+        if (category >= 0 && b->item_category(item) != uint32_t(category)) continue;
+        bool excluded = false;
+        for (uint32_t x = 0; x < n_excl && !excluded; ++x) excluded = excl[x] == item;
+        if (excluded) continue;
+        if (size < kk) {
+          uint32_t i = size++;
+          out_scores[i] = score;
+          out_items[i] = item;
+          while (i > 0) {  // sift up
+            const uint32_t p = (i - 1) / 2;
+            if (!worse(i, p)) break;
+            swap_pos(i, p);
+            i = p;
+          }
+        } else {
+          out_scores[0] = score;
+          out_items[0] = item;
+          sift_down(0, size);
+        }
+        if (size == kk) threshold = out_scores[0];
+      }
     }
-    // Only scores above the current k-th best can enter: jump between them with the SIMD search.
-    for (uint32_t r = uint32_t(K.first_above(block_scores, 0, cnt, threshold)); r < cnt;
-         r = uint32_t(K.first_above(block_scores, r + 1, cnt, threshold))) {
-      consider(block_scores[r], cand ? cand[base + r] : base + r);
+    // Heap sort: repeatedly move the worst to the end -> best first.
+    for (uint32_t len = size; len > 1; --len) {
+      swap_pos(0, len - 1);
+      sift_down(0, len - 1);
     }
+    *out_n = size;
+    return DISCO_OK;
   }
-  // Heap sort: repeatedly move the worst to the end -> best first.
-  for (uint32_t len = size; len > 1; --len) {
-    swap_pos(0, len - 1);
-    sift_down(0, len - 1);
-  }
-  // Heap sort leaves a repeated candidate's copies side by side: keep the first.
-  uint32_t m = 0;
-  for (uint32_t i = 0; i < size; ++i)
-    if (!m || out_items[i] != out_items[m - 1]) out_scores[m] = out_scores[i], out_items[m++] = out_items[i];
-  *out_n = m;
-  return DISCO_OK;
 }
 }  // namespace
 
@@ -392,7 +376,7 @@ disco_status disco_recommend(disco_session* s, uint32_t k, const disco_filter* f
     *out_n = 0;
     if (k == 0) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_recommend: k must be >= 1");
     if (!s->runtime) return fail(DISCO_ERR_STATE, "disco_recommend: the session's runtime was freed");
-    return top_items(s, k, filter, nullptr, out_items, out_scores, out_n);
+    return top_items(s, k, filter, false, out_items, out_scores, out_n);
   });
 }
 
@@ -403,8 +387,15 @@ disco_status disco_rank(disco_session* s, const uint32_t* items, uint32_t n, con
       return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_rank: NULL argument");
     *out_n = 0;
     if (!s->runtime) return fail(DISCO_ERR_STATE, "disco_rank: the session's runtime was freed");
-    if (!n) return DISCO_OK;  // (top_items takes cand = NULL for the whole catalog)
-    return top_items(s, n, filter, items, out_items, out_scores, out_n);
+    if (!n) return DISCO_OK;
+    uint64_t* bits = s->runtime->scratch_rank.data();
+    for (uint32_t i = 0; i < n; ++i)
+      if (items[i] >= s->runtime->bundle->n)
+        return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_rank: an item index is beyond the catalog");
+    for (uint32_t i = 0; i < n; ++i) bits[items[i] >> 6] |= uint64_t(1) << (items[i] & 63);
+    const disco_status st = top_items(s, n, filter, true, out_items, out_scores, out_n);
+    for (uint32_t i = 0; i < n; ++i) bits[items[i] >> 6] = 0;  // the scratch is all zero between calls
+    return st;
   });
 }
 

@@ -1,10 +1,10 @@
 // Edge adapter: a fetch(request, env) handler for edge workers (Cloudflare Workers style) that
-// answers /offer, /recommend, /track, /shown and /report. The bandit runtime lives per isolate; each
+// answers /offer, /recommend, /rank, /track, /shown and /report. The bandit runtime lives per isolate; each
 // shopper's session state travels in a signed cookie, or in a key-value store when `kv` is given
 // (then the cookie carries only a signed session id). Offers come with HMAC-signed tokens that the
 // checkout verifies with verifyOfferToken (@disco/sdk/node, or token.js anywhere WebCrypto exists).
 import { DiscoError } from './errors.js';
-import { Engine, BundleRef, RuntimeRef, MODES, guardrailNames } from './engine.js';
+import { Engine, BundleRef, RuntimeRef, MODES, guardrailNames, indices, named } from './engine.js';
 import { readBundleHeader, readModelSummary, verifyBundle } from './bundle.js';
 import { normalizeEvent } from './index.js';
 import { Transport } from './transport.js';
@@ -226,7 +226,7 @@ export function createEdgeHandler(o = {}) {
     }
     const url = new URL(request.url);
     const route = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
-    if (!['offer', 'recommend', 'track', 'shown', 'report'].includes(route)) {
+    if (!['offer', 'recommend', 'rank', 'track', 'shown', 'report'].includes(route)) {
       return json(404, { error: { code: 'NOT_FOUND', message: `no route ${url.pathname}` } });
     }
     if (request.method !== 'POST' && !(request.method === 'GET' && (route === 'offer' || route === 'recommend'))) {
@@ -290,10 +290,9 @@ export function createEdgeHandler(o = {}) {
         const k = p.k ?? 10;
         if (!Number.isInteger(k) || k < 1 || k > 100) throw new DiscoError('INVALID_ARGUMENT', 'k must be an integer in 1..100');
         if (!Array.isArray(p.exclude)) throw new DiscoError('INVALID_ARGUMENT', 'exclude must be an array');
-        const ex = [];
-        for (const id of p.exclude) { try { ex.push(s.bundle.index(String(id))); } catch (e) { if (e.code !== 'UNKNOWN_ITEM') throw e; } }
-        const r = ses.session.recommend(k, { exclude: ex });
-        result = { items: Array.from(r.items, (it, i) => ({ itemId: s.bundle.id(it), score: r.scores[i] })) };
+        result = { items: named(s.bundle, ses.session.recommend(k, { exclude: indices(s.bundle, p.exclude) })) };
+      } else if (route === 'rank') {
+        result = { items: ses.session.rankIds(s.bundle, p.itemIds, { exclude: p.exclude }) };
       } else {
         result = { ok: true, tracked: events.length };
       }
