@@ -104,6 +104,7 @@ struct disco_runtime {
   std::vector<int8_t> scratch_q;     // xq (d) + uq (d)
   std::vector<int32_t> scratch_acc;  // max(4h, kScanBlock)
   std::vector<uint64_t> scratch_rank;  // disco_rank's candidates: a bit per item, all 0 between calls
+  bool ranking = false;                // set during disco_rank: recommend keeps only those candidates
   size_t memory_bytes() const;
 };
 

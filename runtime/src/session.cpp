@@ -240,14 +240,14 @@ disco_status disco_purchase_probability(const disco_session* s, float* out) DISC
   });
 }
 
-}  // extern "C"
-
-namespace {
-// disco_recommend, and disco_rank when `rank` (the candidates are the bits of runtime->scratch_rank:
-// the same scan, scores, filters and order, restricted to them; k = their number).
-disco_status top_items(disco_session* s, uint32_t k, const disco_filter* filter, bool rank, uint32_t* out_items,
-                       float* out_scores, uint32_t* out_n) {
-  {
+disco_status disco_recommend(disco_session* s, uint32_t k, const disco_filter* filter, uint32_t* out_items,
+                             float* out_scores, uint32_t* out_n) DISCO_NOEXCEPT {
+  return guarded("recommending items", [&]() DISCO_GUARD_INLINE -> disco_status {
+    if (!s || !out_items || !out_scores || !out_n)
+      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_recommend: NULL argument");
+    *out_n = 0;
+    if (k == 0) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_recommend: k must be >= 1");
+    if (!s->runtime) return fail(DISCO_ERR_STATE, "disco_recommend: the session's runtime was freed");
     disco_filter f;
     disco_filter_default_options(&f);
     if (filter) {
@@ -277,6 +277,7 @@ disco_status top_items(disco_session* s, uint32_t k, const disco_filter* filter,
     }
     const float su = disco::quant::quantize_vector_i8(u, d, uq);
 
+    const bool ranking = s->runtime->ranking;  // disco_rank: only its candidates (their scratch_rank bits)
     const bool excl_seen = f.exclude_seen != 0;
     const bool incl_oos = f.include_out_of_stock != 0;
     const int32_t category = f.category;
@@ -330,7 +331,7 @@ disco_status top_items(disco_session* s, uint32_t k, const disco_filter* filter,
            r = uint32_t(K.first_above(block_scores, r + 1, cnt, threshold))) {
         const float score = block_scores[r];
         const uint32_t item = base + r;
-        if (rank && !(s->runtime->scratch_rank[item >> 6] >> (item & 63) & 1)) continue;
+        if (ranking && !(s->runtime->scratch_rank[item >> 6] >> (item & 63) & 1)) continue;
         if (excl_seen && (s->seen[item >> 6] >> (item & 63) & 1)) continue;
         if (!incl_oos && !b->item_in_stock(item)) continue;
         if (category >= 0 && b->item_category(item) != uint32_t(category)) continue;
@@ -362,39 +363,27 @@ disco_status top_items(disco_session* s, uint32_t k, const disco_filter* filter,
     }
     *out_n = size;
     return DISCO_OK;
-  }
-}
-}  // namespace
-
-extern "C" {
-
-disco_status disco_recommend(disco_session* s, uint32_t k, const disco_filter* filter, uint32_t* out_items,
-                             float* out_scores, uint32_t* out_n) DISCO_NOEXCEPT {
-  return guarded("recommending items", [&]() DISCO_GUARD_INLINE -> disco_status {
-    if (!s || !out_items || !out_scores || !out_n)
-      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_recommend: NULL argument");
-    *out_n = 0;
-    if (k == 0) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_recommend: k must be >= 1");
-    if (!s->runtime) return fail(DISCO_ERR_STATE, "disco_recommend: the session's runtime was freed");
-    return top_items(s, k, filter, false, out_items, out_scores, out_n);
   });
 }
 
+// disco_recommend's scan, scores, filters and order, restricted to the candidates: their bits in
+// runtime->scratch_rank (all 0 between calls) while runtime->ranking is set.
 disco_status disco_rank(disco_session* s, const uint32_t* items, uint32_t n, const disco_filter* filter,
                         uint32_t* out_items, float* out_scores, uint32_t* out_n) DISCO_NOEXCEPT {
   return guarded("ranking items", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!s || !out_n || (n && (!items || !out_items || !out_scores)))
       return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_rank: NULL argument");
     *out_n = 0;
-    if (!s->runtime) return fail(DISCO_ERR_STATE, "disco_rank: the session's runtime was freed");
     if (!n) return DISCO_OK;
-    uint64_t* bits = s->runtime->scratch_rank.data();
+    if (!s->runtime) return disco_recommend(s, n, filter, out_items, out_scores, out_n);  // its STATE error
+    disco_runtime* rt = s->runtime;
     for (uint32_t i = 0; i < n; ++i)
-      if (items[i] >= s->runtime->bundle->n)
-        return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_rank: an item index is beyond the catalog");
-    for (uint32_t i = 0; i < n; ++i) bits[items[i] >> 6] |= uint64_t(1) << (items[i] & 63);
-    const disco_status st = top_items(s, n, filter, true, out_items, out_scores, out_n);
-    for (uint32_t i = 0; i < n; ++i) bits[items[i] >> 6] = 0;  // the scratch is all zero between calls
+      if (items[i] >= rt->bundle->n) return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_rank: an item index is beyond the catalog");
+    for (uint32_t i = 0; i < n; ++i) rt->scratch_rank[items[i] >> 6] |= uint64_t(1) << (items[i] & 63);
+    rt->ranking = true;
+    const disco_status st = disco_recommend(s, n, filter, out_items, out_scores, out_n);
+    rt->ranking = false;
+    for (uint32_t i = 0; i < n; ++i) rt->scratch_rank[items[i] >> 6] = 0;
     return st;
   });
 }
