@@ -184,7 +184,7 @@ std::string check_bundle_dims(const disco_bundle* b) {
 size_t disco_runtime::memory_bytes() const {
   size_t s = sizeof(*this) + pending.capacity() * sizeof(PendingDecision) + pending_ids.memory_bytes() +
              done_ids.memory_bytes() + scratch_f.capacity() * sizeof(float) + scratch_q.capacity() +
-             scratch_acc.capacity() * sizeof(int32_t) + scratch_rank.capacity() * sizeof(uint64_t);
+             scratch_acc.capacity() * sizeof(int32_t);
   const disco::BanditStats& st = bandit.stats();
   // statistics, prior, delta and the posterior cache: ~4 copies of (dim^2 + dim) doubles per arm.
   s += st.arms.size() * 4 * (size_t(st.dim) * st.dim + st.dim + 2) * sizeof(double);
@@ -393,7 +393,6 @@ disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb
     rt->scratch_f.swap(tmp_guard_check.scratch_f);
     rt->scratch_q.swap(tmp_guard_check.scratch_q);
     rt->scratch_acc.swap(tmp_guard_check.scratch_acc);
-    rt->scratch_rank.swap(tmp_guard_check.scratch_rank);
     ++rt->generation;
     // Remap every session's item indices through the external ids; replay its recent history when
     // the model dimensions changed (the old LSTM state has the wrong shape).

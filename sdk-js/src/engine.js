@@ -368,12 +368,13 @@ export class SessionRef {
 
   /**
    * [{ itemId, score }] of the item ids `ids` by disco_rank (recommend's scores and filters, each id
-   * once); ids the bundle does not know follow in input order with score null. `o.exclude`: ids.
+   * once); ids the bundle does not know follow in input order with score null. `o.exclude`: an
+   * array of ids (required).
    */
-  rankIds(bundle, ids, o = {}) {
-    if (!Array.isArray(ids) || !Array.isArray(o.exclude ?? [])) throw new DiscoError('INVALID_ARGUMENT', 'itemIds and exclude must be arrays of item ids');
+  rankIds(bundle, ids, o) {
+    if (!Array.isArray(ids) || !Array.isArray(o.exclude)) throw new DiscoError('INVALID_ARGUMENT', 'itemIds and exclude must be arrays');
     const unknown = new Set();
-    const r = this.rank(indices(bundle, ids, unknown), { ...o, exclude: indices(bundle, o.exclude ?? []) });
+    const r = this.rank(indices(bundle, ids, unknown), { ...o, exclude: indices(bundle, o.exclude) });
     return [...named(bundle, r), ...Array.from(unknown, (itemId) => ({ itemId, score: null }))];
   }
 

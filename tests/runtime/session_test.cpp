@@ -334,7 +334,7 @@ TEST(RuntimeRecommend, MatchesBruteForceFloatTopKWithFilters) {
 }
 
 // disco_rank: the order of disco_recommend over the whole catalog, restricted to the candidates,
-// with the same scores (bit for bit) and the same filters; duplicates once; unknown indices refused.
+// with the same scores (bit for bit) and the same filters; duplicates once; unknown indices left out.
 TEST(RuntimeRank, OrdersCandidatesAsRecommendWithTheSameFilters) {
   const uint32_t n = 700;  // > one scan block of candidates
   BundleHolder bh(disco::make_synthetic_spec(small_options(n, 32, 24)));
@@ -376,8 +376,8 @@ TEST(RuntimeRank, OrdersCandidatesAsRecommendWithTheSameFilters) {
   }
   // The default filter (NULL) drops seen items, as recommend's does.
   const uint32_t seen_and_not[] = {0, 1};  // item 0 was observed (i = 0)
-  uint32_t out[2];
-  float out_s[2];
+  uint32_t out[4];
+  float out_s[4];
   uint32_t out_n = 0;
   ASSERT_EQ(disco_rank(s, seen_and_not, 2, nullptr, out, out_s, &out_n), DISCO_OK);
   EXPECT_EQ(out_n, 1u);
@@ -386,12 +386,17 @@ TEST(RuntimeRank, OrdersCandidatesAsRecommendWithTheSameFilters) {
   out_n = 7;
   EXPECT_EQ(disco_rank(s, nullptr, 0, nullptr, nullptr, nullptr, &out_n), DISCO_OK);
   EXPECT_EQ(out_n, 0u);
-  // An index beyond the catalog is refused, by name, and nothing is written.
-  const uint32_t unknown[] = {1, n};
+  // An index beyond the catalog is left out, as a filtered one; the candidates' bits are cleared
+  // after each call (the next rank does not see them).
+  const uint32_t unknown[] = {n + 5, 1, n, 0xffffffffu};
   out_n = 7;
-  EXPECT_EQ(disco_rank(s, unknown, 2, nullptr, out, out_s, &out_n), DISCO_ERR_UNKNOWN_ITEM);
-  EXPECT_EQ(out_n, 0u);
-  EXPECT_NE(std::string(disco_last_error()).find("disco_rank"), std::string::npos);
+  ASSERT_EQ(disco_rank(s, unknown, 4, nullptr, out, out_s, &out_n), DISCO_OK);
+  EXPECT_EQ(out_n, 1u);
+  EXPECT_EQ(out[0], 1u);
+  const uint32_t two[] = {2};
+  ASSERT_EQ(disco_rank(s, two, 1, nullptr, out, out_s, &out_n), DISCO_OK);
+  EXPECT_EQ(out_n, 1u);
+  EXPECT_EQ(out[0], 2u);
   EXPECT_EQ(disco_rank(nullptr, unknown, 1, nullptr, out, out_s, &out_n), DISCO_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(disco_rank(s, unknown, 1, nullptr, nullptr, out_s, &out_n), DISCO_ERR_INVALID_ARGUMENT);
   disco_filter bad;
