@@ -57,7 +57,9 @@ test('edge: POST /rank orders the page\'s list as /recommend would; bad input ge
   });
   let res = await h.fetch(post('/api/track', { events: [{ type: 'view', itemId: 'item-3' }] }));
   const cookie = res.headers.get('set-cookie').split(';')[0];
-  const all = (await (await h.fetch(post('/api/recommend', { k: 100 }, cookie))).json()).items;
+  const recRes = await (await h.fetch(post('/api/recommend', { k: 100 }, cookie))).json();
+  const all = recRes.items;
+  assert.ok(all, JSON.stringify(recRes));
   const cand = all.slice(0, 60).map((r) => r.itemId).reverse().concat(['item-3', 'unknown-1']);
   res = await h.fetch(post('/api/rank', { itemIds: cand, exclude: [cand[0]] }, cookie));
   assert.equal(res.status, 200);
