@@ -361,20 +361,6 @@ export class SessionRef {
     };
   }
 
-  /**
-   * [{ itemId, score }] of the item ids `ids`: disco_recommend's order, scores and filters over the
-   * whole catalog, restricted to them (each id once; the wasm build has no disco_rank, for its size);
-   * ids the bundle does not know follow in input order with score null. `o.exclude`: an array of ids.
-   */
-  rankIds(bundle, ids, o) {
-    if (!Array.isArray(ids) || !Array.isArray(o.exclude)) throw new DiscoError('INVALID_ARGUMENT', 'itemIds and exclude must be arrays');
-    const unknown = new Set(), want = new Set(indices(bundle, ids, unknown));
-    const r = this.recommend(bundle.info.nItems, { ...o, exclude: indices(bundle, o.exclude) });
-    const out = named(bundle, r).filter((x, i) => want.has(r.items[i]));
-    for (const itemId of unknown) out.push({ itemId, score: null });
-    return out;
-  }
-
   /** The model's purchase probability of this shopper (disco_purchase_probability). */
   purchaseProbability() {
     const e = this.engine;
