@@ -217,7 +217,8 @@ export class Disco {
     // whole catalog, restricted to the list.
     const b = this.bundle, unknown = new Set(), want = new Set(indices(b, itemIds, unknown));
     const r = this.session.recommend(b.info.nItems, { excludeSeen, includeOutOfStock, exclude: indices(b, exclude), category });
-    const out = named(b, r).filter((x, i) => want.has(r.items[i]));
+    const out = [];
+    r.items.forEach((it, i) => want.has(it) && out.push({ itemId: b.id(it), score: r.scores[i] }));
     for (const itemId of unknown) out.push({ itemId, score: null });
     return out;
   }
