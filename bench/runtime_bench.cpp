@@ -85,6 +85,11 @@ int main(int argc, char** argv) {
   uint32_t top[10];
   float sc[10];
   uint32_t got = 0;
+  // rank (disco_rank) of a page's 50 / 500 candidates, timed after each decision (not part of it).
+  std::vector<double> t_rank50(iters), t_rank500(iters);
+  std::vector<uint32_t> cand(500), rank_items(500);
+  std::vector<float> rank_scores(500);
+  for (uint32_t j = 0; j < 500; ++j) cand[j] = uint32_t((uint64_t(j) * 40503u + 7) % n_items);
   for (int64_t i = -2000; i < int64_t(iters); ++i) {
     const uint32_t item = uint32_t((uint64_t(i + 2000) * 2654435761u) % n_items);
     disco_event ev{(i + 2000) * 1000, item, uint32_t((i + 2000) % 3), 0.0f, 1};
@@ -97,12 +102,20 @@ int main(int argc, char** argv) {
     disco_offer_make(s, top[0], ev.ts_ms, 0, 0, &o);
     const auto t3 = Clock::now();
     g_sink = g_sink + o.arm + got;
+    const auto t4 = Clock::now();
+    disco_rank(s, cand.data(), 50, nullptr, rank_items.data(), rank_scores.data(), &got);
+    const auto t5 = Clock::now();
+    disco_rank(s, cand.data(), 500, nullptr, rank_items.data(), rank_scores.data(), &got);
+    const auto t6 = Clock::now();
+    g_sink = g_sink + got;
     if (i >= 0) {
       auto us = [](auto a, auto c) { return std::chrono::duration<double, std::micro>(c - a).count(); };
       t_obs[size_t(i)] = us(t0, t1);
       t_rec[size_t(i)] = us(t1, t2);
       t_off[size_t(i)] = us(t2, t3);
       t_dec[size_t(i)] = us(t0, t3);
+      t_rank50[size_t(i)] = us(t4, t5);
+      t_rank500[size_t(i)] = us(t5, t6);
     }
     if ((i + 2000) % 50 == 49) {  // a new shopper every 50 events (sessions stay short, seen sets small)
       disco_session_free(s);
@@ -113,6 +126,9 @@ int main(int argc, char** argv) {
   std::printf("one decision: p50 %.2f us, p99 %.2f us (target p50 <= 25 us natively)\n", pd.p50, pd.p99);
   std::printf("  observe p50 %.2f / p99 %.2f us; recommend top-10 p50 %.2f / p99 %.2f us; offer p50 %.2f / p99 %.2f us\n",
               po.p50, po.p99, pr.p50, pr.p99, pf.p50, pf.p99);
+  const Pct pr50 = percentiles(t_rank50), pr500 = percentiles(t_rank500);
+  std::printf("  rank 50 candidates p50 %.2f / p99 %.2f us; rank 500 candidates p50 %.2f / p99 %.2f us "
+              "(recommend top-10 p50 %.2f / p99 %.2f us)\n", pr50.p50, pr50.p99, pr500.p50, pr500.p99, pr.p50, pr.p99);
 
   // --- scan bandwidth vs a plain read of the same bytes -----------------------------------------
   const size_t table_bytes = size_t(n_items) * d;

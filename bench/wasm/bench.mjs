@@ -53,7 +53,7 @@ function rawLoop(engine) {
   const n = bundle.info.nItems;
   let s = rt.createSession(1n);
   const ev = x.dw_alloc(24), top = x.dw_alloc(40), sc = x.dw_alloc(40), nOut = x.dw_alloc(4), args = x.dw_alloc(24), offer = x.dw_alloc(120);
-  const us = new Float64Array(ITERS);
+  const us = new Float64Array(ITERS), rec = new Float64Array(ITERS);
   let sink = 0;
   for (let i = -1000; i < ITERS; i++) {
     const item = Number((BigInt(i + 1000) * 2654435761n) % BigInt(n));
@@ -63,18 +63,20 @@ function rawLoop(engine) {
     dv.setBigInt64(ev, ts, true); dv.setUint32(ev + 8, item, true); dv.setUint32(ev + 12, ((i % 3) + 3) % 3, true);
     dv.setFloat32(ev + 16, 0, true); dv.setInt32(ev + 20, 1, true);
     x.disco_observe(s.ptr, ev);
+    const ta = process.hrtime.bigint();
     x.disco_recommend(s.ptr, 10, 0, top, sc, nOut);
+    const tb = process.hrtime.bigint();
     const dv2 = engine._view();
     dv2.setBigInt64(args, ts, true); dv2.setBigUint64(args + 8, 0n, true); dv2.setBigUint64(args + 16, 0n, true);
     x.dw_offer_make(s.ptr, dv2.getUint32(top, true), args, offer);
     const t1 = process.hrtime.bigint();
     sink += engine._view().getUint32(offer + 20, true);
-    if (i >= 0) us[i] = Number(t1 - t0) / 1000;
+    if (i >= 0) { us[i] = Number(t1 - t0) / 1000; rec[i] = Number(tb - ta) / 1000; }
     if ((i + 1000) % 64 === 63) { s.free(); s = rt.createSession(BigInt(i + 2000)); }
   }
-  us.sort();
+  const p = (a) => { a.sort(); return { p50: pct(a, 0.5), p99: pct(a, 0.99) }; };
   s.free(); rt.free(); bundle.free();
-  return { p50: pct(us, 0.5), p99: pct(us, 0.99), sink };
+  return { ...p(us), recommend: p(rec), sink };
 }
 
 // ---- the SDK's public path: track(string id) + recommend({k:10}) + offerSync
@@ -82,7 +84,8 @@ async function sdkLoop(w) {
   const engine = await Engine.load(w);
   const open = (u) => Disco.create({ engine, bundle: bundleBytes, publicKey: key.spki, seed: 1, userKey: u });
   let d = await open(1);
-  const us = new Float64Array(ITERS);
+  const us = new Float64Array(ITERS), rec = new Float64Array(ITERS), r50 = new Float64Array(ITERS), r500 = new Float64Array(ITERS);
+  const ids = Array.from({ length: 500 }, (_, j) => `item-${(j * 40503 + 7) % ITEMS}`), ids50 = ids.slice(0, 50);
   for (let i = -1000; i < ITERS; i++) {
     if ((i + 1000) % 64 === 63) { d.close(); d = await open(i + 2000); } // a fresh shopper now and then, as native
     const item = `item-${(i + 1000) * 7919 % ITEMS}`;
@@ -91,11 +94,20 @@ async function sdkLoop(w) {
     const recs = d.recommend({ k: 10 });
     d.offerSync(recs[0].itemId, { now: 1_700_000_000_000 + i * 1000 });
     const t1 = process.hrtime.bigint();
-    if (i >= 0) us[i] = Number(t1 - t0) / 1000;
+    d.recommend({ k: 10 });
+    const t2 = process.hrtime.bigint();
+    d.rank(ids50);
+    const t3 = process.hrtime.bigint();
+    d.rank(ids);
+    const t4 = process.hrtime.bigint();
+    if (i >= 0) {
+      us[i] = Number(t1 - t0) / 1000; rec[i] = Number(t2 - t1) / 1000;
+      r50[i] = Number(t3 - t2) / 1000; r500[i] = Number(t4 - t3) / 1000;
+    }
   }
-  us.sort();
+  const p = (a) => { a.sort(); return { p50: pct(a, 0.5), p99: pct(a, 0.99) }; };
   d.close();
-  return { p50: pct(us, 0.5), p99: pct(us, 0.99) };
+  return { ...p(us), recommend: p(rec), rank50: p(r50), rank500: p(r500) };
 }
 
 // ---- cold start in a fresh process: the same work as Disco.create({ wasm, bundle, publicKey }) +
@@ -174,6 +186,14 @@ for (const b of ['simd', 'plain']) {
   const ratio = (x) => (native ? `${(x / native.p50).toFixed(2)}x`.padStart(10) : '');
   console.log(`  wasm ${b.padEnd(5)} C ABI loop (same as native)       ${fmt(r.raw.p50)} ${fmt(r.raw.p99)} ${ratio(r.raw.p50)}`);
   console.log(`  wasm ${b.padEnd(5)} SDK track+recommend+offerSync     ${fmt(r.sdk.p50)} ${fmt(r.sdk.p99)} ${ratio(r.sdk.p50)}`);
+}
+// (disco_rank is native only: the SDK's rank() is recommend over the catalog, restricted in JS)
+console.log('rank a page\'s candidates vs recommend top-10      p50 us   p99 us');
+for (const b of ['simd', 'plain']) {
+  const { raw, sdk } = results[b];
+  for (const [what, q] of [['C ABI recommend top-10', raw.recommend], ['SDK recommend top-10', sdk.recommend], ['SDK rank 50 candidates', sdk.rank50], ['SDK rank 500 candidates', sdk.rank500]]) {
+    console.log(`  wasm ${b.padEnd(5)} ${what.padEnd(28)}${fmt(q.p50)} ${fmt(q.p99)}`);
+  }
 }
 console.log(`cold start, bytes -> first decision, Disco.create path (median of 9 fresh processes): simd ${results.simd.coldMs.toFixed(2)} ms, plain ${results.plain.coldMs.toFixed(2)} ms`);
 for (const b of ['simd', 'plain']) console.log(`  ${b.padEnd(5)} step by step ${results[b].coldPhasedMs.toFixed(2)} ms = medians ` + PHASES.map((p) => `${p} ${results[b].coldPhases[p].toFixed(2)}`).join(', '));

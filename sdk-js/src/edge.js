@@ -4,7 +4,7 @@
 // (then the cookie carries only a signed session id). Offers come with HMAC-signed tokens that the
 // checkout verifies with verifyOfferToken (@disco/sdk/node, or token.js anywhere WebCrypto exists).
 import { DiscoError } from './errors.js';
-import { Engine, BundleRef, RuntimeRef, MODES, guardrailNames } from './engine.js';
+import { Engine, BundleRef, RuntimeRef, MODES, guardrailNames, indices as denseIndices, named } from './engine.js';
 import { readBundleHeader, readModelSummary, verifyBundle } from './bundle.js';
 import { normalizeEvent } from './index.js';
 import { Transport } from './transport.js';
@@ -290,10 +290,7 @@ export function createEdgeHandler(o = {}) {
         const k = p.k ?? 10;
         if (!Number.isInteger(k) || k < 1 || k > 100) throw new DiscoError('INVALID_ARGUMENT', 'k must be an integer in 1..100');
         if (!Array.isArray(p.exclude)) throw new DiscoError('INVALID_ARGUMENT', 'exclude must be an array');
-        const ex = [];
-        for (const id of p.exclude) { try { ex.push(s.bundle.index(String(id))); } catch (e) { if (e.code !== 'UNKNOWN_ITEM') throw e; } }
-        const r = ses.session.recommend(k, { exclude: ex });
-        result = { items: Array.from(r.items, (it, i) => ({ itemId: s.bundle.id(it), score: r.scores[i] })) };
+        result = { items: named(s.bundle, ses.session.recommend(k, { exclude: denseIndices(s.bundle, p.exclude) })) };
       } else {
         result = { ok: true, tracked: events.length };
       }

@@ -431,3 +431,15 @@ export class SessionRef {
 export function guardrailNames(bits) {
   return Object.keys(GUARDRAILS).filter((k) => bits & GUARDRAILS[k]);
 }
+
+/** Dense indices of the ids `bundle` knows; the others are added to the set `unknown` (if given). */
+export function indices(bundle, ids, unknown) {
+  const out = [];
+  for (const id of ids) {
+    try { out.push(bundle.index(String(id))); } catch (e) { if (e.code !== 'UNKNOWN_ITEM') throw e; unknown?.add(String(id)); }
+  }
+  return out;
+}
+
+/** A recommend / rank result as [{ itemId, score }]. */
+export const named = (bundle, r) => Array.from(r.items, (it, i) => ({ itemId: bundle.id(it), score: r.scores[i] }));

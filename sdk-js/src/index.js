@@ -1,7 +1,7 @@
 // @disco/sdk: personalized offers decided next to the shopper (browser, Node, edge workers).
 // This entry has no Node-only APIs; @disco/sdk/node adds file loading and Node defaults.
 import { DiscoError } from './errors.js';
-import { Engine, BundleRef, RuntimeRef, EVENT_TYPES, MODES, guardrailNames } from './engine.js';
+import { Engine, BundleRef, RuntimeRef, EVENT_TYPES, MODES, guardrailNames, indices, named } from './engine.js';
 import { readBundleHeader, readModelSummary, verifyBundle, SCHEMA_MAJOR } from './bundle.js';
 import { Transport } from './transport.js';
 import { signOfferToken, verifyOfferToken, tokenSecretBytes } from './token.js';
@@ -201,13 +201,25 @@ export class Disco {
     if (!Number.isInteger(k) || k < 1 || k > 10000) throw new DiscoError('INVALID_ARGUMENT', `k must be an integer in 1..10000, got ${JSON.stringify(k)}`);
     if (!Array.isArray(exclude)) throw new DiscoError('INVALID_ARGUMENT', `exclude must be an array of item ids, got ${typeName(exclude)}`);
     if (!Number.isInteger(category)) throw new DiscoError('INVALID_ARGUMENT', 'category must be an integer (-1 = any)');
-    const ex = [];
-    for (const id of exclude) {
-      try { ex.push(this.bundle.index(String(id))); } catch (err) { if (err.code !== 'UNKNOWN_ITEM') throw err; }
-    }
-    const r = this.session.recommend(k, { excludeSeen, includeOutOfStock, exclude: ex, category });
-    const out = new Array(r.items.length);
-    for (let i = 0; i < r.items.length; i++) out[i] = { itemId: this.bundle.id(r.items[i]), score: r.scores[i] };
+    return named(this.bundle, this.session.recommend(k, { excludeSeen, includeOutOfStock, exclude: indices(this.bundle, exclude), category }));
+  }
+
+  /**
+   * Orders a list the page already has (search results, a category page) by the scores and
+   * filters of recommend: [{ itemId, score }], best first, each id once, the filtered ones left out;
+   * ids the bundle does not know follow in input order with score null.
+   */
+  rank(itemIds, { exclude = [], excludeSeen = true, includeOutOfStock = false, category = -1 } = {}) {
+    this._alive();
+    if (!Array.isArray(itemIds) || !Array.isArray(exclude)) throw new DiscoError('INVALID_ARGUMENT', 'itemIds and exclude must be arrays of item ids');
+    if (!Number.isInteger(category)) throw new DiscoError('INVALID_ARGUMENT', 'category must be an integer (-1 = any)');
+    // disco.wasm has no disco_rank (its size gate): recommend's order, scores and filters over the
+    // whole catalog, restricted to the list.
+    const b = this.bundle, unknown = new Set(), want = new Set(indices(b, itemIds, unknown));
+    const r = this.session.recommend(b.info.nItems, { excludeSeen, includeOutOfStock, exclude: indices(b, exclude), category });
+    const out = [];
+    r.items.forEach((it, i) => want.has(it) && out.push({ itemId: b.id(it), score: r.scores[i] }));
+    for (const itemId of unknown) out.push({ itemId, score: null });
     return out;
   }
 

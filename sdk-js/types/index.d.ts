@@ -140,6 +140,9 @@ export interface RecommendOptions {
   category?: number;
 }
 export interface Recommendation { itemId: string; score: number; }
+export type RankOptions = Omit<RecommendOptions, 'k'>;
+/** score null: an id the bundle does not know (kept at the end, in input order) */
+export interface RankedItem { itemId: string; score: number | null; }
 
 export type GuardrailName = 'max_discount' | 'margin_floor' | 'budget' | 'cooldown' | 'ineligible' | 'apprentice';
 
@@ -194,6 +197,9 @@ export declare class Disco {
   readonly transport: Transport | null;
   track(event: TrackEvent): void;
   recommend(options?: RecommendOptions): Recommendation[];
+  /** orders a list the page already has by recommend's scores and filters: best first, each id once,
+   * filtered ones left out, unknown ids at the end (score null) */
+  rank(itemIds: Array<string | number>, options?: RankOptions): RankedItem[];
   /** the model's purchase probability of this shopper (not an offer's logging propensity) */
   propensity(): number;
   offer(itemId: string | number, options?: { now?: number; decisionId?: string }): Promise<Offer>;

@@ -111,6 +111,7 @@ TEST(RuntimeAbiGuard, TurnsAnyExceptionIntoAStatusAndMessage) {
   EXPECT_EQ(guarded("doing a test", [] { return disco::detail::fail(DISCO_ERR_STATE, "its own message"); }), DISCO_ERR_STATE);
   EXPECT_STREQ(disco_last_error(), "its own message");
   static_assert(noexcept(disco_offer_make(nullptr, 0, 0, 0, 0, nullptr)), "disco.h declares the ABI noexcept for C++");
+  static_assert(noexcept(disco_rank(nullptr, nullptr, 0, nullptr, nullptr, nullptr, nullptr)), "disco_rank too");
 }
 
 // Every ABI call that allocates, with each of its allocations failing in turn: a status and a
@@ -321,6 +322,14 @@ TEST(RuntimeAbiOptions, DefaultsAndTheSizeConvention) {
   disco_filter fr = f;
   fr.reserved_ = 3;
   EXPECT_EQ(disco_recommend(sa, 10, &fr, i2, s2, &n2), DISCO_ERR_INVALID_ARGUMENT);
+  // disco_rank reads the same sized filter (and refuses the same ones), its bits cleared after a refusal.
+  const uint32_t cand[3] = {i1[0], i1[1], 1};
+  EXPECT_EQ(disco_rank(sa, cand, 3, &unsized, i2, s2, &n2), DISCO_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(disco_rank(sa, cand, 3, &fr, i2, s2, &n2), DISCO_ERR_INVALID_ARGUMENT);
+  ASSERT_EQ(disco_rank(sa, cand, 2, &f, i2, s2, &n2), DISCO_OK);
+  ASSERT_EQ(n2, 2u);
+  EXPECT_EQ(i2[0], i1[0]);
+  EXPECT_EQ(i2[1], i1[1]);
   disco_session_free(sa);
   disco_session_free(sc);
   disco_runtime_free(a);

@@ -1,4 +1,4 @@
-// The hot path (observe, recommend, offer, shown, update) performs no heap allocation once the
+// The hot path (observe, recommend, rank, offer, shown, update) performs no heap allocation once the
 // runtime and session exist (disco.h's promise, and what keeps WASM calls cheap). Counted by
 // replacing the global operator new in this test binary (Eigen and the runtime allocate through it
 // or through malloc, which the runtime does not call directly).
@@ -30,7 +30,7 @@ void operator delete[](void* p, size_t) noexcept { std::free(p); }
 
 using namespace rt_test;
 
-TEST(RuntimeHotPath, NoHeapAllocationInObserveRecommendOfferUpdate) {
+TEST(RuntimeHotPath, NoHeapAllocationInObserveRecommendRankOfferUpdate) {
   auto spec = disco::make_synthetic_spec(small_options(2000, 32, 64));
   spec.guardrails.budget_per_period = 1000;
   spec.guardrails.cooldown_s = 60;
@@ -44,6 +44,9 @@ TEST(RuntimeHotPath, NoHeapAllocationInObserveRecommendOfferUpdate) {
   float scores[10];
   uint32_t n = 0;
   const uint32_t excl[2] = {5, 6};
+  const uint32_t cand[8] = {5, 1999, 7, 0, 300, 7, 42, 1000};
+  uint32_t rank_items[8];
+  float rank_scores[8];
   disco_filter f;
   disco_filter_default_options(&f);
   f.exclude_seen = 1; f.include_out_of_stock = 0; f.exclude = excl; f.n_exclude = 2; f.category = -1;
@@ -53,6 +56,7 @@ TEST(RuntimeHotPath, NoHeapAllocationInObserveRecommendOfferUpdate) {
     disco_event e = ev(1700000000000 + i * 1000, uint32_t((i * 37) % 2000), uint32_t(i % 5));
     ASSERT_EQ(disco_observe(s, &e), DISCO_OK);
     ASSERT_EQ(disco_recommend(s, 10, (i % 2) ? &f : nullptr, items, scores, &n), DISCO_OK);
+    ASSERT_EQ(disco_rank(s, cand, 8, (i % 2) ? &f : nullptr, rank_items, rank_scores, &n), DISCO_OK);
     disco_offer o{};
     ASSERT_EQ(disco_offer_make(s, items[0], e.ts_ms, 0, 0, &o), DISCO_OK);
     float p = 0;
@@ -64,7 +68,7 @@ TEST(RuntimeHotPath, NoHeapAllocationInObserveRecommendOfferUpdate) {
     }
     worst = std::max(worst, g_news.load() - before);
   }
-  EXPECT_EQ(worst, 0) << "heap allocations in one observe+recommend+offer+update round";
+  EXPECT_EQ(worst, 0) << "heap allocations in one observe+recommend+rank+offer+update round";
   disco_session_free(s);
   disco_runtime_free(rt);
 }

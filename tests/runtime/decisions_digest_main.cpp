@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
     return x;
   };
   int offers = 0, capped = 0, discounted = 0;
+  Digest rank;  // disco_rank of 50 candidates per step (its own digest: the decisions digest is unchanged)
+  uint64_t y = 0x9e3779b97f4a7c15ull;
   for (int step = 0; step < 300; ++step) {
     disco_session* ss = s[step % 3];
     disco_event ev{1700000000000 + step * 4321, uint32_t(rnd() % info.n_items), uint32_t(rnd() % 5),
@@ -73,6 +75,15 @@ int main(int argc, char** argv) {
     for (uint32_t i = 0; i < n; ++i) {
       d.add(items[i]);
       d.add(scores[i]);
+    }
+    uint32_t cand[50], ranked[50], rn = 0;
+    float rscores[50];
+    for (uint32_t& c : cand) c = uint32_t((y = y * 6364136223846793005ull + 1442695040888963407ull) >> 33) % info.n_items;
+    rank.add(disco_rank(ss, cand, 50, &filter, ranked, rscores, &rn));
+    rank.add(rn);
+    for (uint32_t i = 0; i < rn; ++i) {
+      rank.add(ranked[i]);
+      rank.add(rscores[i]);
     }
     if (step % 2 == 0) {
       disco_offer o{};
@@ -94,9 +105,9 @@ int main(int argc, char** argv) {
   disco_runtime_save(rt, state.data(), state.size(), &len);
   const uint64_t state_digest = disco::xxh64(state.data(), len);
   std::printf("decisions digest %016llx over %zu bytes (%d offers, %d discounted, %d budget-capped); runtime state "
-              "%016llx (%zu bytes)\n",
+              "%016llx (%zu bytes); rank digest %016llx\n",
               (unsigned long long)disco::xxh64(d.bytes.data(), d.bytes.size()), d.bytes.size(), offers, discounted, capped,
-              (unsigned long long)state_digest, len);
+              (unsigned long long)state_digest, len, (unsigned long long)disco::xxh64(rank.bytes.data(), rank.bytes.size()));
   for (auto* p : s) disco_session_free(p);
   disco_runtime_free(rt);
   disco_bundle_free(b);

@@ -333,6 +333,80 @@ TEST(RuntimeRecommend, MatchesBruteForceFloatTopKWithFilters) {
   disco_runtime_free(rt);
 }
 
+// disco_rank: the order of disco_recommend over the whole catalog, restricted to the candidates,
+// with the same scores (bit for bit) and the same filters; duplicates once; unknown indices left out.
+TEST(RuntimeRank, OrdersCandidatesAsRecommendWithTheSameFilters) {
+  const uint32_t n = 700;  // > one scan block of candidates
+  BundleHolder bh(disco::make_synthetic_spec(small_options(n, 32, 24)));
+  disco_runtime* rt = make_runtime(bh.bundle, 1);
+  disco_session* s = nullptr;
+  ASSERT_EQ(disco_session_create(rt, 9, &s), DISCO_OK);
+  for (int i = 0; i < 6; ++i) ASSERT_EQ(observe(s, ev(i, uint32_t(i * 97 % n), uint32_t(i % 3))), DISCO_OK);
+  std::mt19937 rng(5);
+  const uint32_t excl[] = {3, 10, 400};
+  for (int variant = 0; variant < 4; ++variant) {
+    disco_filter f;
+    disco_filter_default_options(&f);
+    if (variant == 1) f.exclude_seen = 0, f.include_out_of_stock = 1;
+    if (variant == 2) f.category = 2;
+    if (variant == 3) f.exclude = excl, f.n_exclude = 3;
+    std::vector<uint32_t> all(n), all_n(1);
+    std::vector<float> all_s(n);
+    ASSERT_EQ(disco_recommend(s, n, &f, all.data(), all_s.data(), all_n.data()), DISCO_OK);
+    all.resize(all_n[0]);
+    for (uint32_t m : {1u, 50u, 500u, 650u}) {
+      std::vector<uint32_t> cand(m);
+      for (auto& c : cand) c = uint32_t(rng() % n);
+      cand.push_back(cand[0]);  // a duplicate comes back once
+      std::vector<uint32_t> want;
+      std::vector<float> want_s;
+      for (size_t i = 0; i < all.size(); ++i)
+        if (std::find(cand.begin(), cand.end(), all[i]) != cand.end()) want.push_back(all[i]), want_s.push_back(all_s[i]);
+      std::vector<uint32_t> got(cand.size());
+      std::vector<float> got_s(cand.size());
+      uint32_t got_n = 12345;
+
+      ASSERT_EQ(disco_rank(s, cand.data(), uint32_t(cand.size()), &f, got.data(), got_s.data(), &got_n), DISCO_OK);
+      ASSERT_EQ(got_n, want.size()) << "variant " << variant << " m " << m;
+      for (uint32_t i = 0; i < got_n; ++i) {
+        EXPECT_EQ(got[i], want[i]) << "variant " << variant << " m " << m << " position " << i;
+        EXPECT_EQ(std::memcmp(&got_s[i], &want_s[i], 4), 0) << "score of " << got[i];
+      }
+    }
+  }
+  // The default filter (NULL) drops seen items, as recommend's does.
+  const uint32_t seen_and_not[] = {0, 1};  // item 0 was observed (i = 0)
+  uint32_t out[4];
+  float out_s[4];
+  uint32_t out_n = 0;
+  ASSERT_EQ(disco_rank(s, seen_and_not, 2, nullptr, out, out_s, &out_n), DISCO_OK);
+  EXPECT_EQ(out_n, 1u);
+  EXPECT_EQ(out[0], 1u);
+  // n = 0: nothing to rank, the pointers may be NULL.
+  out_n = 7;
+  EXPECT_EQ(disco_rank(s, nullptr, 0, nullptr, nullptr, nullptr, &out_n), DISCO_OK);
+  EXPECT_EQ(out_n, 0u);
+  // An index beyond the catalog is left out, as a filtered one; the candidates' bits are cleared
+  // after each call (the next rank does not see them).
+  const uint32_t unknown[] = {n + 5, 1, n, 0xffffffffu};
+  out_n = 7;
+  ASSERT_EQ(disco_rank(s, unknown, 4, nullptr, out, out_s, &out_n), DISCO_OK);
+  EXPECT_EQ(out_n, 1u);
+  EXPECT_EQ(out[0], 1u);
+  const uint32_t two[] = {2};
+  ASSERT_EQ(disco_rank(s, two, 1, nullptr, out, out_s, &out_n), DISCO_OK);
+  EXPECT_EQ(out_n, 1u);
+  EXPECT_EQ(out[0], 2u);
+  EXPECT_EQ(disco_rank(nullptr, unknown, 1, nullptr, out, out_s, &out_n), DISCO_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(disco_rank(s, unknown, 1, nullptr, nullptr, out_s, &out_n), DISCO_ERR_INVALID_ARGUMENT);
+  disco_filter bad;
+  disco_filter_default_options(&bad);
+  bad.n_exclude = 2;
+  EXPECT_EQ(disco_rank(s, unknown, 1, &bad, out, out_s, &out_n), DISCO_ERR_INVALID_ARGUMENT);
+  disco_session_free(s);
+  disco_runtime_free(rt);
+}
+
 TEST(RuntimeSession, ObserveRejectsBadEvents) {
   BundleHolder bh(disco::make_synthetic_spec(small_options(50, 8, 8)));
   disco_runtime* rt = make_runtime(bh.bundle, 1);

@@ -180,6 +180,17 @@ void disco_filter_default_options(disco_filter* filter) DISCO_NOEXCEPT;
 disco_status disco_recommend(disco_session* session, uint32_t k, const disco_filter* filter,
                              uint32_t* out_items, float* out_scores, uint32_t* out_n) DISCO_NOEXCEPT;
 
+/* Order a candidate list the page already has (search results, a category page) by the scores and
+ * filters of disco_recommend: out arrays hold n entries; *out_n receives the number of candidates
+ * that pass the filter, best first (ties: the lower index first, as disco_recommend), each once. n = 0
+ * is valid (*out_n = 0; the pointers may then be NULL). An index beyond the catalog is left out, as a
+ * filtered one (the JS SDK keeps ids the bundle does not know at the end of its answer). It costs a
+ * disco_recommend scan of the catalog whatever n is, plus a heap of up to n entries. Native builds
+ * only: the WASM build leaves it out for its size gate (the JS SDK's rank() restricts a
+ * disco_recommend of the whole catalog instead: the same order, scores and filters). */
+disco_status disco_rank(disco_session* session, const uint32_t* items, uint32_t n, const disco_filter* filter,
+                        uint32_t* out_items, float* out_scores, uint32_t* out_n) DISCO_NOEXCEPT;
+
 /* Probability that this shopper buys within the model's horizon, from the model's purchase head
  * (updated at each disco_observe). Not disco_offer.propensity, which is the probability of the
  * offered arm under the logging policy. */

@@ -5,6 +5,7 @@ async function main() {
   const d = await Disco.create({ bundle: new Uint8Array(1), publicKey: 'pem', userId: 'x', seed: 1, collector: { url: 'u', key: 'k' } });
   d.track({ type: 'view', itemId: 'sku-1' });
   const recs = d.recommend({ k: 10, exclude: ['a'] });
+  const ranked: Array<{ itemId: string; score: number | null }> = d.rank(['sku-2', 'sku-1'], { exclude: ['a'], category: 2 });
   const o: Offer = await d.offer('sku-1');
   d.shown(o.decisionId);
   const r = d.report(o.decisionId, { converted: true, revenue: 1, margin: 0.5 });
