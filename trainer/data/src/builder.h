@@ -2,6 +2,8 @@
 // header mapping, duplicate detection and timestamp parsing. Not installed.
 #pragma once
 
+#include "disco/data/dates.h"
+
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -21,7 +23,7 @@ uint64_t hash_bytes(std::string_view s, uint64_t h = 0xcbf29ce484222325ULL);
 // Hash of all fields of the current record (for duplicate detection; 64-bit, collisions ~n^2/2^65).
 uint64_t hash_record(const CsvReader& r);
 
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
+using disco::data::days_from_civil;  // disco/data/dates.h
 // "YYYYMMDD" or "YYYY-MM-DD" -> Unix ms at 00:00 UTC.
 bool parse_date(std::string_view s, int64_t& ms);
 // "YYYY-MM-DD[T ]HH:MM:SS[.frac][Z|+HH:MM|-HH:MM|+HHMM]" -> Unix ms (no zone = UTC).

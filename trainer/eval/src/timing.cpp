@@ -11,23 +11,16 @@
 #include <tuple>
 
 #include "disco/data/dataset.h"
+#include "disco/data/dates.h"
 
 namespace disco::eval::timing {
+
+using disco::data::days_from_civil;
 
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr int64_t kDayMs = 86400000;
-
-// days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil)
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
 
 // log(e^u + e^v), -inf safe
 double log_add(double u, double v) {
