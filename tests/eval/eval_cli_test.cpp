@@ -9,19 +9,13 @@
 #include <string>
 #include <unistd.h>
 
+#include "cli_test_util.h"
+
 namespace fs = std::filesystem;
 
 namespace {
-int run(const std::string& cmd) {
-  const int rc = std::system(cmd.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using disco::eval::testing::run;
+using disco::eval::testing::slurp;
 }  // namespace
 
 TEST(EvalCli, CanonicalFolderToReport) {

@@ -11,29 +11,17 @@
 #include <string>
 #include <unistd.h>
 
+#include "cli_test_util.h"
 #include "disco/eval/timing.h"
 
 namespace fs = std::filesystem;
 namespace dt = disco::eval::timing;
 
 namespace {
-int run(const std::string& cmd) {
-  const int rc = std::system(cmd.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-struct Tmp {
-  fs::path dir = fs::temp_directory_path() / ("disco-timing-cli-" + std::to_string(::getpid()));
-  Tmp() {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~Tmp() { fs::remove_all(dir); }
+using disco::eval::testing::run;
+using disco::eval::testing::slurp;
+struct Tmp : disco::eval::testing::TempDir {
+  Tmp() : TempDir("disco-timing-cli-") {}
 };
 
 // YYYYMMDD of days since 1970-01-01 (civil_from_days)

@@ -10,26 +10,15 @@
 #include <string>
 #include <unistd.h>
 
+#include "cli_test_util.h"
+
 namespace fs = std::filesystem;
 
 namespace {
-int run(const std::string& cmd) {
-  const int rc = std::system(cmd.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-struct Tmp {
-  fs::path dir = fs::temp_directory_path() / ("disco-uplift-cli-" + std::to_string(::getpid()));
-  Tmp() {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~Tmp() { fs::remove_all(dir); }
+using disco::eval::testing::run;
+using disco::eval::testing::slurp;
+struct Tmp : disco::eval::testing::TempDir {
+  Tmp() : TempDir("disco-uplift-cli-") {}
 };
 }  // namespace
 
