@@ -107,7 +107,7 @@ const results = { label: LABEL, iters: ITERS, items: ITEMS, native };
 for (const build of ['simd', 'plain']) {
   const engine = await Engine.load({ [build]: wasm[build] });
   const cold = coldStart(build);
-  results[build] = { raw: rawLoop(engine, bundleBytes, ITERS), sdk: await sdkLoop({ [build]: wasm[build] }, { bundleBytes, key, ITERS, ITEMS }), coldMs: cold.ms, coldPhasedMs: cold.phasedMs, coldPhases: cold.phases };
+  results[build] = { raw: rawLoop(engine, bundleBytes, ITERS), sdk: await sdkLoop({ [build]: wasm[build] }, { bundleBytes, key, ITERS, ITEMS, Disco }), coldMs: cold.ms, coldPhasedMs: cold.phasedMs, coldPhases: cold.phases };
 }
 const js = (() => { try { return readFileSync(join(ROOT, 'sdk-js/dist/disco.min.js')); } catch { return null; } })();
 results.sizes = { simdGz: gz(wasm.simd), plainGz: gz(wasm.plain), simdRaw: wasm.simd.length, plainRaw: wasm.plain.length, jsGz: js ? gz(js) : null };

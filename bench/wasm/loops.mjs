@@ -1,8 +1,14 @@
 // The two timed loops of the WASM bench, shared by bench.mjs (one pass) and steady.mjs (interleaved
 // rounds against native): the C ABI loop (exactly `disco bench`'s loop in runtime/cli/disco_cli.cpp)
 // and the SDK's public path (track + recommend + offerSync, then recommend and rank separately).
-import { Engine, Disco } from '../../sdk-js/src/node.js';
+// Browser-safe (bench/wasm/steady.mjs --chromium runs them in a page): the SDK's main entry, a clock
+// in microseconds (process.hrtime in Node; performance.now in a page, 5 us steps when the page is
+// cross-origin isolated, 100 us otherwise).
+import { Engine, Disco as BrowserDisco } from '../../sdk-js/src/index.js';
 import { BundleRef, RuntimeRef } from '../../sdk-js/src/engine.js';
+
+const clock = globalThis.process?.hrtime?.bigint ? () => process.hrtime.bigint() : () => performance.now();
+const micros = globalThis.process?.hrtime?.bigint ? (a, b) => Number(b - a) / 1000 : (a, b) => (b - a) * 1000;
 
 export const pct = (a, p) => a[Math.min(a.length - 1, Math.floor(a.length * p))];
 
@@ -18,20 +24,20 @@ export function rawLoop(engine, bundleBytes, ITERS, { warmup = 1000 } = {}) {
   for (let i = -warmup; i < ITERS; i++) {
     const item = Number((BigInt(i + 1000) * 2654435761n) % BigInt(n));
     const ts = BigInt(i + 1000) * 1000n;
-    const t0 = process.hrtime.bigint();
+    const t0 = clock();
     const dv = engine._view();
     dv.setBigInt64(ev, ts, true); dv.setUint32(ev + 8, item, true); dv.setUint32(ev + 12, ((i % 3) + 3) % 3, true);
     dv.setFloat32(ev + 16, 0, true); dv.setInt32(ev + 20, 1, true);
     x.disco_observe(s.ptr, ev);
-    const ta = process.hrtime.bigint();
+    const ta = clock();
     x.disco_recommend(s.ptr, 10, 0, top, sc, nOut);
-    const tb = process.hrtime.bigint();
+    const tb = clock();
     const dv2 = engine._view();
     dv2.setBigInt64(args, ts, true); dv2.setBigUint64(args + 8, 0n, true); dv2.setBigUint64(args + 16, 0n, true);
     x.dw_offer_make(s.ptr, dv2.getUint32(top, true), args, offer);
-    const t1 = process.hrtime.bigint();
+    const t1 = clock();
     sink += engine._view().getUint32(offer + 20, true);
-    if (i >= 0) { us[i] = Number(t1 - t0) / 1000; rec[i] = Number(tb - ta) / 1000; }
+    if (i >= 0) { us[i] = micros(t0, t1); rec[i] = micros(ta, tb); }
     if ((i + 1000) % 64 === 63) { s.free(); s = rt.createSession(BigInt(i + 2000)); }
   }
   const p = (a) => { a.sort(); return { p50: pct(a, 0.5), p99: pct(a, 0.99) }; };
@@ -40,7 +46,7 @@ export function rawLoop(engine, bundleBytes, ITERS, { warmup = 1000 } = {}) {
 }
 
 // ---- the SDK's public path: track(string id) + recommend({k:10}) + offerSync
-export async function sdkLoop(w, { bundleBytes, key, ITERS, ITEMS, warmup = 1000, rank = true, engine = null }) {
+export async function sdkLoop(w, { bundleBytes, key, ITERS, ITEMS, warmup = 1000, rank = true, engine = null, Disco = BrowserDisco }) {
   engine ??= await Engine.load(w);
   const open = (u) => Disco.create({ engine, bundle: bundleBytes, publicKey: key.spki, seed: 1, userKey: u });
   let d = await open(1);
@@ -49,23 +55,23 @@ export async function sdkLoop(w, { bundleBytes, key, ITERS, ITEMS, warmup = 1000
   for (let i = -warmup; i < ITERS; i++) {
     if ((i + 1000) % 64 === 63) { d.close(); d = await open(i + 2000); } // a fresh shopper now and then, as native
     const item = `item-${(i + 1000) * 7919 % ITEMS}`;
-    const t0 = process.hrtime.bigint();
+    const t0 = clock();
     d.track({ type: 'view', itemId: item, ts: 1_700_000_000_000 + i * 1000 });
     const recs = d.recommend({ k: 10 });
     d.offerSync(recs[0].itemId, { now: 1_700_000_000_000 + i * 1000 });
-    const t1 = process.hrtime.bigint();
+    const t1 = clock();
     let t2 = t1, t3 = t1, t4 = t1;
     if (rank) {
       d.recommend({ k: 10 });
-      t2 = process.hrtime.bigint();
+      t2 = clock();
       d.rank(ids50);
-      t3 = process.hrtime.bigint();
+      t3 = clock();
       d.rank(ids);
-      t4 = process.hrtime.bigint();
+      t4 = clock();
     }
     if (i >= 0) {
-      us[i] = Number(t1 - t0) / 1000; rec[i] = Number(t2 - t1) / 1000;
-      r50[i] = Number(t3 - t2) / 1000; r500[i] = Number(t4 - t3) / 1000;
+      us[i] = micros(t0, t1); rec[i] = micros(t1, t2);
+      r50[i] = micros(t2, t3); r500[i] = micros(t3, t4);
     }
   }
   const p = (a) => { a.sort(); return { p50: pct(a, 0.5), p99: pct(a, 0.99) }; };
