@@ -225,13 +225,18 @@ struct HttpFront::Impl {
     ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
   }
 
-  void accept_all(Clock::time_point now) {
+  // Accepts what the backlog holds; false when out of file descriptors (the caller stops
+  // accepting for a while: the listening socket would stay readable).
+  bool accept_all(Clock::time_point now) {
     for (int i = 0; i < 256; ++i) {
       int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno == EMFILE || errno == ENFILE) reject_hook("fd_limit");
-        return;  // EAGAIN, or out of descriptors: the connection waits in the backlog
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          reject_hook("fd_limit");
+          return false;
+        }
+        return true;  // EAGAIN
       }
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -249,6 +254,7 @@ struct HttpFront::Impl {
       }
       watch(fd);
     }
+    return true;
   }
 
   // Parses the header block [0, head_end) of c.buf; sets the body's framing. False: answered.
@@ -571,8 +577,7 @@ struct HttpFront::Impl {
       for (int i = 0; i < n; ++i) {
         int fd = evs[static_cast<size_t>(i)].data.fd;
         if (fd == lfd) {
-          accept_all(now);
-          if (open >= max_conns + 16 && !accept_paused) {  // let the backlog hold the rest for a while
+          if (!accept_all(now) && !accept_paused) {  // the backlog holds the rest until the next sweep
             ::epoll_ctl(ep, EPOLL_CTL_DEL, lfd, nullptr);
             accept_paused = true;
           }
@@ -594,7 +599,7 @@ struct HttpFront::Impl {
       if (ms_since(last_sweep, now) >= 100) {
         last_sweep = now;
         sweep(now);
-        if (accept_paused && open < max_conns) {
+        if (accept_paused) {
           ev.events = EPOLLIN;
           ev.data.fd = lfd;
           ::epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
