@@ -403,6 +403,49 @@ TEST(CollectorConnections, LimitsAreSettings) {
   EXPECT_TRUE(col.proc.alive());
 }
 
+TEST(CollectorConnections, BufferLimits) {
+  Collector col;
+  col.start("buffers", {"--max-buffered-bytes", "2097152", "--max-body-bytes", "1048576"});
+  // Three bodies of 1 MiB each (max_body_bytes), 1,000 kB of the first two sent, then 100 kB of
+  // the third: together over max_buffered_bytes (2 MiB), the third gets 503; the first is still
+  // served when it completes.
+  const std::string head =
+      "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1048576\r\n\r\n";
+  const std::string part(1000 * 1024, ' ');
+  int a = connect_blocking(col.port), b = connect_blocking(col.port), c = connect_blocking(col.port);
+  send_str(a, head + part);
+  send_str(b, head + part);
+  std::this_thread::sleep_for(300ms);
+  send_str(c, head + std::string(100 * 1024, ' '));
+  std::string got_c = recv_until(c, "}", 3000);
+  EXPECT_NE(got_c.find("HTTP/1.1 503 "), std::string::npos) << got_c;
+  EXPECT_NE(got_c.find("max_buffered_bytes = 2097152"), std::string::npos) << got_c;
+  close(c);
+  std::this_thread::sleep_for(100ms);
+  send_str(a, std::string(1048576 - part.size(), ' '));
+  std::string got_a = recv_until(a, "}", 3000);
+  EXPECT_NE(got_a.find("HTTP/1.1 401 "), std::string::npos) << got_a;  // complete, unsigned: the route answers
+  close(a);
+  close(b);
+  // A chunked body over max_body_bytes: 413 from the front.
+  {
+    int fd = connect_blocking(col.port);
+    send_str(fd, "POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    std::string chunk(256 * 1024, 'x');
+    char sz[32];
+    std::snprintf(sz, sizeof sz, "%zx\r\n", chunk.size());
+    std::string got;
+    for (int i = 0; i < 6 && got.empty(); ++i) {
+      send_str(fd, sz + chunk + "\r\n");
+      got = recv_until(fd, "}", 200);
+    }
+    EXPECT_NE(got.find("HTTP/1.1 413 "), std::string::npos) << got;
+    close(fd);
+  }
+  EXPECT_GE(metric(col.port, "disco_collector_buffered_bytes"), 0);
+  EXPECT_TRUE(col.proc.alive());
+}
+
 TEST(CollectorConnections, ChunkedExpectContinueAndPipelinedRequests) {
   Collector col;
   col.start("framing");
