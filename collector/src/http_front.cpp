@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -51,35 +50,10 @@ std::string lower(std::string s) {
   return s;
 }
 
-// Writes all of [p, p+n) to the non-blocking socket before `deadline`.
-bool send_all(int fd, const char* p, size_t n, Clock::time_point deadline) {
-  size_t off = 0;
-  while (off < n) {
-    ssize_t k = ::send(fd, p + off, n - off, MSG_NOSIGNAL);
-    if (k > 0) {
-      off += static_cast<size_t>(k);
-      continue;
-    }
-    if (k < 0 && errno == EINTR) continue;
-    if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      int64_t left = ms_since(Clock::now(), deadline);
-      if (left <= 0) return false;
-      pollfd pf{fd, POLLOUT, 0};
-      int r = ::poll(&pf, 1, static_cast<int>(std::min<int64_t>(left, 1 << 30)));
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0 || (pf.revents & (POLLERR | POLLHUP | POLLNVAL))) return false;
-      continue;
-    }
-    return false;
-  }
-  return true;
-}
-
 // The stream cpp-httplib's process_request reads the buffered request from and writes to.
 class BufferedStream : public httplib::Stream {
  public:
-  BufferedStream(const FrontRequest& r, int64_t write_timeout_ms)
-      : r_(r), deadline_(Clock::now() + std::chrono::milliseconds(write_timeout_ms)) {}
+  explicit BufferedStream(FrontRequest& r) : r_(r) {}
   bool is_readable() const override { return pos_ < r_.bytes.size(); }
   bool is_writable() const override { return !failed_; }
   ssize_t read(char* ptr, size_t size) override {
@@ -88,6 +62,8 @@ class BufferedStream : public httplib::Stream {
     pos_ += n;
     return static_cast<ssize_t>(n);
   }
+  // Sends what the socket takes now; the rest goes to r.unsent, which the front sends when the
+  // client reads (a slow reader never holds a worker).
   ssize_t write(const char* ptr, size_t size) override {
     if (failed_) return -1;
     if (first_write_) {
@@ -99,10 +75,18 @@ class BufferedStream : public httplib::Stream {
       if (end != std::string_view::npos) head = head.substr(0, end + 2);
       closes_ = head.find("\r\nConnection: close\r\n") != std::string_view::npos;
     }
-    if (!send_all(r_.fd, ptr, size, deadline_)) {
-      failed_ = true;
-      return -1;
+    size_t off = 0;
+    while (r_.unsent.empty() && off < size) {
+      ssize_t k = ::send(r_.fd, ptr + off, size - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (k > 0) off += static_cast<size_t>(k);
+      else if (k < 0 && errno == EINTR) continue;
+      else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      else {
+        failed_ = true;
+        return -1;
+      }
     }
+    r_.unsent.append(ptr + off, size - off);
     return static_cast<ssize_t>(size);
   }
   void get_remote_ip_and_port(std::string& ip, int& port) const override { name_of(true, ip, port); }
@@ -132,8 +116,7 @@ class BufferedStream : public httplib::Stream {
     }
     ip = buf;
   }
-  const FrontRequest& r_;
-  Clock::time_point deadline_;
+  FrontRequest& r_;
   size_t pos_ = 0;
   bool failed_ = false, first_write_ = true, closes_ = false;
 };
@@ -142,8 +125,8 @@ class BufferedStream : public httplib::Stream {
 
 void HttpServer::widen_backlog(int n) { ::listen(svr_sock_, n); }
 
-bool HttpServer::serve_buffered(const FrontRequest& r, int64_t write_timeout_ms) {
-  BufferedStream s(r, write_timeout_ms);
+bool HttpServer::serve_buffered(FrontRequest& r) {
+  BufferedStream s(r);
   bool closed = false;
   bool ok = process_request(s, r.close_after, closed, nullptr);
   return ok && !closed && !s.failed() && !s.closes() && !r.close_after;
@@ -158,7 +141,7 @@ struct HttpFront::Impl {
   int ep = -1, wake = -1, lfd = -1;
   std::atomic<bool> stopping{false};
 
-  enum class State { Idle, Headers, Body, Busy };
+  enum class State { Idle, Headers, Body, Busy, Writing };
   struct Conn {
     int fd = -1;
     State st = State::Idle;
@@ -171,7 +154,10 @@ struct HttpFront::Impl {
     uint64_t decoded = 0;     // chunked: body bytes so far
     int requests = 0;
     size_t in_flight = 0;     // bytes with a worker
-    Clock::time_point last_read, stage_start;
+    std::string out;          // Writing: the rest of an answer the client has not taken yet
+    size_t out_pos = 0;
+    bool close_after_write = false;
+    Clock::time_point last_read, stage_start, write_deadline;
   };
   std::vector<std::unique_ptr<Conn>> conns;  // by fd
   size_t open = 0;
@@ -182,7 +168,12 @@ struct HttpFront::Impl {
   std::condition_variable cv;
   std::deque<FrontRequest> jobs;
   bool jobs_closed = false;
-  std::vector<std::pair<int, bool>> done;  // fd, keep
+  struct Done {
+    int fd;
+    bool keep;
+    std::string unsent;
+  };
+  std::vector<Done> done;
   std::vector<std::thread> workers;
 
   Impl(FrontOptions opt, Handler h, FrontHooks k) : o(opt), handle(std::move(h)), hooks(std::move(k)) {
@@ -212,7 +203,7 @@ struct HttpFront::Impl {
   void close_conn(Conn& c) {
     int fd = c.fd;
     ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
-    buffered -= c.buf.size();
+    buffered -= c.buf.size() + c.out.size();
     ::close(fd);
     --open;
     conns[static_cast<size_t>(fd)].reset();
@@ -432,7 +423,7 @@ struct HttpFront::Impl {
     char tmp[16384];
     for (int round = 0; round < 8; ++round) {
       Conn* cp = conns[static_cast<size_t>(fd)].get();
-      if (!cp || cp->st == State::Busy) return;  // closed or answered, or with a worker
+      if (!cp || cp->st == State::Busy || cp->st == State::Writing) return;  // closed, answered, with a worker
       Conn& c = *cp;
       ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
       if (n == 0) return close_conn(c);
@@ -458,24 +449,53 @@ struct HttpFront::Impl {
     }
   }
 
-  void finish(int fd, bool keep, Clock::time_point now) {
-    Conn* c = conns[static_cast<size_t>(fd)].get();
+  void finish(Done& d, Clock::time_point now) {
+    Conn* c = conns[static_cast<size_t>(d.fd)].get();
     if (!c) return;
     buffered -= c->in_flight;
     c->in_flight = 0;
-    if (!keep || stopping.load()) {
-      ::close(fd);
-      buffered -= c->buf.size();
-      --open;
-      conns[static_cast<size_t>(fd)].reset();
+    if (stopping.load()) return close_conn(*c);
+    if (!d.unsent.empty()) {  // the front sends the rest as the client reads it
+      c->out = std::move(d.unsent);
+      c->out_pos = 0;
+      buffered += c->out.size();
+      c->close_after_write = !d.keep;
+      c->st = State::Writing;
+      c->write_deadline = now + std::chrono::milliseconds(o.write_timeout_ms);
+      epoll_event ev{};
+      ev.events = EPOLLOUT;
+      ev.data.fd = d.fd;
+      ::epoll_ctl(ep, EPOLL_CTL_ADD, d.fd, &ev);
       return;
     }
-    c->st = State::Idle;
-    c->scan = 0;
-    c->end = 0;
-    c->last_read = now;
-    watch(fd);
-    advance(*c);  // pipelined bytes
+    if (!d.keep) return close_conn(*c);
+    to_idle(*c, now);
+  }
+
+  void to_idle(Conn& c, Clock::time_point now) {
+    c.st = State::Idle;
+    c.scan = 0;
+    c.end = 0;
+    c.last_read = now;
+    watch(c.fd);
+    advance(c);  // pipelined bytes
+  }
+
+  void on_writable(int fd, Clock::time_point now) {
+    Conn& c = *conns[static_cast<size_t>(fd)];
+    while (c.out_pos < c.out.size()) {
+      ssize_t k = ::send(fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (k > 0) c.out_pos += static_cast<size_t>(k);
+      else if (k < 0 && errno == EINTR) continue;
+      else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      else return close_conn(c);
+    }
+    buffered -= c.out.size();
+    std::string().swap(c.out);
+    c.out_pos = 0;
+    ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
+    if (c.close_after_write) return close_conn(c);
+    to_idle(c, now);
   }
 
   void sweep(Clock::time_point now) {
@@ -484,6 +504,12 @@ struct HttpFront::Impl {
       Conn& c = *p;
       switch (c.st) {
         case State::Busy: break;
+        case State::Writing:
+          if (now > c.write_deadline) {
+            reject_hook("write_timeout");
+            close_conn(c);
+          }
+          break;
         case State::Idle:
           if (ms_since(c.last_read, now) > o.idle_timeout_ms) close_conn(c);  // keep-alive ends
           break;
@@ -525,7 +551,7 @@ struct HttpFront::Impl {
       }
       {
         std::lock_guard<std::mutex> lk(mu);
-        done.emplace_back(r.fd, keep);
+        done.push_back(Done{r.fd, keep, std::move(r.unsent)});
       }
       uint64_t one = 1;
       ssize_t k = ::write(wake, &one, sizeof one);
@@ -585,15 +611,16 @@ struct HttpFront::Impl {
           uint64_t v;
           ssize_t k = ::read(wake, &v, sizeof v);
           (void)k;
-          std::vector<std::pair<int, bool>> d;
+          std::vector<Done> d;
           {
             std::lock_guard<std::mutex> lk(mu);
             d.swap(done);
           }
-          for (auto [f, keep] : d) finish(f, keep, now);
-        } else if (static_cast<size_t>(fd) < conns.size() && conns[static_cast<size_t>(fd)] &&
-                   conns[static_cast<size_t>(fd)]->st != State::Busy) {
-          on_readable(fd, now);
+          for (Done& x : d) finish(x, now);
+        } else if (static_cast<size_t>(fd) < conns.size() && conns[static_cast<size_t>(fd)]) {
+          State st = conns[static_cast<size_t>(fd)]->st;
+          if (st == State::Writing) on_writable(fd, now);
+          else if (st != State::Busy) on_readable(fd, now);
         }
       }
       if (ms_since(last_sweep, now) >= 100) {

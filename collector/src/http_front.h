@@ -1,7 +1,8 @@
 // The collector's connection front (collector/README.md "Connections"): one epoll thread owns every
 // socket and reads each request (headers, then the whole body) into a bounded buffer under
 // deadlines; only complete requests go to the worker pool, which runs cpp-httplib's routing on
-// the buffered bytes and writes the answer. Idle, slow or stalled connections therefore cost a
+// the buffered bytes and sends what the socket takes (the front sends the rest as the client
+// reads). Idle, slow or stalled connections, slow readers too, therefore cost a
 // buffer, never a worker: 1,000 slowloris connections do not delay a well-behaved client.
 //
 // Limits (Config keys of the same names): max_connections (503 + close beyond), idle_timeout_ms
@@ -44,6 +45,7 @@ struct FrontRequest {
   std::string bytes;
   bool close_after = false;  // answer with Connection: close (last request, body skipped, stopping)
   bool body_skipped = false;
+  std::string unsent;  // set by the handler: the answer's bytes the socket did not take at once
 };
 
 // Gauges and counters the front reports (the collector turns them into /metrics).
@@ -54,9 +56,10 @@ struct FrontHooks {
 
 class HttpFront {
  public:
-  // `handle` runs on a worker thread: it answers `r` on r.fd and returns whether the connection
-  // may carry another request.
-  using Handler = std::function<bool(const FrontRequest& r)>;
+  // `handle` runs on a worker thread: it answers `r` on r.fd without waiting for the client (what
+  // the socket does not take goes to r.unsent, sent by the front within write_timeout_ms) and
+  // returns whether the connection may carry another request.
+  using Handler = std::function<bool(FrontRequest& r)>;
   HttpFront(FrontOptions o, Handler handle, FrontHooks hooks);
   ~HttpFront();
   HttpFront(const HttpFront&) = delete;
@@ -74,7 +77,7 @@ class HttpFront {
 };
 
 // cpp-httplib's routing on a buffered request: a Stream that reads FrontRequest::bytes and writes
-// to the (non-blocking) socket within write_timeout_ms for the whole answer.
+// to the (non-blocking) socket what it takes at once, the rest to FrontRequest::unsent.
 class HttpServer : public httplib::Server {
  public:
   // cpp-httplib 0.11 listens with a backlog of 5: a burst of new connections then loses SYNs and
@@ -82,7 +85,7 @@ class HttpServer : public httplib::Server {
   void widen_backlog(int n);
   int listen_socket() const { return svr_sock_; }
   // Answers one request; true when the connection may carry another.
-  bool serve_buffered(const FrontRequest& r, int64_t write_timeout_ms);
+  bool serve_buffered(FrontRequest& r);
 };
 
 }  // namespace disco::collector

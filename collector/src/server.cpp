@@ -105,7 +105,7 @@ struct Collector::Impl {
     }
     routes();
     front = std::make_unique<HttpFront>(
-        front_options(cfg), [this](const FrontRequest& r) { return http.serve_buffered(r, cfg.write_timeout_ms); },
+        front_options(cfg), [this](FrontRequest& r) { return http.serve_buffered(r); },
         FrontHooks{[this](const char* reason) {
                      metrics.add("disco_collector_rejects_total", std::string("reason=\"") + reason + "\"");
                    },

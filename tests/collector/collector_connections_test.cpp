@@ -352,6 +352,38 @@ TEST(CollectorConnections, ThousandSlowConnectionsDoNotStarveAGoodClient) {
   EXPECT_TRUE(col.proc.alive());
 }
 
+// Clients that pipeline requests and never read the answers: the workers send what the socket
+// takes and hand the rest to the front, so they never wait for a slow reader.
+TEST(CollectorConnections, SlowReadersDoNotHoldWorkers) {
+  constexpr int kReaders = 16;
+  Collector col;
+  col.start("readers", {"--http-threads", "2", "--write-timeout-ms", "4000"});
+  Rate base = good_client(col.port, 1.0);
+  std::string pipelined;
+  for (int i = 0; i < 2000; ++i) pipelined += "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::vector<int> readers;
+  for (int i = 0; i < kReaders; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(col.port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    (void)send(fd, pipelined.data(), pipelined.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    readers.push_back(fd);
+  }
+  std::this_thread::sleep_for(500ms);  // their socket buffers are full of answers
+  Rate under = good_client(col.port, 1.5);
+  std::printf("[connections] %d slow readers: %.0f req/s (%d failed), without them %.0f req/s\n", kReaders,
+              under.per_s(), under.failed, base.per_s());
+  EXPECT_EQ(under.failed, 0);
+  EXPECT_GE(under.per_s(), 0.3 * base.per_s()) << "slow readers held the workers";
+  for (int fd : readers) close(fd);
+  EXPECT_TRUE(col.proc.alive());
+}
+
 TEST(CollectorConnections, LimitsAreSettings) {
   raise_fd_limit(1024);
   Collector col;
