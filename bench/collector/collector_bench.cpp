@@ -189,6 +189,30 @@ double process_cpu_s(pid_t pid) {  // utime + stime of a process (what getrusage
   return (ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// CPU seconds of a process's threads by name (/proc/PID/task/*/stat): the store's threads are
+// named disco-writer, disco-sync and disco-ckpt; the rest (HTTP workers, main) are "http+other".
+std::map<std::string, double> thread_cpu_s(pid_t pid) {
+  std::map<std::string, double> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream in(e.path() / "stat");
+    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto lp = s.find('('), rp = s.rfind(')');
+    if (lp == std::string::npos || rp == std::string::npos) continue;
+    std::string name = s.substr(lp + 1, rp - lp - 1);
+    if (name.rfind("disco-", 0) != 0 || name == "disco-collector") name = "http+other";
+    std::istringstream f(s.substr(rp + 2));
+    std::string x;
+    double ut = 0, st = 0;
+    for (int i = 3; i <= 15 && f >> x; ++i) {
+      if (i == 14) ut = std::stod(x);
+      if (i == 15) st = std::stod(x);
+    }
+    out[name] += (ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  return out;
+}
+
 double self_cpu_s() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -295,7 +319,7 @@ struct Opts {
 
 struct CaseResult {
   Result r;
-  double rate = 0, cpu_us = 0, client_cpu_us = 0;
+  double rate = 0, cpu_us = 0, client_cpu_us = 0, writer_cpu_us = 0;
   uint64_t commits = 0;
   bool ran = false;
 };
@@ -350,9 +374,11 @@ CaseResult run_case(const std::string& name, const std::string& bin, const Opts&
     reqs.push_back(sign(encode(b, o.fb), o.fb));
   }
   double cpu0 = process_cpu_s(col.pid), self0 = self_cpu_s();
+  auto threads0 = thread_cpu_s(col.pid);
   auto drive_start = std::chrono::steady_clock::now();
   Result res = drive(port, reqs, o.conns, o.seconds, o.batch, o.fb, o.raw);
   double cpu_s = process_cpu_s(col.pid) - cpu0, client_s = self_cpu_s() - self0;
+  auto threads1 = thread_cpu_s(col.pid);
   // Scale path: how long until the joiner has applied every acknowledged batch to the joined log.
   char joiner_line[512] = "";
   if (name.rfind("jetstream", 0) == 0) {
@@ -403,6 +429,21 @@ CaseResult run_case(const std::string& name, const std::string& bin, const Opts&
   std::printf("  %-20s collector %.2f CPU-s for %llu outcomes: %.1f us/outcome; bench client %.1f us/outcome "
               "(machine load avg %.1f)\n",
               name.c_str(), cpu_s, static_cast<unsigned long long>(res.rows), out.cpu_us, out.client_cpu_us, loadavg());
+  std::string per_thread;
+  for (const auto& [n, v] : threads1) {
+    double d = v - (threads0.count(n) ? threads0[n] : 0.0);
+    char b[96];
+    std::snprintf(b, sizeof b, "%s%s %.1f", per_thread.empty() ? "" : ", ", n.c_str(), d * 1e6 / std::max<double>(1, res.rows));
+    per_thread += b;
+    if (n == "disco-writer") out.writer_cpu_us = d * 1e6 / std::max<double>(1, res.rows);
+  }
+  if (!per_thread.empty()) {
+    std::printf("  %-20s us/outcome by thread: %s", name.c_str(), per_thread.c_str());
+    if (out.writer_cpu_us > 0)
+      std::printf("  (the one writer thread bounds this store at %.0f outcomes/s with a core to itself)",
+                  1e6 / out.writer_cpu_us);
+    std::printf("\n");
+  }
   std::fputs(joiner_line, stdout);
   std::fflush(stdout);
   col.stop();
@@ -494,14 +535,15 @@ int main(int argc, char** argv) {
     std::printf("  jetstream  skipped: nats-server is not installed\n");
   }
   std::printf("summary: target >= 100000 outcomes/s durable, p99 <= 50 ms\n");
-  std::printf("  %-24s %11s %9s %9s %14s %12s\n", "case", "outcomes/s", "p50 ms", "p99 ms", "collector us", "client us");
+  std::printf("  %-24s %11s %9s %9s %14s %11s %10s   (us: CPU per outcome)\n", "case", "outcomes/s", "p50 ms", "p99 ms",
+              "collector us", "writer us", "client us");
   for (const char* c : {"sqlite", "sqlite-1", "jetstream"}) {
     for (const auto& [which, bin] : bins) {
       auto it = res[c].find(which);
       if (it == res[c].end() || !it->second.ran) continue;
       const CaseResult& r = it->second;
-      std::printf("  %-24s %11.0f %9.2f %9.2f %14.1f %12.1f", label(c, which).c_str(), r.rate, r.r.p50_ms, r.r.p99_ms,
-                  r.cpu_us, r.client_cpu_us);
+      std::printf("  %-24s %11.0f %9.2f %9.2f %14.1f %11.1f %10.1f", label(c, which).c_str(), r.rate, r.r.p50_ms,
+                  r.r.p99_ms, r.cpu_us, r.writer_cpu_us, r.client_cpu_us);
       if (which.empty() && res[c].count("baseline"))
         std::printf("   %.2fx baseline's outcomes/s, %.2fx its CPU per outcome", r.rate / std::max(1.0, res[c]["baseline"].rate),
                     r.cpu_us / std::max(1e-9, res[c]["baseline"].cpu_us));

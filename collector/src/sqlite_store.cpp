@@ -25,6 +25,10 @@ int64_t system_now_ms() {
 }  // namespace
 
 SqliteStore::SqliteStore(StoreOptions opt, Metrics* metrics) : opt_(std::move(opt)), metrics_(metrics) {
+  // SQLite's allocation statistics take a global mutex on every malloc; nothing here reads them.
+  // Only possible before SQLite initializes (later calls return SQLITE_MISUSE and change nothing).
+  static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)memstatus_off;
   if (!opt_.clock) opt_.clock = system_now_ms;
   if (!opt_.wal_sync) opt_.wal_sync = [](int fd) { return ::fdatasync(fd); };
   open();

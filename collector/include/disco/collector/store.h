@@ -16,8 +16,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "disco/bandit.h"
@@ -162,7 +164,7 @@ class SqliteStore {
   sqlite3* db_ = nullptr;
   sqlite3* ro_ = nullptr;  // a reader connection for counters()
   std::mutex ro_mu_;
-  std::map<std::string, sqlite3_stmt*> st_;
+  std::unordered_map<std::string_view, sqlite3_stmt*> st_;  // by name (string literals), looked up per row
   std::mutex db_mu_;  // one transaction at a time on db_
 
   std::map<BanditKey, BanditEntry> bandit_;
