@@ -324,8 +324,10 @@ struct CaseResult {
   bool ran = false;
 };
 
+// `peers`: other processes the case relies on (the nats-server nodes): their CPU is printed too.
 CaseResult run_case(const std::string& name, const std::string& bin, const Opts& o,
-                    const std::vector<std::string>& extra, const std::string& root) {
+                    const std::vector<std::string>& extra, const std::string& root,
+                    const std::vector<pid_t>& peers = {}) {
   std::string dir = root + "/" + name;
   for (char& c : dir)
     if (c == ' ' || c == '[' || c == ']') c = '_';
@@ -375,10 +377,14 @@ CaseResult run_case(const std::string& name, const std::string& bin, const Opts&
   }
   double cpu0 = process_cpu_s(col.pid), self0 = self_cpu_s();
   auto threads0 = thread_cpu_s(col.pid);
+  double peers0 = 0;
+  for (pid_t p : peers) peers0 += process_cpu_s(p);
   auto drive_start = std::chrono::steady_clock::now();
   Result res = drive(port, reqs, o.conns, o.seconds, o.batch, o.fb, o.raw);
   double cpu_s = process_cpu_s(col.pid) - cpu0, client_s = self_cpu_s() - self0;
   auto threads1 = thread_cpu_s(col.pid);
+  double peers_s = -peers0;
+  for (pid_t p : peers) peers_s += process_cpu_s(p);
   // Scale path: how long until the joiner has applied every acknowledged batch to the joined log.
   char joiner_line[512] = "";
   if (name.rfind("jetstream", 0) == 0) {
@@ -444,6 +450,9 @@ CaseResult run_case(const std::string& name, const std::string& bin, const Opts&
                   1e6 / out.writer_cpu_us);
     std::printf("\n");
   }
+  if (!peers.empty())
+    std::printf("  %-20s the %zu nats-server nodes used %.2f CPU-s: %.1f us/outcome (not in the collector's figure)\n",
+                name.c_str(), peers.size(), peers_s, peers_s * 1e6 / std::max<double>(1, res.rows));
   std::fputs(joiner_line, stdout);
   std::fflush(stdout);
   col.stop();
@@ -528,8 +537,11 @@ int main(int argc, char** argv) {
                             sd + ".log");
       }
       std::this_thread::sleep_for(1500ms);
+      std::vector<pid_t> node_pids;
+      for (const auto& n : nodes) node_pids.push_back(n->pid);
       res["jetstream"][which] = run_case(label("jetstream", which), bin, o,
-                                         {"--storage", "jetstream", "--nats-urls", urls, "--nats-replicas", "3"}, root);
+                                         {"--storage", "jetstream", "--nats-urls", urls, "--nats-replicas", "3"}, root,
+                                         node_pids);
     }
   } else if (o.only.empty() || o.only == "jetstream") {
     std::printf("  jetstream  skipped: nats-server is not installed\n");
