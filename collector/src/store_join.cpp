@@ -37,6 +37,7 @@ bool SqliteStore::load_decision(const DecisionId& id, DecisionRow& row) {
   row.context.resize(static_cast<size_t>(nb) / sizeof(float));
   if (nb > 0) std::memcpy(row.context.data(), sqlite3_column_blob(q.s, 9), row.context.size() * sizeof(float));
   row.price = sqlite3_column_double(q.s, 10);
+  row.rowid = sqlite3_column_int64(q.s, 11);
   return true;
 }
 
@@ -65,7 +66,7 @@ void SqliteStore::join(DecisionRow& d, int64_t o_ts, bool converted, double reve
   finalize_bandit(d, reward);
   Stmt u(st_["dec_join"], db_);
   u.i(1, status).d(2, reward).i(3, o_ts).i(4, converted ? 1 : 0).d(5, revenue).d(6, margin).i(7, late ? 1 : 0)
-      .i(8, t).i(9, d.in_bandit ? 1 : 0).id(10, d.id).step();
+      .i(8, t).i(9, d.in_bandit ? 1 : 0).i(10, d.rowid).step();
   if (update_outcome_row) {
     Stmt o(st_["out_status"], db_);
     o.i(1, late ? kOutLate : kOutJoined).id(2, d.id).step();
@@ -118,6 +119,7 @@ void SqliteStore::apply_in_txn(const std::string& site, const std::string& hash,
     r.decisions.accepted++;
     DecisionRow row;
     row.id = d.id;
+    row.rowid = sqlite3_last_insert_rowid(db_);
     row.site = site;
     row.ts_ms = d.ts_ms;
     row.arm = d.arm;
@@ -131,7 +133,7 @@ void SqliteStore::apply_in_txn(const std::string& site, const std::string& hash,
       if (a.step()) {
         int64_t ats = sqlite3_column_int64(a.s, 0);
         Stmt u(st_["dec_shown"], db_);
-        u.i(1, ats).i(2, 0).id(3, d.id).step();
+        u.i(1, ats).i(2, 0).i(3, row.rowid).step();
         row.shown = true;
       }
     }
@@ -182,7 +184,7 @@ void SqliteStore::apply_in_txn(const std::string& site, const std::string& hash,
     row.shown = true;
     finalize_bandit(row, row.reward);
     Stmt u(st_["dec_shown"], db_);
-    u.i(1, a.ts_ms).i(2, row.in_bandit ? 1 : 0).id(3, a.id).step();
+    u.i(1, a.ts_ms).i(2, row.in_bandit ? 1 : 0).i(3, row.rowid).step();
   }
 }
 
@@ -203,7 +205,7 @@ size_t SqliteStore::sweep_in_txn(int64_t t) {
     row.reward = 0;
     finalize_bandit(row, 0.0);
     Stmt u(st_["dec_default"], db_);
-    u.i(1, t).i(2, row.in_bandit ? 1 : 0).id(3, id).step();
+    u.i(1, t).i(2, row.in_bandit ? 1 : 0).i(3, row.rowid).step();
   }
   Stmt e(st_["out_expire"], db_);
   e.i(1, t - opt_.reward_window_ms).step();

@@ -1,6 +1,10 @@
 // The joined log in SQLite (WAL, one file) with a single writer thread doing group commit:
 // many requests' rows go into one transaction, and each request's future resolves only after
-// that transaction has committed (synchronous=FULL: the WAL is fsync'ed at every commit).
+// that transaction has committed and the WAL has been fsync'ed (synchronous_full). The fsync is
+// the store's own (fdatasync of the -wal file after COMMIT; the connection runs
+// synchronous=NORMAL, which syncs at checkpoints only) and, with group commit, runs on a syncer
+// thread: the writer goes on with the next transaction while the last ones reach the disk, and a
+// request is answered once an fsync that began after its COMMIT has returned.
 #pragma once
 
 #include <condition_variable>
@@ -12,8 +16,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "disco/bandit.h"
@@ -80,6 +86,9 @@ struct StoreOptions {
   size_t max_pending_jobs = 4096;
   int64_t sweep_interval_ms = 1000;
   size_t sweep_max_rows = 20000;    // per transaction
+  // Makes the WAL durable (synchronous_full); 0 on success, else -1 with errno set. Default
+  // fdatasync(fd). Tests replace it to hold or fail the fsync.
+  std::function<int(int fd)> wal_sync;
   std::function<int64_t()> clock;   // Unix ms; default: system clock
   // The context feature set the edges compute (the runtime this collector links, by default):
   // statistics are kept apart per value, so a new feature set starts from fresh statistics.
@@ -140,7 +149,14 @@ class SqliteStore {
   void load_bandit();
   void publish_snapshot();
   void writer_loop();
+  void syncer_loop();
   void checkpoint_loop();
+  bool sync_wal(std::string& error);  // the WAL's fsync (synchronous_full), on db_mu_ or syncer thread
+  struct Done {                       // a committed job waiting for the fsync that makes it durable
+    std::unique_ptr<Job> job;
+    ApplyOutcome out;
+  };
+  void resolve(std::vector<Done>& done, const std::string& sync_error);
   int64_t now() const;
 
   StoreOptions opt_;
@@ -148,7 +164,7 @@ class SqliteStore {
   sqlite3* db_ = nullptr;
   sqlite3* ro_ = nullptr;  // a reader connection for counters()
   std::mutex ro_mu_;
-  std::map<std::string, sqlite3_stmt*> st_;
+  std::unordered_map<std::string_view, sqlite3_stmt*> st_;  // by name (string literals), looked up per row
   std::mutex db_mu_;  // one transaction at a time on db_
 
   std::map<BanditKey, BanditEntry> bandit_;
@@ -164,6 +180,14 @@ class SqliteStore {
   bool stopping_ = false;
   std::thread writer_;
   std::thread checkpointer_;
+
+  std::mutex wal_mu_;               // wal_fd_ (opened, checked and reopened by sync_wal)
+  int wal_fd_ = -1;                 // the -wal file, for the store's own fsync
+  std::mutex s_mu_;
+  std::condition_variable s_cv_;    // the syncer waits here
+  std::vector<Done> synq_;          // committed, not yet fsync'ed
+  bool s_stopping_ = false;
+  std::thread syncer_;
 };
 
 }  // namespace disco::collector
