@@ -23,7 +23,8 @@ int64_t system_now_ms() {
 }  // namespace
 
 SqliteStore::SqliteStore(StoreOptions opt, Metrics* metrics) : opt_(std::move(opt)), metrics_(metrics) {
-  if (!opt_.clock) opt_.clock = system_now_ms;
+  if (opt_.stream_fed) opt_.clock = [this] { return stream_clock_; };  // the stream's time (apply_stream)
+  else if (!opt_.clock) opt_.clock = system_now_ms;
   open();
 }
 
@@ -55,6 +56,7 @@ void SqliteStore::open() {
   exec_sql(db_, opt_.path, "PRAGMA mmap_size=268435456");
   open_schema(db_, opt_.path, opt_.context_version);
   prepare();
+  if (opt_.stream_fed) open_stream_position();
   load_bandit();
   if (sqlite3_open_v2(opt_.path.c_str(), &ro_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK)
     throw std::runtime_error(opt_.path + ": cannot open a reader connection");
@@ -103,6 +105,7 @@ void SqliteStore::prepare() {
        "ON CONFLICT(site, context_version, dim, arm) DO "
        "UPDATE SET n=excluded.n, reward_sum=excluded.reward_sum, A=excluded.A, b=excluded.b"},
       {"version_put", "UPDATE meta SET value=? WHERE key='bandit_version'"},
+      {"meta_put", "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value"},
   };
   for (const auto& [name, sql] : sqls) {
     sqlite3_stmt* s = nullptr;
@@ -115,6 +118,10 @@ void SqliteStore::prepare() {
 ApplyOutcome SqliteStore::apply(const std::string& site, const std::string& hash, const Batch& b) {
   std::lock_guard<std::mutex> lk(db_mu_);
   ApplyOutcome out;
+  if (opt_.stream_fed) {  // its rows would not be in the stream: the collectors' logs would differ
+    out.error = "apply: this store is fed by the stream only (apply_stream)";
+    return out;
+  }
   try {
     Stmt(st_["begin"], db_).step();
     apply_in_txn(site, hash, b, now(), out.result);
