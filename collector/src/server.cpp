@@ -202,7 +202,7 @@ struct Collector::Impl {
       replay.forget(sig_key);
       return reject(res, perr.too_large ? 413 : 400, perr.reason, perr.message, perr.field);
     }
-    std::string hash = sha256_hex(site->id + "\n" + body);
+    std::string hash = batch_id(site->id, *batch);  // the same for every resend (re-stamped sent_at_ms)
     metrics.add("disco_collector_batches_total", is_fb ? "format=\"flatbuffers\"" : "format=\"json\"");
     // 5. Durable storage, then the answer.
     if (js) return publish(res, *site, hash, *batch, is_fb ? body : encode_flatbuffers(*batch), sig_key);
