@@ -154,7 +154,7 @@ PublishResult JetStreamLog::publish(const std::string& site, const std::string& 
 }
 
 // The stream's clock: every collector publishes a tick (an empty message with header Disco-Tick)
-// each sweep_interval_ms, with message id "tick-<wall ms / interval>", so the fleet adds one tick
+// each sweep_interval_ms, with message id "tick-<interval>-<wall ms / interval>", so the fleet adds one tick
 // per interval however many collectors run. Readers close reward windows at ticks, at the
 // stream's time: the same windows close at the same stream position in every collector.
 void JetStreamLog::start_ticker() {
@@ -166,7 +166,7 @@ void JetStreamLog::start_ticker() {
     while (!im.stopping) {
       const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::system_clock::now().time_since_epoch()).count();
-      const std::string id = "tick-" + std::to_string(now / interval);
+      const std::string id = "tick-" + std::to_string(interval) + "-" + std::to_string(now / interval);
       natsMsg* msg = nullptr;
       if (natsMsg_Create(&msg, im.subject.c_str(), nullptr, nullptr, 0) == NATS_OK &&
           natsMsgHeader_Set(msg, "Disco-Tick", "1") == NATS_OK) {

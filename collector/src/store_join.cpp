@@ -83,7 +83,8 @@ void SqliteStore::apply_in_txn(const std::string& site, const std::string& hash,
         .i(7, static_cast<int64_t>(b.rows())).i(8, b.dropped_events).i(9, b.dropped_decisions)
         .i(10, b.dropped_outcomes).d(11, b.pass_probability).step();
     if (q.changes() == 0) {
-      // The very same batch (same site and bytes) was committed before: every row is a duplicate.
+      // The same batch (same batch id: site and content, collector/auth.h) was committed before:
+      // every row is a duplicate.
       r.batch_seen_before = true;
       r.events.duplicate = static_cast<uint32_t>(b.events.size());
       r.decisions.duplicate = static_cast<uint32_t>(b.decisions.size());

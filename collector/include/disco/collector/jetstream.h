@@ -1,6 +1,6 @@
 // The scale path: collectors publish each accepted batch (as a FlatBuffers EventBatch) to one
-// replicated JetStream stream, with the batch id (sha256 of site + body, the same for every resend
-// of the same bytes) as the message id: JetStream drops a second message with the same id inside
+// replicated JetStream stream, with the batch id (auth.h batch_id: the same for every resend of a
+// batch) as the message id: JetStream drops a second message with the same id inside
 // the stream's duplicate window, whichever collector sent it. Every collector reads the whole
 // stream, in order, into its own stream-fed SqliteStore (StoreOptions::stream_fed): its joined
 // log and bandit statistics are a function of the stream prefix it has read, so any collector
@@ -39,7 +39,7 @@ class JetStreamLog {
   // Starts the reader: an ordered consumer from `store`'s stream position + 1, applying the
   // messages in stream order (SqliteStore::apply_stream; `store` must be stream_fed).
   void start_joiner(SqliteStore* store);
-  // Starts publishing one tick per sweep_interval_ms (message id "tick-<wall ms / interval>", so
+  // Starts publishing one tick per sweep_interval_ms (message id "tick-<interval>-<wall ms / interval>", so
   // the fleet adds one per interval): the stream time at which readers close reward windows.
   void start_ticker();
   void stop();

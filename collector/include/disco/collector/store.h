@@ -101,7 +101,7 @@ struct StreamMessage {
   uint64_t seq = 0;     // stream sequence
   int64_t ts_ms = 0;    // the stream's timestamp of the message (Unix ms)
   std::string site;     // header Disco-Site
-  std::string batch_id; // header Nats-Msg-Id: sha256 of site + body, the batch's id
+  std::string batch_id; // header Nats-Msg-Id: the batch id (collector/auth.h batch_id)
   std::shared_ptr<const Batch> batch;  // null: a clock tick (closes the reward windows that passed)
 };
 
