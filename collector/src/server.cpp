@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include "disco/collector/store.h"
 #include "disco/disco.h"
 #include "disco/fleet_stats.h"
+#include "http_front.h"
 
 namespace disco::collector {
 namespace {
@@ -39,13 +41,6 @@ void json_error(httplib::Response& res, int status, const std::string& error, co
   res.status = status;
   res.set_content(j.dump(), "application/json");
 }
-
-// cpp-httplib 0.11 listens with a backlog of 5: a burst of new connections then loses SYNs and
-// the clients wait a second for the retransmit. Raise it after bind (listen() again is allowed).
-class HttpServer : public httplib::Server {
- public:
-  void widen_backlog(int n) { ::listen(svr_sock_, n); }
-};
 
 json counts(const KindCounts& k) { return {{"accepted", k.accepted}, {"duplicate", k.duplicate}}; }
 
@@ -77,6 +72,7 @@ struct Collector::Impl {
   ReplayCache replay;
   ParseLimits limits;
   HttpServer http;
+  std::unique_ptr<HttpFront> front;  // owns the connections; runs `http`'s routes on complete requests
   int port = 0;
 
   std::mutex bundle_mu;
@@ -111,6 +107,31 @@ struct Collector::Impl {
       if (cfg.jetstream_joiner) js->start_joiner(store.get());
     }
     routes();
+    front = std::make_unique<HttpFront>(
+        front_options(cfg), [this](FrontRequest& r) { return http.serve_buffered(r); },
+        FrontHooks{[this](const char* reason) {
+                     metrics.add("disco_collector_rejects_total", std::string("reason=\"") + reason + "\"");
+                   },
+                   [this](size_t conns, size_t bytes) {
+                     metrics.set_gauge("disco_collector_connections_open", static_cast<double>(conns));
+                     metrics.set_gauge("disco_collector_buffered_bytes", static_cast<double>(bytes));
+                   }});
+  }
+
+  static FrontOptions front_options(const Config& c) {
+    FrontOptions o;
+    o.max_connections = c.max_connections;
+    o.workers = c.http_threads;
+    o.idle_timeout_ms = c.idle_timeout_ms;
+    o.header_timeout_ms = c.header_timeout_ms;
+    o.read_timeout_ms = c.read_timeout_ms;
+    o.body_timeout_ms = c.body_timeout_ms;
+    o.write_timeout_ms = c.write_timeout_ms;
+    o.max_header_bytes = c.max_header_bytes;
+    o.max_body_bytes = c.max_body_bytes;
+    o.max_buffered_bytes = c.max_buffered_bytes;
+    o.keepalive_max = c.keepalive_max;
+    return o;
   }
 
   void reject(httplib::Response& res, int status, const std::string& reason, const std::string& error,
@@ -435,14 +456,11 @@ struct Collector::Impl {
       metrics.add("disco_collector_requests_total",
                   "path=\"" + path + "\",code=\"" + std::to_string(res.status) + "\"");
     });
-    int threads = cfg.http_threads;
-    http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+    // Connections, timeouts and worker threads are the front's (http_front.h); these only shape
+    // what cpp-httplib checks and writes (413 beyond the payload limit, the Keep-Alive header).
     http.set_payload_max_length(cfg.max_body_bytes);
-    http.set_read_timeout(std::chrono::milliseconds(cfg.read_timeout_ms));
-    http.set_write_timeout(std::chrono::milliseconds(cfg.read_timeout_ms));
     http.set_keep_alive_max_count(static_cast<size_t>(cfg.keepalive_max));
-    http.set_keep_alive_timeout(5);
-    http.set_tcp_nodelay(true);
+    http.set_keep_alive_timeout(static_cast<time_t>(std::max<int64_t>(1, cfg.idle_timeout_ms / 1000)));
   }
 };
 
@@ -469,10 +487,8 @@ int Collector::bind() {
   return im.port;
 }
 
-void Collector::serve() { impl_->http.listen_after_bind(); }
+void Collector::serve() { impl_->front->run(impl_->http.listen_socket()); }
 
-void Collector::stop() {
-  if (impl_->http.is_running()) impl_->http.stop();
-}
+void Collector::stop() { impl_->front->stop(); }
 
 }  // namespace disco::collector
