@@ -48,7 +48,7 @@ json counts(const KindCounts& k) { return {{"accepted", k.accepted}, {"duplicate
 
 // The JSON form of the statistics message (schemas/README.md). Each arm also repeats "dim" (as
 // before the message had it at the top) for readers of the older form.
-std::string fleet_stats_json(const disco::FleetStats& m, int64_t reward_window_ms) {
+std::string fleet_stats_json(const disco::FleetStats& m, int64_t reward_window_ms, int64_t stream_seq) {
   json arms = json::array();
   for (const disco::FleetArmStats& a : m.arms)
     arms.push_back({{"arm", a.arm}, {"dim", m.dim}, {"n", a.stats.n}, {"reward_sum", a.stats.reward_sum},
@@ -56,6 +56,7 @@ std::string fleet_stats_json(const disco::FleetStats& m, int64_t reward_window_m
   json j{{"version", m.version}, {"site", m.site}, {"context_version", m.context_version}, {"dim", m.dim},
          {"arms", std::move(arms)}};
   if (reward_window_ms > 0) j["reward_window_ms"] = reward_window_ms;
+  if (stream_seq >= 0) j["stream_seq"] = stream_seq;
   return j.dump();
 }
 
@@ -97,10 +98,12 @@ struct Collector::Impl {
     so.max_pending_jobs = cfg.max_pending_jobs;
     so.sweep_interval_ms = cfg.sweep_interval_ms;
     so.context_version = cfg.context_version;
+    so.stream_fed = cfg.storage == "jetstream";  // every collector derives its state from the stream
     store = std::make_unique<SqliteStore>(so, &metrics);
     store->start();
     if (cfg.storage == "jetstream") {
       js = std::make_unique<JetStreamLog>(cfg, &metrics);
+      js->start_ticker();
       if (cfg.jetstream_joiner) js->start_joiner(store.get());
     }
     routes();
@@ -220,7 +223,7 @@ struct Collector::Impl {
       replay.forget(sig_key);
       return reject(res, perr.too_large ? 413 : 400, perr.reason, perr.message, perr.field);
     }
-    std::string hash = sha256_hex(site->id + "\n" + body);
+    std::string hash = batch_id(site->id, *batch);  // the same for every resend (re-stamped sent_at_ms)
     metrics.add("disco_collector_batches_total", is_fb ? "format=\"flatbuffers\"" : "format=\"json\"");
     // 5. Durable storage, then the answer.
     if (js) return publish(res, *site, hash, *batch, is_fb ? body : encode_flatbuffers(*batch), sig_key);
@@ -323,7 +326,11 @@ struct Collector::Impl {
         return reject(res, 400, "bad_dim", "dim must be an integer in 1.." + std::to_string(disco::kMaxBanditDim), "dim");
       dim = d;
     }
+    if (js && !cfg.jetstream_joiner)
+      return reject(res, 503, "no_stream_reader",
+                    "this collector does not read the stream (jetstream_joiner = false): ask one that does");
     auto snap = store->bandit();
+    if (js) res.set_header("X-Disco-Stream-Seq", std::to_string(snap->stream_seq));
     if (dim < 0) dim = bundle_bandit_dim();
     if (dim < 0) dim = most_observed_dim(*snap, site->id, cfg.context_version);
     if (dim <= 0) dim = static_cast<int>(disco::kContextDim);
@@ -341,7 +348,8 @@ struct Collector::Impl {
       res.set_content(reinterpret_cast<const char*>(fb.data()), fb.size(), kBanditStatsType);
       return;
     }
-    res.set_content(fleet_stats_json(m, cfg.reward_window_ms), "application/json");
+    res.set_content(fleet_stats_json(m, cfg.reward_window_ms, js ? static_cast<int64_t>(snap->stream_seq) : -1),
+                    "application/json");
   }
 
   // The published bundle's bytes and strong ETag (re-read when its mtime or size changes); false
@@ -413,6 +421,7 @@ struct Collector::Impl {
       bool ok = !js || js->connected();
       json j{{"status", ok ? "ok" : "degraded"}, {"storage", cfg.storage}, {"pending_jobs", store->pending_jobs()}};
       if (js) j["nats_connected"] = js->connected();
+      if (js) j["stream_seq"] = js->applied_seq();
       res.status = ok ? 200 : 503;
       res.set_content(j.dump(), "application/json");
     });

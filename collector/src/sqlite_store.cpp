@@ -29,7 +29,8 @@ SqliteStore::SqliteStore(StoreOptions opt, Metrics* metrics) : opt_(std::move(op
   // Only possible before SQLite initializes (later calls return SQLITE_MISUSE and change nothing).
   static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   (void)memstatus_off;
-  if (!opt_.clock) opt_.clock = system_now_ms;
+  if (opt_.stream_fed) opt_.clock = [this] { return stream_clock_; };  // the stream's time (apply_stream)
+  else if (!opt_.clock) opt_.clock = system_now_ms;
   if (!opt_.wal_sync) opt_.wal_sync = [](int fd) { return ::fdatasync(fd); };
   open();
 }
@@ -70,6 +71,7 @@ void SqliteStore::open() {
     if (!sync_wal(err)) throw std::runtime_error(opt_.path + ": " + err);
   }
   prepare();
+  if (opt_.stream_fed) open_stream_position();
   load_bandit();
   if (sqlite3_open_v2(opt_.path.c_str(), &ro_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK)
     throw std::runtime_error(opt_.path + ": cannot open a reader connection");
@@ -118,6 +120,7 @@ void SqliteStore::prepare() {
        "ON CONFLICT(site, context_version, dim, arm) DO "
        "UPDATE SET n=excluded.n, reward_sum=excluded.reward_sum, A=excluded.A, b=excluded.b"},
       {"version_put", "UPDATE meta SET value=? WHERE key='bandit_version'"},
+      {"meta_put", "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value"},
   };
   for (const auto& [name, sql] : sqls) {
     sqlite3_stmt* s = nullptr;
@@ -130,6 +133,10 @@ void SqliteStore::prepare() {
 ApplyOutcome SqliteStore::apply(const std::string& site, const std::string& hash, const Batch& b) {
   std::lock_guard<std::mutex> lk(db_mu_);
   ApplyOutcome out;
+  if (opt_.stream_fed) {  // its rows would not be in the stream: the collectors' logs would differ
+    out.error = "apply: this store is fed by the stream only (apply_stream)";
+    return out;
+  }
   try {
     Stmt(st_["begin"], db_).step();
     apply_in_txn(site, hash, b, now(), out.result);

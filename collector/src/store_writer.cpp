@@ -192,13 +192,15 @@ void SqliteStore::writer_loop() {
     bool do_sweep = false;
     {
       std::unique_lock<std::mutex> lk(q_mu_);
-      q_cv_.wait_until(lk, next_sweep, [&] { return stopping_ || !queue_.empty(); });
+      // Stream mode: the windows close at the stream's ticks (apply_stream), never on this timer.
+      if (opt_.stream_fed) q_cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+      else q_cv_.wait_until(lk, next_sweep, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_ && queue_.empty()) break;
       while (!queue_.empty() && jobs.size() < opt_.group_commit_max_jobs) {
         jobs.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      if (std::chrono::steady_clock::now() >= next_sweep) {
+      if (!opt_.stream_fed && std::chrono::steady_clock::now() >= next_sweep) {
         do_sweep = true;
         next_sweep = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.sweep_interval_ms);
       }

@@ -68,7 +68,11 @@ struct BanditEntry {
 using BanditKey = std::tuple<std::string, int, int, int>;  // site, context_version, dim, arm
 
 struct BanditSnapshot {
+  // The statistics version (the ETag): bumped by every commit that changed them; in stream mode
+  // (StoreOptions::stream_fed) the stream sequence of the last message that changed them.
   int64_t version = 0;
+  // Stream mode: the stream sequence these statistics are the state after (0 otherwise).
+  uint64_t stream_seq = 0;
   std::map<BanditKey, std::shared_ptr<const BanditEntry>> arms;  // ordered: one site's arms are adjacent
 };
 
@@ -93,6 +97,37 @@ struct StoreOptions {
   // The context feature set the edges compute (the runtime this collector links, by default):
   // statistics are kept apart per value, so a new feature set starts from fresh statistics.
   int context_version = static_cast<int>(disco::kContextVersion);
+  // Stream mode (storage = jetstream): the store is fed only by apply_stream(), in stream order,
+  // and its clock is the stream's (the timestamps of the messages), not the system clock; windows
+  // close at the stream's tick messages, never on the writer's timer. Its joined log and bandit
+  // statistics are then a function of the stream prefix: every collector that has read the stream
+  // up to sequence S holds the same ones. Opening a store that other writes fed is refused.
+  bool stream_fed = false;
+};
+
+// One message of the JetStream stream (collector/src/jetstream.cpp reads them in stream order).
+struct StreamMessage {
+  uint64_t seq = 0;     // stream sequence
+  int64_t ts_ms = 0;    // the stream's timestamp of the message (Unix ms)
+  std::string site;     // header Disco-Site
+  std::string batch_id; // header Nats-Msg-Id: the batch id (collector/auth.h batch_id)
+  std::shared_ptr<const Batch> batch;  // null: a clock tick (closes the reward windows that passed)
+};
+
+// Where a stream-fed store stands: the last stream sequence applied (committed with its rows),
+// the stream clock (the largest message timestamp so far) and the sequence of the last message
+// that changed the bandit statistics.
+struct StreamPosition {
+  uint64_t seq = 0;
+  int64_t clock_ms = 0;
+  uint64_t stats_seq = 0;
+};
+
+struct StreamApplyCounts {
+  uint64_t batches = 0;     // batches applied
+  uint64_t duplicates = 0;  // batches whose id was already in the joined log (a resend the stream kept twice)
+  uint64_t ticks = 0;
+  uint64_t skipped = 0;     // at or below the stored position (read again after a restart)
 };
 
 struct StoreCounters {
@@ -121,6 +156,13 @@ class SqliteStore {
   std::future<ApplyOutcome> submit(std::string site, std::string batch_hash, std::shared_ptr<const Batch> b);
   size_t pending_jobs() const;
 
+  // Stream mode: applies `msgs` (ascending stream sequence) in one transaction, each at the
+  // stream clock max(clock, msg.ts_ms): a batch through the same join as apply(), a tick by the
+  // sweep; messages at or below the stored position are skipped. The new position is committed
+  // with the rows, so a crash between the two never applies a message twice or loses one.
+  ApplyOutcome apply_stream(const std::vector<StreamMessage>& msgs, StreamApplyCounts* counts = nullptr);
+  StreamPosition stream_position() const;
+
   std::shared_ptr<const BanditSnapshot> bandit() const;
   StoreCounters counters();  // reads the database (own connection)
   const StoreOptions& options() const { return opt_; }
@@ -148,6 +190,7 @@ class SqliteStore {
   void flush_bandit();
   void load_bandit();
   void publish_snapshot();
+  void open_stream_position();
   void writer_loop();
   void syncer_loop();
   void checkpoint_loop();
@@ -170,6 +213,10 @@ class SqliteStore {
   std::map<BanditKey, BanditEntry> bandit_;
   std::vector<BanditKey> dirty_;
   int64_t bandit_version_ = 0;
+  int64_t next_version_ = -1;   // stream mode: the version the next flush/publish writes
+  StreamPosition pos_;          // stream mode: committed position (db_mu_)
+  mutable std::mutex pos_mu_;   // guards pos_ for stream_position()
+  int64_t stream_clock_ = 0;    // stream mode: what now() returns inside a transaction
   mutable std::mutex snap_mu_;
   std::shared_ptr<const BanditSnapshot> snapshot_;
 
