@@ -97,17 +97,19 @@ export interface DiscoOptions {
   unsafeSkipVerify?: boolean;
   /** decision randomness seed (64-bit); random when absent */
   seed?: bigint | number | string;
-  /** hashed shopper key (64-bit) ... */
+  /** hashed shopper key (64-bit), e.g. userKeyOf(id, secret salt) computed by your server ... */
   userKey?: bigint | number | string;
-  /** ... or a shopper id, hashed with FNV-1a 64 over its UTF-8 bytes */
+  /** ... or a shopper id (also sent as user_id), hashed into the user key with userKeySalt (userKeyOf) */
   userId?: string;
+  /** the site's salt (>= 16 bytes) for userId: required with it; in a page it is readable, so not secret-grade (README, "User keys") */
+  userKeySalt?: string | Bytes | CryptoKey;
   sessionId?: string;
   mode?: Mode;
   policyVersion?: string;
   maxPendingDecisions?: number;
-  /** HMAC secret: offer() then returns a signed token (server-side use only; never ship it to a browser) */
+  /** HMAC secret: offer() then returns a signed token (server-side use only: refused in a page) */
   tokenSecret?: string | Bytes | CryptoKey;
-  /** collector transport; `events: true` also sends tracked events; no url = no collector */
+  /** collector transport: a page gives `writeKey` (a `key` is refused there), a server `key`; `events: true` also sends tracked events (off by default); no url = no collector */
   collector?: CollectorOptions;
   /** A/B holdout (see HoldoutOptions) */
   holdout?: HoldoutOptions;
@@ -228,7 +230,9 @@ export declare function verifyBundle(bundle: Bytes, publicKey: PublicKeyInput, o
 export declare function readBundleHeader(bundle: Bytes): BundleHeader;
 /** Whether this engine validates WebAssembly SIMD128. */
 export declare function hasSimd(): boolean;
-/** FNV-1a 64 of a string's UTF-8 bytes (how userId becomes a user key). */
+/** FNV-1a 64 of a string's UTF-8 bytes (the holdout salt's hash). */
 export declare function fnv1a64(s: string): bigint;
+/** A shopper id's user key: the first 8 bytes (big-endian) of HMAC-SHA-256(salt, UTF-8 id); salt >= 16 bytes. */
+export declare function userKeyOf(userId: string, salt: string | Bytes | CryptoKey, options?: { crypto?: Crypto }): Promise<bigint>;
 /** Newest bundle schema major this SDK reads. */
 export declare const SCHEMA_MAJOR: number;

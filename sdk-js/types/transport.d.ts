@@ -3,8 +3,10 @@ import type { StorageLike } from './index.js';
 export interface TransportOptions {
   /** collector endpoint (POST) */
   url: string;
-  /** the site's HMAC secret */
-  key: string | Uint8Array;
+  /** the site's HMAC secret (servers, edge workers): signs every batch */
+  key?: string | Uint8Array;
+  /** instead of key, in a page: the site's public write key, sent as x-disco-write-key (nothing is signed) */
+  writeKey?: string;
   /** sent as x-disco-key; default: first 16 hex chars of SHA-256(key) */
   keyId?: string;
   senderId?: string;
