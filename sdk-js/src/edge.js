@@ -98,7 +98,7 @@ export function createEdgeHandler(o = {}) {
       throw new DiscoError('INVALID_ARGUMENT', 'tokenSecret resolved to nothing: set the secret the tokenSecret option reads (e.g. env.TOKEN_SECRET)');
     }
     secret = tokenSecretBytes(secret); // too short: refused here; bytes: the imported key is cached
-    const cookieKey = await derivedKey(secret, 'disco/edge-cookie', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt'], cryptoImpl);
+    const cookieKey = await derivedKey(secret, 'disco/cookie', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt'], cryptoImpl);
     const us = await resolve(o.userKeySalt, env);
     const userSalt = us != null ? tokenSecretBytes(us, 'userKeySalt') : await derivedKey(secret, 'disco/user-key', { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign'], cryptoImpl);
     const holdoutOpt = await resolve(o.holdout, env);
@@ -198,11 +198,8 @@ export function createEdgeHandler(o = {}) {
       await s.kv.put(`disco:session:${toHex(ses.sid)}`, b64urlEncode(state), { expirationTtl: ttlS });
       value = await sealCookie(ses.sid, s.cookieKey, now(), cryptoImpl);
     } else {
-      const state = ses.session.saveCompact(); // compact state (format 3), bounded: checked at init
-      const both = new Uint8Array(16 + state.length);
-      both.set(ses.sid, 0);
-      both.set(state, 16);
-      value = await sealCookie(both, s.cookieKey, now(), cryptoImpl);
+      // compact state (format 3), bounded: checked at init
+      value = await sealCookie(new Uint8Array([...ses.sid, ...ses.session.saveCompact()]), s.cookieKey, now(), cryptoImpl);
     }
     return `${cookieName}=${value}; Path=/; Max-Age=${ttlS}; HttpOnly; Secure; SameSite=Lax`;
   }

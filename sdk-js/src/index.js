@@ -3,7 +3,7 @@
 import { DiscoError } from './errors.js';
 import { Engine, BundleRef, RuntimeRef, EVENT_TYPES, MODES, guardrailNames, indices, named } from './engine.js';
 import { readBundleHeader, readModelSummary, verifyBundle, SCHEMA_MAJOR } from './bundle.js';
-import { Transport } from './transport.js';
+import { Transport, WriteKeyTransport } from './transport.js';
 import { signOfferToken, verifyOfferToken, tokenSecretBytes, userKeyOf } from './token.js';
 import { fnv1a64, toU64, toBytes, randomBytes, typeName, utf8, fromUtf8, decisionIdFromHex, collectorOptions } from './util.js';
 import { hasSimd } from './wasm.js';
@@ -11,7 +11,7 @@ import { decisionRecord, eventRecord, outcomeRecord, wireUserId } from './wire.j
 import { parseHoldout, inHoldout, holdoutDecision } from './holdout.js';
 import { FleetSync } from './sync.js';
 
-export { DiscoError, Engine, Transport, signOfferToken, verifyOfferToken, verifyBundle, readBundleHeader, hasSimd, fnv1a64, userKeyOf, SCHEMA_MAJOR };
+export { DiscoError, Engine, Transport, WriteKeyTransport, signOfferToken, verifyOfferToken, verifyBundle, readBundleHeader, hasSimd, fnv1a64, userKeyOf, SCHEMA_MAJOR };
 
 const STATE_MAGIC = 0x53435344; // "DSCS" little-endian
 const STATE_VERSION = 1;
@@ -21,7 +21,8 @@ function randomU64(cryptoImpl) {
   return new DataView(b.buffer).getBigUint64(0, true);
 }
 
-const EMPTY_FLUSH = Object.freeze({ ok: true, sent: 0, queued: 0, dropped: 0, droppedByKind: Object.freeze({ events: 0, decisions: 0, outcomes: 0, activations: 0 }), error: null });
+// pure: not kept in the edge build, which imports normalizeEvent from here
+const EMPTY_FLUSH = /* @__PURE__ */ Object.freeze({ ok: true, sent: 0, queued: 0, dropped: 0, droppedByKind: /* @__PURE__ */ Object.freeze({ events: 0, decisions: 0, outcomes: 0, activations: 0 }), error: null });
 
 /** Validates an event; returns { itemId, type, ts, price, quantity } with defaults applied. */
 export function normalizeEvent(event, now) {
@@ -155,7 +156,7 @@ export class Disco {
       this.inHoldout = inHoldout(this.holdout, this.userKey);
       const c = collectorOptions(o.collector);
       this.sendEvents = !!c?.events;
-      this.transport = o.transport ?? (c ? new Transport({ ...c, storage: o.storage ?? c.storage, crypto: o.crypto }) : null);
+      this.transport = o.transport ?? (c ? new (c.writeKey ? WriteKeyTransport : Transport)({ ...c, storage: o.storage ?? c.storage, crypto: o.crypto }) : null);
       this._bundleBytes = bundleBytes ?? null;
       if (o.sync) {
         this._fleet = new FleetSync(o.sync, {

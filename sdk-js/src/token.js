@@ -85,21 +85,19 @@ export async function userKeyOf(userId, salt, { crypto: c } = {}) {
   return new DataView(await subtleOf(c).sign('HMAC', await hmacKey(salt, c, 'userKeySalt'), utf8(String(userId)))).getBigUint64(0);
 }
 
-/** A key for one use (`info`), derived from a secret (>= 16 bytes) with HKDF-SHA-256. */
+/** A key for one use (`info`), derived from a secret's bytes (tokenSecretBytes) with HKDF-SHA-256. */
 export async function derivedKey(secret, info, alg, uses, c) {
   const s = subtleOf(c);
-  return s.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: utf8(info) },
-    await s.importKey('raw', tokenSecretBytes(secret), 'HKDF', false, ['deriveKey']), alg, false, uses);
+  return s.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(), info: utf8(info) },
+    await s.importKey('raw', secret, 'HKDF', false, ['deriveKey']), alg, false, uses);
 }
 
 // Session cookies: "c1." + base64url(12-byte IV | AES-256-GCM(seconds when sealed, u32 BE | bytes) | 16-byte tag).
 const GCM = (iv) => ({ name: 'AES-GCM', iv });
 /** Encrypts and authenticates bytes for a cookie, stamped with the time (ms) `now`. */
 export async function sealCookie(bytes, key, now, c) {
-  const iv = randomBytes(12, c), p = new Uint8Array(4 + bytes.length);
-  new DataView(p.buffer).setUint32(0, now / 1000);
-  p.set(bytes, 4);
-  return 'c1.' + b64urlEncode(new Uint8Array([...iv, ...new Uint8Array(await subtleOf(c).encrypt(GCM(iv), key, p))]));
+  const iv = randomBytes(12, c), t = now / 1000;
+  return 'c1.' + b64urlEncode(new Uint8Array([...iv, ...new Uint8Array(await subtleOf(c).encrypt(GCM(iv), key, new Uint8Array([t >>> 24, t >> 16, t >> 8, t, ...bytes])))]));
 }
 /** The bytes of a cookie sealed by sealCookie, or null: malformed, tampered, another key, or sealed more than maxAgeS ago. */
 export async function openCookie(value, key, now, maxAgeS, c) {

@@ -16,14 +16,12 @@ export class Transport {
   /**
    * @param {object} o
    * @param {string} o.url collector endpoint (POST)
-   * @param {string|Uint8Array} [o.key] shared HMAC secret of the site (servers, edge workers)
+   * @param {string|Uint8Array} o.key shared HMAC secret of the site
    * @param {string} [o.keyId] sent as x-disco-key (default: first 16 hex of SHA-256(key))
-   * @param {string} [o.writeKey] the site's public write key, instead of key (browsers): sent as x-disco-write-key, nothing signed
    */
   constructor(o) {
     if (!o || typeof o.url !== 'string' || !o.url) throw new DiscoError('INVALID_ARGUMENT', 'collector.url is required');
-    this.writeKey = o.writeKey;
-    if (!this.writeKey && (o.key === undefined || o.key === null || o.key === '')) throw new DiscoError('INVALID_ARGUMENT', 'collector.writeKey (a page) or collector.key (a server) is required');
+    if (o.key === undefined || o.key === null || o.key === '') throw new DiscoError('INVALID_ARGUMENT', 'collector.key is required');
     this.url = o.url;
     this.key = typeof o.key === 'string' ? utf8(o.key) : o.key;
     this.keyId = o.keyId;
@@ -195,7 +193,6 @@ export class Transport {
   }
 
   async _headers(body, ts) {
-    if (this.writeKey) return { 'x-disco-write-key': this.writeKey };
     const subtle = subtleOf(this.crypto);
     if (!this._hmac) {
       this._hmac = await subtle.importKey('raw', this.key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
@@ -242,13 +239,15 @@ export class Transport {
       return 'retry';
     }
     const hint = res.status === 404 ? ' (the collector takes batches at POST <collector>/v1/events: check collector.url)'
-      : res.status === 401 ? this.writeKey ? ' (check collector.writeKey: the site\'s write key)' : ' (check collector.key, the site secret, and collector.keyId: the collector\'s API key for the site, by default the first 16 hex chars of SHA-256(secret))'
-        : '';
+      : res.status === 401 ? this._hint ?? ' (check collector.key, the site secret, and collector.keyId: the collector\'s API key for the site, by default the first 16 hex chars of SHA-256(secret))' : '';
     const err = new DiscoError('REJECTED', `collector rejected batch ${batch.seq} (${batch._n} records, dropped) with HTTP ${res.status} at POST ${this.url}${bodyText ? `: ${bodyText}` : ''}${hint}`, { status: res.status });
     this._warnOnce('rejected', err.message);
     this._report(err);
     return err;
   }
+
+  // the auth of a beacon, in its query string (it cannot set headers)
+  _query(h, ts) { return `disco_key=${encodeURIComponent(h['x-disco-key'])}&disco_ts=${ts}&disco_sig=${h['x-disco-signature']}`; }
 
   /** Page hiding: hand everything to navigator.sendBeacon (auth in the query string, see README). */
   async flushBeacon() {
@@ -262,7 +261,7 @@ export class Transport {
       const body = JSON.stringify(b);
       const h = await this._headers(body, ts);
       const sep = this.url.includes('?') ? '&' : '?';
-      const url = this.url + sep + (this.writeKey ? `disco_write_key=${encodeURIComponent(this.writeKey)}` : `disco_key=${encodeURIComponent(h['x-disco-key'])}&disco_ts=${ts}&disco_sig=${h['x-disco-signature']}`);
+      const url = this.url + sep + this._query(h, ts);
       let ok = false;
       try { ok = this.sendBeacon(url, new Blob([body], { type: 'text/plain;charset=UTF-8' })); } catch { ok = false; }
       if (!ok) { all = false; break; }
@@ -323,4 +322,20 @@ export class Transport {
     }
     this._persist();
   }
+}
+
+/**
+ * A page's transport (Disco's `collector.writeKey`): the site's public write key instead of its
+ * secret, sent as x-disco-write-key (beacons: disco_write_key=), nothing signed; a page has no secret
+ * to sign with (collector/PROTOCOL.md, "Who may send what"). Not in the edge build.
+ */
+export class WriteKeyTransport extends Transport {
+  constructor(o) {
+    if (!o?.writeKey) throw new DiscoError('INVALID_ARGUMENT', 'collector.writeKey (the site\'s public write key) is required');
+    super({ ...o, key: o.writeKey });
+    this.writeKey = o.writeKey;
+    this._hint = ' (check collector.writeKey: the site\'s write key)';
+  }
+  async _headers() { return { 'x-disco-write-key': this.writeKey }; }
+  _query() { return `disco_write_key=${encodeURIComponent(this.writeKey)}`; }
 }

@@ -1,7 +1,7 @@
 // @disco/sdk: hand-written types. tests/sdk/types.test.mjs checks that every value declared here is
 // exported by the module and vice versa.
 import type { Transport, TransportOptions, FlushResult } from './transport.js';
-export { Transport, TransportOptions, FlushResult } from './transport.js';
+export { Transport, TransportOptions, FlushResult, WriteKeyTransport, WriteKeyTransportOptions } from './transport.js';
 export { signOfferToken, verifyOfferToken, OfferClaims } from './token.js';
 
 export type Bytes = ArrayBuffer | Uint8Array;
@@ -62,7 +62,11 @@ export interface SyncResult {
 }
 
 /** Collector transport options as Disco and createEdgeHandler take them: no url = no collector. */
-export type CollectorOptions = Omit<TransportOptions, 'crypto' | 'storage' | 'url'> & {
+export type CollectorOptions = Omit<TransportOptions, 'crypto' | 'storage' | 'url' | 'key'> & {
+  /** the site secret (servers, edge workers): signs every batch; refused in a page */
+  key?: string | Uint8Array;
+  /** a page: the site's public write key instead (WriteKeyTransport; nothing signed) */
+  writeKey?: string;
   /** POST endpoint, e.g. http://127.0.0.1:8787/v1/events; absent or empty: no collector */
   url?: string;
   /** also send tracked events (needed for retraining from the collector's export) */

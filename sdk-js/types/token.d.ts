@@ -11,8 +11,8 @@ export declare function tokenSecretBytes(secret: string | Bytes | CryptoKey, wha
 export declare function hmacKey(secret: string | Bytes | CryptoKey, crypto?: Crypto, what?: string): Promise<CryptoKey>;
 /** A shopper id's user key: the first 8 bytes (big-endian) of HMAC-SHA-256(salt, UTF-8 id). */
 export declare function userKeyOf(userId: string, salt: string | Bytes | CryptoKey, options?: { crypto?: Crypto }): Promise<bigint>;
-/** A key for one use (`info`) derived from a secret (>= 16 bytes) with HKDF-SHA-256 (empty salt). */
-export declare function derivedKey(secret: string | Bytes, info: string, algorithm: AesKeyGenParams | HmacImportParams, uses: KeyUsage[], crypto?: Crypto): Promise<CryptoKey>;
+/** A key for one use (`info`) derived from a secret's bytes (tokenSecretBytes: >= 16) with HKDF-SHA-256 (empty salt). */
+export declare function derivedKey(secret: Uint8Array, info: string, algorithm: AesKeyGenParams | HmacImportParams, uses: KeyUsage[], crypto?: Crypto): Promise<CryptoKey>;
 /** "c1." + base64url(IV | AES-GCM(time sealed | bytes) | tag): the edge's session cookies. */
 export declare function sealCookie(bytes: Uint8Array, key: CryptoKey, nowMs: number, crypto?: Crypto): Promise<string>;
 /** The sealed bytes, or null when malformed, tampered with, sealed with another key, or sealed more than maxAgeS ago. */
