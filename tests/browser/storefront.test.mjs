@@ -1,4 +1,4 @@
-// The storefront in Debian's headless chromium: served by one collector (demo/serve.sh), the SDK and
+// The storefront in Debian's headless chromium: served by demo/serve.sh (the edge worker in front of one collector), the SDK and
 // disco.wasm run in the page, recommendations and a personal offer appear, a purchase's token is
 // verified by the C++ checkout and its outcome lands in the collector's store; a tampered bundle is
 // refused and the store keeps working at list prices. Screenshots: build/browser-screenshots/.
