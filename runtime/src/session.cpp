@@ -220,11 +220,11 @@ disco_status disco_observe(disco_session* s, const disco_event* ev) DISCO_NOEXCE
     if (!s->runtime) return fail(DISCO_ERR_STATE, "disco_observe: the session's runtime was freed");
     const disco_bundle* b = s->runtime->bundle;
     if (ev->item >= b->n)
-      return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_observe: item index " + std::to_string(ev->item) +
-                                              " is beyond the catalog (" + std::to_string(b->n) + " items)");
+      return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_observe: item index ", ev->item, " is beyond the catalog (", b->n,
+                  " items)");
     if (ev->type > DISCO_EVENT_PURCHASE)
-      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_observe: event type " + std::to_string(ev->type) +
-                                                  " is not one of view=0, click=1, cart=2, remove=3, purchase=4");
+      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_observe: event type ", ev->type,
+                  " is not one of view=0, click=1, cart=2, remove=3, purchase=4");
     if (std::isnan(ev->price) || std::isinf(ev->price))
       return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_observe: price is not finite");
     session_step(s, *ev);
