@@ -122,12 +122,12 @@ for (const b of ['simd', 'plain']) {
   console.log(`  wasm ${b.padEnd(5)} C ABI loop (same as native)       ${fmt(r.raw.p50)} ${fmt(r.raw.p99)} ${ratio(r.raw.p50)}`);
   console.log(`  wasm ${b.padEnd(5)} SDK track+recommend+offerSync     ${fmt(r.sdk.p50)} ${fmt(r.sdk.p99)} ${ratio(r.sdk.p50)}`);
 }
-// (disco_rank is native only: the SDK's rank() is recommend over the catalog, restricted in JS)
 console.log('rank a page\'s candidates vs recommend top-10      p50 us   p99 us');
 for (const b of ['simd', 'plain']) {
-  const { raw, sdk } = results[b];
-  for (const [what, q] of [['C ABI recommend top-10', raw.recommend], ['SDK recommend top-10', sdk.recommend], ['SDK rank 50 candidates', sdk.rank50], ['SDK rank 500 candidates', sdk.rank500]]) {
-    console.log(`  wasm ${b.padEnd(5)} ${what.padEnd(28)}${fmt(q.p50)} ${fmt(q.p99)}`);
+  for (const [where, r] of [['C ABI', results[b].raw], ['SDK  ', results[b].sdk]]) {
+    for (const [what, q] of [['recommend top-10', r.recommend], ['rank 50 candidates', r.rank50], ['rank 500 candidates', r.rank500]]) {
+      console.log(`  wasm ${b.padEnd(5)} ${where} ${what.padEnd(22)}   ${fmt(q.p50)} ${fmt(q.p99)}`);
+    }
   }
 }
 console.log(`cold start, bytes -> first decision, Disco.create path (median of 9 fresh processes): simd ${results.simd.coldMs.toFixed(2)} ms, plain ${results.plain.coldMs.toFixed(2)} ms`);

@@ -12,14 +12,18 @@ const micros = globalThis.process?.hrtime?.bigint ? (a, b) => Number(b - a) / 10
 
 export const pct = (a, p) => a[Math.min(a.length - 1, Math.floor(a.length * p))];
 
-export function rawLoop(engine, bundleBytes, ITERS, { warmup = 1000 } = {}) {
+export function rawLoop(engine, bundleBytes, ITERS, { warmup = 1000, rank = true } = {}) {
   const bundle = new BundleRef(engine, bundleBytes);
   const rt = new RuntimeRef(engine, bundle, { seed: 1n, mode: 0 });
   const x = engine.x;
   const n = bundle.info.nItems;
   let s = rt.createSession(1n);
   const ev = x.dw_alloc(24), top = x.dw_alloc(40), sc = x.dw_alloc(40), nOut = x.dw_alloc(4), args = x.dw_alloc(24), offer = x.dw_alloc(120);
-  const us = new Float64Array(ITERS), rec = new Float64Array(ITERS);
+  const us = new Float64Array(ITERS), rec = new Float64Array(ITERS), r50 = new Float64Array(ITERS), r500 = new Float64Array(ITERS);
+  // disco_rank of a page's 50 / 500 candidates, timed after each decision (not part of it; rank: false
+  // leaves it out, as `disco bench` does)
+  const cand = x.dw_alloc(2000), rItems = x.dw_alloc(2000), rScores = x.dw_alloc(2000);
+  for (let j = 0; j < 500; j++) engine._view().setUint32(cand + 4 * j, (j * 40503 + 7) % n, true);
   let sink = 0;
   for (let i = -warmup; i < ITERS; i++) {
     const item = Number((BigInt(i + 1000) * 2654435761n) % BigInt(n));
@@ -36,13 +40,23 @@ export function rawLoop(engine, bundleBytes, ITERS, { warmup = 1000 } = {}) {
     dv2.setBigInt64(args, ts, true); dv2.setBigUint64(args + 8, 0n, true); dv2.setBigUint64(args + 16, 0n, true);
     x.dw_offer_make(s.ptr, dv2.getUint32(top, true), args, offer);
     const t1 = clock();
+    let t2 = t1, t3 = t1;
+    if (rank) {
+      x.disco_rank(s.ptr, cand, 50, 0, rItems, rScores, nOut);
+      t2 = clock();
+      x.disco_rank(s.ptr, cand, 500, 0, rItems, rScores, nOut);
+      t3 = clock();
+    }
     sink += engine._view().getUint32(offer + 20, true);
-    if (i >= 0) { us[i] = micros(t0, t1); rec[i] = micros(ta, tb); }
+    if (i >= 0) {
+      us[i] = micros(t0, t1); rec[i] = micros(ta, tb);
+      r50[i] = micros(t1, t2); r500[i] = micros(t2, t3);
+    }
     if ((i + 1000) % 64 === 63) { s.free(); s = rt.createSession(BigInt(i + 2000)); }
   }
   const p = (a) => { a.sort(); return { p50: pct(a, 0.5), p99: pct(a, 0.99) }; };
   s.free(); rt.free(); bundle.free();
-  return { ...p(us), recommend: p(rec), sink };
+  return { ...p(us), recommend: p(rec), ...(rank ? { rank50: p(r50), rank500: p(r500) } : {}), sink };
 }
 
 // ---- the SDK's public path: track(string id) + recommend({k:10}) + offerSync

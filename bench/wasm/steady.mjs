@@ -52,7 +52,7 @@ if (flags.measure) {
   }
   const engine = await Engine.load({ simd });
   globalThis.gc?.();
-  const r = flags.measure === 'abi' ? rawLoop(engine, bundleBytes, ITERS)
+  const r = flags.measure === 'abi' ? rawLoop(engine, bundleBytes, ITERS, { rank: false })
     : await sdkLoop(null, { bundleBytes, key: { spki: new Uint8Array(readFileSync(flags.bundle + '.spki')) }, ITERS, ITEMS, rank: false, engine, Disco });
   console.log(JSON.stringify({ p50: r.p50, p99: r.p99 }));
   process.exit(0);

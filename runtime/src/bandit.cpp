@@ -14,12 +14,14 @@
 #include <cmath>
 
 #include "bandit/policy.h"
+#include "text_internal.h"
 
 namespace disco {
 using bandit_detail::Dist;
 using bandit_detail::Floored;
 using bandit_detail::policy_of;
 using bandit_detail::Prepared;
+using detail::concat;
 namespace {
 
 bool finite(double v) { return v == v && v - v == 0.0; }
@@ -62,22 +64,19 @@ constexpr double kMaxInput = 1e6;
 
 std::string check_config(const BanditConfig& c) {
   if (c.n_arms < 1 || c.n_arms > kMaxArms)
-    return "bandit: number of arms must be 1.." + std::to_string(kMaxArms) + ", got " +
-           std::to_string(c.n_arms);
+    return concat("bandit: number of arms must be 1..", kMaxArms, ", got ", c.n_arms);
   if (c.dim < 1 || c.dim > kMaxBanditDim)
-    return "bandit.context_dim must be 1.." + std::to_string(kMaxBanditDim) + ", got " +
-           std::to_string(c.dim);
+    return concat("bandit.context_dim must be 1..", kMaxBanditDim, ", got ", c.dim);
   if (static_cast<uint8_t>(c.algorithm) > 2) return "bandit.algorithm: unknown value";
   if (!finite(c.prior_precision) || !(c.prior_precision > 0.0))
-    return "bandit.prior_precision must be > 0, got " + std::to_string(c.prior_precision);
+    return concat("bandit.prior_precision must be > 0, got ", c.prior_precision);
   if (!finite(c.noise_scale) || !(c.noise_scale > 0.0))
-    return "bandit.noise_scale must be > 0, got " + std::to_string(c.noise_scale);
-  if (!finite(c.ucb_alpha) || c.ucb_alpha < 0.0)
-    return "bandit.ucb_alpha must be >= 0, got " + std::to_string(c.ucb_alpha);
+    return concat("bandit.noise_scale must be > 0, got ", c.noise_scale);
+  if (!finite(c.ucb_alpha) || c.ucb_alpha < 0.0) return concat("bandit.ucb_alpha must be >= 0, got ", c.ucb_alpha);
   if (!finite(c.epsilon) || c.epsilon < 0.0 || c.epsilon > 1.0)
-    return "bandit.epsilon must be in [0, 1], got " + std::to_string(c.epsilon);
+    return concat("bandit.epsilon must be in [0, 1], got ", c.epsilon);
   if (!finite(c.exploration_floor) || c.exploration_floor < 0.0 || c.exploration_floor > 1.0)
-    return "bandit.exploration_floor must be in [0, 1], got " + std::to_string(c.exploration_floor);
+    return concat("bandit.exploration_floor must be in [0, 1], got ", c.exploration_floor);
   return "";
 }
 
@@ -94,23 +93,22 @@ BanditStats zero_stats(uint32_t n_arms, uint32_t dim) {
 
 std::string check_stats(const BanditStats& s, uint32_t n_arms, uint32_t dim, const char* what) {
   const std::string w(what);
-  if (s.dim != dim) return w + ": context dim " + std::to_string(s.dim) + " != " + std::to_string(dim);
-  if (s.arms.size() != n_arms)
-    return w + ": " + std::to_string(s.arms.size()) + " arms, expected " + std::to_string(n_arms);
+  if (s.dim != dim) return concat(w, ": context dim ", s.dim, " != ", dim);
+  if (s.arms.size() != n_arms) return concat(w, ": ", s.arms.size(), " arms, expected ", n_arms);
   for (size_t a = 0; a < s.arms.size(); ++a) {
     const ArmStats& x = s.arms[a];
-    const std::string where = w + " arm " + std::to_string(a);
+    const std::string where = concat(w, " arm ", a);
     if (x.A.size() != static_cast<size_t>(dim) * dim || x.b.size() != dim)
-      return where + ": matrix/vector sizes do not match dim " + std::to_string(dim);
+      return concat(where, ": matrix/vector sizes do not match dim ", dim);
     for (double v : x.A)
-      if (!finite(v)) return where + ": A has a non-finite entry";
+      if (!finite(v)) return concat(where, ": A has a non-finite entry");
     for (double v : x.b)
-      if (!finite(v)) return where + ": b has a non-finite entry";
-    if (!finite(x.n) || x.n < 0.0 || !finite(x.reward_sum)) return where + ": bad count or reward sum";
+      if (!finite(v)) return concat(where, ": b has a non-finite entry");
+    if (!finite(x.n) || x.n < 0.0 || !finite(x.reward_sum)) return concat(where, ": bad count or reward sum");
     for (uint32_t i = 0; i < dim; ++i) {
-      if (x.A[i * dim + i] < 0.0) return where + ": A has a negative diagonal";
+      if (x.A[i * dim + i] < 0.0) return concat(where, ": A has a negative diagonal");
       for (uint32_t j = 0; j < i; ++j)
-        if (x.A[i * dim + j] != x.A[j * dim + i]) return where + ": A is not symmetric";
+        if (x.A[i * dim + j] != x.A[j * dim + i]) return concat(where, ": A is not symmetric");
     }
   }
   return "";
@@ -148,24 +146,22 @@ std::string Bandit::configure(const BanditConfig& config, const std::vector<doub
   BanditStats prior = zero_stats(n, d);
   if (!prior_A.empty()) {
     if (prior_A.size() != static_cast<size_t>(n) * d * d)
-      return "bandit.prior_a has " + std::to_string(prior_A.size()) + " values, expected n_arms*dim*dim = " +
-             std::to_string(static_cast<size_t>(n) * d * d);
+      return concat("bandit.prior_a has ", prior_A.size(),
+                    " values, expected n_arms*dim*dim = ", static_cast<size_t>(n) * d * d);
     for (uint32_t a = 0; a < n; ++a)
       std::copy(prior_A.begin() + static_cast<ptrdiff_t>(a) * d * d,
                 prior_A.begin() + static_cast<ptrdiff_t>(a + 1) * d * d, prior.arms[a].A.begin());
   }
   if (!prior_b.empty()) {
     if (prior_b.size() != static_cast<size_t>(n) * d)
-      return "bandit.prior_b has " + std::to_string(prior_b.size()) + " values, expected n_arms*dim = " +
-             std::to_string(static_cast<size_t>(n) * d);
+      return concat("bandit.prior_b has ", prior_b.size(),
+                    " values, expected n_arms*dim = ", static_cast<size_t>(n) * d);
     for (uint32_t a = 0; a < n; ++a)
       std::copy(prior_b.begin() + static_cast<ptrdiff_t>(a) * d,
                 prior_b.begin() + static_cast<ptrdiff_t>(a + 1) * d, prior.arms[a].b.begin());
   }
   if (!prior_n.empty()) {
-    if (prior_n.size() != n)
-      return "bandit.prior_n has " + std::to_string(prior_n.size()) + " values, expected n_arms = " +
-             std::to_string(n);
+    if (prior_n.size() != n) return concat("bandit.prior_n has ", prior_n.size(), " values, expected n_arms = ", n);
     for (uint32_t a = 0; a < n; ++a) prior.arms[a].n = prior_n[a];
   }
   err = check_stats(prior, n, d, "bandit prior");
@@ -176,8 +172,7 @@ std::string Bandit::configure(const BanditConfig& config, const std::vector<doub
     for (uint32_t i = 0; i < d; ++i)
       for (uint32_t j = 0; j < d; ++j)
         A[i * d + j] = (i == j ? config.prior_precision : 0.0) + prior.arms[a].A[i * d + j];
-    if (!cholesky(A, d))
-      return "bandit.prior_a for arm " + std::to_string(a) + " is not positive semi-definite";
+    if (!cholesky(A, d)) return concat("bandit.prior_a for arm ", a, " is not positive semi-definite");
   }
   config_ = config;
   prior_ = std::move(prior);
@@ -405,9 +400,8 @@ std::string Bandit::replace(const BanditStats& stats) {
 std::string Bandit::adopt_policy(const Bandit& fresh) {
   if (!configured() || !fresh.configured()) return "bandit adopt_policy: bandit not configured";
   if (fresh.config_.n_arms != config_.n_arms || fresh.config_.dim != config_.dim)
-    return "bandit adopt_policy: the new policy has " + std::to_string(fresh.config_.n_arms) + " arms x " +
-           std::to_string(fresh.config_.dim) + " features; this bandit " + std::to_string(config_.n_arms) + " x " +
-           std::to_string(config_.dim);
+    return concat("bandit adopt_policy: the new policy has ", fresh.config_.n_arms, " arms x ", fresh.config_.dim,
+                  " features; this bandit ", config_.n_arms, " x ", config_.dim);
   config_ = fresh.config_;
   prior_ = fresh.prior_;
   rebuild_all();

@@ -20,6 +20,7 @@
 #endif
 
 namespace fb = disco::fb;
+using disco::detail::concat;
 using disco::detail::fail;
 using disco::detail::guarded;
 using disco::detail::guarded_void;
@@ -70,7 +71,7 @@ std::string hex64(uint64_t v) {
   static const char* digits = "0123456789abcdef";
   std::string s(16, '0');
   for (int i = 15; i >= 0; --i, v >>= 4) s[size_t(i)] = digits[v & 15];
-  return "0x" + s;
+  return concat("0x", s);
 }
 
 const char* dtype_name(fb::DType t) {
@@ -85,7 +86,7 @@ const char* dtype_name(fb::DType t) {
 std::string shape_str(const flatbuffers::Vector<uint32_t>* s) {
   std::string r = "[";
   for (uint32_t i = 0; i < s->size(); ++i) r += (i ? ", " : "") + std::to_string(s->Get(i));
-  return r + "]";
+  return concat(r, "]");
 }
 
 const fb::Tensor* find_tensor(const fb::Model* m, std::string_view name) {
@@ -100,29 +101,26 @@ disco_status check_matrix(const fb::Tensor* t, std::string_view name, uint32_t r
   const std::string nm(name);
   const auto* shape = t->shape();
   if (shape->size() != 2 || shape->Get(0) != rows || shape->Get(1) != cols)
-    return fail(DISCO_ERR_SHAPE, "tensor '" + nm + "' has shape " + shape_str(shape) + ", expected [" +
-                                     std::to_string(rows) + ", " + std::to_string(cols) + "]");
+    return fail(DISCO_ERR_SHAPE, "tensor '", nm, "' has shape ", shape_str(shape), ", expected [", rows, ", ", cols,
+                "]");
   const fb::DType dt = t->dtype();
   if ((dt == fb::DType::F32 && !allow_f32) || (dt == fb::DType::I8 && !allow_i8) ||
       (dt == fb::DType::I4 && !allow_i4) || (dt != fb::DType::F32 && dt != fb::DType::I8 && dt != fb::DType::I4))
-    return fail(DISCO_ERR_SHAPE, "tensor '" + nm + "' has dtype " + dtype_name(dt) + " (" +
-                                     std::to_string(int(dt)) + "), which this tensor may not use");
+    return fail(DISCO_ERR_SHAPE, "tensor '", nm, "' has dtype ", dtype_name(dt), " (", int(dt),
+                "), which this tensor may not use");
   size_t row_bytes = dt == fb::DType::F32 ? size_t(cols) * 4 : dt == fb::DType::I8 ? size_t(cols) : (size_t(cols) + 1) / 2;
   const size_t need = row_bytes * rows;
   if (t->data()->size() != need)
-    return fail(DISCO_ERR_SHAPE, "tensor '" + nm + "' holds " + std::to_string(t->data()->size()) +
-                                     " data bytes, expected " + std::to_string(need) + " for " + dtype_name(dt) +
-                                     " " + shape_str(shape));
+    return fail(DISCO_ERR_SHAPE, "tensor '", nm, "' holds ", t->data()->size(), " data bytes, expected ", need, " for ",
+                dtype_name(dt), " ", shape_str(shape));
   if (dt != fb::DType::F32) {
     const size_t ns = t->scales() ? t->scales()->size() : 0;
     if (ns != rows)
-      return fail(DISCO_ERR_SHAPE, "tensor '" + nm + "' has " + std::to_string(ns) + " scales, expected one per row (" +
-                                       std::to_string(rows) + ")");
+      return fail(DISCO_ERR_SHAPE, "tensor '", nm, "' has ", ns, " scales, expected one per row (", rows, ")");
     for (uint32_t r = 0; r < rows; ++r) {
       const float s = t->scales()->Get(r);
       if (!std::isfinite(s) || s <= 0.0f)
-        return fail(DISCO_ERR_SHAPE, "tensor '" + nm + "' row " + std::to_string(r) + " has scale " +
-                                         std::to_string(s) + " (must be finite and > 0)");
+        return fail(DISCO_ERR_SHAPE, "tensor '", nm, "' row ", r, " has scale ", s, " (must be finite and > 0)");
     }
   }
   if (view) {
@@ -141,7 +139,7 @@ disco_status copy_f32(const fb::Model* m, std::string_view name, std::initialize
                       std::vector<float>* out) {
   const std::string nm(name);
   const fb::Tensor* t = find_tensor(m, name);
-  if (!t) return fail(DISCO_ERR_SHAPE, "tensor '" + nm + "' is missing from the bundle");
+  if (!t) return fail(DISCO_ERR_SHAPE, "tensor '", nm, "' is missing from the bundle");
   size_t count = 1;
   for (uint32_t s : shape) count *= s;
   bool shape_ok = t->shape()->size() == shape.size();
@@ -153,27 +151,24 @@ disco_status copy_f32(const fb::Model* m, std::string_view name, std::initialize
     std::string want = "[";
     size_t i = 0;
     for (uint32_t s : shape) want += (i++ ? ", " : "") + std::to_string(s);
-    return fail(DISCO_ERR_SHAPE, "tensor '" + nm + "' has shape " + shape_str(t->shape()) + ", expected " + want + "]");
+    return fail(DISCO_ERR_SHAPE, "tensor '", nm, "' has shape ", shape_str(t->shape()), ", expected ", want, "]");
   }
   if (t->dtype() != fb::DType::F32)
-    return fail(DISCO_ERR_SHAPE, "tensor '" + nm + "' has dtype " + dtype_name(t->dtype()) + ", expected f32");
+    return fail(DISCO_ERR_SHAPE, "tensor '", nm, "' has dtype ", dtype_name(t->dtype()), ", expected f32");
   if (t->data()->size() != count * 4)
-    return fail(DISCO_ERR_SHAPE, "tensor '" + nm + "' holds " + std::to_string(t->data()->size()) +
-                                     " data bytes, expected " + std::to_string(count * 4));
+    return fail(DISCO_ERR_SHAPE, "tensor '", nm, "' holds ", t->data()->size(), " data bytes, expected ", count * 4);
   out->resize(count);
   if (count) std::memcpy(out->data(), t->data()->data(), count * 4);
   for (size_t i = 0; i < count; ++i)
-    if (!std::isfinite((*out)[i]))
-      return fail(DISCO_ERR_SHAPE, "tensor '" + nm + "' element " + std::to_string(i) + " is not finite");
+    if (!std::isfinite((*out)[i])) return fail(DISCO_ERR_SHAPE, "tensor '", nm, "' element ", i, " is not finite");
   return DISCO_OK;
 }
 
 template <typename V>
 disco_status check_column(const V* v, const char* name, uint32_t n) {
   if (v && v->size() != n)
-    return fail(DISCO_ERR_BUNDLE_FORMAT, std::string("catalog column '") + name + "' has " +
-                                             std::to_string(v->size()) + " entries, expected one per item (" +
-                                             std::to_string(n) + ")");
+    return fail(DISCO_ERR_BUNDLE_FORMAT, "catalog column '", name, "' has ", v->size(),
+                " entries, expected one per item (", n, ")");
   return DISCO_OK;
 }
 
@@ -181,20 +176,18 @@ disco_status load_model(disco_bundle* b) {
   const fb::Model* m = b->model;
   const fb::ModelConfig* cfg = m->config();
   if (cfg->emb_dim() == 0 || cfg->hidden() == 0)
-    return fail(DISCO_ERR_SHAPE, "model config has emb_dim " + std::to_string(cfg->emb_dim()) + " and hidden " +
-                                     std::to_string(cfg->hidden()) + "; both must be > 0");
+    return fail(DISCO_ERR_SHAPE, "model config has emb_dim ", cfg->emb_dim(), " and hidden ", cfg->hidden(),
+                "; both must be > 0");
   if (cfg->emb_dim() > 1024 || cfg->hidden() > 1024)
     return fail(DISCO_ERR_SHAPE, "model config emb_dim/hidden above 1024 is not supported");
   if (cfg->layers() != 1)
-    return fail(DISCO_ERR_UNSUPPORTED, "model has " + std::to_string(cfg->layers()) +
-                                           " LSTM layers; this runtime executes exactly 1");
+    return fail(DISCO_ERR_UNSUPPORTED, "model has ", cfg->layers(), " LSTM layers; this runtime executes exactly 1");
   if (cfg->num_event_types() < 5)
-    return fail(DISCO_ERR_SHAPE, "model config num_event_types is " + std::to_string(cfg->num_event_types()) +
-                                     ", at least 5 (view, click, cart, remove, purchase) are needed");
+    return fail(DISCO_ERR_SHAPE, "model config num_event_types is ", cfg->num_event_types(),
+                ", at least 5 (view, click, cart, remove, purchase) are needed");
   if (cfg->propensity_features() != 0)
-    return fail(DISCO_ERR_UNSUPPORTED, "model config propensity_features = " +
-                                           std::to_string(cfg->propensity_features()) +
-                                           "; this runtime's propensity head reads h_t only (0 expected)");
+    return fail(DISCO_ERR_UNSUPPORTED, "model config propensity_features = ", cfg->propensity_features(),
+                "; this runtime's propensity head reads h_t only (0 expected)");
   b->d = cfg->emb_dim();
   b->h = cfg->hidden();
   b->n_types = cfg->num_event_types();
@@ -216,9 +209,9 @@ disco_status load_model(disco_bundle* b) {
   b->in_stock = cat->in_stock();
   for (uint32_t i = 0; i < n; ++i) {
     if (b->price && !(std::isfinite(b->price->Get(i)) && b->price->Get(i) >= 0.0f))
-      return fail(DISCO_ERR_BUNDLE_FORMAT, "catalog price of item " + std::to_string(i) + " is negative or not finite");
+      return fail(DISCO_ERR_BUNDLE_FORMAT, "catalog price of item ", i, " is negative or not finite");
     if (b->cost && !(std::isfinite(b->cost->Get(i)) && b->cost->Get(i) >= 0.0f))
-      return fail(DISCO_ERR_BUNDLE_FORMAT, "catalog cost of item " + std::to_string(i) + " is negative or not finite");
+      return fail(DISCO_ERR_BUNDLE_FORMAT, "catalog cost of item ", i, " is negative or not finite");
   }
 
   const uint32_t d = b->d, h = b->h;
@@ -229,7 +222,7 @@ disco_status load_model(disco_bundle* b) {
                        {"out_proj", d, h, true, true, false, &b->out_proj}};
   for (const Need& nd : mats) {
     const fb::Tensor* t = find_tensor(m, nd.name);
-    if (!t) return fail(DISCO_ERR_SHAPE, std::string("tensor '") + nd.name + "' is missing from the bundle");
+    if (!t) return fail(DISCO_ERR_SHAPE, "tensor '", nd.name, "' is missing from the bundle");
     if ((s = check_matrix(t, nd.name, nd.rows, nd.cols, nd.f32, nd.i8, nd.i4, nd.view))) return s;
   }
   if ((s = copy_f32(m, "type_emb", {b->n_types, d}, &b->type_emb)) ||
@@ -245,34 +238,33 @@ disco_status load_model(disco_bundle* b) {
   // Arms.
   const auto* arms = m->arms();
   if (arms->size() == 0) return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle has no arms (at least the baseline arm 0 is needed)");
-  if (arms->size() > 64) return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle has " + std::to_string(arms->size()) + " arms; at most 64 are supported");
+  if (arms->size() > 64)
+    return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle has ", arms->size(), " arms; at most 64 are supported");
   b->arms.reserve(arms->size());
   for (uint32_t i = 0; i < arms->size(); ++i) {
     const fb::Arm* a = arms->Get(i);
     disco::detail::ArmInfo info{a->name()->string_view(), a->kind(), a->value(), a->merchant_cost()};
     const bool kind_ok = a->kind() == fb::ArmKind::Percent || a->kind() == fb::ArmKind::FixedAmount ||
                          a->kind() == fb::ArmKind::FreeShipping;
-    if (!kind_ok) return fail(DISCO_ERR_BUNDLE_FORMAT, "arm " + std::to_string(i) + " has an unknown kind " + std::to_string(int(a->kind())));
+    if (!kind_ok) return fail(DISCO_ERR_BUNDLE_FORMAT, "arm ", i, " has an unknown kind ", int(a->kind()));
     if (!std::isfinite(info.value) || info.value < 0.0f || (info.kind == fb::ArmKind::Percent && info.value > 1.0f))
-      return fail(DISCO_ERR_BUNDLE_FORMAT, "arm " + std::to_string(i) + " ('" + std::string(info.name) +
-                                               "') has value " + std::to_string(info.value) +
-                                               " (percent arms need 0..1, others >= 0)");
+      return fail(DISCO_ERR_BUNDLE_FORMAT, "arm ", i, " ('", info.name, "') has value ", info.value,
+                  " (percent arms need 0..1, others >= 0)");
     if (!std::isfinite(info.merchant_cost) || info.merchant_cost < 0.0f)
-      return fail(DISCO_ERR_BUNDLE_FORMAT, "arm " + std::to_string(i) + " has a negative or non-finite merchant_cost");
+      return fail(DISCO_ERR_BUNDLE_FORMAT, "arm ", i, " has a negative or non-finite merchant_cost");
     b->arms.push_back(info);
   }
   const fb::BanditPrior* bp = m->bandit();
   if (bp->context_dim() > DISCO_MAX_CONTEXT)
-    return fail(DISCO_ERR_BUNDLE_FORMAT, "bandit context_dim " + std::to_string(bp->context_dim()) +
-                                             " exceeds DISCO_MAX_CONTEXT (" + std::to_string(DISCO_MAX_CONTEXT) + ")");
+    return fail(DISCO_ERR_BUNDLE_FORMAT, "bandit context_dim ", bp->context_dim(), " exceeds DISCO_MAX_CONTEXT (",
+                DISCO_MAX_CONTEXT, ")");
   b->context_dim = bp->context_dim();
   const fb::Guardrails* g = m->guardrails();
   if (g->excluded_items())
     for (uint32_t i = 0; i < g->excluded_items()->size(); ++i)
       if (g->excluded_items()->Get(i) >= n)
-        return fail(DISCO_ERR_BUNDLE_FORMAT, "guardrails excluded_items lists index " +
-                                                 std::to_string(g->excluded_items()->Get(i)) + " beyond the catalog (" +
-                                                 std::to_string(n) + " items)");
+        return fail(DISCO_ERR_BUNDLE_FORMAT, "guardrails excluded_items lists index ", g->excluded_items()->Get(i),
+                    " beyond the catalog (", n, " items)");
 
   // Item id -> index (the one table allocated at load); duplicates are refused here.
   b->id_index.init(cat->item_ids());
@@ -289,13 +281,13 @@ disco_status load_model(disco_bundle* b) {
 disco_status load(const uint8_t* bytes, size_t len, uint32_t flags, disco_bundle* b) {
   if (len == 0) return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle is empty (0 bytes)");
   if (len > disco::kMaxBundleBytes)
-    return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle is " + std::to_string(len) + " bytes; the limit is " +
-                                             std::to_string(disco::kMaxBundleBytes) + " (256 MiB)");
-  if (len < 8) return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle is truncated: " + std::to_string(len) + " bytes");
+    return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle is ", len, " bytes; the limit is ", disco::kMaxBundleBytes,
+                " (256 MiB)");
+  if (len < 8) return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle is truncated: ", len, " bytes");
   if (!fb::BundleBufferHasIdentifier(bytes)) {
     std::string got;
     for (int i = 4; i < 8; ++i) got += (bytes[i] >= 32 && bytes[i] < 127) ? char(bytes[i]) : '?';
-    return fail(DISCO_ERR_BUNDLE_FORMAT, "not a disco bundle: file identifier is '" + got + "', expected 'DSCB'");
+    return fail(DISCO_ERR_BUNDLE_FORMAT, "not a disco bundle: file identifier is '", got, "', expected 'DSCB'");
   }
   flatbuffers::Verifier::Options opts;
   opts.check_nested_flatbuffers = false;  // the payload is verified after the version and checksum checks
@@ -305,31 +297,28 @@ disco_status load(const uint8_t* bytes, size_t len, uint32_t flags, disco_bundle
                                          "Bundle table: truncated or corrupted file)");
   const fb::Bundle* outer = fb::GetBundle(bytes);
   if (outer->schema_major() > disco::kSchemaMajor + disco::kSchemaMajorMaxAhead)
-    return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle header is corrupt (schema " + std::to_string(outer->schema_major()) +
-                                             "): fetch or copy the bundle again");
+    return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle header is corrupt (schema ", outer->schema_major(),
+                "): fetch or copy the bundle again");
   if (outer->schema_major() > disco::kSchemaMajor)
-    return fail(DISCO_ERR_VERSION, "bundle schema " + std::to_string(outer->schema_major()) + "." +
-                                       std::to_string(outer->schema_minor()) + " is newer than this runtime (" +
-                                       std::to_string(disco::kSchemaMajor) + ".x); upgrade the runtime");
+    return fail(DISCO_ERR_VERSION, "bundle schema ", outer->schema_major(), ".", outer->schema_minor(),
+                " is newer than this runtime (", disco::kSchemaMajor, ".x); upgrade the runtime");
   if (outer->schema_major() < disco::kSchemaMajor)
-    return fail(DISCO_ERR_VERSION, "bundle schema " + std::to_string(outer->schema_major()) + "." +
-                                       std::to_string(outer->schema_minor()) + " is older than this runtime reads (" +
-                                       std::to_string(disco::kSchemaMajor) + ".x); re-export the bundle");
+    return fail(DISCO_ERR_VERSION, "bundle schema ", outer->schema_major(), ".", outer->schema_minor(),
+                " is older than this runtime reads (", disco::kSchemaMajor, ".x); re-export the bundle");
   const auto* payload = outer->payload();
   if (outer->checksum_algo() != fb::ChecksumAlgo::XXH64)
-    return fail(DISCO_ERR_BUNDLE_FORMAT, "unknown checksum algorithm " + std::to_string(int(outer->checksum_algo())));
+    return fail(DISCO_ERR_BUNDLE_FORMAT, "unknown checksum algorithm ", int(outer->checksum_algo()));
   if (!(flags & DISCO_LOAD_SKIP_CHECKSUM)) {
     const uint64_t got = disco::xxh64(payload->data(), payload->size(), 0);
     if (got != outer->checksum())
-      return fail(DISCO_ERR_CHECKSUM, "checksum mismatch, expected " + hex64(outer->checksum()) + ", got " +
-                                          hex64(got) + " (XXH64 of the " + std::to_string(payload->size()) +
-                                          "-byte payload): the bundle is corrupted");
+      return fail(DISCO_ERR_CHECKSUM, "checksum mismatch, expected ", hex64(outer->checksum()), ", got ", hex64(got),
+                  " (XXH64 of the ", payload->size(), "-byte payload): the bundle is corrupted");
   }
   if (outer->signature_algo() != fb::SignatureAlgo::None &&
       outer->signature_algo() != fb::SignatureAlgo::EcdsaP256Sha256)
-    return fail(DISCO_ERR_BUNDLE_FORMAT, "unknown signature algorithm " + std::to_string(int(outer->signature_algo())));
+    return fail(DISCO_ERR_BUNDLE_FORMAT, "unknown signature algorithm ", int(outer->signature_algo()));
   if (payload->size() < 8)
-    return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle payload is " + std::to_string(payload->size()) + " bytes; too small for a model");
+    return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle payload is ", payload->size(), " bytes; too small for a model");
   flatbuffers::Verifier inner_v(payload->data(), payload->size());
   if (!inner_v.VerifyBuffer<fb::Model>(nullptr))
     return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle payload is not a valid Model (FlatBuffers verifier failed)");
@@ -404,8 +393,8 @@ disco_status disco_bundle_item_info(const disco_bundle* b, uint32_t index, float
   return guarded("reading an item's catalog columns", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!b) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_item_info: NULL bundle");
     if (index >= b->n)
-      return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_bundle_item_info: index " + std::to_string(index) +
-                                              " is beyond the catalog (" + std::to_string(b->n) + " items)");
+      return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_bundle_item_info: index ", index, " is beyond the catalog (", b->n,
+                  " items)");
     if (out_price) *out_price = b->item_price(index);
     if (out_cost) *out_cost = b->item_cost(index);
     if (out_category) *out_category = b->item_category(index);
@@ -419,8 +408,8 @@ disco_status disco_bundle_item_index(const disco_bundle* b, const char* item_id,
     if (!b || !out_index || (!item_id && len)) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_item_index: NULL argument");
     const int64_t found = b->id_index.find(std::string_view(item_id ? item_id : "", len));
     if (found < 0)
-      return fail(DISCO_ERR_UNKNOWN_ITEM, "item id '" + std::string(item_id ? item_id : "", len > 200 ? 200 : len) +
-                                              "' is not in the bundle's catalog");
+      return fail(DISCO_ERR_UNKNOWN_ITEM, "item id '", std::string_view(item_id ? item_id : "", len > 200 ? 200 : len),
+                  "' is not in the bundle's catalog");
     *out_index = uint32_t(found);
     return DISCO_OK;
   });
@@ -430,8 +419,7 @@ disco_status disco_bundle_item_id(const disco_bundle* b, uint32_t index, const c
   return guarded("reading an item id", [&]() DISCO_GUARD_INLINE -> disco_status {
     if (!b || !out_id) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_bundle_item_id: NULL argument");
     if (index >= b->n)
-      return fail(DISCO_ERR_UNKNOWN_ITEM, "item index " + std::to_string(index) + " is beyond the catalog (" +
-                                              std::to_string(b->n) + " items)");
+      return fail(DISCO_ERR_UNKNOWN_ITEM, "item index ", index, " is beyond the catalog (", b->n, " items)");
     *out_id = b->model->catalog()->item_ids()->Get(index)->c_str();
     return DISCO_OK;
   });
@@ -449,8 +437,7 @@ disco_status disco_bundle_verify_signature(const disco_bundle* b, const uint8_t*
     if (b->outer->signature_algo() != fb::SignatureAlgo::EcdsaP256Sha256 || !sig || sig->size() == 0)
       return fail(DISCO_ERR_SIGNATURE, "bundle is not signed (no ECDSA P-256 signature present)");
     if (sig->size() != 64)
-      return fail(DISCO_ERR_SIGNATURE, "bundle signature is " + std::to_string(sig->size()) +
-                                           " bytes; ECDSA P-256 raw r||s is 64");
+      return fail(DISCO_ERR_SIGNATURE, "bundle signature is ", sig->size(), " bytes; ECDSA P-256 raw r||s is 64");
     const unsigned char* p = spki_der;
     EVP_PKEY* key = d2i_PUBKEY(nullptr, &p, long(len));
     if (!key) {

@@ -5,8 +5,10 @@
 #include <string>
 
 #include "disco/schemas/bandit_stats_generated.h"
+#include "text_internal.h"
 
 namespace disco {
+using detail::concat;
 
 bool is_fleet_stats_message(const uint8_t* buf, size_t len) {
   return buf != nullptr && len >= 8 && flatbuffers::BufferHasIdentifier(buf, fb::BanditStatsIdentifier());
@@ -31,11 +33,10 @@ std::string read_fleet_stats(const uint8_t* buf, size_t len, FleetStats* out) {
     r.arms.reserve(m->arms()->size());
     for (flatbuffers::uoffset_t k = 0; k < m->arms()->size(); ++k) {
       const fb::ArmStats* a = m->arms()->Get(k);
-      const std::string where = "bandit statistics arms[" + std::to_string(k) + "] (arm " + std::to_string(a->arm()) + ")";
+      const std::string where = concat("bandit statistics arms[", k, "] (arm ", a->arm(), ")");
       const size_t na = a->a() ? a->a()->size() : 0, nb = a->b() ? a->b()->size() : 0;
       if (na != d * d || nb != d)
-        return where + ": A has " + std::to_string(na) + " values and b " + std::to_string(nb) + "; dim " +
-               std::to_string(d) + " needs " + std::to_string(d * d) + " and " + std::to_string(d);
+        return concat(where, ": A has ", na, " values and b ", nb, "; dim ", d, " needs ", d * d, " and ", d);
       FleetArmStats x;
       x.arm = a->arm();
       x.stats.n = a->n();
@@ -43,11 +44,11 @@ std::string read_fleet_stats(const uint8_t* buf, size_t len, FleetStats* out) {
       x.stats.A.assign(a->a()->begin(), a->a()->end());
       x.stats.b.assign(a->b()->begin(), a->b()->end());
       if (!std::isfinite(x.stats.n) || x.stats.n < 0 || !std::isfinite(x.stats.reward_sum))
-        return where + ": n must be finite and >= 0 and reward_sum finite";
+        return concat(where, ": n must be finite and >= 0 and reward_sum finite");
       for (double y : x.stats.A)
-        if (!std::isfinite(y)) return where + ": A has a non-finite value";
+        if (!std::isfinite(y)) return concat(where, ": A has a non-finite value");
       for (double y : x.stats.b)
-        if (!std::isfinite(y)) return where + ": b has a non-finite value";
+        if (!std::isfinite(y)) return concat(where, ": b has a non-finite value");
       r.arms.push_back(std::move(x));
     }
   }
@@ -58,12 +59,12 @@ std::string read_fleet_stats(const uint8_t* buf, size_t len, FleetStats* out) {
 std::string fleet_stats_to_bandit(const FleetStats& m, uint32_t n_arms, uint32_t dim, uint32_t context_version,
                                   BanditStats* out) {
   if (m.context_version != context_version)
-    return "bandit statistics were accumulated on context features v" + std::to_string(m.context_version) +
-           (m.context_version == 0 ? " (not recorded)" : "") + "; this runtime builds v" +
-           std::to_string(context_version) + " (runtime/include/disco/context.h)";
+    return concat("bandit statistics were accumulated on context features v", m.context_version,
+                  (m.context_version == 0 ? " (not recorded)" : ""), "; this runtime builds v", context_version,
+                  " (runtime/include/disco/context.h)");
   if (m.dim != dim)
-    return "bandit statistics are for context dim " + std::to_string(m.dim) + "; this runtime's bandit uses " +
-           std::to_string(dim) + " features (the bundle's context_dim)";
+    return concat("bandit statistics are for context dim ", m.dim, "; this runtime's bandit uses ", dim,
+                  " features (the bundle's context_dim)");
   BanditStats s;
   s.dim = dim;
   s.arms.resize(n_arms);
@@ -74,12 +75,12 @@ std::string fleet_stats_to_bandit(const FleetStats& m, uint32_t n_arms, uint32_t
   std::vector<uint8_t> seen(n_arms, 0);
   for (const FleetArmStats& a : m.arms) {
     if (a.arm >= n_arms)
-      return "bandit statistics name arm " + std::to_string(a.arm) + "; this runtime's bundle has " +
-             std::to_string(n_arms) + " arms (0.." + std::to_string(n_arms - 1) + ")";
-    if (seen[a.arm]) return "bandit statistics list arm " + std::to_string(a.arm) + " twice";
+      return concat("bandit statistics name arm ", a.arm, "; this runtime's bundle has ", n_arms, " arms (0..",
+                    n_arms - 1, ")");
+    if (seen[a.arm]) return concat("bandit statistics list arm ", a.arm, " twice");
     seen[a.arm] = 1;
     if (a.stats.A.size() != static_cast<size_t>(dim) * dim || a.stats.b.size() != dim)
-      return "bandit statistics arm " + std::to_string(a.arm) + ": A/b sizes do not match dim " + std::to_string(dim);
+      return concat("bandit statistics arm ", a.arm, ": A/b sizes do not match dim ", dim);
     s.arms[a.arm] = a.stats;
   }
   *out = std::move(s);

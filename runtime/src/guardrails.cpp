@@ -5,7 +5,10 @@
 #include <cmath>
 #include <string>
 
+#include "text_internal.h"
+
 namespace disco {
+using detail::concat;
 namespace {
 
 bool finite(double v) { return v == v && v - v == 0.0; }
@@ -47,37 +50,37 @@ ArmCost arm_cost(const ArmSpec& arm, double price) {
 std::string Guardrails::configure(const GuardrailPolicy& policy, const std::vector<ArmSpec>& arms) {
   const GuardrailPolicy& p = policy;
   if (!finite(p.max_discount) || p.max_discount < 0.0 || p.max_discount > 1.0)
-    return "guardrails.max_discount must be a fraction in [0, 1], got " + std::to_string(p.max_discount);
+    return concat("guardrails.max_discount must be a fraction in [0, 1], got ", p.max_discount);
   if (!finite(p.margin_floor) || p.margin_floor < -1.0 || p.margin_floor > 1.0)
-    return "guardrails.margin_floor must be a fraction in [-1, 1], got " + std::to_string(p.margin_floor);
+    return concat("guardrails.margin_floor must be a fraction in [-1, 1], got ", p.margin_floor);
   if (!finite(p.budget_per_period) || p.budget_per_period < 0.0)
-    return "guardrails.budget_per_period must be >= 0 (0 = unlimited), got " +
-           std::to_string(p.budget_per_period);
+    return concat("guardrails.budget_per_period must be >= 0 (0 = unlimited), got ", p.budget_per_period);
   if (p.budget_period_s == 0) return "guardrails.budget_period_s must be > 0";
   if (!finite(p.pacing_burst) || p.pacing_burst < 0.0 || p.pacing_burst > 1.0)
-    return "guardrails.pacing_burst must be in [0, 1], got " + std::to_string(p.pacing_burst);
+    return concat("guardrails.pacing_burst must be in [0, 1], got ", p.pacing_burst);
   if (p.budget_mode != BudgetMode::Fcfs && p.budget_mode != BudgetMode::Dual)
-    return "guardrails.budget_mode must be fcfs (0) or dual (1), got " + std::to_string(int(p.budget_mode));
+    return concat("guardrails.budget_mode must be fcfs (0) or dual (1), got ", int(p.budget_mode));
   if (!finite(p.budget_dual_rate) || p.budget_dual_rate < 0.0 || p.budget_dual_rate > 1e6 ||
       (p.budget_mode == BudgetMode::Dual && !(p.budget_dual_rate > 0.0)))
-    return "guardrails.budget_dual_rate must be in (0, 1e6] (dual mode) or [0, 1e6], got " +
-           std::to_string(p.budget_dual_rate);
-  if (arms.empty() || arms.size() > 32)
-    return "bundle must define 1..32 arms, got " + std::to_string(arms.size());
+    return concat("guardrails.budget_dual_rate must be in (0, 1e6] (dual mode) or [0, 1e6], got ", p.budget_dual_rate);
+  if (arms.empty() || arms.size() > 32) return concat("bundle must define 1..32 arms, got ", arms.size());
   if (arms[0].kind != ArmKind::Percent || arms[0].value != 0.0 || arms[0].merchant_cost != 0.0)
     return "arm 0 must be the no-discount arm (Percent, value 0, merchant_cost 0)";
   for (size_t i = 0; i < arms.size(); ++i) {
     const ArmSpec& a = arms[i];
-    const std::string where = "arm " + std::to_string(i);
-    if (static_cast<uint8_t>(a.kind) > 2) return where + ": unknown kind";
-    if (!finite(a.value) || a.value < 0.0) return where + ": value must be finite and >= 0";
-    if (a.kind == ArmKind::Percent && a.value > 1.0) return where + ": percent value must be <= 1";
+    const std::string where = concat("arm ", i);
+    if (static_cast<uint8_t>(a.kind) > 2) return concat(where, ": unknown kind");
+    if (!finite(a.value) || a.value < 0.0) return concat(where, ": value must be finite and >= 0");
+    if (a.kind == ArmKind::Percent && a.value > 1.0) return concat(where, ": percent value must be <= 1");
     if (!finite(a.merchant_cost) || a.merchant_cost < 0.0)
-      return where + ": merchant_cost must be finite and >= 0";
+      return concat(where, ": merchant_cost must be finite and >= 0");
   }
   policy_ = policy;
-  std::sort(policy_.eligible_categories.begin(), policy_.eligible_categories.end());
-  std::sort(policy_.excluded_items.begin(), policy_.excluded_items.end());
+  // heap sort = std::sort for integers, in less wasm code (std::sort's introsort: 1.4 KB per type)
+  std::make_heap(policy_.eligible_categories.begin(), policy_.eligible_categories.end());
+  std::sort_heap(policy_.eligible_categories.begin(), policy_.eligible_categories.end());
+  std::make_heap(policy_.excluded_items.begin(), policy_.excluded_items.end());
+  std::sort_heap(policy_.excluded_items.begin(), policy_.excluded_items.end());
   arms_ = arms;
   period_ = INT64_MIN;
   spent_ = 0.0;

@@ -107,8 +107,8 @@ std::string configure_value_model(disco_runtime* rt, const disco_bundle* b) {
     return {};
   }
   if (vm->context_version() != kContextVersion)
-    return "value model was fitted on context features v" + std::to_string(vm->context_version()) +
-           "; this runtime builds v" + std::to_string(kContextVersion) + " (runtime/include/disco/context.h): refit it";
+    return concat("value model was fitted on context features v", vm->context_version(), "; this runtime builds v",
+                  kContextVersion, " (runtime/include/disco/context.h): refit it");
   std::vector<uint16_t> pairs;
   if (vm->pairs()) pairs.assign(vm->pairs()->begin(), vm->pairs()->end());
   std::vector<double> w(vm->weights()->begin(), vm->weights()->end());
@@ -138,7 +138,7 @@ std::string configure_policy(disco_runtime* rt, const disco_bundle* b, bool keep
   for (const ArmInfo& a : b->arms)
     arms.push_back(ArmSpec{static_cast<ArmKind>(a.kind), double(a.value), double(a.merchant_cost)});
   std::string err = rt->guards.configure(policy, arms);
-  if (!err.empty()) return "guardrails: " + err;
+  if (!err.empty()) return concat("guardrails: ", err);
   err = configure_value_model(rt, b);
   if (!err.empty()) return err;
   if (keep_bandit) return {};
@@ -160,21 +160,19 @@ std::string configure_policy(disco_runtime* rt, const disco_bundle* b, bool keep
   };
   const bool has_prior = (bp->prior_a() && bp->prior_a()->size()) || (bp->prior_b() && bp->prior_b()->size());
   if (has_prior && bp->context_version() != kContextVersion)
-    return "bandit prior was fitted on context features v" + std::to_string(bp->context_version()) +
-           (bp->context_version() == 0 ? " (not recorded)" : "") + "; this runtime builds v" +
-           std::to_string(kContextVersion) + " (runtime/include/disco/context.h): re-export the bundle";
+    return concat("bandit prior was fitted on context features v", bp->context_version(),
+                  (bp->context_version() == 0 ? " (not recorded)" : ""), "; this runtime builds v", kContextVersion,
+                  " (runtime/include/disco/context.h): re-export the bundle");
   err = rt->bandit.configure(cfg, to_d(bp->prior_a()), to_d(bp->prior_b()), to_d(bp->prior_n()));
-  if (!err.empty()) return "bandit prior: " + err;
+  if (!err.empty()) return concat("bandit prior: ", err);
   return {};
 }
 
 std::string check_bundle_dims(const disco_bundle* b) {
   if (b->context_dim > kContextDim)
-    return "bundle bandit context_dim is " + std::to_string(b->context_dim) + ", this runtime builds " +
-           std::to_string(kContextDim) + " context features (a bundle may use the first N <= " +
-           std::to_string(kContextDim) + "; 0 = all)";
-  if (b->arms.size() > kMaxArms)
-    return "bundle has " + std::to_string(b->arms.size()) + " arms; at most " + std::to_string(kMaxArms);
+    return concat("bundle bandit context_dim is ", b->context_dim, ", this runtime builds ", kContextDim,
+                  " context features (a bundle may use the first N <= ", kContextDim, "; 0 = all)");
+  if (b->arms.size() > kMaxArms) return concat("bundle has ", b->arms.size(), " arms; at most ", kMaxArms);
   return {};
 }
 
@@ -263,8 +261,8 @@ disco_status disco_runtime_create(const disco_bundle* bundle, const disco_runtim
       static_assert(sizeof(disco_mode) == sizeof(int32_t), "C enum is int-sized");
       std::memcpy(&mode_value, &opt.mode, sizeof mode_value);
       if (mode_value < DISCO_MODE_ONLINE || mode_value > DISCO_MODE_LOGGING_ONLY)
-        return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_create: mode " + std::to_string(mode_value) +
-                                                    " is not online (0), apprentice (1) or logging-only (2)");
+        return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_runtime_create: mode ", mode_value,
+                    " is not online (0), apprentice (1) or logging-only (2)");
     }
     if (opt.max_pending_decisions == 0) opt.max_pending_decisions = 65536;
     if (opt.max_pending_decisions > (1u << 24))
@@ -280,7 +278,7 @@ disco_status disco_runtime_create(const disco_bundle* bundle, const disco_runtim
     rt->bundle = bundle;
     rt->options = opt;
     err = configure_policy(rt, bundle, false);
-    if (!err.empty()) return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle policy refused: " + err);
+    if (!err.empty()) return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle policy refused: ", err);
     runtime_resize_scratch(rt, bundle);
     rt->pending_ids.init(opt.max_pending_decisions);
     rt->pending.assign(opt.max_pending_decisions, PendingDecision{});
@@ -316,7 +314,7 @@ disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb
     disco_runtime tmp_guard_check;  // validate the new policy before touching anything
     tmp_guard_check.bundle = nb;
     err = configure_policy(&tmp_guard_check, nb, false);
-    if (!err.empty()) return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle policy refused: " + err);
+    if (!err.empty()) return fail(DISCO_ERR_BUNDLE_FORMAT, "bundle policy refused: ", err);
     // The guardrails (and their budget spend this period) carry over when the policy and arms are
     // unchanged; a changed policy starts a fresh budget period.
     const disco::GuardrailPolicy& op = rt->guards.policy();
@@ -441,8 +439,8 @@ disco_status disco_offer_make(disco_session* s, uint32_t item, int64_t now_ms, u
     if (!rt) return fail(DISCO_ERR_STATE, "disco_offer_make: the session's runtime was freed");
     const disco_bundle* b = rt->bundle;
     if (item >= b->n)
-      return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_offer_make: item index " + std::to_string(item) +
-                                              " is beyond the catalog (" + std::to_string(b->n) + " items)");
+      return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_offer_make: item index ", item, " is beyond the catalog (", b->n,
+                  " items)");
     DecisionId id{decision_hi, decision_lo};
     if (id.empty()) id = derive_decision_id(rt->options.seed, s->user_key, s->serial, s->decision_counter, now_ms);
     if (rt->pending_ids.find(id) >= 0 || rt->done_ids.find(id) >= 0)
@@ -537,9 +535,8 @@ disco_status disco_policy_probabilities(disco_runtime* rt, const float* context,
     const uint32_t n_arms = uint32_t(rt->guards.arms().size());
     const uint32_t need = rt->bandit.config().dim;
     if (dim < need || dim > DISCO_MAX_CONTEXT)
-      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_policy_probabilities: context has " + std::to_string(dim) +
-                                                  " features; the bundle's policy reads " + std::to_string(need) +
-                                                  " (at most " + std::to_string(DISCO_MAX_CONTEXT) + ")");
+      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_policy_probabilities: context has ", dim,
+                  " features; the bundle's policy reads ", need, " (at most ", DISCO_MAX_CONTEXT, ")");
     if (!std::isfinite(price) || !(price > 0.0) || !std::isfinite(cost))
       return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_policy_probabilities: price must be a finite number > 0 and cost finite");
     float x[disco::kContextDim] = {};
@@ -569,8 +566,8 @@ disco_status disco_session_note_offer(disco_session* s, uint32_t arm, int64_t ts
     if (!rt) return fail(DISCO_ERR_STATE, "disco_session_note_offer: the session's runtime was freed");
     const size_t n_arms = rt->guards.arms().size();
     if (arm >= n_arms)
-      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_note_offer: arm " + std::to_string(arm) +
-                                                  " is out of range (the bundle has " + std::to_string(n_arms) + " arms)");
+      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_session_note_offer: arm ", arm,
+                  " is out of range (the bundle has ", n_arms, " arms)");
     disco::on_offer(s->stats, arm != 0, ts_ms);
     return DISCO_OK;
   });

@@ -103,9 +103,7 @@ struct disco_runtime {
   std::vector<float> scratch_f;      // x (d) + z (4h) + u (d) + block scores (kScanBlock)
   std::vector<int8_t> scratch_q;     // xq (d) + uq (d)
   std::vector<int32_t> scratch_acc;  // max(4h, kScanBlock), then disco_rank's bit per item (0 between calls)
-#if !DISCO_WASM
   bool ranking = false;              // set during disco_rank: recommend keeps only its candidates' bits
-#endif
   size_t memory_bytes() const;
 };
 

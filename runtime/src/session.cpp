@@ -91,19 +91,13 @@ disco_status session_resize(disco_session* s, const disco_bundle* b) {
   return DISCO_OK;
 }
 
-#if !DISCO_WASM
 // Where disco_rank's candidate bits start in scratch_acc (in uint32 words, after recommend's part).
 static size_t rank_bits_at(const disco_bundle* b) { return std::max<size_t>(4 * size_t(b->h), kScanBlock); }
-#endif
 
 void runtime_resize_scratch(disco_runtime* rt, const disco_bundle* b) {
   rt->scratch_f.assign(size_t(b->d) * 2 + 4 * size_t(b->h) + kScanBlock, 0.0f);
   rt->scratch_q.assign(size_t(b->d) * 2, 0);
-#if DISCO_WASM  // no disco_rank in the wasm build (its size gate; the JS SDK ranks over disco_recommend)
-  rt->scratch_acc.assign(std::max<size_t>(4 * size_t(b->h), kScanBlock), 0);
-#else
   rt->scratch_acc.assign(rank_bits_at(b) + (size_t(b->n) + 31) / 32, 0);
-#endif
 }
 
 disco_status session_step(disco_session* s, const disco_event& ev) {
@@ -220,11 +214,11 @@ disco_status disco_observe(disco_session* s, const disco_event* ev) DISCO_NOEXCE
     if (!s->runtime) return fail(DISCO_ERR_STATE, "disco_observe: the session's runtime was freed");
     const disco_bundle* b = s->runtime->bundle;
     if (ev->item >= b->n)
-      return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_observe: item index " + std::to_string(ev->item) +
-                                              " is beyond the catalog (" + std::to_string(b->n) + " items)");
+      return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_observe: item index ", ev->item, " is beyond the catalog (", b->n,
+                  " items)");
     if (ev->type > DISCO_EVENT_PURCHASE)
-      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_observe: event type " + std::to_string(ev->type) +
-                                                  " is not one of view=0, click=1, cart=2, remove=3, purchase=4");
+      return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_observe: event type ", ev->type,
+                  " is not one of view=0, click=1, cart=2, remove=3, purchase=4");
     if (std::isnan(ev->price) || std::isinf(ev->price))
       return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_observe: price is not finite");
     session_step(s, *ev);
@@ -285,10 +279,8 @@ disco_status disco_recommend(disco_session* s, uint32_t k, const disco_filter* f
     }
     const float su = disco::quant::quantize_vector_i8(u, d, uq);
 
-#if !DISCO_WASM
     const bool ranking = s->runtime->ranking;  // disco_rank: only its candidates (their bits in scratch_acc)
     const uint32_t* rank_bits = reinterpret_cast<const uint32_t*>(acc) + rank_bits_at(b);
-#endif
     const bool excl_seen = f.exclude_seen != 0;
     const bool incl_oos = f.include_out_of_stock != 0;
     const int32_t category = f.category;
@@ -337,12 +329,10 @@ disco_status disco_recommend(disco_session* s, uint32_t k, const disco_filter* f
         K.scan_i4(e.row_raw(base), cnt, e.row_bytes, uq, d, acc);
         for (uint32_t r = 0; r < cnt; ++r) block_scores[r] = (float(acc[r]) * sc[r]) * su;
       }
-#if !DISCO_WASM
       if (ranking)  // disco_rank: the others can never enter (the threshold starts at -inf)
         for (uint32_t r = 0; r < cnt; ++r)
           if (!(rank_bits[(base + r) >> 5] >> ((base + r) & 31) & 1))
             block_scores[r] = -std::numeric_limits<float>::infinity();
-#endif
       // Only scores above the current k-th best can enter: jump between them with the SIMD search.
       for (uint32_t r = uint32_t(K.first_above(block_scores, 0, cnt, threshold)); r < cnt;
            r = uint32_t(K.first_above(block_scores, r + 1, cnt, threshold))) {
@@ -382,7 +372,6 @@ disco_status disco_recommend(disco_session* s, uint32_t k, const disco_filter* f
   });
 }
 
-#if !DISCO_WASM
 // disco_recommend's scan, scores, filters and order, restricted to the candidates: their bits in
 // runtime->scratch_acc (all 0 between calls) while runtime->ranking is set.
 disco_status disco_rank(disco_session* s, const uint32_t* items, uint32_t n, const disco_filter* filter,
@@ -405,7 +394,5 @@ disco_status disco_rank(disco_session* s, const uint32_t* items, uint32_t n, con
     return st;
   });
 }
-
-#endif  // !DISCO_WASM
 
 }  // extern "C"

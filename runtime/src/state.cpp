@@ -51,15 +51,14 @@ disco_status check_header(MemoryInputArchive& ar, uint32_t want_magic, const cha
   std::string mv;
   ar(magic, version);
   if (ar.failed() || magic != want_magic)
-    return fail(DISCO_ERR_STATE, std::string("not a disco ") + what + " state (bad magic or truncated header)");
+    return fail(DISCO_ERR_STATE, "not a disco ", what, " state (bad magic or truncated header)");
   if (version < oldest || version > newest)
-    return fail(DISCO_ERR_STATE, std::string(what) + " state has format version " + std::to_string(version) +
-                                     "; this runtime reads version" +
-                                     (oldest == newest ? " " + std::to_string(newest)
-                                                       : "s " + std::to_string(oldest) + " to " + std::to_string(newest)));
+    return fail(DISCO_ERR_STATE, what, " state has format version ", version, "; this runtime reads version",
+                (oldest == newest ? " " + std::to_string(newest)
+                                  : "s " + std::to_string(oldest) + " to " + std::to_string(newest)));
   if (out_version) *out_version = version;
   ar(checksum, mv);
-  if (ar.failed()) return fail(DISCO_ERR_STATE, std::string(what) + " state is truncated");
+  if (ar.failed()) return fail(DISCO_ERR_STATE, what, " state is truncated");
   if (checksum != b->checksum)
     return fail(DISCO_ERR_STATE, std::string(what) + " state was saved with bundle '" + mv.substr(0, 100) +
                                      "' (checksum " + hex64(checksum) + "); this runtime runs bundle '" +
@@ -195,7 +194,8 @@ void compact_save(MemoryOutputArchive& ar, const disco_session* s) {
   for (size_t w = 0; w < s->seen.size() && seen.size() < kCompactSeen; ++w)
     for (uint64_t bitsw = s->seen[w]; bitsw && seen.size() < kCompactSeen; bitsw &= bitsw - 1)
       add(uint32_t(w * 64 + size_t(__builtin_ctzll(bitsw))));
-  std::sort(seen.begin(), seen.end());
+  std::make_heap(seen.begin(), seen.end());  // = std::sort (distinct integers), less wasm code
+  std::sort_heap(seen.begin(), seen.end());
   put_u32(ar, uint32_t(seen.size()));
   uint32_t last = 0;
   for (uint32_t item : seen) {
@@ -307,9 +307,7 @@ std::string apply_stats(disco::Bandit& bandit, const disco::BanditStats& stats, 
 
 disco_status finish_output(const MemoryOutputArchive& ar, size_t cap, size_t* out_len, const char* what) {
   *out_len = ar.size();
-  if (!ar.fits())
-    return fail(DISCO_ERR_BUFFER_TOO_SMALL, std::string(what) + " needs " + std::to_string(ar.size()) +
-                                                " bytes; the buffer holds " + std::to_string(cap));
+  if (!ar.fits()) return fail(DISCO_ERR_BUFFER_TOO_SMALL, what, " needs ", ar.size(), " bytes; the buffer holds ", cap);
   return DISCO_OK;
 }
 
@@ -382,7 +380,7 @@ disco_status disco_session_restore(disco_runtime* rt, const uint8_t* buf, size_t
     std::string why;
     if (version == disco::kSessionStateVersionCompact) {
       why = compact_load(ar, s);
-      if (why.empty() && ar.remaining() != 0) why = std::to_string(ar.remaining()) + " trailing bytes";
+      if (why.empty() && ar.remaining() != 0) why = concat(ar.remaining(), " trailing bytes");
     } else {
       session_fields(ar, s, version);
     }
@@ -390,14 +388,15 @@ disco_status disco_session_restore(disco_runtime* rt, const uint8_t* buf, size_t
       // compact_load said what is wrong
     } else if (ar.failed()) {
       why = "truncated or corrupted";
-    } else if (ar.remaining() != 0) why = std::to_string(ar.remaining()) + " trailing bytes";
+    } else if (ar.remaining() != 0)
+      why = concat(ar.remaining(), " trailing bytes");
     else if (s->h_dim != b->h || s->d_dim != b->d || s->n_items != b->n || s->h.size() != b->h ||
              s->c.size() != b->h || s->hq.size() != b->h || s->seen.size() != (size_t(b->n) + 63) / 64)
       why = "dimensions disagree with the bundle";
     else if (!all_finite(s->h) || !all_finite(s->c) || !std::isfinite(s->h_scale) || !(s->h_scale > 0.0f) ||
              !std::isfinite(s->purchase_propensity))
       why = "non-finite LSTM state";
-    if (!why.empty()) return fail(DISCO_ERR_STATE, "session state is invalid: " + why);
+    if (!why.empty()) return fail(DISCO_ERR_STATE, "session state is invalid: ", why);
     pending_session.s = nullptr;
     *out = s;
     return DISCO_OK;
@@ -447,11 +446,10 @@ disco_status disco_runtime_restore(disco_runtime* rt, const uint8_t* buf, size_t
     std::string why = bandit.validate();
     if (why.empty()) why = guards.validate();
     if (why.empty() && (bandit.config().n_arms != rt->bundle->arms.size() || bandit.config().dim != rt->bandit.config().dim))
-      why = "bandit has " + std::to_string(bandit.config().n_arms) + " arms x " + std::to_string(bandit.config().dim) +
-            " features; the bundle needs " + std::to_string(rt->bundle->arms.size()) + " x " +
-            std::to_string(rt->bandit.config().dim);
+      why = concat("bandit has ", bandit.config().n_arms, " arms x ", bandit.config().dim,
+                   " features; the bundle needs ", rt->bundle->arms.size(), " x ", rt->bandit.config().dim);
     if (why.empty() && guards.arms().size() != rt->bundle->arms.size()) why = "guardrail arms disagree with the bundle";
-    if (!why.empty()) return fail(DISCO_ERR_STATE, "runtime state is invalid: " + why);
+    if (!why.empty()) return fail(DISCO_ERR_STATE, "runtime state is invalid: ", why);
 
     IdTable pending_ids, done_ids;
     std::vector<PendingDecision> pending;
@@ -490,8 +488,7 @@ disco_status disco_runtime_restore(disco_runtime* rt, const uint8_t* buf, size_t
       if (same_layout) ids.set_write_pos(swrite);
     }
     if (ar.failed()) return fail(DISCO_ERR_STATE, "runtime state is truncated or corrupted (decision tables)");
-    if (ar.remaining() != 0)
-      return fail(DISCO_ERR_STATE, "runtime state has " + std::to_string(ar.remaining()) + " trailing bytes");
+    if (ar.remaining() != 0) return fail(DISCO_ERR_STATE, "runtime state has ", ar.remaining(), " trailing bytes");
     rt->sessions_created = sessions_created;
     rt->bandit = std::move(bandit);
     rt->guards = std::move(guards);
@@ -531,7 +528,7 @@ disco_status disco_bandit_import(disco_runtime* rt, const uint8_t* buf, size_t l
         err = disco::fleet_stats_to_bandit(msg, rt->bandit.config().n_arms, rt->bandit.config().dim,
                                            disco::kContextVersion, &stats);
       if (err.empty()) err = apply_stats(rt->bandit, stats, merge != 0);
-      if (!err.empty()) return fail(DISCO_ERR_STATE, "bandit statistics refused: " + err);
+      if (!err.empty()) return fail(DISCO_ERR_STATE, "bandit statistics refused: ", err);
       return DISCO_OK;
     }
     MemoryInputArchive ar(buf, len);
@@ -540,19 +537,17 @@ disco_status disco_bandit_import(disco_runtime* rt, const uint8_t* buf, size_t l
     if (ar.failed() || magic != kMagicBandit)
       return fail(DISCO_ERR_STATE, "not disco bandit statistics (bad magic or truncated)");
     if (version != disco::kStateVersion)
-      return fail(DISCO_ERR_STATE, "bandit statistics have format version " + std::to_string(version) +
-                                       "; this runtime reads version " + std::to_string(disco::kStateVersion));
+      return fail(DISCO_ERR_STATE, "bandit statistics have format version ", version, "; this runtime reads version ",
+                  disco::kStateVersion);
     disco::BanditStats stats;
     ar(n_arms, dim, stats);
     if (ar.failed()) return fail(DISCO_ERR_STATE, "bandit statistics are truncated or corrupted");
     if (ar.remaining() != 0) return fail(DISCO_ERR_STATE, "bandit statistics have trailing bytes");
     if (n_arms != rt->bandit.config().n_arms || dim != rt->bandit.config().dim)
-      return fail(DISCO_ERR_STATE, "bandit statistics are for " + std::to_string(n_arms) + " arms x " +
-                                       std::to_string(dim) + " features; this runtime has " +
-                                       std::to_string(rt->bandit.config().n_arms) + " x " +
-                                       std::to_string(rt->bandit.config().dim));
+      return fail(DISCO_ERR_STATE, "bandit statistics are for ", n_arms, " arms x ", dim,
+                  " features; this runtime has ", rt->bandit.config().n_arms, " x ", rt->bandit.config().dim);
     const std::string err = apply_stats(rt->bandit, stats, merge != 0);
-    if (!err.empty()) return fail(DISCO_ERR_STATE, "bandit statistics refused: " + err);
+    if (!err.empty()) return fail(DISCO_ERR_STATE, "bandit statistics refused: ", err);
     return DISCO_OK;
   });
 }

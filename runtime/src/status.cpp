@@ -8,13 +8,21 @@
 #include <new>
 #include <string>
 
+// Per thread; the WASM build has no threads (no -pthread), so plain statics there: no TLS block to
+// set up (__tls_init and its TLS globals: 123 B gzip of disco-simd.wasm).
+#if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
+#define DISCO_THREAD_LOCAL
+#else
+#define DISCO_THREAD_LOCAL thread_local
+#endif
+
 namespace disco::detail {
 namespace {
-thread_local std::string g_last_error;
+DISCO_THREAD_LOCAL std::string g_last_error;
 // A message composed without allocating (an exception's, or one while memory is short); used when
 // g_fixed_active is set.
-thread_local char g_fixed[256];
-thread_local bool g_fixed_active = false;
+DISCO_THREAD_LOCAL char g_fixed[256];
+DISCO_THREAD_LOCAL bool g_fixed_active = false;
 
 void append(char* buf, size_t cap, size_t* at, const char* s) noexcept {
   while (s && *s && *at + 1 < cap) buf[(*at)++] = *s++;
@@ -26,6 +34,10 @@ disco_status fail(disco_status status, std::string message) noexcept {
   g_last_error = std::move(message);  // a move: no allocation, no throw
   g_fixed_active = false;
   return status;
+}
+
+disco_status fail_pieces(disco_status status, std::initializer_list<Piece> pieces) {
+  return fail(status, concat_pieces(pieces));  // building the message may throw (bad_alloc): the guard's part
 }
 
 disco_status fail_fixed(disco_status status, const char* prefix, const char* what) noexcept {

@@ -3,7 +3,9 @@
 #pragma once
 #include <cstddef>
 #include <string>
+
 #include "disco/disco.h"
+#include "text_internal.h"
 
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
 #define DISCO_HAS_EXCEPTIONS 1
@@ -23,6 +25,13 @@ namespace disco::detail {
 // Records `message` as this thread's last error and returns `status`. Does not throw (the message
 // is moved in; building it is the caller's part and runs inside the guard).
 disco_status fail(disco_status status, std::string message) noexcept;
+// The same with the message joined from pieces (text_internal.h: exactly what the chain
+// "a" + std::to_string(n) + s gives), in one call per site: fail(DISCO_ERR_SHAPE, "got ", n, " rows").
+disco_status fail_pieces(disco_status status, std::initializer_list<Piece> pieces);
+template <class... A>
+DISCO_PIECES_INLINE inline disco_status fail(disco_status status, const A&... pieces) {
+  return fail_pieces(status, {Piece(pieces)...});
+}
 // The same without allocating: "<prefix><what>" into a fixed per-thread buffer (truncated).
 disco_status fail_fixed(disco_status status, const char* prefix, const char* what) noexcept;
 void clear_error() noexcept;

@@ -3,8 +3,10 @@
 #include <cmath>
 
 #include "disco/bandit.h"
+#include "text_internal.h"
 
 namespace disco {
+using detail::concat;
 
 namespace {
 bool finite(double v) { return v == v && v - v == 0.0; }
@@ -14,25 +16,21 @@ std::string ValueModel::configure(uint32_t arms, uint32_t d, uint32_t context_di
                                   std::vector<double> weights, double wgt, double mabs, double gamma) {
   *this = ValueModel{};
   if (weights.empty()) return "";  // no value model: inactive
-  if (arms == 0 || arms > kMaxArms) return "value model: arm count " + std::to_string(arms) + " out of range";
+  if (arms == 0 || arms > kMaxArms) return concat("value model: arm count ", arms, " out of range");
   if (d == 0 || d > context_dim)
-    return "value model: context_dim " + std::to_string(d) + " must be 1.." + std::to_string(context_dim) +
-           " (the runtime's context length)";
-  if (pr.size() % 2 != 0) return "value model: pairs must hold 2 indices per product feature (odd length " +
-                                 std::to_string(pr.size()) + ")";
+    return concat("value model: context_dim ", d, " must be 1..", context_dim, " (the runtime's context length)");
+  if (pr.size() % 2 != 0)
+    return concat("value model: pairs must hold 2 indices per product feature (odd length ", pr.size(), ")");
   for (size_t k = 0; k < pr.size(); ++k)
-    if (pr[k] >= d)
-      return "value model: pairs[" + std::to_string(k) + "] = " + std::to_string(pr[k]) + " is not below context_dim " +
-             std::to_string(d);
+    if (pr[k] >= d) return concat("value model: pairs[", k, "] = ", pr[k], " is not below context_dim ", d);
   const size_t nf = d + pr.size() / 2;
-  if (nf > kMaxValueFeatures)
-    return "value model: " + std::to_string(nf) + " features; at most " + std::to_string(kMaxValueFeatures);
+  if (nf > kMaxValueFeatures) return concat("value model: ", nf, " features; at most ", kMaxValueFeatures);
   if (weights.size() != size_t(arms) * nf)
-    return "value model: weights has " + std::to_string(weights.size()) + " entries, expected n_arms x features = " +
-           std::to_string(arms) + " x " + std::to_string(nf);
+    return concat("value model: weights has ", weights.size(), " entries, expected n_arms x features = ", arms, " x ",
+                  nf);
   for (size_t k = 0; k < weights.size(); ++k)
     if (!finite(weights[k]) || std::fabs(weights[k]) > 1e6)
-      return "value model: weights[" + std::to_string(k) + "] is not a finite number below 1e6";
+      return concat("value model: weights[", k, "] is not a finite number below 1e6");
   if (!finite(wgt) || wgt < 0.0 || wgt > 100.0) return "value model: weight must be in [0, 100]";
   if (!finite(mabs) || !(mabs > 0.0)) return "value model: max_abs must be a finite number > 0";
   n_arms = arms;

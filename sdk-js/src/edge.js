@@ -1,5 +1,5 @@
 // Edge adapter: a fetch(request, env) handler for edge workers (Cloudflare Workers style) that
-// answers /offer, /recommend, /track, /shown and /report. The bandit runtime lives per isolate; each
+// answers /offer, /recommend, /rank, /track, /shown and /report. The bandit runtime lives per isolate; each
 // shopper's session state travels in an encrypted cookie (AES-GCM, key derived from tokenSecret by
 // HKDF; refused when tampered with or older than sessionTtlS), or in a key-value store when `kv` is
 // given (then the cookie carries only the encrypted session id). Offers come with HMAC-signed tokens that the
@@ -232,7 +232,7 @@ export function createEdgeHandler(o = {}) {
     }
     const url = new URL(request.url);
     const route = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
-    if (!['offer', 'recommend', 'track', 'shown', 'report'].includes(route)) {
+    if (!['offer', 'recommend', 'rank', 'track', 'shown', 'report'].includes(route)) {
       return json(404, { error: { code: 'NOT_FOUND', message: `no route ${url.pathname}` } });
     }
     if (request.method !== 'POST' && !(request.method === 'GET' && (route === 'offer' || route === 'recommend'))) {
@@ -298,6 +298,8 @@ export function createEdgeHandler(o = {}) {
         if (!Number.isInteger(k) || k < 1 || k > 100) throw new DiscoError('INVALID_ARGUMENT', 'k must be an integer in 1..100');
         if (!Array.isArray(p.exclude)) throw new DiscoError('INVALID_ARGUMENT', 'exclude must be an array');
         result = { items: named(s.bundle, ses.session.recommend(k, { exclude: denseIndices(s.bundle, p.exclude) })) };
+      } else if (route === 'rank') {
+        result = { items: ses.session.rankIds(s.bundle, p.itemIds, { exclude: p.exclude }) };
       } else {
         result = { ok: true, tracked: events.length };
       }

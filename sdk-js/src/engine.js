@@ -336,15 +336,20 @@ export class SessionRef {
   }
 
   /** Returns { items: Uint32Array, scores: Float32Array } (copies). */
-  recommend(k, { excludeSeen = true, includeOutOfStock = false, exclude = null, category = -1 } = {}) {
+  recommend(k, o) { return this.rank(null, o, k); }
+
+  /** disco_rank of the dense indices in `cand` (disco_recommend's top k when cand is null). */
+  rank(cand, { excludeSeen = true, includeOutOfStock = false, exclude = null, category = -1 } = {}, k = cand.length) {
     const e = this.engine;
     const nEx = exclude ? exclude.length : 0;
     const itemsP = e.buf('rec_items', 4 * k);
     const scoresP = e.buf('rec_scores', 4 * k);
     const exP = nEx ? e.buf('rec_exclude', 4 * nEx) : 0;
+    const cP = cand ? e.buf('rank_in', 4 * k) : 0;
     const f = e.scratch + S_FILTER;
     const dv = e._view();
     for (let i = 0; i < nEx; i++) dv.setUint32(exP + 4 * i, exclude[i], true);
+    for (let i = 0; cand && i < k; i++) dv.setUint32(cP + 4 * i, cand[i], true);
     // disco_filter: size, exclude_seen, include_out_of_stock, category, exclude, n_exclude (reserved_ 0)
     dv.setUint32(f, 28, true);
     dv.setUint32(f + 4, excludeSeen ? 1 : 0, true);
@@ -352,13 +357,25 @@ export class SessionRef {
     dv.setInt32(f + 12, category, true);
     dv.setUint32(f + 16, exP, true);
     dv.setUint32(f + 20, nEx, true);
-    e.check(e.x.disco_recommend(this.ptr, k, f, itemsP, scoresP, e.scratch + S_OUT), 'recommend');
+    e.check(cand ? e.x.disco_rank(this.ptr, cP, k, f, itemsP, scoresP, e.scratch + S_OUT) : e.x.disco_recommend(this.ptr, k, f, itemsP, scoresP, e.scratch + S_OUT), cand ? 'rank' : 'recommend');
     const v = e._view();
     const n = v.getUint32(e.scratch + S_OUT, true);
     return {
       items: new Uint32Array(e._buffer.slice(itemsP, itemsP + 4 * n)),
       scores: new Float32Array(e._buffer.slice(scoresP, scoresP + 4 * n)),
     };
+  }
+
+  /**
+   * [{ itemId, score }] of the item ids `ids` by disco_rank (recommend's scores and filters, each id
+   * once); ids the bundle does not know follow in input order with score null. `o.exclude`: an
+   * array of ids (required).
+   */
+  rankIds(bundle, ids, o) {
+    if (!Array.isArray(ids) || !Array.isArray(o.exclude)) throw new DiscoError('INVALID_ARGUMENT', 'itemIds and exclude must be arrays');
+    const unknown = new Set();
+    const r = this.rank(indices(bundle, ids, unknown), { ...o, exclude: indices(bundle, o.exclude) });
+    return [...named(bundle, r), ...Array.from(unknown, (itemId) => ({ itemId, score: null }))];
   }
 
   /** The model's purchase probability of this shopper (disco_purchase_probability). */

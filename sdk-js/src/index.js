@@ -219,16 +219,8 @@ export class Disco {
    */
   rank(itemIds, { exclude = [], excludeSeen = true, includeOutOfStock = false, category = -1 } = {}) {
     this._alive();
-    if (!Array.isArray(itemIds) || !Array.isArray(exclude)) throw new DiscoError('INVALID_ARGUMENT', 'itemIds and exclude must be arrays of item ids');
     if (!Number.isInteger(category)) throw new DiscoError('INVALID_ARGUMENT', 'category must be an integer (-1 = any)');
-    // disco.wasm has no disco_rank (its size gate): recommend's order, scores and filters over the
-    // whole catalog, restricted to the list.
-    const b = this.bundle, unknown = new Set(), want = new Set(indices(b, itemIds, unknown));
-    const r = this.session.recommend(b.info.nItems, { excludeSeen, includeOutOfStock, exclude: indices(b, exclude), category });
-    const out = [];
-    r.items.forEach((it, i) => want.has(it) && out.push({ itemId: b.id(it), score: r.scores[i] }));
-    for (const itemId of unknown) out.push({ itemId, score: null });
-    return out;
+    return this.session.rankIds(this.bundle, itemIds, { excludeSeen, includeOutOfStock, exclude, category });
   }
 
   /**

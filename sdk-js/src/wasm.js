@@ -3,9 +3,13 @@
 import { DiscoError } from './errors.js';
 import { typeName } from './util.js';
 
-// (module (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)) -- validates iff SIMD128 is on.
-const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
-  10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+// Validates iff the engine has every feature disco-simd.wasm is built with (wasm/CMakeLists.txt:
+// SIMD128, bulk memory, non-trapping float-to-int, sign extension; tests/sdk/wasm_probe.test.mjs):
+// (module (memory 1) (func (result v128) (memory.copy (i32.const 0) (i32.const 0) (i32.const 0))
+//   (i8x16.popcnt (i8x16.splat (i32.extend8_s (i32.trunc_sat_f32_s (f32.const 0)))))))
+export const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+  5, 3, 1, 0, 1, 10, 26, 1, 24, 0, 65, 0, 65, 0, 65, 0, 252, 10, 0, 0, 67, 0, 0, 0, 0, 252, 0, 192, 253, 15,
+  253, 98, 11]);
 
 let simdSupported;
 export function hasSimd() {

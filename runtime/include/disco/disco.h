@@ -185,9 +185,8 @@ disco_status disco_recommend(disco_session* session, uint32_t k, const disco_fil
  * that pass the filter, best first (ties: the lower index first, as disco_recommend), each once. n = 0
  * is valid (*out_n = 0; the pointers may then be NULL). An index beyond the catalog is left out, as a
  * filtered one (the JS SDK keeps ids the bundle does not know at the end of its answer). It costs a
- * disco_recommend scan of the catalog whatever n is, plus a heap of up to n entries. Native builds
- * only: the WASM build leaves it out for its size gate (the JS SDK's rank() restricts a
- * disco_recommend of the whole catalog instead: the same order, scores and filters). */
+ * disco_recommend scan of the catalog whatever n is, plus a heap of up to n entries. The WASM build
+ * exports it too (the JS SDK's rank() and the edge's /rank call it). */
 disco_status disco_rank(disco_session* session, const uint32_t* items, uint32_t n, const disco_filter* filter,
                         uint32_t* out_items, float* out_scores, uint32_t* out_n) DISCO_NOEXCEPT;
 
