@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <map>
 #include <fstream>
 
@@ -25,6 +26,15 @@ T to_int(const std::string& v, const std::string& key, const std::string& where,
   if (ec != std::errc() || p != v.data() + v.size() || x < lo || x > hi)
     throw ConfigError(where + ": " + key + " = '" + v + "': expected an integer in [" + std::to_string(lo) + ", " +
                       std::to_string(hi) + "]");
+  return x;
+}
+
+// A token-bucket setting: a finite number in [lo, 1e7] (requests per second, or a burst).
+double to_rate(const std::string& v, const std::string& key, const std::string& where, double lo) {
+  char* end = nullptr;
+  const double x = v.empty() ? 0 : std::strtod(v.c_str(), &end);
+  if (v.empty() || end != v.c_str() + v.size() || !(x >= lo && x <= 1e7))
+    throw ConfigError(where + ": " + key + " = '" + v + "': expected a number in [" + (lo < 1 ? "0.000001" : "1") + ", 1e7]");
   return x;
 }
 
@@ -122,10 +132,10 @@ void set_config_value(Config& c, const std::string& key, const std::string& valu
       c.write_keys.push_back(std::move(w));
     }
   }
-  else if (key == "write_key_rate") c.write_key_rate = to_int<int64_t>(v, key, where, 1, 1 << 24);
-  else if (key == "write_key_burst") c.write_key_burst = to_int<int64_t>(v, key, where, 1, 1 << 24);
-  else if (key == "client_rate") c.client_rate = to_int<int64_t>(v, key, where, 1, 1 << 24);
-  else if (key == "client_burst") c.client_burst = to_int<int64_t>(v, key, where, 1, 1 << 24);
+  else if (key == "write_key_rate") c.write_key_rate = to_rate(v, key, where, 1e-6);
+  else if (key == "write_key_burst") c.write_key_burst = to_rate(v, key, where, 1);
+  else if (key == "client_rate") c.client_rate = to_rate(v, key, where, 1e-6);
+  else if (key == "client_burst") c.client_burst = to_rate(v, key, where, 1);
   else if (key == "rate_limit_clients_max") c.rate_limit_clients_max = to_int<size_t>(v, key, where, 16, size_t{1} << 26);
   else if (key == "client_ip_header") c.client_ip_header = v;
   else if (key == "retention_days") c.retention_days = to_int<int64_t>(v, key, where, 0, 100000);

@@ -101,8 +101,8 @@ struct Collector::Impl {
 
   explicit Impl(Config c)
       : cfg(std::move(c)), replay(2 * cfg.replay_window_ms, cfg.replay_cache_max),
-        key_limits(double(cfg.write_key_rate), double(cfg.write_key_burst), cfg.rate_limit_clients_max),
-        client_limits(double(cfg.client_rate), double(cfg.client_burst), cfg.rate_limit_clients_max) {
+        key_limits(cfg.write_key_rate, cfg.write_key_burst, cfg.rate_limit_clients_max),
+        client_limits(cfg.client_rate, cfg.client_burst, cfg.rate_limit_clients_max) {
     limits.max_rows = cfg.max_rows;
     limits.max_context = cfg.max_context;
     std::filesystem::create_directories(cfg.data_dir);

@@ -75,8 +75,8 @@ struct Config {
   int context_version = static_cast<int>(disco::kContextVersion);
   // Browser senders (write keys) and their token-bucket rate limits (requests per second, burst).
   std::vector<WriteKey> write_keys;
-  int64_t write_key_rate = 200, write_key_burst = 400;  // per write key
-  int64_t client_rate = 2, client_burst = 20;           // per client address
+  double write_key_rate = 200, write_key_burst = 400;  // per write key
+  double client_rate = 2, client_burst = 20;           // per client address
   size_t rate_limit_clients_max = 100000;               // buckets kept (idle ones dropped first)
   std::string client_ip_header;                         // e.g. X-Forwarded-For behind a proxy; empty: the peer address
   // Retention: rows older than retention_days are dropped at start and every retention_interval_ms (0: keep).
