@@ -157,10 +157,16 @@ export function spkiFrom(publicKey) {
 
 /**
  * Verifies the ECDSA P-256 / SHA-256 signature (raw r||s) over the payload bytes. Throws
- * UNSIGNED when the bundle carries no signature, SIGNATURE when it does not verify.
+ * UNSIGNED when the bundle carries no signature, SIGNATURE when it does not verify. `publicKey`
+ * may be a list of keys (rotation: the old and the new one), each tried in turn.
  */
 export async function verifyBundle(bytes, publicKey, { crypto: cryptoImpl } = {}) {
   const h = readBundleHeader(bytes);
+  // a list (key rotation): the key whose id is the bundle's key_id verifies it
+  if (Array.isArray(publicKey)) {
+    for (const k of publicKey) try { return await verifyBundle(bytes, k, { crypto: cryptoImpl }); } catch (e) { if (e.code !== 'SIGNATURE') throw e; }
+    throw new DiscoError('SIGNATURE', `bundle was signed by key ${h.keyId}, not by a public key given`);
+  }
   if (publicKey === undefined || publicKey === null) {
     throw new DiscoError('INVALID_ARGUMENT', 'publicKey is required to verify the bundle (pass unsafeSkipVerify: true only in tests)');
   }
