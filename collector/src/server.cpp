@@ -231,7 +231,12 @@ struct Collector::Impl {
 
   // A browser page with a public write key: its Origin must be allowed; token buckets per client
   // and per key (429 beyond). False: `res` holds the refusal.
-  bool check_write_key(const httplib::Request& req, httplib::Response& res, const Site*& site) {
+  bool check_write_key(const httplib::Request& req, httplib::Response& res, const Site*& site, std::string* code = nullptr) {
+    auto reject = [&](httplib::Response& r, int status, const std::string& reason, const std::string& error,
+                      const std::string& field) {
+      if (code) *code = reason;
+      this->reject(r, status, reason, error, field);
+    };
     const WriteKey* wk = cfg.write_key(auth_value(req, "x-disco-write-key", "disco_write_key"));
     if (!wk) return reject(res, 401, "unknown_write_key", "missing or unknown X-Disco-Write-Key", "x-disco-write-key"), false;
     const std::string origin = req.get_header_value("Origin");
@@ -323,14 +328,25 @@ struct Collector::Impl {
 
   void post_checkout(const httplib::Request& req, httplib::Response& res) {
     res.set_header("Cache-Control", "no-store");
-    const Site* site = nullptr;
-    if (req.has_header("x-disco-write-key")) {
-      if (!check_write_key(req, res, site)) return;
-    } else if (!(site = cfg.site_by_key(req.get_header_value("x-disco-key")))) {
-      return reject(res, 401, "unknown_key", "missing or unknown x-disco-key (or X-Disco-Write-Key)", "x-disco-key");
-    }
+    // the checkout's error form: {"error": code, "message", "field"?}
+    auto refuse = [&](int status, const std::string& code, const std::string& message, const std::string& field = "") {
+      json j{{"error", code}, {"message", message}};
+      if (!field.empty()) j["field"] = field;
+      res.status = status;
+      res.set_content(j.dump(), "application/json");
+    };
     if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0)
-      return reject(res, 415, "content_type", "Content-Type must be application/json");
+      return refuse(415, "content_type", "Content-Type must be application/json");
+    const Site* site = nullptr;
+    std::string code;
+    if (req.has_header("x-disco-write-key")) {
+      if (!check_write_key(req, res, site, &code)) {
+        json j = json::parse(res.body, nullptr, false);
+        return refuse(res.status, code, j.value("error", ""), j.value("field", ""));
+      }
+    } else if (!(site = cfg.site_by_key(req.get_header_value("x-disco-key")))) {
+      return refuse(401, "unknown_key", "missing or unknown x-disco-key (or X-Disco-Write-Key)", "x-disco-key");
+    }
     CheckoutReply r = checkout->handle(*site, req.body, wall_ms());
     res.status = r.status;
     res.set_content(r.body, "application/json");

@@ -474,6 +474,9 @@ TEST(CollectorDoorsService, APageCannotInflateAnArmsReward) {
   const double discount = 0.1;
   json order{{"lines", json::array({{{"item_id", d2.item_id}, {"quantity", 1}, {"price", 0.01},
                                      {"token", offer_token(d2.id.hex(), d2.item_id, discount, kSecret)}}})}};
+  r = c.Post("/v1/checkout", page_headers("https://evil.example"), order.dump(), "application/json");
+  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(json::parse(r->body)["error"], "origin_not_allowed");  // the checkout's error form: a code
   r = c.Post("/v1/checkout", page_headers(), order.dump(), "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
