@@ -2,6 +2,8 @@
 // generated FlatBuffers accessors.
 #include "disco/collector/catalog.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 
@@ -9,6 +11,20 @@
 #include "disco/schemas/bundle_generated.h"
 
 namespace disco::collector {
+namespace {
+
+// The shortest decimal that reads back as the same float (the bundle stores 12.99 as the float
+// 12.9899997...): what the catalog said, so the checkout charges 12.99 and the export writes "12.99".
+double as_written(float f) {
+  char buf[32];
+  for (int p = 1; p <= 9; ++p) {
+    std::snprintf(buf, sizeof buf, "%.*g", p, static_cast<double>(f));
+    if (static_cast<float>(std::strtod(buf, nullptr)) == f) break;
+  }
+  return std::strtod(buf, nullptr);
+}
+
+}  // namespace
 
 // The served bundle's catalog (id -> category/brand indices as text, price, cost, in stock).
 // Returns false when there is no readable, valid bundle at `path`.
@@ -42,8 +58,8 @@ bool read_bundle_catalog(const uint8_t* data, size_t len, std::map<std::string, 
     it.category = std::to_string(col(cat->category(), k, 0u));
     const uint32_t brand = col(cat->brand(), k, 0u);
     if (brand) it.brand = std::to_string(brand);
-    it.price = col(cat->price(), k, 0.0f);
-    it.cost = cat->cost() && k < cat->cost()->size() ? cat->cost()->Get(static_cast<flatbuffers::uoffset_t>(k)) : -1.0;
+    it.price = as_written(col(cat->price(), k, 0.0f));
+    it.cost = cat->cost() && k < cat->cost()->size() ? as_written(cat->cost()->Get(static_cast<flatbuffers::uoffset_t>(k))) : -1.0;
     it.in_stock = col(cat->in_stock(), k, static_cast<uint8_t>(1)) ? 1 : 0;
     std::string id = cat->item_ids()->Get(static_cast<flatbuffers::uoffset_t>(k))->str();
     if (items.emplace(id, it).second) order.push_back(id);
