@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 
 namespace {
 std::string run(const std::string& cmd, int* rc) {
-  const std::string out_file = (fs::temp_directory_path() / "disco_cli_test_out.txt").string();
+  // one file per process: ctest runs each test of this file as its own process, in parallel
+  const std::string out_file = (fs::temp_directory_path() / ("disco_cli_test_out_" + std::to_string(::getpid()) + ".txt")).string();
   *rc = std::system((cmd + " > " + out_file + " 2>&1").c_str());
   std::ifstream f(out_file);
   std::stringstream ss;
