@@ -246,20 +246,23 @@ CheckoutReply Checkout::handle(const Site& site_ref, const std::string& body, in
     if (l.contains("token") && !l["token"].is_null() && !l["token"].is_string())
       return error_reply(400, "bad_line", where + ".token must be a string or absent");
   }
-  // Every line is priced from the served bundle's catalog, never from the page.
+  // Every line is priced from the served bundle's catalog, never from the page. Without one (no
+  // bundle, or one that does not load: the shop's disco is off) the shop keeps selling at its list
+  // prices, but no offer applies and nothing becomes an outcome (collector/PROTOCOL.md).
   std::shared_ptr<const Catalog> catalog = deps_.catalog ? deps_.catalog() : nullptr;
-  if (!catalog || catalog->items.empty())
-    return error_reply(503, "no_catalog", "no bundle with a catalog is served (bundle_path): the checkout prices every "
-                                          "line from the served bundle's catalog");
-  for (size_t i = 0; i < lines.size(); ++i)
-    if (!catalog->find(lines[i]["item_id"].get<std::string>())) {
-      CheckoutReply r = error_reply(400, "unknown_item", "lines[" + std::to_string(i) + "].item_id '" +
-                                                             lines[i]["item_id"].get<std::string>() +
-                                                             "' is not in the served bundle's catalog: it cannot be priced");
-      json j = json::parse(r.body);
-      j["field"] = "lines[" + std::to_string(i) + "].item_id";
+  if (catalog && catalog->items.empty()) catalog.reset();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string where = "lines[" + std::to_string(i) + "]";
+    if (!catalog && !(lines[i].contains("price") && lines[i]["price"].is_number()))
+      return error_reply(400, "bad_line", where + ".price is required: no bundle catalog is served to price it from");
+    if (catalog && !catalog->find(lines[i]["item_id"].get<std::string>())) {
+      json j = json::parse(error_reply(400, "unknown_item", where + ".item_id '" + lines[i]["item_id"].get<std::string>() +
+                                                                "' is not in the served bundle's catalog: it cannot be priced").body);
+      j["field"] = where + ".item_id";
       return {400, j.dump()};
     }
+  }
+  if (!catalog && deps_.metrics) deps_.metrics->add("disco_collector_checkout_without_catalog_total", "");
   std::lock_guard<std::mutex> lk(mu_);
   json out_lines = json::array();
   std::unordered_set<std::string> this_order;
@@ -268,10 +271,10 @@ CheckoutReply Checkout::handle(const Site& site_ref, const std::string& body, in
   for (const auto& l : lines) {
     std::string item = l["item_id"].get<std::string>();
     int64_t qty = l["quantity"].get<int64_t>();
-    const CatalogItem& ci = *catalog->find(item);
-    const double price = ci.price;
+    const CatalogItem* ci = catalog ? catalog->find(item) : nullptr;
+    const double price = ci ? ci->price : l["price"].get<double>();
     json o{{"item_id", item}, {"quantity", qty}, {"price", price}, {"discount", 0.0}, {"offer", "none"}};
-    if (l.contains("price") && l["price"].is_number() && std::fabs(l["price"].get<double>() - price) > 0.005) {
+    if (ci && l.contains("price") && l["price"].is_number() && std::fabs(l["price"].get<double>() - price) > 0.005) {
       o["page_price"] = l["price"].get<double>();
       o["repriced"] = true;
       if (deps_.metrics) deps_.metrics->add("disco_collector_checkout_repriced_total", "");
@@ -283,6 +286,10 @@ CheckoutReply Checkout::handle(const Site& site_ref, const std::string& body, in
         o["offer"] = "rejected";
         o["reason"] = token_status_name(t.status);
         o["message"] = t.message;
+      } else if (!ci) {
+        o["offer"] = "rejected";
+        o["reason"] = "no_catalog";
+        o["message"] = "no bundle catalog is served: offers cannot be priced, so none applies";
       } else if (t.claims.item_id != item) {
         o["offer"] = "rejected";
         o["reason"] = "wrong_item";
@@ -305,7 +312,7 @@ CheckoutReply Checkout::handle(const Site& site_ref, const std::string& body, in
     if (o["offer"] == "applied") {
       // the reward of the decision behind the offer (DESIGN.md: margin = price (1 - discount) - cost)
       auto id = parse_decision_id(o["decision_id"].get<std::string>());
-      if (id) outcomes.push_back(Outcome{*id, now_ms, true, net, net - std::max(0.0, ci.cost) * double(qty)});
+      if (id) outcomes.push_back(Outcome{*id, now_ms, true, net, net - std::max(0.0, ci->cost) * double(qty)});
     }
     total += net;
     saved += gross - net;
@@ -313,6 +320,7 @@ CheckoutReply Checkout::handle(const Site& site_ref, const std::string& body, in
   }
   json record{{"ts_ms", now_ms}, {"order_id", order_id}, {"site", site->id}, {"lines", out_lines},
               {"total", round2(total)}, {"saved", round2(saved)}};
+  if (!catalog) record["catalog"] = false;  // charged at the page's list prices, no offers
   // The outcomes first: a failure here redeems nothing (the shopper may retry the order).
   if (!outcomes.empty() && deps_.record) {
     std::string err = deps_.record(site->id, order_id, outcomes);

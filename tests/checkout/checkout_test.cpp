@@ -318,11 +318,23 @@ TEST(Checkout, PricesEveryLineFromTheCatalog) {
   j = json::parse(r.body);
   EXPECT_EQ(j["error"], "unknown_item");
   EXPECT_EQ(j["field"], "lines[1].item_id");
-  // no catalog served
-  Checkout none(cfg, deps(nullptr, nullptr), (dir.p / "none.jsonl").string());
+  // no catalog served (no bundle, or one that does not load): the shop keeps selling at the page's
+  // list prices, but no offer applies and nothing is recorded as an outcome
+  Recorded rec;
+  Checkout none(cfg, deps(&rec, nullptr), (dir.p / "none.jsonl").string());
   r = none.handle("shop-key", body.dump(), kNow);
-  EXPECT_EQ(r.status, 503);
-  EXPECT_EQ(json::parse(r.body)["error"], "no_catalog");
+  EXPECT_EQ(r.status, 400) << "a line without a price cannot be priced";
+  EXPECT_EQ(json::parse(r.body)["error"], "bad_line");
+  json listed{{"lines", json::array({{{"item_id", "i42"}, {"quantity", 2}, {"price", 10.0}, {"token", token(0)}},
+                                     {{"item_id", "zz"}, {"quantity", 1}, {"price", 3.0}}})}};
+  r = none.handle("shop-key", listed.dump(), kNow);
+  ASSERT_EQ(r.status, 200) << r.body;
+  j = json::parse(r.body);
+  EXPECT_EQ(j["catalog"], false);
+  EXPECT_EQ(j["lines"][0]["offer"], "rejected");
+  EXPECT_EQ(j["lines"][0]["reason"], "no_catalog");
+  EXPECT_NEAR(j["total"].get<double>(), 23.0, 1e-9);
+  EXPECT_TRUE(rec.outcomes.empty());
   // one order logged (the refused ones are not)
   std::ifstream log(co.log_path());
   std::string line;

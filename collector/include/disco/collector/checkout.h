@@ -58,7 +58,7 @@ class Metrics;
 
 // What the checkout needs from the collector.
 struct CheckoutDeps {
-  // The served bundle's catalog; null when none is served (the checkout then answers 503 no_catalog).
+  // The served bundle's catalog; null when none is served (then: list prices, no offers, no outcomes).
   std::function<std::shared_ptr<const Catalog>()> catalog;
   // Stores the outcomes of an order's applied offers durably: "" when stored, else why not (503).
   // Unset: outcomes are not stored (tests of the checkout alone).
