@@ -11,7 +11,8 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { Engine, Disco } from '../../sdk-js/src/node.js';
-import { BundleRef, RuntimeRef } from '../../sdk-js/src/engine.js';
+import { BundleRef } from '../../sdk-js/src/engine.js';
+import { rawLoop, sdkLoop } from './loops.mjs';
 import { findBuilt, makeBundleTool, testKey } from '../../tests/sdk/helpers.mjs';
 import { parseCli } from '../../lib/cli.mjs';
 
@@ -24,7 +25,6 @@ const ITEMS = Number(arg('items', 10000));
 const WASM_DIR = resolve(arg('wasm-dir', join(ROOT, 'sdk-js/dist')));
 const LABEL = arg('label', '-Oz');
 const gz = (b) => gzipSync(b, { level: 9 }).length;
-const pct = (a, p) => a[Math.min(a.length - 1, Math.floor(a.length * p))];
 const fmt = (x) => x.toFixed(2).padStart(8);
 
 const dir = mkdtempSync(join(tmpdir(), 'disco-bench-'));
@@ -43,71 +43,6 @@ if (cli) {
   const m = out.match(/p50 ([\d.]+) us\s+p90 ([\d.]+) us\s+p99 ([\d.]+) us/);
   const k = out.match(/kernels (\S+?):/);
   native = { p50: Number(m[1]), p99: Number(m[3]), kernels: k ? k[1] : '?' };
-}
-
-// ---- WASM at the C ABI (the loop of `disco bench`)
-function rawLoop(engine) {
-  const bundle = new BundleRef(engine, bundleBytes);
-  const rt = new RuntimeRef(engine, bundle, { seed: 1n, mode: 0 });
-  const x = engine.x;
-  const n = bundle.info.nItems;
-  let s = rt.createSession(1n);
-  const ev = x.dw_alloc(24), top = x.dw_alloc(40), sc = x.dw_alloc(40), nOut = x.dw_alloc(4), args = x.dw_alloc(24), offer = x.dw_alloc(120);
-  const us = new Float64Array(ITERS), rec = new Float64Array(ITERS);
-  let sink = 0;
-  for (let i = -1000; i < ITERS; i++) {
-    const item = Number((BigInt(i + 1000) * 2654435761n) % BigInt(n));
-    const ts = BigInt(i + 1000) * 1000n;
-    const t0 = process.hrtime.bigint();
-    const dv = engine._view();
-    dv.setBigInt64(ev, ts, true); dv.setUint32(ev + 8, item, true); dv.setUint32(ev + 12, ((i % 3) + 3) % 3, true);
-    dv.setFloat32(ev + 16, 0, true); dv.setInt32(ev + 20, 1, true);
-    x.disco_observe(s.ptr, ev);
-    const ta = process.hrtime.bigint();
-    x.disco_recommend(s.ptr, 10, 0, top, sc, nOut);
-    const tb = process.hrtime.bigint();
-    const dv2 = engine._view();
-    dv2.setBigInt64(args, ts, true); dv2.setBigUint64(args + 8, 0n, true); dv2.setBigUint64(args + 16, 0n, true);
-    x.dw_offer_make(s.ptr, dv2.getUint32(top, true), args, offer);
-    const t1 = process.hrtime.bigint();
-    sink += engine._view().getUint32(offer + 20, true);
-    if (i >= 0) { us[i] = Number(t1 - t0) / 1000; rec[i] = Number(tb - ta) / 1000; }
-    if ((i + 1000) % 64 === 63) { s.free(); s = rt.createSession(BigInt(i + 2000)); }
-  }
-  const p = (a) => { a.sort(); return { p50: pct(a, 0.5), p99: pct(a, 0.99) }; };
-  s.free(); rt.free(); bundle.free();
-  return { ...p(us), recommend: p(rec), sink };
-}
-
-// ---- the SDK's public path: track(string id) + recommend({k:10}) + offerSync
-async function sdkLoop(w) {
-  const engine = await Engine.load(w);
-  const open = (u) => Disco.create({ engine, bundle: bundleBytes, publicKey: key.spki, seed: 1, userKey: u });
-  let d = await open(1);
-  const us = new Float64Array(ITERS), rec = new Float64Array(ITERS), r50 = new Float64Array(ITERS), r500 = new Float64Array(ITERS);
-  const ids = Array.from({ length: 500 }, (_, j) => `item-${(j * 40503 + 7) % ITEMS}`), ids50 = ids.slice(0, 50);
-  for (let i = -1000; i < ITERS; i++) {
-    if ((i + 1000) % 64 === 63) { d.close(); d = await open(i + 2000); } // a fresh shopper now and then, as native
-    const item = `item-${(i + 1000) * 7919 % ITEMS}`;
-    const t0 = process.hrtime.bigint();
-    d.track({ type: 'view', itemId: item, ts: 1_700_000_000_000 + i * 1000 });
-    const recs = d.recommend({ k: 10 });
-    d.offerSync(recs[0].itemId, { now: 1_700_000_000_000 + i * 1000 });
-    const t1 = process.hrtime.bigint();
-    d.recommend({ k: 10 });
-    const t2 = process.hrtime.bigint();
-    d.rank(ids50);
-    const t3 = process.hrtime.bigint();
-    d.rank(ids);
-    const t4 = process.hrtime.bigint();
-    if (i >= 0) {
-      us[i] = Number(t1 - t0) / 1000; rec[i] = Number(t2 - t1) / 1000;
-      r50[i] = Number(t3 - t2) / 1000; r500[i] = Number(t4 - t3) / 1000;
-    }
-  }
-  const p = (a) => { a.sort(); return { p50: pct(a, 0.5), p99: pct(a, 0.99) }; };
-  d.close();
-  return { ...p(us), recommend: p(rec), rank50: p(r50), rank500: p(r500) };
 }
 
 // ---- cold start in a fresh process: the same work as Disco.create({ wasm, bundle, publicKey }) +
@@ -172,7 +107,7 @@ const results = { label: LABEL, iters: ITERS, items: ITEMS, native };
 for (const build of ['simd', 'plain']) {
   const engine = await Engine.load({ [build]: wasm[build] });
   const cold = coldStart(build);
-  results[build] = { raw: rawLoop(engine), sdk: await sdkLoop({ [build]: wasm[build] }), coldMs: cold.ms, coldPhasedMs: cold.phasedMs, coldPhases: cold.phases };
+  results[build] = { raw: rawLoop(engine, bundleBytes, ITERS), sdk: await sdkLoop({ [build]: wasm[build] }, { bundleBytes, key, ITERS, ITEMS, Disco }), coldMs: cold.ms, coldPhasedMs: cold.phasedMs, coldPhases: cold.phases };
 }
 const js = (() => { try { return readFileSync(join(ROOT, 'sdk-js/dist/disco.min.js')); } catch { return null; } })();
 results.sizes = { simdGz: gz(wasm.simd), plainGz: gz(wasm.plain), simdRaw: wasm.simd.length, plainRaw: wasm.plain.length, jsGz: js ? gz(js) : null };

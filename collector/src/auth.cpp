@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "disco/collector/config.h"
+#include "disco/collector/batch.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -34,6 +35,20 @@ std::string sha256_hex(std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr);
+  return to_hex(out, len);
+}
+
+std::string batch_id(std::string_view site, const Batch& b) {
+  const std::string content = encode_flatbuffers(b, /*zero_sent_at=*/true);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  EVP_DigestUpdate(ctx, site.data(), site.size());
+  EVP_DigestUpdate(ctx, "\n", 1);
+  EVP_DigestUpdate(ctx, content.data(), content.size());
+  EVP_DigestFinal_ex(ctx, out, &len);
+  EVP_MD_CTX_free(ctx);
   return to_hex(out, len);
 }
 

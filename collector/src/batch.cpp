@@ -511,7 +511,7 @@ bool parse_flatbuffers_batch(std::string_view body, Batch& out, ParseError& err,
   return validate(out, lim, fail);
 }
 
-std::string encode_flatbuffers(const Batch& b) {
+std::string encode_flatbuffers(const Batch& b, bool zero_sent_at) {
   namespace fb = disco::fb;
   flatbuffers::FlatBufferBuilder fbb(1024 + b.rows() * 96);
   std::vector<flatbuffers::Offset<fb::Event>> ev;
@@ -545,7 +545,7 @@ std::string encode_flatbuffers(const Batch& b) {
     av.push_back(fb::CreateActivation(fbb, &id, a.ts_ms));
   }
   auto sender = fbb.CreateString(b.sender_id);
-  auto root = fb::CreateEventBatch(fbb, sender, b.seq, b.sent_at_ms, b.dropped_events, b.dropped_decisions,
+  auto root = fb::CreateEventBatch(fbb, sender, b.seq, zero_sent_at ? 0 : b.sent_at_ms, b.dropped_events, b.dropped_decisions,
                                    b.dropped_outcomes, static_cast<float>(b.pass_probability),
                                    fbb.CreateVector(ev), fbb.CreateVector(dv), fbb.CreateVector(ov),
                                    fbb.CreateVector(av));

@@ -167,6 +167,12 @@ void set_config_value(Config& c, const std::string& key, const std::string& valu
   else if (key == "http_threads") c.http_threads = to_int<int>(v, key, where, 2, 4096);
   else if (key == "read_timeout_ms") c.read_timeout_ms = to_int<int64_t>(v, key, where, 10, kBig);
   else if (key == "body_timeout_ms") c.body_timeout_ms = to_int<int64_t>(v, key, where, 10, kBig);
+  else if (key == "max_connections") c.max_connections = to_int<size_t>(v, key, where, 1, size_t{1} << 20);
+  else if (key == "idle_timeout_ms") c.idle_timeout_ms = to_int<int64_t>(v, key, where, 10, kBig);
+  else if (key == "header_timeout_ms") c.header_timeout_ms = to_int<int64_t>(v, key, where, 10, kBig);
+  else if (key == "write_timeout_ms") c.write_timeout_ms = to_int<int64_t>(v, key, where, 10, kBig);
+  else if (key == "max_header_bytes") c.max_header_bytes = to_int<size_t>(v, key, where, 1024, size_t{1} << 24);
+  else if (key == "max_buffered_bytes") c.max_buffered_bytes = to_int<size_t>(v, key, where, size_t{1} << 20, size_t{1} << 40);
   else if (key == "keepalive_max") c.keepalive_max = to_int<int>(v, key, where, 1, 1 << 30);
   else if (key == "context_version") c.context_version = to_int<int>(v, key, where, 1, 65535);
   else throw ConfigError(where + ": unknown key '" + key + "'");
@@ -194,8 +200,9 @@ const char* const kConfigKeys[] = {
     "replay_cache_max", "max_body_bytes", "max_rows", "max_context", "storage", "sqlite_synchronous",
     "group_commit_max_jobs", "max_pending_jobs", "storage_timeout_ms", "nats_urls", "nats_stream", "nats_replicas",
     "jetstream_joiner", "static_dir", "static_prefix", "bundle_path", "http_threads", "read_timeout_ms",
-    "body_timeout_ms", "keepalive_max", "context_version", "site_key", "write_key", "write_key_rate", "write_key_burst",
-    "client_rate", "client_burst", "rate_limit_clients_max", "client_ip_header", "retention_days",
+    "body_timeout_ms", "keepalive_max", "context_version", "max_connections", "idle_timeout_ms", "header_timeout_ms",
+    "write_timeout_ms", "max_header_bytes", "max_buffered_bytes", "site_key", "write_key", "write_key_rate",
+    "write_key_burst", "client_rate", "client_burst", "rate_limit_clients_max", "client_ip_header", "retention_days",
     "retention_interval_ms"};
 
 Config parse_config_args(const std::vector<std::string>& args) {
@@ -259,7 +266,12 @@ Every config-file key is also a flag (--reward-window-ms 60000 sets reward_windo
   group_commit_max_jobs, max_pending_jobs, storage_timeout_ms
   nats_urls URL[,URL...]             nats_stream NAME    nats_replicas N    jetstream_joiner true|false
   static_dir DIR, static_prefix /    bundle_path FILE (default DATA/bundle.disco)
-  http_threads N, read_timeout_ms, body_timeout_ms, keepalive_max
+  connections (defaults; collector/README.md "Connections"):
+    max_connections 10000 (503 beyond)   http_threads 32 (workers, not per connection)
+    idle_timeout_ms 5000 (keep-alive idle: close)   header_timeout_ms 10000 (headers: 408)
+    read_timeout_ms 5000 (no byte in a request: 408)   body_timeout_ms 10000 (body: 408)
+    write_timeout_ms 10000 (one answer)   max_header_bytes 16384 (431)   keepalive_max 1000
+    max_buffered_bytes 268435456 (all request buffers together: 503 beyond)
   context_version N (default: the linked runtime's context feature set)
   site_key ID:KEY_ID:SECRET (repeatable: more keys of a site, named by X-Disco-Key-Id; rotation)
   write_key ID:WRITE_KEY:ORIGIN[,ORIGIN] (repeatable: browser pages; their outcomes are kept apart)

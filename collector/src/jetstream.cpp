@@ -1,5 +1,6 @@
 #include "disco/collector/jetstream.h"
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <stdexcept>
@@ -36,10 +37,12 @@ struct JetStreamLog::Impl {
   std::string subject;
   std::atomic<bool> stopping{false};
   std::thread joiner;
+  std::thread ticker;
 
   ~Impl() {
     stopping = true;
     if (joiner.joinable()) joiner.join();
+    if (ticker.joinable()) ticker.join();
     if (js) jsCtx_Destroy(js);
     if (nc) natsConnection_Destroy(nc);
     if (opts) natsOptions_Destroy(opts);
@@ -76,7 +79,8 @@ JetStreamLog::JetStreamLog(const Config& cfg, Metrics* metrics) : impl_(std::mak
   s = natsConnection_JetStream(&im.js, im.nc, &jo);
   if (s != NATS_OK) throw std::runtime_error("JetStream context: " + nats_err(s));
   // The stream: file storage, R replicas, dedupe window 2 minutes (a resent batch within it is
-  // dropped by JetStream; later resends are caught by the joiner's decision_id idempotency).
+  // dropped by JetStream; a later resend is a second message with the same batch id, which every
+  // reader's joined log applies once: table batches is keyed by it).
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   s = js_GetStreamInfo(&si, im.js, cfg.nats_stream.c_str(), nullptr, &jerr);
@@ -121,16 +125,20 @@ PublishResult JetStreamLog::publish(const std::string& site, const std::string& 
   }
   jsPubOptions po;
   jsPubOptions_Init(&po);
-  po.MsgId = msg_id.c_str();
-  po.MaxWait = timeout_ms;
+  po.MsgId = msg_id.c_str();  // the batch id: JetStream keeps one copy within its duplicate window
   jsPubAck* pa = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  // The client retries through reconnects; a publish without an ack is retried by the caller
-  // with the same message id, so JetStream keeps one copy.
+  // An attempt waits at most 2 s for its PubAck, then the same message (same id) is sent again
+  // until the deadline: a lost reply (a node stopped, a leader election, a reconnect) costs one
+  // attempt, never the whole timeout, and JetStream stores the batch once however often it came.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
+    const int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    po.MaxWait = std::max<int64_t>(1, std::min<int64_t>(left, 2000));
+    jerr = static_cast<jsErrCode>(0);
     s = js_PublishMsg(&pa, im.js, msg, &po, &jerr);
     if (s == NATS_OK || std::chrono::steady_clock::now() >= deadline) break;
+    if (im.metrics) im.metrics->add("disco_collector_jetstream_publish_retries_total", "");
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   natsMsg_Destroy(msg);
@@ -145,43 +153,140 @@ PublishResult JetStreamLog::publish(const std::string& site, const std::string& 
   return r;
 }
 
+// The stream's clock: every collector publishes a tick (an empty message with header Disco-Tick)
+// each sweep_interval_ms, with message id "tick-<interval>-<wall ms / interval>", so the fleet adds one tick
+// per interval however many collectors run. Readers close reward windows at ticks, at the
+// stream's time: the same windows close at the same stream position in every collector.
+void JetStreamLog::start_ticker() {
+  auto& im = *impl_;
+  if (im.ticker.joinable()) return;
+  im.ticker = std::thread([this] {
+    auto& im = *impl_;
+    const int64_t interval = std::max<int64_t>(10, im.cfg.sweep_interval_ms);
+    while (!im.stopping) {
+      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count();
+      const std::string id = "tick-" + std::to_string(interval) + "-" + std::to_string(now / interval);
+      natsMsg* msg = nullptr;
+      if (natsMsg_Create(&msg, im.subject.c_str(), nullptr, nullptr, 0) == NATS_OK &&
+          natsMsgHeader_Set(msg, "Disco-Tick", "1") == NATS_OK) {
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.MsgId = id.c_str();
+        po.MaxWait = 1000;
+        jsPubAck* pa = nullptr;
+        if (js_PublishMsg(&pa, im.js, msg, &po, nullptr) == NATS_OK) jsPubAck_Destroy(pa);
+      }
+      natsMsg_Destroy(msg);
+      // Sleep to the next interval boundary (in small steps, to stop promptly).
+      const int64_t next = (now / interval + 1) * interval;
+      while (!im.stopping) {
+        const int64_t t = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count();
+        if (t >= next) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(50, next - t)));
+      }
+    }
+  });
+}
+
+// The reader: an ordered consumer (ephemeral, in stream order, no acks) from the store's stream
+// position + 1. Each group of received messages is applied in one transaction that also records
+// the new position (SqliteStore::apply_stream), so after kill -9 the collector resumes where its
+// last commit ended: nothing applied twice, nothing skipped. A gap in the sequence, an error, or no
+// progress for 10 s while the stream has more: the consumer is made again from the stored position.
 void JetStreamLog::start_joiner(SqliteStore* store) {
   auto& im = *impl_;
   if (im.joiner.joinable()) return;
-  natsSubscription* sub = nullptr;
-  jsSubOptions so;
-  jsSubOptions_Init(&so);
-  so.Stream = im.cfg.nats_stream.c_str();
-  so.Config.AckPolicy = js_AckExplicit;
-  so.Config.AckWait = int64_t{30} * 1000 * 1000 * 1000;
-  so.Config.MaxAckPending = 20000;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = NATS_OK;
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    s = js_PullSubscribe(&sub, im.js, im.subject.c_str(), "joiner", nullptr, &so, &jerr);
-    if (s == NATS_OK) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  if (s != NATS_OK) throw std::runtime_error("JetStream pull consumer 'joiner': " + nats_err(s, jerr));
-  im.joiner = std::thread([this, store, sub] {
+  im.joiner = std::thread([this, store] {
     auto& im = *impl_;
     ParseLimits lim;
     lim.max_rows = 1u << 24;
     lim.max_context = 65536;
     lim.max_string = 1u << 20;
+    natsSubscription* sub = nullptr;
+    uint64_t pos = store->stream_position().seq;  // last applied
+    uint64_t last_seen = 0;                       // last delivered by this subscription
+    auto last_progress = std::chrono::steady_clock::now();
+    applied_seq_ = pos;
+    auto drop_sub = [&] {
+      if (sub) natsSubscription_Destroy(sub);
+      sub = nullptr;
+    };
     while (!im.stopping) {
-      natsMsgList list{nullptr, 0};
-      jsErrCode e = static_cast<jsErrCode>(0);
-      natsStatus fs = natsSubscription_Fetch(&list, sub, 256, 500, &e);
-      if (fs == NATS_TIMEOUT) continue;
-      if (fs != NATS_OK) {
+      if (!sub) {
+        pos = store->stream_position().seq;
+        jsSubOptions so;
+        jsSubOptions_Init(&so);
+        so.Stream = im.cfg.nats_stream.c_str();
+        so.Ordered = true;
+        if (pos > 0) {
+          so.Config.DeliverPolicy = js_DeliverByStartSequence;
+          so.Config.OptStartSeq = pos + 1;
+        }
+        jsErrCode jerr = static_cast<jsErrCode>(0);
+        natsStatus s = js_SubscribeSync(&sub, im.js, im.subject.c_str(), nullptr, &so, &jerr);
+        if (s != NATS_OK) {
+          sub = nullptr;
+          if (im.metrics) im.metrics->add("disco_collector_jetstream_subscribe_errors_total", "");
+          std::this_thread::sleep_for(std::chrono::milliseconds(500));
+          continue;
+        }
+        last_seen = 0;
+        last_progress = std::chrono::steady_clock::now();
+      }
+      natsMsg* first = nullptr;
+      natsStatus s = natsSubscription_NextMsg(&first, sub, 500);
+      if (s == NATS_TIMEOUT) {
+        if (std::chrono::steady_clock::now() - last_progress > std::chrono::seconds(10)) {
+          jsStreamInfo* si = nullptr;
+          if (js_GetStreamInfo(&si, im.js, im.cfg.nats_stream.c_str(), nullptr, nullptr) == NATS_OK) {
+            const bool behind = si->State.LastSeq > pos;
+            jsStreamInfo_Destroy(si);
+            if (behind) drop_sub();  // a consumer lost with its node: make it again
+          }
+          last_progress = std::chrono::steady_clock::now();
+        }
+        continue;
+      }
+      if (s != NATS_OK) {
+        drop_sub();
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         continue;
       }
-      // Apply every fetched batch through the store's group commit, then ack them all.
-      std::vector<std::future<ApplyOutcome>> futs(list.Count);
-      for (int i = 0; i < list.Count; ++i) {
-        natsMsg* m = list.Msgs[i];
+      std::vector<natsMsg*> got{first};
+      uint64_t queued = 0;
+      while (got.size() < 512 && natsSubscription_QueuedMsgs(sub, &queued) == NATS_OK && queued > 0) {
+        natsMsg* m = nullptr;
+        if (natsSubscription_NextMsg(&m, sub, 10) != NATS_OK) break;
+        got.push_back(m);
+      }
+      std::vector<StreamMessage> msgs;
+      msgs.reserve(got.size());
+      bool gap = false;
+      for (natsMsg* m : got) {
+        jsMsgMetaData* meta = nullptr;
+        if (gap || natsMsg_GetMetaData(&meta, m) != NATS_OK) {
+          gap = true;  // cannot place it: read again from the stored position
+          continue;
+        }
+        const uint64_t seq = meta->Sequence.Stream;
+        const int64_t ts_ms = meta->Timestamp / 1000000;
+        jsMsgMetaData_Destroy(meta);
+        if (seq <= pos || seq <= last_seen) continue;  // read again after a restart of the consumer
+        if (last_seen != 0 && seq != last_seen + 1) {
+          gap = true;
+          continue;
+        }
+        last_seen = seq;
+        StreamMessage sm;
+        sm.seq = seq;
+        sm.ts_ms = ts_ms;
+        const char* tick = nullptr;
+        if (natsMsgHeader_Get(m, "Disco-Tick", &tick) == NATS_OK) {
+          msgs.push_back(std::move(sm));
+          continue;
+        }
         const char* site = nullptr;
         const char* id = nullptr;
         natsMsgHeader_Get(m, "Disco-Site", &site);
@@ -190,29 +295,38 @@ void JetStreamLog::start_joiner(SqliteStore* store) {
         ParseError pe;
         std::string_view body(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
         if (!site || !id || !parse_flatbuffers_batch(body, *b, pe, lim)) {
+          // Never applicable, by any collector: skipped (its sequence still passes).
           if (im.metrics) im.metrics->add("disco_collector_jetstream_bad_messages_total", "");
-          natsMsg_Term(m, nullptr);  // never retried: it can never parse
           continue;
         }
-        for (;;) {
-          futs[i] = store->submit(site, id, b);
-          if (futs[i].valid() || im.stopping) break;
-          std::this_thread::sleep_for(std::chrono::milliseconds(20));  // store queue full
+        sm.site = site;
+        sm.batch_id = id;
+        sm.batch = std::move(b);
+        msgs.push_back(std::move(sm));
+      }
+      for (natsMsg* m : got) natsMsg_Destroy(m);
+      if (!msgs.empty()) {
+        StreamApplyCounts c;
+        ApplyOutcome o = store->apply_stream(msgs, &c);
+        if (!o.ok) {
+          if (im.metrics) im.metrics->add("disco_collector_storage_errors_total", "");
+          drop_sub();  // read again from the stored position
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          continue;
+        }
+        pos = store->stream_position().seq;
+        applied_seq_ = pos;
+        joined_.fetch_add(c.batches + c.duplicates);
+        last_progress = std::chrono::steady_clock::now();
+        if (im.metrics) {
+          if (c.batches) im.metrics->add("disco_collector_jetstream_batches_applied_total", "", c.batches);
+          if (c.duplicates) im.metrics->add("disco_collector_jetstream_duplicate_batches_total", "", c.duplicates);
+          if (c.ticks) im.metrics->add("disco_collector_jetstream_ticks_total", "", c.ticks);
         }
       }
-      for (int i = 0; i < list.Count; ++i) {
-        if (!futs[i].valid()) continue;
-        ApplyOutcome o = futs[i].get();
-        if (o.ok) {
-          natsMsg_Ack(list.Msgs[i], nullptr);
-          joined_.fetch_add(1);
-        } else {
-          natsMsg_Nak(list.Msgs[i], nullptr);  // redelivered later; applying twice is idempotent
-        }
-      }
-      natsMsgList_Destroy(&list);
+      if (gap) drop_sub();
     }
-    natsSubscription_Destroy(sub);
+    drop_sub();
   });
 }
 
@@ -220,6 +334,7 @@ void JetStreamLog::stop() {
   if (!impl_) return;
   impl_->stopping = true;
   if (impl_->joiner.joinable()) impl_->joiner.join();
+  if (impl_->ticker.joinable()) impl_->ticker.join();
 }
 
 bool JetStreamLog::connected() const {
@@ -236,6 +351,7 @@ JetStreamLog::JetStreamLog(const Config&, Metrics*) {
 JetStreamLog::~JetStreamLog() = default;
 PublishResult JetStreamLog::publish(const std::string&, const std::string&, const std::string&, int64_t) { return {}; }
 void JetStreamLog::start_joiner(SqliteStore*) {}
+void JetStreamLog::start_ticker() {}
 void JetStreamLog::stop() {}
 bool JetStreamLog::connected() const { return false; }
 

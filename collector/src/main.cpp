@@ -95,6 +95,11 @@ static int cmd_export(const std::vector<std::string>& args) {
 }
 
 static int cmd_serve(const std::vector<std::string>& args) {
+  for (const std::string& a : args)
+    if (a == "--help" || a == "-h") {
+      std::fputs(config_usage().c_str(), stdout);
+      return 0;
+    }
   Config cfg = parse_config_args(args);
   check_config(cfg);
   // Signals are handled by one thread (sigwait) so the server stops cleanly on SIGINT/SIGTERM.

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
@@ -22,6 +23,7 @@
 #include "disco/collector/store.h"
 #include "disco/disco.h"
 #include "disco/fleet_stats.h"
+#include "http_front.h"
 
 namespace disco::collector {
 namespace {
@@ -42,20 +44,13 @@ void json_error(httplib::Response& res, int status, const std::string& error, co
   res.set_content(j.dump(), "application/json");
 }
 
-// cpp-httplib 0.11 listens with a backlog of 5: a burst of new connections then loses SYNs and
-// the clients wait a second for the retransmit. Raise it after bind (listen() again is allowed).
-class HttpServer : public httplib::Server {
- public:
-  void widen_backlog(int n) { ::listen(svr_sock_, n); }
-};
-
 json counts(const KindCounts& k) { return {{"accepted", k.accepted}, {"duplicate", k.duplicate}}; }
 
 }  // namespace
 
 // The JSON form of the statistics message (schemas/README.md). Each arm also repeats "dim" (as
 // before the message had it at the top) for readers of the older form.
-std::string fleet_stats_json(const disco::FleetStats& m, int64_t reward_window_ms) {
+std::string fleet_stats_json(const disco::FleetStats& m, int64_t reward_window_ms, int64_t stream_seq) {
   json arms = json::array();
   for (const disco::FleetArmStats& a : m.arms)
     arms.push_back({{"arm", a.arm}, {"dim", m.dim}, {"n", a.stats.n}, {"reward_sum", a.stats.reward_sum},
@@ -63,6 +58,7 @@ std::string fleet_stats_json(const disco::FleetStats& m, int64_t reward_window_m
   json j{{"version", m.version}, {"site", m.site}, {"context_version", m.context_version}, {"dim", m.dim},
          {"arms", std::move(arms)}};
   if (reward_window_ms > 0) j["reward_window_ms"] = reward_window_ms;
+  if (stream_seq >= 0) j["stream_seq"] = stream_seq;
   return j.dump();
 }
 
@@ -80,6 +76,7 @@ struct Collector::Impl {
   std::unique_ptr<Checkout> checkout;
   ParseLimits limits;
   HttpServer http;
+  std::unique_ptr<HttpFront> front;  // owns the connections; runs `http`'s routes on complete requests
   int port = 0;
 
   std::mutex bundle_mu;
@@ -114,6 +111,7 @@ struct Collector::Impl {
     so.max_pending_jobs = cfg.max_pending_jobs;
     so.sweep_interval_ms = cfg.sweep_interval_ms;
     so.context_version = cfg.context_version;
+    so.stream_fed = cfg.storage == "jetstream";  // every collector derives its state from the stream
     store = std::make_unique<SqliteStore>(so, &metrics);
     if (cfg.retention_days > 0) run_retention();  // at start, before anything is served
     store->start();
@@ -125,6 +123,7 @@ struct Collector::Impl {
                           &metrics});
     if (cfg.storage == "jetstream") {
       js = std::make_unique<JetStreamLog>(cfg, &metrics);
+      js->start_ticker();
       if (cfg.jetstream_joiner) js->start_joiner(store.get());
     }
     routes();
@@ -142,6 +141,31 @@ struct Collector::Impl {
           lk.lock();
         }
       });
+    front = std::make_unique<HttpFront>(
+        front_options(cfg), [this](FrontRequest& r) { return http.serve_buffered(r); },
+        FrontHooks{[this](const char* reason) {
+                     metrics.add("disco_collector_rejects_total", std::string("reason=\"") + reason + "\"");
+                   },
+                   [this](size_t conns, size_t bytes) {
+                     metrics.set_gauge("disco_collector_connections_open", static_cast<double>(conns));
+                     metrics.set_gauge("disco_collector_buffered_bytes", static_cast<double>(bytes));
+                   }});
+  }
+
+  static FrontOptions front_options(const Config& c) {
+    FrontOptions o;
+    o.max_connections = c.max_connections;
+    o.workers = c.http_threads;
+    o.idle_timeout_ms = c.idle_timeout_ms;
+    o.header_timeout_ms = c.header_timeout_ms;
+    o.read_timeout_ms = c.read_timeout_ms;
+    o.body_timeout_ms = c.body_timeout_ms;
+    o.write_timeout_ms = c.write_timeout_ms;
+    o.max_header_bytes = c.max_header_bytes;
+    o.max_body_bytes = c.max_body_bytes;
+    o.max_buffered_bytes = c.max_buffered_bytes;
+    o.keepalive_max = c.keepalive_max;
+    return o;
   }
 
   void reject(httplib::Response& res, int status, const std::string& reason, const std::string& error,
@@ -405,8 +429,9 @@ struct Collector::Impl {
       return reject(res, perr.too_large ? 413 : 400, perr.reason, perr.message, perr.field);
     }
     if (by_write_key) from_page(*batch);
-    // (a write-key batch never shares a hash with a signed one: its bytes cannot pre-empt a server's)
-    std::string hash = sha256_hex(site->id + (by_write_key ? "\nwrite-key\n" : "\n") + body);
+    // the same for every resend (re-stamped sent_at_ms); a write-key batch never shares an id with a
+    // signed one (its content cannot pre-empt a server's)
+    std::string hash = batch_id(by_write_key ? site->id + "\nwrite-key" : site->id, *batch);
     metrics.add("disco_collector_batches_total", is_fb ? "format=\"flatbuffers\"" : "format=\"json\"");
     // 5. Durable storage, then the answer.
     if (js) return publish(res, *site, hash, *batch, is_fb && !by_write_key ? body : encode_flatbuffers(*batch), sig_key);
@@ -529,7 +554,11 @@ struct Collector::Impl {
         return reject(res, 400, "bad_dim", "dim must be an integer in 1.." + std::to_string(disco::kMaxBanditDim), "dim");
       dim = d;
     }
+    if (js && !cfg.jetstream_joiner)
+      return reject(res, 503, "no_stream_reader",
+                    "this collector does not read the stream (jetstream_joiner = false): ask one that does");
     auto snap = store->bandit();
+    if (js) res.set_header("X-Disco-Stream-Seq", std::to_string(snap->stream_seq));
     if (dim < 0) dim = bundle_bandit_dim();
     if (dim < 0) dim = most_observed_dim(*snap, site->id, cfg.context_version);
     if (dim <= 0) dim = static_cast<int>(disco::kContextDim);
@@ -547,7 +576,8 @@ struct Collector::Impl {
       res.set_content(reinterpret_cast<const char*>(fb.data()), fb.size(), kBanditStatsType);
       return;
     }
-    res.set_content(fleet_stats_json(m, cfg.reward_window_ms), "application/json");
+    res.set_content(fleet_stats_json(m, cfg.reward_window_ms, js ? static_cast<int64_t>(snap->stream_seq) : -1),
+                    "application/json");
   }
 
   // The published bundle's bytes and strong ETag (re-read when its mtime or size changes); false
@@ -620,6 +650,7 @@ struct Collector::Impl {
       bool ok = !js || js->connected();
       json j{{"status", ok ? "ok" : "degraded"}, {"storage", cfg.storage}, {"pending_jobs", store->pending_jobs()}};
       if (js) j["nats_connected"] = js->connected();
+      if (js) j["stream_seq"] = js->applied_seq();
       res.status = ok ? 200 : 503;
       res.set_content(j.dump(), "application/json");
     });
@@ -655,14 +686,11 @@ struct Collector::Impl {
       metrics.add("disco_collector_requests_total",
                   "path=\"" + path + "\",code=\"" + std::to_string(res.status) + "\"");
     });
-    int threads = cfg.http_threads;
-    http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+    // Connections, timeouts and worker threads are the front's (http_front.h); these only shape
+    // what cpp-httplib checks and writes (413 beyond the payload limit, the Keep-Alive header).
     http.set_payload_max_length(cfg.max_body_bytes);
-    http.set_read_timeout(std::chrono::milliseconds(cfg.read_timeout_ms));
-    http.set_write_timeout(std::chrono::milliseconds(cfg.read_timeout_ms));
     http.set_keep_alive_max_count(static_cast<size_t>(cfg.keepalive_max));
-    http.set_keep_alive_timeout(5);
-    http.set_tcp_nodelay(true);
+    http.set_keep_alive_timeout(static_cast<time_t>(std::max<int64_t>(1, cfg.idle_timeout_ms / 1000)));
   }
 };
 
@@ -690,10 +718,8 @@ int Collector::bind() {
   return im.port;
 }
 
-void Collector::serve() { impl_->http.listen_after_bind(); }
+void Collector::serve() { impl_->front->run(impl_->http.listen_socket()); }
 
-void Collector::stop() {
-  if (impl_->http.is_running()) impl_->http.stop();
-}
+void Collector::stop() { impl_->front->stop(); }
 
 }  // namespace disco::collector

@@ -6,6 +6,8 @@
 
 #include <sqlite3.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <stdexcept>
@@ -23,7 +25,13 @@ int64_t system_now_ms() {
 }  // namespace
 
 SqliteStore::SqliteStore(StoreOptions opt, Metrics* metrics) : opt_(std::move(opt)), metrics_(metrics) {
-  if (!opt_.clock) opt_.clock = system_now_ms;
+  // SQLite's allocation statistics take a global mutex on every malloc; nothing here reads them.
+  // Only possible before SQLite initializes (later calls return SQLITE_MISUSE and change nothing).
+  static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)memstatus_off;
+  if (opt_.stream_fed) opt_.clock = [this] { return stream_clock_; };  // the stream's time (apply_stream)
+  else if (!opt_.clock) opt_.clock = system_now_ms;
+  if (!opt_.wal_sync) opt_.wal_sync = [](int fd) { return ::fdatasync(fd); };
   open();
 }
 
@@ -32,6 +40,7 @@ SqliteStore::~SqliteStore() {
   for (auto& [k, s] : st_) sqlite3_finalize(s);
   if (db_) sqlite3_close(db_);
   if (ro_) sqlite3_close(ro_);
+  if (wal_fd_ >= 0) ::close(wal_fd_);
 }
 
 int64_t SqliteStore::now() const { return opt_.clock(); }
@@ -44,7 +53,10 @@ void SqliteStore::open() {
     throw std::runtime_error(opt_.path + ": cannot open the SQLite store: " + sqlite3_errmsg(db_));
   sqlite3_busy_timeout(db_, 5000);
   exec_sql(db_, opt_.path, "PRAGMA journal_mode=WAL");
-  exec_sql(db_, opt_.path, opt_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  // synchronous_full: the store fsyncs the WAL itself after each COMMIT (sync_wal, on the syncer
+  // thread under group commit) before any request is answered; NORMAL keeps SQLite's syncs at
+  // checkpoints (the WAL before, the database after) and at WAL restarts.
+  exec_sql(db_, opt_.path, "PRAGMA synchronous=NORMAL");
   exec_sql(db_, opt_.path, "PRAGMA foreign_keys=OFF");
   exec_sql(db_, opt_.path, "PRAGMA cache_size=-65536");
   // Checkpoints run on their own connection and thread (start()), so a commit never waits for
@@ -54,7 +66,12 @@ void SqliteStore::open() {
   exec_sql(db_, opt_.path, "PRAGMA temp_store=MEMORY");
   exec_sql(db_, opt_.path, "PRAGMA mmap_size=268435456");
   open_schema(db_, opt_.path, opt_.context_version);
+  if (opt_.synchronous_full) {  // the WAL exists once a WAL-mode connection has read or written
+    std::string err;
+    if (!sync_wal(err)) throw std::runtime_error(opt_.path + ": " + err);
+  }
   prepare();
+  if (opt_.stream_fed) open_stream_position();
   load_bandit();
   if (sqlite3_open_v2(opt_.path.c_str(), &ro_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK)
     throw std::runtime_error(opt_.path + ": cannot open a reader connection");
@@ -77,17 +94,17 @@ void SqliteStore::prepare() {
        "policy_version, mode, shown, shown_ts_ms, price, cost, context, received_ms, holdout, user_id) "
        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(decision_id) DO NOTHING"},
       {"dec_get",
-       "SELECT site, ts_ms, arm, mode, shown, closed, in_bandit, status, reward, context, price FROM decisions "
+       "SELECT site, ts_ms, arm, mode, shown, closed, in_bandit, status, reward, context, price, seq FROM decisions "
        "WHERE decision_id=?"},
       {"dec_join",
        "UPDATE decisions SET status=?, closed=1, reward=?, outcome_ts_ms=?, converted=?, revenue=?, margin=?, late=?, "
-       "closed_ms=coalesce(closed_ms, ?), in_bandit=? WHERE decision_id=?"},
-      {"dec_shown", "UPDATE decisions SET shown=1, shown_ts_ms=?, in_bandit=? WHERE decision_id=?"},
+       "closed_ms=coalesce(closed_ms, ?), in_bandit=? WHERE seq=?"},
+      {"dec_shown", "UPDATE decisions SET shown=1, shown_ts_ms=?, in_bandit=? WHERE seq=?"},
       {"dec_due",
        "SELECT decision_id FROM decisions WHERE closed=0 AND ts_ms < ? ORDER BY ts_ms LIMIT ?"},
       {"dec_default",
        "UPDATE decisions SET status=2, closed=1, reward=0, converted=0, revenue=0, margin=0, closed_ms=?, in_bandit=? "
-       "WHERE decision_id=?"},
+       "WHERE seq=?"},
       {"out_ins",
        "INSERT INTO outcomes(decision_id, site, ts_ms, converted, revenue, margin, received_ms, status) "
        "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(decision_id) DO NOTHING"},
@@ -106,6 +123,7 @@ void SqliteStore::prepare() {
        "ON CONFLICT(site, context_version, dim, arm) DO "
        "UPDATE SET n=excluded.n, reward_sum=excluded.reward_sum, A=excluded.A, b=excluded.b"},
       {"version_put", "UPDATE meta SET value=? WHERE key='bandit_version'"},
+      {"meta_put", "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value"},
   };
   for (const auto& [name, sql] : sqls) {
     sqlite3_stmt* s = nullptr;
@@ -118,12 +136,17 @@ void SqliteStore::prepare() {
 ApplyOutcome SqliteStore::apply(const std::string& site, const std::string& hash, const Batch& b) {
   std::lock_guard<std::mutex> lk(db_mu_);
   ApplyOutcome out;
+  if (opt_.stream_fed) {  // its rows would not be in the stream: the collectors' logs would differ
+    out.error = "apply: this store is fed by the stream only (apply_stream)";
+    return out;
+  }
   try {
     Stmt(st_["begin"], db_).step();
     apply_in_txn(site, hash, b, now(), out.result);
     flush_bandit();
     Stmt(st_["commit"], db_).step();
     publish_snapshot();
+    if (opt_.synchronous_full && !sync_wal(out.error)) return out;
     out.ok = true;
   } catch (const std::exception& e) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -147,6 +170,8 @@ size_t SqliteStore::sweep() {
     load_bandit();
     throw;
   }
+  std::string err;
+  if (opt_.synchronous_full && !sync_wal(err)) throw std::runtime_error(err);
   return n;
 }
 

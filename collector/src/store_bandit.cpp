@@ -70,8 +70,10 @@ void SqliteStore::load_bandit() {
   bandit_version_ = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
   sqlite3_finalize(s);
   dirty_.clear();
+  next_version_ = -1;
   auto snap = std::make_shared<BanditSnapshot>();
   snap->version = bandit_version_;
+  snap->stream_seq = pos_.seq;
   for (auto& [k, a] : bandit_) snap->arms[k] = std::make_shared<const BanditEntry>(a);
   std::lock_guard<std::mutex> lk(snap_mu_);
   snapshot_ = std::move(snap);
@@ -88,12 +90,15 @@ void SqliteStore::flush_bandit() {
         .b(7, a.stats.A.data(), a.stats.A.size() * 8).b(8, a.stats.b.data(), a.stats.b.size() * 8).step();
   }
   Stmt v(st_["version_put"], db_);
-  v.i(1, bandit_version_ + 1).step();
+  v.i(1, next_version_ >= 0 ? next_version_ : bandit_version_ + 1).step();
 }
 
 void SqliteStore::publish_snapshot() {
-  if (dirty_.empty()) return;
-  bandit_version_ += 1;
+  // Stream mode publishes every commit (the snapshot carries the stream position); the version
+  // moves only with the statistics.
+  if (dirty_.empty() && !opt_.stream_fed) return;
+  if (!dirty_.empty()) bandit_version_ = next_version_ >= 0 ? next_version_ : bandit_version_ + 1;
+  next_version_ = -1;
   std::shared_ptr<const BanditSnapshot> old;
   {
     std::lock_guard<std::mutex> lk(snap_mu_);
@@ -101,6 +106,7 @@ void SqliteStore::publish_snapshot() {
   }
   auto snap = std::make_shared<BanditSnapshot>(*old);  // shares the unchanged arms
   snap->version = bandit_version_;
+  snap->stream_seq = pos_.seq;
   for (const auto& k : dirty_) snap->arms[k] = std::make_shared<const BanditEntry>(bandit_[k]);
   dirty_.clear();
   std::lock_guard<std::mutex> lk(snap_mu_);

@@ -18,6 +18,7 @@ namespace disco::collector {
 
 struct SqliteStore::DecisionRow {
   DecisionId id;
+  int64_t rowid = 0;  // decisions.seq: updates address the row by it (no second index lookup)
   std::string site;
   int64_t ts_ms = 0;
   int arm = 0;

@@ -2,7 +2,9 @@
 // in, in any order; an outcome joins its decision within the reward window, later it is late; the
 // sweep closes the windows that passed (default reward) and expires orphan outcomes. Each join
 // hands the decision to the bandit rule (store_bandit.cpp).
+#include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #include "disco/collector/metrics.h"
 #include "store_internal.h"
@@ -37,6 +39,7 @@ bool SqliteStore::load_decision(const DecisionId& id, DecisionRow& row) {
   row.context.resize(static_cast<size_t>(nb) / sizeof(float));
   if (nb > 0) std::memcpy(row.context.data(), sqlite3_column_blob(q.s, 9), row.context.size() * sizeof(float));
   row.price = sqlite3_column_double(q.s, 10);
+  row.rowid = sqlite3_column_int64(q.s, 11);
   return true;
 }
 
@@ -65,7 +68,7 @@ void SqliteStore::join(DecisionRow& d, int64_t o_ts, bool converted, double reve
   finalize_bandit(d, reward);
   Stmt u(st_["dec_join"], db_);
   u.i(1, status).d(2, reward).i(3, o_ts).i(4, converted ? 1 : 0).d(5, revenue).d(6, margin).i(7, late ? 1 : 0)
-      .i(8, t).i(9, d.in_bandit ? 1 : 0).id(10, d.id).step();
+      .i(8, t).i(9, d.in_bandit ? 1 : 0).i(10, d.rowid).step();
   if (update_outcome_row) {
     Stmt o(st_["out_status"], db_);
     o.i(1, late ? kOutLate : kOutJoined).id(2, d.id).step();
@@ -81,7 +84,8 @@ void SqliteStore::apply_in_txn(const std::string& site, const std::string& hash,
         .i(7, static_cast<int64_t>(b.rows())).i(8, b.dropped_events).i(9, b.dropped_decisions)
         .i(10, b.dropped_outcomes).d(11, b.pass_probability).step();
     if (q.changes() == 0) {
-      // The very same batch (same site and bytes) was committed before: every row is a duplicate.
+      // The same batch (same batch id: site and content, collector/auth.h) was committed before:
+      // every row is a duplicate.
       r.batch_seen_before = true;
       r.events.duplicate = static_cast<uint32_t>(b.events.size());
       r.decisions.duplicate = static_cast<uint32_t>(b.decisions.size());
@@ -118,6 +122,7 @@ void SqliteStore::apply_in_txn(const std::string& site, const std::string& hash,
     r.decisions.accepted++;
     DecisionRow row;
     row.id = d.id;
+    row.rowid = sqlite3_last_insert_rowid(db_);
     row.site = site;
     row.ts_ms = d.ts_ms;
     row.arm = d.arm;
@@ -131,7 +136,7 @@ void SqliteStore::apply_in_txn(const std::string& site, const std::string& hash,
       if (a.step()) {
         int64_t ats = sqlite3_column_int64(a.s, 0);
         Stmt u(st_["dec_shown"], db_);
-        u.i(1, ats).i(2, 0).id(3, d.id).step();
+        u.i(1, ats).i(2, 0).i(3, row.rowid).step();
         row.shown = true;
       }
     }
@@ -188,7 +193,7 @@ void SqliteStore::apply_in_txn(const std::string& site, const std::string& hash,
     row.shown = true;
     finalize_bandit(row, row.reward);
     Stmt u(st_["dec_shown"], db_);
-    u.i(1, a.ts_ms).i(2, row.in_bandit ? 1 : 0).id(3, a.id).step();
+    u.i(1, a.ts_ms).i(2, row.in_bandit ? 1 : 0).i(3, row.rowid).step();
   }
 }
 
@@ -209,7 +214,7 @@ size_t SqliteStore::sweep_in_txn(int64_t t) {
     row.reward = 0;
     finalize_bandit(row, 0.0);
     Stmt u(st_["dec_default"], db_);
-    u.i(1, t).i(2, row.in_bandit ? 1 : 0).id(3, id).step();
+    u.i(1, t).i(2, row.in_bandit ? 1 : 0).i(3, row.rowid).step();
   }
   Stmt e(st_["out_expire"], db_);
   e.i(1, t - opt_.reward_window_ms).step();
@@ -221,6 +226,107 @@ size_t SqliteStore::sweep_in_txn(int64_t t) {
     if (expired) metrics_->add("disco_collector_orphans_expired_total", "", expired);
   }
   return due.size();
+}
+
+// ---- Stream mode (storage = jetstream) --------------------------------------------------------
+// Every collector reads the one stream in order into its own store. Its state after sequence S is
+// a function of messages 1..S alone: the clock is the stream's (message timestamps), windows close
+// at the stream's tick messages, and the position is committed in the same transaction as the
+// rows. So two collectors at the same stream_seq hold the same joined log and bit-identical
+// bandit statistics (test CollectorMulti.*).
+
+void SqliteStore::open_stream_position() {
+  auto get = [&](const char* key, int64_t& v) {
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db_, "SELECT value FROM meta WHERE key=?", -1, &s, nullptr);
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    const bool found = sqlite3_step(s) == SQLITE_ROW;
+    if (found) v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return found;
+  };
+  int64_t seq = 0, clock = 0, stats = 0;
+  if (!get("stream_seq", seq)) {
+    int64_t rows = 0;
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db_, "SELECT (SELECT count(*) FROM batches) + (SELECT count(*) FROM decisions)", -1, &s, nullptr);
+    if (sqlite3_step(s) == SQLITE_ROW) rows = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    if (rows > 0)
+      throw std::runtime_error(opt_.path + ": this store holds a joined log that was not read from the stream in order "
+                               "(written with storage = sqlite, or by a collector before stream positions); with "
+                               "storage = jetstream each collector derives its joined log and bandit statistics from "
+                               "the stream alone: give it an empty data_dir and it reads the whole stream");
+    exec_sql(db_, opt_.path,
+             "INSERT INTO meta(key, value) VALUES('stream_seq', 0), ('stream_clock_ms', 0), ('stream_stats_seq', 0)");
+  }
+  get("stream_clock_ms", clock);
+  get("stream_stats_seq", stats);
+  std::lock_guard<std::mutex> lk(pos_mu_);
+  pos_ = StreamPosition{static_cast<uint64_t>(seq), clock, static_cast<uint64_t>(stats)};
+  stream_clock_ = clock;
+}
+
+StreamPosition SqliteStore::stream_position() const {
+  std::lock_guard<std::mutex> lk(pos_mu_);
+  return pos_;
+}
+
+ApplyOutcome SqliteStore::apply_stream(const std::vector<StreamMessage>& msgs, StreamApplyCounts* counts) {
+  std::lock_guard<std::mutex> lk(db_mu_);
+  ApplyOutcome out;
+  if (!opt_.stream_fed) {
+    out.error = "apply_stream: the store was not opened in stream mode (StoreOptions::stream_fed)";
+    return out;
+  }
+  StreamPosition p = pos_;
+  StreamApplyCounts c;
+  try {
+    Stmt(st_["begin"], db_).step();
+    for (const StreamMessage& m : msgs) {
+      if (m.seq <= p.seq) {
+        c.skipped++;
+        continue;
+      }
+      p.clock_ms = std::max(p.clock_ms, m.ts_ms);  // never backwards (a new stream leader's clock)
+      stream_clock_ = p.clock_ms;
+      const size_t dirty_before = dirty_.size();
+      if (!m.batch) {
+        sweep_in_txn(p.clock_ms);
+        c.ticks++;
+      } else {
+        ApplyResult r;
+        // The batch id is the joined log's key (table batches): a batch the stream holds twice
+        // (resent after the stream's duplicate window) is applied once.
+        apply_in_txn(m.site, m.batch_id, *m.batch, p.clock_ms, r);
+        (r.batch_seen_before ? c.duplicates : c.batches)++;
+      }
+      if (dirty_.size() != dirty_before) p.stats_seq = m.seq;
+      p.seq = m.seq;
+    }
+    if (p.seq != pos_.seq) {
+      Stmt(st_["meta_put"], db_).t(1, "stream_seq").i(2, static_cast<int64_t>(p.seq)).step();
+      Stmt(st_["meta_put"], db_).t(1, "stream_clock_ms").i(2, p.clock_ms).step();
+      Stmt(st_["meta_put"], db_).t(1, "stream_stats_seq").i(2, static_cast<int64_t>(p.stats_seq)).step();
+    }
+    if (!dirty_.empty()) next_version_ = static_cast<int64_t>(p.stats_seq);
+    flush_bandit();
+    Stmt(st_["commit"], db_).step();
+    {
+      std::lock_guard<std::mutex> pl(pos_mu_);
+      pos_ = p;
+    }
+    publish_snapshot();
+    out.ok = true;
+  } catch (const std::exception& e) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    stream_clock_ = pos_.clock_ms;
+    load_bandit();
+    out.error = e.what();
+    c = StreamApplyCounts{};
+  }
+  if (counts) *counts = c;
+  return out;
 }
 
 }  // namespace disco::collector

@@ -27,12 +27,14 @@ CREATE TABLE IF NOT EXISTS decisions(
   closed INTEGER NOT NULL DEFAULT 0, status INTEGER NOT NULL DEFAULT 0, reward REAL,
   outcome_ts_ms INTEGER, converted INTEGER, revenue REAL, margin REAL, late INTEGER NOT NULL DEFAULT 0,
   in_bandit INTEGER NOT NULL DEFAULT 0, closed_ms INTEGER, holdout INTEGER NOT NULL DEFAULT 0, user_id TEXT);
-CREATE INDEX IF NOT EXISTS decisions_open ON decisions(closed, ts_ms);
+-- Partial indexes: only the rows the sweep looks for (open decisions, waiting orphans), so
+-- closing a decision deletes one entry and a joined outcome adds none.
+CREATE INDEX IF NOT EXISTS decisions_pending ON decisions(ts_ms) WHERE closed=0;
 CREATE TABLE IF NOT EXISTS outcomes(
   seq INTEGER PRIMARY KEY, decision_id BLOB NOT NULL UNIQUE, site TEXT NOT NULL, ts_ms INTEGER NOT NULL,
   converted INTEGER NOT NULL, revenue REAL NOT NULL, margin REAL NOT NULL, received_ms INTEGER NOT NULL,
   status INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS outcomes_status ON outcomes(status, ts_ms);
+CREATE INDEX IF NOT EXISTS outcomes_waiting ON outcomes(ts_ms) WHERE status=0;
 CREATE TABLE IF NOT EXISTS activations(
   decision_id BLOB PRIMARY KEY, ts_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS bandit_stats(
@@ -40,6 +42,10 @@ CREATE TABLE IF NOT EXISTS bandit_stats(
   n REAL NOT NULL, reward_sum REAL NOT NULL, A BLOB NOT NULL, b BLOB NOT NULL,
   PRIMARY KEY(site, context_version, dim, arm)) WITHOUT ROWID;
 INSERT OR IGNORE INTO meta(key, value) VALUES('bandit_version', 0);
+-- The full indexes of before (stores written by earlier collectors; they recreate them if they
+-- open the store again, which still reads the same).
+DROP INDEX IF EXISTS decisions_open;
+DROP INDEX IF EXISTS outcomes_status;
 )SQL";
 
 // Added by schema version 2 (after the columns of version 1 exist): outcomes a browser reported

@@ -1,6 +1,9 @@
 // The statement wrapper of the SQLite store (internal to collector/src/): a prepared statement
 // (owned by SqliteStore, finalized once at close) reset and unbound when a Stmt takes it and reset
 // again when the Stmt goes out of scope, so a thrown error never leaves a statement mid-step.
+// Text and blob values are bound without a copy (SQLITE_STATIC): the caller's string or buffer
+// must outlive the step (rvalue strings are refused at compile time); decision ids are encoded
+// into the Stmt's own buffers.
 #pragma once
 #include <sqlite3.h>
 
@@ -37,9 +40,15 @@ struct Stmt {
   Stmt& operator=(const Stmt&) = delete;
   Stmt& i(int k, int64_t v) { sqlite3_bind_int64(s, k, v); return *this; }
   Stmt& d(int k, double v) { sqlite3_bind_double(s, k, v); return *this; }
-  Stmt& t(int k, const std::string& v) { sqlite3_bind_text(s, k, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); return *this; }
-  Stmt& b(int k, const void* p, size_t n) { sqlite3_bind_blob(s, k, p, static_cast<int>(n), SQLITE_TRANSIENT); return *this; }
-  Stmt& id(int k, const DecisionId& x) { unsigned char buf[16]; id_bytes(x, buf); return b(k, buf, 16); }
+  Stmt& t(int k, const std::string& v) { sqlite3_bind_text(s, k, v.data(), static_cast<int>(v.size()), SQLITE_STATIC); return *this; }
+  Stmt& t(int k, std::string&&) = delete;  // bound without a copy: must outlive the step
+  Stmt& b(int k, const void* p, size_t n) { sqlite3_bind_blob(s, k, p, static_cast<int>(n), SQLITE_STATIC); return *this; }
+  Stmt& id(int k, const DecisionId& x) {
+    if (nid_ >= 2) throw std::logic_error("Stmt: more than two decision ids bound");
+    unsigned char* buf = ids_[nid_++];
+    id_bytes(x, buf);
+    return b(k, buf, 16);
+  }
   Stmt& null(int k) { sqlite3_bind_null(s, k); return *this; }
   bool step() {  // true: a row
     int rc = sqlite3_step(s);
@@ -48,6 +57,10 @@ struct Stmt {
     throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db));
   }
   int changes() { return sqlite3_changes(db); }
+
+ private:
+  unsigned char ids_[2][16];
+  int nid_ = 0;
 };
 
 // sqlite3_exec of sql on db; throws "PATH: sqlite: message" on failure.

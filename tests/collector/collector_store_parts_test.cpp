@@ -51,3 +51,32 @@ TEST(CollectorStoreParts, StmtThrowsAndStaysReusable) {
   sqlite3_finalize(get);
   sqlite3_close(db);
 }
+
+// The sweep's indexes are partial (only open decisions, only waiting orphans: a join adds no
+// index entry), a store with the full indexes of before loses them at open, and the sweep's
+// queries still use an index rather than scanning the tables.
+TEST(CollectorStoreParts, SweepIndexesArePartialAndUsed) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(":memory:", &db), SQLITE_OK);
+  open_schema(db, ":memory:", 3);
+  exec_sql(db, ":memory:", "CREATE INDEX decisions_open ON decisions(closed, ts_ms)");  // a store of before
+  exec_sql(db, ":memory:", "CREATE INDEX outcomes_status ON outcomes(status, ts_ms)");
+  open_schema(db, ":memory:", 3);
+  auto one_text = [&](const std::string& sql, int col = 0) {  // EXPLAIN QUERY PLAN: its detail is column 3
+    sqlite3_stmt* s = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    std::string out;
+    while (sqlite3_step(s) == SQLITE_ROW) out += std::string(reinterpret_cast<const char*>(sqlite3_column_text(s, col))) + ";";
+    sqlite3_finalize(s);
+    return out;
+  };
+  EXPECT_EQ(one_text("SELECT name FROM sqlite_master WHERE type='index' AND name IN "
+                     "('decisions_open','outcomes_status','decisions_pending','outcomes_waiting') ORDER BY name"),
+            "decisions_pending;outcomes_waiting;");
+  const std::string due = one_text("EXPLAIN QUERY PLAN SELECT decision_id FROM decisions WHERE closed=0 AND ts_ms < 5 "
+                                   "ORDER BY ts_ms LIMIT 10", 3);
+  EXPECT_NE(due.find("decisions_pending"), std::string::npos) << due;
+  const std::string expire = one_text("EXPLAIN QUERY PLAN UPDATE outcomes SET status=3 WHERE status=0 AND ts_ms < 5", 3);
+  EXPECT_NE(expire.find("outcomes_waiting"), std::string::npos) << expire;
+  sqlite3_close(db);
+}

@@ -1,6 +1,13 @@
 // In-process tests of the collector's parsers, auth helpers and the SQLite joined log (with a
 // fake clock for the reward window).
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <functional>
+#include <future>
+#include <mutex>
 
 #include <cstdlib>
 #include <filesystem>
@@ -295,12 +302,14 @@ class CollectorStore : public ::testing::Test {
     dir = tmpdir(::testing::UnitTest::GetInstance()->current_test_info()->name());
     reopen();
   }
-  void reopen() {
+  void reopen(std::function<int(int)> wal_sync = {}, size_t group_commit_max_jobs = 512) {
     store.reset();
     StoreOptions o;
     o.path = dir + "/collector.sqlite";
     o.reward_window_ms = 1000;
     o.clock = [this] { return now; };
+    o.wal_sync = std::move(wal_sync);
+    o.group_commit_max_jobs = group_commit_max_jobs;
     store = std::make_unique<SqliteStore>(o);
   }
   ApplyResult apply(const Batch& b, const std::string& hash) {
@@ -606,3 +615,84 @@ TEST_F(CollectorStore, GroupCommitAnswersEveryRequestAfterCommit) {
   store->stop();
   EXPECT_EQ(store->counters().joined, 200u);
 }
+
+// Acknowledged = durable: a request's future resolves only after an fsync of the WAL that began
+// after its COMMIT has returned (the syncer thread under group commit, inline with one job per
+// transaction), and a failed fsync fails the request instead of answering it.
+TEST_F(CollectorStore, AnsweredOnlyAfterTheWalIsFsynced) {
+  for (size_t max_jobs : {size_t{512}, size_t{1}}) {
+    SCOPED_TRACE("group_commit_max_jobs " + std::to_string(max_jobs));
+    std::mutex mu;
+    std::condition_variable cv;
+    bool hold = false, fail = false;
+    int calls = 0, held = 0;
+    reopen([&](int fd) {
+      std::unique_lock<std::mutex> lk(mu);
+      ++calls;
+      if (hold) {
+        ++held;
+        cv.notify_all();
+        cv.wait(lk, [&] { return !hold; });
+      }
+      if (fail) {
+        errno = EIO;
+        return -1;
+      }
+      return ::fdatasync(fd);
+    }, max_jobs);
+    EXPECT_GE(calls, 1);  // at open: the WAL file is made durable before anything is written
+    store->start();
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      hold = true;
+      held = 0;
+    }
+    auto b = std::make_shared<Batch>(batch_of({decision(2000 + max_jobs, now)}, {}));
+    auto f = store->submit("shop", "s" + std::to_string(max_jobs), b);
+    ASSERT_TRUE(f.valid());
+    {
+      std::unique_lock<std::mutex> lk(mu);
+      ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(10), [&] { return held > 0; })) << "no fsync after the commit";
+    }
+    // Committed, the fsync is under way and held: not answered yet.
+    EXPECT_EQ(f.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      hold = false;
+    }
+    cv.notify_all();
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    ApplyOutcome o = f.get();
+    EXPECT_TRUE(o.ok) << o.error;
+    EXPECT_EQ(o.result.decisions.accepted, 1u);
+    // A failed fsync: the request fails (503 upstream), naming the fsync.
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      fail = true;
+    }
+    auto f2 = store->submit("shop", "t" + std::to_string(max_jobs),
+                            std::make_shared<Batch>(batch_of({decision(3000 + max_jobs, now)}, {})));
+    ASSERT_TRUE(f2.valid());
+    ApplyOutcome o2 = f2.get();
+    EXPECT_FALSE(o2.ok);
+    EXPECT_NE(o2.error.find("fsync of the WAL"), std::string::npos) << o2.error;
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      fail = false;
+    }
+    // The synchronous path fsyncs too.
+    int before = 0;
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      before = calls;
+    }
+    store->stop();
+    EXPECT_TRUE(store->apply("shop", "u" + std::to_string(max_jobs), batch_of({decision(4000 + max_jobs, now)}, {})).ok);
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      EXPECT_GT(calls, before);
+    }
+    store.reset();  // the hook refers to this iteration's locals
+  }
+}
+

@@ -55,7 +55,7 @@ test('parseCli: --help and -h print the usage, exit 0', () => {
 
 // The entry points that start without a build (no wasm, no binaries needed before parsing).
 const runnable = ['loop/loop.mjs', 'loop/lab_stores_report.mjs', 'demo/build-site.mjs', 'demo/catalog.mjs', 'demo/probe.mjs', 'demo/edge/run.mjs',
-  'bench/wasm/bench.mjs', 'bench/wasm/compare.mjs', 'bench/wasm/peers.mjs', 'scripts/check-skips.mjs'];
+  'bench/wasm/bench.mjs', 'bench/wasm/compare.mjs', 'bench/wasm/peers.mjs', 'bench/wasm/steady.mjs', 'scripts/check-skips.mjs'];
 if (existsSync(join(ROOT, 'tests/browser/node_modules/playwright-core'))) runnable.push('tests/browser/docs-screenshot.mjs');
 
 // Every JavaScript command-line entry point: loop/, demo/, bench/wasm/, scripts/, tests/browser/docs-screenshot.mjs.

@@ -13,6 +13,13 @@ namespace disco::collector {
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view message);
 std::string sha256_hex(std::string_view data);
+
+struct Batch;
+// A batch's id: hex SHA-256 of site + "\n" + its FlatBuffers encoding with sent_at_ms = 0. The SDK
+// stamps sent_at_ms afresh at every (re)send of a batch and keeps everything else, so every resend
+// of one batch, in either wire format, to any collector, has the same id: the key of the joined
+// log's batches table (events are deduped by it) and the JetStream message id.
+std::string batch_id(std::string_view site, const Batch& b);
 // Constant-time comparison of the expected lowercase hex signature and the one received
 // (case-insensitive hex accepted).
 bool signature_matches(const std::string& expected_hex, std::string_view received);

@@ -96,8 +96,8 @@ bool parse_json_batch(std::string_view body, Batch& out, ParseError& err, const 
 bool parse_flatbuffers_batch(std::string_view body, Batch& out, ParseError& err, const ParseLimits& lim = {});
 
 // Encodes a batch as a FlatBuffers EventBatch (identifier "DSCE"); used for the JetStream log,
-// tests and the benchmark.
-std::string encode_flatbuffers(const Batch& b);
+// tests and the benchmark. zero_sent_at: writes sent_at_ms as 0 (the content a batch id hashes).
+std::string encode_flatbuffers(const Batch& b, bool zero_sent_at = false);
 // Encodes a batch as the JSON wire form.
 std::string encode_json(const Batch& b);
 

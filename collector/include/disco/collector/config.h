@@ -66,9 +66,17 @@ struct Config {
   std::string static_dir;                 // served under static_prefix when set
   std::string static_prefix = "/";
   std::string bundle_path;                // default: <data_dir>/bundle.disco
-  int http_threads = 32;
-  int64_t read_timeout_ms = 5000;         // per read on a socket
-  int64_t body_timeout_ms = 10000;        // a whole request body must arrive within this
+  // Connections (collector/README.md "Connections"): one epoll thread reads every request whole
+  // under these limits; only complete requests reach the http_threads workers.
+  int http_threads = 32;                  // workers running the routes (not one per connection)
+  size_t max_connections = 10000;         // open connections at most; beyond: 503 + close
+  int64_t idle_timeout_ms = 5000;         // a connection with no request started is closed after this
+  int64_t header_timeout_ms = 10000;      // the whole header block must arrive within this (408)
+  int64_t read_timeout_ms = 5000;         // a started request with no byte for this long: 408
+  int64_t body_timeout_ms = 10000;        // a whole request body must arrive within this (408)
+  int64_t write_timeout_ms = 10000;       // one answer must be written within this, else closed
+  size_t max_header_bytes = 16384;        // request line + headers; 431 beyond
+  size_t max_buffered_bytes = size_t{256} << 20;  // all connections' request buffers; 503 beyond
   int keepalive_max = 1000;               // requests per keep-alive connection
   // Context feature set the edges compute (runtime/include/disco/context.h); the fleet statistics
   // are kept and served per value. Default: the one of the runtime this collector was built with.

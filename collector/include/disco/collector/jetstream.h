@@ -1,8 +1,11 @@
 // The scale path: collectors publish each accepted batch (as a FlatBuffers EventBatch) to one
-// replicated JetStream stream, with the batch hash as the message id (JetStream drops a second
-// message with the same id inside the stream's duplicate window). A durable pull consumer (the
-// "joiner", one per deployment) applies the stream to a SqliteStore: the joined log, idempotent
-// by decision_id, so redelivery after a crash changes nothing.
+// replicated JetStream stream, with the batch id (auth.h batch_id: the same for every resend of a
+// batch) as the message id: JetStream drops a second message with the same id inside
+// the stream's duplicate window, whichever collector sent it. Every collector reads the whole
+// stream, in order, into its own stream-fed SqliteStore (StoreOptions::stream_fed): its joined
+// log and bandit statistics are a function of the stream prefix it has read, so any collector
+// serves the same state at the same stream sequence. Collectors also publish the stream's clock
+// ticks (see start_ticker).
 #pragma once
 
 #include <atomic>
@@ -33,17 +36,22 @@ class JetStreamLog {
   ~JetStreamLog();
   PublishResult publish(const std::string& site, const std::string& msg_id, const std::string& payload,
                         int64_t timeout_ms);
-  // Starts the joiner: fetches from the durable consumer "joiner" and applies each message to
-  // `store`, acking only after the store commit.
+  // Starts the reader: an ordered consumer from `store`'s stream position + 1, applying the
+  // messages in stream order (SqliteStore::apply_stream; `store` must be stream_fed).
   void start_joiner(SqliteStore* store);
+  // Starts publishing one tick per sweep_interval_ms (message id "tick-<interval>-<wall ms / interval>", so
+  // the fleet adds one per interval): the stream time at which readers close reward windows.
+  void start_ticker();
   void stop();
   bool connected() const;
-  uint64_t joined_messages() const { return joined_.load(); }
+  uint64_t joined_messages() const { return joined_.load(); }  // batches applied by the reader
+  uint64_t applied_seq() const { return applied_seq_.load(); }   // the reader's stream position
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::atomic<uint64_t> joined_{0};
+  std::atomic<uint64_t> applied_seq_{0};
 };
 
 bool jetstream_available();  // built with libnats

@@ -26,8 +26,9 @@ class Collector {
 };
 
 // The JSON form of the fleet statistics message (schemas/README.md; GET /v1/bandit-state without
-// Accept: application/x-disco-bandit-stats). reward_window_ms > 0 is added as an informative field.
-std::string fleet_stats_json(const disco::FleetStats& m, int64_t reward_window_ms = 0);
+// Accept: application/x-disco-bandit-stats). reward_window_ms > 0 is added as an informative field;
+// stream_seq >= 0 (storage = jetstream) is the stream sequence the statistics are the state after.
+std::string fleet_stats_json(const disco::FleetStats& m, int64_t reward_window_ms = 0, int64_t stream_seq = -1);
 
 // The `export` subcommand: writes the joined log as CSV (see trainer/data/README.md).
 // Returns the number of rows written; throws std::runtime_error on errors.

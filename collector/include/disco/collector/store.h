@@ -1,6 +1,10 @@
 // The joined log in SQLite (WAL, one file) with a single writer thread doing group commit:
 // many requests' rows go into one transaction, and each request's future resolves only after
-// that transaction has committed (synchronous=FULL: the WAL is fsync'ed at every commit).
+// that transaction has committed and the WAL has been fsync'ed (synchronous_full). The fsync is
+// the store's own (fdatasync of the -wal file after COMMIT; the connection runs
+// synchronous=NORMAL, which syncs at checkpoints only) and, with group commit, runs on a syncer
+// thread: the writer goes on with the next transaction while the last ones reach the disk, and a
+// request is answered once an fsync that began after its COMMIT has returned.
 #pragma once
 
 #include <condition_variable>
@@ -12,8 +16,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "disco/bandit.h"
@@ -63,7 +69,11 @@ struct BanditEntry {
 using BanditKey = std::tuple<std::string, int, int, int>;  // site, context_version, dim, arm
 
 struct BanditSnapshot {
+  // The statistics version (the ETag): bumped by every commit that changed them; in stream mode
+  // (StoreOptions::stream_fed) the stream sequence of the last message that changed them.
   int64_t version = 0;
+  // Stream mode: the stream sequence these statistics are the state after (0 otherwise).
+  uint64_t stream_seq = 0;
   std::map<BanditKey, std::shared_ptr<const BanditEntry>> arms;  // ordered: one site's arms are adjacent
 };
 
@@ -81,10 +91,44 @@ struct StoreOptions {
   size_t max_pending_jobs = 4096;
   int64_t sweep_interval_ms = 1000;
   size_t sweep_max_rows = 20000;    // per transaction
+  // Makes the WAL durable (synchronous_full); 0 on success, else -1 with errno set. Default
+  // fdatasync(fd). Tests replace it to hold or fail the fsync.
+  std::function<int(int fd)> wal_sync;
   std::function<int64_t()> clock;   // Unix ms; default: system clock
   // The context feature set the edges compute (the runtime this collector links, by default):
   // statistics are kept apart per value, so a new feature set starts from fresh statistics.
   int context_version = static_cast<int>(disco::kContextVersion);
+  // Stream mode (storage = jetstream): the store is fed only by apply_stream(), in stream order,
+  // and its clock is the stream's (the timestamps of the messages), not the system clock; windows
+  // close at the stream's tick messages, never on the writer's timer. Its joined log and bandit
+  // statistics are then a function of the stream prefix: every collector that has read the stream
+  // up to sequence S holds the same ones. Opening a store that other writes fed is refused.
+  bool stream_fed = false;
+};
+
+// One message of the JetStream stream (collector/src/jetstream.cpp reads them in stream order).
+struct StreamMessage {
+  uint64_t seq = 0;     // stream sequence
+  int64_t ts_ms = 0;    // the stream's timestamp of the message (Unix ms)
+  std::string site;     // header Disco-Site
+  std::string batch_id; // header Nats-Msg-Id: the batch id (collector/auth.h batch_id)
+  std::shared_ptr<const Batch> batch;  // null: a clock tick (closes the reward windows that passed)
+};
+
+// Where a stream-fed store stands: the last stream sequence applied (committed with its rows),
+// the stream clock (the largest message timestamp so far) and the sequence of the last message
+// that changed the bandit statistics.
+struct StreamPosition {
+  uint64_t seq = 0;
+  int64_t clock_ms = 0;
+  uint64_t stats_seq = 0;
+};
+
+struct StreamApplyCounts {
+  uint64_t batches = 0;     // batches applied
+  uint64_t duplicates = 0;  // batches whose id was already in the joined log (a resend the stream kept twice)
+  uint64_t ticks = 0;
+  uint64_t skipped = 0;     // at or below the stored position (read again after a restart)
 };
 
 struct StoreCounters {
@@ -126,6 +170,12 @@ class SqliteStore {
   // Every row older than cutoff_ms (ts_ms; batches by received_ms), in transactions of at most
   // `chunk` decisions / rows. Throws std::runtime_error on storage errors.
   EraseCounts drop_older_than(int64_t cutoff_ms, size_t chunk = 5000);
+  // Stream mode: applies `msgs` (ascending stream sequence) in one transaction, each at the
+  // stream clock max(clock, msg.ts_ms): a batch through the same join as apply(), a tick by the
+  // sweep; messages at or below the stored position are skipped. The new position is committed
+  // with the rows, so a crash between the two never applies a message twice or loses one.
+  ApplyOutcome apply_stream(const std::vector<StreamMessage>& msgs, StreamApplyCounts* counts = nullptr);
+  StreamPosition stream_position() const;
 
   std::shared_ptr<const BanditSnapshot> bandit() const;
   StoreCounters counters();  // reads the database (own connection)
@@ -154,8 +204,16 @@ class SqliteStore {
   void flush_bandit();
   void load_bandit();
   void publish_snapshot();
+  void open_stream_position();
   void writer_loop();
+  void syncer_loop();
   void checkpoint_loop();
+  bool sync_wal(std::string& error);  // the WAL's fsync (synchronous_full), on db_mu_ or syncer thread
+  struct Done {                       // a committed job waiting for the fsync that makes it durable
+    std::unique_ptr<Job> job;
+    ApplyOutcome out;
+  };
+  void resolve(std::vector<Done>& done, const std::string& sync_error);
   int64_t now() const;
 
   StoreOptions opt_;
@@ -163,12 +221,16 @@ class SqliteStore {
   sqlite3* db_ = nullptr;
   sqlite3* ro_ = nullptr;  // a reader connection for counters()
   std::mutex ro_mu_;
-  std::map<std::string, sqlite3_stmt*> st_;
+  std::unordered_map<std::string_view, sqlite3_stmt*> st_;  // by name (string literals), looked up per row
   std::mutex db_mu_;  // one transaction at a time on db_
 
   std::map<BanditKey, BanditEntry> bandit_;
   std::vector<BanditKey> dirty_;
   int64_t bandit_version_ = 0;
+  int64_t next_version_ = -1;   // stream mode: the version the next flush/publish writes
+  StreamPosition pos_;          // stream mode: committed position (db_mu_)
+  mutable std::mutex pos_mu_;   // guards pos_ for stream_position()
+  int64_t stream_clock_ = 0;    // stream mode: what now() returns inside a transaction
   mutable std::mutex snap_mu_;
   std::shared_ptr<const BanditSnapshot> snapshot_;
 
@@ -179,6 +241,14 @@ class SqliteStore {
   bool stopping_ = false;
   std::thread writer_;
   std::thread checkpointer_;
+
+  std::mutex wal_mu_;               // wal_fd_ (opened, checked and reopened by sync_wal)
+  int wal_fd_ = -1;                 // the -wal file, for the store's own fsync
+  std::mutex s_mu_;
+  std::condition_variable s_cv_;    // the syncer waits here
+  std::vector<Done> synq_;          // committed, not yet fsync'ed
+  bool s_stopping_ = false;
+  std::thread syncer_;
 };
 
 }  // namespace disco::collector
