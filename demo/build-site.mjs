@@ -7,7 +7,8 @@
 // The collector caches everything but HTML for an hour: assets live under a folder named by the
 // hash of their contents, so a rebuilt wasm, SDK or catalog is never mixed with a cached one.
 // usage: node demo/build-site.mjs --data DIR --site DIR --bundle FILE --public-key FILE
-//          --api-key KEY --secret SECRET [--bundle-label TEXT]
+//          --api-key KEY [--bundle-label TEXT]
+// config.json holds nothing secret: it is read by every visitor (offers are signed by the edge).
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -19,8 +20,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 
 const USAGE = `usage: node demo/build-site.mjs --data DIR --site DIR --bundle FILE --public-key FILE
-         --api-key KEY --secret SECRET [--bundle-label TEXT]`;
-const REQUIRED = ['data', 'site', 'bundle', 'public-key', 'api-key', 'secret'];
+         --api-key KEY [--bundle-label TEXT]`;
+const REQUIRED = ['data', 'site', 'bundle', 'public-key', 'api-key'];
 
 function args(argv) {
   const options = Object.fromEntries([...REQUIRED, 'bundle-label'].map((k) => [k, { type: 'string' }]));
@@ -64,12 +65,13 @@ export async function buildSite(o) {
   writeFileSync(join(site, 'index.html'), html);
   const bundle = readFileSync(o.bundle);
   const config = {
-    bundleUrl: '/v1/bundle', collectorUrl: '/v1/events', checkoutUrl: '/v1/checkout', assets: `${assets}/`,
+    bundleUrl: '/v1/bundle', checkoutUrl: '/v1/checkout', assets: `${assets}/`,
+    // the edge worker in front of the shop (demo/edge/worker.js): it decides offers and signs them
+    edge: { offer: '/offer', shown: '/shown', report: '/report' },
+    // public: the site's API key id (the checkout's x-disco-key) and the tab's user-key salt (not
+    // secret-grade: sdk-js/README.md, "User keys"). No secret: demo/README.md, "Trust".
     apiKey: o['api-key'],
-    // The page signs its batches with the site secret, and (demo only) its offer tokens too: see
-    // demo/README.md, "Trust". A production site signs offers where shoppers cannot read the key.
-    siteSecret: o.secret,
-    demoTokenSecret: o.secret,
+    userKeySalt: `disco-demo-user-salt-${o['api-key']}`,
     publicKey: publicKeyBase64(o['public-key']),
     bundleEtag: createHash('sha256').update(bundle).digest('hex').slice(0, 32),
     bundleLabel: o['bundle-label'] ?? 'trained on the simulator',

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// demo/serve.sh --check: probes a running demo collector end to end with the SDK in Node.
+// demo/serve.sh --check: probes a running demo end to end (the edge worker and the collector behind
+// it): the page's files hold no secret, offers come from the edge with tokens the C++ checkout
+// verifies, and their outcomes reach the collector's store.
 //   node demo/probe.mjs --url http://127.0.0.1:PORT/ --api-key K --secret S --public-key FILE
 //                       --collector BIN --store DIR
 import assert from 'node:assert/strict';
@@ -37,6 +39,7 @@ try {
     const rc = await fetch(url('/config.json'));
     cfg = await rc.json();
     assert.equal(cfg.apiKey, o['api-key']);
+    assert.ok(!JSON.stringify(cfg).includes(o.secret), 'config.json holds no secret');
     assert.match(cfg.assets, /^a-[0-9a-f]{12}\/$/);
     catalog = await (await fetch(url(`/${cfg.assets}catalog.json`))).json();
     assert.ok(catalog.items.length > 100, 'catalog has products');
@@ -62,22 +65,28 @@ try {
     assert.equal(r2.status, 304);
     return `${bundle.length} bytes, ETag ${etag}`;
   });
-  let d; let offer; let item;
-  await step('SDK: verify bundle, track, recommend, offer', async () => {
-    d = await Disco.create({
-      bundle, publicKey: readFileSync(o['public-key']), userId: `probe-${Date.now()}`, tokenSecret: o.secret,
-      collector: { url: url('/v1/events'), key: o.secret, keyId: o['api-key'], events: true },
-    });
+  let offer; let item;
+  const edge = async (path, body) => {
+    const r = await fetch(url(path), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const j = await r.json();
+    assert.equal(r.status, 200, `${path}: ${JSON.stringify(j)}`);
+    return j;
+  };
+  await step('SDK in Node: verify the bundle, recommend', async () => {
+    const d = await Disco.create({ bundle, publicKey: readFileSync(o['public-key']) });
     const popular = [...catalog.items].filter((i) => i.stock).sort((a, b) => b.views - a.views);
     for (const it of popular.slice(0, 3)) d.track({ type: 'view', itemId: it.id });
-    const recs = d.recommend({ k: 5 });
-    assert.equal(recs.length, 5);
+    assert.equal(d.recommend({ k: 5 }).length, 5);
     item = popular[3];
-    d.track({ type: 'view', itemId: item.id });
-    offer = await d.offer(item.id);
+    const v = d.info.modelVersion;
+    d.close();
+    return `model ${v}`;
+  });
+  await step('edge: POST /offer (decided and signed at the edge), /shown', async () => {
+    offer = await edge('/offer', { item: item.id, events: [{ type: 'view', itemId: item.id }] });
     assert.match(offer.token, /^v1\./);
-    d.shown(offer.decisionId);
-    return `model ${d.info.modelVersion}; offer arm "${offer.armName}", propensity ${offer.propensity.toFixed(3)}`;
+    assert.equal((await edge('/shown', { decisionId: offer.decisionId })).applied, true);
+    return `offer arm "${offer.armName}", propensity ${offer.propensity.toFixed(3)}`;
   });
   let order;
   await step('POST /v1/checkout (token verified in C++)', async () => {
@@ -93,12 +102,11 @@ try {
     assert.equal(order.lines[0].decision_id, offer.decisionId);
     return `order ${order.order_id}: ${order.total} paid, tampered token refused`;
   });
-  await step('SDK: report outcome, flush to /v1/events', async () => {
+  await step('edge: POST /report, delivered to /v1/events', async () => {
     const total = order.lines[0].total;
-    d.report(offer.decisionId, { converted: true, revenue: total, margin: total - item.cost });
-    const fr = await d.flush();
-    assert.equal(fr.ok, true, `the collector acknowledged every batch: ${JSON.stringify(fr)}`);
-    return `${d.transport.stats.sentRecords} records in ${d.transport.stats.sentBatches} batches`;
+    const r = await edge('/report', { decisionId: offer.decisionId, converted: true, revenue: total, margin: total - item.cost });
+    assert.equal(r.delivered, true, `the collector acknowledged the edge's batches: ${JSON.stringify(r)}`);
+    return `applied ${r.applied}`;
   });
   await step('collector store has the joined outcome', async () => {
     const rows = exportDecisions(o.collector, o.store);
@@ -109,7 +117,6 @@ try {
     assert.ok(Math.abs(Number(row.revenue) - order.lines[0].total) < 0.01);
     return `${row.status}, revenue ${row.revenue}`;
   });
-  d.close();
 } catch (e) {
   process.exitCode = 1;
   if (!results.length || results.at(-1)[1] !== 'FAIL') results.push(['(probe)', 'FAIL', '', e.message]);

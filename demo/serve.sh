@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# One process to try disco: the collector serves the storefront, the signed bundle, disco.wasm, the
-# checkout, and receives the page's events / decisions / outcomes.
+# One command to try disco: the edge worker (demo/edge, under Node) in front of the shop, deciding
+# and signing offers with the site secret and passing every other request to the collector behind
+# it, which serves the storefront, the signed bundle, disco.wasm and the checkout and receives the
+# edge's decisions / outcomes. The page is given no secret.
 #
 #   demo/serve.sh [--check] [--build DIR] [--data DIR] [--state DIR] [--host H] [--port N]
 #                 [--bundle FILE --public-key FILE] [--epochs N]
@@ -105,16 +107,24 @@ fi
 SECRET=$(cat "$STATE/site-secret")
 API_KEY=demo-site
 node demo/build-site.mjs --data "$DATA" --site "$STATE/site" --bundle "$BUNDLE" --public-key "$PUBKEY" \
-  --api-key "$API_KEY" --secret "$SECRET" --bundle-label "$LABEL" | sed 's/^/[demo] /'
+  --api-key "$API_KEY" --bundle-label "$LABEL" | sed 's/^/[demo] /'
 
-# 4. the collector
+# 4. the collector (the shop's origin, on a loopback port of its own) and the edge worker in front
 mkdir -p "$STATE/collector"
 LOGF=$STATE/collector.log
-"$COLLECTOR" serve --host "$HOST" --port "$PORT" --data-dir "$STATE/collector" \
+ELOG=$STATE/edge.log
+EPID=
+"$COLLECTOR" serve --host 127.0.0.1 --port 0 --data-dir "$STATE/collector" \
   --site "demo:$API_KEY:$SECRET" --static-dir "$STATE/site" --bundle-path "$BUNDLE" \
   --reward-window-ms 900000 >"$LOGF" 2>&1 &
 PID=$!
 stop() {
+  if [ -n "$EPID" ] && kill -0 "$EPID" 2>/dev/null; then
+    kill -TERM "$EPID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$EPID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$EPID" 2>/dev/null || true
+  fi
+  [ -n "$EPID" ] && { wait "$EPID" 2>/dev/null || true; }
   if kill -0 "$PID" 2>/dev/null; then
     kill -TERM "$PID" 2>/dev/null || true  # not INT: a background job of a script ignores SIGINT
     for _ in $(seq 1 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
@@ -131,12 +141,25 @@ for _ in $(seq 1 100); do
 done
 ADDR=$(sed -n 's/^disco-collector listening on \([^ ]*\) .*/\1/p' "$LOGF" | head -n1)
 [ -n "$ADDR" ] || { cat "$LOGF" >&2; die "the collector did not start in 10 s"; }
-URL="http://$ADDR/"
+# the edge worker: offers signed with the site secret (the checkout verifies them), its batches
+# signed with it too; the page reaches the collector only through it
+node demo/edge/run.mjs --bundle "$BUNDLE" --public-key "$PUBKEY" --host "$HOST" --port "$PORT" \
+  --token-secret "$SECRET" --collector "http://$ADDR/v1/events" --site-key "$API_KEY" --site-secret "$SECRET" \
+  --origin "http://$ADDR" >"$ELOG" 2>&1 &
+EPID=$!
+for _ in $(seq 1 150); do
+  grep -q "^edge worker on" "$ELOG" 2>/dev/null && break
+  kill -0 "$EPID" 2>/dev/null || { cat "$ELOG" >&2; die "the edge worker exited"; }
+  sleep 0.1
+done
+URL=$(sed -n 's/^edge worker on \(http:[^ ]*\).*/\1/p' "$ELOG" | head -n1)
+[ -n "$URL" ] || { cat "$ELOG" >&2; die "the edge worker did not start in 15 s"; }
+URL="$URL/"
 
 if [ $CHECK = 1 ]; then
   log "checking $URL"
   node demo/probe.mjs --url "$URL" --api-key "$API_KEY" --secret "$SECRET" --public-key "$PUBKEY" \
-    --collector "$COLLECTOR" --store "$STATE/collector" || { tail -n 20 "$LOGF" >&2; die "check failed"; }
+    --collector "$COLLECTOR" --store "$STATE/collector" || { tail -n 20 "$LOGF" "$ELOG" >&2; die "check failed"; }
   stop
   trap - EXIT
   log "check passed; collector stopped"
@@ -146,10 +169,10 @@ fi
 cat <<MSG
 
   disco demo store: $URL
+    edge worker $URL (offers; log: $ELOG), in front of the collector http://$ADDR/
     bundle      $BUNDLE ($LABEL)
     store data  $STATE/collector/collector.sqlite   orders: $STATE/collector/checkouts.jsonl
     export      $COLLECTOR export --data $STATE/collector --out joined.csv --include-pending
-    edge worker node demo/edge/run.mjs --bundle $BUNDLE --public-key $PUBKEY
   Ctrl-C stops it.
 
 MSG

@@ -10,7 +10,7 @@ import { csvRows } from '../lib/csv.mjs';
 import { fmt } from './format.mjs';
 import { execFileP } from './procs.mjs';
 import { exportCanonical } from './retrain.mjs';
-import { Transport, decisionRecord, eventRecord, fnv1a64, outcomeRecord } from './sdk.mjs';
+import { Transport, decisionRecord, eventRecord, outcomeRecord, userKeyOf } from './sdk.mjs';
 
 // events.csv's type names -> the SDK's event types (normalizeEvent: view 0 ... purchase 4)
 const EVENT_TYPES = { view: 0, click: 1, cart: 2, remove: 3, purchase: 4 };
@@ -40,7 +40,10 @@ async function uploadPilot(pilotDir, { url, key, keyId, keep }) {
   const t = new Transport({ url, key, keyId, crypto: webcrypto, senderId: 'pilot-upload', maxQueue: 40_000, batchSize: 10_000, flushIntervalMs: 3_600_000, backoffBaseMs: 50, backoffMaxMs: 2000 });
   const counts = { events: 0, decisions: 0, outcomes: 0 };
   const keyOf = new Map();
-  const userKey = (u) => { let k = keyOf.get(u); if (!k) keyOf.set(u, (k = fnv1a64(u).toString())); return k; };
+  // the store's user keys, as its SDKs derive them: HMAC-SHA-256 under the site's user-key salt (a
+  // secret of the pilot site's, derived from its key here), truncated to 64 bits (userKeyOf)
+  const salt = `${key}/user-key`;
+  const userKey = async (u) => { let k = keyOf.get(u); if (!k) keyOf.set(u, (k = (await userKeyOf(u, salt, { crypto: webcrypto })).toString())); return k; };
   const drain = async () => {
     if (t.size < 30_000) return;
     const r = await t.flush();
@@ -56,7 +59,7 @@ async function uploadPilot(pilotDir, { url, key, keyId, keep }) {
     if (!keep(f[c.user_id])) continue;
     const type = EVENT_TYPES[f[c.type]];
     if (type === undefined) throw new Error(`pilot events.csv: unknown type '${f[c.type]}'`);
-    t.enqueue('events', eventRecord(userKey(f[c.user_id]), { ts: Number(f[c.ts]), type, itemId: f[c.item_id], price: Number(f[c.price]), quantity: Number(f[c.quantity]) }, f[c.session_id]));
+    t.enqueue('events', eventRecord(await userKey(f[c.user_id]), { ts: Number(f[c.ts]), type, itemId: f[c.item_id], price: Number(f[c.price]), quantity: Number(f[c.quantity]) }, f[c.session_id]));
     counts.events++;
     await drain();
   }
@@ -71,7 +74,7 @@ async function uploadPilot(pilotDir, { url, key, keyId, keep }) {
     const it = items.get(f[c.item_id]) ?? { price: 0, cost: 0 };
     t.enqueue('decisions', decisionRecord(
       { decisionId: id, arm: Number(f[c.arm]), discount: Number(f[c.discount]), propensity: Number(f[c.propensity]) },
-      { ts: Number(f[c.ts]), userKey: userKey(f[c.user_id]), userId: f[c.user_id], itemId: f[c.item_id],
+      { ts: Number(f[c.ts]), userKey: await userKey(f[c.user_id]), userId: f[c.user_id], itemId: f[c.item_id],
         modelVersion: f[c.model_version] || 'pilot', policyVersion: f[c.policy_version] || 'pilot', mode: 0, price: it.price, cost: it.cost },
       { shown: hasShown ? shownById.has(id) : true }));
     kept.add(id);

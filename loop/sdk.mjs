@@ -5,7 +5,7 @@ const sdkMissing = (e) => {
   console.error(`disco loop: @disco/sdk is not installed for loop/ (${e.message.split('\n')[0]}): run \`(cd loop && npm ci)\` or scripts/setup.sh`);
   process.exit(2);
 };
-export const { createEdgeHandler, fnv1a64 } = await import('@disco/sdk').catch(sdkMissing);
+export const { createEdgeHandler, fnv1a64, userKeyOf } = await import('@disco/sdk').catch(sdkMissing);
 export const { Transport } = await import('@disco/sdk/transport').catch(sdkMissing);
 // The collector's wire records, built as the SDK builds them (the package's ./wire entry): the pilot upload
 // sends its log through the same functions as the SDK's own decisions and events.

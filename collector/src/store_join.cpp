@@ -305,9 +305,10 @@ ApplyOutcome SqliteStore::apply_stream(const std::vector<StreamMessage>& msgs, S
       p.seq = m.seq;
     }
     if (p.seq != pos_.seq) {
-      Stmt(st_["meta_put"], db_).t(1, "stream_seq").i(2, static_cast<int64_t>(p.seq)).step();
-      Stmt(st_["meta_put"], db_).t(1, "stream_clock_ms").i(2, p.clock_ms).step();
-      Stmt(st_["meta_put"], db_).t(1, "stream_stats_seq").i(2, static_cast<int64_t>(p.stats_seq)).step();
+      static const std::string kSeq = "stream_seq", kClock = "stream_clock_ms", kStatsSeq = "stream_stats_seq";
+      Stmt(st_["meta_put"], db_).t(1, kSeq).i(2, static_cast<int64_t>(p.seq)).step();
+      Stmt(st_["meta_put"], db_).t(1, kClock).i(2, p.clock_ms).step();
+      Stmt(st_["meta_put"], db_).t(1, kStatsSeq).i(2, static_cast<int64_t>(p.stats_seq)).step();
     }
     if (!dirty_.empty()) next_version_ = static_cast<int64_t>(p.stats_seq);
     flush_bandit();

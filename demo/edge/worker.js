@@ -12,6 +12,9 @@
 //                       when its /v1/checkout verifies the tokens)
 //   DISCO_SESSIONS      optional KV namespace for shopper state (else it travels in a signed cookie)
 //   DISCO_COLLECTOR_URL, DISCO_SITE_KEY, DISCO_SITE_SECRET   optional: batches to the collector
+//   DISCO_ORIGIN        optional: the shop's origin server; every other path is passed to it, as a
+//                       CDN worker in front of a site does (demo/serve.sh: the collector serving the
+//                       storefront, its bundle and its checkout)
 //
 // In a real worker import '@disco/sdk/edge' and bundle it (esbuild/wrangler); this file imports the
 // SDK from the repository so that demo/edge/run.mjs runs it as is under Node.
@@ -29,10 +32,26 @@ const disco = createEdgeHandler({
 });
 
 const ROUTES = new Set(['/offer', '/recommend', '/track', '/shown', '/report']);
+const HOP = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive']);
+
+/** The request as the origin gets it (same method, path, query, headers and body). */
+async function toOrigin(request, origin) {
+  const u = new URL(request.url);
+  const headers = [...request.headers].filter(([k]) => !HOP.has(k));
+  const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
+  return fetch(new URL(u.pathname + u.search, origin), { method: request.method, headers, body, redirect: 'manual' });
+}
 
 export default {
   async fetch(request, env, ctx) {
     const { pathname } = new URL(request.url);
+    if (pathname === '/report') {
+      // the outcome is delivered before the answer says so (the page tells the shopper)
+      const res = await disco.fetch(request, env, ctx);
+      if (!res.ok) return res;
+      const delivered = (await disco.flush(env)).ok;
+      return Response.json({ ...(await res.json()), delivered }, { headers: { 'cache-control': 'no-store' } });
+    }
     if (ROUTES.has(pathname)) return disco.fetch(request, env, ctx);
     if (pathname === '/health') {
       try {
@@ -41,6 +60,7 @@ export default {
         return Response.json({ ok: false, error: { code: e.code ?? 'INTERNAL', message: e.message } }, { status: 503 });
       }
     }
+    if (env.DISCO_ORIGIN) return toOrigin(request, env.DISCO_ORIGIN);
     return Response.json({ error: { code: 'NOT_FOUND', message: `no route ${pathname}: try /offer?item=ID or /recommend?k=5` } }, { status: 404 });
   },
 };

@@ -1,7 +1,8 @@
 // disco market: the storefront demo's views (pages, cart, checkout, the panel) and routing.
-// Everything personal (recommendations, offers) is decided in this tab by disco.wasm through the
-// SDK, wired in disco.js (the part a store copies); the collector serves the files, the signed
-// bundle and the checkout, and receives the anonymous events / decisions / outcomes batches.
+// Recommendations are decided in this tab by disco.wasm through the SDK, wired in disco.js (the part
+// a store copies); offers, whose signed tokens the checkout trusts, by the edge worker in front of
+// the shop (it holds the secret; the page holds none). The collector behind it serves the files,
+// the signed bundle and the checkout, and receives the edge's decisions and outcomes.
 import { createShopDisco, kv as store } from './disco.js';
 import { productArt, esc } from './art.js';
 
@@ -22,7 +23,7 @@ const popular = [...catalog.items].filter((i) => i.stock).sort((a, b) => b.views
 const shop = createShopDisco({
   cfg,
   wasmUrls: { simd: asset('sdk/disco-simd.wasm'), plain: asset('sdk/disco.wasm') },
-  onTransportError: (e) => { state.lastError = `${e.code}: ${e.message}`; renderPanel(); },
+  onEdgeError: (e) => { state.lastError = `${e.code}: ${e.message}`; renderPanel(); },
 });
 
 // ---------------------------------------------------------------- what the panel shows
@@ -223,15 +224,15 @@ async function checkout() {
   }
   // Outcomes: each decision behind a bought line converted, with the revenue the server charged.
   const reports = [];
-  body.lines.forEach((ol, n) => {
+  for (const [n, ol] of body.lines.entries()) {
     const l = state.cart[n];
     const it = items.get(l.itemId);
     track('purchase', l.itemId, { price: ol.total / ol.quantity, quantity: ol.quantity });
     const decisionId = ol.decision_id ?? l.offer?.decisionId;
-    const r = decisionId && shop.report(decisionId, { revenue: ol.total, margin: ol.total - it.cost * ol.quantity });
+    const r = decisionId && await shop.report(decisionId, { revenue: ol.total, margin: ol.total - it.cost * ol.quantity });
     if (r) reports.push({ ...r, offer: ol.offer });
-  });
-  const flushed = await shop.flush();
+  }
+  const flushed = reports.every((r) => r.delivered);
   const order = { id: body.order_id, total: body.total, saved: body.saved, lines: body.lines, reports, flushed, t: Date.now() };
   state.orders.unshift(order);
   state.orders.length = Math.min(state.orders.length, 5);
@@ -258,7 +259,7 @@ function pageOrder(id) {
     <ul class="order-lines">${rows}</ul>
     <p class="order-total">Paid <b>${money(o.total)}</b>${o.saved > 0 ? ` · saved <b>${money(o.saved)}</b>` : ''}</p>
     <p class="fine" data-testid="outcome-status">${o.reports.length
-    ? `${o.reports.length} outcome${o.reports.length > 1 ? 's' : ''} reported to the collector${o.flushed ? ' and acknowledged' : ' (queued: will retry)'}; ${o.reports.filter((r) => r.applied).length} updated this tab's bandit.`
+    ? `${o.reports.length} outcome${o.reports.length > 1 ? 's' : ''} reported to the collector${o.flushed ? ' and acknowledged' : ' (queued: will retry)'}; ${o.reports.filter((r) => r.applied).length} updated the edge's bandit.`
     : 'No disco decisions were involved in this order.'}</p>
     <p><a class="btn primary" href="#/">Continue shopping</a></p></section>`;
   renderPanel();
@@ -311,7 +312,7 @@ function renderPanel() {
       <dt>shown</dt><dd>${o.shown ? 'yes (activated: its outcome trains the bandit)' : 'not yet'}</dd>
       <dt>decision</dt><dd><code>${o.decisionId}</code></dd></dl>` : '<p class="fine">Open a product page: disco decides its offer there.</p>'}</section>` : ''}
     <section><h3>Recent events</h3>${ev ? `<ul class="events" data-testid="events">${ev}</ul>` : '<p class="fine">None yet.</p>'}</section>
-    ${tr ? `<section><h3>To the collector</h3><p class="fine" data-testid="transport">${tr.size} queued · ${tr.stats.sentBatches} batches (${tr.stats.sentRecords} records) sent · ${tr.stats.dropped} dropped${state.lastError ? `<br><span class="bad">${esc(state.lastError)}</span>` : ''}</p></section>` : ''}`;
+    <section><h3>What leaves this tab</h3><p class="fine" data-testid="transport">Your browsing stays here (the model runs in the tab). Offers come from the shop's edge worker: it gets the item and your recent events, decides, signs the offer and keeps the session in an encrypted cookie; decisions and outcomes go from it to the collector.${tr ? ` ${tr.size} queued · ${tr.stats.sentBatches} batches sent` : ''}${state.lastError ? `<br><span class="bad">${esc(state.lastError)}</span>` : ''}</p></section>`;
 }
 
 function togglePanel(open) {

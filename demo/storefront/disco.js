@@ -1,15 +1,18 @@
 // disco market's SDK wiring: the part of the storefront a store copies (demo/README.md, "The SDK
-// wiring"). No DOM, no views: app.js renders the pages and calls these. What it does:
-//   start      Disco.create with both wasm builds (SIMD128 when the browser has it), the bundle from
-//              the collector verified against the public key, a per-visitor userId, the batching
-//              transport to the collector (offline queue in localStorage); or Disco.restore of the
-//              shopper's saved state when it belongs to the same bundle.
-//   track      every shopper event (view, click, cart, remove, purchase), the state saved after it
-//   recommend  the shopper's next items
-//   offer      a decision per item, reused while unexpired (revisits make no new decision)
-//   shown      the offer was displayed: deferred activation (a 0% decision too: the bandit learns
-//              from the no-discount arm)
-//   report     after checkout, the outcome of each decision behind a bought line; then flush
+// wiring"). No DOM, no views: app.js renders the pages and calls these. The page holds no secret:
+// what it decides itself stays in the tab, and what the checkout must trust (an offer's discount,
+// with its signed token) is decided by the edge worker in front of the shop, which holds the secret.
+//   start      Disco.create in the tab with both wasm builds (SIMD128 when the browser has it), the
+//              bundle from the shop verified against the public key, no collector (nothing of the
+//              tab's is sent anywhere); or Disco.restore of the shopper's saved state when it
+//              belongs to the same bundle.
+//   track      every shopper event (view, click, cart, remove, purchase) into the tab's model, the
+//              state saved after it; also kept for the edge's next offer request (its session)
+//   recommend  the shopper's next items, in the tab
+//   offer      POST /offer to the edge worker: its bandit decides, it signs the token; reused
+//              while unexpired (revisits make no new decision)
+//   shown      POST /shown: the offer was displayed, deferred activation (a 0% decision too)
+//   report     after checkout, POST /report per bought line: the outcome, sent on by the edge
 // If start() throws (bundle missing, tampered, unsigned, newer schema; wasm cannot load), the
 // store runs without it: every method below is then a no-op and offer() returns null.
 import { Disco, DiscoError } from './sdk/index.js';
@@ -34,12 +37,21 @@ const b64 = {
   dec: (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0)),
 };
 
+/** POST to the edge worker; resolves its JSON answer or throws a DiscoError with its message. */
+async function edge(url, body) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'same-origin' });
+  const out = await res.json().catch(() => ({}));
+  if (!res.ok) throw new DiscoError(out.error?.code ?? 'NETWORK', out.error?.message ?? `HTTP ${res.status} from ${url}`);
+  return out;
+}
+
 /**
- * The shop's disco. cfg: config.json ({ bundleUrl, publicKey, bundleEtag, collectorUrl, apiKey,
- * siteSecret, demoTokenSecret }); wasmUrls: { simd, plain }; onTransportError(e): a batch the
- * collector refused or could not take.
+ * The shop's disco. cfg: config.json ({ bundleUrl, publicKey, bundleEtag, edge: { offer, shown,
+ * report } }); wasmUrls: { simd, plain }; onEdgeError(e): an edge request that failed.
  */
-export function createShopDisco({ cfg, wasmUrls, onTransportError }) {
+export function createShopDisco({ cfg, wasmUrls, onEdgeError }) {
+  // events the edge's session has not seen yet (sent with the next offer request)
+  let unsent = kv.get('unsent', []);
   const shop = {
     /** the SDK's Disco once start() succeeded, else null */
     disco: null,
@@ -55,12 +67,10 @@ export function createShopDisco({ cfg, wasmUrls, onTransportError }) {
         bundle,
         publicKey: cfg.publicKey,
         userId: visitorId(),
+        // the tab's user key: a keyed hash of the visitor id (the salt is public: README "User keys";
+        // the id is random, so it is a pseudonym anyway)
+        userKeySalt: cfg.userKeySalt,
         sessionId: `s-${Date.now().toString(36)}`,
-        // Demo only (demo/README.md, "Trust"): a production page gets its offers from a server or
-        // edge that holds the token secret; the page never sees it.
-        tokenSecret: cfg.demoTokenSecret,
-        storage: localStorage,
-        collector: { url: cfg.collectorUrl, key: cfg.siteSecret, keyId: cfg.apiKey, events: true, flushIntervalMs: 1500, onError: onTransportError },
       };
       const saved = kv.get('state', null);
       if (saved && saved.model === cfg.bundleEtag) {
@@ -86,6 +96,9 @@ export function createShopDisco({ cfg, wasmUrls, onTransportError }) {
       if (!shop.disco) return true;
       try {
         shop.disco.track(event);
+        unsent.push({ ...event, ts: Date.now() });
+        unsent = unsent.slice(-100);
+        kv.set('unsent', unsent);
         shop.save();
         return true;
       } catch (e) {
@@ -107,11 +120,14 @@ export function createShopDisco({ cfg, wasmUrls, onTransportError }) {
       const prev = shop.offers.get(itemId);
       if (prev && prev.expiresAt > now + 5000) return prev;
       try {
-        const o = await shop.disco.offer(itemId);
+        const events = unsent;
+        const o = await edge(cfg.edge.offer, { item: itemId, events });
+        unsent = unsent.slice(events.length);
+        kv.set('unsent', unsent);
         const keep = {
           decisionId: o.decisionId, itemId: o.itemId, arm: o.arm, armName: o.armName, kind: o.kind, discount: o.discount,
-          propensity: o.propensity, purchasePropensity: o.purchasePropensity, expiresAt: o.expiresAt,
-          banditArm: o.banditArm, guardrails: o.guardrails, mode: o.mode, token: o.token, shown: false,
+          propensity: o.propensity, purchasePropensity: shop.disco.propensity(), expiresAt: o.expiresAt,
+          banditArm: o.arm, guardrails: o.guardrails, mode: o.mode, token: o.token, shown: false,
         };
         shop.offers.set(itemId, keep);
         shop.persistOffers();
@@ -119,37 +135,32 @@ export function createShopDisco({ cfg, wasmUrls, onTransportError }) {
         return keep;
       } catch (e) {
         if (e instanceof DiscoError && e.code === 'UNKNOWN_ITEM') return null;
-        throw e;
+        onEdgeError?.(e);
+        return null; // no offer (the edge is unreachable): list price
       }
     },
 
-    /** The offer is on screen: activate it (once). */
-    shown(offer) {
+    /** The offer is on screen: activate it at the edge (once). */
+    async shown(offer) {
       if (!offer || offer.shown || !shop.disco) return;
-      try { shop.disco.shown(offer.decisionId); } catch (e) {
-        if (!(e instanceof DiscoError && e.code === 'NOT_FOUND')) throw e; // a decision from before a reload
-      }
       offer.shown = true;
       shop.persistOffers();
-      shop.save();
+      try { await edge(cfg.edge.shown, { decisionId: offer.decisionId }); } catch (e) { onEdgeError?.(e); }
     },
 
-    /** The outcome of a decision behind a bought line: { decisionId, applied, status }. */
-    report(decisionId, { revenue, margin }) {
+    /**
+     * The outcome of a decision behind a bought line, through the edge (its bandit learns, it sends
+     * the outcome on, signed): { decisionId, applied, status, delivered }.
+     */
+    async report(decisionId, { revenue, margin }) {
       if (!shop.disco || !decisionId) return null;
       try {
-        const r = shop.disco.report(decisionId, { converted: true, revenue, margin });
-        return { decisionId, applied: r.applied, status: r.status };
+        const r = await edge(cfg.edge.report, { decisionId, converted: true, revenue, margin });
+        return { decisionId, applied: r.applied, status: r.status, delivered: r.delivered };
       } catch (e) {
-        return { decisionId, applied: false, status: e.code ?? 'ERROR' };
+        onEdgeError?.(e);
+        return { decisionId, applied: false, status: e.code ?? 'ERROR', delivered: false };
       }
-    },
-
-    /** Sends what the transport holds now; true when the collector acknowledged it (or disco is off). */
-    async flush() {
-      const ok = shop.disco ? (await shop.disco.flush()).ok : true;
-      shop.save();
-      return ok;
     },
 
     /** Forgets the offers of these items (bought: the next visit gets a new decision). */

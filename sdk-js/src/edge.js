@@ -1,22 +1,23 @@
 // Edge adapter: a fetch(request, env) handler for edge workers (Cloudflare Workers style) that
 // answers /offer, /recommend, /track, /shown and /report. The bandit runtime lives per isolate; each
-// shopper's session state travels in a signed cookie, or in a key-value store when `kv` is given
-// (then the cookie carries only a signed session id). Offers come with HMAC-signed tokens that the
+// shopper's session state travels in an encrypted cookie (AES-GCM, key derived from tokenSecret by
+// HKDF; refused when tampered with or older than sessionTtlS), or in a key-value store when `kv` is
+// given (then the cookie carries only the encrypted session id). Offers come with HMAC-signed tokens that the
 // checkout verifies with verifyOfferToken (@disco/sdk/node, or token.js anywhere WebCrypto exists).
 import { DiscoError } from './errors.js';
 import { Engine, BundleRef, RuntimeRef, MODES, guardrailNames, indices as denseIndices, named } from './engine.js';
 import { readBundleHeader, readModelSummary, verifyBundle } from './bundle.js';
 import { normalizeEvent } from './index.js';
 import { Transport } from './transport.js';
-import { sealValue, unsealValue, signOfferToken, tokenSecretBytes } from './token.js';
+import { sealCookie, openCookie, signOfferToken, tokenSecretBytes, derivedKey, userKeyOf } from './token.js';
 import { b64urlDecode, b64urlEncode, randomBytes, toBytes, toHex, toU64, collectorOptions } from './util.js';
 import { parseHoldout, inHoldout, holdoutDecision } from './holdout.js';
 import { FleetSync } from './sync.js';
 import { decisionRecord, eventRecord, outcomeRecord, wireUserId } from './wire.js';
 
 const MAX_COOKIE_VALUE = 3800; // browsers keep ~4096 bytes per cookie (name, value and attributes)
-// Sealed cookie length for `n` state bytes: "s1." + base64url(16-byte id + state) + "." + base64url(32-byte HMAC).
-const sealedLength = (n) => 3 + Math.ceil(((16 + n) * 4) / 3) + 1 + 43;
+// Sealed cookie length for `n` state bytes: "c1." + base64url(12-byte IV + 4-byte time + 16-byte id + state + 16-byte tag).
+const sealedLength = (n) => 3 + Math.ceil(((48 + n) * 4) / 3);
 const MAX_BODY = 64 * 1024;
 const HTTP = { INVALID_ARGUMENT: 400, UNKNOWN_ITEM: 404, NOT_FOUND: 404, METHOD: 405, TOO_LARGE: 413 };
 
@@ -97,9 +98,12 @@ export function createEdgeHandler(o = {}) {
       throw new DiscoError('INVALID_ARGUMENT', 'tokenSecret resolved to nothing: set the secret the tokenSecret option reads (e.g. env.TOKEN_SECRET)');
     }
     secret = tokenSecretBytes(secret); // too short: refused here; bytes: the imported key is cached
+    const cookieKey = await derivedKey(secret, 'disco/cookie', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt'], cryptoImpl);
+    const us = await resolve(o.userKeySalt, env);
+    const userSalt = us != null ? tokenSecretBytes(us, 'userKeySalt') : await derivedKey(secret, 'disco/user-key', { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign'], cryptoImpl);
     const holdoutOpt = await resolve(o.holdout, env);
     const holdout = parseHoldout(holdoutOpt, summary);
-    const s = { engine, bundle, bundleBytes: bytes, summary, runtime, transport, secret, kv, holdout, holdoutSalt: holdoutOpt?.salt, prev: null, publicKey,
+    const s = { engine, bundle, bundleBytes: bytes, summary, runtime, transport, secret, cookieKey, userSalt, kv, holdout, holdoutSalt: holdoutOpt?.salt, prev: null, publicKey,
       sendEvents: !!(transport && collector.events) };
     const syncOpts = await resolve(o.sync, env);
     if (syncOpts) {
@@ -150,9 +154,9 @@ export function createEdgeHandler(o = {}) {
     }
   }
 
-  async function openSession(s, request) {
+  async function openSession(s, request, uid) {
     const raw = readCookie(request, cookieName);
-    const sealed = raw ? await unsealValue(raw, s.secret, cryptoImpl) : null;
+    const sealed = raw ? await openCookie(raw, s.cookieKey, now(), ttlS, cryptoImpl) : null;
     let sid = null;
     let state = null;
     if (sealed && s.kv) {
@@ -168,7 +172,12 @@ export function createEdgeHandler(o = {}) {
       state = sealed.subarray(16);
     }
     const fresh = !sid;
-    if (!sid) sid = randomBytes(16, cryptoImpl);
+    // a new session's user key (the id's first 8 bytes): the keyed hash of the shopper id when the
+    // request names one (the same on every device), else random
+    if (!sid) {
+      sid = randomBytes(16, cryptoImpl);
+      if (uid) new DataView(sid.buffer).setBigUint64(0, await userKeyOf(uid, s.userSalt, { crypto: cryptoImpl }), true);
+    }
     let session = null;
     if (state) {
       try { session = s.runtime.restoreSession(state); } catch (e) {
@@ -187,13 +196,10 @@ export function createEdgeHandler(o = {}) {
     if (s.kv) {
       const state = ses.session.save(); // full state (format 2): exact, stays server-side
       await s.kv.put(`disco:session:${toHex(ses.sid)}`, b64urlEncode(state), { expirationTtl: ttlS });
-      value = await sealValue(ses.sid, s.secret, cryptoImpl);
+      value = await sealCookie(ses.sid, s.cookieKey, now(), cryptoImpl);
     } else {
-      const state = ses.session.saveCompact(); // compact state (format 3), bounded: checked at init
-      const both = new Uint8Array(16 + state.length);
-      both.set(ses.sid, 0);
-      both.set(state, 16);
-      value = await sealValue(both, s.secret, cryptoImpl);
+      // compact state (format 3), bounded: checked at init
+      value = await sealCookie(new Uint8Array([...ses.sid, ...ses.session.saveCompact()]), s.cookieKey, now(), cryptoImpl);
     }
     return `${cookieName}=${value}; Path=/; Max-Age=${ttlS}; HttpOnly; Secure; SameSite=Lax`;
   }
@@ -258,7 +264,8 @@ export function createEdgeHandler(o = {}) {
 
     const events = p.events.map((e) => normalizeEvent(e, t));
     const indices = events.map((e) => s.bundle.index(e.itemId)); // all validated before any change
-    const ses = await openSession(s, request);
+    const uid = userIdOf ? wireUserId(await userIdOf(request, env)) : null;
+    const ses = await openSession(s, request, uid);
     try {
       events.forEach((e, i) => ses.session.observe(indices[i], e.type, e.ts, e.price, e.quantity));
       let decision = null;
@@ -283,7 +290,7 @@ export function createEdgeHandler(o = {}) {
         };
         result.token = await signOfferToken(result, s.secret, { crypto: cryptoImpl });
         decision = decisionRecord(o, {
-          ts: t, userKey, userId: userIdOf ? wireUserId(await userIdOf(request, env)) : null, itemId,
+          ts: t, userKey, userId: uid, itemId,
           modelVersion: s.bundle.info.modelVersion, policyVersion, mode: MODES[mode], price, cost: s.summary.cost?.[o.item] ?? 0,
         }, holdout ? { holdout: true } : { context: o.context });
       } else if (route === 'recommend') {

@@ -3,15 +3,15 @@
 import { DiscoError } from './errors.js';
 import { Engine, BundleRef, RuntimeRef, EVENT_TYPES, MODES, guardrailNames, indices, named } from './engine.js';
 import { readBundleHeader, readModelSummary, verifyBundle, SCHEMA_MAJOR } from './bundle.js';
-import { Transport } from './transport.js';
-import { signOfferToken, verifyOfferToken, tokenSecretBytes } from './token.js';
+import { Transport, WriteKeyTransport } from './transport.js';
+import { signOfferToken, verifyOfferToken, tokenSecretBytes, userKeyOf } from './token.js';
 import { fnv1a64, toU64, toBytes, randomBytes, typeName, utf8, fromUtf8, decisionIdFromHex, collectorOptions } from './util.js';
 import { hasSimd } from './wasm.js';
 import { decisionRecord, eventRecord, outcomeRecord, wireUserId } from './wire.js';
 import { parseHoldout, inHoldout, holdoutDecision } from './holdout.js';
 import { FleetSync } from './sync.js';
 
-export { DiscoError, Engine, Transport, signOfferToken, verifyOfferToken, verifyBundle, readBundleHeader, hasSimd, fnv1a64, SCHEMA_MAJOR };
+export { DiscoError, Engine, Transport, WriteKeyTransport, signOfferToken, verifyOfferToken, verifyBundle, readBundleHeader, hasSimd, fnv1a64, userKeyOf, SCHEMA_MAJOR };
 
 const STATE_MAGIC = 0x53435344; // "DSCS" little-endian
 const STATE_VERSION = 1;
@@ -21,7 +21,8 @@ function randomU64(cryptoImpl) {
   return new DataView(b.buffer).getBigUint64(0, true);
 }
 
-const EMPTY_FLUSH = Object.freeze({ ok: true, sent: 0, queued: 0, dropped: 0, droppedByKind: Object.freeze({ events: 0, decisions: 0, outcomes: 0, activations: 0 }), error: null });
+// pure: not kept in the edge build, which imports normalizeEvent from here
+const EMPTY_FLUSH = /* @__PURE__ */ Object.freeze({ ok: true, sent: 0, queued: 0, dropped: 0, droppedByKind: /* @__PURE__ */ Object.freeze({ events: 0, decisions: 0, outcomes: 0, activations: 0 }), error: null });
 
 /** Validates an event; returns { itemId, type, ts, price, quantity } with defaults applied. */
 export function normalizeEvent(event, now) {
@@ -111,6 +112,14 @@ export class Disco {
     if (o.mode !== undefined && !(o.mode in MODES)) {
       throw new DiscoError('INVALID_ARGUMENT', `mode must be one of ${Object.keys(MODES).join(', ')}, got ${JSON.stringify(o.mode)}`);
     }
+    // A page holds no secret: anyone can read it there (README, "Browser").
+    if (globalThis.document && (o.tokenSecret != null || o.collector?.key != null)) {
+      throw new DiscoError('INVALID_ARGUMENT', 'a page must not hold tokenSecret or collector.key (anyone can read them): give it collector.writeKey, the site\'s public write key, and get signed offers from your server or edge');
+    }
+    if (!saved && o.userKey === undefined && o.userId !== undefined) {
+      if (o.userKeySalt == null) throw new DiscoError('INVALID_ARGUMENT', 'userId needs userKeySalt (the site\'s salt, >= 16 bytes, that hashes shopper ids into user keys), or pass userKey');
+      o = { ...o, userKey: await userKeyOf(o.userId, o.userKeySalt, o) };
+    }
     // refused now, not by every offer(); kept as bytes so the imported HMAC key is cached
     if (o.tokenSecret !== undefined && o.tokenSecret !== null) o = { ...o, tokenSecret: tokenSecretBytes(o.tokenSecret) };
     const { engine, ref, summary, bytes } = await loadBundle(o.engine ?? Engine.load(o.wasm), o.bundle, o);
@@ -124,8 +133,7 @@ export class Disco {
     this.mode = saved?.meta.mode ?? o.mode ?? 'online';
     this.seed = saved ? BigInt(saved.meta.seed) : (o.seed !== undefined ? toU64(o.seed, 'seed') : randomU64(o.crypto));
     this.userKey = saved ? BigInt(saved.meta.userKey)
-      : o.userKey !== undefined ? toU64(o.userKey, 'userKey')
-        : o.userId !== undefined ? fnv1a64(o.userId) : randomU64(o.crypto);
+      : o.userKey !== undefined ? toU64(o.userKey, 'userKey') : randomU64(o.crypto);
     this.tokenSecret = o.tokenSecret;
     // user_id on the wire (CONTRACTS §2): the store's own shopper id when given and sendable
     const uid = saved?.meta.userId ?? o.userId;
@@ -148,7 +156,7 @@ export class Disco {
       this.inHoldout = inHoldout(this.holdout, this.userKey);
       const c = collectorOptions(o.collector);
       this.sendEvents = !!c?.events;
-      this.transport = o.transport ?? (c ? new Transport({ ...c, storage: o.storage ?? c.storage, crypto: o.crypto }) : null);
+      this.transport = o.transport ?? (c ? new (c.writeKey ? WriteKeyTransport : Transport)({ ...c, storage: o.storage ?? c.storage, crypto: o.crypto }) : null);
       this._bundleBytes = bundleBytes ?? null;
       if (o.sync) {
         this._fleet = new FleetSync(o.sync, {

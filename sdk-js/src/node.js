@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { DiscoError } from './errors.js';
 import { webcrypto } from 'node:crypto';
 import { Disco as BaseDisco } from './index.js';
-import { verifyOfferToken as verifyToken } from './token.js';
+import { verifyOfferToken as verifyToken, userKeyOf as baseUserKeyOf } from './token.js';
 import { createEdgeHandler as baseEdge } from './edge.js';
 import { verifyBundle as baseVerifyBundle } from './bundle.js';
 
@@ -95,6 +95,11 @@ export function verifyBundle(bytes, publicKey, { crypto = nodeCrypto, ...rest } 
 /** Verifies an offer token at checkout: { decisionId, itemId, discount, arm, expiresAt } or throws DiscoError (TOKEN_INVALID, TOKEN_EXPIRED). */
 export function verifyOfferToken(token, secret, { now = Date.now(), crypto = nodeCrypto } = {}) {
   return verifyToken(token, secret, { now, crypto });
+}
+
+/** userKeyOf with node:crypto as the default WebCrypto: the user key of a shopper id under the site's salt. */
+export function userKeyOf(userId, salt, { crypto = nodeCrypto } = {}) {
+  return baseUserKeyOf(userId, salt, { crypto });
 }
 
 /** createEdgeHandler with the packaged wasm and node:crypto as defaults (local servers, tests). */

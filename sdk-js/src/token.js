@@ -1,9 +1,10 @@
 // Offer tokens: compact, HMAC-SHA256 signed (WebCrypto), verified by checkout servers.
 //   token = "v1." + base64url(JSON claims) + "." + base64url(HMAC-SHA256(secret, "v1." + base64url(JSON claims)))
 //   claims = { d: decision id (32 hex), i: item id, x: discount (fraction), a: arm, e: expiry (ms since epoch) }
-// Also signs opaque values (session cookies) under a different prefix so one can never pass as the other.
+// Also: keys derived from a secret (HKDF), the edge's encrypted session cookies (AES-GCM) and the
+// keyed user key of a shopper id (HMAC-SHA-256, truncated).
 import { DiscoError } from './errors.js';
-import { b64urlDecode, b64urlEncode, fromUtf8, isCryptoKey, subtleOf, toBytes, utf8, typeName } from './util.js';
+import { b64urlDecode, b64urlEncode, fromUtf8, isCryptoKey, randomBytes, subtleOf, toBytes, utf8, typeName } from './util.js';
 
 const keyCache = new WeakMap();
 
@@ -11,16 +12,16 @@ const keyCache = new WeakMap();
  * The secret as bytes (a CryptoKey as it is), refused unless >= 16 bytes. Callers that sign often
  * keep the result: the imported key is cached per bytes object.
  */
-export function tokenSecretBytes(secret) {
+export function tokenSecretBytes(secret, what = 'tokenSecret (the secret that signs offer tokens and session cookies)') {
   if (isCryptoKey(secret)) return secret;
-  const raw = typeof secret === 'string' ? utf8(secret) : toBytes(secret, 'tokenSecret');
-  if (raw.length < 16) throw new DiscoError('INVALID_ARGUMENT', `tokenSecret (the secret that signs offer tokens and session cookies) must be at least 16 bytes, got ${raw.length}`);
+  const raw = typeof secret === 'string' ? utf8(secret) : toBytes(secret, 'secret');
+  if (raw.length < 16) throw new DiscoError('INVALID_ARGUMENT', `${what} must be at least 16 bytes, got ${raw.length}`);
   return raw;
 }
 
-export async function hmacKey(secret, cryptoImpl) {
+export async function hmacKey(secret, cryptoImpl, what) {
   if (isCryptoKey(secret)) return secret;
-  const raw = tokenSecretBytes(secret);
+  const raw = tokenSecretBytes(secret, what);
   const subtle = subtleOf(cryptoImpl);
   if (typeof secret === 'object') {
     const hit = keyCache.get(secret);
@@ -76,14 +77,33 @@ export async function verifyOfferToken(token, secret, { now = Date.now(), crypto
   return { decisionId: c.d, itemId: c.i, discount: c.x, arm: c.a, expiresAt: c.e };
 }
 
-/** Signs opaque bytes (session state / session id) for a cookie. */
-export async function sealValue(bytes, secret, cryptoImpl) {
-  return sign('s1', b64urlEncode(bytes), secret, cryptoImpl);
+/**
+ * The 64-bit user key of a shopper id: the first 8 bytes (big-endian) of HMAC-SHA-256(salt, UTF-8 id).
+ * salt: the site's salt (>= 16 bytes, or an HMAC CryptoKey).
+ */
+export async function userKeyOf(userId, salt, { crypto: c } = {}) {
+  return new DataView(await subtleOf(c).sign('HMAC', await hmacKey(salt, c, 'userKeySalt'), utf8(String(userId)))).getBigUint64(0);
 }
-/** Returns the bytes, or null when the value is malformed or its signature does not verify. */
-export async function unsealValue(value, secret, cryptoImpl) {
-  try { return await open('s1', value, secret, cryptoImpl); } catch (e) {
-    if (e instanceof DiscoError && e.code === 'TOKEN_INVALID') return null;
-    throw e;
-  }
+
+/** A key for one use (`info`), derived from a secret's bytes (tokenSecretBytes) with HKDF-SHA-256. */
+export async function derivedKey(secret, info, alg, uses, c) {
+  const s = subtleOf(c);
+  return s.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(), info: utf8(info) },
+    await s.importKey('raw', secret, 'HKDF', false, ['deriveKey']), alg, false, uses);
+}
+
+// Session cookies: "c1." + base64url(12-byte IV | AES-256-GCM(seconds when sealed, u32 BE | bytes) | 16-byte tag).
+const GCM = (iv) => ({ name: 'AES-GCM', iv });
+/** Encrypts and authenticates bytes for a cookie, stamped with the time (ms) `now`. */
+export async function sealCookie(bytes, key, now, c) {
+  const iv = randomBytes(12, c), t = now / 1000;
+  return 'c1.' + b64urlEncode(new Uint8Array([...iv, ...new Uint8Array(await subtleOf(c).encrypt(GCM(iv), key, new Uint8Array([t >>> 24, t >> 16, t >> 8, t, ...bytes])))]));
+}
+/** The bytes of a cookie sealed by sealCookie, or null: malformed, tampered, another key, or sealed more than maxAgeS ago. */
+export async function openCookie(value, key, now, maxAgeS, c) {
+  try {
+    const b = b64urlDecode(value.slice(3));
+    const p = new DataView(await subtleOf(c).decrypt(GCM(b.subarray(0, 12)), key, b.subarray(12)));
+    return value.startsWith('c1.') && now / 1000 - p.getUint32(0) <= maxAgeS ? new Uint8Array(p.buffer, 4) : null;
+  } catch { return null; }
 }

@@ -239,13 +239,15 @@ export class Transport {
       return 'retry';
     }
     const hint = res.status === 404 ? ' (the collector takes batches at POST <collector>/v1/events: check collector.url)'
-      : res.status === 401 ? ' (check collector.key, the site secret, and collector.keyId: the collector\'s API key for the site, by default the first 16 hex chars of SHA-256(secret))'
-        : '';
+      : res.status === 401 ? this._hint ?? ' (check collector.key, the site secret, and collector.keyId: the collector\'s API key for the site, by default the first 16 hex chars of SHA-256(secret))' : '';
     const err = new DiscoError('REJECTED', `collector rejected batch ${batch.seq} (${batch._n} records, dropped) with HTTP ${res.status} at POST ${this.url}${bodyText ? `: ${bodyText}` : ''}${hint}`, { status: res.status });
     this._warnOnce('rejected', err.message);
     this._report(err);
     return err;
   }
+
+  // the auth of a beacon, in its query string (it cannot set headers)
+  _query(h, ts) { return `disco_key=${encodeURIComponent(h['x-disco-key'])}&disco_ts=${ts}&disco_sig=${h['x-disco-signature']}`; }
 
   /** Page hiding: hand everything to navigator.sendBeacon (auth in the query string, see README). */
   async flushBeacon() {
@@ -259,7 +261,7 @@ export class Transport {
       const body = JSON.stringify(b);
       const h = await this._headers(body, ts);
       const sep = this.url.includes('?') ? '&' : '?';
-      const url = `${this.url}${sep}disco_key=${encodeURIComponent(h['x-disco-key'])}&disco_ts=${ts}&disco_sig=${h['x-disco-signature']}`;
+      const url = this.url + sep + this._query(h, ts);
       let ok = false;
       try { ok = this.sendBeacon(url, new Blob([body], { type: 'text/plain;charset=UTF-8' })); } catch { ok = false; }
       if (!ok) { all = false; break; }
@@ -320,4 +322,20 @@ export class Transport {
     }
     this._persist();
   }
+}
+
+/**
+ * A page's transport (Disco's `collector.writeKey`): the site's public write key instead of its
+ * secret, sent as x-disco-write-key (beacons: disco_write_key=), nothing signed; a page has no secret
+ * to sign with (collector/PROTOCOL.md, "Who may send what"). Not in the edge build.
+ */
+export class WriteKeyTransport extends Transport {
+  constructor(o) {
+    if (!o?.writeKey) throw new DiscoError('INVALID_ARGUMENT', 'collector.writeKey (the site\'s public write key) is required');
+    super({ ...o, key: o.writeKey });
+    this.writeKey = o.writeKey;
+    this._hint = ' (check collector.writeKey: the site\'s write key)';
+  }
+  async _headers() { return { 'x-disco-write-key': this.writeKey }; }
+  _query() { return `disco_write_key=${encodeURIComponent(this.writeKey)}`; }
 }

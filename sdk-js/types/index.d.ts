@@ -1,7 +1,7 @@
 // @disco/sdk: hand-written types. tests/sdk/types.test.mjs checks that every value declared here is
 // exported by the module and vice versa.
 import type { Transport, TransportOptions, FlushResult } from './transport.js';
-export { Transport, TransportOptions, FlushResult } from './transport.js';
+export { Transport, TransportOptions, FlushResult, WriteKeyTransport, WriteKeyTransportOptions } from './transport.js';
 export { signOfferToken, verifyOfferToken, OfferClaims } from './token.js';
 
 export type Bytes = ArrayBuffer | Uint8Array;
@@ -63,7 +63,11 @@ export interface SyncResult {
 }
 
 /** Collector transport options as Disco and createEdgeHandler take them: no url = no collector. */
-export type CollectorOptions = Omit<TransportOptions, 'crypto' | 'storage' | 'url'> & {
+export type CollectorOptions = Omit<TransportOptions, 'crypto' | 'storage' | 'url' | 'key'> & {
+  /** the site secret (servers, edge workers): signs every batch; refused in a page */
+  key?: string | Uint8Array;
+  /** a page: the site's public write key instead (WriteKeyTransport; nothing signed) */
+  writeKey?: string;
   /** POST endpoint, e.g. http://127.0.0.1:8787/v1/events; absent or empty: no collector */
   url?: string;
   /** also send tracked events (needed for retraining from the collector's export) */
@@ -98,17 +102,19 @@ export interface DiscoOptions {
   unsafeSkipVerify?: boolean;
   /** decision randomness seed (64-bit); random when absent */
   seed?: bigint | number | string;
-  /** hashed shopper key (64-bit) ... */
+  /** hashed shopper key (64-bit), e.g. userKeyOf(id, secret salt) computed by your server ... */
   userKey?: bigint | number | string;
-  /** ... or a shopper id, hashed with FNV-1a 64 over its UTF-8 bytes */
+  /** ... or a shopper id (also sent as user_id), hashed into the user key with userKeySalt (userKeyOf) */
   userId?: string;
+  /** the site's salt (>= 16 bytes) for userId: required with it; in a page it is readable, so not secret-grade (README, "User keys") */
+  userKeySalt?: string | Bytes | CryptoKey;
   sessionId?: string;
   mode?: Mode;
   policyVersion?: string;
   maxPendingDecisions?: number;
-  /** HMAC secret: offer() then returns a signed token (server-side use only; never ship it to a browser) */
+  /** HMAC secret: offer() then returns a signed token (server-side use only: refused in a page) */
   tokenSecret?: string | Bytes | CryptoKey;
-  /** collector transport; `events: true` also sends tracked events; no url = no collector */
+  /** collector transport: a page gives `writeKey` (a `key` is refused there), a server `key`; `events: true` also sends tracked events (off by default); no url = no collector */
   collector?: CollectorOptions;
   /** A/B holdout (see HoldoutOptions) */
   holdout?: HoldoutOptions;
@@ -229,7 +235,9 @@ export declare function verifyBundle(bundle: Bytes, publicKey: PublicKeyInput, o
 export declare function readBundleHeader(bundle: Bytes): BundleHeader;
 /** Whether this engine validates WebAssembly SIMD128. */
 export declare function hasSimd(): boolean;
-/** FNV-1a 64 of a string's UTF-8 bytes (how userId becomes a user key). */
+/** FNV-1a 64 of a string's UTF-8 bytes (the holdout salt's hash). */
 export declare function fnv1a64(s: string): bigint;
+/** A shopper id's user key: the first 8 bytes (big-endian) of HMAC-SHA-256(salt, UTF-8 id); salt >= 16 bytes. */
+export declare function userKeyOf(userId: string, salt: string | Bytes | CryptoKey, options?: { crypto?: Crypto }): Promise<bigint>;
 /** Newest bundle schema major this SDK reads. */
 export declare const SCHEMA_MAJOR: number;

@@ -3,7 +3,7 @@ import type { StorageLike } from './index.js';
 export interface TransportOptions {
   /** collector endpoint (POST) */
   url: string;
-  /** the site's HMAC secret */
+  /** the site's HMAC secret (servers, edge workers): signs every batch */
   key: string | Uint8Array;
   /** sent as x-disco-key; default: first 16 hex chars of SHA-256(key) */
   keyId?: string;
@@ -56,4 +56,13 @@ export declare class Transport {
   flushBeacon(): Promise<boolean>;
   backoffDelay(attempt: number): number;
   close(): void;
+}
+
+/** A page's transport: the site's public write key (x-disco-write-key; beacons disco_write_key=), nothing signed. */
+export interface WriteKeyTransportOptions extends Omit<TransportOptions, 'key' | 'keyId'> {
+  writeKey: string;
+}
+export declare class WriteKeyTransport extends Transport {
+  constructor(options: WriteKeyTransportOptions);
+  readonly writeKey: string;
 }

@@ -1,5 +1,5 @@
 // demo/edge/worker.js under Node (demo/edge/run.mjs): /recommend and /offer through the SDK's edge
-// adapter, session state carried in the signed cookie, offer tokens that the checkout verifies, and
+// adapter, session state carried in the encrypted cookie, offer tokens that the checkout verifies, and
 // a tampered bundle refused with a clear error.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -51,11 +51,11 @@ describe('edge worker', { skip: skip ?? false }, () => {
     assert.equal(h.signed, true);
   });
 
-  test('/recommend and /offer keep the shopper in a signed cookie', async () => {
+  test('/recommend and /offer keep the shopper in an encrypted cookie', async () => {
     const r1 = await call(`${srv.url}/recommend?k=5`);
     assert.equal(r1.status, 200);
     const cookie = r1.cookie;
-    assert.match(cookie, /^disco=s1\.[^;]+; Path=\/; Max-Age=\d+; HttpOnly; Secure; SameSite=Lax/);
+    assert.match(cookie, /^disco=c1\.[^;]+; Path=\/; Max-Age=\d+; HttpOnly; Secure; SameSite=Lax/);
     const recs = r1.json.items;
     assert.equal(recs.length, 5);
     for (const it of recs) assert.equal(typeof it.itemId, 'string');

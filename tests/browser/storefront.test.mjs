@@ -1,4 +1,4 @@
-// The storefront in Debian's headless chromium: served by one collector (demo/serve.sh), the SDK and
+// The storefront in Debian's headless chromium: served by demo/serve.sh (the edge worker in front of one collector), the SDK and
 // disco.wasm run in the page, recommendations and a personal offer appear, a purchase's token is
 // verified by the C++ checkout and its outcome lands in the collector's store; a tampered bundle is
 // refused and the store keeps working at list prices. Screenshots: build/browser-screenshots/.
@@ -61,6 +61,13 @@ describe('storefront in chromium', { skip: skip ?? false, timeout: 240000 }, () 
     try {
       await ready(page, srv.url);
       assert.equal(await page.getAttribute('html', 'data-disco'), 'on', 'disco started (bundle verified, wasm running)');
+      // the page holds no secret: not in config.json, not in any script or file it loaded
+      const loaded = await page.evaluate(async () => {
+        const urls = ['config.json', ...performance.getEntriesByType('resource').map((e) => e.name).filter((u) => !/\.wasm$|\/v1\//.test(u))];
+        return Promise.all(urls.map(async (u) => [u, await (await fetch(u)).text()]));
+      });
+      assert.ok(loaded.length >= 5, `config and assets read (${loaded.length})`);
+      for (const [u, text] of loaded) assert.ok(!text.includes(srv.secret), `${u} holds the site secret`);
       const info = await page.evaluate(() => window.__disco.disco.info);
       assert.equal(info.modelVersion, 'browser-test-fixture');
       assert.equal(info.signed, true);
@@ -81,6 +88,11 @@ describe('storefront in chromium', { skip: skip ?? false, timeout: 240000 }, () 
       assert.ok(offer.expiresAt > Date.now(), 'offer expiry in the future');
       assert.ok(offer.shown, 'the page called shown() after displaying it');
       assert.match(offer.token, /^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+      // the offer came from the edge worker, which keeps the session in its encrypted cookie
+      const edgeCookie = (await page.context().cookies()).find((c) => c.name === 'disco');
+      assert.ok(edgeCookie, 'the browser keeps the edge session cookie');
+      assert.match(edgeCookie.value, /^c1\.[A-Za-z0-9_-]+$/);
+      assert.equal(edgeCookie.httpOnly, true);
       assert.match(await page.locator('[data-testid="offer-badge"]').innerText(), /off[\s\S]*ends in \d/);
       // the panel: events, propensity, arm, its propensity, guardrails
       await page.click('#panel-toggle');

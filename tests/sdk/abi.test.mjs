@@ -72,7 +72,7 @@ test('abi: a wasm of another ABI version is refused when it loads, naming both v
 });
 
 test('abi: expired() reports a non-conversion once', async () => {
-  const d = await Disco.create({ wasm, bundle, publicKey: spki, seed: 7, userId: 'shopper-x', crypto });
+  const d = await Disco.create({ wasm, bundle, publicKey: spki, seed: 7, userKeySalt: 'test-site-user-salt-0123', userId: 'shopper-x', crypto });
   d.track({ type: 'cart', itemId: 'item-8', ts: T0 });
   const o = await d.offer('item-8', { now: T0 + 1000 });
   d.shown(o.decisionId);

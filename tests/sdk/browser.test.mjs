@@ -1,19 +1,20 @@
 // The shipped browser build (esbuild-minified src/index.js, as dist/disco.min.js) in Debian's
 // headless Chromium: SIMD128 detected, wasm compiled from a URL, bundle fetched and its signature
-// verified with the browser's WebCrypto, an offer made, the batch POSTed (signed) to a collector;
-// and the offline queue in localStorage carried from one page load to the next (collector down).
+// verified with the browser's WebCrypto, an offer made, the batch POSTed with the site's public
+// write key (a page holds no secret: tokenSecret and collector.key are refused there); and the
+// offline queue in localStorage carried from one page load to the next (collector down).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createHmac, createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { makeBundle, testKey, wasmBytes } from './helpers.mjs';
 import { minified } from '../../sdk-js/build.mjs';
 
 const CHROMIUM = process.env.DISCO_CHROMIUM ?? '/usr/bin/chromium';
-const KEY = 'site-key-0123456789';
+const WRITE_KEY = 'wk_site_public_write_key';
+const SALT = 'site-user-key-salt-0123';
 
 test('browser: minified SDK + disco-simd.wasm in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)`, timeout: 120_000 }, async () => {
   const js = await minified('src/index.js'); // the shipped dist/disco.min.js (sdk-js/build.mjs)
@@ -25,7 +26,7 @@ test('browser: minified SDK + disco-simd.wasm in headless Chromium', { skip: exi
     const out = document.getElementById('out');
     try {
       const d = await Disco.create({ wasm: { simd: '/disco-simd.wasm', plain: '/disco.wasm' }, bundle: fetch('/bundle.disco'),
-        publicKey: '${pub}', seed: 3, userId: 'u1', storage: localStorage, collector: { url: '/v1/batch', key: '${KEY}' } });
+        publicKey: '${pub}', seed: 3, userId: 'u1', userKeySalt: '${SALT}', storage: localStorage, collector: { url: '/v1/batch', writeKey: '${WRITE_KEY}' } });
       d.track({ type: 'view', itemId: 'item-3' });
       const recs = d.recommend({ k: 3 });
       const o = await d.offer('item-4');
@@ -33,7 +34,11 @@ test('browser: minified SDK + disco-simd.wasm in headless Chromium', { skip: exi
       const flushed = (await d.flush()).ok;
       let refused = null;
       try { await Disco.create({ wasm: { plain: '/disco.wasm' }, bundle: fetch('/tampered.disco'), publicKey: '${pub}' }); } catch (e) { refused = e.code; }
-      out.textContent = JSON.stringify({ simd: d.info.simd, probe: hasSimd(), recs: recs.length, decisionId: o.decisionId, flushed, refused });
+      const secrets = [];
+      for (const o of [{ tokenSecret: 'offer-token-secret-0123' }, { collector: { url: '/v1/batch', key: 'site-secret-0123456789' } }]) {
+        try { await Disco.create({ wasm: { plain: '/disco.wasm' }, bundle: fetch('/bundle.disco'), publicKey: '${pub}', ...o }); secrets.push('accepted'); } catch (e) { secrets.push(e.code + ': ' + e.message); }
+      }
+      out.textContent = JSON.stringify({ simd: d.info.simd, probe: hasSimd(), recs: recs.length, decisionId: o.decisionId, flushed, refused, secrets, userKey: String(d.userKey) });
     } catch (e) { out.textContent = JSON.stringify({ error: e.code ?? e.name, message: e.message }); }
   </script></body></html>`;
   const tampered = bundle.slice();
@@ -50,8 +55,8 @@ test('browser: minified SDK + disco-simd.wasm in headless Chromium', { skip: exi
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks).toString();
-        const sig = createHmac('sha256', KEY).update(`${req.headers['x-disco-timestamp']}.${body}`).digest('hex');
-        const okAuth = req.headers['x-disco-signature'] === sig && req.headers['x-disco-key'] === createHash('sha256').update(KEY).digest('hex').slice(0, 16);
+        // the public write key, and nothing signed: the page has no secret to sign with
+        const okAuth = req.headers['x-disco-write-key'] === WRITE_KEY && !req.headers['x-disco-signature'] && !req.headers['x-disco-key'];
         batches.push({ okAuth, batch: JSON.parse(body) });
         res.writeHead(okAuth ? 200 : 401).end('{}');
       });
@@ -75,6 +80,11 @@ test('browser: minified SDK + disco-simd.wasm in headless Chromium', { skip: exi
     assert.equal(batches[0].okAuth, true);
     assert.equal(batches[0].batch.decisions[0].decision_id, r.decisionId);
     assert.equal(batches[0].batch.activations[0].decision_id, r.decisionId);
+    assert.equal(batches[0].batch.events.length, 0, 'tracked events stay in the page by default');
+    for (const m of r.secrets) assert.match(m, /^INVALID_ARGUMENT: a page must not hold tokenSecret or collector\.key .*collector\.writeKey/);
+    const { userKeyOf } = await import('../../sdk-js/src/node.js');
+    assert.equal(r.userKey, String(await userKeyOf('u1', SALT)), 'the page\'s WebCrypto gives the same keyed user key');
+    assert.equal(batches[0].batch.decisions[0].user_key, r.userKey);
   } finally {
     srv.close();
   }
@@ -91,7 +101,7 @@ test('browser: the offline queue in localStorage survives a page load while the 
     const out = document.getElementById('out');
     try {
       const d = await Disco.create({ wasm: { simd: '/disco-simd.wasm', plain: '/disco.wasm' }, bundle: fetch('/bundle.disco'),
-        publicKey: '${pub}', userId: 'u1', storage: localStorage, collector: { url: '/v1/events', key: '${KEY}', quiet: true, flushIntervalMs: 60000 } });
+        publicKey: '${pub}', userId: 'u1', userKeySalt: '${SALT}', storage: localStorage, collector: { url: '/v1/events', writeKey: '${WRITE_KEY}', quiet: true, flushIntervalMs: 60000 } });
       ${body}
     } catch (e) { out.textContent = JSON.stringify({ error: e.code ?? e.name, message: e.message }); }
   </script></body></html>`;

@@ -1,12 +1,16 @@
 // A real HTTP collector on 127.0.0.1 for the transport tests: verifies x-disco-* auth exactly as
-// sdk-js/README.md documents it, records batches, and can be stopped and restarted on one port.
+// sdk-js/README.md documents it (HMAC-signed with `key`, or with `writeKey` a page's public write
+// key and nothing signed), records batches (and each request's headers), and can be stopped and
+// restarted on one port.
 import { createServer } from 'node:http';
 import { createHmac, createHash } from 'node:crypto';
 
 export class TestCollector {
-  constructor({ key, status = () => 200 } = {}) {
+  constructor({ key, writeKey, status = () => 200 } = {}) {
     this.key = key;
-    this.keyId = createHash('sha256').update(key).digest('hex').slice(0, 16);
+    this.writeKey = writeKey;
+    this.keyId = key && createHash('sha256').update(key).digest('hex').slice(0, 16);
+    this.headers = [];
     this.status = status;
     this.batches = [];
     this.requests = 0;
@@ -23,8 +27,10 @@ export class TestCollector {
         this.requests++;
         const body = Buffer.concat(chunks).toString('utf8');
         const ts = req.headers['x-disco-timestamp'];
-        const sig = createHmac('sha256', this.key).update(`${ts}.${body}`).digest('hex');
-        if (req.headers['x-disco-key'] !== this.keyId || req.headers['x-disco-signature'] !== sig) {
+        this.headers.push(req.headers);
+        const ok = this.writeKey ? req.headers['x-disco-write-key'] === this.writeKey
+          : req.headers['x-disco-key'] === this.keyId && req.headers['x-disco-signature'] === createHmac('sha256', this.key).update(`${ts}.${body}`).digest('hex');
+        if (!ok) {
           this.authFailures++;
           res.writeHead(401).end();
           return;

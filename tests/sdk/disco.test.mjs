@@ -2,7 +2,8 @@
 // by the runtime's bundle writer (tests/sdk/make_bundle.cpp).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { Disco, Engine, DiscoError, fnv1a64 } from '../../sdk-js/src/node.js';
+import { createHmac } from 'node:crypto';
+import { Disco, Engine, DiscoError, userKeyOf } from '../../sdk-js/src/node.js';
 import { crypto, makeBundle, testKey, wasmBytes, throwsCode, rejectsCode } from './helpers.mjs';
 import { TestCollector, waitFor } from './collector-stub.mjs';
 
@@ -10,7 +11,11 @@ const T0 = 1_700_000_000_000;
 const wasm = wasmBytes();
 const bundle = makeBundle();
 const { spki, pemPublic } = testKey();
-const open = (o = {}) => Disco.create({ wasm, bundle, publicKey: spki, seed: 7, userId: 'shopper-1', ...o });
+const open = (o = {}) => Disco.create({ wasm, bundle, publicKey: spki, seed: 7, userKeySalt: 'test-site-user-salt-0123', userId: 'shopper-1', ...o });
+
+const SALT = 'test-site-user-salt-0123';
+// the user key of a shopper id, computed here with node:crypto: HMAC-SHA-256(salt, id), first 8 bytes big-endian
+const keyOf = (id, salt = SALT) => BigInt(`0x${createHmac('sha256', salt).update(id).digest('hex').slice(0, 16)}`);
 
 function script(d) {
   d.track({ type: 'view', itemId: 'item-3', ts: T0 });
@@ -23,7 +28,7 @@ test('disco: track, recommend, offer, shown, report on the real wasm', async () 
   assert.equal(d.info.nItems, 300);
   assert.equal(d.info.signed, true);
   assert.equal(typeof d.info.simd, 'boolean');
-  assert.equal(d.userKey, fnv1a64('shopper-1'));
+  assert.equal(d.userKey, keyOf('shopper-1'));
   script(d);
   const recs = d.recommend({ k: 10 });
   assert.equal(recs.length, 10);
@@ -56,6 +61,18 @@ test('disco: track, recommend, offer, shown, report on the real wasm', async () 
   throwsCode(assert, () => d.shown('ffffffffffffffffffffffffffffffff'), 'NOT_FOUND');
   d.close();
   throwsCode(assert, () => d.recommend(), 'STATE');
+});
+
+test('disco: the user key is a keyed hash of userId (HMAC-SHA-256 under userKeySalt); no salt, no userId', async () => {
+  assert.equal(await userKeyOf('shopper-1', SALT), keyOf('shopper-1'));
+  assert.equal(await userKeyOf('shopper-1', new TextEncoder().encode(SALT)), keyOf('shopper-1'));
+  assert.notEqual(await userKeyOf('shopper-1', 'another-site-salt-0123'), keyOf('shopper-1'), 'another site, another key');
+  assert.equal(keyOf('shopper-1', 'another-site-salt-0123'), await userKeyOf('shopper-1', 'another-site-salt-0123'));
+  await assert.rejects(open({ userKeySalt: undefined }), (e) => e.code === 'INVALID_ARGUMENT' && /userId needs userKeySalt/.test(e.message));
+  await assert.rejects(open({ userKeySalt: 'short' }), (e) => e.code === 'INVALID_ARGUMENT' && /userKeySalt must be at least 16 bytes, got 5/.test(e.message));
+  const d = await open({ userKeySalt: undefined, userId: undefined, userKey: 42n });
+  assert.equal(d.userKey, 42n, 'userKey as given (e.g. computed by the server)');
+  d.close();
 });
 
 test('disco: bad input gives typed errors, never a silent offer', async () => {
@@ -161,7 +178,7 @@ test('disco: swapBundle keeps the session; refuses an unsigned replacement', asy
 
 test('disco: one Engine shared by many shoppers; memory is bounded per session', async () => {
   const engine = await Engine.load(wasm);
-  const shoppers = await Promise.all(Array.from({ length: 20 }, (_, i) => Disco.create({ engine, bundle, publicKey: spki, seed: 1, userId: `u${i}`, maxPendingDecisions: 256 })));
+  const shoppers = await Promise.all(Array.from({ length: 20 }, (_, i) => Disco.create({ engine, bundle, publicKey: spki, seed: 1, userKeySalt: 'test-site-user-salt-0123', userId: `u${i}`, maxPendingDecisions: 256 })));
   for (const d of shoppers) script(d);
   const ids = new Set(shoppers.map((d) => d.offerSync('item-1', { now: T0 }).decisionId));
   assert.equal(ids.size, 20, 'decision ids differ per shopper');
@@ -170,7 +187,7 @@ test('disco: one Engine shared by many shoppers; memory is bounded per session',
   for (const d of shoppers) d.close();
   const heap = engine.memory.buffer.byteLength;
   for (let round = 0; round < 5; round++) {
-    const batch = await Promise.all(Array.from({ length: 20 }, (_, i) => Disco.create({ engine, bundle, publicKey: spki, seed: 1, userId: `r${round}-${i}`, maxPendingDecisions: 256 })));
+    const batch = await Promise.all(Array.from({ length: 20 }, (_, i) => Disco.create({ engine, bundle, publicKey: spki, seed: 1, userKeySalt: 'test-site-user-salt-0123', userId: `r${round}-${i}`, maxPendingDecisions: 256 })));
     for (const d of batch) { script(d); d.close(); }
   }
   assert.equal(engine.memory.buffer.byteLength, heap, 'closing frees: no growth over repeated open/close');
@@ -198,7 +215,7 @@ test('disco: decisions, activations and outcomes reach a collector, signed', asy
   assert.equal(dec.arm, o.arm);
   assert.equal(dec.propensity, o.propensity);
   assert.equal(dec.model_version, 'synthetic-1');
-  assert.equal(dec.user_key, fnv1a64('shopper-1').toString());
+  assert.equal(dec.user_key, keyOf('shopper-1').toString());
   assert.equal(dec.mode, 'Online');
   assert.ok(dec.price > 0 && dec.cost > 0);
   assert.ok(Array.isArray(dec.context) && dec.context.length > 0);
@@ -262,7 +279,7 @@ test('disco: holdout is a stable share of shoppers by user key; their decisions 
     assert.equal(x.propensity, 1);
     assert.equal(x.arm, 0);
     assert.equal(x.context, undefined);
-    assert.equal(x.user_key, fnv1a64('held-shopper').toString());
+    assert.equal(x.user_key, keyOf('held-shopper').toString());
   }
   assert.equal(c.records('outcomes').length, 5);
   assert.equal(c.records('activations').length, 5);
@@ -289,7 +306,7 @@ test('disco: fileStorage keeps the queue when the process exits with the collect
   writeFileSync(join(dir, 'app.mjs'), `
     import { readFileSync } from 'node:fs';
     import { Disco, fileStorage } from ${JSON.stringify(new URL('../../sdk-js/src/node.js', import.meta.url).href)};
-    const d = await Disco.create({ bundle: readFileSync(${JSON.stringify(join(dir, 'bundle.disco'))}), unsafeSkipVerify: true, userId: 'u', seed: 1,
+    const d = await Disco.create({ bundle: readFileSync(${JSON.stringify(join(dir, 'bundle.disco'))}), unsafeSkipVerify: true, userKeySalt: 'test-site-user-salt-0123', userId: 'u', seed: 1,
       collector: { url: 'http://127.0.0.1:${port}/v1/batch', key: '${key}', storage: fileStorage(${JSON.stringify(join(dir, 'queue.json'))}), quiet: true } });
     if (process.argv[2] === 'make') {
       const o = d.offerSync('item-2'); d.shown(o.decisionId); d.report(o.decisionId, { converted: true, revenue: 3, margin: 1 });

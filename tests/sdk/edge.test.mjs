@@ -1,6 +1,7 @@
 // The edge adapter driven by real Request objects (as an edge worker receives them).
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createEdgeHandler } from '../../sdk-js/src/edge.js';
 import { verifyOfferToken } from '../../sdk-js/src/node.js';
@@ -60,18 +61,92 @@ test('edge: session in a signed cookie; offers carry verifiable tokens', async (
   assert.deepEqual(await res.json(), { ok: true, applied: true, status: 'OK' });
 });
 
-test('edge: a tampered cookie is ignored (fresh session), never trusted', async () => {
+test('edge: the session cookie is encrypted and authenticated: tampered, too old or under another secret = fresh session', async () => {
   const h = handler();
+  const history = async (cookie) => (await (await h.fetch(get('/recommend?k=20', cookie))).json()).items.map((x) => x.itemId);
   const res = await h.fetch(post('/offer', { item: 'item-1', events: [{ type: 'view', itemId: 'item-2' }] }));
   const c = cookieOf(res);
-  const [name, value] = c.split('=');
-  const parts = value.split('.');
-  const body = Buffer.from(parts[1], 'base64url');
-  body[body.length - 1] ^= 1;
-  const forged = `${name}=${parts[0]}.${body.toString('base64url')}.${parts[2]}`;
-  const r1 = await (await h.fetch(get('/recommend?k=20', forged))).json();
-  const r0 = await (await h.fetch(get('/recommend?k=20'))).json();
-  assert.deepEqual(r1.items.map((x) => x.itemId), r0.items.map((x) => x.itemId), 'forged cookie = no history');
+  const [name, value] = [c.slice(0, c.indexOf('=')), c.slice(c.indexOf('=') + 1)];
+  assert.match(value, /^c1\.[A-Za-z0-9_-]+$/);
+  // the state is not readable: no item index, model version or id in the clear (AES-GCM)
+  const raw = Buffer.from(value.slice(3), 'base64url');
+  assert.equal(raw.length, 12 + 4 + 16 + (raw.length - 48) + 16);
+  assert.ok(!raw.includes(Buffer.from('m1')) && !raw.toString('latin1').includes('item'), 'nothing of the state in the clear');
+  const fresh = await history(null);
+  const kept = await history(c);
+  assert.notDeepEqual(kept, fresh, 'the cookie carries the history');
+  // every single-bit change anywhere (IV, time, state, tag) is refused
+  for (let i = 0; i < raw.length; i += 7) {
+    const b = Buffer.from(raw);
+    b[i] ^= 1;
+    assert.deepEqual(await history(`${name}=c1.${b.toString('base64url')}`), fresh, `bit flip at byte ${i} = no history`);
+  }
+  assert.deepEqual(await history(`${name}=s1.${value.slice(3)}`), fresh, 'another format prefix');
+  assert.deepEqual(await history(`${name}=${value.slice(0, -4)}`), fresh, 'truncated');
+  assert.deepEqual(await history(`${name}=garbage`), fresh);
+  // too old: sealed more than sessionTtlS ago (the Max-Age a browser should honour is not trusted)
+  const short = handler({ sessionTtlS: 60 });
+  const sc = cookieOf(await short.fetch(post('/track', { events: [{ type: 'view', itemId: 'item-2' }] })));
+  const shortHistory = async (cookie) => (await (await short.fetch(get('/recommend?k=20', cookie))).json()).items.map((x) => x.itemId);
+  const shortFresh = await shortHistory(null);
+  clock += 59_000;
+  assert.notDeepEqual(await shortHistory(sc), shortFresh, 'within the max age: kept');
+  clock += 2_000;
+  assert.deepEqual(await shortHistory(sc), shortFresh, 'older than sessionTtlS: refused');
+  // each answer reseals with the current time (a sliding lifetime)
+  clock = T0;
+  const r1 = await short.fetch(get('/recommend?k=3', sc));
+  clock = T0 + 50_000;
+  const r2 = await short.fetch(get('/recommend?k=3', cookieOf(r1)));
+  clock = T0 + 100_000;
+  assert.notDeepEqual(await shortHistory(cookieOf(r2)), shortFresh, 'resealed at each request');
+  clock = T0;
+  // another token secret (a rotated key, another site): refused
+  const other = handler({ tokenSecret: 'another-edge-secret-0123456789' });
+  const otherFresh = (await (await other.fetch(get('/recommend?k=20'))).json()).items.map((x) => x.itemId);
+  assert.deepEqual((await (await other.fetch(get('/recommend?k=20', c))).json()).items.map((x) => x.itemId), otherFresh, 'another secret = no history');
+  // kv sessions: the cookie holds the encrypted id only; a forged one never reads another session
+  const kv = new MemKV();
+  const hk = handler({ kv });
+  const kc = cookieOf(await hk.fetch(post('/track', { events: [{ type: 'view', itemId: 'item-2' }] })));
+  const kraw = Buffer.from(kc.split('=')[1].slice(3), 'base64url');
+  assert.equal(kraw.length, 12 + 4 + 16 + 16, 'IV, time, 16-byte id, tag');
+  kraw[20] ^= 1;
+  await hk.fetch(get('/recommend?k=3', `disco=c1.${kraw.toString('base64url')}`));
+  assert.equal(kv.m.size, 2, 'a tampered id opens a new session, not another shopper\'s');
+});
+
+test('edge: a new session\'s user key is the keyed hash of userId (the same on every device), else random', async () => {
+  const { TestCollector } = await import('./collector-stub.mjs');
+  const key = 'edge-collector-secret-123';
+  const c = await new TestCollector({ key }).start();
+  const salt = 'edge-user-key-salt-0123456';
+  const h = handler({ collector: { url: c.url, key, flushIntervalMs: 60_000 }, userKeySalt: salt, userId: (req) => req.headers.get('x-shopper') ?? undefined });
+  const offer = (headers) => h.fetch(new Request('https://shop.example/offer?item=item-4', { headers }));
+  const a = await offer({ 'x-shopper': 'shopper-9' });   // device 1
+  const b = await offer({ 'x-shopper': 'shopper-9' });   // device 2 (no cookie)
+  const anon = await offer({});
+  await h.flush();
+  const [da, db, dn] = c.records('decisions');
+  const want = BigInt(`0x${createHmac('sha256', salt).update('shopper-9').digest('hex').slice(0, 16)}`).toString();
+  assert.equal(da.user_key, want);
+  assert.equal(db.user_key, want, 'the same shopper on another device');
+  assert.notEqual(dn.user_key, want);
+  assert.notEqual(cookieOf(a), cookieOf(b), 'two devices, two sessions');
+  assert.equal(anon.status, 200);
+  // default salt: derived from tokenSecret (HKDF), so not the unkeyed or tokenSecret-keyed hash
+  const h2 = handler({ collector: { url: c.url, key, flushIntervalMs: 60_000 }, userId: () => 'shopper-9' });
+  await h2.fetch(get('/offer?item=item-4'));
+  await h2.fetch(get('/offer?item=item-4'));
+  await h2.flush();
+  const [d1, d2] = c.records('decisions').slice(3);
+  assert.equal(d1.user_key, d2.user_key, 'stable under the derived salt');
+  assert.notEqual(d1.user_key, want);
+  assert.notEqual(d1.user_key, BigInt(`0x${createHmac('sha256', SECRET).update('shopper-9').digest('hex').slice(0, 16)}`).toString());
+  assert.equal((await handler({ userKeySalt: 'short' }).fetch(get('/recommend?k=3'))).status, 400, 'a short salt is refused at start');
+  await h.close();
+  await h2.close();
+  await c.stop();
 });
 
 test('edge: session state in a KV store, the cookie holds only a signed id', async () => {
@@ -173,7 +248,7 @@ test('edge: cookie sessions work with the default bundle shape (10k items, d = 3
   const info = await h.info();
   console.log(`cookie: ${sizes[0]} chars after 2 events, ${Math.max(...sizes)} max over 120 events (whole Set-Cookie ${setCookie.length}); bound ${info.cookieStateMaxBytes} state bytes`);
   assert.ok(setCookie.length < 4096, `Set-Cookie is ${setCookie.length} chars`);
-  assert.ok(Math.max(...sizes) <= 3 + Math.ceil((16 + info.cookieStateMaxBytes) * 4 / 3) + 44 + 'disco='.length);
+  assert.ok(Math.max(...sizes) <= 3 + Math.ceil((48 + info.cookieStateMaxBytes) * 4 / 3) + 'disco='.length);
   // the README quotes these figures: they must be the measured ones
   const readme = readFileSync(new URL('../../sdk-js/README.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
   const m = readme.match(/\*\*([\d,]+) characters\*\* after 2 events, \*\*([\d,]+) at most\*\* over 120 events \(Set-Cookie ([\d,]+)\); the bound for that bundle is ([\d,]+) state bytes/);

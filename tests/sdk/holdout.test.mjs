@@ -18,7 +18,7 @@ test('holdout: the real collector stores holdout decisions flagged, exports them
   const T0 = Date.now();
   const ids = { held: [], treated: [] };
   for (let s = 0; s < 30; s++) {
-    const d = await Disco.create({ engine, bundle, publicKey: testKey().spki, seed: s, userId: `store-user-${s}`, crypto,
+    const d = await Disco.create({ engine, bundle, publicKey: testKey().spki, seed: s, userKeySalt: 'test-site-user-salt-0123', userId: `store-user-${s}`, crypto,
       holdout: { share: 0.5 }, collector: { url: col.url, key: SECRET } });
     for (let i = 0; i < 3; i++) {
       const o = d.offerSync(`item-${s + i}`, { now: T0 + s * 100 + i });

@@ -58,7 +58,7 @@ test('minified: the browser build decides, queues, persists, restores, swaps and
   const col = await startCollector();
   t.after(() => col.stop());
   col.publish(bundleA);
-  const opts = { wasm, bundle: bundleA, publicKey: spki, seed: 11, userId: 'shopper-1', crypto, tokenSecret: TOKEN };
+  const opts = { wasm, bundle: bundleA, publicKey: spki, seed: 11, userKeySalt: 'test-site-user-salt-0123', userId: 'shopper-1', crypto, tokenSecret: TOKEN };
   const ref = await src.Disco.create(opts);
   const storage = new MemStorage();
   const d = await min.Disco.create({ ...opts, storage, collector: { url: col.url, key: SECRET, flushIntervalMs: 60_000 },

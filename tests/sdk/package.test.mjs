@@ -72,7 +72,7 @@ test('package: installs offline into an empty project; a Node example runs from 
     import { createEdgeHandler } from '@disco/sdk/edge';
     const secret = 'token-secret-0123456789';
     const d = await Disco.create({ bundle: await loadBundleFile('bundle.disco'),
-      publicKey: readFileSync('bundle.pub.pem', 'utf8'), userId: 'shopper-42', seed: 1, tokenSecret: secret });
+      publicKey: readFileSync('bundle.pub.pem', 'utf8'), userKeySalt: 'test-site-user-salt-0123', userId: 'shopper-42', seed: 1, tokenSecret: secret });
     d.track({ type: 'view', itemId: 'item-1' }); d.track({ type: 'cart', itemId: 'item-9', price: 19.9 });
     const recs = d.recommend({ k: 10, exclude: ['item-3'] });
     const offer = await d.offer('item-9');

@@ -21,7 +21,7 @@ for (const int4 of [false, true]) {
     const bundle = makeBundle({ int4 });
     const w = wasmBytes();
     for (const wasm of [{ simd: w.simd }, { plain: w.plain }]) {
-      const d = await Disco.create({ wasm, bundle, publicKey: spki, seed: 7, userId: 'shopper-r', now: () => T0 });
+      const d = await Disco.create({ wasm, bundle, publicKey: spki, seed: 7, userKeySalt: 'test-site-user-salt-0123', userId: 'shopper-r', now: () => T0 });
       const simd = d.info.simd;
       for (const [i, type] of [[3, 'view'], [8, 'cart'], [41, 'click']]) d.track({ type, itemId: `item-${i}`, ts: T0 + i });
       const cand = [];

@@ -36,7 +36,7 @@ test('sync: fleet statistics from the real collector steer a second instance; bu
   // First instance: many shoppers' decisions (one Disco per shopper), outcomes favour arm 2.
   let reported = 0;
   for (let s = 0; s < 40; s++) {
-    const d = await Disco.create({ engine, bundle: bundleA, publicKey: spki, seed: 100 + s, userId: `shopper-${s}`,
+    const d = await Disco.create({ engine, bundle: bundleA, publicKey: spki, seed: 100 + s, userKeySalt: 'test-site-user-salt-0123', userId: `shopper-${s}`,
       collector: { url: col.url, key: SECRET, flushIntervalMs: 60_000 }, crypto });
     for (let i = 0; i < 12; i++) {
       const o = d.offerSync(`item-${(s * 7 + i) % 120}`, { now: T0 + s * 1000 + i });
@@ -55,7 +55,7 @@ test('sync: fleet statistics from the real collector steer a second instance; bu
 
   // Second instance, its own seed, no outcomes of its own: before and after one sync.
   const events = [];
-  const second = await Disco.create({ engine, bundle: bundleA, publicKey: spki, seed: 999, userId: 'other',
+  const second = await Disco.create({ engine, bundle: bundleA, publicKey: spki, seed: 999, userKeySalt: 'test-site-user-salt-0123', userId: 'other',
     collector: { url: col.url, key: SECRET }, crypto,
     sync: { everyMs: 60_000, auto: false, onSync: (r) => events.push(r) } });
   second.track({ type: 'view', itemId: 'item-9' });

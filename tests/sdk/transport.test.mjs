@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { Transport } from '../../sdk-js/src/transport.js';
+import { Transport, WriteKeyTransport } from '../../sdk-js/src/transport.js';
 import { crypto } from './helpers.mjs';
 import { TestCollector, waitFor } from './collector-stub.mjs';
 
@@ -215,4 +215,35 @@ test('transport: option errors name the collector option a user sets', () => {
   assert.throws(() => mk('http://127.0.0.1:9/v1/events', { maxQueue: 0 }), /collector\.maxQueue and collector\.batchSize must be >= 1, got 0 and 0/);
   assert.throws(() => new Transport({ key: KEY }), /collector\.url is required/);
   assert.throws(() => new Transport({ url: 'http://x/v1/events' }), /collector\.key is required/);
+  assert.throws(() => new WriteKeyTransport({ url: 'http://x/v1/events' }), /collector\.writeKey \(the site's public write key\) is required/);
+});
+
+test('transport: WriteKeyTransport (a page) batches carry x-disco-write-key and nothing signed; beacons put it in the query', async () => {
+  const writeKey = 'wk_public_site_write_key';
+  const c = await new TestCollector({ writeKey }).start();
+  const t = new WriteKeyTransport({ url: c.url, writeKey, crypto, flushIntervalMs: 60_000 });
+  for (let i = 0; i < 3; i++) t.enqueue('decisions', rec(i));
+  const r = await t.flush();
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.deepEqual(c.records('decisions').map((d) => d.arm), [0, 1, 2]);
+  for (const h of c.headers) {
+    assert.equal(h['x-disco-write-key'], writeKey);
+    for (const k of ['x-disco-key', 'x-disco-timestamp', 'x-disco-signature']) assert.equal(h[k], undefined, `${k} not sent with a write key`);
+  }
+  // a wrong write key is refused (401) and named in the error
+  const bad = new WriteKeyTransport({ url: c.url, writeKey: 'wk_other', crypto, flushIntervalMs: 60_000, quiet: true });
+  bad.enqueue('decisions', rec(9));
+  const f = await bad.flush();
+  assert.equal(f.dropped, 1);
+  assert.match(f.error.message, /HTTP 401 .*check collector\.writeKey/);
+  const sent = [];
+  const b = new WriteKeyTransport({ url: `${c.url}?site=1`, writeKey, crypto, flushIntervalMs: 60_000, sendBeacon: (url) => { sent.push(url); return true; } });
+  b.enqueue('outcomes', { decision_id: rec(1).decision_id, ts_ms: 1, converted: false });
+  assert.equal(await b.flushBeacon(), true);
+  const q = new URL(sent[0]).searchParams;
+  assert.equal(q.get('disco_write_key'), writeKey);
+  assert.equal(q.get('site'), '1');
+  assert.equal(q.get('disco_sig'), null);
+  for (const x of [t, bad, b]) x.close();
+  await c.stop();
 });
