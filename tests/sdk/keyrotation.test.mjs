@@ -29,7 +29,7 @@ test('keyrotation: old and new public keys both verify their own bundles; a thir
   assert.equal((await verifyBundle(byOld, both)).keyId, readBundleHeader(byOld).keyId);
   assert.equal((await verifyBundle(byNew, both)).keyId, readBundleHeader(byNew).keyId);
   assert.equal((await verifyBundle(byNew, [...both].reverse())).keyId, readBundleHeader(byNew).keyId);
-  await assert.rejects(verifyBundle(byStranger, both), (e) => e.code === 'SIGNATURE' && e.message.includes(readBundleHeader(byStranger).keyId));
+  await assert.rejects(verifyBundle(byStranger, both), (e) => e.code === 'SIGNATURE' && e.message.includes(`signed by key ${readBundleHeader(byStranger).keyId}, not a key given`));
   // after the rotation window: only the new key
   await rejectsCode(assert, verifyBundle(byOld, [newKey.spki]), 'SIGNATURE');
   await rejectsCode(assert, verifyBundle(byNew, [oldKey.spki]), 'SIGNATURE');
