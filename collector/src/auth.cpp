@@ -1,5 +1,9 @@
 #include "disco/collector/auth.h"
 
+#include <algorithm>
+#include <cmath>
+
+#include "disco/collector/config.h"
 #include "disco/collector/batch.h"
 
 #include <openssl/crypto.h>
@@ -54,6 +58,48 @@ bool signature_matches(const std::string& expected_hex, std::string_view receive
   for (char& c : low)
     if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
   return CRYPTO_memcmp(expected_hex.data(), low.data(), low.size()) == 0;
+}
+
+KeyCheck verify_site_signature(const Site& site, std::string_view key_id, std::string_view message,
+                               std::string_view signature_hex) {
+  bool known = false, ok = false;
+  site.for_each_key([&](std::string_view id, std::string_view secret) {
+    if (ok || (!key_id.empty() && id != key_id)) return;
+    known = true;
+    ok = signature_matches(hmac_sha256_hex(secret, message), signature_hex);
+  });
+  return ok ? KeyCheck::Ok : (known ? KeyCheck::BadSignature : KeyCheck::UnknownKeyId);
+}
+
+bool RateLimiter::take(const std::string& name, int64_t now_ms, int64_t* retry_after_ms) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto refill = [&](Bucket& b) {
+    b.tokens = std::min(burst_, b.tokens + double(std::max<int64_t>(0, now_ms - b.t_ms)) * rate_ / 1000.0);
+    b.t_ms = std::max(b.t_ms, now_ms);
+  };
+  auto it = buckets_.find(name);
+  if (it == buckets_.end()) {
+    if (buckets_.size() >= max_) {
+      for (auto j = buckets_.begin(); j != buckets_.end();) {
+        refill(j->second);
+        j = j->second.tokens >= burst_ ? buckets_.erase(j) : std::next(j);
+      }
+      if (buckets_.size() >= max_) buckets_.clear();
+    }
+    it = buckets_.emplace(name, Bucket{burst_, now_ms}).first;
+  }
+  refill(it->second);
+  if (it->second.tokens >= 1.0) {
+    it->second.tokens -= 1.0;
+    return true;
+  }
+  if (retry_after_ms) *retry_after_ms = static_cast<int64_t>(std::ceil((1.0 - it->second.tokens) * 1000.0 / rate_));
+  return false;
+}
+
+size_t RateLimiter::size() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return buckets_.size();
 }
 
 void ReplayCache::expire(int64_t now_ms) {

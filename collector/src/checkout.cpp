@@ -1,14 +1,15 @@
-// POST /v1/checkout: verifies the SDK's offer tokens with OpenSSL and logs orders (see checkout.h).
+// POST /v1/checkout: verifies the SDK's offer tokens with OpenSSL, prices lines from the catalog,
+// stores applied offers as outcomes and logs orders (see checkout.h).
 #include "disco/collector/checkout.h"
 
 #include <fcntl.h>
-#include <httplib.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -16,6 +17,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+
+#include "disco/collector/metrics.h"
 
 namespace disco::collector {
 namespace {
@@ -160,7 +163,21 @@ TokenCheck verify_offer_token(std::string_view token, std::string_view secret, i
   return r;
 }
 
-Checkout::Checkout(const Config& cfg, std::string log_path) : cfg_(cfg), path_(std::move(log_path)) {
+TokenCheck verify_offer_token(std::string_view token, const Site& site, int64_t now_ms) {
+  TokenCheck r;
+  r.status = TokenStatus::BadSignature;
+  r.message = "site '" + site.id + "' has no key";
+  bool done = false;
+  site.for_each_key([&](std::string_view, std::string_view secret) {
+    if (done) return;
+    r = verify_offer_token(token, secret, now_ms);
+    done = r.status != TokenStatus::BadSignature;  // verified (or malformed either way): this key decides
+  });
+  return r;
+}
+
+Checkout::Checkout(const Config& cfg, CheckoutDeps deps, std::string log_path)
+    : cfg_(cfg), deps_(std::move(deps)), path_(std::move(log_path)) {
   if (path_.empty()) path_ = cfg.data_dir + "/checkouts.jsonl";
   {
     std::ifstream in(path_);
@@ -191,6 +208,11 @@ Checkout::~Checkout() {
 CheckoutReply Checkout::handle(const std::string& api_key, const std::string& body, int64_t now_ms) {
   const Site* site = cfg_.site_by_key(api_key);
   if (!site) return error_reply(401, "unknown_key", "missing or unknown x-disco-key");
+  return handle(*site, body, now_ms);
+}
+
+CheckoutReply Checkout::handle(const Site& site_ref, const std::string& body, int64_t now_ms) {
+  const Site* site = &site_ref;
   if (body.size() > kMaxBody) return error_reply(413, "body_too_large", "checkout body over 256 KiB");
   json req = json::parse(body, nullptr, false);
   if (req.is_discarded() || !req.is_object()) return error_reply(400, "bad_json", "body must be a JSON object");
@@ -217,28 +239,57 @@ CheckoutReply Checkout::handle(const std::string& api_key, const std::string& bo
     if (!l.contains("quantity") || !l["quantity"].is_number_integer() || l["quantity"].get<int64_t>() < 1 ||
         l["quantity"].get<int64_t>() > 1000)
       return error_reply(400, "bad_line", where + ".quantity must be an integer in 1..1000");
-    if (!l.contains("price") || !l["price"].is_number() || !std::isfinite(l["price"].get<double>()) ||
-        l["price"].get<double>() < 0 || l["price"].get<double>() > 1e7)
-      return error_reply(400, "bad_line", where + ".price must be a number in [0, 1e7]");
+    if (l.contains("price") && !l["price"].is_null() &&
+        (!l["price"].is_number() || !std::isfinite(l["price"].get<double>()) || l["price"].get<double>() < 0 ||
+         l["price"].get<double>() > 1e7))
+      return error_reply(400, "bad_line", where + ".price must be a number in [0, 1e7] or absent");
     if (l.contains("token") && !l["token"].is_null() && !l["token"].is_string())
       return error_reply(400, "bad_line", where + ".token must be a string or absent");
   }
+  // Every line is priced from the served bundle's catalog, never from the page. Without one (no
+  // bundle, or one that does not load: the shop's disco is off) the shop keeps selling at its list
+  // prices, but no offer applies and nothing becomes an outcome (collector/PROTOCOL.md).
+  std::shared_ptr<const Catalog> catalog = deps_.catalog ? deps_.catalog() : nullptr;
+  if (catalog && catalog->items.empty()) catalog.reset();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string where = "lines[" + std::to_string(i) + "]";
+    if (!catalog && !(lines[i].contains("price") && lines[i]["price"].is_number()))
+      return error_reply(400, "bad_line", where + ".price is required: no bundle catalog is served to price it from");
+    if (catalog && !catalog->find(lines[i]["item_id"].get<std::string>())) {
+      json j = json::parse(error_reply(400, "unknown_item", where + ".item_id '" + lines[i]["item_id"].get<std::string>() +
+                                                                "' is not in the served bundle's catalog: it cannot be priced").body);
+      j["field"] = where + ".item_id";
+      return {400, j.dump()};
+    }
+  }
+  if (!catalog && deps_.metrics) deps_.metrics->add("disco_collector_checkout_without_catalog_total", "");
   std::lock_guard<std::mutex> lk(mu_);
   json out_lines = json::array();
   std::unordered_set<std::string> this_order;
+  std::vector<Outcome> outcomes;
   double total = 0, saved = 0;
   for (const auto& l : lines) {
     std::string item = l["item_id"].get<std::string>();
     int64_t qty = l["quantity"].get<int64_t>();
-    double price = l["price"].get<double>();
+    const CatalogItem* ci = catalog ? catalog->find(item) : nullptr;
+    const double price = ci ? ci->price : l["price"].get<double>();
     json o{{"item_id", item}, {"quantity", qty}, {"price", price}, {"discount", 0.0}, {"offer", "none"}};
+    if (ci && l.contains("price") && l["price"].is_number() && std::fabs(l["price"].get<double>() - price) > 0.005) {
+      o["page_price"] = l["price"].get<double>();
+      o["repriced"] = true;
+      if (deps_.metrics) deps_.metrics->add("disco_collector_checkout_repriced_total", "");
+    }
     if (l.contains("token") && l["token"].is_string()) {
-      TokenCheck t = verify_offer_token(l["token"].get<std::string>(), site->secret, now_ms);
+      TokenCheck t = verify_offer_token(l["token"].get<std::string>(), *site, now_ms);
       std::string key = site->id + ":" + t.claims.decision_id;
       if (t.status != TokenStatus::Ok) {
         o["offer"] = "rejected";
         o["reason"] = token_status_name(t.status);
         o["message"] = t.message;
+      } else if (!ci) {
+        o["offer"] = "rejected";
+        o["reason"] = "no_catalog";
+        o["message"] = "no bundle catalog is served: offers cannot be priced, so none applies";
       } else if (t.claims.item_id != item) {
         o["offer"] = "rejected";
         o["reason"] = "wrong_item";
@@ -258,12 +309,23 @@ CheckoutReply Checkout::handle(const std::string& api_key, const std::string& bo
     double gross = price * double(qty);
     double net = round2(gross * (1.0 - o["discount"].get<double>()));
     o["total"] = net;
+    if (o["offer"] == "applied") {
+      // the reward of the decision behind the offer (DESIGN.md: margin = price (1 - discount) - cost)
+      auto id = parse_decision_id(o["decision_id"].get<std::string>());
+      if (id) outcomes.push_back(Outcome{*id, now_ms, true, net, net - std::max(0.0, ci->cost) * double(qty)});
+    }
     total += net;
     saved += gross - net;
     out_lines.push_back(std::move(o));
   }
   json record{{"ts_ms", now_ms}, {"order_id", order_id}, {"site", site->id}, {"lines", out_lines},
               {"total", round2(total)}, {"saved", round2(saved)}};
+  if (!catalog) record["catalog"] = false;  // charged at the page's list prices, no offers
+  // The outcomes first: a failure here redeems nothing (the shopper may retry the order).
+  if (!outcomes.empty() && deps_.record) {
+    std::string err = deps_.record(site->id, order_id, outcomes);
+    if (!err.empty()) return error_reply(503, "storage_error", "the order's outcomes were not stored: " + err);
+  }
   std::string line = record.dump() + "\n";
   // Durable before the answer: the order log is the record of which offers were redeemed.
   size_t off = 0;
@@ -277,25 +339,6 @@ CheckoutReply Checkout::handle(const std::string& api_key, const std::string& bo
   for (const auto& k : this_order) redeemed_.insert(k);
   record.erase("site");
   return {200, record.dump()};
-}
-
-void register_checkout_routes(httplib::Server& http, const Config& cfg) {
-  auto co = std::make_shared<Checkout>(cfg);
-  http.Post("/v1/checkout", [co](const httplib::Request& req, httplib::Response& res) {
-    std::string ctype = req.get_header_value("Content-Type");
-    CheckoutReply r;
-    if (ctype.rfind("application/json", 0) != 0) {
-      r = {415, json{{"error", "content_type"}, {"message", "Content-Type must be application/json"}}.dump()};
-    } else {
-      int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
-      r = co->handle(req.get_header_value("x-disco-key"), req.body, now);
-    }
-    res.status = r.status;
-    res.set_header("Cache-Control", "no-store");
-    res.set_content(r.body, "application/json");
-  });
 }
 
 }  // namespace disco::collector

@@ -2,7 +2,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <map>
 #include <fstream>
 
@@ -26,6 +29,15 @@ T to_int(const std::string& v, const std::string& key, const std::string& where,
   return x;
 }
 
+// A token-bucket setting: a finite number in [lo, 1e7] (requests per second, or a burst).
+double to_rate(const std::string& v, const std::string& key, const std::string& where, double lo) {
+  char* end = nullptr;
+  const double x = v.empty() ? 0 : std::strtod(v.c_str(), &end);
+  if (v.empty() || end != v.c_str() + v.size() || !(x >= lo && x <= 1e7))
+    throw ConfigError(where + ": " + key + " = '" + v + "': expected a number in [" + (lo < 1 ? "0.000001" : "1") + ", 1e7]");
+  return x;
+}
+
 bool to_bool(const std::string& v, const std::string& key, const std::string& where) {
   if (v == "true" || v == "1" || v == "on" || v == "yes") return true;
   if (v == "false" || v == "0" || v == "off" || v == "no") return false;
@@ -45,6 +57,17 @@ const Site* Config::site_by_id(const std::string& id) const {
   return nullptr;
 }
 
+const WriteKey* Config::write_key(const std::string& key) const {
+  for (const WriteKey& w : write_keys)
+    if (!key.empty() && w.key == key) return &w;
+  return nullptr;
+}
+bool WriteKey::allows(const std::string& origin) const {
+  for (const std::string& o : origins)
+    if (o == "*" || (!origin.empty() && o == origin)) return true;
+  return false;
+}
+
 void set_config_value(Config& c, const std::string& key, const std::string& value, const std::string& where) {
   const std::string& v = value;
   constexpr int64_t kBig = int64_t{1} << 50;
@@ -58,15 +81,65 @@ void set_config_value(Config& c, const std::string& key, const std::string& valu
   else if (key == "data_dir" || key == "data") c.data_dir = v;
   else if (key == "site") {
     size_t a = v.find(':'), b = a == std::string::npos ? a : v.find(':', a + 1);
-    if (b == std::string::npos) throw ConfigError(where + ": site = '...': expected ID:API_KEY:SECRET");
-    Site s{v.substr(0, a), v.substr(a + 1, b - a - 1), v.substr(b + 1)};
-    if (s.id.empty() || s.api_key.empty() || s.secret.size() < 16)
-      throw ConfigError(where + ": site '" + s.id + "': id and api key must be non-empty and the secret at least 16 characters");
+    if (a == std::string::npos) b = a = v.size();  // ID:API_KEY (keys from site_key lines)
+    else if (b == std::string::npos) b = v.size();
+    Site s{v.substr(0, a), v.substr(std::min(a + 1, v.size()), b - std::min(a + 1, v.size())),
+           b < v.size() ? v.substr(b + 1) : "", {}};
+    if (s.id.empty() || s.api_key.empty() || (b < v.size() && s.secret.size() < 16))
+      throw ConfigError(where + ": site = '" + s.id + ":...': expected ID:API_KEY:SECRET (secret at least 16 characters) "
+                        "or ID:API_KEY with its keys in site_key lines");
     for (const Site& o : c.sites)
       if (o.id == s.id || o.api_key == s.api_key)
         throw ConfigError(where + ": site '" + s.id + "': duplicate site id or api key");
     c.sites.push_back(std::move(s));
   }
+  else if (key == "site_key" || key == "write_key") {
+    // site_key = SITE_ID:KEY_ID:SECRET ; write_key = SITE_ID:WRITE_KEY:ORIGIN[,ORIGIN...]
+    size_t a = v.find(':'), b = a == std::string::npos ? a : v.find(':', a + 1);
+    const std::string form = key == "site_key" ? "SITE_ID:KEY_ID:SECRET" : "SITE_ID:WRITE_KEY:ORIGIN[,ORIGIN...]";
+    if (b == std::string::npos || a == 0 || b == a + 1 || b + 1 == v.size())
+      throw ConfigError(where + ": " + key + " = '" + v.substr(0, a) + ":...': expected " + form);
+    const std::string site = v.substr(0, a), id = v.substr(a + 1, b - a - 1), rest = v.substr(b + 1);
+    Site* s = nullptr;
+    for (Site& o : c.sites)
+      if (o.id == site) s = &o;
+    if (!s) throw ConfigError(where + ": " + key + ": no site '" + site + "' (put its site = line first)");
+    if (key == "site_key") {
+      for (char ch : id)
+        if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' && ch != '-')
+          throw ConfigError(where + ": site_key '" + id + "': a key id is 1..64 of A-Z a-z 0-9 . _ -");
+      if (id.size() > 64 || rest.size() < 16)
+        throw ConfigError(where + ": site_key '" + id + "': key id of at most 64 characters, secret of at least 16");
+      bool dup = id == "0" && !s->secret.empty();
+      for (const SiteKey& k : s->keys) dup = dup || k.id == id;
+      if (dup) throw ConfigError(where + ": site_key '" + id + "': site '" + site + "' already has a key with this id");
+      s->keys.push_back({id, rest});
+    } else {
+      WriteKey w{site, id, {}};
+      for (size_t p = 0; p <= rest.size();) {
+        size_t q = rest.find(',', p);
+        if (q == std::string::npos) q = rest.size();
+        std::string o = trim(rest.substr(p, q - p));
+        if (o.empty() || (o != "*" && (o.find("://") == std::string::npos || o.back() == '/')))
+          throw ConfigError(where + ": write_key origin '" + o + "': expected SCHEME://HOST[:PORT] (no path) or *");
+        w.origins.push_back(o);
+        p = q + 1;
+      }
+      for (const WriteKey& o : c.write_keys)
+        if (o.key == id) throw ConfigError(where + ": write_key: duplicate write key");
+      for (const Site& o : c.sites)
+        if (o.api_key == id) throw ConfigError(where + ": write_key: the same as a site's api key");
+      c.write_keys.push_back(std::move(w));
+    }
+  }
+  else if (key == "write_key_rate") c.write_key_rate = to_rate(v, key, where, 1e-6);
+  else if (key == "write_key_burst") c.write_key_burst = to_rate(v, key, where, 1);
+  else if (key == "client_rate") c.client_rate = to_rate(v, key, where, 1e-6);
+  else if (key == "client_burst") c.client_burst = to_rate(v, key, where, 1);
+  else if (key == "rate_limit_clients_max") c.rate_limit_clients_max = to_int<size_t>(v, key, where, 16, size_t{1} << 26);
+  else if (key == "client_ip_header") c.client_ip_header = v;
+  else if (key == "retention_days") c.retention_days = to_int<int64_t>(v, key, where, 0, 100000);
+  else if (key == "retention_interval_ms") c.retention_interval_ms = to_int<int64_t>(v, key, where, 1000, kBig);
   else if (key == "reward_window_ms") c.reward_window_ms = to_int<int64_t>(v, key, where, 1, kBig);
   else if (key == "sweep_interval_ms") c.sweep_interval_ms = to_int<int64_t>(v, key, where, 10, kBig);
   else if (key == "replay_window_ms") c.replay_window_ms = to_int<int64_t>(v, key, where, 1000, kBig);
@@ -128,7 +201,9 @@ const char* const kConfigKeys[] = {
     "group_commit_max_jobs", "max_pending_jobs", "storage_timeout_ms", "nats_urls", "nats_stream", "nats_replicas",
     "jetstream_joiner", "static_dir", "static_prefix", "bundle_path", "http_threads", "read_timeout_ms",
     "body_timeout_ms", "keepalive_max", "context_version", "max_connections", "idle_timeout_ms", "header_timeout_ms",
-    "write_timeout_ms", "max_header_bytes", "max_buffered_bytes"};
+    "write_timeout_ms", "max_header_bytes", "max_buffered_bytes", "site_key", "write_key", "write_key_rate",
+    "write_key_burst", "client_rate", "client_burst", "rate_limit_clients_max", "client_ip_header", "retention_days",
+    "retention_interval_ms"};
 
 Config parse_config_args(const std::vector<std::string>& args) {
   CLI::App app{"disco-collector serve", "disco-collector serve"};
@@ -167,6 +242,12 @@ void check_config(const Config& c) {
   if (c.sites.empty())
     throw ConfigError("no sites configured: add 'site = ID:API_KEY:SECRET' to the config file or --site ID:KEY:SECRET");
   if (c.data_dir.empty()) throw ConfigError("data_dir is empty");
+  for (const Site& s : c.sites)
+    if (s.secret.empty() && s.keys.empty())
+      throw ConfigError("site '" + s.id + "' has no key: give it one in its site line (ID:API_KEY:SECRET) or a site_key line");
+  if (c.retention_days > 0 && c.retention_days * 86400000 <= c.reward_window_ms)
+    throw ConfigError("retention_days = " + std::to_string(c.retention_days) + " is not longer than reward_window_ms = " +
+                      std::to_string(c.reward_window_ms) + ": decisions would be dropped before their reward is known");
 #ifndef DISCO_COLLECTOR_WITH_NATS
   if (c.storage == "jetstream") throw ConfigError("storage = jetstream: this build has no libnats (apt-get install libnats-dev)");
 #endif
@@ -192,6 +273,11 @@ Every config-file key is also a flag (--reward-window-ms 60000 sets reward_windo
     write_timeout_ms 10000 (one answer)   max_header_bytes 16384 (431)   keepalive_max 1000
     max_buffered_bytes 268435456 (all request buffers together: 503 beyond)
   context_version N (default: the linked runtime's context feature set)
+  site_key ID:KEY_ID:SECRET (repeatable: more keys of a site, named by X-Disco-Key-Id; rotation)
+  write_key ID:WRITE_KEY:ORIGIN[,ORIGIN] (repeatable: browser pages; their outcomes are kept apart)
+  write_key_rate 200, write_key_burst 400, client_rate 2, client_burst 20 (token buckets, requests/s; 429)
+  rate_limit_clients_max 100000, client_ip_header NAME (e.g. X-Forwarded-For; default: the peer address)
+  retention_days N (0 = keep; rows older are dropped at start and every retention_interval_ms = 3600000)
 )";
 }
 

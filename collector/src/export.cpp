@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "disco/collector/catalog.h"
 #include "disco/collector/server.h"
 #include "disco/collector/store.h"
 #include "disco/disco.h"
@@ -208,47 +209,6 @@ std::string hex16(uint64_t v) {
   return b;
 }
 
-struct CatalogItem {
-  std::string category = "0", brand;
-  double price = 0, cost = -1;
-  int in_stock = 1;
-  bool in_bundle = false;
-};
-
-// The served bundle's catalog (id -> category/brand indices as text, price, cost, in stock).
-// Returns false when there is no readable, valid bundle at `path`.
-bool read_bundle_catalog(const std::string& path, std::map<std::string, CatalogItem>& items, std::vector<std::string>& order,
-                         std::string* why) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  disco_bundle* b = nullptr;
-  if (disco_bundle_load(bytes.data(), bytes.size(), 0, &b) != DISCO_OK) {
-    *why = path + ": not a loadable bundle: " + disco_last_error();
-    return false;
-  }
-  disco_bundle_free(b);
-  const auto* bundle = disco::fb::GetBundle(bytes.data());
-  const auto* model = bundle->payload_nested_root();
-  const auto* cat = model ? model->catalog() : nullptr;
-  if (!cat || !cat->item_ids()) return false;
-  const size_t n = cat->item_ids()->size();
-  auto col = [&](auto* v, size_t k, auto dflt) { return v && k < v->size() ? v->Get(static_cast<flatbuffers::uoffset_t>(k)) : dflt; };
-  for (size_t k = 0; k < n; ++k) {
-    CatalogItem it;
-    it.in_bundle = true;
-    it.category = std::to_string(col(cat->category(), k, 0u));
-    const uint32_t brand = col(cat->brand(), k, 0u);
-    if (brand) it.brand = std::to_string(brand);
-    it.price = col(cat->price(), k, 0.0f);
-    it.cost = cat->cost() && k < cat->cost()->size() ? cat->cost()->Get(static_cast<flatbuffers::uoffset_t>(k)) : -1.0;
-    it.in_stock = col(cat->in_stock(), k, static_cast<uint8_t>(1)) ? 1 : 0;
-    std::string id = cat->item_ids()->Get(static_cast<flatbuffers::uoffset_t>(k))->str();
-    if (items.emplace(id, it).second) order.push_back(id);
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string CanonicalExportSummary::text() const {
@@ -262,6 +222,7 @@ std::string CanonicalExportSummary::text() const {
   line(pending_decisions, "decisions whose reward window is still open (--include-pending writes them)");
   line(orphan_outcomes, "outcomes whose decision the store never received");
   line(orphan_activations, "activations whose decision the store never received");
+  line(reported_outcomes, "outcomes reported by browsers with a write key (kept apart: never rewards)");
   line(events_without_price, "events without a price (none sent, and the item has no known price)");
   if (user_id_conflicts)
     s += "  note: " + std::to_string(user_id_conflicts) +
@@ -459,6 +420,14 @@ CanonicalExportSummary export_canonical(const CanonicalExportOptions& opt) {
                           ") AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.decision_id = o.decision_id)");
     bind_site(orphans);
     if (orphans.row()) sum.orphan_outcomes = static_cast<uint64_t>(orphans.i(0));
+  }
+  {  // outcomes browsers reported with a write key: never training data, counted (store schema >= 2)
+    Query has(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'reported_outcomes'");
+    if (has.row() && has.i(0) > 0) {
+      Query rep(db, "SELECT count(*) FROM reported_outcomes WHERE " + std::string(opt.site.empty() ? "1" : "site = ?1"));
+      bind_site(rep);
+      if (rep.row()) sum.reported_outcomes = static_cast<uint64_t>(rep.i(0));
+    }
   }
   return sum;
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 
 #include "disco/collector/auth.h"
 #include "disco/collector/batch.h"
+#include "disco/collector/catalog.h"
 #include "disco/collector/checkout.h"
 #include "disco/collector/jetstream.h"
 #include "disco/collector/metrics.h"
@@ -70,6 +72,8 @@ struct Collector::Impl {
   std::unique_ptr<SqliteStore> store;     // sqlite mode: the store; jetstream mode: the joiner's log
   std::unique_ptr<JetStreamLog> js;
   ReplayCache replay;
+  RateLimiter key_limits, client_limits;  // write keys (collector/PROTOCOL.md, "Who may send what")
+  std::unique_ptr<Checkout> checkout;
   ParseLimits limits;
   HttpServer http;
   std::unique_ptr<HttpFront> front;  // owns the connections; runs `http`'s routes on complete requests
@@ -83,10 +87,19 @@ struct Collector::Impl {
     std::shared_ptr<const std::string> bytes;
     std::string dim_etag;  // the bundle whose bandit dim is `dim`
     int dim = -1;
+    std::string catalog_etag;  // the bundle whose catalog is `catalog`
+    std::shared_ptr<const Catalog> catalog;
   } bundle;
 
+  std::thread retention;  // retention_days > 0: drops old rows every retention_interval_ms
+  std::mutex retention_mu;
+  std::condition_variable retention_cv;
+  bool retention_stop = false;
+
   explicit Impl(Config c)
-      : cfg(std::move(c)), replay(2 * cfg.replay_window_ms, cfg.replay_cache_max) {
+      : cfg(std::move(c)), replay(2 * cfg.replay_window_ms, cfg.replay_cache_max),
+        key_limits(cfg.write_key_rate, cfg.write_key_burst, cfg.rate_limit_clients_max),
+        client_limits(cfg.client_rate, cfg.client_burst, cfg.rate_limit_clients_max) {
     limits.max_rows = cfg.max_rows;
     limits.max_context = cfg.max_context;
     std::filesystem::create_directories(cfg.data_dir);
@@ -100,13 +113,34 @@ struct Collector::Impl {
     so.context_version = cfg.context_version;
     so.stream_fed = cfg.storage == "jetstream";  // every collector derives its state from the stream
     store = std::make_unique<SqliteStore>(so, &metrics);
+    if (cfg.retention_days > 0) run_retention();  // at start, before anything is served
     store->start();
+    checkout = std::make_unique<Checkout>(
+        cfg, CheckoutDeps{[this] { return catalog(); },
+                          [this](const std::string& site, const std::string& order, std::vector<Outcome> o) {
+                            return record_outcomes(site, order, std::move(o));
+                          },
+                          &metrics});
     if (cfg.storage == "jetstream") {
       js = std::make_unique<JetStreamLog>(cfg, &metrics);
       js->start_ticker();
       if (cfg.jetstream_joiner) js->start_joiner(store.get());
     }
     routes();
+    if (cfg.retention_days > 0)
+      retention = std::thread([this] {
+        std::unique_lock<std::mutex> lk(retention_mu);
+        while (!retention_cv.wait_for(lk, std::chrono::milliseconds(cfg.retention_interval_ms), [&] { return retention_stop; })) {
+          lk.unlock();
+          try {
+            run_retention();
+          } catch (const std::exception& e) {
+            metrics.add("disco_collector_retention_errors_total", "");
+            std::fprintf(stderr, "disco-collector: retention: %s\n", e.what());
+          }
+          lk.lock();
+        }
+      });
     front = std::make_unique<HttpFront>(
         front_options(cfg), [this](FrontRequest& r) { return http.serve_buffered(r); },
         FrontHooks{[this](const char* reason) {
@@ -140,7 +174,213 @@ struct Collector::Impl {
     json_error(res, status, error, field);
   }
 
+  void stop_retention() {
+    {
+      std::lock_guard<std::mutex> lk(retention_mu);
+      retention_stop = true;
+    }
+    retention_cv.notify_all();
+    if (retention.joinable()) retention.join();
+  }
+
+  // Retention (collector/PROTOCOL.md): every row older than retention_days goes.
+  void run_retention() {
+    const SqliteStore::EraseCounts c = store->drop_older_than(wall_ms() - cfg.retention_days * 86400000);
+    erased_metrics("disco_collector_retention_deleted_total", c);
+  }
+  void erased_metrics(const char* name, const SqliteStore::EraseCounts& c) {
+    for (auto [table, n] : {std::pair{"events", c.events}, {"decisions", c.decisions}, {"outcomes", c.outcomes},
+                            {"activations", c.activations}, {"reported_outcomes", c.reported_outcomes}, {"batches", c.batches}})
+      if (n) metrics.add(name, std::string("table=\"") + table + "\"", n);
+  }
+
+  static std::string auth_value(const httplib::Request& req, const char* header, const char* param) {
+    return req.has_header(header) ? req.get_header_value(header) : req.get_param_value(param);
+  }
+
+  // A signed request (store server, edge): x-disco-key, x-disco-timestamp in the replay window,
+  // x-disco-signature = HMAC(one of the site's keys, timestamp + "." + signed_part), the key named
+  // by X-Disco-Key-Id when sent; then the replay cache. False: `res` holds the refusal.
+  bool check_signed(const httplib::Request& req, httplib::Response& res, std::string_view signed_part,
+                    const Site*& site, std::string& sig_key) {
+    site = cfg.site_by_key(auth_value(req, "x-disco-key", "disco_key"));
+    if (!site) return reject(res, 401, "unknown_key", "missing or unknown x-disco-key", "x-disco-key"), false;
+    std::string ts_s = auth_value(req, "x-disco-timestamp", "disco_ts");
+    int64_t ts = 0;
+    {
+      const char* b = ts_s.data();
+      auto [p, ec] = std::from_chars(b, b + ts_s.size(), ts);
+      if (ts_s.empty() || ec != std::errc() || p != b + ts_s.size())
+        return reject(res, 401, "bad_timestamp", "x-disco-timestamp must be Unix time in milliseconds", "x-disco-timestamp"), false;
+    }
+    int64_t now = wall_ms();
+    if (ts < now - cfg.replay_window_ms || ts > now + cfg.replay_window_ms)
+      return reject(res, 401, "stale_timestamp",
+                    "x-disco-timestamp is outside the replay window of +-" + std::to_string(cfg.replay_window_ms) +
+                        " ms from the server clock (" + std::to_string(now) + ")",
+                    "x-disco-timestamp"), false;
+    std::string sig = auth_value(req, "x-disco-signature", "disco_sig");
+    std::string msg;
+    msg.reserve(ts_s.size() + 1 + signed_part.size());
+    msg.append(ts_s).append(".").append(signed_part);
+    const std::string kid = auth_value(req, "x-disco-key-id", "disco_kid");
+    switch (verify_site_signature(*site, kid, msg, sig)) {
+      case KeyCheck::Ok: break;
+      case KeyCheck::UnknownKeyId:
+        return reject(res, 401, "unknown_key_id", "X-Disco-Key-Id '" + kid + "' is not a key of site '" + site->id + "'",
+                      "x-disco-key-id"), false;
+      case KeyCheck::BadSignature:
+        return reject(res, 401, "bad_signature",
+                      "x-disco-signature is not hex HMAC-SHA256(site secret, timestamp + \".\" + body)" +
+                          std::string(kid.empty() ? " with any key of the site" : " with key " + kid),
+                      "x-disco-signature"), false;
+    }
+    // 128 bits of the signature identify a request well enough and keep the cache small.
+    sig_key = site->id + ":" + sig.substr(0, 32);
+    for (char& c : sig_key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    switch (replay.check_and_insert(sig_key, now)) {
+      case ReplayCache::Result::Replayed:
+        return reject(res, 409, "replay", "replayed request: this signature was already received; sign each send with a fresh timestamp"), false;
+      case ReplayCache::Result::Full:
+        res.set_header("Retry-After", "1");
+        return reject(res, 503, "replay_cache_full", "too many requests in the replay window; retry later"), false;
+      case ReplayCache::Result::Fresh: break;
+    }
+    return true;
+  }
+
+  static bool is_signed(const httplib::Request& req) {
+    return req.has_header("x-disco-signature") || req.has_param("disco_sig");
+  }
+
+  // A browser page with a public write key: its Origin must be allowed; token buckets per client
+  // and per key (429 beyond). False: `res` holds the refusal.
+  bool check_write_key(const httplib::Request& req, httplib::Response& res, const Site*& site, std::string* code = nullptr) {
+    auto reject = [&](httplib::Response& r, int status, const std::string& reason, const std::string& error,
+                      const std::string& field) {
+      if (code) *code = reason;
+      this->reject(r, status, reason, error, field);
+    };
+    const WriteKey* wk = cfg.write_key(auth_value(req, "x-disco-write-key", "disco_write_key"));
+    if (!wk) return reject(res, 401, "unknown_write_key", "missing or unknown X-Disco-Write-Key", "x-disco-write-key"), false;
+    const std::string origin = req.get_header_value("Origin");
+    if (!wk->allows(origin))
+      return reject(res, 403, "origin_not_allowed",
+                    "Origin '" + origin + "' may not use this write key (allowed: the write_key's origins)", "origin"), false;
+    std::string client = req.remote_addr;
+    if (!cfg.client_ip_header.empty() && req.has_header(cfg.client_ip_header.c_str())) {
+      client = req.get_header_value(cfg.client_ip_header.c_str());
+      client = client.substr(0, client.find(','));
+    }
+    const int64_t now = wall_ms();
+    int64_t wait_ms = 0;
+    const char* which = !client_limits.take(wk->key + "|" + client, now, &wait_ms) ? "client"
+                        : !key_limits.take(wk->key, now, &wait_ms)                ? "write_key"
+                                                                                   : nullptr;
+    if (which) {
+      res.set_header("Retry-After", std::to_string(std::max<int64_t>(1, (wait_ms + 999) / 1000)));
+      return reject(res, 429, std::string("rate_limited_") + which,
+                    std::string("rate limited: too many requests for this ") + which + "; retry after Retry-After seconds",
+                    which), false;
+    }
+    site = cfg.site_by_id(wk->site);
+    return site != nullptr;
+  }
+
+  // The served bundle's catalog (cached by the bundle's ETag), or null.
+  std::shared_ptr<const Catalog> catalog() {
+    std::shared_ptr<const std::string> bytes;
+    std::string etag;
+    if (!current_bundle(bytes, etag)) return nullptr;
+    std::lock_guard<std::mutex> lk(bundle_mu);
+    if (bundle.catalog_etag != etag) {
+      auto c = std::make_shared<Catalog>();
+      if (!read_bundle_catalog(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size(), c->items, c->order, nullptr))
+        c.reset();
+      bundle.catalog = std::move(c);
+      bundle.catalog_etag = etag;
+    }
+    return bundle.catalog;
+  }
+
+  // The outcomes of a checkout's applied offers, into the joined log (rewards): "" or why not.
+  std::string record_outcomes(const std::string& site, const std::string& order_id, std::vector<Outcome> outs) {
+    auto b = std::make_shared<Batch>();
+    b->sender_id = "checkout";
+    std::string key = site + "\ncheckout\n" + order_id;
+    for (const Outcome& o : outs) key.append("\n").append(o.id.hex());
+    b->outcomes = std::move(outs);
+    const std::string hash = sha256_hex(key);
+    if (js) {
+      PublishResult pr = js->publish(site, hash, encode_flatbuffers(*b), cfg.storage_timeout_ms);
+      return pr.ok ? "" : "JetStream publish failed: " + pr.error;
+    }
+    auto fut = store->submit(site, hash, b);
+    if (!fut.valid()) return "storage queue is full";
+    if (fut.wait_for(std::chrono::milliseconds(cfg.storage_timeout_ms)) != std::future_status::ready)
+      return "storage did not commit in time";
+    ApplyOutcome out = fut.get();
+    if (out.ok) metrics.add("disco_collector_checkout_outcomes_total", "", out.result.outcomes.accepted);
+    return out.ok ? "" : out.error;
+  }
+
+  // DELETE /v1/shoppers/{user_key} (collector/PROTOCOL.md): signed over "DELETE /v1/shoppers/KEY".
+  void delete_shopper(const httplib::Request& req, httplib::Response& res) {
+    const std::string seg = req.matches[1];
+    uint64_t user_key = 0;
+    auto [p, ec] = std::from_chars(seg.data(), seg.data() + seg.size(), user_key);
+    if (seg.empty() || ec != std::errc() || p != seg.data() + seg.size())
+      return reject(res, 400, "bad_user_key", "user_key must be the decimal uint64 of the records' user_key", "user_key");
+    const Site* site = nullptr;
+    std::string sig_key;
+    if (!check_signed(req, res, "DELETE /v1/shoppers/" + seg, site, sig_key)) return;
+    SqliteStore::EraseCounts c;
+    try {
+      c = store->erase_shopper(site->id, user_key);
+    } catch (const std::exception& e) {
+      replay.forget(sig_key);
+      res.set_header("Retry-After", "1");
+      return reject(res, 503, "storage_error", std::string("storage failed: ") + e.what());
+    }
+    metrics.add("disco_collector_shoppers_erased_total", "");
+    erased_metrics("disco_collector_shopper_rows_deleted_total", c);
+    json j{{"deleted", {{"events", c.events}, {"decisions", c.decisions}, {"outcomes", c.outcomes},
+                        {"activations", c.activations}, {"reported_outcomes", c.reported_outcomes}}},
+           {"bandit_contributions_kept", c.bandit_kept}};
+    res.set_content(j.dump(), "application/json");
+  }
+
+  void post_checkout(const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Cache-Control", "no-store");
+    // the checkout's error form: {"error": code, "message", "field"?}
+    auto refuse = [&](int status, const std::string& code, const std::string& message, const std::string& field = "") {
+      json j{{"error", code}, {"message", message}};
+      if (!field.empty()) j["field"] = field;
+      res.status = status;
+      res.set_content(j.dump(), "application/json");
+    };
+    if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0)
+      return refuse(415, "content_type", "Content-Type must be application/json");
+    const Site* site = nullptr;
+    std::string code;
+    if (req.has_header("x-disco-write-key")) {
+      if (!check_write_key(req, res, site, &code)) {
+        json j = json::parse(res.body, nullptr, false);
+        return refuse(res.status, code, j.value("error", ""), j.value("field", ""));
+      }
+    } else if (!(site = cfg.site_by_key(req.get_header_value("x-disco-key")))) {
+      return refuse(401, "unknown_key", "missing or unknown x-disco-key (or X-Disco-Write-Key)", "x-disco-key");
+    }
+    CheckoutReply r = checkout->handle(*site, req.body, wall_ms());
+    res.status = r.status;
+    res.set_content(r.body, "application/json");
+  }
+
   void post_events(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    // 0. A browser with a write key: origin and rate limits before the body is read.
+    const Site* site = nullptr;
+    const bool by_write_key = !is_signed(req) && (req.has_header("x-disco-write-key") || req.has_param("disco_write_key"));
+    if (by_write_key && !check_write_key(req, res, site)) return;
     // 1. The body, bounded in size and in time (slow senders are cut off).
     std::string body;
     bool too_big = false, too_slow = false;
@@ -177,44 +417,9 @@ struct Collector::Impl {
       return reject(res, 415, "content_type",
                     "Content-Type must be application/json, text/plain (beacons, JSON body) or application/x-flatbuffers");
     // 3. Authentication: headers, or (beacons, which cannot set headers) the query parameters
-    //    disco_key, disco_ts, disco_sig.
-    auto auth = [&](const char* header, const char* param) {
-      return req.has_header(header) ? req.get_header_value(header) : req.get_param_value(param);
-    };
-    const Site* site = cfg.site_by_key(auth("x-disco-key", "disco_key"));
-    if (!site) return reject(res, 401, "unknown_key", "missing or unknown x-disco-key", "x-disco-key");
-    std::string ts_s = auth("x-disco-timestamp", "disco_ts");
-    int64_t ts = 0;
-    {
-      const char* b = ts_s.data();
-      auto [p, ec] = std::from_chars(b, b + ts_s.size(), ts);
-      if (ts_s.empty() || ec != std::errc() || p != b + ts_s.size())
-        return reject(res, 401, "bad_timestamp", "x-disco-timestamp must be Unix time in milliseconds", "x-disco-timestamp");
-    }
-    int64_t now = wall_ms();
-    if (ts < now - cfg.replay_window_ms || ts > now + cfg.replay_window_ms)
-      return reject(res, 401, "stale_timestamp",
-                    "x-disco-timestamp is outside the replay window of +-" + std::to_string(cfg.replay_window_ms) +
-                        " ms from the server clock (" + std::to_string(now) + ")",
-                    "x-disco-timestamp");
-    std::string sig = auth("x-disco-signature", "disco_sig");
-    std::string msg;
-    msg.reserve(ts_s.size() + 1 + body.size());
-    msg.append(ts_s).append(".").append(body);
-    if (!signature_matches(hmac_sha256_hex(site->secret, msg), sig))
-      return reject(res, 401, "bad_signature",
-                    "x-disco-signature is not hex HMAC-SHA256(site secret, timestamp + \".\" + body)", "x-disco-signature");
-    // 128 bits of the signature identify a request well enough and keep the cache small.
-    std::string sig_key = site->id + ":" + sig.substr(0, 32);
-    for (char& c : sig_key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    switch (replay.check_and_insert(sig_key, now)) {
-      case ReplayCache::Result::Replayed:
-        return reject(res, 409, "replay", "replayed request: this signature was already received; sign each send with a fresh timestamp");
-      case ReplayCache::Result::Full:
-        res.set_header("Retry-After", "1");
-        return reject(res, 503, "replay_cache_full", "too many requests in the replay window; retry later");
-      case ReplayCache::Result::Fresh: break;
-    }
+    //    disco_key, disco_ts, disco_sig (disco_kid); or the write key checked above.
+    std::string sig_key;
+    if (!by_write_key && !check_signed(req, res, body, site, sig_key)) return;
     // 4. Parse and validate.
     auto batch = std::make_shared<Batch>();
     ParseError perr;
@@ -223,10 +428,13 @@ struct Collector::Impl {
       replay.forget(sig_key);
       return reject(res, perr.too_large ? 413 : 400, perr.reason, perr.message, perr.field);
     }
-    std::string hash = batch_id(site->id, *batch);  // the same for every resend (re-stamped sent_at_ms)
+    if (by_write_key) from_page(*batch);
+    // the same for every resend (re-stamped sent_at_ms); a write-key batch never shares an id with a
+    // signed one (its content cannot pre-empt a server's)
+    std::string hash = batch_id(by_write_key ? site->id + "\nwrite-key" : site->id, *batch);
     metrics.add("disco_collector_batches_total", is_fb ? "format=\"flatbuffers\"" : "format=\"json\"");
     // 5. Durable storage, then the answer.
-    if (js) return publish(res, *site, hash, *batch, is_fb ? body : encode_flatbuffers(*batch), sig_key);
+    if (js) return publish(res, *site, hash, *batch, is_fb && !by_write_key ? body : encode_flatbuffers(*batch), sig_key);
     auto fut = store->submit(site->id, hash, batch);
     if (!fut.valid()) {
       replay.forget(sig_key);
@@ -253,6 +461,7 @@ struct Collector::Impl {
     if (r.orphans) metrics.add("disco_collector_orphans_total", "", r.orphans);
     if (r.joined) metrics.add("disco_collector_joins_total", "result=\"joined\"", r.joined);
     if (r.late) metrics.add("disco_collector_joins_total", "result=\"late\"", r.late);
+    if (r.reported_outcomes) metrics.add("disco_collector_reported_outcomes_total", "stored=\"yes\"", r.reported_outcomes);
     json j{{"batch", hash},
            {"accepted", r.events.accepted + r.decisions.accepted + r.outcomes.accepted + r.activations.accepted},
            {"duplicate", r.events.duplicate + r.decisions.duplicate + r.outcomes.duplicate + r.activations.duplicate},
@@ -263,8 +472,27 @@ struct Collector::Impl {
            {"orphans", r.orphans},
            {"joined", r.joined},
            {"late", r.late}};
+    if (by_write_key) j["reported_outcomes"] = r.reported_outcomes;
     res.status = 200;
     res.set_content(j.dump(), "application/json");
+  }
+
+  // What a write key may not do (collector/PROTOCOL.md): its outcomes are kept apart, and its
+  // decisions are priced from the served bundle's catalog (price 0 for an item not in it), so the
+  // reward's price divisor is never the page's.
+  void from_page(Batch& b) {
+    b.reported_outcomes = std::move(b.outcomes);
+    b.outcomes.clear();
+    if (js && !b.reported_outcomes.empty())  // JetStream carries no reported outcomes: counted, not stored
+      metrics.add("disco_collector_reported_outcomes_total", "stored=\"no\"", b.reported_outcomes.size());
+    if (b.decisions.empty()) return;
+    std::shared_ptr<const Catalog> cat = catalog();
+    for (Decision& d : b.decisions) {
+      const CatalogItem* it = cat ? cat->find(d.item_id) : nullptr;
+      if (!it) metrics.add("disco_collector_write_key_unpriced_decisions_total", "");
+      d.price = it ? it->price : 0.0;
+      d.cost = it ? std::max(0.0, it->cost) : 0.0;
+    }
   }
 
   void publish(httplib::Response& res, const Site& site, const std::string& hash, const Batch& b,
@@ -400,9 +628,10 @@ struct Collector::Impl {
     });
     // CORS: browsers post from the shop's origin. Auth is the HMAC, never cookies, so any origin may call.
     http.Options(R"(/v1/.*)", [](const httplib::Request&, httplib::Response& res) {
-      res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+      res.set_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
       res.set_header("Access-Control-Allow-Headers",
-                     "Content-Type, Accept, X-Disco-Key, X-Disco-Timestamp, X-Disco-Signature, If-None-Match");
+                     "Content-Type, Accept, X-Disco-Key, X-Disco-Timestamp, X-Disco-Signature, X-Disco-Key-Id, "
+                     "X-Disco-Write-Key, If-None-Match");
       res.set_header("Access-Control-Max-Age", "86400");
       res.status = 204;
     });
@@ -425,7 +654,8 @@ struct Collector::Impl {
       res.status = ok ? 200 : 503;
       res.set_content(j.dump(), "application/json");
     });
-    register_checkout_routes(http, cfg);  // POST /v1/checkout (collector/src/checkout.cpp)
+    http.Post("/v1/checkout", [this](const httplib::Request& req, httplib::Response& res) { post_checkout(req, res); });
+    http.Delete(R"(/v1/shoppers/([^/]*))", [this](const httplib::Request& req, httplib::Response& res) { delete_shopper(req, res); });
     if (!cfg.static_dir.empty()) {
       if (!http.set_mount_point(cfg.static_prefix, cfg.static_dir))
         throw std::runtime_error("static_dir '" + cfg.static_dir + "' is not a readable directory");
@@ -452,7 +682,7 @@ struct Collector::Impl {
       std::string path = req.path;
       if (path != "/v1/events" && path != "/v1/bandit-state" && path != "/v1/bundle" && path != "/metrics" &&
           path != "/healthz" && path != "/v1/checkout")
-        path = "other";
+        path = path.rfind("/v1/shoppers/", 0) == 0 ? "/v1/shoppers" : "other";
       metrics.add("disco_collector_requests_total",
                   "path=\"" + path + "\",code=\"" + std::to_string(res.status) + "\"");
     });
@@ -468,6 +698,7 @@ Collector::Collector(Config cfg) : impl_(std::make_unique<Impl>(std::move(cfg)))
 
 Collector::~Collector() {
   stop();
+  impl_->stop_retention();
   if (impl_->js) impl_->js->stop();
   impl_->store->stop();
 }

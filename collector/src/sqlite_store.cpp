@@ -113,6 +113,9 @@ void SqliteStore::prepare() {
       {"out_status", "UPDATE outcomes SET status=? WHERE decision_id=?"},
       {"out_expire", "UPDATE outcomes SET status=3 WHERE status=0 AND ts_ms < ?"},
       {"orphans_waiting", "SELECT count(*) FROM outcomes WHERE status=0"},
+      {"rep_ins",
+       "INSERT INTO reported_outcomes(decision_id, site, ts_ms, converted, revenue, margin, received_ms) "
+       "VALUES(?,?,?,?,?,?,?) ON CONFLICT(decision_id) DO NOTHING"},
       {"act_ins", "INSERT INTO activations(decision_id, ts_ms, received_ms) VALUES(?,?,?) ON CONFLICT DO NOTHING"},
       {"act_get", "SELECT ts_ms FROM activations WHERE decision_id=?"},
       {"bandit_put",

@@ -172,6 +172,12 @@ void SqliteStore::apply_in_txn(const std::string& site, const std::string& hash,
     }
     join(row, oc.ts_ms, oc.converted, oc.revenue, oc.margin, false, /*update_outcome_row=*/false, &r);
   }
+  // Outcomes a browser reported with a write key: kept apart, never joined (collector/PROTOCOL.md).
+  for (const Outcome& oc : b.reported_outcomes) {
+    Stmt q(st_["rep_ins"], db_);
+    q.id(1, oc.id).t(2, site).i(3, oc.ts_ms).i(4, oc.converted ? 1 : 0).d(5, oc.revenue).d(6, oc.margin).i(7, t).step();
+    r.reported_outcomes += q.changes() ? 1 : 0;
+  }
   for (const Activation& a : b.activations) {
     {
       Stmt q(st_["act_ins"], db_);

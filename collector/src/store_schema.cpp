@@ -48,6 +48,16 @@ DROP INDEX IF EXISTS decisions_open;
 DROP INDEX IF EXISTS outcomes_status;
 )SQL";
 
+// Added by schema version 2 (after the columns of version 1 exist): outcomes a browser reported
+// with a write key, never joined; the indexes DELETE /v1/shoppers and retention look rows up by.
+const char* kSchema2 = R"SQL(
+CREATE TABLE IF NOT EXISTS reported_outcomes(
+  seq INTEGER PRIMARY KEY, decision_id BLOB NOT NULL UNIQUE, site TEXT NOT NULL, ts_ms INTEGER NOT NULL,
+  converted INTEGER NOT NULL, revenue REAL NOT NULL, margin REAL NOT NULL, received_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS events_user ON events(site, user_key);
+CREATE INDEX IF NOT EXISTS decisions_user ON decisions(site, user_key);
+)SQL";
+
 void check_schema_version(sqlite3* db_, const std::string& path) {
   sqlite3_stmt* s = nullptr;
   if (sqlite3_prepare_v2(db_, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meta'", -1, &s, nullptr) !=
@@ -110,6 +120,10 @@ void open_schema(sqlite3* db, const std::string& path, int context_version) {
                       std::to_string(kStoreSchemaVersion) + ")").c_str());
   add_missing_columns(db, path);
   migrate_bandit_table(db, path, context_version);
+  // version 1 -> 2 (idempotent: a crash between the two statements leaves a store that opens again)
+  exec_sql(db, path, kSchema2);
+  exec_sql(db, path, ("UPDATE meta SET value = " + std::to_string(kStoreSchemaVersion) +
+                      " WHERE key = 'schema_version' AND value < " + std::to_string(kStoreSchemaVersion)).c_str());
 }
 
 }  // namespace disco::collector

@@ -11,7 +11,10 @@ namespace disco::collector {
 // The store's layout version (meta.schema_version). Columns and tables added since version 1 are
 // added at open (add_missing_columns, migrate_bandit_table); a new version is for a change an older
 // collector must not open. A store of a newer version is refused at open, before anything is written.
-constexpr int64_t kStoreSchemaVersion = 1;
+// 2: table reported_outcomes (write-key outcomes, kept apart: an older collector would not keep
+//    them out of rewards) and the per-shopper indexes of DELETE /v1/shoppers; a version-1 store is
+//    moved to 2 at open.
+constexpr int64_t kStoreSchemaVersion = 2;
 
 // At open, before any statement is prepared: refuses a store whose meta.schema_version this
 // collector does not read (throws std::runtime_error naming `path`, nothing written), then creates

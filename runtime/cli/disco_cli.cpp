@@ -1,5 +1,5 @@
 // disco: the runtime's command line.
-//   disco inspect BUNDLE [--pubkey KEY.der]
+//   disco inspect BUNDLE [--pubkey KEY.der ...]
 //   disco replay BUNDLE EVENTS.csv [--seed N] [--out decisions.csv] [--offer-on cart|view|click]
 //                [--mode online|apprentice|logging] [--learn]
 //   disco bench [BUNDLE] [--iters N] [--items N]
@@ -73,7 +73,7 @@ std::string guard_names(uint32_t g) {
 }
 
 // ---------------------------------------------------------------------------------------- inspect
-int cmd_inspect(const std::string& bundle_path, const std::string& pubkey) {
+int cmd_inspect(const std::string& bundle_path, const std::vector<std::string>& pubkeys) {
   Bundle bd;
   if (int rc = load_bundle(bundle_path, &bd)) return rc;
   disco_bundle_info info{};
@@ -90,15 +90,21 @@ int cmd_inspect(const std::string& bundle_path, const std::string& pubkey) {
   } else {
     std::printf("signature     none\n");
   }
-  if (!pubkey.empty()) {
-    std::vector<uint8_t> key;
-    if (!read_file(pubkey, &key)) {
-      std::fprintf(stderr, "disco: %s: cannot read the public key\n", pubkey.c_str());
-      return 2;
+  if (!pubkeys.empty()) {
+    // Several keys (a rotation): the one whose key id is the bundle's verifies it.
+    const std::string want = outer->key_id() ? outer->key_id()->str() : "";
+    std::vector<uint8_t> key, pick;
+    std::string picked;
+    for (const std::string& path : pubkeys) {
+      if (!read_file(path, &key)) {
+        std::fprintf(stderr, "disco: %s: cannot read the public key\n", path.c_str());
+        return 2;
+      }
+      if (pick.empty() || disco::key_id_for_spki(key) == want) pick = key, picked = path;
     }
-    const disco_status st = disco_bundle_verify_signature(bd.b, key.data(), key.size());
-    std::printf("verify        %s%s%s\n", st == DISCO_OK ? "OK" : disco_status_string(st), st == DISCO_OK ? "" : ": ",
-                st == DISCO_OK ? "" : disco_last_error());
+    const disco_status st = disco_bundle_verify_signature(bd.b, pick.data(), pick.size());
+    std::printf("verify        %s%s%s%s\n", st == DISCO_OK ? "OK with " : disco_status_string(st), st == DISCO_OK ? picked.c_str() : "",
+                st == DISCO_OK ? "" : ": ", st == DISCO_OK ? "" : disco_last_error());
     if (st != DISCO_OK) return 2;
   }
   const fb::ModelConfig* c = m->config();
@@ -514,7 +520,7 @@ int cmd_bench(const std::string& path, int iters, uint32_t items) {
 
 const char* kDescription =
     "disco: inspect, replay or benchmark a bundle natively\n"
-    "  disco inspect BUNDLE [--pubkey KEY.der]\n"
+    "  disco inspect BUNDLE [--pubkey KEY.der ...]\n"
     "  disco replay BUNDLE EVENTS.csv [--seed N] [--out decisions.csv] [--offer-on cart|view|click]\n"
     "               [--mode online|apprentice|logging] [--learn]\n"
     "  disco bench [BUNDLE] [--iters N] [--items N]   (no BUNDLE: synthetic 10k items, d=32, h=64)";
@@ -527,10 +533,12 @@ int main(int argc, char** argv) {
   using disco::cli::Int;
   CLI::App app{kDescription, "disco"};
   app.require_subcommand(1);
-  std::string inspect_bundle, pubkey;
+  std::string inspect_bundle;
+  std::vector<std::string> pubkeys;
   CLI::App* inspect = app.add_subcommand("inspect", "print a bundle's header, model, arms, guardrails and policy");
   inspect->add_option("BUNDLE", inspect_bundle, "the bundle file")->required();
-  inspect->add_option("--pubkey", pubkey, "verify the signature with this public key (DER)");
+  inspect->add_option("--pubkey", pubkeys, "verify the signature with this public key (DER); repeat during a key "
+                                          "rotation: the key whose id is the bundle's key_id is used");
   ReplayOptions ro;
   std::string offer_on = "cart", mode = "online";
   CLI::App* replay = app.add_subcommand("replay", "replay an events CSV through the runtime; writes the decisions as CSV");
@@ -563,7 +571,7 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 1;
   }
-  if (*inspect) return cmd_inspect(inspect_bundle, pubkey);
+  if (*inspect) return cmd_inspect(inspect_bundle, pubkeys);
   if (*replay) {
     ro.offer_type = parse_type(offer_on);
     ro.mode = mode == "apprentice" ? DISCO_MODE_APPRENTICE : mode == "logging" ? DISCO_MODE_LOGGING_ONLY : DISCO_MODE_ONLINE;

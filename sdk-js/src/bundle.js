@@ -157,7 +157,8 @@ export function spkiFrom(publicKey) {
 
 /**
  * Verifies the ECDSA P-256 / SHA-256 signature (raw r||s) over the payload bytes. Throws
- * UNSIGNED when the bundle carries no signature, SIGNATURE when it does not verify.
+ * UNSIGNED when the bundle carries no signature, SIGNATURE when it does not verify. `publicKey`
+ * may be a list of keys (rotation: the old and the new one), each tried in turn.
  */
 export async function verifyBundle(bytes, publicKey, { crypto: cryptoImpl } = {}) {
   const h = readBundleHeader(bytes);
@@ -175,24 +176,23 @@ export async function verifyBundle(bytes, publicKey, { crypto: cryptoImpl } = {}
   }
   const subtle = subtleOf(cryptoImpl);
   let key;
-  if (isCryptoKey(publicKey)) {
-    key = publicKey;
-  } else {
-    const der = spkiFrom(publicKey);
+  // a list (key rotation): the key whose id is the bundle's key_id verifies it (with none of that id,
+  // the last one is tried and fails)
+  for (const k of [publicKey].flat()) {
+    if (isCryptoKey(k)) {
+      key = k;
+      break;
+    }
+    const der = spkiFrom(k);
     try {
       key = await subtle.importKey('spki', der, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
     } catch (e) {
       throw new DiscoError('INVALID_ARGUMENT', `publicKey is not an ECDSA P-256 SPKI key (${e.message})`, { cause: e });
     }
-    if (h.keyId) {
-      const kid = await keyIdOf(der, cryptoImpl);
-      if (kid !== h.keyId) {
-        throw new DiscoError('SIGNATURE', `bundle was signed by key ${h.keyId}, but the public key given is ${kid}`);
-      }
-    }
+    if (!h.keyId || (await keyIdOf(der, cryptoImpl)) === h.keyId) break;
   }
-  const ok = await subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, h.signature, h.payload);
-  if (!ok) throw new DiscoError('SIGNATURE', 'bundle signature does not verify: the bundle was modified or signed by another key; refusing it');
+  const ok = key && await subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, h.signature, h.payload);
+  if (!ok) throw new DiscoError('SIGNATURE', `bundle signature does not verify: the bundle was modified, or signed by key ${h.keyId}, not a key given; refusing it`);
   return h;
 }
 

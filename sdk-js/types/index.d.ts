@@ -8,7 +8,8 @@ export type Bytes = ArrayBuffer | Uint8Array;
 export type WasmSource = WebAssembly.Module | Bytes | Response | URL | string;
 /** Both builds (SIMD128 chosen when the engine supports it), or a single one. */
 export type WasmInput = WasmSource | { simd?: WasmSource; plain?: WasmSource } | Promise<WasmSource | { simd?: WasmSource; plain?: WasmSource }>;
-export type PublicKeyInput = Bytes | string | CryptoKey;
+/** One key, or a list during a key rotation (the one whose id is the bundle's key_id verifies it). */
+export type PublicKeyInput = Bytes | string | CryptoKey | Array<Bytes | string | CryptoKey>;
 export type Mode = 'online' | 'apprentice' | 'logging';
 export type EventType = 'view' | 'click' | 'cart' | 'remove' | 'purchase';
 export type ErrorCode =

@@ -50,6 +50,43 @@ struct TempDir {
   }
 };
 
+// The served bundle's catalog the checkout prices from (in the service: catalog.h of the bundle).
+std::shared_ptr<const Catalog> test_catalog() {
+  auto c = std::make_shared<Catalog>();
+  auto add = [&](const char* id, double price, double cost) {
+    CatalogItem it;
+    it.price = price;
+    it.cost = cost;
+    it.in_bundle = true;
+    c->items[id] = it;
+    c->order.push_back(id);
+  };
+  add("i42", 10.0, 6.0);
+  add("i9", 5.5, 2.0);
+  add("i7", 10.0, -1);  // no cost in the bundle: margin = the charged total
+  add("i43", 10.0, 1.0);
+  add("a", 1.0, 0.5);
+  add("b", 1.0, 0.5);
+  return c;
+}
+
+struct Recorded {
+  std::vector<std::pair<std::string, Outcome>> outcomes;
+  std::string fail;  // non-empty: the store refuses
+};
+
+CheckoutDeps deps(Recorded* rec = nullptr, std::shared_ptr<const Catalog> cat = test_catalog()) {
+  CheckoutDeps d;
+  d.catalog = [cat] { return cat; };
+  if (rec)
+    d.record = [rec](const std::string& site, const std::string&, std::vector<Outcome> o) {
+      if (!rec->fail.empty()) return rec->fail;
+      for (const Outcome& x : o) rec->outcomes.emplace_back(site, x);
+      return std::string();
+    };
+  return d;
+}
+
 Config site_config(const std::string& dir) {
   Config c;
   c.data_dir = dir;
@@ -168,7 +205,7 @@ TEST(Checkout, AppliesVerifiedOffersOnceAndLogsTheOrder) {
             {"lines", json::array({{{"item_id", "i42"}, {"quantity", 2}, {"price", 10.0}, {"token", token(0)}},
                                    {{"item_id", "i9"}, {"quantity", 1}, {"price", 5.5}}})}};
   {
-    Checkout co(cfg);
+    Checkout co(cfg, deps());
     CheckoutReply r = co.handle("shop-key", body.dump(), kNow);
     ASSERT_EQ(r.status, 200) << r.body;
     json j = json::parse(r.body);
@@ -189,7 +226,7 @@ TEST(Checkout, AppliesVerifiedOffersOnceAndLogsTheOrder) {
     EXPECT_NEAR(j["total"].get<double>(), 25.5, 1e-9);
   }
   // after a restart the log still knows the offer was redeemed
-  Checkout again(cfg);
+  Checkout again(cfg, deps());
   body["order_id"] = "o-3";
   json j = json::parse(again.handle("shop-key", body.dump(), kNow).body);
   EXPECT_EQ(j["lines"][0]["reason"], "already_redeemed");
@@ -208,7 +245,7 @@ TEST(Checkout, AppliesVerifiedOffersOnceAndLogsTheOrder) {
 TEST(Checkout, TamperedExpiredAndWrongItemOffersFallBackToFullPrice) {
   TempDir dir;
   Config cfg = site_config(dir.p.string());
-  Checkout co(cfg);
+  Checkout co(cfg, deps());
   std::string richer = with_claims(
       token(0), R"({"d":"0123456789abcdef0123456789abcdef","i":"i42","x":0.9,"a":2,"e":4102444800000})");
   json body{{"lines", json::array({{{"item_id", "i42"}, {"quantity", 1}, {"price", 10.0}, {"token", richer}},
@@ -235,7 +272,7 @@ TEST(Checkout, TamperedExpiredAndWrongItemOffersFallBackToFullPrice) {
 TEST(Checkout, RejectsBadRequestsNamingTheField) {
   TempDir dir;
   Config cfg = site_config(dir.p.string());
-  Checkout co(cfg);
+  Checkout co(cfg, deps());
   EXPECT_EQ(co.handle("nope", R"({"lines":[]})", kNow).status, 401);
   EXPECT_EQ(co.handle("shop-key", "not json", kNow).status, 400);
   EXPECT_EQ(co.handle("shop-key", R"({"lines":[]})", kNow).status, 400);
@@ -253,4 +290,97 @@ TEST(Checkout, RejectsBadRequestsNamingTheField) {
             std::string::npos);
   // nothing was logged for refused requests
   EXPECT_EQ(std::filesystem::file_size(co.log_path()), 0u);
+}
+
+// Every line is charged the catalog price, never the page's: a page price that disagrees is
+// corrected (and said so), an item the catalog does not have refuses the order, no catalog = 503.
+TEST(Checkout, PricesEveryLineFromTheCatalog) {
+  TempDir dir;
+  Config cfg = site_config(dir.p.string());
+  Checkout co(cfg, deps());
+  json body{{"lines", json::array({{{"item_id", "i42"}, {"quantity", 2}, {"price", 0.01}},
+                                   {{"item_id", "i9"}, {"quantity", 1}, {"price", 5.5}},
+                                   {{"item_id", "i43"}, {"quantity", 1}}})}};
+  CheckoutReply r = co.handle("shop-key", body.dump(), kNow);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["lines"][0]["price"].get<double>(), 10.0);
+  EXPECT_EQ(j["lines"][0]["page_price"].get<double>(), 0.01);
+  EXPECT_EQ(j["lines"][0]["repriced"], true);
+  EXPECT_NEAR(j["lines"][0]["total"].get<double>(), 20.0, 1e-9);
+  EXPECT_FALSE(j["lines"][1].contains("repriced"));  // the page's price agreed
+  EXPECT_NEAR(j["lines"][2]["total"].get<double>(), 10.0, 1e-9);  // no page price: the catalog's
+  EXPECT_NEAR(j["total"].get<double>(), 35.5, 1e-9);
+  // an item not in the catalog: the whole order is refused, naming the line
+  json unknown{{"lines", json::array({{{"item_id", "i9"}, {"quantity", 1}}, {{"item_id", "zz"}, {"quantity", 1}, {"price", 1}}})}};
+  r = co.handle("shop-key", unknown.dump(), kNow);
+  EXPECT_EQ(r.status, 400);
+  j = json::parse(r.body);
+  EXPECT_EQ(j["error"], "unknown_item");
+  EXPECT_EQ(j["field"], "lines[1].item_id");
+  // no catalog served (no bundle, or one that does not load): the shop keeps selling at the page's
+  // list prices, but no offer applies and nothing is recorded as an outcome
+  Recorded rec;
+  Checkout none(cfg, deps(&rec, nullptr), (dir.p / "none.jsonl").string());
+  r = none.handle("shop-key", body.dump(), kNow);
+  EXPECT_EQ(r.status, 400) << "a line without a price cannot be priced";
+  EXPECT_EQ(json::parse(r.body)["error"], "bad_line");
+  json listed{{"lines", json::array({{{"item_id", "i42"}, {"quantity", 2}, {"price", 10.0}, {"token", token(0)}},
+                                     {{"item_id", "zz"}, {"quantity", 1}, {"price", 3.0}}})}};
+  r = none.handle("shop-key", listed.dump(), kNow);
+  ASSERT_EQ(r.status, 200) << r.body;
+  j = json::parse(r.body);
+  EXPECT_EQ(j["catalog"], false);
+  EXPECT_EQ(j["lines"][0]["offer"], "rejected");
+  EXPECT_EQ(j["lines"][0]["reason"], "no_catalog");
+  EXPECT_NEAR(j["total"].get<double>(), 23.0, 1e-9);
+  EXPECT_TRUE(rec.outcomes.empty());
+  // one order logged (the refused ones are not)
+  std::ifstream log(co.log_path());
+  std::string line;
+  int n = 0;
+  while (std::getline(log, line)) ++n;
+  EXPECT_EQ(n, 1);
+}
+
+// An applied offer becomes the outcome of its decision (the reward the bandit trains on), with the
+// catalog's price and cost: margin = charged total - cost x quantity. When the store refuses, the
+// order is refused too and the offer is not redeemed (a retry applies it).
+TEST(Checkout, AppliedOffersAreStoredAsOutcomesWithTheCatalogMargin) {
+  TempDir dir;
+  Config cfg = site_config(dir.p.string());
+  Recorded rec;
+  rec.fail = "disk full";
+  Checkout co(cfg, deps(&rec));
+  json body{{"order_id", "o-9"},
+            {"lines", json::array({{{"item_id", "i42"}, {"quantity", 2}, {"price", 99.0}, {"token", token(0)}},
+                                   {{"item_id", "i9"}, {"quantity", 1}}})}};
+  CheckoutReply r = co.handle("shop-key", body.dump(), kNow);
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"], "storage_error");
+  EXPECT_EQ(std::filesystem::file_size(co.log_path()), 0u);
+  rec.fail.clear();
+  r = co.handle("shop-key", body.dump(), kNow);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["lines"][0]["offer"], "applied");
+  ASSERT_EQ(rec.outcomes.size(), 1u);  // only the line with an applied offer
+  const auto& [site, o] = rec.outcomes[0];
+  EXPECT_EQ(site, "shop");
+  EXPECT_EQ(o.id.hex(), "0123456789abcdef0123456789abcdef");
+  EXPECT_TRUE(o.converted);
+  EXPECT_EQ(o.ts_ms, kNow);
+  EXPECT_NEAR(o.revenue, 18.0, 1e-9);  // 2 x 10 (catalog, not the page's 99) x (1 - 0.1)
+  EXPECT_NEAR(o.margin, 18.0 - 2 * 6.0, 1e-9);
+}
+
+// Site keys with ids: a token signed with any key of the site verifies; once the key is removed it
+// does not (collector/PROTOCOL.md, "Site keys with ids, rotation").
+TEST(CheckoutToken, TokensVerifyWithEveryKeyOfTheSite) {
+  Site old_only{"shop", "shop-key", secret(), {}};
+  Site rotated{"shop", "shop-key", "the-new-secret-0123456789", {SiteKey{"k2027", secret()}}};
+  Site new_only{"shop", "shop-key", "", {SiteKey{"k2028", "the-new-secret-0123456789"}}};
+  EXPECT_EQ(verify_offer_token(token(0), old_only, kNow).status, TokenStatus::Ok);
+  EXPECT_EQ(verify_offer_token(token(0), rotated, kNow).status, TokenStatus::Ok);
+  EXPECT_EQ(verify_offer_token(token(0), new_only, kNow).status, TokenStatus::BadSignature);
+  EXPECT_EQ(verify_offer_token(token(2), rotated, kNow).status, TokenStatus::Expired);  // verified, then expired
 }

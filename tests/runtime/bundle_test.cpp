@@ -396,6 +396,36 @@ TEST(RuntimeSignature, AcceptsOwnKeyRejectsOthersAndTampering) {
   disco_bundle_free(b);
 }
 
+// Bundle-signing key rotation (collector/PROTOCOL.md, "Bundle-signing keys"): a reader that knows
+// the old and the new key picks the one whose key id is the bundle's key_id; both bundles verify,
+// each with its own key only (the CLI: RuntimeCli.InspectVerifiesWithTheKeyNamedByTheBundlesKeyId).
+TEST(RuntimeSignature, ReaderKnowingBothKeyIdsVerifiesOldAndNewBundles) {
+  const std::string old_pem = make_p256_pem(), new_pem = make_p256_pem();
+  std::vector<uint8_t> old_spki, new_spki;
+  std::string err;
+  ASSERT_TRUE(disco::public_key_spki_der(old_pem, &old_spki, &err)) << err;
+  ASSERT_TRUE(disco::public_key_spki_der(new_pem, &new_spki, &err)) << err;
+  const std::vector<std::vector<uint8_t>> known = {old_spki, new_spki};
+  for (const std::string* pem : {&old_pem, &new_pem}) {
+    auto r = disco::build_signed_bundle(small_spec(), *pem);
+    ASSERT_TRUE(r.ok()) << r.error;
+    const std::string kid = disco::fb::GetBundle(r.bytes.data())->key_id()->str();
+    disco_bundle* b = nullptr;
+    ASSERT_EQ(disco_bundle_load(r.bytes.data(), r.bytes.size(), 0, &b), DISCO_OK);
+    int verified = 0, by_id = 0;
+    for (const auto& k : known) {
+      const bool same_id = disco::key_id_for_spki(k) == kid;
+      by_id += same_id;
+      const disco_status st = disco_bundle_verify_signature(b, k.data(), k.size());
+      EXPECT_EQ(st == DISCO_OK, same_id);  // the key named by the id verifies, the other does not
+      verified += st == DISCO_OK;
+    }
+    EXPECT_EQ(by_id, 1);
+    EXPECT_EQ(verified, 1);
+    disco_bundle_free(b);
+  }
+}
+
 TEST(RuntimeSignature, VerifiesWithOpenSslDirectly) {
   // Cross-check the raw r||s encoding: rebuild DER and verify with OpenSSL's own API.
   const std::string pem = make_p256_pem();

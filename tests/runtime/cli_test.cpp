@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 
 namespace {
 std::string run(const std::string& cmd, int* rc) {
-  const std::string out_file = (fs::temp_directory_path() / "disco_cli_test_out.txt").string();
+  // one file per process: ctest runs each test of this file as its own process, in parallel
+  const std::string out_file = (fs::temp_directory_path() / ("disco_cli_test_out_" + std::to_string(::getpid()) + ".txt")).string();
   *rc = std::system((cmd + " > " + out_file + " 2>&1").c_str());
   std::ifstream f(out_file);
   std::stringstream ss;
@@ -123,5 +124,32 @@ TEST(RuntimeCli, InspectAndReplay) {
   out = run(std::string(DISCO_CLI) + " inspect " + events, &rc);
   EXPECT_NE(rc, 0);
   EXPECT_NE(out.find("not a disco bundle"), std::string::npos) << out;
+  fs::remove_all(dir);
+}
+
+// `disco inspect --pubkey OLD --pubkey NEW` (a key rotation): the key whose id is the bundle's
+// key_id verifies it; with only the other key the bundle is refused (exit 2).
+TEST(RuntimeCli, InspectVerifiesWithTheKeyNamedByTheBundlesKeyId) {
+  const fs::path dir = fs::temp_directory_path() / ("disco_cli_keys_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  int rc = 0;
+  for (const char* k : {"old", "new"}) {
+    const std::string pem = (dir / (std::string(k) + ".pem")).string(), der = (dir / (std::string(k) + ".der")).string();
+    std::string out = run("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " + pem +
+                              " && openssl pkey -in " + pem + " -pubout -outform DER -out " + der, &rc);
+    ASSERT_EQ(rc, 0) << out;
+  }
+  auto r = disco::build_signed_bundle(disco::make_synthetic_spec(rt_test::small_options(50, 8, 8, 5)),
+                                      sa_contents((dir / "new.pem").string()));
+  ASSERT_TRUE(r.ok()) << r.error;
+  const std::string bundle = (dir / "new.disco").string();
+  std::ofstream(bundle, std::ios::binary).write(reinterpret_cast<const char*>(r.bytes.data()), long(r.bytes.size()));
+  const std::string cli = std::string(DISCO_CLI) + " inspect " + bundle + " --pubkey ";
+  std::string out = run(cli + (dir / "old.der").string() + " --pubkey " + (dir / "new.der").string(), &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("verify        OK with " + (dir / "new.der").string()), std::string::npos) << out;
+  out = run(cli + (dir / "old.der").string(), &rc);
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_NE(out.find("does not verify"), std::string::npos) << out;
   fs::remove_all(dir);
 }

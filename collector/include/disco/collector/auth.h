@@ -24,6 +24,33 @@ std::string batch_id(std::string_view site, const Batch& b);
 // (case-insensitive hex accepted).
 bool signature_matches(const std::string& expected_hex, std::string_view received);
 
+struct Site;
+// Which of a site's keys a signature verifies with (collector/PROTOCOL.md, "Site keys with ids").
+enum class KeyCheck { Ok, UnknownKeyId, BadSignature };
+// key_id empty: every key of the site is tried; else only that one. Constant time per key.
+KeyCheck verify_site_signature(const Site& site, std::string_view key_id, std::string_view message,
+                               std::string_view signature_hex);
+
+// Token buckets by name (a write key, a client address): `rate` tokens per second up to `burst`;
+// each request takes one. At most max_entries buckets: full (idle) ones are dropped first, then all.
+class RateLimiter {
+ public:
+  RateLimiter(double rate_per_s, double burst, size_t max_entries) : rate_(rate_per_s), burst_(burst), max_(max_entries) {}
+  // True when a token was taken; else false and *retry_after_ms = when the next token is due.
+  bool take(const std::string& name, int64_t now_ms, int64_t* retry_after_ms = nullptr);
+  size_t size() const;
+
+ private:
+  struct Bucket {
+    double tokens;
+    int64_t t_ms;
+  };
+  double rate_, burst_;
+  size_t max_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
 class ReplayCache {
  public:
   enum class Result { Fresh, Replayed, Full };

@@ -70,6 +70,9 @@ struct Batch {
   std::vector<Decision> decisions;
   std::vector<Outcome> outcomes;
   std::vector<Activation> activations;
+  // Outcomes a browser reported with a write key (collector/PROTOCOL.md): stored apart, never
+  // joined or rewarded. Filled by the server, never by the parsers; not in the wire forms.
+  std::vector<Outcome> reported_outcomes;
   size_t rows() const { return events.size() + decisions.size() + outcomes.size() + activations.size(); }
 };
 

@@ -1,24 +1,25 @@
-// The demo checkout: POST /v1/checkout verifies the SDK's HMAC offer tokens (sdk-js/src/token.js)
-// and records each order in <data_dir>/checkouts.jsonl. Owned by demo/ (the storefront demo); see demo/README.md.
+// The checkout: POST /v1/checkout verifies the SDK's HMAC offer tokens (sdk-js/src/token.js), prices
+// every line from the served bundle's catalog (never from the page), stores each applied offer as an
+// outcome of its decision (the rewards the bandit trains on: collector/PROTOCOL.md) and records each
+// order in <data_dir>/checkouts.jsonl. Used by the storefront demo (demo/README.md).
 //
 //   token  = "v1." + B + "." + base64url(HMAC-SHA256(secret, "v1." + B))
 //   B      = base64url(JSON {"d": decision id (32 hex), "i": item id, "x": discount fraction,
 //                            "a": arm, "e": expiry, ms since the epoch})
-// base64url without padding. Tokens are verified with the secret of the site named by x-disco-key.
+// base64url without padding. Tokens are verified with the keys of the site (any of them: rotation).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_set>
 
+#include "disco/collector/batch.h"
+#include "disco/collector/catalog.h"
 #include "disco/collector/config.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace disco::collector {
 
@@ -40,6 +41,8 @@ struct TokenCheck {
 
 // Verifies signature (constant time), then claims and expiry (now_ms >= expiry: expired).
 TokenCheck verify_offer_token(std::string_view token, std::string_view secret, int64_t now_ms);
+// The same against every key of the site: the first key whose signature verifies decides.
+TokenCheck verify_offer_token(std::string_view token, const Site& site, int64_t now_ms);
 
 // Unpadded base64url, as the SDK writes it. decode returns false on any non-alphabet character or
 // an impossible length.
@@ -51,26 +54,38 @@ struct CheckoutReply {
   std::string body;  // JSON
 };
 
+class Metrics;
+
+// What the checkout needs from the collector.
+struct CheckoutDeps {
+  // The served bundle's catalog; null when none is served (then: list prices, no offers, no outcomes).
+  std::function<std::shared_ptr<const Catalog>()> catalog;
+  // Stores the outcomes of an order's applied offers durably: "" when stored, else why not (503).
+  // Unset: outcomes are not stored (tests of the checkout alone).
+  std::function<std::string(const std::string& site, const std::string& order_id, std::vector<Outcome> outcomes)> record;
+  Metrics* metrics = nullptr;  // disco_collector_checkout_repriced_total
+};
+
 // Order handling without HTTP (tested directly). Thread-safe.
 class Checkout {
  public:
   // Opens (creates) the order log and reloads the decision ids already redeemed from it.
   // log_path empty: <cfg.data_dir>/checkouts.jsonl. Throws std::runtime_error naming the file.
-  explicit Checkout(const Config& cfg, std::string log_path = "");
+  Checkout(const Config& cfg, CheckoutDeps deps, std::string log_path = "");
   ~Checkout();
-  // body: {"lines": [{"item_id": str, "quantity": int, "price": number, "token"?: str}], "order_id"?: str}
-  CheckoutReply handle(const std::string& api_key, const std::string& body, int64_t now_ms);
+  // body: {"lines": [{"item_id": str, "quantity": int, "price"?: number, "token"?: str}], "order_id"?: str}
+  // Each line is charged the catalog price (collector/PROTOCOL.md, "POST /v1/checkout").
+  CheckoutReply handle(const Site& site, const std::string& body, int64_t now_ms);
+  CheckoutReply handle(const std::string& api_key, const std::string& body, int64_t now_ms);  // site by API key
   const std::string& log_path() const { return path_; }
 
  private:
   const Config& cfg_;
+  CheckoutDeps deps_;
   std::string path_;
   std::mutex mu_;
   std::unordered_set<std::string> redeemed_;  // "site:decision_id"
   int fd_ = -1;
 };
-
-// Registers POST /v1/checkout on the collector's server (the Checkout lives as long as the server).
-void register_checkout_routes(httplib::Server& http, const Config& cfg);
 
 }  // namespace disco::collector

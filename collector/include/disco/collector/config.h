@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "disco/context.h"
@@ -16,8 +17,29 @@ struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// One HMAC key of a site: the id a signed request names in X-Disco-Key-Id (collector/PROTOCOL.md,
+// "Site keys with ids, rotation").
+struct SiteKey {
+  std::string id, secret;
+};
+
 struct Site {
-  std::string id, api_key, secret;
+  std::string id, api_key, secret;  // secret: the site line's key, id "0" (may be empty when keys has some)
+  std::vector<SiteKey> keys{};      // further keys (site_key = ID:KEY_ID:SECRET)
+  // Calls f(key_id, secret) for every key of the site, the site line's first.
+  template <class F>
+  void for_each_key(F&& f) const {
+    if (!secret.empty()) f(std::string_view("0"), std::string_view(secret));
+    for (const SiteKey& k : keys) f(std::string_view(k.id), std::string_view(k.secret));
+  }
+};
+
+// A public write key for browser pages (collector/PROTOCOL.md, "Who may send what"): the site it
+// writes to and the page origins allowed to use it ("*": any).
+struct WriteKey {
+  std::string site, key;
+  std::vector<std::string> origins;
+  bool allows(const std::string& origin) const;
 };
 
 struct Config {
@@ -59,10 +81,20 @@ struct Config {
   // Context feature set the edges compute (runtime/include/disco/context.h); the fleet statistics
   // are kept and served per value. Default: the one of the runtime this collector was built with.
   int context_version = static_cast<int>(disco::kContextVersion);
+  // Browser senders (write keys) and their token-bucket rate limits (requests per second, burst).
+  std::vector<WriteKey> write_keys;
+  double write_key_rate = 200, write_key_burst = 400;  // per write key
+  double client_rate = 2, client_burst = 20;           // per client address
+  size_t rate_limit_clients_max = 100000;               // buckets kept (idle ones dropped first)
+  std::string client_ip_header;                         // e.g. X-Forwarded-For behind a proxy; empty: the peer address
+  // Retention: rows older than retention_days are dropped at start and every retention_interval_ms (0: keep).
+  int64_t retention_days = 0;
+  int64_t retention_interval_ms = 3600 * 1000;
 
   std::string bundle_file() const { return bundle_path.empty() ? data_dir + "/bundle.disco" : bundle_path; }
   const Site* site_by_key(const std::string& key) const;
   const Site* site_by_id(const std::string& id) const;
+  const WriteKey* write_key(const std::string& key) const;
 };
 
 // Sets one key (as in the file); `where` prefixes errors ("collector.conf:12").

@@ -53,6 +53,7 @@ struct CanonicalExportSummary {
   // rows of the store not written, each counted (printed by text())
   uint64_t pending_decisions = 0, orphan_outcomes = 0, orphan_activations = 0, events_without_price = 0;
   uint64_t user_id_conflicts = 0;
+  uint64_t reported_outcomes = 0;  // write-key outcomes (collector/PROTOCOL.md): never exported, counted
   std::string text() const;
 };
 CanonicalExportSummary export_canonical(const CanonicalExportOptions& opt);

@@ -43,6 +43,7 @@ struct ApplyResult {
   uint32_t orphans = 0;  // outcomes whose decision is not (yet) known
   uint32_t joined = 0;   // outcomes joined within the reward window (here or to an earlier orphan)
   uint32_t late = 0;     // outcomes kept but marked late
+  uint32_t reported_outcomes = 0;  // write-key outcomes stored apart (reported_outcomes table)
   bool batch_seen_before = false;
 };
 
@@ -156,6 +157,19 @@ class SqliteStore {
   std::future<ApplyOutcome> submit(std::string site, std::string batch_hash, std::shared_ptr<const Batch> b);
   size_t pending_jobs() const;
 
+  // Erasure (store_erase.cpp; collector/PROTOCOL.md "DELETE /v1/shoppers", "Retention"), each in
+  // its own transaction(s) between the writer's. The fleet bandit statistics are not changed:
+  // bandit_kept counts the erased decisions that had entered them.
+  struct EraseCounts {
+    uint64_t events = 0, decisions = 0, outcomes = 0, activations = 0, reported_outcomes = 0, batches = 0;
+    uint64_t bandit_kept = 0;
+  };
+  // One shopper of a site: events and decisions of that user_key, and the outcomes, activations
+  // and reported outcomes of those decisions. Throws std::runtime_error on storage errors.
+  EraseCounts erase_shopper(const std::string& site, uint64_t user_key);
+  // Every row older than cutoff_ms (ts_ms; batches by received_ms), in transactions of at most
+  // `chunk` decisions / rows. Throws std::runtime_error on storage errors.
+  EraseCounts drop_older_than(int64_t cutoff_ms, size_t chunk = 5000);
   // Stream mode: applies `msgs` (ascending stream sequence) in one transaction, each at the
   // stream clock max(clock, msg.ts_ms): a batch through the same join as apply(), a tick by the
   // sweep; messages at or below the stored position are skipped. The new position is committed
