@@ -1,6 +1,7 @@
 // Bundle loading (zero copy) and the bundle half of the C ABI.
 // Order of checks (schemas/bundle.fbs): size -> identifier -> Verifier(Bundle, nested payload not
 // yet) -> schema major -> checksum -> Verifier(Model) -> model config / catalog / tensors / arms.
+#include <algorithm>
 #include <cmath>
 #include <new>
 #include <string>
@@ -168,6 +169,14 @@ disco_status copy_f32(const fb::Model* m, std::string_view name, std::initialize
   return DISCO_OK;
 }
 
+// Absent, or strictly ascending with every entry < limit.
+bool ascending(const disco::detail::U32List* v, uint32_t limit) {
+  if (!v) return true;
+  for (uint32_t i = 0; i < v->size(); ++i)
+    if (v->Get(i) >= limit || (i && v->Get(i) <= v->Get(i - 1))) return false;
+  return true;
+}
+
 template <typename V>
 disco_status check_column(const V* v, const char* name, uint32_t n) {
   if (v && v->size() != n)
@@ -214,6 +223,7 @@ disco_status load_model(disco_bundle* b) {
   b->price = cat->price();
   b->cost = cat->cost();
   b->in_stock = cat->in_stock();
+  b->brand = cat->brand();
   for (uint32_t i = 0; i < n; ++i) {
     if (b->price && !(std::isfinite(b->price->Get(i)) && b->price->Get(i) >= 0.0f))
       return fail(DISCO_ERR_BUNDLE_FORMAT, "catalog price of item " + std::to_string(i) + " is negative or not finite");
@@ -259,6 +269,15 @@ disco_status load_model(disco_bundle* b) {
                                                " (percent arms need 0..1, others >= 0)");
     if (!std::isfinite(info.merchant_cost) || info.merchant_cost < 0.0f)
       return fail(DISCO_ERR_BUNDLE_FORMAT, "arm " + std::to_string(i) + " has a negative or non-finite merchant_cost");
+    const int64_t ws = a->window_start_ms(), we = a->window_end_ms();
+    if (uint8_t(a->scope()) > 2 || (we && we <= ws) || !ascending(a->categories(), ~0u) || !ascending(a->brands(), ~0u) ||
+        !ascending(a->items(), n) || !ascending(a->excluded_items(), n) || !(a->min_spend() >= 0.0f))
+      return fail(DISCO_ERR_BUNDLE_FORMAT, "arm " + std::to_string(i) +
+                                               ": bad offer-policy rules (scope, window end <= start, eligibility "
+                                               "lists not ascending or beyond the catalog, or min_spend < 0)");
+    if (i && (ws || we || a->scope() == fb::ArmScope::Cart || a->categories() || a->brands() || a->items() ||
+              a->excluded_items()))
+      info.rules = a, b->arm_rules = true;
     b->arms.push_back(info);
   }
   const fb::BanditPrior* bp = m->bandit();
@@ -267,6 +286,7 @@ disco_status load_model(disco_bundle* b) {
                                              " exceeds DISCO_MAX_CONTEXT (" + std::to_string(DISCO_MAX_CONTEXT) + ")");
   b->context_dim = bp->context_dim();
   const fb::Guardrails* g = m->guardrails();
+  b->max_discounted_offers = g->max_discounted_offers();
   if (g->excluded_items())
     for (uint32_t i = 0; i < g->excluded_items()->size(); ++i)
       if (g->excluded_items()->Get(i) >= n)
@@ -344,6 +364,34 @@ disco_status load(const uint8_t* bytes, size_t len, uint32_t flags, disco_bundle
 }
 
 }  // namespace
+
+namespace {
+// x is in v, or v is absent / empty and `absent` is returned.
+bool listed(const disco::detail::U32List* v, uint32_t x, bool absent) {
+  if (!v || !v->size()) return absent;
+  return std::binary_search(v->begin(), v->end(), x);
+}
+}  // namespace
+
+uint32_t disco_bundle::rule_mask(uint32_t item, int64_t now_ms) const {
+  uint32_t mask = ~0u;
+  for (uint32_t i = 1; i < arms.size(); ++i) {
+    const fb::Arm* a = arms[i].rules;
+    if (a && (a->scope() == fb::ArmScope::Cart || now_ms < a->window_start_ms() ||
+              (a->window_end_ms() && now_ms >= a->window_end_ms()) || !listed(a->items(), item, true) ||
+              !listed(a->categories(), item_category(item), true) ||
+              !listed(a->brands(), brand ? brand->Get(item) : 0u, true) || listed(a->excluded_items(), item, false)))
+      mask &= ~(1u << i);
+  }
+  return mask;
+}
+
+int64_t disco_bundle::expiry(uint32_t arm, int64_t now_ms, uint32_t ttl_s) const {
+  const fb::Arm* a = model->arms()->Get(arm);
+  const uint32_t life = a->lifetime_s() ? a->lifetime_s() : ttl_s;
+  const int64_t t = now_ms + int64_t(life) * 1000, end = a->window_end_ms();
+  return end && end < t ? end : t;
+}
 
 size_t disco_bundle::memory_bytes() const {
   size_t s = sizeof(*this);
