@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -328,4 +330,55 @@ TEST(OfferPolicy, CliExportRefusesABadFileWithItsPathBeforeReadingData) {
   const auto missing = trainer_test::run("export --data " + dir + " --out " + dir + " --policy " + dir + "/none.json");
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_NE(missing.output.find("none.json: cannot open"), std::string::npos) << missing.output;
+}
+
+// The JSON Schema (the documentation) and the validator (the rules) agree: each object of the
+// schema lists exactly the fields the validator accepts, and every enum value of the schema is
+// accepted. The validator's accepted fields are read from its "unknown field (expected one of: ...)".
+TEST(OfferPolicy, TheSchemaAndTheValidatorAgree) {
+  const nlohmann::json schema = nlohmann::json::parse(trainer_test::slurp(kSrc + "/schemas/offer-policy.schema.json"));
+  auto accepted = [](const std::string& text) {
+    const std::string e = error_of(text);
+    const size_t a = e.find("expected one of: "), b = e.rfind(')');
+    EXPECT_NE(a, std::string::npos) << e;
+    std::set<std::string> keys;
+    if (a == std::string::npos) return keys;
+    std::string list = e.substr(a + 17, b - a - 17) + ",";
+    for (size_t s = 0, c; (c = list.find(',', s)) != std::string::npos; s = c + 1) {
+      std::string k = list.substr(s, c - s);
+      if (!k.empty() && k[0] == ' ') k.erase(0, 1);
+      keys.insert(k);
+    }
+    return keys;
+  };
+  auto props = [](const nlohmann::json& obj) {
+    std::set<std::string> keys;
+    for (auto it = obj["properties"].begin(); it != obj["properties"].end(); ++it) keys.insert(it.key());
+    return keys;
+  };
+  const auto& defs = schema["$defs"];
+  const std::string arm = R"({"name": "x", "kind": "percent", "value": 0.1)";
+  EXPECT_EQ(accepted(R"({"version": 1, "arms": [], "zz": 1})"), props(schema));
+  EXPECT_EQ(accepted(doc(arm + R"(, "zz": 1})")), props(defs["arm"]));
+  EXPECT_EQ(accepted(doc(arm + R"(, "window": {"zz": 1}})")), props(defs["window"]));
+  EXPECT_EQ(accepted(doc(arm + R"(, "eligibility": {"zz": 1}})")), props(defs["eligibility"]));
+  EXPECT_EQ(accepted(doc("", R"("guardrails": {"zz": 1})")), props(defs["guardrails"]));
+  EXPECT_EQ(accepted(doc("", R"("guardrails": {"budget": {"zz": 1}})")), props(defs["guardrails"]["properties"]["budget"]));
+  EXPECT_EQ(accepted(doc("", R"("guardrails": {"eligibility": {"zz": 1}})")),
+            props(defs["guardrails"]["properties"]["eligibility"]));
+  for (const auto& k : defs["arm"]["properties"]["kind"]["enum"]) {
+    const std::string kind = k.get<std::string>();
+    const std::string a = kind == "free_shipping" ? R"({"name": "x", "kind": "free_shipping", "merchant_cost": 4})"
+                                                  : R"({"name": "x", "kind": ")" + kind + R"(", "value": 0.1})";
+    EXPECT_EQ(error_of(doc(a)), "(accepted)") << kind;
+  }
+  for (const auto& s : defs["arm"]["properties"]["scope"]["enum"]) {
+    const std::string scope = s.get<std::string>();
+    std::string a = arm + R"(, "scope": ")" + scope + "\"";
+    if (scope == "category") a += R"(, "eligibility": {"categories": ["c"]})";
+    if (scope == "cart") a += R"(, "min_spend": 1)";
+    EXPECT_EQ(error_of(doc(a + "}")), "(accepted)") << scope;
+  }
+  for (const auto& m : defs["guardrails"]["properties"]["budget"]["properties"]["pacing"]["enum"])
+    EXPECT_EQ(error_of(doc("", R"("guardrails": {"budget": {"amount": 1, "pacing": )" + m.dump() + "}}")), "(accepted)");
 }
