@@ -269,56 +269,67 @@ int main(int argc, char** argv) {
       arm.excluded_items = {0, n_items / 2, n_items - 1};
       a16.arms.push_back(std::move(arm));
     }
-    disco_bundle *b6 = nullptr, *b16 = nullptr;
-    disco_runtime *r6 = nullptr, *r16 = nullptr;
-    auto x6 = disco::build_bundle(a6), x16 = disco::build_bundle(a16);
-    if (!x6.ok() || !x16.ok() || disco_bundle_load(x6.bytes.data(), x6.bytes.size(), 0, &b6) != DISCO_OK ||
-        disco_bundle_load(x16.bytes.data(), x16.bytes.size(), 0, &b16) != DISCO_OK ||
-        disco_runtime_create(b6, &opt, &r6) != DISCO_OK || disco_runtime_create(b16, &opt, &r16) != DISCO_OK) {
-      std::fprintf(stderr, "arms bundles: %s %s %s\n", x6.error.c_str(), x16.error.c_str(), disco_last_error());
-      return 1;
-    }
-    disco_session *s6 = nullptr, *s16 = nullptr;
-    disco_session_create(r6, 5, &s6);
-    disco_session_create(r16, 5, &s16);
-    std::vector<double> t6, t16, o6, o16;
-    auto decide = [&](disco_session* ss, const disco_event& ev, double* dec, double* off) {
-      disco_offer o{};
-      const auto t0 = Clock::now();
-      disco_observe(ss, &ev);
-      disco_recommend(ss, 10, nullptr, top, sc, &got);
-      const auto t1 = Clock::now();
-      disco_offer_make(ss, top[0], ev.ts_ms, 0, 0, &o);
-      const auto t2 = Clock::now();
-      g_sink = g_sink + o.arm + got;
-      *dec = std::chrono::duration<double, std::micro>(t2 - t0).count();
-      *off = std::chrono::duration<double, std::micro>(t2 - t1).count();
-    };
-    for (int64_t i = -1000; i < int64_t(iters); ++i) {
-      const uint32_t item = uint32_t((uint64_t(i + 1000) * 2654435761u) % n_items);
-      disco_event ev{(i + 3000) * 1000, item, uint32_t((i + 1000) % 3), 0.0f, 1};
-      double d6, d16, f6, f16;
-      if (i % 2) decide(s6, ev, &d6, &f6), decide(s16, ev, &d16, &f16);  // alternate who goes first
-      else decide(s16, ev, &d16, &f16), decide(s6, ev, &d6, &f6);
-      if (i >= 0) t6.push_back(d6), t16.push_back(d16), o6.push_back(f6), o16.push_back(f16);
-      if ((i + 1000) % 50 == 49) {
-        disco_session_free(s6);
-        disco_session_free(s16);
-        disco_session_create(r6, uint64_t(i + 7000), &s6);
-        disco_session_create(r16, uint64_t(i + 7000), &s16);
+    disco::BundleSpec p16 = a16;  // the same 16 arms without rules: the bandit's share of the cost
+    for (auto& arm : p16.arms) arm = disco::BundleArm{arm.name, arm.kind, arm.value, arm.merchant_cost};
+    // Decision (observe + top-10 + offer) and offer-alone percentiles of bundles x and y, interleaved.
+    auto pair = [&](const disco::BundleSpec& x, const disco::BundleSpec& y, Pct out[4]) {
+      disco_bundle *bx = nullptr, *by = nullptr;
+      disco_runtime *rx = nullptr, *ry = nullptr;
+      auto wx = disco::build_bundle(x), wy = disco::build_bundle(y);
+      if (!wx.ok() || !wy.ok() || disco_bundle_load(wx.bytes.data(), wx.bytes.size(), 0, &bx) != DISCO_OK ||
+          disco_bundle_load(wy.bytes.data(), wy.bytes.size(), 0, &by) != DISCO_OK ||
+          disco_runtime_create(bx, &opt, &rx) != DISCO_OK || disco_runtime_create(by, &opt, &ry) != DISCO_OK) {
+        std::fprintf(stderr, "arms bundles: %s %s %s\n", wx.error.c_str(), wy.error.c_str(), disco_last_error());
+        return false;
       }
-    }
-    const Pct p6 = percentiles(t6), p16 = percentiles(t16), q6 = percentiles(o6), q16 = percentiles(o16);
+      disco_session *sx = nullptr, *sy = nullptr;
+      disco_session_create(rx, 5, &sx);
+      disco_session_create(ry, 5, &sy);
+      std::vector<double> tx, ty, ox, oy;
+      auto decide = [&](disco_session* ss, const disco_event& ev, double* dec, double* off) {
+        disco_offer o{};
+        const auto t0 = Clock::now();
+        disco_observe(ss, &ev);
+        disco_recommend(ss, 10, nullptr, top, sc, &got);
+        const auto t1 = Clock::now();
+        disco_offer_make(ss, top[0], ev.ts_ms, 0, 0, &o);
+        const auto t2 = Clock::now();
+        g_sink = g_sink + o.arm + got;
+        *dec = std::chrono::duration<double, std::micro>(t2 - t0).count();
+        *off = std::chrono::duration<double, std::micro>(t2 - t1).count();
+      };
+      for (int64_t i = -1000; i < int64_t(iters); ++i) {
+        const uint32_t item = uint32_t((uint64_t(i + 1000) * 2654435761u) % n_items);
+        disco_event ev{(i + 3000) * 1000, item, uint32_t((i + 1000) % 3), 0.0f, 1};
+        double dx, dy, fx, fy;
+        if (i % 2) decide(sx, ev, &dx, &fx), decide(sy, ev, &dy, &fy);  // alternate who goes first
+        else decide(sy, ev, &dy, &fy), decide(sx, ev, &dx, &fx);
+        if (i >= 0) tx.push_back(dx), ty.push_back(dy), ox.push_back(fx), oy.push_back(fy);
+        if ((i + 1000) % 50 == 49) {
+          disco_session_free(sx);
+          disco_session_free(sy);
+          disco_session_create(rx, uint64_t(i + 7000), &sx);
+          disco_session_create(ry, uint64_t(i + 7000), &sy);
+        }
+      }
+      out[0] = percentiles(tx), out[1] = percentiles(ty), out[2] = percentiles(ox), out[3] = percentiles(oy);
+      disco_session_free(sx);
+      disco_session_free(sy);
+      disco_runtime_free(rx);
+      disco_runtime_free(ry);
+      disco_bundle_free(bx);
+      disco_bundle_free(by);
+      return true;
+    };
+    Pct q[4], r[4];
+    if (!pair(a16, a6, q) || !pair(a16, p16, r)) return 1;
     std::printf("one decision with 16 policy arms (window, lifetime, eligibility on each) vs the 6 default arms, "
                 "interleaved: p50 %.2f vs %.2f us = %.3fx (target <= 1.20x), p99 %.2f vs %.2f us; "
                 "the offer alone p50 %.2f vs %.2f us\n",
-                p16.p50, p6.p50, p16.p50 / p6.p50, p16.p99, p6.p99, q16.p50, q6.p50);
-    disco_session_free(s6);
-    disco_session_free(s16);
-    disco_runtime_free(r6);
-    disco_runtime_free(r16);
-    disco_bundle_free(b6);
-    disco_bundle_free(b16);
+                q[0].p50, q[1].p50, q[0].p50 / q[1].p50, q[0].p99, q[1].p99, q[2].p50, q[3].p50);
+    std::printf("  the rules' share: 16 arms with vs without rules, interleaved: decision p50 %.2f vs %.2f us = %.3fx, "
+                "offer p50 %.2f vs %.2f us (%+.2f us)\n",
+                r[0].p50, r[1].p50, r[0].p50 / r[1].p50, r[2].p50, r[3].p50, r[2].p50 - r[3].p50);
   }
   disco_session_free(s);
   disco_runtime_free(rt);
