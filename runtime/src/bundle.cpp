@@ -171,9 +171,9 @@ disco_status copy_f32(const fb::Model* m, std::string_view name, std::initialize
 
 // Absent, or strictly ascending with every entry < limit.
 bool ascending(const disco::detail::U32List* v, uint32_t limit) {
-  if (!v) return true;
-  for (uint32_t i = 0; i < v->size(); ++i)
-    if (v->Get(i) >= limit || (i && v->Get(i) <= v->Get(i - 1))) return false;
+  const uint32_t n = v ? v->size() : 0, *p = n ? v->data() : nullptr;
+  for (uint32_t i = 0; i < n; ++i)
+    if (p[i] >= limit || (i && p[i] <= p[i - 1])) return false;
   return true;
 }
 
@@ -269,15 +269,13 @@ disco_status load_model(disco_bundle* b) {
                                                " (percent arms need 0..1, others >= 0)");
     if (!std::isfinite(info.merchant_cost) || info.merchant_cost < 0.0f)
       return fail(DISCO_ERR_BUNDLE_FORMAT, "arm " + std::to_string(i) + " has a negative or non-finite merchant_cost");
-    const int64_t ws = a->window_start_ms(), we = a->window_end_ms();
-    if (uint8_t(a->scope()) > 2 || (we && we <= ws) || !ascending(a->categories(), ~0u) || !ascending(a->brands(), ~0u) ||
-        !ascending(a->items(), n) || !ascending(a->excluded_items(), n) || !(a->min_spend() >= 0.0f))
-      return fail(DISCO_ERR_BUNDLE_FORMAT, "arm " + std::to_string(i) +
-                                               ": bad offer-policy rules (scope, window end <= start, eligibility "
-                                               "lists not ascending or beyond the catalog, or min_spend < 0)");
-    if (i && (ws || we || a->scope() == fb::ArmScope::Cart || a->categories() || a->brands() || a->items() ||
-              a->excluded_items()))
-      info.rules = a, b->arm_rules = true;
+    // Offer-policy rules: a window that is not empty, eligibility lists ascending (items within the
+    // catalog). An unknown scope acts as item scope; min_spend is the store's, not read here.
+    const int64_t we = a->window_end_ms();
+    if ((we && we <= a->window_start_ms()) || !ascending(a->categories(), ~0u) || !ascending(a->brands(), ~0u) ||
+        !ascending(a->items(), n) || !ascending(a->excluded_items(), n))
+      return fail(DISCO_ERR_BUNDLE_FORMAT, "arm " + std::to_string(i) + ": malformed offer-policy rules (empty window, "
+                                           "or eligibility lists not ascending or beyond the catalog)");
     b->arms.push_back(info);
   }
   const fb::BanditPrior* bp = m->bandit();
@@ -369,19 +367,20 @@ namespace {
 // x is in v, or v is absent / empty and `absent` is returned.
 bool listed(const disco::detail::U32List* v, uint32_t x, bool absent) {
   if (!v || !v->size()) return absent;
-  return std::binary_search(v->begin(), v->end(), x);
+  return std::binary_search(v->data(), v->data() + v->size(), x);
 }
 }  // namespace
 
 uint32_t disco_bundle::rule_mask(uint32_t item, int64_t now_ms) const {
-  uint32_t mask = ~0u;
-  for (uint32_t i = 1; i < arms.size(); ++i) {
-    const fb::Arm* a = arms[i].rules;
-    if (a && (a->scope() == fb::ArmScope::Cart || now_ms < a->window_start_ms() ||
-              (a->window_end_ms() && now_ms >= a->window_end_ms()) || !listed(a->items(), item, true) ||
-              !listed(a->categories(), item_category(item), true) ||
-              !listed(a->brands(), brand ? brand->Get(item) : 0u, true) || listed(a->excluded_items(), item, false)))
-      mask &= ~(1u << i);
+  const auto* v = model->arms();
+  uint32_t mask = 1u;
+  for (uint32_t i = 1; i < v->size(); ++i) {
+    const fb::Arm* a = v->Get(i);
+    const int64_t end = a->window_end_ms();
+    if (a->scope() != fb::ArmScope::Cart && now_ms >= a->window_start_ms() && (!end || now_ms < end) &&
+        listed(a->items(), item, true) && listed(a->categories(), item_category(item), true) &&
+        listed(a->brands(), brand ? brand->Get(item) : 0u, true) && !listed(a->excluded_items(), item, false))
+      mask |= 1u << i;
   }
   return mask;
 }

@@ -38,7 +38,6 @@ struct ArmInfo {
   fb::ArmKind kind = fb::ArmKind::Percent;
   float value = 0.0f;
   float merchant_cost = 0.0f;
-  const fb::Arm* rules = nullptr;  // set when the arm has a window, eligibility lists or cart scope
 };
 
 struct StringViewHash {
@@ -92,11 +91,10 @@ struct disco_bundle {
 
   std::vector<disco::detail::ArmInfo> arms;
   uint32_t context_dim = 0;
-  bool arm_rules = false;             // some arm has a window, eligibility lists or cart scope
   uint32_t max_discounted_offers = 0;  // guardrails: per-shopper cap, 0 = none
 
   // Offer-policy rules (schemas/bundle.fbs Arm): the arms whose window contains now_ms and whose
-  // eligibility admits `item`; cart-scope arms never (bit 0 always set).
+  // eligibility admits `item`; cart-scope arms never (bit 0 always set; arms without rules always).
   uint32_t rule_mask(uint32_t item, int64_t now_ms) const;
   // When an offer of `arm` made at now_ms expires: the arm's lifetime_s (else ttl_s), capped at
   // its window's end.

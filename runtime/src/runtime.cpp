@@ -484,16 +484,15 @@ disco_status disco_offer_make(disco_session* s, uint32_t item, int64_t now_ms, u
     } else {
       rt->guards.pace(now_ms);
       uint32_t mask = rt->guards.eligible_arms(req, &flags);
-      if (b->arm_rules || b->max_discounted_offers) {
-        // The offer policy's per-arm rules (window, eligibility, cart scope) and the per-shopper cap.
-        uint32_t rules = b->arm_rules ? b->rule_mask(item, now_ms) : ~0u;
-        if (mask & ~rules) flags |= DISCO_GUARD_INELIGIBLE;
-        if (b->max_discounted_offers && s->stats.discount_offers >= b->max_discounted_offers) {
-          if (mask & ~1u) flags |= DISCO_GUARD_COOLDOWN;
-          rules = 1;
-        }
-        mask &= rules;
+      // The offer policy's per-arm rules (window, eligibility, cart scope) and the per-shopper cap.
+      uint32_t rules = b->rule_mask(item, now_ms);
+      if (b->max_discounted_offers && s->stats.discount_offers >= b->max_discounted_offers) {
+        if (mask & ~1u) flags |= DISCO_GUARD_COOLDOWN;
+        rules = 1;
+      } else if (mask & ~rules) {
+        flags |= DISCO_GUARD_INELIGIBLE;
       }
+      mask &= rules;
       disco::Rng rng(rt->options.seed, id.hi, id.lo, disco::kStreamBandit);
       double offsets[disco::kMaxArms];
       const bool use_offsets = policy_offsets(rt, x, price, offsets);

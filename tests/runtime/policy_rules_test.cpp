@@ -173,7 +173,5 @@ TEST(PolicyRules, TheLoaderRefusesMalformedRules) {
   EXPECT_TRUE(refused([](disco::BundleSpec& s) { s.arms[1].brands = {2, 2}; }));
   EXPECT_TRUE(refused([](disco::BundleSpec& s) { s.arms[1].items = {5, 200}; }));
   EXPECT_TRUE(refused([](disco::BundleSpec& s) { s.arms[1].excluded_items = {999}; }));
-  EXPECT_TRUE(refused([](disco::BundleSpec& s) { s.arms[1].scope = 3; }));
-  EXPECT_TRUE(refused([](disco::BundleSpec& s) { s.arms[1].min_spend = -1.0f; }));
   EXPECT_FALSE(refused([](disco::BundleSpec& s) { s.arms[1].items = {5, 199}; }));
 }
