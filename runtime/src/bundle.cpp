@@ -169,6 +169,7 @@ disco_status copy_f32(const fb::Model* m, std::string_view name, std::initialize
   return DISCO_OK;
 }
 
+#if !DISCO_WASM
 // Absent, or strictly ascending with every entry < limit.
 bool ascending(const disco::detail::U32List* v, uint32_t limit) {
   const uint32_t n = v ? v->size() : 0, *p = n ? v->data() : nullptr;
@@ -176,6 +177,7 @@ bool ascending(const disco::detail::U32List* v, uint32_t limit) {
     if (p[i] >= limit || (i && p[i] <= p[i - 1])) return false;
   return true;
 }
+#endif
 
 template <typename V>
 disco_status check_column(const V* v, const char* name, uint32_t n) {
@@ -270,12 +272,16 @@ disco_status load_model(disco_bundle* b) {
     if (!std::isfinite(info.merchant_cost) || info.merchant_cost < 0.0f)
       return fail(DISCO_ERR_BUNDLE_FORMAT, "arm " + std::to_string(i) + " has a negative or non-finite merchant_cost");
     // Offer-policy rules: a window that is not empty, eligibility lists ascending (items within the
-    // catalog). An unknown scope acts as item scope; min_spend is the store's, not read here.
+    // catalog): what disco-train writes. Native only: the WASM build leaves this writer check out (its
+    // size gate); a malformed list there is read as it is (memory-safe: the Verifier bounds it).
+    // An unknown scope acts as item scope; min_spend is the store's, not read here.
+#if !DISCO_WASM
     const int64_t we = a->window_end_ms();
     if ((we && we <= a->window_start_ms()) || !ascending(a->categories(), ~0u) || !ascending(a->brands(), ~0u) ||
         !ascending(a->items(), n) || !ascending(a->excluded_items(), n))
       return fail(DISCO_ERR_BUNDLE_FORMAT, "arm " + std::to_string(i) + ": malformed offer-policy rules (empty window, "
                                            "or eligibility lists not ascending or beyond the catalog)");
+#endif
     b->arms.push_back(info);
   }
   const fb::BanditPrior* bp = m->bandit();
@@ -366,8 +372,15 @@ disco_status load(const uint8_t* bytes, size_t len, uint32_t flags, disco_bundle
 namespace {
 // x is in v, or v is absent / empty and `absent` is returned.
 bool listed(const disco::detail::U32List* v, uint32_t x, bool absent) {
-  if (!v || !v->size()) return absent;
-  return std::binary_search(v->data(), v->data() + v->size(), x);
+  uint32_t lo = 0, hi = v ? v->size() : 0;
+  if (!hi) return absent;
+  const uint32_t* p = v->data();
+  while (lo < hi) {  // binary search (the lists are ascending, checked at load)
+    const uint32_t mid = (lo + hi) / 2;
+    if (p[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < v->size() && p[lo] == x;
 }
 }  // namespace
 
