@@ -252,6 +252,85 @@ int main(int argc, char** argv) {
                 "p50 %.2f vs %.2f us (%+.2f us; where the cap removes the discount arms the choice is cheaper), "
                 "p99 %.2f vs %.2f us\n", c.p50, a.p50, c.p50 - a.p50, c.p99, a.p99);
   }
+  // --- arms: one decision (observe + top-10 + offer) with 6 plain arms vs 16 arms that all carry
+  // offer-policy rules (window, lifetime, category / brand eligibility, exclusions), interleaved ---
+  {
+    disco::BundleSpec a6 = disco::make_synthetic_spec(so), a16 = a6;
+    a6.arms.push_back({"20%", disco::ArmKindSpec::Percent, 0.20f, 0.0f});  // today's six
+    a16.arms.resize(1);
+    for (int k = 1; k < 16; ++k) {
+      disco::BundleArm arm{"arm" + std::to_string(k), k % 5 == 4 ? disco::ArmKindSpec::FixedAmount : disco::ArmKindSpec::Percent,
+                           k % 5 == 4 ? float(k) : 0.01f * float(k), 0.0f};
+      arm.lifetime_s = 600 + 60 * uint32_t(k);
+      arm.window_start_ms = 1000;
+      arm.window_end_ms = int64_t(1) << 50;
+      for (uint32_t c = 0; c < 10; ++c) arm.categories.push_back(c);
+      for (uint32_t br = 0; br < 37; ++br) arm.brands.push_back(br);
+      arm.excluded_items = {0, n_items / 2, n_items - 1};
+      a16.arms.push_back(std::move(arm));
+    }
+    disco::BundleSpec p16 = a16;  // the same 16 arms without rules: the bandit's share of the cost
+    for (auto& arm : p16.arms) arm = disco::BundleArm{arm.name, arm.kind, arm.value, arm.merchant_cost};
+    // Decision (observe + top-10 + offer) and offer-alone percentiles of bundles x and y, interleaved.
+    auto pair = [&](const disco::BundleSpec& x, const disco::BundleSpec& y, Pct out[4]) {
+      disco_bundle *bx = nullptr, *by = nullptr;
+      disco_runtime *rx = nullptr, *ry = nullptr;
+      auto wx = disco::build_bundle(x), wy = disco::build_bundle(y);
+      if (!wx.ok() || !wy.ok() || disco_bundle_load(wx.bytes.data(), wx.bytes.size(), 0, &bx) != DISCO_OK ||
+          disco_bundle_load(wy.bytes.data(), wy.bytes.size(), 0, &by) != DISCO_OK ||
+          disco_runtime_create(bx, &opt, &rx) != DISCO_OK || disco_runtime_create(by, &opt, &ry) != DISCO_OK) {
+        std::fprintf(stderr, "arms bundles: %s %s %s\n", wx.error.c_str(), wy.error.c_str(), disco_last_error());
+        return false;
+      }
+      disco_session *sx = nullptr, *sy = nullptr;
+      disco_session_create(rx, 5, &sx);
+      disco_session_create(ry, 5, &sy);
+      std::vector<double> tx, ty, ox, oy;
+      auto decide = [&](disco_session* ss, const disco_event& ev, double* dec, double* off) {
+        disco_offer o{};
+        const auto t0 = Clock::now();
+        disco_observe(ss, &ev);
+        disco_recommend(ss, 10, nullptr, top, sc, &got);
+        const auto t1 = Clock::now();
+        disco_offer_make(ss, top[0], ev.ts_ms, 0, 0, &o);
+        const auto t2 = Clock::now();
+        g_sink = g_sink + o.arm + got;
+        *dec = std::chrono::duration<double, std::micro>(t2 - t0).count();
+        *off = std::chrono::duration<double, std::micro>(t2 - t1).count();
+      };
+      for (int64_t i = -1000; i < int64_t(iters); ++i) {
+        const uint32_t item = uint32_t((uint64_t(i + 1000) * 2654435761u) % n_items);
+        disco_event ev{(i + 3000) * 1000, item, uint32_t((i + 1000) % 3), 0.0f, 1};
+        double dx, dy, fx, fy;
+        if (i % 2) decide(sx, ev, &dx, &fx), decide(sy, ev, &dy, &fy);  // alternate who goes first
+        else decide(sy, ev, &dy, &fy), decide(sx, ev, &dx, &fx);
+        if (i >= 0) tx.push_back(dx), ty.push_back(dy), ox.push_back(fx), oy.push_back(fy);
+        if ((i + 1000) % 50 == 49) {
+          disco_session_free(sx);
+          disco_session_free(sy);
+          disco_session_create(rx, uint64_t(i + 7000), &sx);
+          disco_session_create(ry, uint64_t(i + 7000), &sy);
+        }
+      }
+      out[0] = percentiles(tx), out[1] = percentiles(ty), out[2] = percentiles(ox), out[3] = percentiles(oy);
+      disco_session_free(sx);
+      disco_session_free(sy);
+      disco_runtime_free(rx);
+      disco_runtime_free(ry);
+      disco_bundle_free(bx);
+      disco_bundle_free(by);
+      return true;
+    };
+    Pct q[4], r[4];
+    if (!pair(a16, a6, q) || !pair(a16, p16, r)) return 1;
+    std::printf("one decision with 16 policy arms (window, lifetime, eligibility on each) vs the 6 default arms, "
+                "interleaved: p50 %.2f vs %.2f us = %.3fx (target <= 1.20x), p99 %.2f vs %.2f us; "
+                "the offer alone p50 %.2f vs %.2f us\n",
+                q[0].p50, q[1].p50, q[0].p50 / q[1].p50, q[0].p99, q[1].p99, q[2].p50, q[3].p50);
+    std::printf("  the rules' share: 16 arms with vs without rules, interleaved: decision p50 %.2f vs %.2f us = %.3fx, "
+                "offer p50 %.2f vs %.2f us (%+.2f us)\n",
+                r[0].p50, r[1].p50, r[0].p50 / r[1].p50, r[2].p50, r[3].p50, r[2].p50 - r[3].p50);
+  }
   disco_session_free(s);
   disco_runtime_free(rt);
   disco_bundle_free(b);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -72,6 +73,21 @@ std::string guard_names(uint32_t g) {
   return s;
 }
 
+std::string fmt_g(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
+// epoch ms -> 2026-11-27T00:00:00Z
+std::string utc(int64_t ms) {
+  const std::time_t t = std::time_t(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char b[32];
+  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return b;
+}
+
 // ---------------------------------------------------------------------------------------- inspect
 int cmd_inspect(const std::string& bundle_path, const std::vector<std::string>& pubkeys) {
   Bundle bd;
@@ -132,8 +148,23 @@ int cmd_inspect(const std::string& bundle_path, const std::vector<std::string>& 
   std::printf("arms:\n");
   for (uint32_t i = 0; i < m->arms()->size(); ++i) {
     const fb::Arm* a = m->arms()->Get(i);
-    std::printf("  %u  %-16s %-13s value %g%s\n", i, a->name()->c_str(), arm_kind(a->kind()), a->value(),
-                a->kind() == fb::ArmKind::FreeShipping ? (" merchant_cost " + std::to_string(a->merchant_cost())).c_str() : "");
+    std::string rules;  // the offer policy's per-arm fields (absent: item arm, guardrails' ttl, always, every item)
+    if (a->scope() == fb::ArmScope::Category) rules += " scope category";
+    if (a->scope() == fb::ArmScope::Cart) rules += " scope cart (min_spend " + fmt_g(a->min_spend()) + "; not chosen per item)";
+    if (a->lifetime_s()) rules += " lifetime " + std::to_string(a->lifetime_s()) + "s";
+    if (a->window_start_ms() || a->window_end_ms())
+      rules += " window " + (a->window_start_ms() ? utc(a->window_start_ms()) : std::string("-")) + " .. " +
+               (a->window_end_ms() ? utc(a->window_end_ms()) : std::string("-"));
+    auto list = [&](const char* what, const flatbuffers::Vector<uint32_t>* v) {
+      if (v && v->size()) rules += std::string(" ") + what + " " + std::to_string(v->size());
+    };
+    list("categories", a->categories());
+    list("brands", a->brands());
+    list("items", a->items());
+    list("excluded", a->excluded_items());
+    std::printf("  %u  %-16s %-13s value %g%s%s\n", i, a->name()->c_str(), arm_kind(a->kind()), a->value(),
+                a->kind() == fb::ArmKind::FreeShipping ? (" merchant_cost " + std::to_string(a->merchant_cost())).c_str() : "",
+                rules.c_str());
   }
   const fb::BanditPrior* bp = m->bandit();
   std::printf("bandit        %s, context_dim %u, prior_precision %g, noise %g, ucb_alpha %g, epsilon %g, floor %g%s\n",
@@ -146,6 +177,11 @@ int cmd_inspect(const std::string& bundle_path, const std::vector<std::string>& 
               g->budget_mode() == fb::BudgetMode::Fcfs ? "fcfs" : "dual", g->budget_dual_rate(), g->cooldown_s(),
               g->offer_ttl_s(), g->eligible_categories() ? g->eligible_categories()->size() : 0,
               g->excluded_items() ? g->excluded_items()->size() : 0);
+  if (g->pacing_burst() != 0.05f || g->max_discounted_offers())
+    std::printf("              pacing burst %g, at most %u discounted offers per shopper (0 = no cap)\n", g->pacing_burst(),
+                g->max_discounted_offers());
+  std::printf("offer policy  %s\n", m->offer_policy() ? m->offer_policy()->c_str()
+                                                       : "(none: the default arms and guardrails, schemas/examples/offer-policy.default.json)");
   disco_runtime* rt = nullptr;
   if (disco_runtime_create(bd.b, nullptr, &rt) == DISCO_OK) {
     disco_session* s = nullptr;

@@ -1,6 +1,7 @@
 // Bundle loading (zero copy) and the bundle half of the C ABI.
 // Order of checks (schemas/bundle.fbs): size -> identifier -> Verifier(Bundle, nested payload not
 // yet) -> schema major -> checksum -> Verifier(Model) -> model config / catalog / tensors / arms.
+#include <algorithm>
 #include <cmath>
 #include <new>
 #include <string>
@@ -164,6 +165,16 @@ disco_status copy_f32(const fb::Model* m, std::string_view name, std::initialize
   return DISCO_OK;
 }
 
+#if !DISCO_WASM
+// Absent, or strictly ascending with every entry < limit.
+bool ascending(const disco::detail::U32List* v, uint32_t limit) {
+  const uint32_t n = v ? v->size() : 0, *p = n ? v->data() : nullptr;
+  for (uint32_t i = 0; i < n; ++i)
+    if (p[i] >= limit || (i && p[i] <= p[i - 1])) return false;
+  return true;
+}
+#endif
+
 template <typename V>
 disco_status check_column(const V* v, const char* name, uint32_t n) {
   if (v && v->size() != n)
@@ -207,6 +218,7 @@ disco_status load_model(disco_bundle* b) {
   b->price = cat->price();
   b->cost = cat->cost();
   b->in_stock = cat->in_stock();
+  b->brand = cat->brand();
   for (uint32_t i = 0; i < n; ++i) {
     if (b->price && !(std::isfinite(b->price->Get(i)) && b->price->Get(i) >= 0.0f))
       return fail(DISCO_ERR_BUNDLE_FORMAT, "catalog price of item ", i, " is negative or not finite");
@@ -252,6 +264,17 @@ disco_status load_model(disco_bundle* b) {
                   " (percent arms need 0..1, others >= 0)");
     if (!std::isfinite(info.merchant_cost) || info.merchant_cost < 0.0f)
       return fail(DISCO_ERR_BUNDLE_FORMAT, "arm ", i, " has a negative or non-finite merchant_cost");
+    // Offer-policy rules: a window that is not empty, eligibility lists ascending (items within the
+    // catalog): what disco-train writes. Native only: the WASM build leaves this writer check out (its
+    // size gate); a malformed list there is read as it is (memory-safe: the Verifier bounds it).
+    // An unknown scope acts as item scope; min_spend is the store's, not read here.
+#if !DISCO_WASM
+    const int64_t we = a->window_end_ms();
+    if ((we && we <= a->window_start_ms()) || !ascending(a->categories(), ~0u) || !ascending(a->brands(), ~0u) ||
+        !ascending(a->items(), n) || !ascending(a->excluded_items(), n))
+      return fail(DISCO_ERR_BUNDLE_FORMAT, "arm ", i, ": malformed offer-policy rules (empty window, "
+                  "or eligibility lists not ascending or beyond the catalog)");
+#endif
     b->arms.push_back(info);
   }
   const fb::BanditPrior* bp = m->bandit();
@@ -260,6 +283,7 @@ disco_status load_model(disco_bundle* b) {
                 DISCO_MAX_CONTEXT, ")");
   b->context_dim = bp->context_dim();
   const fb::Guardrails* g = m->guardrails();
+  b->max_discounted_offers = g->max_discounted_offers();
   if (g->excluded_items())
     for (uint32_t i = 0; i < g->excluded_items()->size(); ++i)
       if (g->excluded_items()->Get(i) >= n)
@@ -333,6 +357,42 @@ disco_status load(const uint8_t* bytes, size_t len, uint32_t flags, disco_bundle
 }
 
 }  // namespace
+
+namespace {
+// x is in v, or v is absent / empty and `absent` is returned.
+bool listed(const disco::detail::U32List* v, uint32_t x, bool absent) {
+  uint32_t lo = 0, hi = v ? v->size() : 0;
+  if (!hi) return absent;
+  const uint32_t* p = v->data();
+  while (lo < hi) {  // binary search (the lists are ascending, checked at load)
+    const uint32_t mid = (lo + hi) / 2;
+    if (p[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < v->size() && p[lo] == x;
+}
+}  // namespace
+
+uint32_t disco_bundle::rule_mask(uint32_t item, int64_t now_ms) const {
+  const auto* v = model->arms();
+  uint32_t mask = 1u;
+  for (uint32_t i = 1; i < v->size(); ++i) {
+    const fb::Arm* a = v->Get(i);
+    const int64_t end = a->window_end_ms();
+    if (a->scope() != fb::ArmScope::Cart && now_ms >= a->window_start_ms() && (!end || now_ms < end) &&
+        listed(a->items(), item, true) && listed(a->categories(), item_category(item), true) &&
+        listed(a->brands(), brand ? brand->Get(item) : 0u, true) && !listed(a->excluded_items(), item, false))
+      mask |= 1u << i;
+  }
+  return mask;
+}
+
+int64_t disco_bundle::expiry(uint32_t arm, int64_t now_ms, uint32_t ttl_s) const {
+  const fb::Arm* a = model->arms()->Get(arm);
+  const uint32_t life = a->lifetime_s() ? a->lifetime_s() : ttl_s;
+  const int64_t t = now_ms + int64_t(life) * 1000, end = a->window_end_ms();
+  return end && end < t ? end : t;
+}
 
 size_t disco_bundle::memory_bytes() const {
   size_t s = sizeof(*this);

@@ -94,9 +94,14 @@ std::vector<uint8_t> build_model_payload(const BundleSpec& spec) {
                                       mc.num_price_buckets, mc.num_gap_buckets, mc.propensity_features);
 
   std::vector<flatbuffers::Offset<fb::Arm>> arms;
-  for (const BundleArm& a : spec.arms)
-    arms.push_back(fb::CreateArm(b, b.CreateString(a.name), static_cast<fb::ArmKind>(a.kind), a.value,
-                                 a.merchant_cost));
+  for (const BundleArm& a : spec.arms) {
+    auto name = b.CreateString(a.name);
+    auto cats = opt_u32(a.categories), brands = opt_u32(a.brands), items = opt_u32(a.items);
+    auto excl = opt_u32(a.excluded_items);
+    arms.push_back(fb::CreateArm(b, name, static_cast<fb::ArmKind>(a.kind), a.value, a.merchant_cost,
+                                 static_cast<fb::ArmScope>(a.scope), a.lifetime_s, a.window_start_ms,
+                                 a.window_end_ms, cats, brands, items, excl, a.min_spend));
+  }
   auto arms_v = b.CreateVector(arms);
 
   const BanditPriorSpec& bp = spec.bandit;
@@ -108,7 +113,7 @@ std::vector<uint8_t> build_model_payload(const BundleSpec& spec) {
   auto guards = fb::CreateGuardrails(b, g.max_discount, g.margin_floor, g.budget_per_period, g.budget_period_s,
                                      g.cooldown_s, g.offer_ttl_s, opt_u32(g.eligible_categories),
                                      opt_u32(g.excluded_items), static_cast<fb::BudgetMode>(g.budget_mode),
-                                     g.budget_dual_rate);
+                                     g.budget_dual_rate, g.pacing_burst, g.max_discounted_offers);
   flatbuffers::Offset<fb::DataSummary> training = 0;
   if (spec.has_training) {
     const DataSummarySpec& d = spec.training;
@@ -126,9 +131,10 @@ std::vector<uint8_t> build_model_payload(const BundleSpec& spec) {
                                        v.gamma_per_day, v.weight, v.max_abs,
                                        v.fitted.empty() ? 0 : b.CreateString(v.fitted));
   }
+  auto policy = spec.offer_policy.empty() ? 0 : b.CreateString(spec.offer_policy);
   auto version = b.CreateString(spec.model_version);
   auto model = fb::CreateModel(b, version, spec.created_at_ms, config, catalog, tensors_v, arms_v, bandit, guards,
-                               training, metrics_v, value_model);
+                               training, metrics_v, value_model, policy);
   b.Finish(model);
   return {b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize()};
 }

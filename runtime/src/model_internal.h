@@ -31,6 +31,8 @@ struct MatrixView {
   const uint8_t* row_raw(uint32_t r) const { return data + r * row_bytes; }
 };
 
+using U32List = flatbuffers::Vector<uint32_t>;
+
 struct ArmInfo {
   std::string_view name;
   fb::ArmKind kind = fb::ArmKind::Percent;
@@ -84,10 +86,19 @@ struct disco_bundle {
   const flatbuffers::Vector<float>* price = nullptr;
   const flatbuffers::Vector<float>* cost = nullptr;
   const flatbuffers::Vector<uint8_t>* in_stock = nullptr;
+  const flatbuffers::Vector<uint32_t>* brand = nullptr;
   disco::detail::ItemIndex id_index;
 
   std::vector<disco::detail::ArmInfo> arms;
   uint32_t context_dim = 0;
+  uint32_t max_discounted_offers = 0;  // guardrails: per-shopper cap, 0 = none
+
+  // Offer-policy rules (schemas/bundle.fbs Arm): the arms whose window contains now_ms and whose
+  // eligibility admits `item`; cart-scope arms never (bit 0 always set; arms without rules always).
+  uint32_t rule_mask(uint32_t item, int64_t now_ms) const;
+  // When an offer of `arm` made at now_ms expires: the arm's lifetime_s (else ttl_s), capped at
+  // its window's end.
+  int64_t expiry(uint32_t arm, int64_t now_ms, uint32_t ttl_s) const;
 
   float item_price(uint32_t i) const { return price ? price->Get(i) : 0.0f; }
   float item_cost(uint32_t i) const { return cost ? cost->Get(i) : 0.0f; }

@@ -132,6 +132,8 @@ std::string configure_policy(disco_runtime* rt, const disco_bundle* b, bool keep
   policy.offer_ttl_s = g->offer_ttl_s();
   policy.budget_mode = static_cast<BudgetMode>(g->budget_mode());
   policy.budget_dual_rate = g->budget_dual_rate();
+  // the float default 0.05f stands for the policy's double 0.05 (bundles before the field: same state)
+  if (g->pacing_burst() != 0.05f) policy.pacing_burst = g->pacing_burst();
   if (g->eligible_categories()) policy.eligible_categories.assign(g->eligible_categories()->begin(), g->eligible_categories()->end());
   if (g->excluded_items()) policy.excluded_items.assign(g->excluded_items()->begin(), g->excluded_items()->end());
   std::vector<ArmSpec> arms;
@@ -479,7 +481,16 @@ disco_status disco_offer_make(disco_session* s, uint32_t item, int64_t now_ms, u
       out->propensity = 1.0f;
     } else {
       rt->guards.pace(now_ms);
-      const uint32_t mask = rt->guards.eligible_arms(req, &flags);
+      uint32_t mask = rt->guards.eligible_arms(req, &flags);
+      // The offer policy's per-arm rules (window, eligibility, cart scope) and the per-shopper cap.
+      uint32_t rules = b->rule_mask(item, now_ms);
+      if (b->max_discounted_offers && s->stats.discount_offers >= b->max_discounted_offers) {
+        if (mask & ~1u) flags |= DISCO_GUARD_COOLDOWN;
+        rules = 1;
+      } else if (mask & ~rules) {
+        flags |= DISCO_GUARD_INELIGIBLE;
+      }
+      mask &= rules;
       disco::Rng rng(rt->options.seed, id.hi, id.lo, disco::kStreamBandit);
       double offsets[disco::kMaxArms];
       const bool use_offsets = policy_offsets(rt, x, price, offsets);
@@ -508,7 +519,7 @@ disco_status disco_offer_make(disco_session* s, uint32_t item, int64_t now_ms, u
     const disco::ArmSpec& spec = rt->guards.arms()[arm];
     out->arm = arm;
     out->discount = price > 0.0f ? float(disco::arm_cost(spec, price).discount_fraction) : 0.0f;
-    out->expires_at_ms = rt->guards.expires_at(now_ms);
+    out->expires_at_ms = b->expiry(arm, now_ms, rt->guards.policy().offer_ttl_s);
     out->guardrails = flags;
     if (arm != 0) rt->guards.commit(req, arm);
     disco::on_offer(s->stats, arm != 0, now_ms);

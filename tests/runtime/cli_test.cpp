@@ -153,3 +153,40 @@ TEST(RuntimeCli, InspectVerifiesWithTheKeyNamedByTheBundlesKeyId) {
   EXPECT_NE(out.find("does not verify"), std::string::npos) << out;
   fs::remove_all(dir);
 }
+
+TEST(RuntimeCli, InspectPrintsTheOfferPolicy) {
+  const fs::path dir = fs::temp_directory_path() / ("disco_cli_policy_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto spec = disco::make_synthetic_spec(rt_test::small_options(100, 8, 8, 5));
+  spec.arms[1].lifetime_s = 1800;
+  spec.arms[2].scope = 1;
+  spec.arms[2].categories = {1, 3};
+  spec.arms[2].window_start_ms = 1795737600000;  // 2026-11-27T00:00:00Z
+  spec.arms[2].window_end_ms = 1795996800000;    // 2026-11-30T00:00:00Z
+  spec.arms[3].brands = {4};
+  spec.arms[3].excluded_items = {7, 9};
+  spec.arms.push_back({"site-10-off-50", disco::ArmKindSpec::FixedAmount, 10.0f, 0.0f});
+  spec.arms.back().scope = 2;
+  spec.arms.back().min_spend = 50.0f;
+  spec.guardrails.max_discounted_offers = 20;
+  spec.offer_policy = R"({"version":1,"description":"winter"})";
+  auto r = disco::build_bundle(spec);
+  ASSERT_TRUE(r.ok()) << r.error;
+  const std::string bundle = (dir / "p.disco").string();
+  std::ofstream(bundle, std::ios::binary).write(reinterpret_cast<const char*>(r.bytes.data()), long(r.bytes.size()));
+  int rc = 0;
+  const std::string out = run(std::string(DISCO_CLI) + " inspect " + bundle, &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("5%               percent       value 0.05 lifetime 1800s"), std::string::npos) << out;
+  EXPECT_NE(out.find("scope category window 2026-11-27T00:00:00Z .. 2026-11-30T00:00:00Z categories 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("brands 1 excluded 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("scope cart (min_spend 50; not chosen per item)"), std::string::npos) << out;
+  EXPECT_NE(out.find("at most 20 discounted offers per shopper"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"(offer policy  {"version":1,"description":"winter"})"), std::string::npos) << out;
+  // a bundle without a policy says so
+  const std::string plain = (dir / "plain.disco").string();
+  auto r2 = disco::build_bundle(disco::make_synthetic_spec(rt_test::small_options(100, 8, 8, 5)));
+  std::ofstream(plain, std::ios::binary).write(reinterpret_cast<const char*>(r2.bytes.data()), long(r2.bytes.size()));
+  EXPECT_NE(run(std::string(DISCO_CLI) + " inspect " + plain, &rc).find("offer policy  (none: the default arms"), std::string::npos);
+  fs::remove_all(dir);
+}

@@ -350,3 +350,34 @@ TEST(RuntimeFixture, FleetStatsMessageReadsAndImports) {
   EXPECT_EQ(export_bytes(rt), read(kDir + "bandit_export1.bin"));
   disco_runtime_free(rt);
 }
+
+// Bundle schema 1.0 with offer-policy rules (disco-train export --policy): per-arm lifetime,
+// campaign window, category / brand / item eligibility and exclusions, a cart arm, a per-shopper
+// cap. Its offers (arm, expiry, flags) keep their values.
+TEST(RuntimeFixture, BundleWithOfferPolicyStillLoadsAndAgrees) {
+  Loaded f("bundle_policy_schema1.0.disco");
+  ASSERT_NE(f.b, nullptr);
+  disco_bundle_info info{};
+  disco_bundle_get_info(f.b, &info);
+  EXPECT_EQ(info.schema_major, 1);
+  EXPECT_EQ(info.n_arms, 6u);
+  EXPECT_STREQ(info.model_version, "fixture-policy");
+  disco_runtime* rt = fixture_runtime(f.b);
+  std::vector<disco_offer> offers;
+  ASSERT_EQ(fixture::policy_offers(rt, &offers), DISCO_OK) << disco_last_error();
+  // recorded by make_fixtures.cpp: arm, bandit_arm, expires_at_ms - kT0, guardrails
+  const int64_t want[18][4] = {{0, 0, 60000, 19},  {0, 0, 69000, 16},  {0, 0, 78000, 16},  {1, 1, 100000, 16},
+                               {0, 0, 96000, 16},  {0, 0, 105000, 19}, {2, 2, 174000, 16}, {0, 0, 123000, 16},
+                               {0, 0, 132000, 16}, {0, 0, 141000, 19}, {0, 0, 150000, 19}, {1, 1, 100000, 16},
+                               {0, 0, 168000, 16}, {2, 2, 237000, 19}, {0, 0, 186000, 19}, {0, 0, 195000, 16},
+                               {2, 2, 264000, 16}, {0, 0, 213000, 16}};
+  ASSERT_EQ(offers.size(), 18u);
+  for (size_t k = 0; k < offers.size(); ++k) {
+    EXPECT_EQ(offers[k].arm, uint32_t(want[k][0])) << "offer " << k;
+    EXPECT_EQ(offers[k].bandit_arm, uint32_t(want[k][1])) << "offer " << k;
+    EXPECT_EQ(offers[k].expires_at_ms - fixture::kT0, want[k][2]) << "offer " << k;
+    EXPECT_EQ(offers[k].guardrails, uint32_t(want[k][3])) << "offer " << k;
+    EXPECT_NE(offers[k].arm, 5u) << "the cart arm is never chosen per item";
+  }
+  disco_runtime_free(rt);
+}

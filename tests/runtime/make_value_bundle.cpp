@@ -2,6 +2,9 @@
 // native-vs-WASM decision digest (decisions_digest_check.sh): the offsets must be bit-identical.
 // With --budget, also a budget that binds within the digest's workload (10-minute periods) priced
 // by the dual price (guardrails.h, Dual): the price's arithmetic must be bit-identical too.
+// With --policy, offer-policy rules that change decisions within the workload (its offers run from
+// 1700000000000 ms for ~22 minutes): a campaign window, per-arm lifetimes, category / brand / item
+// eligibility, a cart arm and a per-shopper cap (schemas/bundle.fbs Arm, Guardrails).
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -11,8 +14,9 @@
 
 int main(int argc, char** argv) {
   const bool budget = argc == 3 && std::string(argv[2]) == "--budget";
-  if (argc != 2 && !budget) {
-    std::fprintf(stderr, "usage: make_value_bundle OUT.disco [--budget]\n");
+  const bool policy = argc == 3 && std::string(argv[2]) == "--policy";
+  if (argc != 2 && !budget && !policy) {
+    std::fprintf(stderr, "usage: make_value_bundle OUT.disco [--budget | --policy]\n");
     return 1;
   }
   disco::SyntheticOptions o;
@@ -21,6 +25,25 @@ int main(int argc, char** argv) {
   o.hidden = 24;
   o.seed = 9;
   disco::BundleSpec s = disco::make_synthetic_spec(o);
+  if (policy) {
+    constexpr int64_t t0 = 1700000000000;
+    s.arms[0].lifetime_s = 300;
+    s.arms[1].brands = {0, 3, 5, 8, 13, 21, 34};
+    s.arms[1].excluded_items = {3, 40, 77};
+    s.arms[2].window_start_ms = t0 + 300000;  // minutes 5..15 of the workload
+    s.arms[2].window_end_ms = t0 + 900000;
+    s.arms[3].categories = {1, 3, 5, 7};
+    s.arms[3].lifetime_s = 120;
+    s.arms.push_back({"2-off", disco::ArmKindSpec::FixedAmount, 2.0f, 0.0f});
+    s.arms.back().items = {};
+    for (uint32_t i = 0; i < 500; i += 3) s.arms.back().items.push_back(i);
+    s.arms.back().window_end_ms = t0 + 600000;  // offers expire at the window's end at the latest
+    s.arms.push_back({"coupon", disco::ArmKindSpec::FixedAmount, 10.0f, 0.0f});
+    s.arms.back().scope = 2;
+    s.arms.back().min_spend = 50.0f;
+    s.guardrails.max_discounted_offers = 30;
+    s.offer_policy = "{\"version\":1}";
+  }
   disco::ValueModelSpec& v = s.value_model;
   v.context_dim = uint16_t(disco::kContextDim);
   v.pairs = {0, 2, 3, 7, 5, 8, 1, 10};

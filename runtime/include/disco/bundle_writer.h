@@ -45,6 +45,12 @@ struct BundleArm {  // (not disco::ArmSpec: that is the guardrails' arm, disco/g
   ArmKindSpec kind = ArmKindSpec::Percent;
   float value = 0.0f;          // Percent: fraction 0..1; FixedAmount: currency units
   float merchant_cost = 0.0f;  // FreeShipping: cost per order
+  // Offer-policy fields (schemas/bundle.fbs Arm; all default = today's arms: written as absent).
+  uint8_t scope = 0;             // 0 item, 1 category, 2 cart (fb::ArmScope)
+  uint32_t lifetime_s = 0;       // 0 = guardrails.offer_ttl_s
+  int64_t window_start_ms = 0, window_end_ms = 0;  // [start, end), 0 = unbounded
+  std::vector<uint32_t> categories{}, brands{}, items{}, excluded_items{};  // ascending; empty = no restriction
+  float min_spend = 0.0f;        // cart scope
 };
 
 enum class BanditAlgorithmSpec : uint8_t { LinTS = 0, LinUCB = 1, EpsGreedy = 2 };
@@ -84,6 +90,8 @@ struct GuardrailsSpec {
   std::vector<uint32_t> excluded_items;
   uint8_t budget_mode = 1;          // 0 = fcfs, 1 = dual (schemas/bundle.fbs BudgetMode)
   float budget_dual_rate = 100.0f;
+  float pacing_burst = 0.05f;
+  uint32_t max_discounted_offers = 0;  // per shopper; 0 = no cap
 };
 
 struct CatalogSpec {
@@ -122,6 +130,7 @@ struct BundleSpec {
   DataSummarySpec training;
   std::vector<std::pair<std::string, double>> metrics;
   ValueModelSpec value_model;
+  std::string offer_policy;  // the offer-policy file's JSON (Model.offer_policy); empty = none
 };
 
 struct WriteOptions {

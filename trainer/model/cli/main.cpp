@@ -52,6 +52,10 @@ data and output:
   --noise-scale V       train/export: the bandit's noise scale v > 0 (theta ~ N(mu, v^2 A^-1); default 1)
   --policy-fit FILE     train/export: disco-train policy's JSON (the bandit's warm start, its noise scale unless
                         --noise-scale is given, and the long-term value model)
+  --policy FILE         train/export: the store's offer policy (JSON, schemas/offer-policy.schema.json; example
+                        schemas/examples/offer-policy.example.json): arms (percent, fixed amount, free shipping;
+                        item, category or cart scope; lifetime; campaign window; eligibility) and guardrails.
+                        Without it: the six default arms (schemas/examples/offer-policy.default.json)
   --budget X            train/export: discount budget per day in currency units (guardrails; default 0 = unlimited)
   --budget-mode M       dual (default): a dual price on spend picks who gets the discount when the budget binds;
                         fcfs: the paced cap alone (first come, first served)
@@ -98,7 +102,7 @@ examples:
 // The job options beside TrainConfig::keys(); --a-b and --a_b are the same option, as is `a_b = ...` in --config.
 const char* kJobKeys[] = {"data", "kind", "out", "key", "baselines", "max_test_sessions", "eval_threads", "valid_frac",
                           "test_frac", "cold_holdout", "max_rows", "model_version", "runtime_int8", "reference_sessions",
-                          "bundle", "model", "steps", "warmup", "dump", "bandit_prior", "noise_scale", "policy_fit",
+                          "bundle", "model", "steps", "warmup", "dump", "bandit_prior", "noise_scale", "policy_fit", "policy",
                           "budget", "budget_mode", "budget_dual_rate", "sep", "min_item_support", "test_days", "valid_days",
                           "min_session_length"};
 const char* kFlags[] = {"int4", "no_int4", "no_runtime_int8", "force", "demote_untrained"};  // (and TrainConfig::is_flag)
@@ -185,6 +189,7 @@ void apply(Cli& c, const std::string& key_in, const std::string& v) {
   else if (k == "model") j.model_file = v;
   else if (k == "bandit_prior") j.bandit_prior = v;
   else if (k == "policy_fit") j.policy_fit = v;
+  else if (k == "policy") j.policy = v;
   else if (k == "noise_scale") {
     j.noise_scale = num(k, v);
     if (!(j.noise_scale > 0) || !std::isfinite(j.noise_scale))

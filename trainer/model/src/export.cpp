@@ -10,7 +10,6 @@
 #include "disco/bundle_writer.h"
 #include "disco/context.h"
 #include "disco/disco.h"
-#include "disco/sim/arms.h"
 
 namespace disco::model {
 
@@ -207,9 +206,18 @@ BundleSpec make_bundle_spec(const ModelWeights& w, const data::Dataset& ds, cons
   T.push_back(TensorSpec::f32("prop_w", {1, h}, w.prop_w));
   const float pb[1] = {w.prop_b};
   T.push_back(TensorSpec::f32("prop_b", {1}, pb));
-  // arms: the agreed discount arms (trainer/sim/include/disco/sim/arms.h), on every data source
-  for (const auto& a : sim::kArms)
-    spec.arms.push_back({a.name, ArmKindSpec(uint8_t(a.kind)), float(a.value), float(a.merchant_cost)});
+  // arms and guardrails: the store's offer-policy file (--policy), else the agreed discount arms
+  // (trainer/sim/include/disco/sim/arms.h) and today's guardrails, on every data source
+  const OfferPolicy& policy = opt.offer_policy.arms.empty() ? default_offer_policy() : opt.offer_policy;
+  apply_offer_policy(policy, ds, spec);
+  if (!policy.has_budget) {
+    spec.guardrails.budget_per_period = opt.budget_per_period;  // per day (budget_period_s default)
+    spec.guardrails.budget_mode = opt.budget_mode;
+    spec.guardrails.budget_dual_rate = opt.budget_dual_rate;
+  } else if (opt.budget_per_period != 0) {
+    throw TrainError("export: --budget and " + policy.source +
+                     " ($.guardrails.budget) both set the discount budget; keep one");
+  }
   spec.bandit.algorithm = BanditAlgorithmSpec::LinTS;
   spec.bandit.context_dim = uint16_t(kContextDim);
   if (opt.noise_scale != 0) {
@@ -230,12 +238,6 @@ BundleSpec make_bundle_spec(const ModelWeights& w, const data::Dataset& ds, cons
     spec.bandit.context_version = uint16_t(kContextVersion);
   }
   if (!opt.value_model.weights.empty()) spec.value_model = opt.value_model;
-  spec.guardrails.max_discount = 0.2f;    // the largest percent arm
-  spec.guardrails.margin_floor = 0.05f;   // never sell below cost + 5% of the price
-  spec.guardrails.cooldown_s = 3600;      // one discounted offer per shopper per hour
-  spec.guardrails.budget_per_period = opt.budget_per_period;  // per day (budget_period_s default)
-  spec.guardrails.budget_mode = opt.budget_mode;
-  spec.guardrails.budget_dual_rate = opt.budget_dual_rate;
   spec.has_training = true;
   spec.training.source = opt.source.empty() ? ds.name : opt.source;
   spec.training.events = ds.events.size();

@@ -577,15 +577,21 @@ void print_training_summary(const TrainResult& r) {
 
 // --bandit-prior / --noise-scale, checked before any data is read or any model trained.
 void load_bandit_options(const JobOptions& o, ExportOptions& eo) {
+  if (!o.policy.empty()) {
+    eo.offer_policy = load_offer_policy(o.policy);
+    if (eo.offer_policy.has_budget && o.budget != 0)
+      throw TrainError("--budget and " + o.policy + " ($.guardrails.budget) both set the discount budget; keep one");
+  }
   if (o.noise_scale != 0 && !(o.noise_scale > 0 && std::isfinite(o.noise_scale)))
     throw TrainError("--noise-scale must be a finite number > 0, got " + std::to_string(o.noise_scale));
   eo.noise_scale = o.noise_scale;
   if (!o.bandit_prior.empty() && !o.policy_fit.empty())
     throw TrainError("--bandit-prior and --policy-fit both give the bandit's warm start: pass one");
-  if (!o.bandit_prior.empty())
-    eo.bandit_prior = read_bandit_prior(o.bandit_prior, uint32_t(sim::kArms.size()), kContextDim);
+  // the bundle's arms: the policy file's, else the default six
+  const uint32_t n_arms = uint32_t(eo.offer_policy.arms.empty() ? sim::kArms.size() : eo.offer_policy.arms.size());
+  if (!o.bandit_prior.empty()) eo.bandit_prior = read_bandit_prior(o.bandit_prior, n_arms, kContextDim);
   if (!o.policy_fit.empty()) {
-    PolicyFitFile pf = read_policy_fit(o.policy_fit, uint32_t(sim::kArms.size()), kContextDim);
+    PolicyFitFile pf = read_policy_fit(o.policy_fit, n_arms, kContextDim);
     eo.bandit_prior = std::move(pf.prior);
     if (eo.noise_scale == 0) eo.noise_scale = pf.noise_scale;  // an explicit --noise-scale wins
     eo.value_model = std::move(pf.value_model);
@@ -630,7 +636,7 @@ int run_train_job(const JobOptions& o) {
       throw TrainError(o.key + ": private key not found (create one with: disco-train keygen --out DIR)");
     {
       ExportOptions check;
-      load_bandit_options(o, check);  // a bad prior file fails now, not after training
+      load_bandit_options(o, check);  // a bad prior or policy file fails now, not after training
     }
     print_line("== data: " + o.data_kind + " " + o.data_dir);
     const data::Dataset ds = load_data(o);
@@ -753,7 +759,7 @@ int run_export_job(const JobOptions& o) {
     const std::string mf = o.model_file.empty() ? (fs::path(o.out_dir) / "model.bin").string() : o.model_file;
     {
       ExportOptions check;
-      load_bandit_options(o, check);  // a bad prior file fails before the data is read
+      load_bandit_options(o, check);  // a bad prior or policy file fails before the data is read
     }
     const ModelWeights w = ModelWeights::load(mf);
     const data::Dataset ds = load_data(o);
@@ -768,6 +774,7 @@ int run_export_job(const JobOptions& o) {
     if (!eo.bandit_prior.arms.empty()) bandit += ", bandit prior from " + o.bandit_prior;
     if (eo.noise_scale > 0) bandit += ", noise scale " + std::to_string(eo.noise_scale);
     if (!eo.value_model.weights.empty()) bandit += ", value model from " + o.policy_fit;
+    if (!o.policy.empty()) bandit += ", " + std::to_string(eo.offer_policy.arms.size()) + " arms and guardrails from " + o.policy;
     std::printf("%s: %zu bytes (%s, %s%s)\n", out.c_str(), bytes.size(), o.int4 ? "item_emb int4" : "int8",
                 o.key.empty() ? "unsigned" : "signed", bandit.c_str());
     return 0;

@@ -10,6 +10,7 @@
 #include "disco/bundle_writer.h"
 #include "disco/data/dataset.h"
 #include "disco/model/bandit_prior.h"
+#include "disco/model/offer_policy.h"
 #include "disco/model/weights.h"
 
 namespace disco::model {
@@ -59,6 +60,10 @@ struct ExportOptions {
   float budget_per_period = 0.0f;
   uint8_t budget_mode = 1;
   float budget_dual_rate = 100.0f;
+  // The store's offer-policy file (--policy FILE; offer_policy.h): arms and guardrails. No arms =
+  // default_offer_policy() (today's six arms; the bundle is byte-identical to one before the file
+  // existed). A policy with a budget and a non-zero budget_per_period above is an error.
+  OfferPolicy offer_policy;
 };
 
 // The bundle contents (catalog, int8/int4 tensors, arms, guardrails, bandit prior, summary).

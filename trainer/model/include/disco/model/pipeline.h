@@ -32,6 +32,7 @@ struct JobOptions {
   std::string bandit_prior;             // train/export: bandit warm start JSON (disco/model/bandit_prior.h)
   double noise_scale = 0;               // train/export: the bandit's noise scale (> 0); 0 = bundle default
   std::string policy_fit;               // train/export: disco-train policy's output (prior, noise scale, value model)
+  std::string policy;                   // train/export: the store's offer-policy file (schemas/offer-policy.schema.json)
   double budget = 0;                    // train/export: discount budget per day (guardrails); 0 = unlimited
   int budget_mode = 1;                  // 0 = fcfs, 1 = dual (schemas/bundle.fbs BudgetMode)
   double budget_dual_rate = 100.0;      // the dual price's integral gain per period (dual: > 0)
