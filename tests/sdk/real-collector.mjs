@@ -17,8 +17,10 @@ export const keyIdOf = (secret) => createHash('sha256').update(secret).digest('h
 
 export async function startCollector({ sites = [{ id: 'shop', secret: 'site-secret-for-the-sdk-tests' }], args = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'disco-collector-'));
-  const argv = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir, '--sweep-interval-ms', '100', ...args];
+  const argv = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir, '--sweep-interval-ms', '100'];
   for (const s of sites) argv.push('--site', `${s.id}:${keyIdOf(s.secret)}:${s.secret}`);
+  argv.push(...args); // after the sites: a write_key or site_key names its site
+
   const child = spawn(collectorBinary(), argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
