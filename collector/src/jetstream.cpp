@@ -194,7 +194,8 @@ void JetStreamLog::start_ticker() {
 // position + 1. Each group of received messages is applied in one transaction that also records
 // the new position (SqliteStore::apply_stream), so after kill -9 the collector resumes where its
 // last commit ended: nothing applied twice, nothing skipped. A gap in the sequence, an error, or no
-// progress for 10 s while the stream has more: the consumer is made again from the stored position.
+// progress for 2 s while the stream has more (a consumer lost with its node): the consumer is made
+// again from the stored position.
 void JetStreamLog::start_joiner(SqliteStore* store) {
   auto& im = *impl_;
   if (im.joiner.joinable()) return;
@@ -238,7 +239,7 @@ void JetStreamLog::start_joiner(SqliteStore* store) {
       natsMsg* first = nullptr;
       natsStatus s = natsSubscription_NextMsg(&first, sub, 500);
       if (s == NATS_TIMEOUT) {
-        if (std::chrono::steady_clock::now() - last_progress > std::chrono::seconds(10)) {
+        if (std::chrono::steady_clock::now() - last_progress > std::chrono::seconds(2)) {
           jsStreamInfo* si = nullptr;
           if (js_GetStreamInfo(&si, im.js, im.cfg.nats_stream.c_str(), nullptr, nullptr) == NATS_OK) {
             const bool behind = si->State.LastSeq > pos;
