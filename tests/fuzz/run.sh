@@ -7,7 +7,8 @@
 #
 #   tests/fuzz/run.sh [--runs N] [--only a,b] [--build-dir DIR] [--jobs J] [--update-corpus] [--no-js]
 #     --runs N          inputs per target (default 1000000; CTest's FuzzShort uses 10000)
-#     --only a,b        just these targets (names as in the table below, js_sdk for the JS fuzzer)
+#     --only a,b        just these targets (bundle, session_state, runtime_state, bandit_import,
+#                       json_batch, fb_batch, offer_token; js_bundle, js_token: the JS fuzzer)
 #     --build-dir DIR   the clang build tree (default build/fuzz, as `cmake --preset fuzz`)
 #     --update-corpus   merge the inputs that add coverage into tests/fuzz/corpus (libFuzzer -merge=1)
 #     --no-js           skip the JavaScript fuzzer
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
     --jobs) jobs=$2; shift 2 ;;
     --update-corpus) update=1; shift ;;
     --no-js) js=0; shift ;;
-    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,15p "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (--help)" >&2; exit 2 ;;
   esac
 done
@@ -112,12 +113,17 @@ for row in "${targets[@]}"; do
   fi
 done
 
-if [ "$js" = 1 ] && wanted js_sdk; then
-  log=$work/js_sdk.log
-  echo "== js_sdk: $runs runs (log: $log)"
+if [ "$js" = 1 ]; then
+  command -v node >/dev/null || { echo "run.sh: node is not on PATH (scripts/setup.sh installs it)" >&2; exit 2; }
+fi
+for name in js_bundle js_token; do
+  { [ "$js" = 1 ] && wanted "$name"; } || continue
+  log=$work/$name.log
+  rm -f "$art/$name-"*
+  echo "== $name: $runs runs (log: $log)"
   start=$(date +%s%N)
   set +e
-  node "$root/tests/fuzz/fuzz_sdk.mjs" --runs "$runs" --corpus "$root/tests/fuzz/corpus" --artifacts "$art" >"$log" 2>&1
+  node "$root/tests/fuzz/fuzz_sdk.mjs" --target "$name" --runs "$runs" --corpus "$root/tests/fuzz/corpus" --artifacts "$art" >"$log" 2>&1
   rc=$?
   set -e
   ms=$(( ($(date +%s%N) - start) / 1000000 ))
@@ -125,10 +131,10 @@ if [ "$js" = 1 ] && wanted js_sdk; then
   crashes=$(sed -n 's/^Findings: \([0-9]*\).*/\1/p' "$log" | tail -1)
   crashes=${crashes:-1}
   if [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ]; then crashes=1; fi
-  [ "$crashes" -eq 0 ] || { failed=1; tail -20 "$log"; }
-  report+=("$(printf '%-14s %10s %6ss %8s %7s %8s' js_sdk "${done_runs:-?}" "$((ms / 1000))" \
+  [ "$crashes" -eq 0 ] || { failed=1; grep -A1 FINDING "$log" | head -10; }
+  report+=("$(printf '%-14s %10s %6ss %8s %7s %8s' "$name" "${done_runs:-?}" "$((ms / 1000))" \
     "$(( ${done_runs:-0} * 1000 / (ms > 0 ? ms : 1) ))" "$crashes" -)")
-fi
+done
 
 echo
 printf '%-14s %10s %7s %8s %7s %8s\n' target runs time exec/s crashes new_cov
