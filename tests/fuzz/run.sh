@@ -104,12 +104,13 @@ for row in "${targets[@]}"; do
     "$(( ${done_runs:-0} * 1000 / (ms > 0 ? ms : 1) ))" "$crashes" "$new")")
   if [ "$update" = 1 ]; then
     # Only small new inputs are offered (the corpus stays a few hundred KB); -merge=1 adds those
-    # that bring edges the corpus lacks (-use_counters=0: hit counts do not count). Reproducers of crashes are added by hand (README).
+    # that bring edges the corpus lacks (-use_counters=0: hit counts do not count).
+    # Reproducers of crashes are added by hand (README).
     small=$work/$name.small
     rm -rf "$small"
     mkdir -p "$small"
     find "$fresh" -type f -size -"$max_new"c -exec cp {} "$small"/ \;
-    "$build/$bin" -merge=1 -use_counters=0 -max_len="$maxlen" -rss_limit_mb=2048 "$corpus" "$small" >>"$log" 2>    "$build/$bin" -merge=1 -max_len="$maxlen" -rss_limit_mb=2048 "$corpus" "$small" >>"$log" 2>&11
+    "$build/$bin" -merge=1 -use_counters=0 -max_len="$maxlen" -rss_limit_mb=2048 "$corpus" "$small" >>"$log" 2>&1
   fi
 done
 
