@@ -151,7 +151,11 @@ TokenCheck verify_offer_token(std::string_view token, std::string_view secret, i
   r.claims.decision_id = c["d"].get<std::string>();
   r.claims.item_id = c["i"].get<std::string>();
   r.claims.discount = c["x"].get<double>();
-  r.claims.expires_at_ms = static_cast<int64_t>(c["e"].get<double>());
+  // Within a JS Date's range (+-8.64e15 ms), as the SDK's verifyOfferToken, checked before the cast
+  // (a cast of a double outside int64 is undefined behaviour; found by fuzz_offer_token).
+  const double e = c["e"].get<double>();
+  if (!(std::fabs(e) <= 8.64e15)) return fail(TokenStatus::Malformed, "claim e (expiry) is out of range (beyond +-8.64e15 ms)");
+  r.claims.expires_at_ms = static_cast<int64_t>(e);
   if (c.contains("a") && c["a"].is_number_integer()) r.claims.arm = c["a"].get<int64_t>();
   if (!is_hex32(r.claims.decision_id)) return fail(TokenStatus::Malformed, "claim d is not a 32-hex decision id");
   if (!std::isfinite(r.claims.discount) || r.claims.discount < 0 || r.claims.discount > 1)

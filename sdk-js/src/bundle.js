@@ -27,18 +27,18 @@ class Table {
     this.vtSize = dv.getUint16(vt, true);
     if (vt + this.vtSize > buf.length) throw bad('vtable overruns the buffer');
   }
-  off(field) {
+  off(field, width = 4) {
     const o = 4 + 2 * field;
     if (o + 2 > this.vtSize) return 0;
     const r = this.dv.getUint16(this.vt + o, true);
-    if (r && this.pos + r + 4 > this.buf.length) throw bad(`field ${field} out of range`);
+    if (r && this.pos + r + width > this.buf.length) throw bad(`field ${field} out of range`);
     return r;
   }
   u8(f, d = 0) { const o = this.off(f); return o ? this.dv.getUint8(this.pos + o) : d; }
   u16(f, d = 0) { const o = this.off(f); return o ? this.dv.getUint16(this.pos + o, true) : d; }
   u32(f, d = 0) { const o = this.off(f); return o ? this.dv.getUint32(this.pos + o, true) : d; }
-  u64(f, d = 0n) { const o = this.off(f); return o ? this.dv.getBigUint64(this.pos + o, true) : d; }
-  i64(f, d = 0n) { const o = this.off(f); return o ? this.dv.getBigInt64(this.pos + o, true) : d; }
+  u64(f, d = 0n) { const o = this.off(f, 8); return o ? this.dv.getBigUint64(this.pos + o, true) : d; }
+  i64(f, d = 0n) { const o = this.off(f, 8); return o ? this.dv.getBigInt64(this.pos + o, true) : d; }
   f32(f, d = 0) { const o = this.off(f); return o ? this.dv.getFloat32(this.pos + o, true) : d; }
   ref(f) {
     const o = this.off(f);

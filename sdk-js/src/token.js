@@ -72,6 +72,9 @@ export async function verifyOfferToken(token, secret, { now = Date.now(), crypto
   if (!c || typeof c.d !== 'string' || typeof c.i !== 'string' || typeof c.x !== 'number' || typeof c.e !== 'number') {
     throw new DiscoError('TOKEN_INVALID', 'token claims are incomplete');
   }
+  // As the C++ checkout: an expiry beyond a Date's range (8.64e15 ms; 1e400 parses as Infinity) is
+  // malformed (found by tests/fuzz: new Date(-1e20).toISOString() threw RangeError).
+  if (!(Math.abs(c.e) <= 8.64e15)) throw new DiscoError('TOKEN_INVALID', 'token claim e (expiry) is out of range');
   const t = typeof now === 'function' ? now() : now;
   if (t >= c.e) throw new DiscoError('TOKEN_EXPIRED', `offer ${c.d} expired at ${new Date(c.e).toISOString()}`);
   return { decisionId: c.d, itemId: c.i, discount: c.x, arm: c.a, expiresAt: c.e };

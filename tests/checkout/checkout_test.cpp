@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <string>
 #include <unistd.h>
 
@@ -33,6 +35,15 @@ std::string secret() { return fixtures()["secret"].get<std::string>(); }
 std::string with_claims(const std::string& tok, const std::string& claims_json) {
   size_t a = tok.find('.'), b = tok.rfind('.');
   return tok.substr(0, a + 1) + base64url_encode(claims_json) + tok.substr(b);
+}
+
+// A token for `claims_json` signed with the fixtures' secret (as the SDK's signOfferToken does).
+std::string signed_token(const std::string& claims_json) {
+  const std::string part = "v1." + base64url_encode(claims_json), key = secret();
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), int(key.size()), reinterpret_cast<const unsigned char*>(part.data()), part.size(), mac, &len);
+  return part + "." + base64url_encode(std::string(reinterpret_cast<const char*>(mac), len));
 }
 
 struct TempDir {
@@ -160,6 +171,21 @@ TEST(CheckoutToken, TamperedTokensAreRefused) {
   }
   // the right token, another site's secret
   EXPECT_EQ(verify_offer_token(tok, "another-secret-0123456789", kNow).status, TokenStatus::BadSignature);
+}
+
+// fuzz_offer_token (tests/fuzz): a signed token whose expiry is a number outside int64 was cast to
+// int64 (undefined behaviour); an expiry beyond a JS Date's range (+-8.64e15 ms) is refused as
+// malformed, naming the claim, as the SDK's verifyOfferToken does.
+TEST(CheckoutToken, ExpiryOutsideTheInt64RangeIsMalformed) {
+  const std::string d = R"({"d":"fedcba9876543210fedcba9876543210","i":"it","x":0.2,"a":4,"e":)";
+  for (const char* e : {"4102444800000000000000000000000000000000", "1e300", "-1e300", "9.3e18", "8.7e15", "-8.7e15"}) {
+    TokenCheck r = verify_offer_token(signed_token(d + e + "}"), secret(), kNow);
+    EXPECT_EQ(r.status, TokenStatus::Malformed) << e;
+    EXPECT_NE(r.message.find("claim e"), std::string::npos) << r.message;
+  }
+  // the ends of the range still verify (far future) or are expired (far past)
+  EXPECT_EQ(verify_offer_token(signed_token(d + "8.64e15}"), secret(), kNow).status, TokenStatus::Ok);
+  EXPECT_EQ(verify_offer_token(signed_token(d + "-8.64e15}"), secret(), kNow).status, TokenStatus::Expired);
 }
 
 TEST(CheckoutToken, MalformedTokensNameTheReason) {

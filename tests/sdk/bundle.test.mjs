@@ -83,6 +83,17 @@ test('bundle: garbage, truncation and wrong identifiers are BUNDLE_FORMAT', asyn
   }
 });
 
+test('bundle: an 8-byte field that ends past the buffer is BUNDLE_FORMAT naming the field (fuzz)', () => {
+  // tests/fuzz (js_bundle): the checksum (u64) was bounds-checked as 4 bytes, so its read threw a
+  // DataView RangeError that only the reader's catch-all turned into "corrupt or truncated".
+  const b = Buffer.from('240000004453434200000000000000000000000000000e00180006000000010000000c000e0000000000010010000000475cb600000000', 'hex');
+  assert.throws(() => readBundleHeader(b), (e) => {
+    assert.equal(e.code, 'BUNDLE_FORMAT', `${e.name}: ${e.message}`);
+    assert.match(e.message, /field 4 out of range/);
+    return true;
+  });
+});
+
 test('bundle: unsafeSkipVerify runs an unsigned bundle (tests only), the runtime still checks the checksum', async () => {
   const unsigned = makeBundle({ unsigned: true });
   const d = await Disco.create({ wasm, bundle: unsigned, unsafeSkipVerify: true, seed: 1 });

@@ -41,3 +41,24 @@ test('token: short secrets are refused', async () => {
   const t = await signOfferToken(offer, 'a-long-enough-secret-0123', { crypto });
   await assert.rejects(verifyOfferToken(t, 'short', { now: 0 }), /tokenSecret .* must be at least 16 bytes/);
 });
+
+test('token: a signed expiry beyond a Date\'s range is TOKEN_INVALID, as in the C++ checkout (fuzz)', async () => {
+  // tests/fuzz (js_token): a token with e = -1e20 threw RangeError (Invalid time value) while
+  // formatting the expiry, and e = 1e400 (Infinity) verified and never expired.
+  const { createHmac } = await import('node:crypto');
+  const signed = (claims) => {
+    const part = `v1.${Buffer.from(claims).toString('base64url')}`;
+    return `${part}.${createHmac('sha256', SECRET).update(part).digest('base64url')}`;
+  };
+  const d = `{"d":"${offer.decisionId}","i":"item-7","x":0.1,"a":2,"e":`;
+  const now = 1_700_000_000_000;
+  for (const e of ['-1e20', '1e400', '-1e400', '9.3e18', '8.7e15', '-8.7e15']) {
+    await assert.rejects(verifyOfferToken(signed(`${d}${e}}`), SECRET, { now }), (err) => {
+      assert.equal(err.code, 'TOKEN_INVALID', `${e}: ${err.name} ${err.message}`);
+      assert.match(err.message, /claim e \(expiry\) is out of range/);
+      return true;
+    });
+  }
+  await rejectsCode(assert, verifyOfferToken(signed(`${d}-8.64e15}`), SECRET, { now }), 'TOKEN_EXPIRED');
+  assert.equal((await verifyOfferToken(signed(`${d}8.64e15}`), SECRET, { now })).expiresAt, 8.64e15);
+});
