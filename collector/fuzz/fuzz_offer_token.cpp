@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -53,7 +54,25 @@ Checkout& checkout() {
   static const std::string log = "/tmp/disco-fuzz-checkout-" + std::to_string(::getpid()) + ".jsonl";
   static std::unique_ptr<Checkout> co = [] {
     ::unlink(log.c_str());
-    auto c = std::make_unique<Checkout>(cfg, log);
+    // The served catalog the checkout prices every line from (the corpus's item ids), and a store
+    // that takes the applied offers' outcomes (each checked for finite values).
+    auto cat = std::make_shared<Catalog>();
+    for (const char* id : {"i42", "i43", "i84", "x", "plain", "a", "b"}) {
+      CatalogItem it;
+      it.price = 10.0;
+      it.cost = id[0] == 'x' ? -1.0 : 4.0;
+      it.in_bundle = true;
+      cat->items[id] = it;
+      cat->order.push_back(id);
+    }
+    CheckoutDeps deps;
+    deps.catalog = [cat] { return std::shared_ptr<const Catalog>(cat); };
+    deps.record = [](const std::string&, const std::string&, std::vector<Outcome> outs) {
+      for (const Outcome& o : outs)
+        if (!std::isfinite(o.revenue) || !std::isfinite(o.margin)) std::abort();  // a reward must be a number
+      return std::string();
+    };
+    auto c = std::make_unique<Checkout>(cfg, std::move(deps), log);
     std::atexit([] { ::unlink(log.c_str()); });
     return c;
   }();
