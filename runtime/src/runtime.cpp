@@ -444,9 +444,18 @@ disco_status disco_offer_make(disco_session* s, uint32_t item, int64_t now_ms, u
       return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_offer_make: item index ", item, " is beyond the catalog (", b->n,
                   " items)");
     DecisionId id{decision_hi, decision_lo};
-    if (id.empty()) id = derive_decision_id(rt->options.seed, s->user_key, s->serial, s->decision_counter, now_ms);
-    if (rt->pending_ids.find(id) >= 0 || rt->done_ids.find(id) >= 0)
+    if (id.empty()) {
+      // A derived id already issued: the same saved state restored twice and offered in the same
+      // millisecond (one shopper's cookie in two concurrent requests at an edge). The next counter
+      // values give the next ids, deterministically; the tables are finite, so this ends.
+      for (;;) {
+        id = derive_decision_id(rt->options.seed, s->user_key, s->serial, s->decision_counter, now_ms);
+        if (rt->pending_ids.find(id) < 0 && rt->done_ids.find(id) < 0) break;
+        ++s->decision_counter;
+      }
+    } else if (rt->pending_ids.find(id) >= 0 || rt->done_ids.find(id) >= 0) {
       return fail(DISCO_ERR_DUPLICATE, "disco_offer_make: decision id was already issued by this runtime");
+    }
     ++s->decision_counter;
 
     const float price = b->item_price(item), cost = b->item_cost(item);

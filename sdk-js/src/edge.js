@@ -19,7 +19,7 @@ const MAX_COOKIE_VALUE = 3800; // browsers keep ~4096 bytes per cookie (name, va
 // Sealed cookie length for `n` state bytes: "c1." + base64url(12-byte IV + 4-byte time + 16-byte id + state + 16-byte tag).
 const sealedLength = (n) => 3 + Math.ceil(((48 + n) * 4) / 3);
 const MAX_BODY = 64 * 1024;
-const HTTP = { INVALID_ARGUMENT: 400, UNKNOWN_ITEM: 404, NOT_FOUND: 404, METHOD: 405, TOO_LARGE: 413 };
+const HTTP = { INVALID_ARGUMENT: 400, UNKNOWN_ITEM: 404, NOT_FOUND: 404, METHOD: 405, DUPLICATE: 409, TOO_LARGE: 413 };
 
 const resolve = async (v, env) => (typeof v === 'function' ? v(env) : v);
 

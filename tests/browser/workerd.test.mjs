@@ -154,7 +154,7 @@ export default { async fetch(req, env, ctx) {
   const N = 300, c0 = cpuMs(), w0 = Date.now();
   for (let i = 0; i < N; i++) {
     res = await fetch(`${e2}/offer?item=i${1 + (i % 50)}`, { headers: { cookie: jar2 } });
-    assert.equal(res.status, 200);
+    assert.equal(res.status, 200, `offer ${i}: ${await res.clone().text()}\n--- workerd\n${readFileSync(wd2.log, 'utf8').slice(-4000)}`);
     await res.arrayBuffer();
   }
   const perReq = (cpuMs() - c0) / N, wallPer = (Date.now() - w0) / N;

@@ -161,3 +161,45 @@ TEST(RuntimeCompactState, CorruptOrTruncatedBytesAreRefusedNeverCrash) {
   disco_session_free(s);
   disco_runtime_free(rt);
 }
+
+// One saved state restored twice in the same runtime and offered in the same millisecond (one
+// shopper's cookie in two concurrent requests at an edge): the derived decision ids differ and
+// both offers are made (it was DISCO_ERR_DUPLICATE, an HTTP 500 at the edge: the workerd test
+// failed in CI when two of its offers fell in one millisecond). A caller's own id stays checked.
+TEST(RuntimeCompactState, SameStateRestoredTwiceInOneMillisecondGetsDistinctDecisionIds) {
+  BundleHolder bh(disco::make_synthetic_spec(small_options(400, 16, 32, 11)));
+  disco_runtime* rt = make_runtime(bh.bundle, 7);
+  disco_session* a = nullptr;
+  ASSERT_EQ(disco_session_create(rt, 42, &a), DISCO_OK);
+  drive(a, 10, 400, 3);
+  const std::vector<uint8_t> bytes = save_compact(a);
+  const int64_t t = 1767000200000;
+  std::vector<std::pair<uint64_t, uint64_t>> ids;
+  for (int i = 0; i < 4; ++i) {
+    disco_session* b = nullptr;
+    ASSERT_EQ(disco_session_restore(rt, bytes.data(), bytes.size(), &b), DISCO_OK) << disco_last_error();
+    disco_offer o{};
+    ASSERT_EQ(disco_offer_make(b, uint32_t(5 + i), t, 0, 0, &o), DISCO_OK) << disco_last_error();
+    ids.emplace_back(o.decision_hi, o.decision_lo);
+    if (i == 3) {
+      disco_offer again{};
+      EXPECT_EQ(disco_offer_make(b, 9, t, o.decision_hi, o.decision_lo, &again), DISCO_ERR_DUPLICATE);
+    }
+    disco_session_free(b);
+  }
+  for (size_t i = 0; i < ids.size(); ++i)
+    for (size_t j = i + 1; j < ids.size(); ++j) EXPECT_NE(ids[i], ids[j]) << i << " vs " << j;
+  // the same calls in a fresh runtime give the same ids (deterministic)
+  disco_runtime* rt2 = make_runtime(bh.bundle, 7);
+  for (int i = 0; i < 4; ++i) {
+    disco_session* b = nullptr;
+    ASSERT_EQ(disco_session_restore(rt2, bytes.data(), bytes.size(), &b), DISCO_OK);
+    disco_offer o{};
+    ASSERT_EQ(disco_offer_make(b, uint32_t(5 + i), t, 0, 0, &o), DISCO_OK);
+    EXPECT_EQ(std::make_pair(o.decision_hi, o.decision_lo), ids[size_t(i)]);
+    disco_session_free(b);
+  }
+  disco_session_free(a);
+  disco_runtime_free(rt);
+  disco_runtime_free(rt2);
+}

@@ -410,3 +410,14 @@ test('edge: collector.events sends the tracked events by the session user key; u
   await h2.close();
   await c.stop();
 });
+
+test('edge: one cookie in concurrent requests within one millisecond: every offer answers, with its own decision id', async () => {
+  // (the workerd test's 300 offers with one cookie got an HTTP 500 in CI when two fell in one
+  // millisecond: the runtime derived the same decision id from the same restored state)
+  const h = handler();
+  const c = cookieOf(await h.fetch(post('/api/track', { events: [{ type: 'view', itemId: 'item-3' }] })));
+  const res = await Promise.all([1, 2, 3, 4, 5].map((i) => h.fetch(get(`/api/offer?item=item-${i}`, c))));
+  const bodies = await Promise.all(res.map((r) => r.json()));
+  assert.deepEqual(res.map((r) => r.status), [200, 200, 200, 200, 200], JSON.stringify(bodies));
+  assert.equal(new Set(bodies.map((b) => b.decisionId)).size, 5);
+});

@@ -224,7 +224,9 @@ typedef struct disco_offer {
 } disco_offer;
 
 /* Choose an offer for `item` at time now_ms. decision_hi/lo == 0 lets the runtime derive the id
- * from (seed, user_key, per-session counter); a caller-supplied id makes replays reproducible.
+ * from (seed, user_key, session serial, per-session counter, now_ms), stepping the counter past an id
+ * this runtime already issued (one saved state restored twice in the same millisecond); a
+ * caller-supplied id makes replays reproducible (DISCO_ERR_DUPLICATE when already issued).
  * Randomness is counter-based, keyed by (seed, decision id): same inputs, same offer, anywhere. */
 disco_status disco_offer_make(disco_session* session, uint32_t item, int64_t now_ms,
                               uint64_t decision_hi, uint64_t decision_lo, disco_offer* out) DISCO_NOEXCEPT;
