@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "../runtime/test_util.h"
+#include "collector_http_util.h"
 #include "collector_test_util.h"
 #include "disco/collector/auth.h"
 #include "disco/collector/batch.h"
@@ -30,10 +31,6 @@ namespace {
 
 const std::string kKey = "bandit-key";
 const std::string kSecret = "bandit-secret-0123456789";
-const bool kNoSigpipe = [] {
-  signal(SIGPIPE, SIG_IGN);
-  return true;
-}();
 
 // A runtime over a synthetic bundle (5 arms; bandit context_dim 0 = all 15 features, or 12).
 struct Edge {
@@ -177,36 +174,16 @@ TEST(CollectorBanditCore, SameStatisticsAsTheRuntimeWhateverTheOrder) {
 
 namespace {
 
-struct Served {
-  Child proc;
-  int port = 0;
-  std::string data;
+struct Served : ServedCollector {
   void start(const std::string& dir, std::vector<std::string> extra = {}) {
-    data = dir;
-    std::vector<std::string> argv = {DISCO_COLLECTOR_BIN, "serve", "--port", "0", "--data", dir,
-                                     "--site", "shop:" + kKey + ":" + kSecret, "--sweep-interval-ms", "50"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    proc.start(argv, dir + ".log");
-    for (int i = 0; i < 300 && port == 0; ++i) {
-      port = listening_port(proc.output());
-      if (!proc.alive()) break;
-      std::this_thread::sleep_for(50ms);
-    }
-    ASSERT_GT(port, 0) << proc.output();
+    extra.insert(extra.begin(), {"--site", "shop:" + kKey + ":" + kSecret, "--sweep-interval-ms", "50"});
+    ASSERT_TRUE(ServedCollector::start(DISCO_COLLECTOR_BIN, dir, extra)) << proc.output();
   }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port);
-    c.set_read_timeout(20, 0);
-    return c;
-  }
+  httplib::Client client() const { return ServedCollector::client(20); }
   void post(const Batch& b) {
     auto c = client();
     const std::string body = encode_json(b);
-    const std::string t = std::to_string(now_ms());
-    auto r = c.Post("/v1/events",
-                    httplib::Headers{{"x-disco-key", kKey}, {"x-disco-timestamp", t},
-                                     {"x-disco-signature", hmac_sha256_hex(kSecret, t + "." + body)}},
-                    body, "application/json");
+    auto r = c.Post("/v1/events", signed_headers_for(kKey, kSecret, body), body, "application/json");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << r->body;
   }

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "collector_http_util.h"
 #include "collector_test_util.h"
 #include "disco/collector/auth.h"
 #include "disco/collector/batch.h"
@@ -39,10 +40,6 @@ namespace {
 const std::string kKey = "conn-key";
 const std::string kSecret = "conn-secret-0123456789";
 
-const bool kNoSigpipe = [] {
-  signal(SIGPIPE, SIG_IGN);
-  return true;
-}();
 
 std::string collector_bin() {
   const char* o = std::getenv("DISCO_CONNECTIONS_TEST_BIN");
@@ -62,21 +59,11 @@ rlim_t raise_fd_limit(rlim_t want) {
   return rl.rlim_cur;
 }
 
-struct Collector {
-  Child proc;
-  int port = 0;
+struct Collector : ServedCollector {
   void start(const std::string& name, std::vector<std::string> extra = {}) {
-    std::string dir = make_temp_dir("disco-conn-" + name);
-    std::vector<std::string> argv = {collector_bin(), "serve", "--port", "0", "--data", dir,
-                                      "--site", "shop:" + kKey + ":" + kSecret, "--sqlite-synchronous", "normal"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    proc.start(argv, dir + ".log");
-    for (int i = 0; i < 300 && port == 0; ++i) {
-      port = listening_port(proc.output());
-      if (!proc.alive()) break;
-      std::this_thread::sleep_for(50ms);
-    }
-    ASSERT_GT(port, 0) << "collector did not start: " << proc.output();
+    extra.insert(extra.begin(), {"--site", "shop:" + kKey + ":" + kSecret, "--sqlite-synchronous", "normal"});
+    ASSERT_TRUE(ServedCollector::start(collector_bin(), make_temp_dir("disco-conn-" + name), extra))
+        << "collector did not start: " << proc.output();
   }
 };
 
@@ -101,8 +88,7 @@ std::string batch_body(uint64_t seq) {
 }
 
 httplib::Headers signed_headers(const std::string& body) {
-  std::string t = std::to_string(now_ms());
-  return {{"x-disco-key", kKey}, {"x-disco-timestamp", t}, {"x-disco-signature", hmac_sha256_hex(kSecret, t + "." + body)}};
+  return signed_headers_for(kKey, kSecret, body);
 }
 
 std::atomic<uint64_t> g_seq{1};

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "collector_http_util.h"
 #include "collector_test_util.h"
 #include "disco/bandit.h"
 #include "disco/bundle_writer.h"
@@ -32,10 +33,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const bool kNoSigpipe = [] {
-  signal(SIGPIPE, SIG_IGN);
-  return true;
-}();
 
 DecisionId did(uint64_t k) { return {0x1234, k + 1}; }
 
@@ -298,38 +295,16 @@ const std::string kKey = "doors-key";
 const std::string kSecret = "doors-secret-0123456789";
 const std::string kOrigin = "http://shop.test";
 
-struct Service {
-  Child proc;
-  int port = 0;
-  std::string data;
+struct Service : ServedCollector {
   void start(const std::string& dir, std::vector<std::string> extra, bool default_site = true) {
-    data = dir;
-    std::vector<std::string> argv = {DISCO_COLLECTOR_BIN, "serve", "--port", "0", "--data", dir};
-    if (default_site) argv.insert(argv.end(), {"--site", "shop:" + kKey + ":" + kSecret});
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    static std::atomic<int> starts{0};
-    port = 0;
-    proc.start(argv, dir + "." + std::to_string(starts++) + ".log");
-    for (int i = 0; i < 300 && port == 0; ++i) {
-      port = listening_port(proc.output());
-      if (!proc.alive()) break;
-      std::this_thread::sleep_for(50ms);
-    }
-    ASSERT_GT(port, 0) << "collector did not start: " << proc.output();
+    if (default_site) extra.insert(extra.begin(), {"--site", "shop:" + kKey + ":" + kSecret});
+    ASSERT_TRUE(ServedCollector::start(DISCO_COLLECTOR_BIN, dir, extra)) << "collector did not start: " << proc.output();
   }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port);
-    c.set_read_timeout(30, 0);
-    return c;
-  }
-  std::string db() const { return data + "/collector.sqlite"; }
 };
 
 httplib::Headers signed_headers(const std::string& message_tail, const std::string& secret = kSecret,
                                 const std::string& key_id = "") {
-  const std::string t = std::to_string(now_ms());
-  httplib::Headers h{{"x-disco-key", kKey}, {"x-disco-timestamp", t},
-                     {"x-disco-signature", hmac_sha256_hex(secret, t + "." + message_tail)}};
+  httplib::Headers h = signed_headers_for(kKey, secret, message_tail);
   if (!key_id.empty()) h.emplace("X-Disco-Key-Id", key_id);
   return h;
 }

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "../runtime/test_util.h"
+#include "collector_http_util.h"
 #include "collector_test_util.h"
 #include "disco/collector/auth.h"
 #include "disco/collector/batch.h"
@@ -35,10 +36,6 @@ namespace {
 
 const std::string kKey = "export-key";
 const std::string kSecret = "export-secret-0123456789";
-const bool kNoSigpipe = [] {
-  signal(SIGPIPE, SIG_IGN);
-  return true;
-}();
 
 struct Exec {
   int code = -1;
@@ -109,21 +106,14 @@ TEST(CollectorExport, CanonicalExportIsATrainingSet) {
   Child col({DISCO_COLLECTOR_BIN, "serve", "--port", "0", "--data", data, "--site", "shop:" + kKey + ":" + kSecret,
              "--reward-window-ms", "120000", "--sweep-interval-ms", "50"},
             root + "/collector.log");
-  int port = 0;
-  for (int i = 0; i < 300 && port == 0; ++i) {
-    port = listening_port(col.output());
-    std::this_thread::sleep_for(50ms);
-  }
+  const int port = wait_listening(col);
   ASSERT_GT(port, 0) << col.output();
   httplib::Client c("127.0.0.1", port);
   c.set_read_timeout(30, 0);
   auto post = [&](const Batch& b, bool fb) {
     const std::string body = fb ? encode_flatbuffers(b) : encode_json(b);
-    const std::string t = std::to_string(now_ms());
-    auto r = c.Post("/v1/events",
-                    httplib::Headers{{"x-disco-key", kKey}, {"x-disco-timestamp", t},
-                                     {"x-disco-signature", hmac_sha256_hex(kSecret, t + "." + body)}},
-                    body, fb ? "application/x-flatbuffers" : "application/json");
+    auto r = c.Post("/v1/events", signed_headers_for(kKey, kSecret, body), body,
+                    fb ? "application/x-flatbuffers" : "application/json");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << r->body;
   };

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "collector_http_util.h"
 #include "collector_test_util.h"
 #include "disco/collector/auth.h"
 #include "disco/collector/batch.h"
@@ -39,10 +40,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const bool kNoSigpipe = [] {
-  signal(SIGPIPE, SIG_IGN);
-  return true;
-}();
 
 const std::string kKey = "multi-key";
 const std::string kSecret = "multi-secret-0123456789";
@@ -361,11 +358,7 @@ TEST(CollectorBatchId, AResendWithAFreshSentAtIsADuplicateNotNewEvents) {
   Child proc({DISCO_COLLECTOR_BIN, "serve", "--port", "0", "--data", dir + "/c", "--site",
               "shop:" + kKey + ":" + kSecret},
              dir + "/c.log");
-  int port = 0;
-  for (int i = 0; i < 300 && port == 0 && proc.alive(); ++i) {
-    port = listening_port(proc.output());
-    if (!port) std::this_thread::sleep_for(50ms);
-  }
+  const int port = wait_listening(proc);
   ASSERT_GT(port, 0) << proc.output();
   httplib::Client c("127.0.0.1", port);
   Batch b = make_load_batch(2, 1, now_ms(), 1000);
@@ -378,10 +371,8 @@ TEST(CollectorBatchId, AResendWithAFreshSentAtIsADuplicateNotNewEvents) {
   std::vector<int> dups;
   for (int i = 0; i < 2; ++i) {
     b.sent_at_ms = now_ms() + i;  // a resend: only sent_at_ms differs
-    const std::string body = encode_json(b), ts = std::to_string(now_ms());
-    auto r = c.Post("/v1/events",
-                    {{"x-disco-key", kKey}, {"x-disco-timestamp", ts}, {"x-disco-signature", hmac_sha256_hex(kSecret, ts + "." + body)}},
-                    body, "application/json");
+    const std::string body = encode_json(b);
+    auto r = c.Post("/v1/events", signed_headers_for(kKey, kSecret, body), body, "application/json");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << r->body;
     json j = json::parse(r->body);
@@ -410,13 +401,8 @@ struct Col {
     std::vector<std::string> argv = {DISCO_COLLECTOR_BIN, "serve", "--port", "0", "--data", dir,
                                      "--site", "shop:" + kKey + ":" + kSecret};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    port = 0;
     proc.start(argv, dir + "." + std::to_string(starts++) + ".log");
-    for (int i = 0; i < 600 && port == 0; ++i) {
-      port = listening_port(proc.output());
-      if (!proc.alive()) break;
-      std::this_thread::sleep_for(50ms);
-    }
+    port = wait_listening(proc, 600);
   }
   json get(const std::string& path, int* status = nullptr, std::string* header = nullptr) const {
     httplib::Client c("127.0.0.1", port);
@@ -557,9 +543,7 @@ TEST(CollectorMulti, KillOneCollectorAndOneNatsNodeUnderLoadEveryAckedBatchOnceS
           // As the SDK does: the same batch, sent_at_ms stamped afresh, re-signed.
           batch.sent_at_ms = now_ms();
           b.body = encode_json(batch);
-          const std::string ts = std::to_string(now_ms());
-          httplib::Headers h = {{"x-disco-key", kKey}, {"x-disco-timestamp", ts},
-                                {"x-disco-signature", hmac_sha256_hex(kSecret, ts + "." + b.body)}};
+          const httplib::Headers h = signed_headers_for(kKey, kSecret, b.body);
           b.attempts++;
           last_send_ms = now_ms();
           // Every 8th batch: a client timeout on the first send, so its resend goes to another

@@ -28,6 +28,7 @@
 
 #include "disco/collector/auth.h"
 #include "disco/collector/batch.h"
+#include "collector_http_util.h"
 #include "collector_test_util.h"
 
 using namespace disco::collector;
@@ -40,46 +41,19 @@ namespace {
 const std::string kKey = "test-key";
 const std::string kSecret = "test-secret-0123456789";
 
-// Clients write bodies the server may refuse before reading them all: no SIGPIPE deaths.
-const bool kNoSigpipe = [] {
-  signal(SIGPIPE, SIG_IGN);
-  return true;
-}();
 
 std::string tmpdir(const std::string& name) { return make_temp_dir("disco-csvc-" + name); }
 
-struct Collector {
-  Child proc;
-  int port = 0;
-  std::string data;
+struct Collector : ServedCollector {
   void start(const std::string& data_dir, std::vector<std::string> extra = {}) {
-    data = data_dir;
-    std::vector<std::string> argv = {DISCO_COLLECTOR_BIN, "serve", "--port", "0", "--data", data_dir,
-                                      "--site", "shop:" + kKey + ":" + kSecret};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    static std::atomic<int> starts{0};
-    port = 0;
-    proc.start(argv, data_dir + "." + std::to_string(starts++) + ".log");
-    for (int i = 0; i < 300 && port == 0; ++i) {
-      port = listening_port(proc.output());
-      if (!proc.alive()) break;
-      std::this_thread::sleep_for(50ms);
-    }
-    ASSERT_GT(port, 0) << "collector did not start: " << proc.output();
-  }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port);
-    c.set_read_timeout(30, 0);
-    c.set_connection_timeout(5, 0);
-    return c;
+    extra.insert(extra.begin(), {"--site", "shop:" + kKey + ":" + kSecret});
+    ASSERT_TRUE(ServedCollector::start(DISCO_COLLECTOR_BIN, data_dir, extra)) << "collector did not start: " << proc.output();
   }
 };
 
 httplib::Headers signed_headers(const std::string& body, int64_t ts = 0, const std::string& secret = kSecret,
                                 const std::string& key = kKey) {
-  if (ts == 0) ts = now_ms();
-  std::string t = std::to_string(ts);
-  return {{"x-disco-key", key}, {"x-disco-timestamp", t}, {"x-disco-signature", hmac_sha256_hex(secret, t + "." + body)}};
+  return signed_headers_for(key, secret, body, ts);
 }
 
 httplib::Result post(httplib::Client& c, const std::string& body, const std::string& ctype = "application/json",

@@ -1,6 +1,7 @@
 // Helpers shared by the collector tests (tests/collector) and its load generator
 // (bench/collector): wall clock, temp folders removed at exit, a child process logging to a file,
-// a free loopback port and the port a collector prints when it listens. Header-only.
+// a free loopback port, the port a collector prints when it listens (and waiting for it), SIGPIPE
+// ignored. Header-only; collector_http_util.h adds the signed-request headers (httplib).
 #pragma once
 
 #include <arpa/inet.h>
@@ -140,5 +141,23 @@ inline int listening_port(const std::string& out) {
   if (c == std::string::npos || sp == std::string::npos) return 0;
   return std::stoi(out.substr(c + 1, sp - c - 1));
 }
+
+// Waits (50 ms steps, at most `tries`) for the collector in `c` to print its "listening on" line;
+// its port, or 0 when it exited or never listened.
+inline int wait_listening(const Child& c, int tries = 300) {
+  for (int i = 0; i < tries; ++i) {
+    if (int port = listening_port(c.output())) return port;
+    if (!c.alive()) return listening_port(c.output());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return 0;
+}
+
+// Clients write bodies a server may refuse before reading them all: no SIGPIPE deaths in any
+// binary that includes this header.
+inline const bool kIgnoreSigpipe = [] {
+  signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
 
 }  // namespace disco::collector::test_util
