@@ -170,6 +170,7 @@ int cmd_inspect(const std::string& bundle_path, const std::vector<std::string>& 
   std::printf("bandit        %s, context_dim %u, prior_precision %g, noise %g, ucb_alpha %g, epsilon %g, floor %g%s\n",
               algo_name(bp->algorithm()), bp->context_dim(), bp->prior_precision(), bp->noise_scale(), bp->ucb_alpha(),
               bp->epsilon(), bp->exploration_floor(), bp->prior_a() ? ", warm start" : "");
+  if (bp->pessimism() > 0.0f) std::printf("  choice pessimism %.3g (discounts scored by a lower confidence bound)\n", double(bp->pessimism()));
   const fb::Guardrails* g = m->guardrails();
   std::printf("guardrails    max_discount %g, margin_floor %g, budget %g per %us (%s, dual rate %g), cooldown %us, "
               "offer ttl %us, %u eligible categories, %u excluded items\n",

@@ -108,7 +108,7 @@ std::vector<uint8_t> build_model_payload(const BundleSpec& spec) {
   auto bandit = fb::CreateBanditPrior(b, static_cast<fb::BanditAlgorithm>(bp.algorithm), bp.context_dim,
                                       bp.prior_precision, bp.noise_scale, bp.ucb_alpha, bp.epsilon,
                                       bp.exploration_floor, opt_f32(bp.prior_a),
-                                      opt_f32(bp.prior_b), opt_f32(bp.prior_n), bp.context_version);
+                                      opt_f32(bp.prior_b), opt_f32(bp.prior_n), bp.context_version, bp.pessimism);
   const GuardrailsSpec& g = spec.guardrails;
   auto guards = fb::CreateGuardrails(b, g.max_discount, g.margin_floor, g.budget_per_period, g.budget_period_s,
                                      g.cooldown_s, g.offer_ttl_s, opt_u32(g.eligible_categories),

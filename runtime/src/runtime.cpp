@@ -143,9 +143,13 @@ std::string configure_policy(disco_runtime* rt, const disco_bundle* b, bool keep
   if (!err.empty()) return concat("guardrails: ", err);
   err = configure_value_model(rt, b);
   if (!err.empty()) return err;
+  const fb::BanditPrior* bp = m->bandit();
+  const float k = bp->pessimism();
+  if (!std::isfinite(k) || k < 0.0f || k > 100.0f)
+    return concat("bandit pessimism must be a finite number in [0, 100], got ", double(k));
+  rt->pessimism = double(k);
   if (keep_bandit) return {};
 
-  const fb::BanditPrior* bp = m->bandit();
   BanditConfig cfg;
   cfg.algorithm = static_cast<BanditAlgorithm>(bp->algorithm());
   cfg.n_arms = uint32_t(b->arms.size());
@@ -214,11 +218,20 @@ DecisionId derive_decision_id(uint64_t seed, uint64_t user_key, uint64_t serial,
 // (nothing written) when the bundle has no active value model.
 // Plus, with a dual-priced budget (guardrails.h), the budget's price on each arm's spend.
 bool policy_offsets(const disco_runtime* rt, const float* x, double price, double* out) {
-  const double mu = rt->guards.price();
-  if (!rt->value.active() && !(mu > 0.0)) return false;
+  const double mu = rt->guards.price(), k = rt->pessimism;
+  if (!rt->value.active() && !(mu > 0.0) && !(k > 0.0)) return false;
+  const size_t n = rt->guards.arms().size();
   if (rt->value.active()) rt->value.offsets(x, price, out);
-  else std::fill(out, out + rt->guards.arms().size(), 0.0);
+  else std::fill(out, out + n, 0.0);
   if (mu > 0.0) rt->guards.budget_offsets(price, mu, out);
+  if (k > 0.0 && rt->bandit.configured()) {
+    // a lower confidence bound on each discount's gain over arm 0 (schemas/bundle.fbs BanditPrior.pessimism)
+    const double s0 = rt->bandit.stddev(0, x), v0 = s0 * s0;
+    for (size_t a = 1; a < n; ++a) {
+      const double sa = rt->bandit.stddev(uint32_t(a), x);
+      out[a] -= k * std::sqrt(sa * sa + v0);
+    }
+  }
   return true;
 }
 

@@ -92,6 +92,7 @@ struct disco_runtime {
   disco::Bandit bandit;
   disco::Guardrails guards;
   disco::ValueModel value;                              // the bundle's long-term value model (may be inactive)
+  double pessimism = 0.0;                               // the bundle's BanditPrior.pessimism (policy_offsets)
   disco::detail::IdTable pending_ids;
   std::vector<disco::detail::PendingDecision> pending;  // by IdTable slot
   disco::detail::IdTable done_ids;                      // recently applied decisions (DUPLICATE)

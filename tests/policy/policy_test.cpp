@@ -18,6 +18,7 @@
 #include "disco/data/ingest.h"
 #include "disco/policy/fit.h"
 #include "disco/policy/replay.h"
+#include "disco/schemas/bundle_generated.h"
 #include "disco/value_model.h"
 
 namespace fs = std::filesystem;
@@ -330,11 +331,18 @@ TEST(PolicyCli, PilotToPolicyFitToBundleWithAValueModel) {
             0)
       << out;
   EXPECT_NE(out.find("value model from"), std::string::npos) << out;
+  // The fit's choice pessimism (the default) travels into the bundle's BanditPrior.
+  EXPECT_EQ(j["choice_pessimism"].get<double>(), disco::policy::FitOptions{}.choice_pessimism);
+  EXPECT_NE(out.find("choice pessimism"), std::string::npos) << out;
   // The runtime loads it with the value model active.
   std::ifstream bf(bundle, std::ios::binary);
   const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(bf), std::istreambuf_iterator<char>()};
   disco_bundle* b = nullptr;
   ASSERT_EQ(disco_bundle_load(bytes.data(), bytes.size(), 0, &b), DISCO_OK) << disco_last_error();
+  {
+    const disco::fb::Bundle* outer = disco::fb::GetBundle(bytes.data());
+    EXPECT_FLOAT_EQ(outer->payload_nested_root()->bandit()->pessimism(), float(disco::policy::FitOptions{}.choice_pessimism));
+  }
   disco_runtime* rt = nullptr;
   disco_runtime_options ro;
   disco_runtime_default_options(&ro);
@@ -363,6 +371,15 @@ TEST(PolicyCli, PilotToPolicyFitToBundleWithAValueModel) {
                 &out),
             0);
   EXPECT_NE(out.find("bad.json: /value_model: weights has"), std::string::npos) << out;
+  j = nlohmann::json::parse(std::ifstream(fit));
+  j["choice_pessimism"] = -1;
+  std::ofstream(dir.p / "bad-k.json") << j.dump();
+  EXPECT_NE(run(train + " export --data " + hist.string() + " --out " + m0.string() + " --model " +
+                    (m0 / "model.bin").string() + " --bundle " + (dir.p / "c.disco").string() +
+                    " --no-int4 --cold-holdout 0 --policy-fit " + (dir.p / "bad-k.json").string(),
+                &out),
+            0);
+  EXPECT_NE(out.find("bad-k.json: /choice_pessimism must be a number in [0, 100], got -1"), std::string::npos) << out;
   // A log without randomization is refused with the reason.
   const fs::path fixed = dir.p / "fixed";
   ASSERT_EQ(run(sim + " --seed 5 --out " + fixed.string() +

@@ -5,6 +5,8 @@
 // With --policy, offer-policy rules that change decisions within the workload (its offers run from
 // 1700000000000 ms for ~22 minutes): a campaign window, per-arm lifetimes, category / brand / item
 // eligibility, a cart arm and a per-shopper cap (schemas/bundle.fbs Arm, Guardrails).
+// With --pessimism, the lower-confidence choice of a discount (BanditPrior.pessimism 1.5): its
+// per-arm standard deviations and square roots must be bit-identical too.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -15,8 +17,9 @@
 int main(int argc, char** argv) {
   const bool budget = argc == 3 && std::string(argv[2]) == "--budget";
   const bool policy = argc == 3 && std::string(argv[2]) == "--policy";
-  if (argc != 2 && !budget && !policy) {
-    std::fprintf(stderr, "usage: make_value_bundle OUT.disco [--budget | --policy]\n");
+  const bool pessimism = argc == 3 && std::string(argv[2]) == "--pessimism";
+  if (argc != 2 && !budget && !policy && !pessimism) {
+    std::fprintf(stderr, "usage: make_value_bundle OUT.disco [--budget | --policy | --pessimism]\n");
     return 1;
   }
   disco::SyntheticOptions o;
@@ -61,6 +64,7 @@ int main(int argc, char** argv) {
     s.guardrails.budget_mode = 1;
     s.guardrails.budget_dual_rate = 100.0f;
   }
+  if (pessimism) s.bandit.pessimism = 1.5f;
   auto r = disco::build_bundle(s);
   if (!r.ok()) {
     std::fprintf(stderr, "%s\n", r.error.c_str());

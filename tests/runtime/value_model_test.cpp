@@ -189,3 +189,78 @@ TEST(RuntimeValueModel, HotSwapInstallsAndRemovesTheValueModel) {
   disco_session_free(s);
   disco_runtime_free(rt);
 }
+
+// BanditPrior.pessimism (disco-train policy --choice-pessimism): discounts are scored by a lower
+// confidence bound of their gain over arm 0. Read from the bundle (round trip); 0 = the same
+// decisions as a bundle without the field; K > 0 lowers every discount arm's probability where the
+// posterior is wide, the logged propensity stays exact, and the effect fades as data shrink the
+// posterior; a bad value in the bundle is refused by name.
+TEST(RuntimeChoicePessimism, LowersUncertainDiscountsKeepsPropensitiesExactAndFadesWithData) {
+  auto spec_k = [](float k) {
+    disco::BundleSpec s = disco::make_synthetic_spec(rt_test::small_options());
+    s.bandit.pessimism = k;
+    return s;
+  };
+  BundleHolder plain(spec_k(0.0f)), k2(spec_k(2.0f));
+  disco_runtime* r0 = rt_test::make_runtime(plain.bundle, 11);
+  disco_runtime* r2 = rt_test::make_runtime(k2.bundle, 11);
+  const float price = 40.0f, cost = 24.0f;
+  float x[disco::kContextDim] = {};
+  x[disco::kFeatBias] = 1.0f;
+  x[2] = 0.5f;
+  auto discount_share = [&](disco_runtime* rt) {
+    double p[kArms];
+    EXPECT_EQ(disco_policy_probabilities(rt, x, disco::kContextDim, 0, price, cost, p), DISCO_OK) << disco_last_error();
+    return 1.0 - p[0];
+  };
+  const double before0 = discount_share(r0), before2 = discount_share(r2);
+  EXPECT_GT(before0, 0.5) << "five arms with the same wide prior: most of the mass on the four discounts";
+  EXPECT_LT(before2, before0 * 0.6) << "K = 2 moves mass from uncertain discounts to arm 0";
+  // Offers: the logged propensity is the policy's probability of the arm offered.
+  disco_session* s = nullptr;
+  ASSERT_EQ(disco_session_create(r2, 7, &s), DISCO_OK);
+  for (int i = 0; i < 20; ++i) {
+    const uint32_t item = uint32_t(11 * i % 300);
+    rt_test::observe(s, rt_test::ev(1700000000000 + 1000 * i, item, DISCO_EVENT_CART));
+    disco_offer o{};
+    ASSERT_EQ(disco_offer_make(s, item, 1700000000000 + 1000 * i, 0, 0, &o), DISCO_OK);
+    const float ip = 5.0f + float((item * 7919u) % 9500u) / 100.0f;
+    double p[kArms];
+    ASSERT_EQ(disco_policy_probabilities(r2, o.context, o.context_dim, 0, ip, ip * 0.6f, p), DISCO_OK);
+    EXPECT_NEAR(p[o.arm], double(o.propensity), 1e-6) << "offer " << i;
+  }
+  disco_session_free(s);
+  // Data on every arm at this context (arm 0 and the discounts equally good): the posterior narrows
+  // and the pessimistic policy's discount share comes back towards the plain one's.
+  for (disco_runtime* rt : {r0, r2}) {
+    disco_session* t = nullptr;
+    ASSERT_EQ(disco_session_create(rt, 9, &t), DISCO_OK);
+    for (int i = 0; i < 4000; ++i) {
+      const int64_t ts = 1700001000000 + 1000 * i;
+      const uint32_t item = uint32_t(i % 300);
+      disco_offer o{};
+      ASSERT_EQ(disco_offer_make(t, item, ts, 0, 0, &o), DISCO_OK);
+      ASSERT_EQ(disco_offer_shown(rt, o.decision_hi, o.decision_lo), DISCO_OK);
+      disco_outcome out{};
+      out.decision_hi = o.decision_hi;
+      out.decision_lo = o.decision_lo;
+      out.ts_ms = ts + 10;
+      out.converted = 1;
+      out.revenue = 10.0f;
+      out.reward = 4.0f;
+      ASSERT_EQ(disco_update(rt, &out), DISCO_OK) << disco_last_error();
+    }
+    disco_session_free(t);
+  }
+  const double after0 = discount_share(r0), after2 = discount_share(r2);
+  EXPECT_GT(after2 / after0, before2 / before0) << "the pessimism fades with data: " << before2 / before0 << " -> " << after2 / after0;
+  disco_runtime_free(r0);
+  disco_runtime_free(r2);
+  // A bundle whose pessimism is out of range is refused by name.
+  BundleHolder bad(spec_k(-1.0f));
+  disco_runtime_options opt;
+  disco_runtime_default_options(&opt);
+  disco_runtime* rb = nullptr;
+  EXPECT_NE(disco_runtime_create(bad.bundle, &opt, &rb), DISCO_OK);
+  EXPECT_NE(std::string(disco_last_error()).find("bandit pessimism"), std::string::npos) << disco_last_error();
+}

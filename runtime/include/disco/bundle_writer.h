@@ -64,6 +64,7 @@ struct BanditPriorSpec {
   float exploration_floor = 0.02f;
   std::vector<float> prior_a, prior_b, prior_n;  // optional warm start (per arm, flattened)
   uint16_t context_version = kContextVersion;  // the context feature set the prior was fitted on
+  float pessimism = 0.0f;  // schemas/bundle.fbs BanditPrior.pessimism (0 = plain Thompson sampling)
 };
 
 // The long-term value model (schemas/bundle.fbs ValueModel, disco/value_model.h); empty weights =

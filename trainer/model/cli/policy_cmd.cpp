@@ -63,6 +63,11 @@ int run_policy_command(int argc, char** argv) {
   app.add_option("--prior-weight", fo.prior_weight, "scales the warm start's weights (0 = no warm start)")
       ->capture_default_str();
   app.add_option("--noise-floor", fo.noise_floor, "lower bound of the noise scale")->capture_default_str();
+  app.add_option("--choice-pessimism", fo.choice_pessimism,
+                 "the runtime scores each discount K posterior standard deviations of its gain over no discount lower "
+                 "(a lower confidence bound: a discount where its gain is likely; fades as data accrue); 0 = plain Thompson sampling")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
   app.add_option("--uplift", fo.uplift_learner,
                  "the warm start's per-arm effects from an uplift learner (x/xgb, s/xgb, t/linear, ...; trainer/eval "
                  "uplift), distilled to the linear bandit, instead of the per-arm ridge means");
@@ -148,7 +153,7 @@ int run_policy_command(int argc, char** argv) {
     std::printf(" (randomized %llu, min propensity %.4g)\n", (unsigned long long)fit.randomized_rows, fit.min_propensity);
     std::printf("warm start, IPS-weighted mean scaled reward per arm:");
     for (const auto& a : fit.prior) std::printf(" %.4f", a.mean_reward);
-    std::printf("\nnoise scale %.4f\n", fit.noise_scale);
+    std::printf("\nnoise scale %.4f, choice pessimism %.2f\n", fit.noise_scale, fit.choice_pessimism);
     std::printf("delayed cost of a discount (%.0f days): %.4f x price +- %.4f (%llu / %llu decisions, %llu shoppers)%s\n",
                 fit.delayed.horizon_days, fit.delayed.estimate, fit.delayed.se,
                 (unsigned long long)fit.delayed.control, (unsigned long long)fit.delayed.discounted,

@@ -225,6 +225,9 @@ BundleSpec make_bundle_spec(const ModelWeights& w, const data::Dataset& ds, cons
       throw TrainError("export: noise scale must be a finite number > 0, got " + std::to_string(opt.noise_scale));
     spec.bandit.noise_scale = float(opt.noise_scale);
   }
+  if (!(opt.choice_pessimism >= 0.0 && opt.choice_pessimism <= 100.0))
+    throw TrainError("export: choice pessimism must be in [0, 100], got " + std::to_string(opt.choice_pessimism));
+  spec.bandit.pessimism = float(opt.choice_pessimism);
   if (!opt.bandit_prior.arms.empty()) {
     const BanditPrior& p = opt.bandit_prior;
     if (p.arms.size() != spec.arms.size() || p.dim != kContextDim)

@@ -594,6 +594,7 @@ void load_bandit_options(const JobOptions& o, ExportOptions& eo) {
     PolicyFitFile pf = read_policy_fit(o.policy_fit, n_arms, kContextDim);
     eo.bandit_prior = std::move(pf.prior);
     if (eo.noise_scale == 0) eo.noise_scale = pf.noise_scale;  // an explicit --noise-scale wins
+    eo.choice_pessimism = pf.choice_pessimism;
     eo.value_model = std::move(pf.value_model);
   }
 }
@@ -773,6 +774,7 @@ int run_export_job(const JobOptions& o) {
     std::string bandit;
     if (!eo.bandit_prior.arms.empty()) bandit += ", bandit prior from " + o.bandit_prior;
     if (eo.noise_scale > 0) bandit += ", noise scale " + std::to_string(eo.noise_scale);
+    if (eo.choice_pessimism > 0) bandit += ", choice pessimism " + std::to_string(eo.choice_pessimism);
     if (!eo.value_model.weights.empty()) bandit += ", value model from " + o.policy_fit;
     if (!o.policy.empty()) bandit += ", " + std::to_string(eo.offer_policy.arms.size()) + " arms and guardrails from " + o.policy;
     std::printf("%s: %zu bytes (%s, %s%s)\n", out.c_str(), bytes.size(), o.int4 ? "item_emb int4" : "int8",

@@ -32,6 +32,12 @@ PolicyFitFile read_policy_fit(const std::string& path, uint32_t n_arms, uint32_t
     if (!(out.noise_scale > 0) || !std::isfinite(float(out.noise_scale)))
       throw TrainError(path + ": /noise_scale must be a finite number > 0, got " + std::to_string(out.noise_scale));
   }
+  if (j.contains("choice_pessimism")) {
+    const auto& k = j["choice_pessimism"];
+    if (!k.is_number() || !(k.get<double>() >= 0.0 && k.get<double>() <= 100.0))
+      throw TrainError(path + ": /choice_pessimism must be a number in [0, 100], got " + k.dump());
+    out.choice_pessimism = k.get<double>();
+  }
   if (j.contains("value_model") && !j["value_model"].is_null()) {
     const auto& v = j["value_model"];
     auto need = [&](const char* k) -> const nlohmann::json& {

@@ -141,6 +141,9 @@ PolicyFit fit_policy(const Replay& r, const FitOptions& o) {
   f.dim = r.context_dim;
   f.context_version = uint16_t(kContextVersion);
   f.replay_summary = r.stats.to_text();
+  if (!(o.choice_pessimism >= 0.0 && o.choice_pessimism <= 100.0))
+    throw PolicyError("--choice-pessimism must be a number in [0, 100], got " + std::to_string(o.choice_pessimism));
+  f.choice_pessimism = o.choice_pessimism;
   const uint32_t K = f.n_arms, d = f.dim;
   const auto& S = r.steps;
   f.rows = S.size();
@@ -624,6 +627,7 @@ std::string to_json(const PolicyFit& f) {
   j["context_version"] = f.context_version;
   j["arms"] = arms;
   j["noise_scale"] = f.noise_scale;
+  j["choice_pessimism"] = f.choice_pessimism;
   j["delayed_cost"] = {{"estimate", f.delayed.estimate}, {"se", f.delayed.se}, {"control", f.delayed.control},
                        {"discounted", f.delayed.discounted}, {"clusters", f.delayed.clusters},
                        {"horizon_days", f.delayed.horizon_days}, {"applied", f.delayed.applied}};

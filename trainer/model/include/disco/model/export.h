@@ -54,6 +54,7 @@ struct ExportOptions {
   // context_version = kContextVersion. Empty arms = no prior (the runtime starts from lambda*I).
   BanditPrior bandit_prior;
   double noise_scale = 0;            // --noise-scale V (> 0); 0 = the schema default (1)
+  double choice_pessimism = 0;       // the policy fit's choice_pessimism (BanditPrior.pessimism); 0 = none
   // The long-term value model (--policy-fit FILE's "value_model"); empty weights = none.
   ValueModelSpec value_model;
   // Guardrails' budget (--budget, --budget-mode, --budget-dual-rate; disco/guardrails.h).

@@ -13,6 +13,7 @@ namespace disco::model {
 struct PolicyFitFile {
   BanditPrior prior;
   double noise_scale = 0;          // 0 = absent
+  double choice_pessimism = 0;     // "choice_pessimism"; 0 = absent (plain Thompson sampling)
   ValueModelSpec value_model;      // empty weights = none
 };
 

@@ -43,6 +43,10 @@ struct FitOptions {
                                     // long-term cost of a discount; the value model adds how it varies)
   double delayed_horizon_days = 21;
   double noise_floor = 0.05;
+  // The runtime's lower-confidence choice of a discount (schemas/bundle.fbs BanditPrior.pessimism):
+  // each discount arm scores K posterior standard deviations of its gain over arm 0 less. 0 = plain
+  // Thompson sampling. Chosen on simulated stores 1-5, checked on 6-10 and 42 (loop/README.md).
+  double choice_pessimism = 3.0;
   double ridge = 1.0;               // the immediate model's prior precision (the bundle's lambda)
 
   bool value_model = true;
@@ -114,6 +118,7 @@ struct PolicyFit {
   uint16_t context_version = 0;
   std::vector<ArmFit> prior;
   double noise_scale = 1.0;
+  double choice_pessimism = 0.0;  // FitOptions::choice_pessimism, shipped in the bundle
   DelayedCostFit delayed;
   ValueFit value;
   UpliftFit uplift;
@@ -131,7 +136,7 @@ PolicyFit fit_policy(const Replay& replay, const FitOptions& options = {});
 std::vector<uint16_t> parse_pairs(const std::string& spec, uint32_t dim);
 
 // JSON: {"arms": [{"arm","dim","A","b","n","rows","mean_reward"}...] (the shape of the collector's
-// /v1/bandit-state and of disco-train export --bandit-prior), "noise_scale", "context_version",
+// /v1/bandit-state and of disco-train export --bandit-prior), "noise_scale", "choice_pessimism", "context_version",
 // "delayed_cost": {...}, "value_model": {"context_dim","context_version","pairs","weights",
 // "gamma_per_day", ...} or null, "diagnostics": {...}}.
 std::string to_json(const PolicyFit& fit);
