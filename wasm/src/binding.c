@@ -96,10 +96,9 @@ DW_EXPORT disco_status dw_offer_make(disco_session* session, uint32_t item, cons
   return disco_offer_make(session, item, args[0], (uint64_t)args[1], (uint64_t)args[2], out);
 }
 
-/* args: as dw_offer_make's */
+/* args: as dw_offer_make's (the SDK always passes them) */
 DW_EXPORT disco_status dw_offer_cart(disco_session* session, const uint32_t* items, const uint32_t* quantities,
                                      uint32_t n, const int64_t* args, disco_offer* out, disco_cart_terms* terms) {
-  if (!args) return DISCO_ERR_INVALID_ARGUMENT;
   return disco_offer_cart(session, items, quantities, n, args[0], (uint64_t)args[1], (uint64_t)args[2], out, terms);
 }
 
