@@ -471,14 +471,13 @@ disco_status disco_runtime_restore(disco_runtime* rt, const uint8_t* buf, size_t
         if (table == 0) pending_entry(ar, p, version);
         else ar(p.id.hi, p.id.lo);
         if (ar.failed()) break;
-        // before format 4 every decision was an item's: its spend is its arm's cost at its price
-        if (table == 0 && version < 4 && p.arm < guards.arms().size())
-          p.spend = disco::arm_cost(guards.arms()[p.arm], p.price).spend;
         if (p.arm >= rt->bundle->arms.size() || p.id.empty() || p.shown > 1 || p.held > 1 || (p.shown && p.held) ||
-            !std::isfinite(p.reward) || !(p.spend >= 0.0 && p.spend < 1e300)) {
+            !std::isfinite(p.reward) || !(p.spend >= 0.0)) {  // (an infinite spend is never released)
           ar.fail();
           break;
         }
+        // before format 4 every decision was an item's: its spend is its arm's cost at its price
+        if (version < 4) p.spend = disco::arm_cost(guards.arms()[p.arm], p.price).spend;
         uint32_t at = slot;
         if (same_layout) {
           if (!ids.place(slot, p.id)) { ar.fail(); break; }
