@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,7 +16,9 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <stdexcept>
 
 #include "disco/collector/metrics.h"
@@ -63,7 +66,73 @@ CheckoutReply error_reply(int status, const std::string& code, const std::string
 
 double round2(double v) { return std::round(v * 100.0) / 100.0; }
 
+// UTF-8 (valid) as UTF-16 code units: JavaScript's string order.
+std::u16string utf16(const std::string& s) {
+  std::u16string out;
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = uint8_t(s[i]);
+    const int n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    uint32_t cp = n == 1 ? c : c & (0x3F >> (n - 1));
+    for (int k = 1; k < n && i + k < s.size(); ++k) cp = (cp << 6) | (uint8_t(s[i + k]) & 0x3F);
+    i += size_t(n);
+    if (cp >= 0x10000) {
+      out.push_back(char16_t(0xD800 + ((cp - 0x10000) >> 10)));
+      out.push_back(char16_t(0xDC00 + ((cp - 0x10000) & 0x3FF)));
+    } else {
+      out.push_back(char16_t(cp));
+    }
+  }
+  return out;
+}
+
+// A JSON string as JavaScript's JSON.stringify writes it (valid UTF-8 kept as is).
+void js_string(std::string& out, const std::string& s) {
+  static const char* d = "0123456789abcdef";
+  out += '"';
+  for (char ch : s) {
+    const unsigned char c = uint8_t(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += d[c >> 4];
+          out += d[c & 15];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+}
+
 }  // namespace
+
+std::string cart_digest(const std::vector<std::pair<std::string, int64_t>>& lines) {
+  std::map<std::u16string, std::pair<std::string, int64_t>> merged;  // ordered as JavaScript sorts
+  for (const auto& [id, q] : lines) {
+    auto& e = merged[utf16(id)];
+    e.first = id;
+    e.second += q;
+  }
+  std::string text = "[";
+  for (const auto& [key, e] : merged) {
+    if (text.size() > 1) text += ',';
+    text += '[';
+    js_string(text, e.first);
+    text += ',' + std::to_string(e.second) + ']';
+  }
+  text += ']';
+  unsigned char h[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), h);
+  return base64url_encode(std::string_view(reinterpret_cast<const char*>(h), sizeof h));
+}
 
 const char* token_status_name(TokenStatus s) {
   switch (s) {
@@ -146,10 +215,24 @@ TokenCheck verify_offer_token(std::string_view token, std::string_view secret, i
   if (c.is_discarded() || !c.is_object()) return fail(TokenStatus::Malformed, "token body is not a JSON object");
   auto str = [&](const char* k) { return c.contains(k) && c[k].is_string(); };
   auto num = [&](const char* k) { return c.contains(k) && c[k].is_number(); };
-  if (!str("d") || !str("i") || !num("x") || !num("e"))
-    return fail(TokenStatus::Malformed, "token claims are incomplete (need string d, i and numbers x, e)");
+  const bool cart = c.contains("s");
+  if (cart) {
+    if (!str("s") || c["s"].get<std::string>() != "cart") return fail(TokenStatus::Malformed, "claim s (scope) is not \"cart\"");
+    if (!str("d") || !str("c") || !num("x") || !num("v") || !num("m") || !num("e"))
+      return fail(TokenStatus::Malformed, "cart token claims are incomplete (need string d, c and numbers x, v, m, e)");
+    r.claims.scope = "cart";
+    r.claims.cart_digest = c["c"].get<std::string>();
+    r.claims.amount = c["v"].get<double>();
+    r.claims.min_spend = c["m"].get<double>();
+    if (str("k")) r.claims.kind = c["k"].get<std::string>();
+    if (!std::isfinite(r.claims.amount) || r.claims.amount < 0 || !std::isfinite(r.claims.min_spend) || r.claims.min_spend < 0)
+      return fail(TokenStatus::Malformed, "claims v (amount) and m (minimum spend) must be finite numbers >= 0");
+  } else {
+    if (!str("d") || !str("i") || !num("x") || !num("e"))
+      return fail(TokenStatus::Malformed, "token claims are incomplete (need string d, i and numbers x, e)");
+    r.claims.item_id = c["i"].get<std::string>();
+  }
   r.claims.decision_id = c["d"].get<std::string>();
-  r.claims.item_id = c["i"].get<std::string>();
   r.claims.discount = c["x"].get<double>();
   // Within a JS Date's range (+-8.64e15 ms), as the SDK's verifyOfferToken, checked before the cast
   // (a cast of a double outside int64 is undefined behaviour; found by fuzz_offer_token).
@@ -199,6 +282,9 @@ Checkout::Checkout(const Config& cfg, CheckoutDeps deps, std::string log_path)
       for (const auto& l : j["lines"])
         if (l.value("offer", "") == "applied" && l.contains("decision_id"))
           redeemed_.insert(j.value("site", "") + ":" + l["decision_id"].get<std::string>());
+      if (j.contains("cart_offer") && j["cart_offer"].is_object() && j["cart_offer"].value("offer", "") == "applied" &&
+          j["cart_offer"].contains("decision_id"))
+        redeemed_.insert(j.value("site", "") + ":" + j["cart_offer"]["decision_id"].get<std::string>());
     }
   }
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -250,6 +336,9 @@ CheckoutReply Checkout::handle(const Site& site_ref, const std::string& body, in
     if (l.contains("token") && !l["token"].is_null() && !l["token"].is_string())
       return error_reply(400, "bad_line", where + ".token must be a string or absent");
   }
+  const bool has_cart_token = req.contains("cart_token") && !req["cart_token"].is_null();
+  if (has_cart_token && !req["cart_token"].is_string())
+    return error_reply(400, "bad_cart_token", "cart_token must be a string (the token of an offerCart offer) or absent");
   // Every line is priced from the served bundle's catalog, never from the page. Without one (no
   // bundle, or one that does not load: the shop's disco is off) the shop keeps selling at its list
   // prices, but no offer applies and nothing becomes an outcome (collector/PROTOCOL.md).
@@ -290,6 +379,10 @@ CheckoutReply Checkout::handle(const Site& site_ref, const std::string& body, in
         o["offer"] = "rejected";
         o["reason"] = token_status_name(t.status);
         o["message"] = t.message;
+      } else if (t.claims.scope == "cart") {
+        o["offer"] = "rejected";
+        o["reason"] = "wrong_scope";
+        o["message"] = "offer " + t.claims.decision_id + " is a cart offer: send its token as the order's cart_token";
       } else if (!ci) {
         o["offer"] = "rejected";
         o["reason"] = "no_catalog";
@@ -322,8 +415,56 @@ CheckoutReply Checkout::handle(const Site& site_ref, const std::string& body, in
     saved += gross - net;
     out_lines.push_back(std::move(o));
   }
+  // The cart offer: for exactly this order's lines (items and quantities, the digest its token signs),
+  // when the order's total at catalog prices (after the lines' own offers) reaches its minimum spend.
+  json cart_offer;
+  if (has_cart_token) {
+    TokenCheck t = verify_offer_token(req["cart_token"].get<std::string>(), *site, now_ms);
+    const std::string key = site->id + ":" + t.claims.decision_id;
+    auto refuse = [&](const char* reason, const std::string& message) {
+      cart_offer = {{"offer", "rejected"}, {"reason", reason}, {"message", message}, {"discount", 0.0}};
+    };
+    if (t.status != TokenStatus::Ok) {
+      refuse(token_status_name(t.status), t.message);
+    } else if (t.claims.scope != "cart") {
+      refuse("wrong_scope", "offer " + t.claims.decision_id + " is for item " + t.claims.item_id +
+                                ": send its token with that item's line, not as the cart_token");
+    } else if (!catalog) {
+      refuse("no_catalog", "no bundle catalog is served: offers cannot be priced, so none applies");
+    } else {
+      std::vector<std::pair<std::string, int64_t>> cart;
+      for (const auto& l : lines) cart.emplace_back(l["item_id"].get<std::string>(), l["quantity"].get<int64_t>());
+      if (cart_digest(cart) != t.claims.cart_digest) {
+        refuse("cart_mismatch", "offer " + t.claims.decision_id +
+                                    " was made for another cart: this order's items or quantities differ (ask for a new cart offer)");
+      } else if (round2(total) < t.claims.min_spend) {
+        std::ostringstream m;
+        m << "offer " << t.claims.decision_id << " needs an order of at least " << t.claims.min_spend
+          << " at catalog prices; this order's total is " << round2(total);
+        refuse("below_min_spend", m.str());
+      } else if (redeemed_.count(key) || this_order.count(key)) {
+        refuse("already_redeemed", "offer " + t.claims.decision_id + " was already used in an earlier order");
+      } else {
+        const double amount = round2(std::min(t.claims.amount, total));
+        cart_offer = {{"offer", "applied"}, {"discount", amount}, {"arm", t.claims.arm}, {"min_spend", t.claims.min_spend}};
+        if (!t.claims.kind.empty()) cart_offer["kind"] = t.claims.kind;
+        if (t.claims.kind == "free_shipping") cart_offer["free_shipping"] = true;
+        total -= amount;
+        saved += amount;
+        this_order.insert(key);
+        // the cart decision's reward: the order's margin after every discount
+        double cost = 0;
+        for (const auto& l : lines)
+          cost += std::max(0.0, catalog->find(l["item_id"].get<std::string>())->cost) * double(l["quantity"].get<int64_t>());
+        auto id = parse_decision_id(t.claims.decision_id);
+        if (id) outcomes.push_back(Outcome{*id, now_ms, true, round2(total), round2(total) - cost});
+      }
+    }
+    if (!t.claims.decision_id.empty() && t.status != TokenStatus::Malformed) cart_offer["decision_id"] = t.claims.decision_id;
+  }
   json record{{"ts_ms", now_ms}, {"order_id", order_id}, {"site", site->id}, {"lines", out_lines},
               {"total", round2(total)}, {"saved", round2(saved)}};
+  if (has_cart_token) record["cart_offer"] = cart_offer;
   if (!catalog) record["catalog"] = false;  // charged at the page's list prices, no offers
   // The outcomes first: a failure here redeems nothing (the shopper may retry the order).
   if (!outcomes.empty() && deps_.record) {

@@ -373,13 +373,13 @@ bool listed(const disco::detail::U32List* v, uint32_t x, bool absent) {
 }
 }  // namespace
 
-uint32_t disco_bundle::rule_mask(uint32_t item, int64_t now_ms) const {
+uint32_t disco_bundle::rule_mask(uint32_t item, int64_t now_ms, bool cart) const {
   const auto* v = model->arms();
   uint32_t mask = 1u;
   for (uint32_t i = 1; i < v->size(); ++i) {
     const fb::Arm* a = v->Get(i);
     const int64_t end = a->window_end_ms();
-    if (a->scope() != fb::ArmScope::Cart && now_ms >= a->window_start_ms() && (!end || now_ms < end) &&
+    if ((a->scope() == fb::ArmScope::Cart) == cart && now_ms >= a->window_start_ms() && (!end || now_ms < end) &&
         listed(a->items(), item, true) && listed(a->categories(), item_category(item), true) &&
         listed(a->brands(), brand ? brand->Get(item) : 0u, true) && !listed(a->excluded_items(), item, false))
       mask |= 1u << i;

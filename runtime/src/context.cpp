@@ -124,7 +124,8 @@ void build_context(const ContextInputs& in, float out[kContextDim]) {
   if (price > 0.0) f[kFeatInversePrice] = 10.0 / price;  // clamped to 2 below
   f[kFeatMarginRateSquared] = f[kFeatMarginRate] * f[kFeatMarginRate];
   f[kFeatPriceTimesMargin] = f[kFeatLogPrice] * f[kFeatMarginRate];
-  const int32_t cart = s.cart_units < 0 ? 0 : (s.cart_units > 10 ? 10 : s.cart_units);
+  const int32_t units = in.cart_units >= 0 ? in.cart_units : s.cart_units;
+  const int32_t cart = units < 0 ? 0 : (units > 10 ? 10 : units);
   f[kFeatCart] = static_cast<double>(cart) / 10.0;
   // Every feature ends in [-1, 2] (extreme prices / histories saturate instead of dominating).
   for (uint32_t i = 0; i < kContextDim; ++i) out[i] = static_cast<float>(finite(f[i]) ? clamp(f[i], -1.0, 2.0) : 0.0);

@@ -128,10 +128,12 @@ double Guardrails::spent(int64_t now_ms) const {
 
 uint32_t Guardrails::item_flags(const OfferRequest& req) const {
   if (!finite(req.price) || !(req.price > 0.0) || !finite(req.cost)) return DISCO_GUARD_INELIGIBLE;
-  if (contains_sorted(policy_.excluded_items, req.item)) return DISCO_GUARD_INELIGIBLE;
-  if (!policy_.eligible_categories.empty() && !contains_sorted(policy_.eligible_categories, req.category))
-    return DISCO_GUARD_INELIGIBLE;
-  return 0;
+  return req.base || item_listed(req.item, req.category) ? 0 : DISCO_GUARD_INELIGIBLE;
+}
+
+bool Guardrails::item_listed(uint32_t item, uint32_t category) const {
+  return !contains_sorted(policy_.excluded_items, item) &&
+         (policy_.eligible_categories.empty() || contains_sorted(policy_.eligible_categories, category));
 }
 
 uint32_t Guardrails::arm_flags(const OfferRequest& req, uint32_t arm, int64_t now,
@@ -141,7 +143,7 @@ uint32_t Guardrails::arm_flags(const OfferRequest& req, uint32_t arm, int64_t no
   uint32_t f = item_flags;
   if (f) return f;  // price/cost unusable or item not eligible: nothing else can be judged
   const double p = req.price;
-  const ArmCost c = arm_cost(arms_[arm], p);
+  const ArmCost c = arm_cost(arms_[arm], req.base_of(arm));
   if (!finite(c.spend) || c.spend > policy_.max_discount * p) f |= DISCO_GUARD_MAX_DISCOUNT;
   if (!(p - req.cost - c.spend >= policy_.margin_floor * p)) f |= DISCO_GUARD_MARGIN_FLOOR;
   if (policy_.cooldown_s > 0 && req.last_discount_offer_ms != INT64_MIN) {
@@ -200,7 +202,7 @@ double Guardrails::commit(const OfferRequest& req, uint32_t arm) {
     spent_ = 0.0;
   }
   if (arm == 0 || arm >= arms_.size()) return 0.0;
-  const ArmCost c = arm_cost(arms_[arm], req.price);
+  const ArmCost c = arm_cost(arms_[arm], req.base_of(arm));
   if (!(c.spend > 0.0) || !finite(c.spend)) return 0.0;
   spent_ += c.spend;
   return c.spend;
@@ -231,9 +233,10 @@ double Guardrails::price() const {
   return p > 0.0 ? p : 0.0;
 }
 
-void Guardrails::budget_offsets(double item_price, double price, double* out) const {
+void Guardrails::budget_offsets(double item_price, double price, double* out, const double* base) const {
   if (!(item_price > 0.0) || !finite(item_price)) return;
-  for (uint32_t a = 1; a < arms_.size(); ++a) out[a] -= price * arm_cost(arms_[a], item_price).spend / item_price;
+  for (uint32_t a = 1; a < arms_.size(); ++a)
+    out[a] -= price * arm_cost(arms_[a], base ? base[a] : item_price).spend / item_price;
 }
 
 }  // namespace disco

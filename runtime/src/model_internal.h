@@ -94,8 +94,9 @@ struct disco_bundle {
   uint32_t max_discounted_offers = 0;  // guardrails: per-shopper cap, 0 = none
 
   // Offer-policy rules (schemas/bundle.fbs Arm): the arms whose window contains now_ms and whose
-  // eligibility admits `item`; cart-scope arms never (bit 0 always set; arms without rules always).
-  uint32_t rule_mask(uint32_t item, int64_t now_ms) const;
+  // eligibility admits `item`, of item / category scope, or (cart) of cart scope only (bit 0 always
+  // set; arms without rules always).
+  uint32_t rule_mask(uint32_t item, int64_t now_ms, bool cart = false) const;
   // When an offer of `arm` made at now_ms expires: the arm's lifetime_s (else ttl_s), capped at
   // its window's end.
   int64_t expiry(uint32_t arm, int64_t now_ms, uint32_t ttl_s) const;

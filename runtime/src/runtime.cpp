@@ -217,13 +217,13 @@ DecisionId derive_decision_id(uint64_t seed, uint64_t user_key, uint64_t serial,
 // Per-arm score offsets of the long-term value model for context x and the item's price; false
 // (nothing written) when the bundle has no active value model.
 // Plus, with a dual-priced budget (guardrails.h), the budget's price on each arm's spend.
-bool policy_offsets(const disco_runtime* rt, const float* x, double price, double* out) {
+bool policy_offsets(const disco_runtime* rt, const float* x, double price, double* out, const double* base = nullptr) {
   const double mu = rt->guards.price(), k = rt->pessimism;
   if (!rt->value.active() && !(mu > 0.0) && !(k > 0.0)) return false;
   const size_t n = rt->guards.arms().size();
   if (rt->value.active()) rt->value.offsets(x, price, out);
   else std::fill(out, out + n, 0.0);
-  if (mu > 0.0) rt->guards.budget_offsets(price, mu, out);
+  if (mu > 0.0) rt->guards.budget_offsets(price, mu, out, base);
   if (k > 0.0 && rt->bandit.configured()) {
     // a lower confidence bound on each discount's gain over arm 0 (schemas/bundle.fbs BanditPrior.pessimism)
     const double s0 = rt->bandit.stddev(0, x), v0 = s0 * s0;
@@ -446,118 +446,169 @@ disco_status disco_runtime_swap_bundle(disco_runtime* rt, const disco_bundle* nb
   });
 }
 
+namespace {
+// The one decision path of disco_offer_make (n = 1, cart = false: the item's price and cost) and
+// disco_offer_cart (the cart's value and cost; each cart-scope arm's eligible value as its base).
+disco_status make_offer(disco_session* s, const uint32_t* items, const uint32_t* qty, uint32_t n, bool cart,
+                        int64_t now_ms, uint64_t decision_hi, uint64_t decision_lo, disco_offer* out,
+                        disco_cart_terms* terms) {
+  const char* fn = cart ? "disco_offer_cart" : "disco_offer_make";
+  if (!s || !out || (!items && n)) return fail(DISCO_ERR_INVALID_ARGUMENT, fn, ": NULL argument");
+  disco_runtime* rt = s->runtime;
+  if (!rt) return fail(DISCO_ERR_STATE, fn, ": the session's runtime was freed");
+  const disco_bundle* b = rt->bundle;
+  if (!n) return fail(DISCO_ERR_INVALID_ARGUMENT, fn, ": the cart is empty");
+  // The cart's value and cost at catalog prices; each cart arm's eligible value (base): the lines
+  // that pass the guardrails' item lists and the arm's window and eligibility.
+  double value = 0.0, cost = 0.0, base[disco::kMaxArms] = {};
+  int64_t units = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint32_t item = items[i], q = qty ? qty[i] : 1;
+    if (item >= b->n)
+      return fail(DISCO_ERR_UNKNOWN_ITEM, fn, ": item index ", item, " is beyond the catalog (", b->n, " items)");
+    if (!q) return fail(DISCO_ERR_INVALID_ARGUMENT, fn, ": quantity 0 in line ", i);
+    const double line = double(b->item_price(item)) * q;
+    value += line;
+    cost += double(b->item_cost(item)) * q;
+    units += q;
+    if (!cart || !rt->guards.item_listed(item, b->item_category(item))) continue;
+    for (uint32_t m = b->rule_mask(item, now_ms, true) & ~1u; m; m &= m - 1) base[__builtin_ctz(m)] += line;
+  }
+  uint32_t rules = 1u;
+  if (cart) {
+    for (uint32_t a = 1; a < b->arms.size(); ++a)
+      if (base[a] > 0.0 && base[a] >= b->model->arms()->Get(a)->min_spend()) rules |= 1u << a;
+    base[0] = value;
+  } else {
+    rules = b->rule_mask(items[0], now_ms);
+  }
+  DecisionId id{decision_hi, decision_lo};
+  if (id.empty()) {
+    // A derived id already issued: the same saved state restored twice and offered in the same
+    // millisecond (one shopper's cookie in two concurrent requests at an edge). The next counter
+    // values give the next ids, deterministically; the tables are finite, so this ends.
+    for (;;) {
+      id = derive_decision_id(rt->options.seed, s->user_key, s->serial, s->decision_counter, now_ms);
+      if (rt->pending_ids.find(id) < 0 && rt->done_ids.find(id) < 0) break;
+      ++s->decision_counter;
+    }
+  } else if (rt->pending_ids.find(id) >= 0 || rt->done_ids.find(id) >= 0) {
+    return fail(DISCO_ERR_DUPLICATE, fn, ": decision id was already issued by this runtime");
+  }
+  ++s->decision_counter;
+
+  disco::ContextInputs ci;
+  ci.stats = &s->stats;
+  ci.purchase_propensity = s->purchase_propensity;
+  ci.price = value;
+  ci.cost = cost;
+  ci.now_ms = now_ms;
+  if (cart) ci.cart_units = units > INT32_MAX ? INT32_MAX : int32_t(units);
+  float x[disco::kContextDim];
+  disco::build_context(ci, x);
+
+  disco::OfferRequest req;
+  req.item = cart ? DISCO_CART_ITEM : items[0];
+  req.category = cart ? 0 : b->item_category(items[0]);
+  req.price = value;
+  req.cost = cost;
+  req.now_ms = now_ms;
+  req.last_discount_offer_ms = s->stats.last_discount_offer_ms;
+  if (cart) req.base = base;
+
+  *out = disco_offer{};
+  out->decision_hi = id.hi;
+  out->decision_lo = id.lo;
+  out->item = req.item;
+  out->purchase_propensity = s->purchase_propensity;
+  out->context_dim = rt->bandit.config().dim;  // the features the bandit uses (the bundle's context_dim)
+  std::copy(x, x + disco::kContextDim, out->context);
+
+  uint32_t arm = 0, flags = 0;
+  if (rt->options.mode == DISCO_MODE_LOGGING_ONLY) {
+    out->bandit_arm = 0;
+    out->propensity = 1.0f;
+  } else {
+    rt->guards.pace(now_ms);
+    uint32_t mask = rt->guards.eligible_arms(req, &flags);
+    // The offer policy's per-arm rules (window, eligibility, scope, min spend) and the per-shopper cap.
+    if (b->max_discounted_offers && s->stats.discount_offers >= b->max_discounted_offers) {
+      if (mask & ~1u) flags |= DISCO_GUARD_COOLDOWN;
+      rules = 1;
+    } else if (mask & ~rules) {
+      flags |= DISCO_GUARD_INELIGIBLE;
+    }
+    mask &= rules;
+    disco::Rng rng(rt->options.seed, id.hi, id.lo, disco::kStreamBandit);
+    double offsets[disco::kMaxArms];
+    const bool use_offsets = policy_offsets(rt, x, value, offsets, req.base);
+    const disco::Choice choice = rt->bandit.choose(x, mask, rng, false, use_offsets ? offsets : nullptr);
+    out->bandit_arm = choice.arm;
+    if (rt->options.mode == DISCO_MODE_APPRENTICE) {
+      // The site's baseline (arm 0) is shown; `propensity` carries the probability of what disco
+      // would have offered (bandit_arm) under its policy, for off-policy evaluation.
+      arm = 0;
+      flags |= DISCO_GUARD_APPRENTICE;
+      out->propensity = float(choice.propensity);
+    } else {
+      arm = choice.arm;
+      uint32_t why = 0;
+      if (arm != 0 && !rt->guards.check(req, arm, &why)) {
+        // Defence in depth: never reached when eligible_arms() and check() agree. The shown arm is
+        // then the deterministic fallback 0.
+        flags |= why;
+        arm = 0;
+        out->propensity = 1.0f;
+      } else {
+        out->propensity = float(choice.propensity);
+      }
+    }
+  }
+  const disco::ArmCost c = disco::arm_cost(rt->guards.arms()[arm], req.base_of(arm));
+  const double amount = c.discount_fraction > 0.0 ? c.spend : 0.0;  // off the price (not free shipping's cost)
+  out->arm = arm;
+  // an item's discount is the fraction off its price; a cart's, the amount off over the cart's value
+  out->discount = !(value > 0.0) ? 0.0f : float(cart ? amount / value : c.discount_fraction);
+  out->expires_at_ms = b->expiry(arm, now_ms, rt->guards.policy().offer_ttl_s);
+  out->guardrails = flags;
+  if (terms) {
+    terms->value = value;
+    terms->cost = cost;
+    terms->eligible = base[arm];
+    terms->amount = amount;
+    terms->min_spend = arm ? b->model->arms()->Get(arm)->min_spend() : 0.0;
+  }
+  const double spend = arm != 0 ? rt->guards.commit(req, arm) : 0.0;  // what disco_offer_expired gives back
+  disco::on_offer(s->stats, arm != 0, now_ms);
+
+  DecisionId evicted;
+  const uint32_t slot = rt->pending_ids.insert(id, &evicted);
+  PendingDecision& pd = rt->pending[slot];
+  pd.id = id;
+  pd.ts_ms = now_ms;
+  pd.price = float(value);
+  pd.arm = arm;
+  pd.shown = 0;
+  pd.held = 0;
+  pd.reward = 0.0;
+  pd.spend = spend;
+  std::copy(x, x + disco::kContextDim, pd.context);
+  return DISCO_OK;
+}
+}  // namespace
+
 disco_status disco_offer_make(disco_session* s, uint32_t item, int64_t now_ms, uint64_t decision_hi,
                               uint64_t decision_lo, disco_offer* out) DISCO_NOEXCEPT {
   return guarded("making an offer", [&]() DISCO_GUARD_INLINE -> disco_status {
-    if (!s || !out) return fail(DISCO_ERR_INVALID_ARGUMENT, "disco_offer_make: NULL argument");
-    disco_runtime* rt = s->runtime;
-    if (!rt) return fail(DISCO_ERR_STATE, "disco_offer_make: the session's runtime was freed");
-    const disco_bundle* b = rt->bundle;
-    if (item >= b->n)
-      return fail(DISCO_ERR_UNKNOWN_ITEM, "disco_offer_make: item index ", item, " is beyond the catalog (", b->n,
-                  " items)");
-    DecisionId id{decision_hi, decision_lo};
-    if (id.empty()) {
-      // A derived id already issued: the same saved state restored twice and offered in the same
-      // millisecond (one shopper's cookie in two concurrent requests at an edge). The next counter
-      // values give the next ids, deterministically; the tables are finite, so this ends.
-      for (;;) {
-        id = derive_decision_id(rt->options.seed, s->user_key, s->serial, s->decision_counter, now_ms);
-        if (rt->pending_ids.find(id) < 0 && rt->done_ids.find(id) < 0) break;
-        ++s->decision_counter;
-      }
-    } else if (rt->pending_ids.find(id) >= 0 || rt->done_ids.find(id) >= 0) {
-      return fail(DISCO_ERR_DUPLICATE, "disco_offer_make: decision id was already issued by this runtime");
-    }
-    ++s->decision_counter;
+    return make_offer(s, &item, nullptr, 1, false, now_ms, decision_hi, decision_lo, out, nullptr);
+  });
+}
 
-    const float price = b->item_price(item), cost = b->item_cost(item);
-    disco::ContextInputs ci;
-    ci.stats = &s->stats;
-    ci.purchase_propensity = s->purchase_propensity;
-    ci.price = price;
-    ci.cost = cost;
-    ci.now_ms = now_ms;
-    float x[disco::kContextDim];
-    disco::build_context(ci, x);
-
-    disco::OfferRequest req;
-    req.item = item;
-    req.category = b->item_category(item);
-    req.price = price;
-    req.cost = cost;
-    req.now_ms = now_ms;
-    req.last_discount_offer_ms = s->stats.last_discount_offer_ms;
-
-    *out = disco_offer{};
-    out->decision_hi = id.hi;
-    out->decision_lo = id.lo;
-    out->item = item;
-    out->purchase_propensity = s->purchase_propensity;
-    out->context_dim = rt->bandit.config().dim;  // the features the bandit uses (the bundle's context_dim)
-    std::copy(x, x + disco::kContextDim, out->context);
-
-    uint32_t arm = 0, flags = 0;
-    if (rt->options.mode == DISCO_MODE_LOGGING_ONLY) {
-      out->bandit_arm = 0;
-      out->propensity = 1.0f;
-    } else {
-      rt->guards.pace(now_ms);
-      uint32_t mask = rt->guards.eligible_arms(req, &flags);
-      // The offer policy's per-arm rules (window, eligibility, cart scope) and the per-shopper cap.
-      uint32_t rules = b->rule_mask(item, now_ms);
-      if (b->max_discounted_offers && s->stats.discount_offers >= b->max_discounted_offers) {
-        if (mask & ~1u) flags |= DISCO_GUARD_COOLDOWN;
-        rules = 1;
-      } else if (mask & ~rules) {
-        flags |= DISCO_GUARD_INELIGIBLE;
-      }
-      mask &= rules;
-      disco::Rng rng(rt->options.seed, id.hi, id.lo, disco::kStreamBandit);
-      double offsets[disco::kMaxArms];
-      const bool use_offsets = policy_offsets(rt, x, price, offsets);
-      const disco::Choice choice = rt->bandit.choose(x, mask, rng, false, use_offsets ? offsets : nullptr);
-      out->bandit_arm = choice.arm;
-      if (rt->options.mode == DISCO_MODE_APPRENTICE) {
-        // The site's baseline (arm 0) is shown; `propensity` carries the probability of what disco
-        // would have offered (bandit_arm) under its policy, for off-policy evaluation.
-        arm = 0;
-        flags |= DISCO_GUARD_APPRENTICE;
-        out->propensity = float(choice.propensity);
-      } else {
-        arm = choice.arm;
-        uint32_t why = 0;
-        if (arm != 0 && !rt->guards.check(req, arm, &why)) {
-          // Defence in depth: never reached when eligible_arms() and check() agree. The shown arm is
-          // then the deterministic fallback 0.
-          flags |= why;
-          arm = 0;
-          out->propensity = 1.0f;
-        } else {
-          out->propensity = float(choice.propensity);
-        }
-      }
-    }
-    const disco::ArmSpec& spec = rt->guards.arms()[arm];
-    out->arm = arm;
-    out->discount = price > 0.0f ? float(disco::arm_cost(spec, price).discount_fraction) : 0.0f;
-    out->expires_at_ms = b->expiry(arm, now_ms, rt->guards.policy().offer_ttl_s);
-    out->guardrails = flags;
-    if (arm != 0) rt->guards.commit(req, arm);
-    disco::on_offer(s->stats, arm != 0, now_ms);
-
-    DecisionId evicted;
-    const uint32_t slot = rt->pending_ids.insert(id, &evicted);
-    PendingDecision& pd = rt->pending[slot];
-    pd.id = id;
-    pd.ts_ms = now_ms;
-    pd.price = price;
-    pd.arm = arm;
-    pd.shown = 0;
-    pd.held = 0;
-    pd.reward = 0.0;
-    std::copy(x, x + disco::kContextDim, pd.context);
-    return DISCO_OK;
+disco_status disco_offer_cart(disco_session* s, const uint32_t* items, const uint32_t* quantities, uint32_t n,
+                              int64_t now_ms, uint64_t decision_hi, uint64_t decision_lo, disco_offer* out,
+                              disco_cart_terms* terms) DISCO_NOEXCEPT {
+  return guarded("making a cart offer", [&]() DISCO_GUARD_INLINE -> disco_status {
+    return make_offer(s, items, quantities, n, true, now_ms, decision_hi, decision_lo, out, terms);
   });
 }
 
@@ -663,7 +714,7 @@ disco_status disco_offer_expired(disco_runtime* rt, uint64_t hi, uint64_t lo) DI
     if (open) {
       // What disco_offer_make's Guardrails::commit reserved for this arm at this price (0 for arm 0).
       const PendingDecision& pd = rt->pending[size_t(slot)];
-      rt->guards.release(pd.ts_ms, disco::arm_cost(rt->guards.arms()[pd.arm], pd.price).spend);
+      rt->guards.release(pd.ts_ms, pd.spend);
     }
     // The outcome "not converted, reward 0", exactly as disco_update records it; its refusals
     // (DUPLICATE: the decision has its outcome; NOT_FOUND: unknown) stand, and an outcome held

@@ -30,6 +30,7 @@ struct PendingDecision {
   uint8_t shown = 0;   // disco_offer_shown() seen
   uint8_t held = 0;    // an outcome arrived before the decision was shown: applied when it is
   double reward = 0.0; // the held outcome's scaled reward (disco::scaled_reward)
+  double spend = 0.0;  // budget reserved by Guardrails::commit (given back by disco_offer_expired)
   float context[kContextDim] = {};
 };
 

@@ -289,6 +289,7 @@ void pending_entry(Ar& ar, PendingDecision& p, uint32_t version) {
   ar(p.id.hi, p.id.lo, p.ts_ms, p.price, p.arm, p.shown);
   for (float& x : p.context) ar(x);
   if (version >= 2) ar(p.held, p.reward);
+  if (version >= 4) ar(p.spend);
 }
 
 // Merges or replaces the bandit's statistics, all or nothing: merge() and replace() refuse bad
@@ -471,10 +472,12 @@ disco_status disco_runtime_restore(disco_runtime* rt, const uint8_t* buf, size_t
         else ar(p.id.hi, p.id.lo);
         if (ar.failed()) break;
         if (p.arm >= rt->bundle->arms.size() || p.id.empty() || p.shown > 1 || p.held > 1 || (p.shown && p.held) ||
-            !std::isfinite(p.reward)) {
+            !std::isfinite(p.reward) || !(p.spend >= 0.0)) {  // (an infinite spend is never released)
           ar.fail();
           break;
         }
+        // before format 4 every decision was an item's: its spend is its arm's cost at its price
+        if (version < 4) p.spend = disco::arm_cost(guards.arms()[p.arm], p.price).spend;
         uint32_t at = slot;
         if (same_layout) {
           if (!ids.place(slot, p.id)) { ar.fail(); break; }

@@ -1,17 +1,17 @@
 // Edge adapter: a fetch(request, env) handler for edge workers (Cloudflare Workers style) that
-// answers /offer, /recommend, /rank, /track, /shown and /report. The bandit runtime lives per isolate; each
+// answers /offer, /offer-cart, /recommend, /rank, /track, /shown and /report. The bandit runtime lives per isolate; each
 // shopper's session state travels in an encrypted cookie (AES-GCM, key derived from tokenSecret by
 // HKDF; refused when tampered with or older than sessionTtlS), or in a key-value store when `kv` is
 // given (then the cookie carries only the encrypted session id). Offers come with HMAC-signed tokens that the
 // checkout verifies with verifyOfferToken (@disco/sdk/node, or token.js anywhere WebCrypto exists).
 import { DiscoError } from './errors.js';
-import { Engine, BundleRef, RuntimeRef, MODES, guardrailNames, indices as denseIndices, named } from './engine.js';
+import { Engine, BundleRef, RuntimeRef, MODES, guardrailNames, indices as denseIndices, named, cartLines, cartRecord } from './engine.js';
 import { readBundleHeader, readModelSummary, verifyBundle } from './bundle.js';
 import { normalizeEvent } from './index.js';
 import { Transport } from './transport.js';
 import { sealCookie, openCookie, signOfferToken, tokenSecretBytes, derivedKey, userKeyOf } from './token.js';
 import { b64urlDecode, b64urlEncode, randomBytes, toBytes, toHex, toU64, collectorOptions } from './util.js';
-import { parseHoldout, inHoldout, holdoutDecision } from './holdout.js';
+import { parseHoldout, inHoldout, holdoutDecision, holdoutCart } from './holdout.js';
 import { FleetSync } from './sync.js';
 import { decisionRecord, eventRecord, outcomeRecord, wireUserId } from './wire.js';
 
@@ -232,7 +232,7 @@ export function createEdgeHandler(o = {}) {
     }
     const url = new URL(request.url);
     const route = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
-    if (!['offer', 'recommend', 'rank', 'track', 'shown', 'report'].includes(route)) {
+    if (!['offer', 'offer-cart', 'recommend', 'rank', 'track', 'shown', 'report'].includes(route)) {
       return json(404, { error: { code: 'NOT_FOUND', message: `no route ${url.pathname}` } });
     }
     if (request.method !== 'POST' && !(request.method === 'GET' && (route === 'offer' || route === 'recommend'))) {
@@ -264,35 +264,37 @@ export function createEdgeHandler(o = {}) {
 
     const events = p.events.map((e) => normalizeEvent(e, t));
     const indices = events.map((e) => s.bundle.index(e.itemId)); // all validated before any change
+    const cart = route === 'offer-cart' ? cartLines(s.bundle, p.cart) : null;
     const uid = userIdOf ? wireUserId(await userIdOf(request, env)) : null;
     const ses = await openSession(s, request, uid);
     try {
       events.forEach((e, i) => ses.session.observe(indices[i], e.type, e.ts, e.price, e.quantity));
       let decision = null;
-      if (route === 'offer') {
-        if (typeof p.item !== 'string' || !p.item) throw new DiscoError('INVALID_ARGUMENT', 'item is required');
-        const idx = s.bundle.index(p.item);
+      if (route === 'offer' || cart) {
+        if (!cart && (typeof p.item !== 'string' || !p.item)) throw new DiscoError('INVALID_ARGUMENT', 'item is required');
+        const idx = cart ? 0 : s.bundle.index(p.item);
         const userKey = new DataView(ses.sid.buffer, ses.sid.byteOffset).getBigUint64(0, true);
         const price = s.summary.price?.[idx] ?? 0;
         const holdout = inHoldout(s.holdout, userKey);
         let o;
         if (holdout) {
-          o = { ...holdoutDecision(s.holdout, s.summary, price, t, cryptoImpl), item: idx, guardrails: 0 };
+          // a holdout shopper's cart gets arm 0 (no discount)
+          o = { ...holdoutDecision(s.holdout, s.summary, price, t, cryptoImpl), item: idx, guardrails: 0, ...(cart && holdoutCart(cart)) };
           ses.session.noteOffer(o.arm, t);
         } else {
-          o = ses.session.offer(idx, t);
+          o = ses.session.offer(idx, t, undefined, cart);
         }
         const arm = s.summary.arms[o.arm] ?? { name: String(o.arm), kind: 'percent' };
-        const itemId = s.bundle.id(o.item);
+        const itemId = cart ? undefined : s.bundle.id(o.item);
         result = {
           decisionId: o.decisionId, itemId, arm: o.arm, armName: arm.name, kind: arm.kind, discount: o.discount,
-          propensity: o.propensity, expiresAt: o.expiresAt, guardrails: guardrailNames(o.guardrails), mode, holdout,
+          propensity: o.propensity, expiresAt: o.expiresAt, guardrails: guardrailNames(o.guardrails), mode, holdout, ...o.terms,
         };
         result.token = await signOfferToken(result, s.secret, { crypto: cryptoImpl });
         decision = decisionRecord(o, {
           ts: t, userKey, userId: uid, itemId,
-          modelVersion: s.bundle.info.modelVersion, policyVersion, mode: MODES[mode], price, cost: s.summary.cost?.[o.item] ?? 0,
-        }, holdout ? { holdout: true } : { context: o.context });
+          modelVersion: s.bundle.info.modelVersion, policyVersion, mode: MODES[mode], price, cost: s.summary.cost?.[idx] ?? 0,
+        }, { ...(holdout ? { holdout: true } : { context: o.context }), ...cartRecord(o) });
       } else if (route === 'recommend') {
         const k = p.k ?? 10;
         if (!Number.isInteger(k) || k < 1 || k > 100) throw new DiscoError('INVALID_ARGUMENT', 'k must be an integer in 1..100');

@@ -26,7 +26,8 @@ const S_OPTIONS = 152;  // disco_runtime_options (24)
 const S_INFO = 176;     // disco_bundle_info (48)
 const S_OFFER = 224;    // disco_offer (120)
 const S_FLOAT = 344;    // float out-param (4)
-const SCRATCH = 384;
+const S_TERMS = 352;    // disco_cart_terms (40)
+const SCRATCH = 392;
 
 /** One instance of disco.wasm. */
 export class Engine {
@@ -397,18 +398,27 @@ export class SessionRef {
     e.check(e.x.dw_note_offer(this.ptr, arm >>> 0, p), 'noteOffer');
   }
 
-  /** Raw disco_offer fields; decisionId as 32 hex chars. idHex optional (replays). */
-  offer(item, nowMs, idHex) {
+  /**
+   * Raw disco_offer fields; decisionId as 32 hex chars. idHex optional (replays). With `cart`
+   * (cartLines()) a cart decision (disco_offer_cart; item ignored), plus its cost (cartCost: for the
+   * collector, never for the page) and terms { scope, cart, cartValue, eligibleValue, amount, minSpend }.
+   */
+  offer(item, nowMs, idHex, c) {
     const e = this.engine;
     const s = e.scratch;
+    const cart = c?.lines;
+    const n = cart?.length;
+    const p = n && e.buf('cart', 8 * n);
     let dv = e._view();
     const [hi, lo] = idHex ? decisionIdFromHex(idHex) : [0n, 0n];
     dv.setBigInt64(s + S_ARGS, BigInt(Math.trunc(nowMs)), true);
     dv.setBigUint64(s + S_ARGS + 8, hi, true);
     dv.setBigUint64(s + S_ARGS + 16, lo, true);
-    e.check(e.x.dw_offer_make(this.ptr, item, s + S_ARGS, s + S_OFFER), 'offer');
+    for (let i = 0; i < n; i++) { dv.setUint32(p + 4 * i, cart[i][0], true); dv.setUint32(p + 4 * (n + i), cart[i][1], true); }
+    e.check(cart ? e.x.dw_offer_cart(this.ptr, p, p + 4 * n, n, s + S_ARGS, s + S_OFFER, s + S_TERMS) : e.x.dw_offer_make(this.ptr, item, s + S_ARGS, s + S_OFFER), 'offer');
     dv = e._view();
     const o = s + S_OFFER;
+    const f64 = (at) => dv.getFloat64(s + S_TERMS + at, true);
     const contextDim = Math.min(dv.getUint32(o + 52, true), 16);
     const context = new Array(contextDim);
     for (let i = 0; i < contextDim; i++) context[i] = dv.getFloat32(o + 56 + 4 * i, true);
@@ -423,6 +433,7 @@ export class SessionRef {
       expiresAt: Number(dv.getBigInt64(o + 40, true)),
       guardrails: dv.getUint32(o + 48, true),
       context,
+      ...(c && { cartCost: f64(8), terms: { scope: 'cart', cart: c.items, cartValue: f64(0), eligibleValue: f64(16), amount: f64(24), minSpend: f64(32) } }),
     };
   }
 
@@ -457,6 +468,22 @@ export function indices(bundle, ids, unknown) {
   }
   return out;
 }
+
+/**
+ * A cart [{ itemId, quantity? }] (1..100 lines, quantities integers 1..1000, default 1) checked
+ * against the bundle: { lines: [[index, quantity]], items: [{ itemId, quantity }] }.
+ */
+export function cartLines(bundle, cart) {
+  if (!Array.isArray(cart) || !cart.length || cart.length > 100) throw new DiscoError('INVALID_ARGUMENT', 'cart must be 1..100 lines [{ itemId, quantity }]');
+  const items = cart.map((l) => ({ itemId: String(l?.itemId ?? ''), quantity: l?.quantity ?? 1 }));
+  return { items, lines: items.map((l) => {
+    if (!(Number.isInteger(l.quantity) && l.quantity > 0 && l.quantity < 1001)) throw new DiscoError('INVALID_ARGUMENT', `cart: quantity of ${l.itemId} must be an integer in 1..1000`);
+    return [bundle.index(l.itemId), l.quantity];
+  }) };
+}
+
+// A cart decision's collector record fields: item "@cart" at the cart's value and cost.
+export const cartRecord = (o) => o.terms && { item_id: '@cart', price: o.terms.cartValue ?? 0, cost: o.cartCost ?? 0 };
 
 /** A recommend / rank result as [{ itemId, score }]. */
 export const named = (bundle, r) => Array.from(r.items, (it, i) => ({ itemId: bundle.id(it), score: r.scores[i] }));

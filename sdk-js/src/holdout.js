@@ -54,3 +54,6 @@ export function holdoutDecision(h, summary, price, now, cryptoImpl) {
     propensity: 1, expiresAt: now + (summary.offerTtlS ?? 900) * 1000,
   };
 }
+
+/** A holdout shopper's cart decision (cartLines() `cart`): arm 0, no discount. */
+export const holdoutCart = (cart) => ({ arm: 0, banditArm: 0, discount: 0, terms: { scope: 'cart', cart: cart.items, amount: 0, minSpend: 0 } });

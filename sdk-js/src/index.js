@@ -1,14 +1,14 @@
 // @disco/sdk: personalized offers decided next to the shopper (browser, Node, edge workers).
 // This entry has no Node-only APIs; @disco/sdk/node adds file loading and Node defaults.
 import { DiscoError } from './errors.js';
-import { Engine, BundleRef, RuntimeRef, EVENT_TYPES, MODES, guardrailNames, indices, named } from './engine.js';
+import { Engine, BundleRef, RuntimeRef, EVENT_TYPES, MODES, guardrailNames, indices, named, cartLines, cartRecord } from './engine.js';
 import { readBundleHeader, readModelSummary, verifyBundle, SCHEMA_MAJOR } from './bundle.js';
 import { Transport, WriteKeyTransport } from './transport.js';
 import { signOfferToken, verifyOfferToken, tokenSecretBytes, userKeyOf } from './token.js';
 import { fnv1a64, toU64, toBytes, randomBytes, typeName, utf8, fromUtf8, decisionIdFromHex, collectorOptions } from './util.js';
 import { hasSimd } from './wasm.js';
 import { decisionRecord, eventRecord, outcomeRecord, wireUserId } from './wire.js';
-import { parseHoldout, inHoldout, holdoutDecision } from './holdout.js';
+import { parseHoldout, inHoldout, holdoutDecision, holdoutCart } from './holdout.js';
 import { FleetSync } from './sync.js';
 
 export { DiscoError, Engine, Transport, WriteKeyTransport, signOfferToken, verifyOfferToken, verifyBundle, readBundleHeader, hasSimd, fnv1a64, userKeyOf, SCHEMA_MAJOR };
@@ -240,42 +240,59 @@ export class Disco {
   }
 
   // The decision and its collector record; the caller queues the record once the offer is returned.
-  _decide(itemId, { now, decisionId } = {}) {
+  // cart (cartLines()): a cart decision, logged as item "@cart" priced at the cart's value and cost.
+  _decide(itemId, { now, decisionId } = {}, cart) {
     this._alive();
-    const idx = this.bundle.index(typeof itemId === 'number' ? String(itemId) : itemId);
+    const idx = cart ? 0 : this.bundle.index(typeof itemId === 'number' ? String(itemId) : itemId);
     const ts = now ?? this.now();
-    if (this.inHoldout) return this._holdoutOffer(idx, ts);
-    const o = this.session.offer(idx, ts, decisionId);
+    if (this.inHoldout) return this._holdoutOffer(idx, ts, cart);
+    const o = this.session.offer(idx, ts, decisionId, cart);
     const arm = this.summary.arms[o.arm] ?? { name: String(o.arm), kind: 'percent' };
     const offer = {
-      decisionId: o.decisionId, itemId: this.bundle.id(o.item), arm: o.arm, armName: arm.name, kind: arm.kind,
+      decisionId: o.decisionId, itemId: cart ? undefined : this.bundle.id(o.item), arm: o.arm, armName: arm.name, kind: arm.kind,
       discount: o.discount, propensity: o.propensity, purchasePropensity: o.purchasePropensity,
       expiresAt: o.expiresAt, banditArm: o.banditArm, guardrails: guardrailNames(o.guardrails), mode: this.mode,
-      holdout: false,
+      holdout: false, ...o.terms,
     };
-    return { offer, record: this._record(o, o.item, ts, { context: o.context }) };
+    return { offer, record: this._record(o, idx, ts, { context: o.context, ...cartRecord(o) }) };
   }
 
-  // A holdout shopper's offer: the baseline arm by rule (holdout.js), logged with holdout: true.
-  _holdoutOffer(idx, ts) {
+  // A holdout shopper's offer: the baseline arm by rule (holdout.js), logged with holdout: true; a
+  // cart's: arm 0 (no discount).
+  _holdoutOffer(idx, ts, cart) {
     const price = this.summary.price?.[idx] ?? 0;
     const d = holdoutDecision(this.holdout, this.summary, price, ts, this.crypto);
+    if (cart) Object.assign(d, holdoutCart(cart));
     this.session.noteOffer(d.arm, ts); // the shopper's context counts the offer it got
-    const arm = this.holdout.spec;
+    const arm = this.summary.arms[d.arm];
     const offer = {
-      decisionId: d.decisionId, itemId: this.bundle.id(idx), arm: d.arm, armName: arm.name, kind: arm.kind,
+      decisionId: d.decisionId, itemId: cart ? undefined : this.bundle.id(idx), arm: d.arm, armName: arm.name, kind: arm.kind,
       discount: d.discount, propensity: 1, purchasePropensity: this.session.purchaseProbability(), expiresAt: d.expiresAt,
-      banditArm: d.arm, guardrails: [], mode: this.mode, holdout: true,
+      banditArm: d.arm, guardrails: [], mode: this.mode, holdout: true, ...d.terms,
     };
-    return { offer, record: this._record(d, idx, ts, { propensity: 1, holdout: true }) };
+    return { offer, record: this._record(d, idx, ts, { propensity: 1, holdout: true, ...cartRecord(d) }) };
   }
 
   /** Decides an offer: { decisionId, arm, discount, propensity, expiresAt, token? }. */
-  async offer(itemId, opts = {}) {
-    const { offer, record } = this._decide(itemId, opts);
+  async offer(itemId, opts) {
+    return this._signed(this._decide(itemId, opts));
+  }
+
+  async _signed({ offer, record }) {
     if (this.tokenSecret) offer.token = await signOfferToken(offer, this.tokenSecret, { crypto: this.crypto });
     this.transport?.enqueue('decisions', record); // only an offer that reached the caller is logged
     return offer;
+  }
+
+  /**
+   * Decides a cart-level offer (the bundle's cart-scope arms: a coupon with a minimum spend, free
+   * shipping over a threshold) for cart [{ itemId, quantity }]: the offer with the cart's terms
+   * (scope 'cart', cart, amount, minSpend, cartValue, eligibleValue) and, with tokenSecret, a token
+   * signed over them.
+   */
+  async offerCart(cart, opts) {
+    this._alive();
+    return this._signed(this._decide(null, opts, cartLines(this.bundle, cart)));
   }
 
   /** Deferred activation: the page displayed the offer (only shown offers train the bandit). */

@@ -92,9 +92,12 @@ export function verifyBundle(bytes, publicKey, { crypto = nodeCrypto, ...rest } 
   return baseVerifyBundle(bytes, publicKey, { ...rest, crypto });
 }
 
-/** Verifies an offer token at checkout: { decisionId, itemId, discount, arm, expiresAt } or throws DiscoError (TOKEN_INVALID, TOKEN_EXPIRED). */
-export function verifyOfferToken(token, secret, { now = Date.now(), crypto = nodeCrypto } = {}) {
-  return verifyToken(token, secret, { now, crypto });
+/**
+ * Verifies an offer token at checkout: { decisionId, itemId, discount, arm, expiresAt } or throws
+ * DiscoError (TOKEN_INVALID, TOKEN_EXPIRED); a cart token with the order's { cart, total } (token.js).
+ */
+export function verifyOfferToken(token, secret, { crypto = nodeCrypto, ...rest } = {}) {
+  return verifyToken(token, secret, { ...rest, crypto });
 }
 
 /** userKeyOf with node:crypto as the default WebCrypto: the user key of a shopper id under the site's salt. */

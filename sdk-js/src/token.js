@@ -1,6 +1,9 @@
 // Offer tokens: compact, HMAC-SHA256 signed (WebCrypto), verified by checkout servers.
 //   token = "v1." + base64url(JSON claims) + "." + base64url(HMAC-SHA256(secret, "v1." + base64url(JSON claims)))
 //   claims = { d: decision id (32 hex), i: item id, x: discount (fraction), a: arm, e: expiry (ms since epoch) }
+//   a cart offer's claims = { d, s: "cart", c: cart digest, x: discount (amount / cart value), v: amount off
+//     the order, m: minimum spend, k: arm kind, a, e }; c = base64url(SHA-256(UTF-8 JSON of the cart's
+//     [item id, quantity] pairs, one per item id (quantities summed), sorted by item id (UTF-16 order)))
 // Also: keys derived from a secret (HKDF), the edge's encrypted session cookies (AES-GCM) and the
 // keyed user key of a shopper id (HMAC-SHA-256, truncated).
 import { DiscoError } from './errors.js';
@@ -55,21 +58,39 @@ async function open(prefix, token, secret, cryptoImpl) {
   try { return b64urlDecode(parts[1]); } catch { throw new DiscoError('TOKEN_INVALID', 'token body is not base64url'); }
 }
 
-/** Signs offer claims { decisionId, itemId, discount, arm, expiresAt }. */
-export async function signOfferToken(offer, secret, { crypto: cryptoImpl } = {}) {
-  const claims = { d: offer.decisionId, i: offer.itemId, x: offer.discount, a: offer.arm, e: offer.expiresAt };
-  return sign('v1', b64urlEncode(utf8(JSON.stringify(claims))), secret, cryptoImpl);
+/** The digest a cart token carries of cart [{ itemId, quantity (default 1) }] (see the claims above). */
+export async function cartDigest(cart, c) {
+  const m = Object.create(null);
+  for (const l of cart) m[l.itemId] = (m[l.itemId] ?? 0) + (l.quantity ?? 1);
+  return b64urlEncode(new Uint8Array(await subtleOf(c).digest('SHA-256', utf8(JSON.stringify(Object.entries(m).sort((a, b) => (a[0] < b[0] ? -1 : 1)))))));
 }
 
 /**
- * Verifies an offer token; returns { decisionId, itemId, discount, arm, expiresAt }.
- * Throws DiscoError TOKEN_INVALID (malformed, tampered, other secret) or TOKEN_EXPIRED.
+ * Signs offer claims { decisionId, itemId, discount, arm, expiresAt }, or a cart offer's
+ * { scope: 'cart', decisionId, cart, discount, amount, minSpend, kind, arm, expiresAt }.
  */
-export async function verifyOfferToken(token, secret, { now = Date.now(), crypto: cryptoImpl } = {}) {
+export async function signOfferToken(o, secret, { crypto: c } = {}) {
+  const claims = o.scope === 'cart'
+    ? { d: o.decisionId, s: 'cart', c: await cartDigest(o.cart, c), x: o.discount, v: o.amount, m: o.minSpend, k: o.kind, a: o.arm, e: o.expiresAt }
+    : { d: o.decisionId, i: o.itemId, x: o.discount, a: o.arm, e: o.expiresAt };
+  return sign('v1', b64urlEncode(utf8(JSON.stringify(claims))), secret, c);
+}
+
+/**
+ * Verifies an offer token; returns { decisionId, itemId, discount, arm, expiresAt }, or for a cart
+ * token { scope: 'cart', decisionId, discount, amount, minSpend, kind, arm, expiresAt }. A cart token
+ * needs the order: cart ([{ itemId, quantity }]) and total (its value at the catalog's prices).
+ * Throws DiscoError TOKEN_INVALID (malformed, tampered, other secret), TOKEN_EXPIRED, TOKEN_SCOPE (a
+ * cart token without a cart, or an item token with one), TOKEN_CART_MISMATCH (not the cart the
+ * offer was made for) or TOKEN_MIN_SPEND (total below the offer's minimum spend).
+ */
+export async function verifyOfferToken(token, secret, { now = Date.now(), crypto: cryptoImpl, cart, total } = {}) {
   const body = await open('v1', token, secret, cryptoImpl);
   let c;
   try { c = JSON.parse(fromUtf8(body)); } catch { throw new DiscoError('TOKEN_INVALID', 'token body is not JSON'); }
-  if (!c || typeof c.d !== 'string' || typeof c.i !== 'string' || typeof c.x !== 'number' || typeof c.e !== 'number') {
+  const isCart = c?.s === 'cart';
+  if (!c || typeof c.d !== 'string' || typeof c.x !== 'number' || typeof c.e !== 'number'
+    || (isCart ? typeof c.c !== 'string' || typeof c.v !== 'number' || typeof c.m !== 'number' : typeof c.i !== 'string')) {
     throw new DiscoError('TOKEN_INVALID', 'token claims are incomplete');
   }
   // As the C++ checkout: an expiry beyond a Date's range (8.64e15 ms; 1e400 parses as Infinity) is
@@ -77,7 +98,11 @@ export async function verifyOfferToken(token, secret, { now = Date.now(), crypto
   if (!(Math.abs(c.e) <= 8.64e15)) throw new DiscoError('TOKEN_INVALID', 'token claim e (expiry) is out of range');
   const t = typeof now === 'function' ? now() : now;
   if (t >= c.e) throw new DiscoError('TOKEN_EXPIRED', `offer ${c.d} expired at ${new Date(c.e).toISOString()}`);
-  return { decisionId: c.d, itemId: c.i, discount: c.x, arm: c.a, expiresAt: c.e };
+  if (!isCart !== !cart) throw new DiscoError('TOKEN_SCOPE', `offer ${c.d} is ${isCart ? 'a cart offer: pass the order\'s { cart, total }' : 'an item offer, not a cart one'}`);
+  if (!isCart) return { decisionId: c.d, itemId: c.i, discount: c.x, arm: c.a, expiresAt: c.e };
+  if (await cartDigest(cart, cryptoImpl) !== c.c) throw new DiscoError('TOKEN_CART_MISMATCH', `offer ${c.d} was made for another cart`);
+  if (!(total >= c.m)) throw new DiscoError('TOKEN_MIN_SPEND', `offer ${c.d} needs an order total (catalog prices) of at least ${c.m}, got ${total}`);
+  return { scope: 'cart', decisionId: c.d, discount: c.x, amount: c.v, minSpend: c.m, kind: c.k, arm: c.a, expiresAt: c.e };
 }
 
 /**

@@ -40,7 +40,7 @@ export interface EdgeOptions {
 }
 
 export interface EdgeHandler {
-  /** GET|POST /offer, GET|POST /recommend, POST /rank {itemIds, exclude?}, POST /track, POST /shown, POST /report */
+  /** GET|POST /offer, POST /offer-cart {cart: [{itemId, quantity}]}, GET|POST /recommend, POST /rank {itemIds, exclude?}, POST /track, POST /shown, POST /report */
   fetch(request: Request, env?: any, ctx?: { waitUntil(p: Promise<unknown>): void }): Promise<Response>;
   info(env?: any): Promise<Record<string, unknown>>;
   /** one fleet sync now (needs the sync option) */

@@ -2,7 +2,8 @@
 // exported by the module and vice versa.
 import type { Transport, TransportOptions, FlushResult } from './transport.js';
 export { Transport, TransportOptions, FlushResult, WriteKeyTransport, WriteKeyTransportOptions } from './transport.js';
-export { signOfferToken, verifyOfferToken, OfferClaims } from './token.js';
+export { signOfferToken, verifyOfferToken, OfferClaims, CartOfferClaims, CartLine } from './token.js';
+import type { CartLine } from './token.js';
 
 export type Bytes = ArrayBuffer | Uint8Array;
 export type WasmSource = WebAssembly.Module | Bytes | Response | URL | string;
@@ -15,7 +16,7 @@ export type EventType = 'view' | 'click' | 'cart' | 'remove' | 'purchase';
 export type ErrorCode =
   | 'INVALID_ARGUMENT' | 'BUNDLE_FORMAT' | 'CHECKSUM' | 'SIGNATURE' | 'UNSIGNED' | 'VERSION' | 'SHAPE'
   | 'UNKNOWN_ITEM' | 'STATE' | 'BUFFER_TOO_SMALL' | 'NOT_FOUND' | 'DUPLICATE' | 'UNSUPPORTED'
-  | 'OUT_OF_MEMORY' | 'INTERNAL' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'NETWORK' | 'REJECTED' | 'DROPPED' | 'STORAGE';
+  | 'OUT_OF_MEMORY' | 'INTERNAL' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'TOKEN_SCOPE' | 'TOKEN_CART_MISMATCH' | 'TOKEN_MIN_SPEND' | 'NETWORK' | 'REJECTED' | 'DROPPED' | 'STORAGE';
 
 /** A/B holdout: a stable share of shoppers (by user key) always gets the baseline arm, logged with holdout: true. */
 export interface HoldoutOptions {
@@ -177,6 +178,23 @@ export interface Offer {
   token?: string;
 }
 
+/** A cart-level offer (offerCart): the cart's terms at catalog prices, currency units */
+export interface CartOffer extends Omit<Offer, 'itemId'> {
+  scope: 'cart';
+  /** the cart decided on (quantities default 1) */
+  cart: CartLine[];
+  /** amount off the order: percent x eligibleValue, or the fixed amount (at most eligibleValue); 0 for free shipping and arm 0 */
+  amount: number;
+  /** the offered arm's minimum spend (0 for arm 0) */
+  minSpend: number;
+  /** sum of price x quantity (absent for a holdout shopper's cart) */
+  cartValue?: number;
+  /** value of the lines the arm applies to (its categories / brands / items, not excluded) */
+  eligibleValue?: number;
+  /** here: amount / cartValue */
+  discount: number;
+}
+
 export interface Outcome { converted: boolean; revenue?: number; margin?: number; ts?: number; }
 
 export interface BundleInfo {
@@ -211,6 +229,8 @@ export declare class Disco {
   propensity(): number;
   offer(itemId: string | number, options?: { now?: number; decisionId?: string }): Promise<Offer>;
   offerSync(itemId: string | number, options?: { now?: number; decisionId?: string }): Offer;
+  /** a cart-level offer (the bundle's cart-scope arms) for 1..100 lines, quantities 1..1000 */
+  offerCart(cart: Array<{ itemId: string | number; quantity?: number }>, options?: { now?: number; decisionId?: string }): Promise<CartOffer>;
   shown(decisionId: string, options?: { ts?: number }): void;
   /** status HOLDOUT: a holdout shopper's decision (sent to the collector, never trains the bandit) */
   report(decisionId: string, outcome: Outcome): { applied: boolean; status: 'OK' | 'NOT_FOUND' | 'DUPLICATE' | 'HOLDOUT' };

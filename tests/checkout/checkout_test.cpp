@@ -410,3 +410,170 @@ TEST(CheckoutToken, TokensVerifyWithEveryKeyOfTheSite) {
   EXPECT_EQ(verify_offer_token(token(0), new_only, kNow).status, TokenStatus::BadSignature);
   EXPECT_EQ(verify_offer_token(token(2), rotated, kNow).status, TokenStatus::Expired);  // verified, then expired
 }
+
+// ---- cart offers (the SDK's offerCart; issue 14) ----------------------------------------------------
+
+namespace {
+std::vector<std::pair<std::string, int64_t>> fixture_cart(int i) {
+  std::vector<std::pair<std::string, int64_t>> cart;
+  const json f = fixtures();  // (kept: a range-for over a temporary's member would dangle)
+  for (const auto& l : f["tokens"][i]["offer"]["cart"])
+    cart.emplace_back(l["itemId"].get<std::string>(), l["quantity"].get<int64_t>());
+  return cart;
+}
+json lines_of(const std::vector<std::pair<std::string, int64_t>>& cart) {
+  json a = json::array();
+  for (const auto& [id, q] : cart) a.push_back({{"item_id", id}, {"quantity", q}});
+  return a;
+}
+json cart_order(const std::vector<std::pair<std::string, int64_t>>& cart, const std::string& tok, const char* order_id = nullptr) {
+  json b{{"lines", lines_of(cart)}, {"cart_token", tok}};
+  if (order_id) b["order_id"] = order_id;
+  return b;
+}
+}  // namespace
+
+// The SDK's cart tokens verify here with their terms, and the C++ digest of each cart is the SDK's
+// (tricky ids: UTF-16 order, JSON.stringify's escapes, repeated ids merged).
+TEST(CheckoutToken, SdkCartTokensVerifyAndTheirCartDigestsAgree) {
+  const json f = fixtures();
+  int carts = 0;
+  for (size_t i = 0; i < f["tokens"].size(); ++i) {
+    const json& o = f["tokens"][i]["offer"];
+    if (o.value("scope", "") != "cart") continue;
+    ++carts;
+    EXPECT_EQ(cart_digest(fixture_cart(int(i))), f["tokens"][i]["digest"].get<std::string>()) << "token " << i;
+    TokenCheck t = verify_offer_token(token(int(i)), secret(), kNow);
+    const bool expired = o["expiresAt"].get<int64_t>() <= kNow;
+    EXPECT_EQ(t.status, expired ? TokenStatus::Expired : TokenStatus::Ok) << t.message;
+    EXPECT_EQ(t.claims.scope, "cart");
+    EXPECT_EQ(t.claims.item_id, "");
+    EXPECT_EQ(t.claims.cart_digest, f["tokens"][i]["digest"].get<std::string>());
+    EXPECT_EQ(t.claims.decision_id, o["decisionId"].get<std::string>());
+    EXPECT_EQ(t.claims.amount, o["amount"].get<double>());
+    EXPECT_EQ(t.claims.min_spend, o["minSpend"].get<double>());
+    EXPECT_EQ(t.claims.kind, o["kind"].get<std::string>());
+    EXPECT_EQ(t.claims.arm, o["arm"].get<int64_t>());
+  }
+  EXPECT_EQ(carts, 3);
+  // the canonical text, pinned: [["a",2],["b",4]] -> its SHA-256, base64url (as node:crypto gives)
+  EXPECT_EQ(cart_digest({{"b", 1}, {"a", 2}, {"b", 3}}), cart_digest({{"a", 2}, {"b", 4}}));
+  EXPECT_NE(cart_digest({{"a", 2}, {"b", 4}}), cart_digest({{"a", 2}, {"b", 5}}));
+  unsigned char h[32];
+  const std::string text = R"([["a",2],["b",4]])";
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), h, &len, EVP_sha256(), nullptr);
+  EXPECT_EQ(cart_digest({{"a", 2}, {"b", 4}}), base64url_encode(std::string(reinterpret_cast<char*>(h), 32)));
+}
+
+TEST(CheckoutToken, MalformedCartClaimsNameTheReason) {
+  const std::string d = R"("d":"c0ffee00c0ffee00c0ffee00c0ffee00")";
+  auto check = [&](const std::string& claims, const char* want) {
+    TokenCheck t = verify_offer_token(signed_token(claims), secret(), kNow);
+    EXPECT_EQ(t.status, TokenStatus::Malformed) << claims;
+    EXPECT_NE(t.message.find(want), std::string::npos) << t.message;
+  };
+  check("{" + d + R"(,"s":"item","i":"i42","x":0.1,"e":4102444800000})", "claim s (scope) is not \"cart\"");
+  check("{" + d + R"(,"s":"cart","x":0.1,"v":1,"m":5,"e":4102444800000})", "cart token claims are incomplete");
+  check("{" + d + R"(,"s":"cart","c":"x","x":0.1,"v":-1,"m":5,"e":4102444800000})", "must be finite numbers >= 0");
+  check("{" + d + R"(,"s":"cart","c":"x","x":1.5,"v":1,"m":5,"e":4102444800000})", "claim x (discount)");
+}
+
+TEST(Checkout, ACartOfferAppliesToItsCartOnceAtOrAboveItsMinimumSpend) {
+  TempDir dir;
+  Config cfg = site_config(dir.p.string());
+  Recorded rec;
+  const auto cart = fixture_cart(3);  // i42 x 2, i9, i43: 35.5 at the catalog's prices; the offer: 3.55 off over 30
+  {
+    Checkout co(cfg, deps(&rec));
+    CheckoutReply r = co.handle("shop-key", cart_order(cart, token(3), "c-1").dump(), kNow);
+    ASSERT_EQ(r.status, 200) << r.body;
+    json j = json::parse(r.body);
+    EXPECT_EQ(j["cart_offer"]["offer"], "applied") << j.dump();
+    EXPECT_EQ(j["cart_offer"]["decision_id"], "c0ffee00c0ffee00c0ffee00c0ffee00");
+    EXPECT_NEAR(j["cart_offer"]["discount"].get<double>(), 3.55, 1e-9);
+    EXPECT_EQ(j["cart_offer"]["arm"], 5);
+    EXPECT_EQ(j["cart_offer"]["min_spend"], 30);
+    EXPECT_NEAR(j["total"].get<double>(), 31.95, 1e-9);
+    EXPECT_NEAR(j["saved"].get<double>(), 3.55, 1e-9);
+    // its outcome: the order's margin after the discount (costs 6 x 2 + 2 + 1)
+    ASSERT_EQ(rec.outcomes.size(), 1u);
+    EXPECT_EQ(rec.outcomes[0].second.id.hex(), "c0ffee00c0ffee00c0ffee00c0ffee00");
+    EXPECT_NEAR(rec.outcomes[0].second.revenue, 31.95, 1e-9);
+    EXPECT_NEAR(rec.outcomes[0].second.margin, 31.95 - 15.0, 1e-9);
+    // used once
+    j = json::parse(co.handle("shop-key", cart_order(cart, token(3), "c-2").dump(), kNow).body);
+    EXPECT_EQ(j["cart_offer"]["reason"], "already_redeemed");
+    EXPECT_NEAR(j["total"].get<double>(), 35.5, 1e-9);
+  }
+  Checkout again(cfg, deps());  // the order log remembers it across a restart
+  json j = json::parse(again.handle("shop-key", cart_order(cart, token(3), "c-3").dump(), kNow).body);
+  EXPECT_EQ(j["cart_offer"]["reason"], "already_redeemed");
+  // the same lines in another order, one split in two: the same cart
+  TempDir dir2;
+  Config cfg2 = site_config(dir2.p.string());
+  Checkout co2(cfg2, deps());
+  j = json::parse(co2.handle("shop-key", cart_order({{"i43", 1}, {"i42", 1}, {"i9", 1}, {"i42", 1}}, token(3)).dump(), kNow).body);
+  EXPECT_EQ(j["cart_offer"]["offer"], "applied") << j.dump();
+}
+
+TEST(Checkout, CartOffersAreRefusedNamingTheReasonAndTheOrderKeepsItsPrices) {
+  TempDir dir;
+  Config cfg = site_config(dir.p.string());
+  Checkout co(cfg, deps());
+  auto reason = [&](const json& body, const char* want, const char* says = "") {
+    CheckoutReply r = co.handle("shop-key", body.dump(), kNow);
+    EXPECT_EQ(r.status, 200) << r.body;
+    json j = json::parse(r.body);
+    EXPECT_EQ(j["cart_offer"]["offer"], "rejected") << body.dump();
+    EXPECT_EQ(j["cart_offer"]["reason"], want) << j.dump();
+    EXPECT_NE(j["cart_offer"]["message"].get<std::string>().find(says), std::string::npos) << j["cart_offer"]["message"];
+    EXPECT_EQ(j["saved"].get<double>(), 0.0);
+    return j;
+  };
+  auto cart = fixture_cart(3);
+  // another cart: a line more, a quantity changed
+  auto more = cart;
+  more.emplace_back("a", 1);
+  reason(cart_order(more, token(3)), "cart_mismatch", "was made for another cart");
+  auto fewer = cart;
+  fewer[0].second = 1;
+  reason(cart_order(fewer, token(3)), "cart_mismatch");
+  // below the minimum spend: a 50-over offer for i42 x 2 (20 at the catalog's prices, whatever the page says)
+  const std::string dgst = cart_digest({{"i42", 2}});
+  const std::string over50 = signed_token(R"({"d":"c0ffee00c0ffee00c0ffee00c0ffee09","s":"cart","c":")" + dgst +
+                                          R"(","x":0.25,"v":5,"m":50,"k":"fixed","a":6,"e":4102444800000})");
+  json page{{"lines", json::array({{{"item_id", "i42"}, {"quantity", 2}, {"price", 99.0}}})}, {"cart_token", over50}};
+  json j = reason(page, "below_min_spend", "needs an order of at least 50 at catalog prices; this order's total is 20");
+  EXPECT_NEAR(j["total"].get<double>(), 20.0, 1e-9);
+  // expired (after its signature verifies), tampered, signed with another site's secret
+  reason(cart_order(fixture_cart(4), token(4)), "expired");
+  const std::string richer = with_claims(token(3), R"({"d":"c0ffee00c0ffee00c0ffee00c0ffee00","s":"cart","c":")" +
+                                                       cart_digest(cart) + R"(","x":0.9,"v":30,"m":0,"k":"percent","a":5,"e":4102444800000})");
+  reason(cart_order(cart, richer), "bad_signature");
+  j = json::parse(co.handle("other-key", cart_order(cart, token(3)).dump(), kNow).body);
+  EXPECT_EQ(j["cart_offer"]["reason"], "bad_signature");
+  // scope: an item token as the cart token, a cart token on a line
+  reason(cart_order({{"i42", 1}}, token(0)), "wrong_scope", "is for item i42");
+  json line_token{{"lines", json::array({{{"item_id", "i42"}, {"quantity", 2}, {"token", token(3)}}})}};
+  j = json::parse(co.handle("shop-key", line_token.dump(), kNow).body);
+  EXPECT_EQ(j["lines"][0]["reason"], "wrong_scope");
+  EXPECT_NE(j["lines"][0]["message"].get<std::string>().find("send its token as the order's cart_token"), std::string::npos);
+  // a cart_token that is not a string: the order is refused by field
+  json bad = cart_order(cart, "x");
+  bad["cart_token"] = 7;
+  CheckoutReply r = co.handle("shop-key", bad.dump(), kNow);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"], "bad_cart_token");
+  // no catalog served: list prices, no cart offer
+  CheckoutDeps none;
+  none.catalog = [] { return std::shared_ptr<const Catalog>(); };
+  TempDir dir3;
+  Config cfg3 = site_config(dir3.p.string());
+  Checkout list(cfg3, none);
+  json priced{{"lines", json::array({{{"item_id", "i42"}, {"quantity", 2}, {"price", 10.0}}, {{"item_id", "i9"}, {"quantity", 1}, {"price", 5.5}},
+                                      {{"item_id", "i43"}, {"quantity", 1}, {"price", 10.0}}})},
+              {"cart_token", token(3)}};
+  j = json::parse(list.handle("shop-key", priced.dump(), kNow).body);
+  EXPECT_EQ(j["cart_offer"]["reason"], "no_catalog");
+}

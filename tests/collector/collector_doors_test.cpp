@@ -481,6 +481,59 @@ TEST(CollectorDoorsService, APageCannotInflateAnArmsReward) {
   EXPECT_NE(m->body.find("disco_collector_checkout_outcomes_total 1"), std::string::npos) << m->body;
 }
 
+// A cart-level offer end to end: an edge's (signed) cart decision, logged as item "@cart" at the
+// cart's value, is bought through /v1/checkout with its cart token: the cart offer comes off the
+// order, and the order's margin after it is the decision's reward (scaled by the cart's value).
+TEST(CollectorDoorsService, ACartOfferBoughtAtTheCheckoutIsItsCartDecisionsReward) {
+  Service s;
+  const std::string dir = make_temp_dir("disco-cdoors-cart");
+  const disco::BundleSpec spec = write_bundle(dir);
+  s.start(dir, {"--reward-window-ms", "1500", "--sweep-interval-ms", "50"});
+  auto c = s.client();
+  const std::string a = spec.catalog.item_ids[3], b2 = spec.catalog.item_ids[4];
+  const double value = spec.catalog.price[3] + 2.0 * spec.catalog.price[4];
+  const double cost = spec.catalog.cost[3] + 2.0 * spec.catalog.cost[4];
+  Batch edge;
+  edge.sender_id = "edge";
+  Decision d = decision(9, now_ms(), 7, /*arm=*/2, value);
+  d.item_id = "@cart";
+  d.cost = cost;
+  edge.decisions = {d};
+  edge.seq = 1;
+  const std::string body = batch_json(edge);
+  auto r = c.Post("/v1/events", signed_headers(body), body, "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  // the cart token (as the SDK signs it): 5 off this cart over a minimum below its value
+  const std::string claims = json{{"d", d.id.hex()}, {"s", "cart"}, {"c", cart_digest({{b2, 2}, {a, 1}})}, {"x", 5.0 / value},
+                                  {"v", 5.0}, {"m", value - 1}, {"k", "fixed"}, {"a", 2}, {"e", now_ms() + 600000}}.dump();
+  const std::string head = "v1." + base64url_encode(claims);
+  const std::string hex = hmac_sha256_hex(kSecret, head);
+  std::string mac;
+  for (size_t i = 0; i < hex.size(); i += 2) mac.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  json order{{"lines", json::array({{{"item_id", a}, {"quantity", 1}}, {{"item_id", b2}, {"quantity", 2}}})},
+             {"cart_token", head + "." + base64url_encode(mac)}};
+  r = c.Post("/v1/checkout", httplib::Headers{{"x-disco-key", kKey}}, order.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json j = json::parse(r->body);
+  ASSERT_EQ(j["cart_offer"]["offer"], "applied") << j.dump();
+  EXPECT_NEAR(j["cart_offer"]["discount"].get<double>(), 5.0, 1e-9);
+  double charged = 0;
+  for (const auto& l : j["lines"]) charged += l["total"].get<double>();
+  const double net = std::round((charged - 5.0) * 100) / 100;
+  EXPECT_NEAR(j["total"].get<double>(), net, 1e-9);
+  json st;
+  for (int i = 0; i < 100 && st.is_null(); ++i) {
+    st = arm_stats(s, 2);
+    if (st.is_null()) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_FALSE(st.is_null()) << "the cart decision never entered the statistics";
+  EXPECT_EQ(st["n"].get<double>(), 1.0);
+  EXPECT_NEAR(st["reward_sum"].get<double>(), disco::scaled_reward(net - cost, value), 1e-5);
+  EXPECT_EQ(count(s.db(), "SELECT count(*) FROM outcomes"), 1);
+}
+
 // Site keys with ids: during the window both keys are accepted (named by X-Disco-Key-Id, or tried
 // when not named); after the old one is removed from the config, its signatures are refused.
 TEST(CollectorDoorsService, SiteKeysRotateWithoutRefusingTheWindow) {

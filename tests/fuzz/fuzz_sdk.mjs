@@ -157,7 +157,8 @@ async function fuzz({ o, shared }) {
     cookieKey = await derivedKey(secretBytes, 'disco/cookie', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt'], webcrypto);
     const sealed = new TextEncoder().encode(await sealCookie(files('session_state').at(-1), cookieKey, NOW, webcrypto));
     seeds = [...tokens.map((t) => concat([0], t)), ...claims.map((c) => concat([1], c)), concat([2], sealed)];
-    const check = allowed(['TOKEN_INVALID', 'TOKEN_EXPIRED']);
+    // (cart tokens: TOKEN_SCOPE without a cart or an item token with one, and the cart's checks)
+    const check = allowed(['TOKEN_INVALID', 'TOKEN_EXPIRED', 'TOKEN_SCOPE', 'TOKEN_CART_MISMATCH', 'TOKEN_MIN_SPEND']);
     // Structure-aware variant of claims (a third of the selector-1 inputs): byte mutations mostly
     // break the JSON, so here the claims are re-written with one value (raw JSON text, so 1e400 and
     // -0 survive) taken from the edges of the number, string and type ranges, picked by the input.
@@ -193,8 +194,11 @@ async function fuzz({ o, shared }) {
         token = `${part}.${createHmac('sha256', SECRET).update(part).digest('base64url')}`;
       }
       try {
-        const r = await verifyOfferToken(token, secretBytes, { now: NOW, crypto: webcrypto });
-        if (typeof r.decisionId !== 'string' || typeof r.itemId !== 'string' || typeof r.discount !== 'number') return 'verifyOfferToken returned malformed claims';
+        // one input in 4 is verified as a cart's (an order of i42 x 2 worth 20)
+        const order = input.length % 4 ? {} : { cart: [{ itemId: 'i42', quantity: 2 }], total: 20 };
+        const r = await verifyOfferToken(token, secretBytes, { now: NOW, crypto: webcrypto, ...order });
+        if (typeof r.decisionId !== 'string' || typeof r.discount !== 'number' ||
+          (r.scope === 'cart' ? typeof r.amount !== 'number' || typeof r.minSpend !== 'number' || !order.cart : typeof r.itemId !== 'string')) return 'verifyOfferToken returned malformed claims';
         ok++;
       } catch (e) {
         const why = check(e);

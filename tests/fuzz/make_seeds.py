@@ -61,6 +61,11 @@ def main(out):
         {"item_id": tok[0]['offer']['itemId'], "quantity": 2, "price": 19.99, "token": tok[0]['token']},
         {"item_id": "plain", "quantity": 1, "price": 5}, {"item_id": "x", "quantity": 1, "price": 1, "token": None}]}
     write(out, 'offer_token', 'checkout_body', b'\2' + json.dumps(body).encode())
+    # a cart offer's token as the order's cart_token, with the lines of its cart
+    cart = next(t for t in tok if t['offer'].get('scope') == 'cart')
+    body = {"lines": [{"item_id": l['itemId'], "quantity": l['quantity']} for l in cart['offer']['cart']],
+            "cart_token": cart['token']}
+    write(out, 'offer_token', 'checkout_cart_body', b'\2' + json.dumps(body).encode())
 
 
 if __name__ == '__main__':

@@ -140,6 +140,22 @@ size_t dual_block(const std::vector<uint8_t>& st, double rate) {
   return found;
 }
 
+// The format 3 bytes of a format 4 runtime state: each pending decision without its reserved spend
+// (the entry's last 8 bytes: slot 4, id 16, ts 8, price 4, arm 4, shown 1, context 60, held 1,
+// reward 8, spend 8); the pending table follows the dual block (25 bytes) and its 3 counts.
+std::vector<uint8_t> format3_of(std::vector<uint8_t> st, size_t dual_at) {
+  uint32_t n = 0, version = 3;
+  size_t p = dual_at + 25;
+  std::memcpy(&n, st.data() + p + 8, 4);
+  p += 12;
+  for (uint32_t k = 0; k < n; ++k) {
+    p += 106;
+    st.erase(st.begin() + long(p), st.begin() + long(p) + 8);
+  }
+  std::memcpy(st.data() + 4, &version, 4);
+  return st;
+}
+
 }  // namespace
 
 TEST(RuntimeBudgetDual, PriceRisesWhenSpendRunsAheadAndFallsBackWhenItDoesNot) {
@@ -352,10 +368,15 @@ TEST(RuntimeBudgetDual, LoggedPropensityIncludesThePriceAndTheStateRoundTrips) {
   EXPECT_EQ(save(rt), save(other));
 
   // A format 2 state (before the dual price: the same bytes without the block) restores with
-  // lambda 0: it gives the probabilities of the format 3 state whose lambda is 0.
-  std::vector<uint8_t> v3 = save(rt);
-  const size_t at = dual_block(v3, 100.0);
+  // lambda 0: it gives the probabilities of the format 3 state whose lambda is 0. (Format 3 = the
+  // saved format 4 without the pending decisions' spend; that one restores to the same state.)
+  const std::vector<uint8_t> v4 = save(rt);
+  const size_t at = dual_block(v4, 100.0);
   ASSERT_NE(at, SIZE_MAX);
+  std::vector<uint8_t> v3 = format3_of(v4, at);
+  ASSERT_LT(v3.size(), v4.size());
+  ASSERT_EQ(disco_runtime_restore(other, v3.data(), v3.size()), DISCO_OK) << disco_last_error();
+  EXPECT_EQ(save(other), v4);  // each pending decision's spend: its arm's cost at its price
   std::vector<uint8_t> v2 = v3;
   v2.erase(v2.begin() + long(at), v2.begin() + long(at) + 25);
   const uint32_t two = 2;

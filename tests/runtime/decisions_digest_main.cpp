@@ -2,7 +2,8 @@
 // recommendation (items + score bits), propensity and offer (all fields) feeds an XXH64. Built
 // natively (CMake target runtime_decisions_digest) and with em++ (plain and -msimd128) by
 // decisions_digest_check.sh, which requires the three outputs to be identical: the same inputs
-// give the same decisions natively and in WASM.
+// give the same decisions natively and in WASM. The cart digest: a second runtime's cart decisions
+// (disco_offer_cart, every field and the cart's terms), shown / updated / expired, and its state.
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -104,10 +105,51 @@ int main(int argc, char** argv) {
   size_t len = 0;
   disco_runtime_save(rt, state.data(), state.size(), &len);
   const uint64_t state_digest = disco::xxh64(state.data(), len);
+
+  // Cart decisions on a runtime of their own (the decisions digest above stays the item workload's).
+  Digest cart;
+  int cart_offers = 0, cart_discounted = 0;
+  {
+    disco_runtime* rc = nullptr;
+    if (disco_runtime_create(b, &opt, &rc) != DISCO_OK) return 4;
+    disco_session* cs[3] = {};
+    for (int u = 0; u < 3; ++u) disco_session_create(rc, 2000 + uint64_t(u), &cs[u]);
+    for (int step = 0; step < 300; ++step) {
+      disco_session* ss = cs[step % 3];
+      const int64_t ts = 1700000000000 + step * 4321;
+      disco_event ev{ts, uint32_t(rnd() % info.n_items), uint32_t(rnd() % 5), 0.0f, int32_t(1 + rnd() % 3)};
+      cart.add(disco_observe(ss, &ev));
+      uint32_t items[6], qty[6];
+      const uint32_t n = 1 + uint32_t(rnd() % 6);
+      for (uint32_t i = 0; i < n; ++i) items[i] = uint32_t(rnd() % info.n_items), qty[i] = 1 + uint32_t(rnd() % 3);
+      disco_offer o{};
+      disco_cart_terms terms{};
+      cart.add(disco_offer_cart(ss, items, qty, n, ts + 1, 0, 0, &o, &terms));
+      cart.add(o);
+      cart.add(terms);
+      ++cart_offers;
+      cart_discounted += o.arm != 0;
+      const uint64_t r = rnd() % 6;
+      if (r < 3) {
+        cart.add(disco_offer_shown(rc, o.decision_hi, o.decision_lo));
+        disco_outcome out{o.decision_hi, o.decision_lo, ts + 1000, uint32_t(r % 2), float(terms.value),
+                          float(terms.value * 0.3 - terms.amount) * float(r % 2)};
+        cart.add(disco_update(rc, &out));
+      } else if (r == 3) {
+        cart.add(disco_offer_expired(rc, o.decision_hi, o.decision_lo));
+      }
+    }
+    size_t clen = 0;
+    disco_runtime_save(rc, state.data(), state.size(), &clen);
+    cart.add(disco::xxh64(state.data(), clen));
+    for (auto* p : cs) disco_session_free(p);
+    disco_runtime_free(rc);
+  }
   std::printf("decisions digest %016llx over %zu bytes (%d offers, %d discounted, %d budget-capped); runtime state "
-              "%016llx (%zu bytes); rank digest %016llx\n",
+              "%016llx (%zu bytes); rank digest %016llx; cart digest %016llx (%d cart offers, %d discounted)\n",
               (unsigned long long)disco::xxh64(d.bytes.data(), d.bytes.size()), d.bytes.size(), offers, discounted, capped,
-              (unsigned long long)state_digest, len, (unsigned long long)disco::xxh64(rank.bytes.data(), rank.bytes.size()));
+              (unsigned long long)state_digest, len, (unsigned long long)disco::xxh64(rank.bytes.data(), rank.bytes.size()),
+              (unsigned long long)disco::xxh64(cart.bytes.data(), cart.bytes.size()), cart_offers, cart_discounted);
   for (auto* p : s) disco_session_free(p);
   disco_runtime_free(rt);
   disco_bundle_free(b);

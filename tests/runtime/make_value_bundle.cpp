@@ -4,7 +4,9 @@
 // by the dual price (guardrails.h, Dual): the price's arithmetic must be bit-identical too.
 // With --policy, offer-policy rules that change decisions within the workload (its offers run from
 // 1700000000000 ms for ~22 minutes): a campaign window, per-arm lifetimes, category / brand / item
-// eligibility, a cart arm and a per-shopper cap (schemas/bundle.fbs Arm, Guardrails).
+// eligibility, cart arms (a fixed coupon over 50, 10 % off categories 1-4 over 40, free shipping over 25
+// in a window), a per-shopper cap and a budget priced by the dual price (schemas/bundle.fbs Arm,
+// Guardrails): the cart decisions of the digest (disco_offer_cart) meet every cart rule.
 // With --pessimism, the lower-confidence choice of a discount (BanditPrior.pessimism 1.5): its
 // per-arm standard deviations and square roots must be bit-identical too.
 #include <cstdio>
@@ -44,7 +46,20 @@ int main(int argc, char** argv) {
     s.arms.push_back({"coupon", disco::ArmKindSpec::FixedAmount, 10.0f, 0.0f});
     s.arms.back().scope = 2;
     s.arms.back().min_spend = 50.0f;
+    s.arms.push_back({"10%-cats-over-40", disco::ArmKindSpec::Percent, 0.10f, 0.0f});
+    s.arms.back().scope = 2;
+    s.arms.back().min_spend = 40.0f;
+    s.arms.back().categories = {1, 2, 3, 4};
+    s.arms.push_back({"ship-over-25", disco::ArmKindSpec::FreeShipping, 0.0f, 5.0f});
+    s.arms.back().scope = 2;
+    s.arms.back().min_spend = 25.0f;
+    s.arms.back().window_start_ms = t0 + 200000;
+    s.arms.back().window_end_ms = t0 + 1000000;
+    s.arms.back().lifetime_s = 240;
     s.guardrails.max_discounted_offers = 30;
+    s.guardrails.budget_per_period = 150.0f;  // binds within the workload: spend and its release priced and paced
+    s.guardrails.budget_period_s = 600;
+    s.guardrails.budget_mode = 1;
     s.offer_policy = "{\"version\":1}";
   }
   disco::ValueModelSpec& v = s.value_model;

@@ -55,8 +55,9 @@ export function testKey() {
 const tmp = mkdtempSync(join(tmpdir(), 'disco-sdk-test-'));
 const bundleCache = new Map();
 /** Bytes of a synthetic bundle from the runtime's writer (signed with testKey() unless unsigned). */
-export function makeBundle({ items = 300, dim = 16, hidden = 32, seed = 1, unsigned = false, schemaMajor, modelVersion, int4 = false, key } = {}) {
-  const id = JSON.stringify({ items, dim, hidden, seed, unsigned, schemaMajor, modelVersion, int4, key: key ? key.pem : null });
+// cartArms: arms 5..7 are cart-scope (make_bundle.cpp --cart-arms).
+export function makeBundle({ items = 300, dim = 16, hidden = 32, seed = 1, unsigned = false, schemaMajor, modelVersion, int4 = false, key, cartArms = false } = {}) {
+  const id = JSON.stringify({ items, dim, hidden, seed, unsigned, schemaMajor, modelVersion, int4, key: key ? key.pem : null, cartArms });
   if (bundleCache.has(id)) return bundleCache.get(id);
   const out = join(tmp, `b${bundleCache.size}.disco`);
   const args = ['--out', out, '--items', String(items), '--dim', String(dim), '--hidden', String(hidden), '--seed', String(seed)];
@@ -69,6 +70,7 @@ export function makeBundle({ items = 300, dim = 16, hidden = 32, seed = 1, unsig
   if (schemaMajor !== undefined) args.push('--schema-major', String(schemaMajor));
   if (modelVersion) args.push('--model-version', modelVersion);
   if (int4) args.push('--int4');
+  if (cartArms) args.push('--cart-arms');
   execFileSync(makeBundleTool(), args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const bytes = new Uint8Array(readFileSync(out));
   bundleCache.set(id, bytes);

@@ -4,6 +4,8 @@
 //                         [--key PRIVATE_KEY.pem] [--schema-major M] [--model-version V]
 //                         [--catalog items.csv]   (item_id,category,brand,price,cost,in_stock: the
 //                                                  simulator's catalog, so replays of its events match)
+//                         [--cart-arms]   (adds cart-scope arms 5..7: 10 % off over 50, 5 off category 3's
+//                                          lines over 30, free shipping (cost 4) over 20)
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,7 +23,7 @@ int usage(const char* msg) {
   std::fprintf(stderr,
                "disco_sdk_make_bundle: %s\nusage: disco_sdk_make_bundle --out FILE [--items N] [--dim D] "
                "[--hidden H] [--seed S] [--int4] [--key PRIVATE_KEY.pem] [--schema-major M] "
-               "[--model-version V] [--catalog items.csv]\n",
+               "[--model-version V] [--catalog items.csv] [--cart-arms]\n",
                msg);
   return 2;
 }
@@ -32,7 +34,7 @@ int main(int argc, char** argv) {
   std::string out, key_path, model_version, catalog_path;
   int schema_major = -1;
   using disco::cli::Int;
-  bool int4 = false;
+  bool int4 = false, cart_arms = false;
   CLI::App app{"disco_sdk_make_bundle: a synthetic, optionally signed bundle", "disco_sdk_make_bundle"};
   app.add_option("--out", out, "bundle file to write");
   app.add_option("--items", so.n_items)->check(Int(1, 10000000));
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
   app.add_option("--hidden", so.hidden)->check(Int(1, 4096));
   app.add_option("--seed", so.seed)->check(disco::cli::Uint64());
   app.add_flag("--int4", int4, "int4 item embeddings");
+  app.add_flag("--cart-arms", cart_arms, "add three cart-scope arms (a coupon over 50, 5 off category 3 over 30, free shipping over 20)");
   app.add_option("--key", key_path, "sign with this private key (PEM)");
   app.add_option("--schema-major", schema_major)->check(Int(0, 65535));
   app.add_option("--model-version", model_version);
@@ -93,6 +96,17 @@ int main(int argc, char** argv) {
     spec.catalog.in_stock = stock;
   }
   if (!model_version.empty()) spec.model_version = model_version;
+  if (cart_arms) {
+    auto cart = [&](const char* name, disco::ArmKindSpec kind, float value, float ship, float min_spend) {
+      spec.arms.push_back({name, kind, value, ship});
+      spec.arms.back().scope = 2;
+      spec.arms.back().min_spend = min_spend;
+    };
+    cart("10%-over-50", disco::ArmKindSpec::Percent, 0.10f, 0.0f, 50.0f);
+    cart("5-off-cat3-over-30", disco::ArmKindSpec::FixedAmount, 5.0f, 0.0f, 30.0f);
+    spec.arms.back().categories = {3};
+    cart("ship-over-20", disco::ArmKindSpec::FreeShipping, 0.0f, 4.0f, 20.0f);
+  }
   disco::WriteOptions wo;
   if (schema_major >= 0) {
     wo.schema_major = static_cast<uint16_t>(schema_major);

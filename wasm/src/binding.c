@@ -56,6 +56,11 @@ DW_AT(disco_offer, guardrails, 48);
 DW_AT(disco_offer, context_dim, 52);
 DW_AT(disco_offer, context, 56);
 _Static_assert(sizeof(disco_offer) == 120, "disco_offer size");
+DW_AT(disco_cart_terms, cost, 8);
+DW_AT(disco_cart_terms, eligible, 16);
+DW_AT(disco_cart_terms, amount, 24);
+DW_AT(disco_cart_terms, min_spend, 32);
+_Static_assert(sizeof(disco_cart_terms) == 40, "disco_cart_terms size");
 DW_AT(disco_outcome, decision_lo, 8);
 DW_AT(disco_outcome, ts_ms, 16);
 DW_AT(disco_outcome, converted, 24);
@@ -89,6 +94,12 @@ DW_EXPORT disco_status dw_offer_make(disco_session* session, uint32_t item, cons
                                      disco_offer* out) {
   if (!args) return disco_offer_make(session, item, 0, 0, 0, out);
   return disco_offer_make(session, item, args[0], (uint64_t)args[1], (uint64_t)args[2], out);
+}
+
+/* args: as dw_offer_make's (the SDK always passes them) */
+DW_EXPORT disco_status dw_offer_cart(disco_session* session, const uint32_t* items, const uint32_t* quantities,
+                                     uint32_t n, const int64_t* args, disco_offer* out, disco_cart_terms* terms) {
+  return disco_offer_cart(session, items, quantities, n, args[0], (uint64_t)args[1], (uint64_t)args[2], out, terms);
 }
 
 /* id: [decision_hi, decision_lo] */

@@ -99,6 +99,7 @@ struct ContextInputs {
   double price = 0.0;                   // shown price of the item
   double cost = 0.0;                    // merchant cost of the item
   int64_t now_ms = 0;
+  int32_t cart_units = -1;              // >= 0: the units of the cart decided on (kFeatCart); -1 = the shopper's tracked cart
 };
 
 // Writes kContextDim floats. Non-finite inputs become 0 in their feature; never NaN out.

@@ -231,6 +231,39 @@ typedef struct disco_offer {
 disco_status disco_offer_make(disco_session* session, uint32_t item, int64_t now_ms,
                               uint64_t decision_hi, uint64_t decision_lo, disco_offer* out) DISCO_NOEXCEPT;
 
+/* disco_offer.item of a cart decision (disco_offer_cart). */
+#define DISCO_CART_ITEM 0xFFFFFFFFu
+
+/* The terms of a cart decision, in currency units at the bundle's catalog prices. */
+typedef struct disco_cart_terms {
+  double value;     /* the cart's value: sum of price x quantity over its lines */
+  double cost;      /* the cart's merchant cost: sum of cost x quantity */
+  double eligible;  /* the value of the lines the offered arm applies to (the cart's value for arm 0) */
+  double amount;    /* off the order: percent x eligible, min(fixed amount, eligible); 0 for free shipping and arm 0 */
+  double min_spend; /* the offered arm's minimum spend (0 for arm 0) */
+} disco_cart_terms;
+
+/* Choose a cart-level offer (the offer policy's cart-scope arms: "10 % off orders over 50", free
+ * shipping over a threshold) for a cart of n lines: items[i] (dense indices; the same item may
+ * appear in several lines) times quantities[i] (>= 1; NULL = 1 each), at catalog prices.
+ * Context: build_context with the cart's value as the price, its cost as the cost, and its units
+ * (sum of the quantities) as the cart feature; the shopper's state as for an item.
+ * Eligible arms: arm 0, and each cart-scope arm inside its campaign window whose eligible value
+ * (the lines that pass the guardrails' excluded_items / eligible_categories and the arm's own
+ * categories / brands / items / excluded_items) is > 0 and >= its min_spend. An arm's cost is
+ * computed on its eligible value (percent x eligible, min(fixed, eligible), free shipping's
+ * merchant cost); the guardrails judge the whole cart: cost <= max_discount x value, value - cost
+ * of goods - cost >= margin_floor x value, the budget (its spend), the cooldown and the per-shopper
+ * cap as for an item. out->item is DISCO_CART_ITEM, out->discount the amount over the cart's value;
+ * propensity, expiry, pending decision, disco_offer_shown / disco_update (reward in currency,
+ * scaled by the cart's value) / disco_offer_expired as for disco_offer_make, and decision ids and
+ * randomness the same way (same seed, id and state: same offer). terms (may be NULL) receives the
+ * cart's terms. DISCO_ERR_INVALID_ARGUMENT for n = 0 or a quantity 0, DISCO_ERR_UNKNOWN_ITEM for an
+ * index beyond the catalog. disco_offer_make never offers a cart-scope arm. */
+disco_status disco_offer_cart(disco_session* session, const uint32_t* items, const uint32_t* quantities, uint32_t n,
+                              int64_t now_ms, uint64_t decision_hi, uint64_t decision_lo, disco_offer* out,
+                              disco_cart_terms* terms) DISCO_NOEXCEPT;
+
 /* Deferred activation: the page displayed the offer. Only shown offers train the bandit. */
 disco_status disco_offer_shown(disco_runtime* runtime, uint64_t decision_hi, uint64_t decision_lo) DISCO_NOEXCEPT;
 

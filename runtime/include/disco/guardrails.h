@@ -10,6 +10,10 @@
 //   Percent v       -> customer discount fraction v,   merchant spend v * p
 //   FixedAmount v   -> fraction min(v, p) / p,         merchant spend min(v, p)
 //   FreeShipping m  -> fraction 0 (price unchanged),   merchant spend m (merchant_cost)
+// A cart decision (disco_offer_cart) passes the cart's value as p and its cost as c, and each arm's
+// eligible value (OfferRequest::base) as what the arm's cost is computed on: the rules below then
+// judge the whole cart's margin, and the per-item lists (excluded_items, eligible_categories) have
+// already removed their lines from every arm's eligible value.
 // Rules for an arm a != 0 (bits from disco.h):
 //   DISCO_GUARD_INELIGIBLE   item in excluded_items, or eligible_categories non-empty and the
 //                            item's category not in it, or price/cost not finite, price <= 0
@@ -107,6 +111,10 @@ struct OfferRequest {
   double cost = 0.0;
   int64_t now_ms = 0;
   int64_t last_discount_offer_ms = INT64_MIN;  // ShopperStats::last_discount_offer_ms
+  // A cart decision: per arm, the value its cost is computed on (the arm's eligible lines); the
+  // item lists are then not judged here (the caller left their lines out). null = `price`.
+  const double* base = nullptr;
+  double base_of(uint32_t arm) const { return base ? base[arm] : price; }
 };
 
 class Guardrails {
@@ -126,6 +134,8 @@ class Guardrails {
   uint32_t price_eligible_arms(const OfferRequest& req) const;
   // true when `arm` is allowed now; *flags gets the reasons when not.
   bool check(const OfferRequest& req, uint32_t arm, uint32_t* flags = nullptr) const;
+  // The item passes the per-item lists (excluded_items, eligible_categories).
+  bool item_listed(uint32_t item, uint32_t category) const;
   // Records an issued offer of `arm` (reserves its spend in the current period; arm 0 or a
   // non-positive spend records nothing). Returns the spend reserved. Call only after check().
   double commit(const OfferRequest& req, uint32_t arm);
@@ -145,8 +155,9 @@ class Guardrails {
   void pace(int64_t now_ms);
   // The price charged now: max(0, lambda + 2 sqrt(eta) * pacing error at the last pace()); 0 unless dual().
   double price() const;
-  // out[a] -= price * spend_a / item_price for every arm a > 0 (nothing when item_price is unusable).
-  void budget_offsets(double item_price, double price, double* out) const;
+  // out[a] -= price * spend_a / item_price for every arm a > 0 (nothing when item_price is unusable);
+  // spend_a on base[a] when base is given (a cart decision, OfferRequest::base).
+  void budget_offsets(double item_price, double price, double* out, const double* base = nullptr) const;
   double lambda() const { return lambda_; }
   // The dual price's state (runtime state format 3): mode, rate, lambda, its clock.
   template <class Archive>

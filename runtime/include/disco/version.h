@@ -12,8 +12,10 @@ inline constexpr uint16_t kSchemaMajorMaxAhead = 8;
 inline constexpr uint32_t kStateVersion = 1; // bandit statistics export (disco_bandit_export; cereal archive)
 // Saved runtime state: 2 adds each pending decision's held outcome (an outcome that arrived before
 // the decision was shown, runtime/README.md); 3 adds the budget's dual price (guardrails.h: mode,
-// rate, lambda, its clock). Formats 1 and 2 are still read (nothing held; lambda 0).
-inline constexpr uint32_t kRuntimeStateVersion = 3;
+// rate, lambda, its clock); 4 adds each pending decision's reserved budget spend (a cart decision's
+// is its arm's cost on the eligible lines, not on the cart's value). Formats 1 to 3 are still read
+// (nothing held; lambda 0; each pending decision's spend is its arm's cost at its price).
+inline constexpr uint32_t kRuntimeStateVersion = 4;
 inline constexpr uint32_t kRuntimeStateVersionOldest = 1;
 // Saved session state: 2 adds the visit counters of the context features v2 (context.h); format 1
 // is still read (those counters start at zero).

@@ -6,6 +6,9 @@
 //   token  = "v1." + B + "." + base64url(HMAC-SHA256(secret, "v1." + B))
 //   B      = base64url(JSON {"d": decision id (32 hex), "i": item id, "x": discount fraction,
 //                            "a": arm, "e": expiry, ms since the epoch})
+//   a cart offer (the SDK's offerCart): B = base64url(JSON {"d", "s": "cart", "c": cart digest,
+//     "x": amount / cart value, "v": amount off the order, "m": minimum spend, "k": arm kind, "a", "e"}),
+//     c = cart_digest(the cart's lines), sent as the order's "cart_token".
 // base64url without padding. Tokens are verified with the keys of the site (any of them: rotation).
 #pragma once
 
@@ -16,6 +19,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "disco/collector/batch.h"
 #include "disco/collector/catalog.h"
@@ -28,7 +33,15 @@ struct OfferClaims {
   double discount = 0;
   int64_t arm = -1;
   int64_t expires_at_ms = 0;
+  // a cart offer's (scope "cart"; item_id empty): its cart's digest, amount off, minimum spend, arm kind
+  std::string scope, cart_digest, kind;
+  double amount = 0, min_spend = 0;
 };
+
+// The digest a cart token carries of its cart (sdk-js/src/token.js cartDigest): base64url(SHA-256 of
+// the UTF-8 of JSON.stringify([[item id, quantity], ...])) with one pair per item id (quantities
+// summed), sorted by item id in UTF-16 code unit order (JavaScript's). Ids must be valid UTF-8.
+std::string cart_digest(const std::vector<std::pair<std::string, int64_t>>& lines);
 
 enum class TokenStatus { Ok, Malformed, BadSignature, Expired };
 const char* token_status_name(TokenStatus s);  // "ok", "malformed", "bad_signature", "expired"
@@ -73,8 +86,10 @@ class Checkout {
   // log_path empty: <cfg.data_dir>/checkouts.jsonl. Throws std::runtime_error naming the file.
   Checkout(const Config& cfg, CheckoutDeps deps, std::string log_path = "");
   ~Checkout();
-  // body: {"lines": [{"item_id": str, "quantity": int, "price"?: number, "token"?: str}], "order_id"?: str}
-  // Each line is charged the catalog price (collector/PROTOCOL.md, "POST /v1/checkout").
+  // body: {"lines": [{"item_id": str, "quantity": int, "price"?: number, "token"?: str}], "order_id"?: str,
+  //        "cart_token"?: str}
+  // Each line is charged the catalog price (collector/PROTOCOL.md, "POST /v1/checkout"); a cart
+  // offer applies to the order when its cart is the order's and the order reaches its minimum spend.
   CheckoutReply handle(const Site& site, const std::string& body, int64_t now_ms);
   CheckoutReply handle(const std::string& api_key, const std::string& body, int64_t now_ms);  // site by API key
   const std::string& log_path() const { return path_; }
