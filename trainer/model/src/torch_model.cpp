@@ -569,7 +569,7 @@ TrainResult train(const TrainInputs& in, const TrainConfig& cfg) {
   const int64_t per_pass = (batches_per_pass + W - 1) / W;
   // a small log is passed over several times per epoch (TrainConfig::min_epoch_steps)
   const int64_t passes = cfg.min_epoch_steps > 0 && per_pass > 0 ? std::max<int64_t>(1, (cfg.min_epoch_steps + per_pass - 1) / per_pass) : 1;
-  const int64_t per_epoch = W == 1 ? per_pass * passes : (batches_per_pass * passes + W - 1) / W;
+  const int64_t per_epoch = per_pass * passes;
   res.passes_per_epoch = int(passes);
   const int64_t total_steps = per_epoch * cfg.epochs;
   if (res.resumed)
@@ -611,8 +611,11 @@ TrainResult train(const TrainInputs& in, const TrainConfig& cfg) {
       for (int64_t r = 0; r < passes; ++r) {
         auto pp = epoch_plan(*in.train, cfg.batch_size, cfg.seed, int(int64_t(st.epoch) * passes + r));
         for (auto& x : pp) plan.push_back(std::move(x));
+        // W ranks: each pass is per_pass steps of W batches (an empty one = no batch for that rank)
+        while (W > 1 && plan.size() % size_t(W) != 0) plan.emplace_back();
       }
     }
+    while (W > 1 && plan.size() % size_t(W) != 0) plan.emplace_back();
     const int64_t n_steps = (int64_t(plan.size()) + W - 1) / W;
     for (int64_t b = st.step_in_epoch; b < n_steps; ++b) {
       if (cfg.max_steps >= 0 && st.global_step >= cfg.max_steps) break;
@@ -620,7 +623,7 @@ TrainResult train(const TrainInputs& in, const TrainConfig& cfg) {
       if (group) {
         // rank r takes batch b W + r of the plan every rank builds alike; the gradients are averaged
         const int64_t idx = b * W + R;
-        const bool have = idx < int64_t(plan.size());
+        const bool have = idx < int64_t(plan.size()) && !plan[size_t(idx)].empty();
         torch::manual_seed(cfg.seed * 1000003ULL + uint64_t(st.global_step) + uint64_t(R) * 0x9E3779B97F4A7C15ULL);
         if (cfg.inject_nan_at_step >= 0 && st.global_step == cfg.inject_nan_at_step) {
           torch::NoGradGuard ng;
