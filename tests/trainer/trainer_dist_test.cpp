@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <regex>
@@ -129,6 +130,42 @@ TEST(TrainerDist, TwoProcessesOnLoopbackMatchOneProcessWithTheSameGlobalBatch) {
   const long s1 = steps(one.output), s2 = steps(r0.output);
   EXPECT_GE(s1, 600);
   EXPECT_EQ(s1, s2);
+  fs::remove_all(dir);
+}
+
+// both ranks killed mid-epoch (SIGKILL at the same step), rerun: rank 0 reads the checkpoint and
+// sends state, Adam moments and best weights to rank 1; the result equals an uninterrupted run
+TEST(TrainerDist, AResumedTwoProcessRunEqualsAnUninterruptedOne) {
+  const std::string dir = trainer_test::temp_dir("dist-resume");
+  trainer_test::write_store(dir + "/store");
+  auto two = [&](const std::string& out, const std::string& extra) {
+    const int port = free_port();
+    const std::string common = "train --data " + dir + "/store --out " + dir + "/" + out + trainer_test::kTiny +
+                               " --epochs 2 --batch-size 16 --world-size 2 --checkpoint-every-steps 50"
+                               " --dist-timeout 60 --master-port " + std::to_string(port) + extra;
+    RunResult r1;
+    std::thread t([&] { r1 = trainer_test::run(common + " --rank 1"); });
+    RunResult r0 = trainer_test::run(common + " --rank 0");
+    t.join();
+    return std::make_pair(r0, r1);
+  };
+  const auto full = two("full", " --fresh");
+  ASSERT_EQ(full.first.exit_code, 0) << full.first.output;
+  const auto crashed = two("res", " --fresh --crash-after-steps 260");
+  for (const RunResult* r : {&crashed.first, &crashed.second}) {  // sh reports the SIGKILL as 128 + 9
+    EXPECT_TRUE(r->signal == SIGKILL || r->exit_code == 128 + SIGKILL) << r->output;
+    EXPECT_NE(r->output.find("crash-after-steps: killing this process"), std::string::npos) << r->output;
+  }
+  const auto resumed = two("res", "");
+  ASSERT_EQ(resumed.first.exit_code, 0) << resumed.first.output;
+  ASSERT_EQ(resumed.second.exit_code, 0) << resumed.second.output;
+  EXPECT_NE(resumed.first.output.find("resuming from checkpoint"), std::string::npos) << resumed.first.output;
+  EXPECT_NE(resumed.second.output.find("resuming from checkpoint"), std::string::npos) << resumed.second.output;
+  const std::string h = weights_hash(full.first.output);
+  ASSERT_EQ(h.size(), 16u);
+  EXPECT_EQ(weights_hash(resumed.first.output), h);
+  EXPECT_EQ(weights_hash(resumed.second.output), h);
+  EXPECT_EQ(trainer_test::slurp(dir + "/res/model.bin"), trainer_test::slurp(dir + "/full/model.bin"));
   fs::remove_all(dir);
 }
 
