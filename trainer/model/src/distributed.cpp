@@ -102,16 +102,21 @@ std::unique_ptr<Group> Group::join(const DistSettings& s, const std::string& dev
   }
   I.backend = backend;
   const std::string where = I.where();
+  // under torchrun (PyTorch 2.x) the launcher's agent already hosts the store on MASTER_PORT and
+  // says so; every rank is then a client, in a namespace per restart
+  const char* agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+  const bool agent_store = agent && std::string(agent) == "True";
+  const char* restart = std::getenv("TORCHELASTIC_RESTART_COUNT");
   c10d::TCPStoreOptions o;
   o.port = uint16_t(s.master_port);
-  o.isServer = s.rank == 0;
+  o.isServer = s.rank == 0 && !agent_store;
   o.waitWorkers = false;  // joined below, with a message that says how many came
   o.timeout = I.timeout;
   c10::intrusive_ptr<c10d::Store> tcp;
   try {
     tcp = c10::make_intrusive<c10d::TCPStore>(s.master_addr, o);
   } catch (const std::exception& e) {
-    if (s.rank == 0)
+    if (o.isServer)
       throw TrainError("rank 0 cannot listen on " + where + " for the rendezvous (" + err_text(e) +
                        "); pick a free --master-port / MASTER_PORT");
     char b[64];
@@ -121,7 +126,8 @@ std::unique_ptr<Group> Group::join(const DistSettings& s, const std::string& dev
                      "); start rank 0 with the same --master-addr/--master-port (MASTER_ADDR/MASTER_PORT), "
                      "check the firewall, or raise --dist-timeout");
   }
-  I.store = c10::make_intrusive<c10d::PrefixStore>("disco", tcp);
+  I.store = c10::make_intrusive<c10d::PrefixStore>(
+      std::string("disco") + (agent_store && restart ? std::string("/") + restart : std::string()), tcp);
   // everyone counts in, then waits for the full count
   const auto deadline = std::chrono::steady_clock::now() + I.timeout;
   int64_t joined = 0;
