@@ -222,6 +222,35 @@ TEST(TrainerDist, RanksWithDifferentOptionsOrDataAreRefused) {
   fs::remove_all(dir);
 }
 
+// a NaN on every rank (the global mean loss) stops both with the divergence message; a rank that
+// dies mid-training ends the other with an error naming the all-reduce, not a hang
+TEST(TrainerDist, DivergenceAndADeadRankEndEveryRank) {
+  const std::string dir = trainer_test::temp_dir("dist-fail");
+  trainer_test::write_store(dir + "/store", 20, 60);
+  auto two = [&](const std::string& extra0, const std::string& extra1) {
+    const int port = free_port();
+    const std::string common = "train --data " + dir + "/store --out " + dir + "/o" + kArgs +
+                               " --batch-size 4 --world-size 2 --dist-timeout 30 --master-port " + std::to_string(port);
+    RunResult r1;
+    std::thread t([&] { r1 = trainer_test::run(common + " --rank 1" + extra1); });
+    RunResult r0 = trainer_test::run(common + " --rank 0" + extra0);
+    t.join();
+    return std::make_pair(r0, r1);
+  };
+  const auto nan = two(" --inject-nan-at-step 3", " --inject-nan-at-step 3");
+  for (const RunResult* r : {&nan.first, &nan.second}) {
+    EXPECT_EQ(r->exit_code, 1) << r->output;
+    EXPECT_NE(r->output.find("training diverged: the loss is NaN at epoch 1, step 4"), std::string::npos) << r->output;
+  }
+  const auto dead = two("", " --crash-after-steps 5");
+  EXPECT_NE(dead.second.output.find("crash-after-steps: killing this process"), std::string::npos) << dead.second.output;
+  EXPECT_EQ(dead.first.exit_code, 1) << dead.first.output;
+  EXPECT_NE(dead.first.output.find("rank 0: gradient all-reduce failed"), std::string::npos) << dead.first.output;
+  EXPECT_NE(dead.first.output.find("another rank stopped or is unreachable"), std::string::npos) << dead.first.output;
+  EXPECT_FALSE(fs::exists(dir + "/o/model.bin"));
+  fs::remove_all(dir);
+}
+
 TEST(TrainerDist, SettingsComeFromFlagsThenTorchrunVariables) {
   using disco::model::TrainConfig;
   ::setenv("WORLD_SIZE", "4", 1);
