@@ -527,9 +527,8 @@ TrainResult train(const TrainInputs& in, const TrainConfig& cfg) {
     }
   }
   if (group) {
-    const bool with_ckpt = !in.checkpoint_dir.empty();
     const std::string stxt = group->share("resume/state", R == 0 && res.resumed ? state_text(st, cfg_fp, data_fp) : "", 0);
-    if (with_ckpt && !stxt.empty()) {
+    if (!stxt.empty()) {
       std::string ob, bb;
       if (R == 0) {
         std::ostringstream os;
