@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 PKGS=(build-essential cmake git pkg-config ca-certificates gzip
       libeigen3-dev libcereal-dev libflatbuffers-dev flatbuffers-compiler libgtest-dev
-      libtorch-dev libopenblas0-pthread libssl-dev libsqlite3-dev openssl
+      libtorch-dev libgloo-dev libopenblas0-pthread libssl-dev libsqlite3-dev openssl
       clang libclang-rt-14-dev emscripten binaryen
       libcpp-httplib-dev nlohmann-json3-dev libcli11-dev nats-server libnats-dev wrk
       zlib1g-dev libxgboost-dev curl

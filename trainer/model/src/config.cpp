@@ -91,6 +91,12 @@ void TrainConfig::set(const std::string& key_in, const std::string& value_in) {
   else if (key == "inject_nan_at_step") inject_nan_at_step = parse_int(key, v, -1, INT64_MAX);
   else if (key == "fresh") fresh = parse_bool(key, v);
   else if (key == "progress") progress = one_of(key, v, {"auto", "bar", "lines", "off"});
+  else if (key == "world_size") world_size = int(parse_int(key, v, 0, 65536));
+  else if (key == "rank") rank = int(parse_int(key, v, -1, 65535));
+  else if (key == "master_addr") master_addr = v;
+  else if (key == "master_port") master_port = int(parse_int(key, v, 0, 65535));
+  else if (key == "dist_timeout") dist_timeout = parse_double(key, v, 0.1, 86400 * 7);
+  else if (key == "dist_backend") dist_backend = one_of(key, v, {"auto", "gloo", "nccl"});
   else throw TrainError("unknown option '" + key_in + "' (see disco-train --help)");
 }
 
@@ -99,7 +105,8 @@ const std::vector<std::string>& TrainConfig::keys() {
       "emb_dim", "hidden", "layers", "price_buckets", "gap_buckets", "dropout", "softmax", "num_sampled",
       "prop_weight", "epochs", "batch_size", "max_len", "lr", "lr_decay", "plateau_factor", "patience",
       "select_by", "min_epoch_steps", "weight_decay", "clip_grad", "seed", "threads", "device", "checkpoint_every_steps", "crash_after_steps",
-      "max_steps", "inject_nan_at_step", "fresh", "progress"};
+      "max_steps", "inject_nan_at_step", "fresh", "progress", "world_size", "rank", "master_addr", "master_port",
+      "dist_timeout", "dist_backend"};
   return k;
 }
 
@@ -127,6 +134,30 @@ std::string TrainConfig::to_text() const {
     << "\nthreads = " << threads << "\ndevice = " << device
     << "\ncheckpoint_every_steps = " << checkpoint_every_steps << "\n";
   return o.str();
+}
+
+DistSettings resolve_dist(const TrainConfig& cfg) {
+  DistSettings d;
+  auto env = [](const char* name) -> std::string {
+    const char* v = std::getenv(name);
+    return v ? trim(v) : std::string();
+  };
+  auto env_int = [&](const char* name, int64_t lo, int64_t hi, int64_t dflt) {
+    const std::string v = env(name);
+    if (v.empty()) return dflt;
+    return parse_int(std::string("environment variable ") + name, v, lo, hi);
+  };
+  d.world_size = cfg.world_size > 0 ? cfg.world_size : int(env_int("WORLD_SIZE", 1, 65536, 1));
+  d.rank = cfg.rank >= 0 ? cfg.rank : int(env_int("RANK", 0, 65535, 0));
+  d.master_addr = !cfg.master_addr.empty() ? cfg.master_addr : env("MASTER_ADDR");
+  if (d.master_addr.empty()) d.master_addr = "127.0.0.1";
+  d.master_port = cfg.master_port > 0 ? cfg.master_port : int(env_int("MASTER_PORT", 1, 65535, 29500));
+  d.timeout_s = cfg.dist_timeout;
+  d.backend = cfg.dist_backend;
+  if (d.rank >= d.world_size)
+    throw TrainError("rank " + std::to_string(d.rank) + " is outside the process group of " +
+                     std::to_string(d.world_size) + " (--rank / RANK must be in [0, --world-size))");
+  return d;
 }
 
 std::vector<std::pair<std::string, std::string>> read_config_file(const std::string& path) {

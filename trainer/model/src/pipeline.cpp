@@ -653,6 +653,12 @@ int run_train_job(const JobOptions& o) {
     in.dims = p.dims;
     in.checkpoint_dir = (fs::path(o.out_dir) / "checkpoints").string();
     const TrainResult tr = train(in, o.train);
+    if (const DistSettings dset = resolve_dist(o.train); dset.rank != 0) {
+      // data parallel: rank 0 evaluates and writes model.bin, the report and the bundle
+      std::printf("rank %d of %d: training done (%lld steps); rank 0 writes the model, report and bundle\n", dset.rank,
+                  dset.world_size, (long long)tr.steps);
+      return 0;
+    }
     print_training_summary(tr);
     const Gate gate = validation_gate(p, tr, o);
     print_line(gate.line);

@@ -17,6 +17,7 @@
 
 #include "disco/model/progress.h"
 #include "disco/model/trainer.h"
+#include "distributed.h"
 
 namespace disco::model {
 namespace {
@@ -260,7 +261,7 @@ std::string hexd(double x) {
   return b;
 }
 
-void write_state(const std::string& path, const State& s, const std::string& cfg_fp, const std::string& data_fp) {
+std::string state_text(const State& s, const std::string& cfg_fp, const std::string& data_fp) {
   std::ostringstream o;
   o << "format 1\nconfig " << cfg_fp << "\ndata " << data_fp << "\ngen " << s.gen << "\nepoch " << s.epoch
     << "\nstep_in_epoch " << s.step_in_epoch << "\nglobal_step " << s.global_step << "\nlr_mult "
@@ -273,10 +274,14 @@ void write_state(const std::string& path, const State& s, const std::string& cfg
       << hexd(e.train_prop_loss) << " " << hexd(e.val_loss) << " " << hexd(e.val_next_loss) << " "
       << hexd(e.val_hr20) << " " << hexd(e.val_mrr20) << " " << hexd(e.lr) << " " << hexd(e.seconds) << " "
       << hexd(e.events_per_s) << " " << e.improved << "\n";
+  return o.str();
+}
+
+void write_state(const std::string& path, const State& s, const std::string& cfg_fp, const std::string& data_fp) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::trunc);
-    f << o.str();
+    f << state_text(s, cfg_fp, data_fp);
     f.flush();
     if (!f) throw TrainError(path + ": cannot write checkpoint state");
   }
@@ -290,9 +295,8 @@ void write_state(const std::string& path, const State& s, const std::string& cfg
 
 double rd(const std::string& s) { return std::strtod(s.c_str(), nullptr); }
 
-bool read_state(const std::string& path, State& s, const std::string& cfg_fp, const std::string& data_fp) {
-  std::ifstream f(path);
-  if (!f) return false;
+bool parse_state(std::istream& f, const std::string& path, State& s, const std::string& cfg_fp,
+                 const std::string& data_fp) {
   std::string line;
   while (std::getline(f, line)) {
     std::istringstream in(line);
@@ -335,6 +339,86 @@ bool read_state(const std::string& path, State& s, const std::string& cfg_fp, co
     }
   }
   return true;
+}
+
+bool read_state(const std::string& path, State& s, const std::string& cfg_fp, const std::string& data_fp) {
+  std::ifstream f(path);
+  if (!f) return false;
+  return parse_state(f, path, s, cfg_fp, data_fp);
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw TrainError(path + ": cannot read");
+  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+// Data-parallel helpers (world size > 1).
+// Every parameter of the net in one flat tensor (and back).
+torch::Tensor flat_params(Net& net) {
+  std::vector<torch::Tensor> parts;
+  for (const auto& p : net->parameters()) parts.push_back(p.detach().reshape({-1}));
+  return torch::cat(parts);
+}
+
+void unflat_params(Net& net, const torch::Tensor& flat) {
+  torch::NoGradGuard ng;
+  int64_t off = 0;
+  for (auto& p : net->parameters()) {
+    const int64_t n = p.numel();
+    p.copy_(flat.slice(0, off, off + n).view_as(p));
+    off += n;
+  }
+}
+
+struct StepSums {
+  double batches = 0, loss = 0, next = 0, prop = 0, events = 0;
+};
+
+// Averages the gradients over the ranks that had a batch this step, in one all-reduce of one
+// flat tensor (every parameter's gradient + this rank's batch count, loss sums and events), and
+// returns the global sums. A rank without a batch (the last step of an uneven epoch) sends zeros.
+StepSums allreduce_grads(Net& net, dist::Group& g, const StepSums& mine) {
+  auto params = net->parameters();
+  std::vector<torch::Tensor> parts;
+  int64_t total = 0;
+  for (const auto& p : params) {
+    total += p.numel();
+    parts.push_back(mine.batches > 0 && p.grad().defined() ? p.grad().reshape({-1})
+                                                          : torch::zeros({p.numel()}, p.options()));
+  }
+  const auto opts = params.front().options();
+  parts.push_back(torch::tensor({float(mine.batches), float(mine.loss), float(mine.next), float(mine.prop),
+                                 float(mine.events)}, torch::TensorOptions().dtype(torch::kFloat)).to(opts.device()));
+  auto flat = torch::cat(parts);
+  g.allreduce_sum(flat);
+  auto ex = flat.slice(0, total).to(torch::kCPU, torch::kDouble).contiguous();
+  const double* e = ex.data_ptr<double>();
+  StepSums sum{e[0], e[1], e[2], e[3], e[4]};
+  auto grads = flat.slice(0, 0, total) / float(std::max(1.0, sum.batches));
+  torch::NoGradGuard ng;
+  int64_t off = 0;
+  for (auto& p : params) {
+    const int64_t n = p.numel();
+    auto gslice = grads.slice(0, off, off + n).view_as(p);
+    if (p.grad().defined()) p.mutable_grad().copy_(gslice);
+    else p.mutable_grad() = gslice.clone();
+    off += n;
+  }
+  return sum;
+}
+
+uint64_t weights_hash(const ModelWeights& w) {
+  uint64_t h = 1469598103934665603ULL;
+  auto m = [&](const Matrix& x) { h = fnv1a(x.data.data(), x.data.size() * sizeof(float), h); };
+  auto v = [&](const std::vector<float>& x) { h = fnv1a(x.data(), x.size() * sizeof(float), h); };
+  m(w.item_emb), m(w.type_emb), m(w.price_emb), m(w.gap_emb);
+  for (const auto& x : w.w_ih) m(x);
+  for (const auto& x : w.w_hh) m(x);
+  for (const auto& x : w.b) v(x);
+  m(w.out_proj), v(w.out_bias), v(w.prop_w);
+  h = fnv1a(&w.prop_b, sizeof w.prop_b, h);
+  return h;
 }
 
 LossCtx make_loss_ctx(const TrainInputs& in, const TrainConfig& cfg, const torch::Device& dev) {
@@ -380,6 +464,29 @@ TrainResult train(const TrainInputs& in, const TrainConfig& cfg) {
   const std::string devname = resolve_device(cfg.device);
   const torch::Device dev(devname == "cuda" ? torch::kCUDA : torch::kCPU);
 
+  // data parallel (world size > 1): rendezvous, then every rank must have the same options and data
+  const DistSettings dset = resolve_dist(cfg);
+  std::unique_ptr<dist::Group> group;
+  const int64_t W = dset.world_size, R = dset.rank;
+  Progress progress(cfg.progress);
+  // a checkpoint of a W-process run continues only with W processes (the step sequence differs)
+  const std::string cfg_fp = cfg.fingerprint() + (W > 1 ? ";ws=" + std::to_string(W) : ""),
+                    data_fp = data_fingerprint(in);
+  if (W > 1) {
+    char head[256];
+    std::snprintf(head, sizeof head, "distributed: rank %" PRId64 " of %" PRId64 ", rendezvous at %s:%d (timeout %g s)",
+                  R, W, dset.master_addr.c_str(), dset.master_port, dset.timeout_s);
+    progress.line(head);
+    group = dist::Group::join(dset, devname);
+    group->check_same("training options and data",
+                      cfg_fp + ";epochs=" + std::to_string(cfg.epochs) + ";max_steps=" + std::to_string(cfg.max_steps) +
+                          ";fresh=" + std::to_string(cfg.fresh) + ";device=" + devname + ";backend=" + group->backend() +
+                          ";" + data_fp,
+                      "start every rank with the same options and the same --data");
+    progress.line("distributed: " + std::to_string(W) + " ranks joined (" + group->backend() + "); global batch " +
+                  std::to_string(W) + " x " + std::to_string(cfg.batch_size));
+  }
+
   torch::manual_seed(cfg.seed);
   Net net(in.dims, cfg.dropout);
   net->to(dev);
@@ -390,8 +497,8 @@ TrainResult train(const TrainInputs& in, const TrainConfig& cfg) {
   res.device = devname;
   res.sampled_softmax = ctx.sampled;
   State st;
-  const std::string cfg_fp = cfg.fingerprint(), data_fp = data_fingerprint(in);
-  const bool ckpt = !in.checkpoint_dir.empty();
+  // with several ranks only rank 0 reads and writes checkpoints; it sends a resumed state to the others
+  const bool ckpt = !in.checkpoint_dir.empty() && R == 0;
   const std::string state_path = ckpt ? (fs::path(in.checkpoint_dir) / "state.txt").string() : "";
   ModelWeights best;
   bool have_best = false;
@@ -419,14 +526,51 @@ TrainResult train(const TrainInputs& in, const TrainConfig& cfg) {
       res.resumed = true;
     }
   }
+  if (group) {
+    const std::string stxt = group->share("resume/state", R == 0 && res.resumed ? state_text(st, cfg_fp, data_fp) : "", 0);
+    if (!stxt.empty()) {
+      std::string ob, bb;
+      if (R == 0) {
+        std::ostringstream os;
+        torch::save(opt, os);
+        ob = os.str();
+        if (!st.best_file.empty()) bb = read_bytes((fs::path(in.checkpoint_dir) / st.best_file).string());
+      }
+      ob = group->share("resume/optim", ob, 0);
+      bb = group->share("resume/best", bb, 0);
+      if (R != 0) {
+        std::istringstream ss(stxt);
+        parse_state(ss, "rank 0's checkpoint", st, cfg_fp, data_fp);
+        std::istringstream is(ob);
+        torch::load(opt, is, dev);
+        if (!bb.empty()) {
+          const std::string tmp = (fs::temp_directory_path() / ("disco-best-" + std::to_string(::getpid()) + ".bin")).string();
+          {
+            std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+            f << bb;
+          }
+          best = ModelWeights::load(tmp);
+          std::error_code ec;
+          fs::remove(tmp, ec);
+          have_best = true;
+        }
+        res.resumed = true;
+      }
+    }
+    // identical initial (or resumed) weights: rank 0's
+    torch::Tensor flat = flat_params(net).clone();
+    group->broadcast(flat, 0);
+    unflat_params(net, flat);
+  }
 
-  const int64_t per_pass = int64_t((in.train->size() + size_t(cfg.batch_size) - 1) / size_t(cfg.batch_size));
+  const int64_t batches_per_pass = int64_t((in.train->size() + size_t(cfg.batch_size) - 1) / size_t(cfg.batch_size));
+  // optimiser steps per pass: with W ranks each step takes W batches (rank r the (k W + r)-th)
+  const int64_t per_pass = (batches_per_pass + W - 1) / W;
   // a small log is passed over several times per epoch (TrainConfig::min_epoch_steps)
   const int64_t passes = cfg.min_epoch_steps > 0 && per_pass > 0 ? std::max<int64_t>(1, (cfg.min_epoch_steps + per_pass - 1) / per_pass) : 1;
   const int64_t per_epoch = per_pass * passes;
   res.passes_per_epoch = int(passes);
   const int64_t total_steps = per_epoch * cfg.epochs;
-  Progress progress(cfg.progress);
   if (res.resumed)
     progress.line("resuming from checkpoint " + in.checkpoint_dir + ": epoch " + std::to_string(st.epoch + 1) +
                   ", step " + std::to_string(st.step_in_epoch) + " of " + std::to_string(per_epoch));
@@ -466,11 +610,68 @@ TrainResult train(const TrainInputs& in, const TrainConfig& cfg) {
       for (int64_t r = 0; r < passes; ++r) {
         auto pp = epoch_plan(*in.train, cfg.batch_size, cfg.seed, int(int64_t(st.epoch) * passes + r));
         for (auto& x : pp) plan.push_back(std::move(x));
+        // W ranks: each pass is per_pass steps of W batches (an empty one = no batch for that rank)
+        while (W > 1 && plan.size() % size_t(W) != 0) plan.emplace_back();
       }
     }
-    for (int64_t b = st.step_in_epoch; b < int64_t(plan.size()); ++b) {
+    while (W > 1 && plan.size() % size_t(W) != 0) plan.emplace_back();
+    const int64_t n_steps = (int64_t(plan.size()) + W - 1) / W;
+    for (int64_t b = st.step_in_epoch; b < n_steps; ++b) {
       if (cfg.max_steps >= 0 && st.global_step >= cfg.max_steps) break;
       const auto t0 = std::chrono::steady_clock::now();
+      if (group) {
+        // rank r takes batch b W + r of the plan every rank builds alike; the gradients are averaged
+        const int64_t idx = b * W + R;
+        const bool have = idx < int64_t(plan.size()) && !plan[size_t(idx)].empty();
+        torch::manual_seed(cfg.seed * 1000003ULL + uint64_t(st.global_step) + uint64_t(R) * 0x9E3779B97F4A7C15ULL);
+        if (cfg.inject_nan_at_step >= 0 && st.global_step == cfg.inject_nan_at_step) {
+          torch::NoGradGuard ng;
+          net->out_proj->weight.fill_(std::numeric_limits<float>::quiet_NaN());
+        }
+        opt.zero_grad();
+        StepSums mine;
+        if (have) {
+          const Batch batch = make_batch(*in.train, plan[size_t(idx)]);
+          const DevBatch d = to_device(batch, dev);
+          Losses L = compute_loss(net, d, ctx);
+          L.total.backward();
+          mine = {1.0, L.total.item<double>(), L.next.item<double>(), L.prop.item<double>(), double(batch.events)};
+        }
+        const StepSums sum = allreduce_grads(net, *group, mine);
+        const double loss = sum.loss / std::max(1.0, sum.batches);
+        if (!std::isfinite(loss)) {  // the same decision on every rank: the loss is the global mean
+          char msg[256];
+          std::snprintf(msg, sizeof msg,
+                        "training diverged: the loss is %s at epoch %d, step %" PRId64
+                        " (lr %.3g). Lower --lr or set --clip-grad; no model or bundle was written",
+                        std::isnan(loss) ? "NaN" : "infinite", st.epoch + 1, st.step_in_epoch + 1, lr);
+          progress.finish();
+          throw TrainError(msg);
+        }
+        if (cfg.clip_grad > 0) torch::nn::utils::clip_grad_norm_(net->parameters(), cfg.clip_grad);
+        opt.step();
+        const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        st.acc_loss += loss;
+        st.acc_next += sum.next / std::max(1.0, sum.batches);
+        st.acc_prop += sum.prop / std::max(1.0, sum.batches);
+        st.acc_steps += 1;
+        st.acc_events += int64_t(sum.events);  // all ranks' events: events/s is the group's throughput
+        st.acc_seconds += dt;
+        run_events += int64_t(sum.events);
+        run_seconds += dt;
+        st.step_in_epoch = b + 1;
+        st.global_step += 1;
+        progress.update(st.epoch + 1, cfg.epochs, st.epoch * per_epoch + st.step_in_epoch, total_steps,
+                        st.acc_loss / double(st.acc_steps), double(st.acc_events) / std::max(1e-9, st.acc_seconds));
+        if (cfg.crash_after_steps >= 0 && st.global_step == cfg.crash_after_steps) {
+          progress.line("crash-after-steps: killing this process with SIGKILL (testing resume)");
+          std::raise(SIGKILL);
+        }
+        if (cfg.checkpoint_every_steps > 0 && st.step_in_epoch < n_steps &&
+            st.global_step % cfg.checkpoint_every_steps == 0)
+          save_checkpoint(false);
+        continue;
+      }
       torch::manual_seed(cfg.seed * 1000003ULL + uint64_t(st.global_step));  // dropout / sampling
       const Batch batch = make_batch(*in.train, plan[size_t(b)]);
       const DevBatch d = to_device(batch, dev);
@@ -514,9 +715,17 @@ TrainResult train(const TrainInputs& in, const TrainConfig& cfg) {
           st.global_step % cfg.checkpoint_every_steps == 0)
         save_checkpoint(false);
     }
-    if (st.step_in_epoch < int64_t(plan.size())) break;  // max_steps reached mid-epoch
-    // end of epoch: validate, schedule, early stopping, checkpoint
-    const ValStats v = validate(net, valid, ctx, dev, std::max(cfg.batch_size, 256));
+    if (st.step_in_epoch < n_steps) break;  // max_steps reached mid-epoch
+    // end of epoch: validate, schedule, early stopping, checkpoint (with several ranks rank 0
+    // validates and sends its figures, so every rank takes the same decisions)
+    ValStats v;
+    if (!group || R == 0) v = validate(net, valid, ctx, dev, std::max(cfg.batch_size, 256));
+    if (group) {
+      auto t = torch::tensor({v.loss, v.next, v.prop, v.hr20, v.mrr20}, torch::TensorOptions().dtype(torch::kDouble));
+      group->broadcast(t, 0);
+      const double* x = t.data_ptr<double>();
+      v.loss = x[0], v.next = x[1], v.prop = x[2], v.hr20 = x[3], v.mrr20 = x[4];
+    }
     EpochStats e;
     e.epoch = st.epoch + 1;
     e.train_loss = st.acc_loss / double(std::max<int64_t>(1, st.acc_steps));
@@ -567,6 +776,15 @@ TrainResult train(const TrainInputs& in, const TrainConfig& cfg) {
   progress.finish();
   if (!have_best) best = extract_weights(net);  // max_steps ended before the first epoch finished
   best.validate();
+  if (group) {
+    // the ranks must end with the same weights (same averaged gradients, same Adam state)
+    char hx[32];
+    std::snprintf(hx, sizeof hx, "%016" PRIx64, weights_hash(best));
+    group->check_same("trained weights", hx, "the ranks diverged (a bug: please report it with the options used)");
+    progress.line("distributed: rank " + std::to_string(R) + " of " + std::to_string(W) + ": weights fnv1a " + hx +
+                  " (equal on every rank)" + (R == 0 ? "" : "; rank 0 writes the model, report and bundle"));
+    group->arrive("done");
+  }
   res.weights = std::move(best);
   res.history = st.history;
   res.best_epoch = st.best_epoch;

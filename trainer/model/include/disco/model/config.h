@@ -68,6 +68,15 @@ struct TrainConfig {
   int64_t inject_nan_at_step = -1; // testing: poison the weights before step N (divergence handling)
   bool fresh = false;              // ignore an existing checkpoint instead of resuming
   std::string progress = "auto";   // auto | bar | lines | off
+  // data-parallel training (trainer/README.md "Training on several processes"): a flag beats the
+  // torchrun-style variable (WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT); unset = 1 process.
+  // batch_size is per process: the global batch is world_size x batch_size.
+  int world_size = 0;              // 0 = $WORLD_SIZE, else 1
+  int rank = -1;                   // -1 = $RANK, else 0
+  std::string master_addr;         // "" = $MASTER_ADDR, else 127.0.0.1 (rank 0 listens there)
+  int master_port = 0;             // 0 = $MASTER_PORT, else 29500
+  double dist_timeout = 300;       // seconds: rendezvous and every collective
+  std::string dist_backend = "auto";  // auto | gloo | nccl (nccl: CUDA builds with NCCL only)
 
   // Applies one key=value pair; throws TrainError on an unknown key or a bad value.
   void set(const std::string& key, const std::string& value);
@@ -80,6 +89,19 @@ struct TrainConfig {
   std::string fingerprint() const;
   std::string to_text() const;  // key = value lines
 };
+
+// The process group a TrainConfig asks for, flags first, then the torchrun-style environment
+// (WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT). Throws TrainError on a rank outside
+// [0, world_size) or an unparsable variable (naming it).
+struct DistSettings {
+  int world_size = 1, rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  double timeout_s = 300;
+  std::string backend = "auto";
+  bool enabled() const { return world_size > 1; }
+};
+DistSettings resolve_dist(const TrainConfig& cfg);
 
 // Reads `key = value` lines ('#' comments, blank lines ignored) from a file. Errors name the
 // file and line: "train.conf:3: expected key = value".
