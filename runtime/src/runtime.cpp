@@ -146,7 +146,7 @@ std::string configure_policy(disco_runtime* rt, const disco_bundle* b, bool keep
   const fb::BanditPrior* bp = m->bandit();
   const float k = bp->pessimism();
   if (!std::isfinite(k) || k < 0.0f || k > 100.0f)
-    return concat("bandit pessimism must be a finite number in [0, 100], got ", double(k));
+    return concat("bandit pessimism must be in [0, 100], got ", double(k));
   rt->pessimism = double(k);
   if (keep_bandit) return {};
 
@@ -698,8 +698,7 @@ disco_status disco_update(disco_runtime* rt, const disco_outcome* o) DISCO_NOEXC
         return fail(DISCO_ERR_DUPLICATE, "disco_update: an outcome for this decision is already held until it is shown");
       pd.held = 1;
       pd.reward = reward;
-      return fail(DISCO_ERR_NOT_FOUND, "disco_update: the decision was not shown yet (disco_offer_shown): the outcome "
-                                       "is held and trains the bandit when the decision is shown");
+      return fail(DISCO_ERR_NOT_FOUND, "disco_update: decision not shown yet: its outcome is held for disco_offer_shown");
     }
     apply_and_retire(rt, uint32_t(slot), reward);
     return DISCO_OK;

@@ -4,14 +4,14 @@ import { DiscoError } from './errors.js';
 import { Engine, BundleRef, RuntimeRef, EVENT_TYPES, MODES, guardrailNames, indices, named, cartLines, cartRecord } from './engine.js';
 import { readBundleHeader, readModelSummary, verifyBundle, SCHEMA_MAJOR } from './bundle.js';
 import { Transport, WriteKeyTransport } from './transport.js';
-import { signOfferToken, verifyOfferToken, tokenSecretBytes, userKeyOf } from './token.js';
+import { signOfferToken, tokenSecretBytes, userKeyOf } from './token.js';
 import { fnv1a64, toU64, toBytes, randomBytes, typeName, utf8, fromUtf8, decisionIdFromHex, collectorOptions } from './util.js';
 import { hasSimd } from './wasm.js';
 import { decisionRecord, eventRecord, outcomeRecord, wireUserId } from './wire.js';
 import { parseHoldout, inHoldout, holdoutDecision, holdoutCart } from './holdout.js';
 import { FleetSync } from './sync.js';
 
-export { DiscoError, Engine, Transport, WriteKeyTransport, signOfferToken, verifyOfferToken, verifyBundle, readBundleHeader, hasSimd, fnv1a64, userKeyOf, SCHEMA_MAJOR };
+export { DiscoError, Engine, Transport, WriteKeyTransport, signOfferToken, verifyBundle, readBundleHeader, hasSimd, fnv1a64, userKeyOf, SCHEMA_MAJOR };
 
 const STATE_MAGIC = 0x53435344; // "DSCS" little-endian
 const STATE_VERSION = 1;

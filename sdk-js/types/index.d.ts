@@ -2,7 +2,7 @@
 // exported by the module and vice versa.
 import type { Transport, TransportOptions, FlushResult } from './transport.js';
 export { Transport, TransportOptions, FlushResult, WriteKeyTransport, WriteKeyTransportOptions } from './transport.js';
-export { signOfferToken, verifyOfferToken, OfferClaims, CartOfferClaims, CartLine } from './token.js';
+export { signOfferToken, OfferClaims, CartOfferClaims, CartLine } from './token.js';
 import type { CartLine } from './token.js';
 
 export type Bytes = ArrayBuffer | Uint8Array;

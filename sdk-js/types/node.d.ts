@@ -1,5 +1,6 @@
 export * from './index.js';
 export { createEdgeHandler, EdgeOptions, EdgeHandler, KVLike } from './edge.js';
+export { verifyOfferToken } from './token.js';
 import type { StorageLike } from './index.js';
 
 /** The packaged builds (sdk-js/dist/disco-simd.wasm and disco.wasm) as bytes. */
