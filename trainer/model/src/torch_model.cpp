@@ -616,6 +616,39 @@ TrainResult train(const TrainInputs& in, const TrainConfig& cfg) {
     }
     while (W > 1 && plan.size() % size_t(W) != 0) plan.emplace_back();
     const int64_t n_steps = (int64_t(plan.size()) + W - 1) / W;
+    auto check_finite = [&](double loss) {
+      if (std::isfinite(loss)) return;
+      char msg[256];
+      std::snprintf(msg, sizeof msg,
+                    "training diverged: the loss is %s at epoch %d, step %" PRId64
+                    " (lr %.3g). Lower --lr or set --clip-grad; no model or bundle was written",
+                    std::isnan(loss) ? "NaN" : "infinite", st.epoch + 1, st.step_in_epoch + 1, lr);
+      progress.finish();
+      throw TrainError(msg);
+    };
+    // a step's figures into the epoch's and the run's sums, progress, the test hooks, checkpoints
+    auto end_step = [&](std::chrono::steady_clock::time_point t0, int64_t b, double loss, double next, double prop,
+                        int64_t events) {
+      const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      st.acc_loss += loss;
+      st.acc_next += next;
+      st.acc_prop += prop;
+      st.acc_steps += 1;
+      st.acc_events += events;
+      st.acc_seconds += dt;
+      run_events += events;
+      run_seconds += dt;
+      st.step_in_epoch = b + 1;
+      st.global_step += 1;
+      progress.update(st.epoch + 1, cfg.epochs, st.epoch * per_epoch + st.step_in_epoch, total_steps,
+                      st.acc_loss / double(st.acc_steps), double(st.acc_events) / std::max(1e-9, st.acc_seconds));
+      if (cfg.crash_after_steps >= 0 && st.global_step == cfg.crash_after_steps) {
+        progress.line("crash-after-steps: killing this process with SIGKILL (testing resume)");
+        std::raise(SIGKILL);
+      }
+      if (cfg.checkpoint_every_steps > 0 && st.step_in_epoch < n_steps && st.global_step % cfg.checkpoint_every_steps == 0)
+        save_checkpoint(false);
+    };
     for (int64_t b = st.step_in_epoch; b < n_steps; ++b) {
       if (cfg.max_steps >= 0 && st.global_step >= cfg.max_steps) break;
       const auto t0 = std::chrono::steady_clock::now();
@@ -639,37 +672,11 @@ TrainResult train(const TrainInputs& in, const TrainConfig& cfg) {
         }
         const StepSums sum = allreduce_grads(net, *group, mine);
         const double loss = sum.loss / std::max(1.0, sum.batches);
-        if (!std::isfinite(loss)) {  // the same decision on every rank: the loss is the global mean
-          char msg[256];
-          std::snprintf(msg, sizeof msg,
-                        "training diverged: the loss is %s at epoch %d, step %" PRId64
-                        " (lr %.3g). Lower --lr or set --clip-grad; no model or bundle was written",
-                        std::isnan(loss) ? "NaN" : "infinite", st.epoch + 1, st.step_in_epoch + 1, lr);
-          progress.finish();
-          throw TrainError(msg);
-        }
+        check_finite(loss);  // the same decision on every rank: the loss is the global mean
         if (cfg.clip_grad > 0) torch::nn::utils::clip_grad_norm_(net->parameters(), cfg.clip_grad);
         opt.step();
-        const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        st.acc_loss += loss;
-        st.acc_next += sum.next / std::max(1.0, sum.batches);
-        st.acc_prop += sum.prop / std::max(1.0, sum.batches);
-        st.acc_steps += 1;
-        st.acc_events += int64_t(sum.events);  // all ranks' events: events/s is the group's throughput
-        st.acc_seconds += dt;
-        run_events += int64_t(sum.events);
-        run_seconds += dt;
-        st.step_in_epoch = b + 1;
-        st.global_step += 1;
-        progress.update(st.epoch + 1, cfg.epochs, st.epoch * per_epoch + st.step_in_epoch, total_steps,
-                        st.acc_loss / double(st.acc_steps), double(st.acc_events) / std::max(1e-9, st.acc_seconds));
-        if (cfg.crash_after_steps >= 0 && st.global_step == cfg.crash_after_steps) {
-          progress.line("crash-after-steps: killing this process with SIGKILL (testing resume)");
-          std::raise(SIGKILL);
-        }
-        if (cfg.checkpoint_every_steps > 0 && st.step_in_epoch < n_steps &&
-            st.global_step % cfg.checkpoint_every_steps == 0)
-          save_checkpoint(false);
+        end_step(t0, b, loss, sum.next / std::max(1.0, sum.batches), sum.prop / std::max(1.0, sum.batches),
+                 int64_t(sum.events));  // all ranks' events: events/s is the group's throughput
         continue;
       }
       torch::manual_seed(cfg.seed * 1000003ULL + uint64_t(st.global_step));  // dropout / sampling
@@ -682,38 +689,11 @@ TrainResult train(const TrainInputs& in, const TrainConfig& cfg) {
       opt.zero_grad();
       Losses L = compute_loss(net, d, ctx);
       const double loss = L.total.item<double>();
-      if (!std::isfinite(loss)) {
-        char msg[256];
-        std::snprintf(msg, sizeof msg,
-                      "training diverged: the loss is %s at epoch %d, step %" PRId64
-                      " (lr %.3g). Lower --lr or set --clip-grad; no model or bundle was written",
-                      std::isnan(loss) ? "NaN" : "infinite", st.epoch + 1, st.step_in_epoch + 1, lr);
-        progress.finish();
-        throw TrainError(msg);
-      }
+      check_finite(loss);
       L.total.backward();
       if (cfg.clip_grad > 0) torch::nn::utils::clip_grad_norm_(net->parameters(), cfg.clip_grad);
       opt.step();
-      const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      st.acc_loss += loss;
-      st.acc_next += L.next.item<double>();
-      st.acc_prop += L.prop.item<double>();
-      st.acc_steps += 1;
-      st.acc_events += batch.events;
-      st.acc_seconds += dt;
-      run_events += batch.events;
-      run_seconds += dt;
-      st.step_in_epoch = b + 1;
-      st.global_step += 1;
-      progress.update(st.epoch + 1, cfg.epochs, st.epoch * per_epoch + st.step_in_epoch, total_steps,
-                      st.acc_loss / double(st.acc_steps), double(st.acc_events) / std::max(1e-9, st.acc_seconds));
-      if (cfg.crash_after_steps >= 0 && st.global_step == cfg.crash_after_steps) {
-        progress.line("crash-after-steps: killing this process with SIGKILL (testing resume)");
-        std::raise(SIGKILL);
-      }
-      if (cfg.checkpoint_every_steps > 0 && st.step_in_epoch < int64_t(plan.size()) &&
-          st.global_step % cfg.checkpoint_every_steps == 0)
-        save_checkpoint(false);
+      end_step(t0, b, loss, L.next.item<double>(), L.prop.item<double>(), batch.events);
     }
     if (st.step_in_epoch < n_steps) break;  // max_steps reached mid-epoch
     // end of epoch: validate, schedule, early stopping, checkpoint (with several ranks rank 0
