@@ -1,0 +1,233 @@
+// Every offer kind the storefront shows (issue 14), in Debian's headless chromium against demo/serve.sh
+// (the edge worker in front of the collector, its C++ checkout with a shipping line): a percent item
+// offer, a free-shipping item offer, a cart coupon from the edge's POST /offer-cart applied at
+// checkout with its discount line and the shipping line, an expired offer and a tampered token
+// refused at checkout with their codes (the order shows list price). The bundles are the fixture's
+// catalog with the arms of tests/browser/policies/*.json (one arm per kind: which kind an offer has
+// is known); the bandit still chooses, so the tests browse until it offers each.
+// Screenshots: build/browser-screenshots/; DISCO_DOCS_SCREENSHOT=1 writes docs/cart-coupon.png.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_FLAGS, ROOT, SHOTS, fixture, missing, policyBundle, serve } from './helpers.mjs';
+
+const skip = missing();
+const FEE = 4.9;
+
+async function openBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'disco-chromium-'));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1360, height: 900 },
+  });
+  const page = ctx.pages()[0] ?? await ctx.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console.error: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`uncaught: ${e.message}`));
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.url()}`); });
+  return { page, problems, close: async () => { await ctx.close(); rmSync(profile, { recursive: true, force: true }); } };
+}
+
+const orders = (srv) => readFileSync(join(srv.store, 'checkouts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const go = (page, hash) => page.evaluate((h) => { location.hash = h; }, hash);
+
+/** The ids of the home page's products (popular first). */
+async function productIds(page) {
+  return [...new Set(await page.evaluate(() => [...document.querySelectorAll('a.card')].map((a) => a.dataset.item)))];
+}
+
+/** Opens products until the edge offers one whose badge is `testid`; returns { id, offer }. */
+async function findOffer(page, ids, testid, skipIds = new Set(), tries = 60) {
+  for (const id of ids.filter((x) => !skipIds.has(x)).slice(0, tries)) {
+    await go(page, `#/p/${encodeURIComponent(id)}`);
+    await page.waitForSelector('[data-testid="product"]');
+    await page.waitForFunction((x) => window.__disco.lastOffer?.itemId === x, id);
+    if (await page.locator(`[data-testid="${testid}"]`).count()) return { id, offer: await page.evaluate(() => window.__disco.lastOffer) };
+  }
+  throw new Error(`no ${testid} in ${tries} product views`);
+}
+
+async function addToCart(page) {
+  await page.click('#add');
+  await page.waitForFunction(() => Number(document.querySelector('#cart-count').textContent) > 0);
+}
+
+async function openCart(page) {
+  await go(page, '#/cart');
+  await page.waitForSelector('[data-testid="checkout"]');
+}
+
+async function placeOrder(page) {
+  await page.click('[data-testid="checkout"]');
+  await page.waitForSelector('[data-testid="order"]');
+  return page.locator('[data-testid="order"]').innerText();
+}
+
+describe('storefront offer kinds in chromium', { skip: skip ?? false, timeout: 300000 }, () => {
+  let fx;
+  before(() => {
+    fx = fixture();
+    mkdirSync(SHOTS, { recursive: true });
+  });
+
+  test('a percent offer, a free-shipping offer, a cart coupon at checkout with its discount and shipping lines; a tampered token', async () => {
+    const srv = await serve(policyBundle(fx, 'kinds'), ['--shipping-fee', String(FEE), '--free-shipping-over', '1000']);
+    const b = await openBrowser();
+    const { page } = b;
+    try {
+      await page.goto(srv.url);
+      await page.waitForSelector('html[data-ready="1"]', { timeout: 30000 });
+      assert.equal(await page.getAttribute('html', 'data-disco'), 'on');
+      assert.deepEqual(await page.evaluate(() => window.__disco.disco.summary.arms.map((a) => [a.name, a.kind])),
+        [['none', 'percent'], ['10%', 'percent'], ['free-shipping', 'free_shipping'], ['10%-over-30', 'percent']]);
+      const ids = await productIds(page);
+
+      // 1. a percent item offer: the badge says 10 % off; into the cart
+      const pctOffer = await findOffer(page, ids, 'offer-badge');
+      assert.equal(pctOffer.offer.kind, 'percent');
+      assert.ok(Math.abs(pctOffer.offer.discount - 0.1) < 1e-6, `10 %: ${pctOffer.offer.discount}`);
+      assert.match(await page.locator('[data-testid="offer-badge"]').innerText(), /10% off[\s\S]*ends in \d/);
+      await addToCart(page);
+      // more items at list price (offers of no discount) until the cart reaches the coupon's 30
+      const used = new Set([pctOffer.id]);
+      const itemPrice = (id) => page.evaluate((x) => window.__disco.cart.find((l) => l.itemId === x)?.price ?? 0, id);
+      let goods = (await itemPrice(pctOffer.id)) * 0.9;
+      for (const id of ids) {
+        if (goods >= 40) break;
+        if (used.has(id)) continue;
+        await go(page, `#/p/${encodeURIComponent(id)}`);
+        await page.waitForFunction((x) => window.__disco.lastOffer?.itemId === x, id);
+        if (!(await page.locator('[data-testid="offer-none"]').count())) continue; // keep the other kinds out of this order
+        used.add(id);
+        await addToCart(page);
+        goods += await itemPrice(id);
+      }
+      assert.ok(goods >= 30, `the cart reaches the coupon's minimum (${goods})`);
+
+      // 2. the cart page asks the edge for a coupon (POST /offer-cart); the bandit may give none:
+      // a new cart (one more of the last line) is a new decision
+      let coupon = null;
+      for (let i = 0; i < 25 && !coupon; i++) {
+        await openCart(page);
+        if (await page.locator('[data-testid="cart-coupon"]').count()) coupon = await page.evaluate(() => window.__disco.cartOffer);
+        else {
+          assert.equal(await page.locator('[data-testid="cart-coupon-none"]').count(), 1, 'a cart decision without a coupon says so');
+          await page.evaluate(() => { const c = window.__disco.cart; c[c.length - 1].qty++; localStorage.setItem('disco-demo.cart', JSON.stringify(c)); });
+        }
+      }
+      assert.ok(coupon, 'the edge offered the cart coupon in 25 cart decisions');
+      assert.equal(coupon.armName, '10%-over-30');
+      assert.equal(coupon.minSpend, 30);
+      assert.match(coupon.token, /^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+      const couponText = await page.locator('[data-testid="cart-coupon"]').innerText();
+      assert.match(couponText, /10% off on orders over \$30\.00/);
+      assert.match(couponText, /Ends in \d/);
+      assert.match(await page.locator('[data-testid="cart-shipping"]').innerText(), /\$4\.90/);
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: join(SHOTS, 'kinds-1-cart-coupon.png') });
+      if (process.env.DISCO_DOCS_SCREENSHOT === '1') await page.screenshot({ path: join(ROOT, 'docs/cart-coupon.png'), type: 'png' });
+
+      // 3. checkout: the C++ checkout verifies both tokens; the order page shows the goods at list
+      // price, the item discount line, the coupon line, the shipping line and the total it charged
+      const orderText = await placeOrder(page);
+      const o = orders(srv).at(-1);
+      const line = o.lines.find((l) => l.item_id === pctOffer.id);
+      assert.equal(line.offer, 'applied');
+      assert.equal(o.cart_offer.offer, 'applied', JSON.stringify(o.cart_offer));
+      assert.equal(o.cart_offer.decision_id, coupon.decisionId);
+      assert.ok(o.cart_offer.discount > 0);
+      assert.equal(o.shipping, FEE);
+      assert.ok(Math.abs(o.total - (o.subtotal + FEE)) < 0.005, `total ${o.total} = goods ${o.subtotal} + shipping`);
+      assert.equal(await page.locator('[data-testid="discount-line"]').count(), 1);
+      assert.match(await page.locator('[data-testid="discount-line"]').innerText(), /10% off[\s\S]*−\$\d+\.\d\d/);
+      assert.match(await page.locator('[data-testid="coupon-line"]').innerText(), new RegExp(`verified[\\s\\S]*−\\$${o.cart_offer.discount.toFixed(2)}`));
+      assert.match(await page.locator('[data-testid="shipping-line"]').innerText(), /Shipping[\s\S]*\$4\.90/);
+      assert.equal(await page.locator('[data-testid="order-total"]').innerText(), `$${o.total.toFixed(2)}`);
+      assert.match(orderText, /offer verified: 10% off/);
+      await page.screenshot({ path: join(SHOTS, 'kinds-2-order-coupon.png') });
+
+      // 4. a free-shipping item offer: its badge, and at checkout the shipping line is free
+      const ship = await findOffer(page, ids, 'offer-free-shipping', used);
+      assert.equal(ship.offer.kind, 'free_shipping');
+      assert.match(await page.locator('[data-testid="offer-free-shipping"]').innerText(), /Free shipping on this order[\s\S]*ends in \d/);
+      assert.equal(await page.locator('[data-testid="offer-none"]').count(), 0, 'not "Today\'s price is our best price"');
+      await addToCart(page);
+      await openCart(page);
+      assert.match(await page.locator('[data-testid="cart-shipping"]').innerText(), /Free/);
+      await placeOrder(page);
+      const o2 = orders(srv).at(-1);
+      assert.equal(o2.lines[0].offer, 'applied');
+      assert.equal(o2.lines[0].free_shipping, true);
+      assert.equal(o2.free_shipping, 'item_offer');
+      assert.equal(o2.shipping, 0);
+      assert.equal(o2.total, o2.lines[0].total);
+      assert.match(await page.locator('[data-testid="shipping-line"]').innerText(), /free: your free-shipping offer/);
+      await page.screenshot({ path: join(SHOTS, 'kinds-3-order-free-shipping.png') });
+
+      // 5. a tampered token (the shopper edits its discount to 90 %, keeping the signature): refused
+      // by the checkout with its code, the item charged its list price and shipping charged
+      used.add(ship.id);
+      const again = await findOffer(page, ids, 'offer-badge', used);
+      await addToCart(page);
+      await page.evaluate(() => {
+        const l = window.__disco.cart[0];
+        const [v, body, mac] = l.offer.token.split('.');
+        const claims = JSON.parse(atob(body.replace(/-/g, '+').replace(/_/g, '/')));
+        claims.x = 0.9;
+        l.offer.token = [v, btoa(JSON.stringify(claims)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), mac].join('.');
+      });
+      await openCart(page);
+      await placeOrder(page);
+      const o3 = orders(srv).at(-1);
+      assert.equal(o3.lines[0].item_id, again.id);
+      assert.equal(o3.lines[0].offer, 'rejected');
+      assert.equal(o3.lines[0].reason, 'bad_signature');
+      assert.equal(o3.lines[0].total, o3.lines[0].price, 'list price');
+      assert.equal(o3.shipping, FEE);
+      assert.match(await page.locator('[data-testid="offer-refused"]').innerText(), /offer refused \(bad_signature\): list price/);
+      assert.equal(await page.locator('[data-testid="discount-line"]').count(), 0);
+      assert.deepEqual(b.problems, [], 'no console errors or HTTP errors');
+    } finally {
+      await b.close();
+      const r = await srv.stop();
+      assert.equal(r.code, 0, r.output);
+      rmSync(srv.state, { recursive: true, force: true });
+    }
+  });
+
+  test('an offer that expires in the cart is refused at checkout (expired): list price', async () => {
+    const srv = await serve(policyBundle(fx, 'expiring'), ['--shipping-fee', String(FEE), '--free-shipping-over', '1000']);
+    const b = await openBrowser();
+    const { page } = b;
+    try {
+      await page.goto(srv.url);
+      await page.waitForSelector('html[data-ready="1"]', { timeout: 30000 });
+      const found = await findOffer(page, await productIds(page), 'offer-badge');
+      assert.equal(found.offer.armName, '10%-4s');
+      assert.ok(found.offer.expiresAt - Date.now() <= 4000, 'a 4 s offer');
+      await addToCart(page);
+      await page.waitForFunction((t) => Date.now() > t + 200, found.offer.expiresAt, { polling: 200, timeout: 10000 });
+      await openCart(page);
+      assert.equal(await page.locator('.line .chip.deal').count(), 0, 'the cart no longer shows the expired offer');
+      await placeOrder(page);
+      const o = orders(srv).at(-1);
+      assert.equal(o.lines[0].offer, 'rejected');
+      assert.equal(o.lines[0].reason, 'expired');
+      assert.equal(o.lines[0].total, o.lines[0].price);
+      assert.ok(Math.abs(o.total - (o.lines[0].price + FEE)) < 0.005);
+      assert.match(await page.locator('[data-testid="offer-refused"]').innerText(), /offer refused \(expired\): list price/);
+      assert.equal(await page.locator('[data-testid="order-total"]').innerText(), `$${o.total.toFixed(2)}`);
+      await page.screenshot({ path: join(SHOTS, 'kinds-4-order-expired.png') });
+      assert.deepEqual(b.problems, []);
+    } finally {
+      await b.close();
+      const r = await srv.stop();
+      assert.equal(r.code, 0, r.output);
+      rmSync(srv.state, { recursive: true, force: true });
+    }
+  });
+});
+
+if (skip) test('offer kinds browser test prerequisites', () => assert.fail(`the offer tests cannot run: ${skip}`));
