@@ -38,15 +38,25 @@ async function productIds(page) {
   return [...new Set(await page.evaluate(() => [...document.querySelectorAll('a.card')].map((a) => a.dataset.item)))];
 }
 
-/** Opens products until the edge offers one whose badge is `testid`; returns { id, offer }. */
-async function findOffer(page, ids, testid, skipIds = new Set(), tries = 60) {
+/** The storefront's catalog (its catalog.json): in-stock items, most viewed first, as [id, price]. */
+async function catalogPrices(page) {
+  return page.evaluate(async () => {
+    const cfg = await (await fetch('config.json')).json();
+    const cat = await (await fetch(`${cfg.assets}catalog.json`)).json();
+    return cat.items.filter((i) => i.stock).sort((a, b) => b.views - a.views).map((i) => [i.id, i.price]);
+  });
+}
+
+/** Opens products until the edge offers one whose badge is `testid` (and arm kind `kind`); returns { id, offer }. */
+async function findOffer(page, ids, testid, { skip: skipIds = new Set(), kind = null, tries = 80 } = {}) {
   for (const id of ids.filter((x) => !skipIds.has(x)).slice(0, tries)) {
     await go(page, `#/p/${encodeURIComponent(id)}`);
     await page.waitForSelector('[data-testid="product"]');
     await page.waitForFunction((x) => window.__disco.lastOffer?.itemId === x, id);
-    if (await page.locator(`[data-testid="${testid}"]`).count()) return { id, offer: await page.evaluate(() => window.__disco.lastOffer) };
+    const offer = await page.evaluate(() => window.__disco.lastOffer);
+    if (await page.locator(`[data-testid="${testid}"]`).count() && (!kind || offer.kind === kind)) return { id, offer };
   }
-  throw new Error(`no ${testid} in ${tries} product views`);
+  throw new Error(`no ${testid}${kind ? ` of kind ${kind}` : ''} in ${tries} product views`);
 }
 
 async function addToCart(page) {
@@ -73,7 +83,8 @@ describe('storefront offer kinds in chromium', { skip: skip ?? false, timeout: 3
   });
 
   test('a percent offer, a free-shipping offer, a cart coupon at checkout with its discount and shipping lines; a tampered token', async () => {
-    const srv = await serve(policyBundle(fx, 'kinds'), ['--shipping-fee', String(FEE), '--free-shipping-over', '1000']);
+    // the demo's shipping settings (serve.sh's defaults): 4.90, free over 75; this test's orders stay under 75
+    const srv = await serve(policyBundle(fx, 'kinds'), ['--shipping-fee', String(FEE), '--free-shipping-over', '75']);
     const b = await openBrowser();
     const { page } = b;
     try {
@@ -81,22 +92,31 @@ describe('storefront offer kinds in chromium', { skip: skip ?? false, timeout: 3
       await page.waitForSelector('html[data-ready="1"]', { timeout: 30000 });
       assert.equal(await page.getAttribute('html', 'data-disco'), 'on');
       assert.deepEqual(await page.evaluate(() => window.__disco.disco.summary.arms.map((a) => [a.name, a.kind])),
-        [['none', 'percent'], ['10%', 'percent'], ['free-shipping', 'free_shipping'], ['10%-over-30', 'percent']]);
-      const ids = await productIds(page);
+        [['none', 'percent'], ['10%', 'percent'], ['1-off', 'fixed'], ['free-shipping', 'free_shipping'], ['10%-over-50', 'percent']]);
+      const all = await catalogPrices(page);
+      const price = new Map(all);
+      // products of at most 25 (orders below the free-shipping threshold of 75)
+      const ids = all.filter(([, p]) => p <= 25).map(([id]) => id).slice(0, 200);
+      assert.ok(ids.length >= 80, `enough products of at most 25 in the catalog (${ids.length})`);
 
       // 1. a percent item offer: the badge says 10 % off; into the cart
-      const pctOffer = await findOffer(page, ids, 'offer-badge');
+      // 0. a fixed-amount item offer: its badge names the amount (not bought)
+      const fixed = await findOffer(page, ids, 'offer-badge', { kind: 'fixed' });
+      assert.match(await page.locator('[data-testid="offer-badge"]').innerText(), /\$1\.00 off[\s\S]*ends in \d/);
+      assert.ok(Math.abs(fixed.offer.discount * price.get(fixed.id) - 1) < 1e-3, `1 off ${price.get(fixed.id)}: ${fixed.offer.discount}`);
+      const pctOffer = await findOffer(page, ids, 'offer-badge', { kind: 'percent', skip: new Set([fixed.id]) });
       assert.equal(pctOffer.offer.kind, 'percent');
       assert.ok(Math.abs(pctOffer.offer.discount - 0.1) < 1e-6, `10 %: ${pctOffer.offer.discount}`);
       assert.match(await page.locator('[data-testid="offer-badge"]').innerText(), /10% off[\s\S]*ends in \d/);
       await addToCart(page);
-      // more items at list price (offers of no discount) until the cart reaches the coupon's 30
-      const used = new Set([pctOffer.id]);
+      // more items at list price (offers of no discount) until the cart reaches the coupon's 50,
+      // staying under the free-shipping threshold of 75
+      const used = new Set([fixed.id, pctOffer.id]);
       const itemPrice = (id) => page.evaluate((x) => window.__disco.cart.find((l) => l.itemId === x)?.price ?? 0, id);
       let goods = (await itemPrice(pctOffer.id)) * 0.9;
       for (const id of ids) {
-        if (goods >= 40) break;
-        if (used.has(id)) continue;
+        if (goods >= 53) break;
+        if (used.has(id) || goods + price.get(id) > 72) continue;
         await go(page, `#/p/${encodeURIComponent(id)}`);
         await page.waitForFunction((x) => window.__disco.lastOffer?.itemId === x, id);
         if (!(await page.locator('[data-testid="offer-none"]').count())) continue; // keep the other kinds out of this order
@@ -104,28 +124,34 @@ describe('storefront offer kinds in chromium', { skip: skip ?? false, timeout: 3
         await addToCart(page);
         goods += await itemPrice(id);
       }
-      assert.ok(goods >= 30, `the cart reaches the coupon's minimum (${goods})`);
+      assert.ok(goods >= 50 && goods <= 72, `the cart reaches the coupon's minimum, under the free-shipping threshold (${goods})`);
 
       // 2. the cart page asks the edge for a coupon (POST /offer-cart); the bandit may give none:
-      // a new cart (one more of the last line) is a new decision
+      // another cart is another decision: without its last line (under 50: no coupon can apply),
+      // then the whole cart again, whose decision is made anew
       let coupon = null;
-      for (let i = 0; i < 25 && !coupon; i++) {
+      for (let i = 0; i < 40 && !coupon; i++) {
         await openCart(page);
-        if (await page.locator('[data-testid="cart-coupon"]').count()) coupon = await page.evaluate(() => window.__disco.cartOffer);
+        if (i % 2 === 0 && await page.locator('[data-testid="cart-coupon"]').count()) coupon = await page.evaluate(() => window.__disco.cartOffer);
         else {
-          assert.equal(await page.locator('[data-testid="cart-coupon-none"]').count(), 1, 'a cart decision without a coupon says so');
-          await page.evaluate(() => { const c = window.__disco.cart; c[c.length - 1].qty++; localStorage.setItem('disco-demo.cart', JSON.stringify(c)); });
+          if (i % 2 === 0) assert.equal(await page.locator('[data-testid="cart-coupon-none"]').count(), 1, 'a cart decision without a coupon says so');
+          await page.evaluate((drop) => {
+            const c = window.__disco.cart;
+            if (drop) window.__extraLine = c.pop(); else c.push(window.__extraLine);
+          }, i % 2 === 0);
+          await go(page, '#/');
         }
       }
-      assert.ok(coupon, 'the edge offered the cart coupon in 25 cart decisions');
-      assert.equal(coupon.armName, '10%-over-30');
-      assert.equal(coupon.minSpend, 30);
+      assert.ok(coupon, 'the edge offered the cart coupon in 20 decisions on the whole cart');
+      assert.equal(coupon.armName, '10%-over-50');
+      assert.equal(coupon.minSpend, 50);
       assert.match(coupon.token, /^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
       const couponText = await page.locator('[data-testid="cart-coupon"]').innerText();
-      assert.match(couponText, /10% off on orders over \$30\.00/);
+      assert.match(couponText, /10% off on orders over \$50\.00/);
       assert.match(couponText, /Ends in \d/);
       assert.match(await page.locator('[data-testid="cart-shipping"]').innerText(), /\$4\.90/);
-      await page.waitForTimeout(300);
+      await page.waitForFunction(() => !document.querySelector('#toast.show'), null, { timeout: 5000 });
+      await page.waitForTimeout(600); // the toast's fade
       await page.screenshot({ path: join(SHOTS, 'kinds-1-cart-coupon.png') });
       if (process.env.DISCO_DOCS_SCREENSHOT === '1') await page.screenshot({ path: join(ROOT, 'docs/cart-coupon.png'), type: 'png' });
 
@@ -149,7 +175,7 @@ describe('storefront offer kinds in chromium', { skip: skip ?? false, timeout: 3
       await page.screenshot({ path: join(SHOTS, 'kinds-2-order-coupon.png') });
 
       // 4. a free-shipping item offer: its badge, and at checkout the shipping line is free
-      const ship = await findOffer(page, ids, 'offer-free-shipping', used);
+      const ship = await findOffer(page, ids, 'offer-free-shipping', { skip: used });
       assert.equal(ship.offer.kind, 'free_shipping');
       assert.match(await page.locator('[data-testid="offer-free-shipping"]').innerText(), /Free shipping on this order[\s\S]*ends in \d/);
       assert.equal(await page.locator('[data-testid="offer-none"]').count(), 0, 'not "Today\'s price is our best price"');
@@ -169,7 +195,7 @@ describe('storefront offer kinds in chromium', { skip: skip ?? false, timeout: 3
       // 5. a tampered token (the shopper edits its discount to 90 %, keeping the signature): refused
       // by the checkout with its code, the item charged its list price and shipping charged
       used.add(ship.id);
-      const again = await findOffer(page, ids, 'offer-badge', used);
+      const again = await findOffer(page, ids, 'offer-badge', { skip: used });
       await addToCart(page);
       await page.evaluate(() => {
         const l = window.__disco.cart[0];
