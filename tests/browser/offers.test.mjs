@@ -257,3 +257,12 @@ describe('storefront offer kinds in chromium', { skip: skip ?? false, timeout: 3
 });
 
 if (skip) test('offer kinds browser test prerequisites', () => assert.fail(`the offer tests cannot run: ${skip}`));
+
+test('README: its offer-policy snippet is demo/offer-policy.json, and the cart coupon picture is there', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const block = readme.match(/demo\/serve\.sh` builds its bundle with:\n\n```json\n([\s\S]*?)\n```/);
+  assert.ok(block, 'README.md shows the demo offer policy in a ```json block');
+  assert.deepEqual(JSON.parse(block[1]), JSON.parse(readFileSync(join(ROOT, 'demo/offer-policy.json'), 'utf8')));
+  assert.match(readme, /\]\(docs\/cart-coupon\.png\)/);
+  assert.ok(readFileSync(join(ROOT, 'docs/cart-coupon.png')).subarray(1, 4).toString() === 'PNG');
+});
