@@ -396,6 +396,13 @@ function renderPanel() {
       <dt>expires</dt><dd>${new Date(o.expiresAt).toLocaleTimeString()}</dd>
       <dt>shown</dt><dd>${o.shown ? 'yes (activated: its outcome trains the bandit)' : 'not yet'}</dd>
       <dt>decision</dt><dd><code>${o.decisionId}</code></dd></dl>` : '<p class="fine">Open a product page: disco decides its offer there.</p>'}</section>` : ''}
+    ${d && state.cartOffer ? `<section data-testid="last-cart-offer"><h3>Cart decision</h3><dl>
+      <dt>arm chosen</dt><dd><b>${esc(state.cartOffer.armName)}</b> (#${state.cartOffer.arm}, ${esc(state.cartOffer.kind)})</dd>
+      <dt>cart value</dt><dd>${money(state.cartOffer.cartValue)} at list prices</dd>
+      <dt>amount off</dt><dd>${money(state.cartOffer.amount)}${state.cartOffer.minSpend > 0 ? ` (minimum spend ${money(state.cartOffer.minSpend)})` : ''}</dd>
+      <dt>arm propensity</dt><dd>${state.cartOffer.propensity.toFixed(3)}</dd>
+      <dt>guardrails</dt><dd>${state.cartOffer.guardrails?.length ? state.cartOffer.guardrails.map((g) => `<span class="chip small">${esc(g)}</span>`).join(' ') : 'none applied'}</dd>
+      <dt>expires</dt><dd>${new Date(state.cartOffer.expiresAt).toLocaleTimeString()}</dd></dl></section>` : ''}
     <section><h3>Recent events</h3>${ev ? `<ul class="events" data-testid="events">${ev}</ul>` : '<p class="fine">None yet.</p>'}</section>
     <section><h3>What leaves this tab</h3><p class="fine" data-testid="transport">Your browsing stays here (the model runs in the tab). Offers come from the shop's edge worker: it gets the item and your recent events, decides, signs the offer and keeps the session in an encrypted cookie; decisions and outcomes go from it to the collector.${tr ? ` ${tr.size} queued · ${tr.stats.sentBatches} batches sent` : ''}${state.lastError ? `<br><span class="bad">${esc(state.lastError)}</span>` : ''}</p></section>`;
 }

@@ -150,6 +150,11 @@ describe('storefront offer kinds in chromium', { skip: skip ?? false, timeout: 3
       assert.match(couponText, /10% off on orders over \$50\.00/);
       assert.match(couponText, /Ends in \d/);
       assert.match(await page.locator('[data-testid="cart-shipping"]').innerText(), /\$4\.90/);
+      // the panel shows the cart decision
+      await page.click('#panel-toggle');
+      assert.match(await page.locator('[data-testid="last-cart-offer"]').innerText(), /10%-over-50[\s\S]*minimum spend \$50\.00/);
+      await page.screenshot({ path: join(SHOTS, 'kinds-1-cart-coupon-panel.png') });
+      await page.click('#panel-toggle');
       await page.waitForFunction(() => !document.querySelector('#toast.show'), null, { timeout: 5000 });
       await page.waitForTimeout(600); // the toast's fade
       await page.screenshot({ path: join(SHOTS, 'kinds-1-cart-coupon.png') });
