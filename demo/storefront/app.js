@@ -249,7 +249,8 @@ async function pageCart() {
     <button class="btn primary big" id="checkout" data-testid="checkout">Place order</button></div>
     <p class="fine">This is a fake checkout: no payment is taken. The server verifies each offer's signed token
     before it honours the discount.</p></section>`;
-  if (applies) shop.shown(coupon);
+  // shown and activated whatever it offers (a no-coupon decision too: the bandit learns from arm 0)
+  if (live(coupon)) shop.shown(coupon);
   renderPanel();
   view.querySelectorAll('[data-remove]').forEach((b) => b.addEventListener('click', () => {
     const [l] = state.cart.splice(Number(b.dataset.remove), 1);
@@ -265,7 +266,9 @@ async function checkout() {
   const btn = $('#checkout');
   btn.disabled = true; btn.textContent = 'Placing order…';
   const lines = state.cart.map((l) => ({ item_id: l.itemId, quantity: l.qty, price: l.price, ...(l.offer?.token ? { token: l.offer.token } : {}) }));
-  const coupon = couponApplies(state.cartOffer) ? state.cartOffer : null;
+  // the cart decision's token goes with the order whatever it offers: the checkout records the
+  // outcome of a no-coupon decision too (as a 0 % item offer's), so the bandit compares both
+  const coupon = live(state.cartOffer) ? state.cartOffer : null;
   const order = { lines, ...(coupon ? { cart_token: coupon.token } : {}) };
   let res; let body;
   try {
@@ -300,7 +303,7 @@ async function checkout() {
   const flushed = reports.every((r) => r.delivered);
   const placed = {
     id: body.order_id, total: body.total, saved: body.saved, lines: body.lines, cartOffer: co ?? null,
-    coupon: coupon ? { armName: coupon.armName, text: couponText(coupon) } : null,
+    coupon: couponApplies(coupon) ? { armName: coupon.armName, text: couponText(coupon) } : null,
     subtotal: body.subtotal, shipping: body.shipping, shippingFee: body.shipping_fee, freeShipping: body.free_shipping ?? null,
     reports, flushed, t: Date.now(),
   };
@@ -331,7 +334,9 @@ function pageOrder(id) {
     return `<li class="discount" data-testid="discount-line"><span>Your offer on ${esc(it?.name ?? l.item_id)} (${pct(l.discount)} off)</span> <b>−${money(l.price * l.quantity - l.total)}</b></li>`;
   }).join('');
   const co = o.cartOffer;
-  const coupon = !co ? ''
+  // a coupon line when the cart page showed a coupon, or one applied that gave something (a
+  // no-coupon decision's token also goes with the order: no line for it)
+  const coupon = !co || !(o.coupon || (co.offer === 'applied' && (co.discount > 0 || co.free_shipping))) ? ''
     : co.offer === 'applied'
       ? `<li class="discount" data-testid="coupon-line"><span>Coupon${o.coupon ? ` ${esc(o.coupon.text)}` : ''} <span class="ok">verified</span></span> <b>${co.discount > 0 ? `−${money(co.discount)}` : co.free_shipping ? 'free shipping' : money(0)}</b></li>`
       : `<li data-testid="coupon-line"><span>Coupon${o.coupon ? ` ${esc(o.coupon.text)}` : ''} <span class="bad" data-testid="coupon-refused">refused (${esc(co.reason)})</span></span> <b>${money(0)}</b></li>`;

@@ -194,6 +194,13 @@ describe('storefront offer kinds in chromium', { skip: skip ?? false, timeout: 3
       assert.equal(o2.free_shipping, 'item_offer');
       assert.equal(o2.shipping, 0);
       assert.equal(o2.total, o2.lines[0].total);
+      // the cart decision behind this order offered no coupon (under 50): its token went with the
+      // order anyway (its outcome trains the bandit's arm 0), and the order page shows no coupon line
+      assert.equal(o2.cart_offer.offer, 'applied', JSON.stringify(o2.cart_offer));
+      assert.equal(o2.cart_offer.discount, 0);
+      assert.equal(o2.cart_offer.arm, 0);
+      assert.equal(await page.locator('[data-testid="coupon-line"]').count(), 0);
+      assert.match(await page.locator('[data-testid="outcome-status"]').innerText(), /2 outcomes reported to the collector and acknowledged/);
       assert.match(await page.locator('[data-testid="shipping-line"]').innerText(), /free: your free-shipping offer/);
       await page.screenshot({ path: join(SHOTS, 'kinds-3-order-free-shipping.png') });
 
