@@ -204,8 +204,9 @@ describe('storefront offer kinds in chromium', { skip: skip ?? false, timeout: 3
       assert.match(await page.locator('[data-testid="shipping-line"]').innerText(), /free: your free-shipping offer/);
       await page.screenshot({ path: join(SHOTS, 'kinds-3-order-free-shipping.png') });
 
-      // 5. a tampered token (the shopper edits its discount to 90 %, keeping the signature): refused
-      // by the checkout with its code, the item charged its list price and shipping charged
+      // 5. tampered tokens (the shopper edits the item offer's discount to 90 % and the cart
+      // decision into a coupon, keeping the signatures): refused by the checkout with their code,
+      // the item charged its list price, no coupon, shipping charged
       used.add(ship.id);
       const again = await findOffer(page, ids, 'offer-badge', { skip: used });
       await addToCart(page);
@@ -217,8 +218,21 @@ describe('storefront offer kinds in chromium', { skip: skip ?? false, timeout: 3
         l.offer.token = [v, btoa(JSON.stringify(claims)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), mac].join('.');
       });
       await openCart(page);
+      // and the cart decision's token edited into a 20 off coupon (the page's copy too)
+      await page.evaluate(() => {
+        const c = window.__disco.cartOffer;
+        const [v, body, mac] = c.token.split('.');
+        const claims = JSON.parse(atob(body.replace(/-/g, '+').replace(/_/g, '/')));
+        Object.assign(claims, { v: 20, m: 0, k: 'fixed' });
+        c.token = [v, btoa(JSON.stringify(claims)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), mac].join('.');
+        Object.assign(c, { amount: 20, minSpend: 0, kind: 'fixed' });
+      });
       await placeOrder(page);
       const o3 = orders(srv).at(-1);
+      assert.equal(o3.cart_offer.offer, 'rejected');
+      assert.equal(o3.cart_offer.reason, 'bad_signature');
+      assert.match(await page.locator('[data-testid="coupon-refused"]').innerText(), /refused \(bad_signature\)/);
+      assert.equal(o3.saved, 0);
       assert.equal(o3.lines[0].item_id, again.id);
       assert.equal(o3.lines[0].offer, 'rejected');
       assert.equal(o3.lines[0].reason, 'bad_signature');
