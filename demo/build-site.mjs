@@ -7,7 +7,7 @@
 // The collector caches everything but HTML for an hour: assets live under a folder named by the
 // hash of their contents, so a rebuilt wasm, SDK or catalog is never mixed with a cached one.
 // usage: node demo/build-site.mjs --data DIR --site DIR --bundle FILE --public-key FILE
-//          --api-key KEY [--bundle-label TEXT]
+//          --api-key KEY [--bundle-label TEXT] [--shipping-fee X --free-shipping-over Y]
 // config.json holds nothing secret: it is read by every visitor (offers are signed by the edge).
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,11 +20,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 
 const USAGE = `usage: node demo/build-site.mjs --data DIR --site DIR --bundle FILE --public-key FILE
-         --api-key KEY [--bundle-label TEXT]`;
+         --api-key KEY [--bundle-label TEXT] [--shipping-fee X --free-shipping-over Y]`;
 const REQUIRED = ['data', 'site', 'bundle', 'public-key', 'api-key'];
 
 function args(argv) {
-  const options = Object.fromEntries([...REQUIRED, 'bundle-label'].map((k) => [k, { type: 'string' }]));
+  const options = Object.fromEntries([...REQUIRED, 'bundle-label', 'shipping-fee', 'free-shipping-over'].map((k) => [k, { type: 'string' }]));
   const { values } = parseCli({ name: 'build-site', usage: USAGE, options, argv });
   for (const k of REQUIRED) if (!values[k]) usageError('build-site', USAGE, `--${k} is required`);
   return values;
@@ -67,7 +67,10 @@ export async function buildSite(o) {
   const config = {
     bundleUrl: '/v1/bundle', checkoutUrl: '/v1/checkout', assets: `${assets}/`,
     // the edge worker in front of the shop (demo/edge/worker.js): it decides offers and signs them
-    edge: { offer: '/offer', shown: '/shown', report: '/report' },
+    edge: { offer: '/offer', offerCart: '/offer-cart', shown: '/shown', report: '/report' },
+    // the checkout's shipping line (the collector's shipping_fee / free_shipping_over): for the cart
+    // page's estimate; the checkout's answer is what is charged
+    shipping: { fee: Number(o['shipping-fee'] ?? 0), freeOver: Number(o['free-shipping-over'] ?? 0) },
     // public: the site's API key id (the checkout's x-disco-key) and the tab's user-key salt (not
     // secret-grade: sdk-js/README.md, "User keys"). No secret: demo/README.md, "Trust".
     apiKey: o['api-key'],

@@ -108,6 +108,29 @@ try {
     assert.equal(r.delivered, true, `the collector acknowledged the edge's batches: ${JSON.stringify(r)}`);
     return `applied ${r.applied}`;
   });
+  await step('edge: POST /offer-cart, /v1/checkout with its cart_token and the shipping line', async () => {
+    // a cart of popular in-stock products worth at least 50 at list price
+    const cart = [];
+    let value = 0;
+    for (const it of [...catalog.items].filter((i) => i.stock && i.id !== item.id).sort((a, b) => b.views - a.views)) {
+      if (value >= 50) break;
+      cart.push({ itemId: it.id, quantity: 1 });
+      value += it.price;
+    }
+    const c = await edge('/offer-cart', { cart, events: [] });
+    assert.equal(c.scope, 'cart');
+    assert.match(c.token, /^v1\./);
+    assert.equal(c.itemId, undefined);
+    const lines = cart.map((l) => ({ item_id: l.itemId, quantity: l.quantity }));
+    const r = await fetch(url('/v1/checkout'), { method: 'POST', headers: { 'content-type': 'application/json', 'x-disco-key': o['api-key'] }, body: JSON.stringify({ lines, cart_token: c.token }) });
+    assert.equal(r.status, 200);
+    const ord = await r.json();
+    assert.equal(ord.cart_offer.offer, 'applied', JSON.stringify(ord.cart_offer));
+    assert.equal(ord.cart_offer.decision_id, c.decisionId);
+    assert.equal(ord.shipping_fee, cfg.shipping.fee, 'the checkout charges the fee config.json announces');
+    assert.ok(Math.abs(ord.total - (ord.subtotal + ord.shipping)) < 0.005, `total = goods + shipping: ${JSON.stringify(ord)}`);
+    return `coupon arm "${c.armName}" (${c.amount} off over ${c.minSpend}) applied; shipping ${ord.shipping}${ord.free_shipping ? ` (free: ${ord.free_shipping})` : ''}, total ${ord.total}`;
+  });
   await step('collector store has the joined outcome', async () => {
     const rows = exportDecisions(o.collector, o.store);
     const row = rows.find((x) => x.decision_id === offer.decisionId);

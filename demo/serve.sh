@@ -5,7 +5,8 @@
 # edge's decisions / outcomes. The page is given no secret.
 #
 #   demo/serve.sh [--check] [--build DIR] [--data DIR] [--state DIR] [--host H] [--port N]
-#                 [--bundle FILE --public-key FILE] [--epochs N]
+#                 [--bundle FILE --public-key FILE] [--epochs N] [--policy FILE]
+#                 [--shipping-fee X] [--free-shipping-over Y]
 #
 #   --build DIR     native build with disco-collector (default: $DISCO_BUILD or build/release)
 #   --data DIR      simulator output (default out/default; simulated with seed 42 when items.csv is missing)
@@ -17,6 +18,10 @@
 #   --bundle-label T  how the page labels the bundle (default: "trained on the simulator", or the
 #                   file name for --bundle)
 #   --epochs N      epochs when this script trains (default 3)
+#   --policy FILE   the offer policy of the bundle this script makes (trained or fixture; default
+#                   demo/offer-policy.json: item percent / fixed / free-shipping arms and two cart
+#                   coupons, 10 % off over 50 and free shipping over 30); not used with --bundle
+#   --shipping-fee X, --free-shipping-over Y   the checkout's shipping line (defaults 4.90 and 75)
 #   --check         non-interactive (CI): start on a free port, probe every endpoint with the SDK in
 #                   Node (bundle, wasm, events, offer token, checkout, stored outcome), stop; exit 0/1
 # Interactive: prints the URL and serves until Ctrl-C, then stops the collector cleanly.
@@ -34,6 +39,9 @@ PUBKEY=
 EPOCHS=3
 CHECK=0
 LABEL_ARG=
+POLICY=demo/offer-policy.json
+SHIP_FEE=4.90
+SHIP_OVER=75
 while [ $# -gt 0 ]; do
   case "$1" in
     --check) CHECK=1; shift ;;
@@ -46,7 +54,10 @@ while [ $# -gt 0 ]; do
     --public-key) PUBKEY=$2; shift 2 ;;
     --bundle-label) LABEL_ARG=$2; shift 2 ;;
     --epochs) EPOCHS=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --policy) POLICY=$2; shift 2 ;;
+    --shipping-fee) SHIP_FEE=$2; shift 2 ;;
+    --free-shipping-over) SHIP_OVER=$2; shift 2 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "serve.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -60,6 +71,8 @@ COLLECTOR=$BUILD/collector/disco-collector
 command -v node >/dev/null || die "node not found (Node >= 18 is needed to assemble the storefront)"
 [ -f sdk-js/dist/disco.wasm ] && [ -f sdk-js/dist/disco-simd.wasm ] || die "sdk-js/dist/disco*.wasm missing: run bash wasm/build.sh"
 mkdir -p "$STATE"
+[ -f "$POLICY" ] || die "offer policy $POLICY not found"
+POLICY_SUM=$(sha256sum "$POLICY" | cut -c1-64)
 
 # 1. the store's data
 if [ ! -f "$DATA/items.csv" ]; then
@@ -73,14 +86,17 @@ fi
 LABEL="trained on the simulator"
 [ -n "$BUNDLE" ] && LABEL="$(basename "$BUNDLE")"
 TRAIN=$BUILD/trainer/model/disco-train
-if [ -z "$BUNDLE" ] && [ -f "$DATA/model/bundle.disco" ] && [ -f keys/public.der ]; then
+# a bundle trained here before is reused when it was made with this offer policy
+if [ -z "$BUNDLE" ] && [ -f "$DATA/model/bundle.disco" ] && [ -f keys/public.der ] &&
+   [ "$(cat "$DATA/model/offer-policy.sha256" 2>/dev/null)" = "$POLICY_SUM" ]; then
   BUNDLE=$DATA/model/bundle.disco; PUBKEY=keys/public.der
   log "bundle: $BUNDLE (signed with keys/private.pem)"
 elif [ -z "$BUNDLE" ] && [ -x "$TRAIN" ]; then
   [ -f keys/private.pem ] || "$TRAIN" keygen --out keys
   log "training on $DATA ($EPOCHS epochs; log: $STATE/train.log)"
   "$TRAIN" train --data "$DATA" --out "$DATA/model" --key keys/private.pem --epochs "$EPOCHS" --progress lines \
-    >"$STATE/train.log" 2>&1 || { tail -n 30 "$STATE/train.log"; die "training failed (log: $STATE/train.log)"; }
+    --policy "$POLICY" >"$STATE/train.log" 2>&1 || { tail -n 30 "$STATE/train.log"; die "training failed (log: $STATE/train.log)"; }
+  echo "$POLICY_SUM" > "$DATA/model/offer-policy.sha256"
   BUNDLE=$DATA/model/bundle.disco; PUBKEY=keys/public.der
 elif [ -z "$BUNDLE" ]; then
   MAKE=""
@@ -93,7 +109,8 @@ elif [ -z "$BUNDLE" ]; then
     openssl ec -in "$FX/private.pem" -pubout -outform DER -out "$FX/public.der" 2>/dev/null
   fi
   node demo/catalog.mjs --clean-items "$DATA" "$FX/items.csv" >/dev/null
-  "$MAKE" --out "$FX/bundle.disco" --catalog "$FX/items.csv" --key "$FX/private.pem" --model-version fixture-random-weights >/dev/null
+  "$MAKE" --out "$FX/bundle.disco" --catalog "$FX/items.csv" --key "$FX/private.pem" --model-version fixture-random-weights \
+    --policy "$POLICY" >/dev/null
   BUNDLE=$FX/bundle.disco; PUBKEY=$FX/public.der
   LABEL="FIXTURE: random weights, not trained (build the trainer for a real model)"
   log "bundle: FIXTURE $BUNDLE (random weights over the simulator's catalog: disco-train is not built)"
@@ -107,7 +124,7 @@ fi
 SECRET=$(cat "$STATE/site-secret")
 API_KEY=demo-site
 node demo/build-site.mjs --data "$DATA" --site "$STATE/site" --bundle "$BUNDLE" --public-key "$PUBKEY" \
-  --api-key "$API_KEY" --bundle-label "$LABEL" | sed 's/^/[demo] /'
+  --api-key "$API_KEY" --bundle-label "$LABEL" --shipping-fee "$SHIP_FEE" --free-shipping-over "$SHIP_OVER" | sed 's/^/[demo] /'
 
 # 4. the collector (the shop's origin, on a loopback port of its own) and the edge worker in front
 mkdir -p "$STATE/collector"
@@ -116,7 +133,7 @@ ELOG=$STATE/edge.log
 EPID=
 "$COLLECTOR" serve --host 127.0.0.1 --port 0 --data-dir "$STATE/collector" \
   --site "demo:$API_KEY:$SECRET" --static-dir "$STATE/site" --bundle-path "$BUNDLE" \
-  --reward-window-ms 900000 >"$LOGF" 2>&1 &
+  --reward-window-ms 900000 --shipping-fee "$SHIP_FEE" --free-shipping-over "$SHIP_OVER" >"$LOGF" 2>&1 &
 PID=$!
 stop() {
   if [ -n "$EPID" ] && kill -0 "$EPID" 2>/dev/null; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the built-in default data (a simulated store):
 #   install + build -> simulate -> ingest (data-quality report) -> train the LSTM, evaluate it beside
-#   the baselines, quantize and export a signed bundle -> inspect it -> serve the storefront with the
+#   the baselines, quantize and export a signed bundle (with the demo's offer policy, demo/offer-policy.json:
+#   item and cart-coupon arms) -> inspect it -> serve the storefront with the
 #   collector (prints the URL; Ctrl-C stops it).
 # Non-interactive (--check, CI=true, or no terminal): the last step starts the storefront, probes
 # every endpoint with the SDK, stops, and the script exits.
@@ -51,7 +52,7 @@ if [ ! -f keys/private.pem ]; then
   "$BIN/trainer/model/disco-train" keygen --out keys
 fi
 "$BIN/trainer/model/disco-train" train --data "$OUT" --config trainer/model/configs/default.conf \
-  --out "$OUT/model" --key keys/private.pem --epochs "$EPOCHS" --fresh
+  --out "$OUT/model" --key keys/private.pem --epochs "$EPOCHS" --fresh --policy demo/offer-policy.json
 t4=$(now)
 
 echo

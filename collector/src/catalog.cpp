@@ -67,5 +67,15 @@ bool read_bundle_catalog(const uint8_t* data, size_t len, std::map<std::string, 
   return true;
 }
 
+bool read_bundle_arm_kinds(const uint8_t* data, size_t len, std::vector<uint8_t>& kinds) {
+  disco_bundle* b = nullptr;
+  if (disco_bundle_load(data, len, 0, &b) != DISCO_OK) return false;
+  disco_bundle_free(b);
+  const auto* model = disco::fb::GetBundle(data)->payload_nested_root();
+  kinds.clear();
+  if (model && model->arms())
+    for (const auto* a : *model->arms()) kinds.push_back(a ? static_cast<uint8_t>(a->kind()) : 0);
+  return true;
+}
 
 }  // namespace disco::collector

@@ -361,6 +361,7 @@ CheckoutReply Checkout::handle(const Site& site_ref, const std::string& body, in
   std::unordered_set<std::string> this_order;
   std::vector<Outcome> outcomes;
   double total = 0, saved = 0;
+  std::string free_shipping;  // why the order ships free: item_offer, cart_offer, threshold; "" = it does not
   for (const auto& l : lines) {
     std::string item = l["item_id"].get<std::string>();
     int64_t qty = l["quantity"].get<int64_t>();
@@ -399,6 +400,11 @@ CheckoutReply Checkout::handle(const Site& site_ref, const std::string& body, in
         o["offer"] = "applied";
         o["discount"] = t.claims.discount;
         o["arm"] = t.claims.arm;
+        // a free-shipping item offer (the served bundle's arm kind): the order ships free
+        if (t.claims.arm >= 0 && size_t(t.claims.arm) < catalog->arm_kinds.size() && catalog->arm_kinds[size_t(t.claims.arm)] == 2) {
+          o["free_shipping"] = true;
+          if (free_shipping.empty()) free_shipping = "item_offer";
+        }
         this_order.insert(key);
       }
       if (!t.claims.decision_id.empty() && t.status != TokenStatus::Malformed) o["decision_id"] = t.claims.decision_id;
@@ -448,7 +454,10 @@ CheckoutReply Checkout::handle(const Site& site_ref, const std::string& body, in
         const double amount = round2(std::min(t.claims.amount, total));
         cart_offer = {{"offer", "applied"}, {"discount", amount}, {"arm", t.claims.arm}, {"min_spend", t.claims.min_spend}};
         if (!t.claims.kind.empty()) cart_offer["kind"] = t.claims.kind;
-        if (t.claims.kind == "free_shipping") cart_offer["free_shipping"] = true;
+        if (t.claims.kind == "free_shipping") {
+          cart_offer["free_shipping"] = true;
+          free_shipping = "cart_offer";
+        }
         total -= amount;
         saved += amount;
         this_order.insert(key);
@@ -462,8 +471,20 @@ CheckoutReply Checkout::handle(const Site& site_ref, const std::string& body, in
     }
     if (!t.claims.decision_id.empty() && t.status != TokenStatus::Malformed) cart_offer["decision_id"] = t.claims.decision_id;
   }
+  // The shipping line: the site's flat fee, waived by a verified free-shipping offer (item or cart)
+  // or when the goods' total after every discount reaches free_shipping_over. A refused offer
+  // (expired, tampered, ...) waives nothing: the fee is charged.
+  const double goods = round2(total);
+  const double fee = round2(cfg_.shipping_fee);
+  if (free_shipping.empty() && fee > 0 && cfg_.free_shipping_over > 0 && goods >= cfg_.free_shipping_over) free_shipping = "threshold";
+  const double shipping = free_shipping.empty() ? fee : 0.0;
+  total = goods + shipping;
+  saved += fee - shipping;
   json record{{"ts_ms", now_ms}, {"order_id", order_id}, {"site", site->id}, {"lines", out_lines},
+              {"subtotal", goods}, {"shipping_fee", fee}, {"shipping", shipping}, {"shipping_discount", round2(fee - shipping)},
               {"total", round2(total)}, {"saved", round2(saved)}};
+  if (!free_shipping.empty()) record["free_shipping"] = free_shipping;
+  if (cfg_.free_shipping_over > 0) record["free_shipping_over"] = cfg_.free_shipping_over;
   if (has_cart_token) record["cart_offer"] = cart_offer;
   if (!catalog) record["catalog"] = false;  // charged at the page's list prices, no offers
   // The outcomes first: a failure here redeems nothing (the shopper may retry the order).

@@ -38,6 +38,15 @@ double to_rate(const std::string& v, const std::string& key, const std::string& 
   return x;
 }
 
+// A money amount: a finite number in [0, 1e7] (currency units).
+double to_money(const std::string& v, const std::string& key, const std::string& where) {
+  char* end = nullptr;
+  const double x = v.empty() ? 0 : std::strtod(v.c_str(), &end);
+  if (v.empty() || end != v.c_str() + v.size() || !(x >= 0 && x <= 1e7))
+    throw ConfigError(where + ": " + key + " = '" + v + "': expected an amount in [0, 1e7] (currency units, e.g. 4.90)");
+  return x;
+}
+
 bool to_bool(const std::string& v, const std::string& key, const std::string& where) {
   if (v == "true" || v == "1" || v == "on" || v == "yes") return true;
   if (v == "false" || v == "0" || v == "off" || v == "no") return false;
@@ -140,6 +149,8 @@ void set_config_value(Config& c, const std::string& key, const std::string& valu
   else if (key == "client_ip_header") c.client_ip_header = v;
   else if (key == "retention_days") c.retention_days = to_int<int64_t>(v, key, where, 0, 100000);
   else if (key == "retention_interval_ms") c.retention_interval_ms = to_int<int64_t>(v, key, where, 1000, kBig);
+  else if (key == "shipping_fee") c.shipping_fee = to_money(v, key, where);
+  else if (key == "free_shipping_over") c.free_shipping_over = to_money(v, key, where);
   else if (key == "reward_window_ms") c.reward_window_ms = to_int<int64_t>(v, key, where, 1, kBig);
   else if (key == "sweep_interval_ms") c.sweep_interval_ms = to_int<int64_t>(v, key, where, 10, kBig);
   else if (key == "replay_window_ms") c.replay_window_ms = to_int<int64_t>(v, key, where, 1000, kBig);
@@ -203,7 +214,7 @@ const char* const kConfigKeys[] = {
     "body_timeout_ms", "keepalive_max", "context_version", "max_connections", "idle_timeout_ms", "header_timeout_ms",
     "write_timeout_ms", "max_header_bytes", "max_buffered_bytes", "site_key", "write_key", "write_key_rate",
     "write_key_burst", "client_rate", "client_burst", "rate_limit_clients_max", "client_ip_header", "retention_days",
-    "retention_interval_ms"};
+    "retention_interval_ms", "shipping_fee", "free_shipping_over"};
 
 Config parse_config_args(const std::vector<std::string>& args) {
   CLI::App app{"disco-collector serve", "disco-collector serve"};
@@ -273,6 +284,8 @@ Every config-file key is also a flag (--reward-window-ms 60000 sets reward_windo
     write_timeout_ms 10000 (one answer)   max_header_bytes 16384 (431)   keepalive_max 1000
     max_buffered_bytes 268435456 (all request buffers together: 503 beyond)
   context_version N (default: the linked runtime's context feature set)
+  shipping_fee 0 (the checkout's flat shipping fee per order; 0 = no shipping line charged)
+  free_shipping_over 0 (orders whose goods total after discounts reaches it ship free; 0 = never)
   site_key ID:KEY_ID:SECRET (repeatable: more keys of a site, named by X-Disco-Key-Id; rotation)
   write_key ID:WRITE_KEY:ORIGIN[,ORIGIN] (repeatable: browser pages; their outcomes are kept apart)
   write_key_rate 200, write_key_burst 400, client_rate 2, client_burst 20 (token buckets, requests/s; 429)

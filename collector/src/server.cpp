@@ -297,6 +297,8 @@ struct Collector::Impl {
       auto c = std::make_shared<Catalog>();
       if (!read_bundle_catalog(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size(), c->items, c->order, nullptr))
         c.reset();
+      else
+        read_bundle_arm_kinds(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size(), c->arm_kinds);
       bundle.catalog = std::move(c);
       bundle.catalog_etag = etag;
     }

@@ -1,6 +1,6 @@
 // disco at the edge: a CDN-worker module (the `export default { fetch(request, env, ctx) }` shape of
-// Cloudflare Workers and compatible runtimes) answering /offer and /recommend (plus /track, /shown,
-// /report) with the SDK's edge adapter. Decisions and their HMAC-signed offer tokens are made here,
+// Cloudflare Workers and compatible runtimes) answering /offer, /offer-cart and /recommend (plus
+// /track, /shown, /report) with the SDK's edge adapter. Decisions and their HMAC-signed offer tokens are made here,
 // next to the shopper, where the token secret stays out of the browser; the checkout verifies the
 // tokens (POST /v1/checkout of the collector, or verifyOfferToken in Node).
 //
@@ -31,7 +31,7 @@ const disco = createEdgeHandler({
     : null),
 });
 
-const ROUTES = new Set(['/offer', '/recommend', '/track', '/shown', '/report']);
+const ROUTES = new Set(['/offer', '/offer-cart', '/recommend', '/track', '/shown', '/report']);
 const HOP = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive']);
 
 /** The request as the origin gets it (same method, path, query, headers and body). */

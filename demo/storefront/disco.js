@@ -11,6 +11,9 @@
 //   recommend  the shopper's next items, in the tab
 //   offer      POST /offer to the edge worker: its bandit decides, it signs the token; reused
 //              while unexpired (revisits make no new decision)
+//   offerCart  POST /offer-cart with the cart's lines: the edge's cart decision (a site-wide coupon,
+//              e.g. 10 % off orders over 50, or free shipping over a minimum), signed; reused while
+//              the cart is the same and the coupon unexpired
 //   shown      POST /shown: the offer was displayed, deferred activation (a 0% decision too)
 //   report     after checkout, POST /report per bought line: the outcome, sent on by the edge
 // If start() throws (bundle missing, tampered, unsigned, newer schema; wasm cannot load), the
@@ -57,6 +60,8 @@ export function createShopDisco({ cfg, wasmUrls, onEdgeError }) {
     disco: null,
     /** itemId -> the offer decided for it (unexpired; kept across reloads) */
     offers: new Map(kv.get('offers', [])),
+    /** the cart's coupon (offerCart) with the key of the cart it was made for, or null */
+    cartOffer: kv.get('cartOffer', null),
 
     async start() {
       const res = await fetch(cfg.bundleUrl, { cache: 'no-cache' });
@@ -83,7 +88,7 @@ export function createShopDisco({ cfg, wasmUrls, onEdgeError }) {
     },
 
     /** Disco could not start: no offers (the ones kept from before no longer count). */
-    off() { shop.offers.clear(); },
+    off() { shop.offers.clear(); shop.cartOffer = null; },
 
     /** The shopper's state, tied to the bundle's hash (restored by start() after a reload). */
     save() {
@@ -140,11 +145,36 @@ export function createShopDisco({ cfg, wasmUrls, onEdgeError }) {
       }
     },
 
+    /** The cart's coupon ([{ itemId, quantity }]): reused while the cart is unchanged and it is valid. */
+    async offerCart(lines) {
+      if (!shop.disco || !lines.length) return null;
+      const key = JSON.stringify([...lines].map((l) => [l.itemId, l.quantity]).sort());
+      const prev = shop.cartOffer;
+      if (prev && prev.key === key && prev.expiresAt > Date.now() + 5000) return prev;
+      try {
+        const events = unsent;
+        const o = await edge(cfg.edge.offerCart, { cart: lines, events });
+        unsent = unsent.slice(events.length);
+        kv.set('unsent', unsent);
+        shop.cartOffer = {
+          key, decisionId: o.decisionId, arm: o.arm, armName: o.armName, kind: o.kind, discount: o.discount, amount: o.amount,
+          minSpend: o.minSpend, cartValue: o.cartValue, eligibleValue: o.eligibleValue, propensity: o.propensity,
+          expiresAt: o.expiresAt, guardrails: o.guardrails, token: o.token, shown: false,
+        };
+        kv.set('cartOffer', shop.cartOffer);
+        return shop.cartOffer;
+      } catch (e) {
+        onEdgeError?.(e);
+        return null; // no coupon (the edge is unreachable)
+      }
+    },
+
     /** The offer is on screen: activate it at the edge (once). */
     async shown(offer) {
       if (!offer || offer.shown || !shop.disco) return;
       offer.shown = true;
       shop.persistOffers();
+      if (offer === shop.cartOffer) kv.set('cartOffer', offer);
       try { await edge(cfg.edge.shown, { decisionId: offer.decisionId }); } catch (e) { onEdgeError?.(e); }
     },
 
@@ -166,6 +196,8 @@ export function createShopDisco({ cfg, wasmUrls, onEdgeError }) {
     /** Forgets the offers of these items (bought: the next visit gets a new decision). */
     forget(itemIds) {
       for (const id of itemIds) shop.offers.delete(id);
+      shop.cartOffer = null;
+      kv.set('cartOffer', null);
       shop.persistOffers();
     },
 

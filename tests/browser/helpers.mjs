@@ -53,13 +53,30 @@ export function fixture() {
 }
 
 /**
- * Runs demo/serve.sh (interactive mode) on a free port; resolves { url, state, secret, stop } once it
- * printed its URL. stop() sends SIGINT (Ctrl-C) and resolves { code, output }.
+ * The fixture's catalog and key with the arms and guardrails of tests/browser/policies/NAME.json
+ * (disco_sdk_make_bundle --policy): a bundle whose arms the test knows. Remade with the fixture.
  */
-export async function serve({ bundle, publicKey, data }) {
+export function policyBundle(fx, name) {
+  const policy = join(ROOT, 'tests/browser/policies', `${name}.json`);
+  const out = join(fx.dir, `policy-${name}.disco`);
+  const stamp = `${out}.stamp`;
+  const want = `${readFileSync(policy, 'utf8')}\n${statSync(MAKE_BUNDLE).mtimeMs}`;
+  if (!existsSync(out) || !existsSync(stamp) || readFileSync(stamp, 'utf8') !== want) {
+    execFileSync(MAKE_BUNDLE, ['--out', out, '--catalog', join(fx.dir, 'items.csv'), '--key', join(fx.dir, 'private.pem'),
+      '--model-version', `browser-test-${name}`, '--seed', '7', '--policy', policy], { stdio: 'pipe' });
+    writeFileSync(stamp, want);
+  }
+  return { ...fx, bundle: out };
+}
+
+/**
+ * Runs demo/serve.sh (interactive mode) on a free port; resolves { url, state, secret, stop } once it
+ * printed its URL (args: more serve.sh options, e.g. --shipping-fee). stop() sends SIGINT (Ctrl-C) and resolves { code, output }.
+ */
+export async function serve({ bundle, publicKey, data }, args = []) {
   const state = mkdtempSync(join(tmpdir(), 'disco-demo-test-'));
   const child = spawn('bash', [join(ROOT, 'demo/serve.sh'), '--build', BUILD, '--data', data, '--state', state, '--port', '0',
-    '--bundle', bundle, '--public-key', publicKey, '--bundle-label', 'test fixture: random weights'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    '--bundle', bundle, '--public-key', publicKey, '--bundle-label', 'test fixture: random weights', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (c) => { output += c; });
   child.stderr.on('data', (c) => { output += c; });

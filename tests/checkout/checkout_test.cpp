@@ -577,3 +577,177 @@ TEST(Checkout, CartOffersAreRefusedNamingTheReasonAndTheOrderKeepsItsPrices) {
   j = json::parse(list.handle("shop-key", priced.dump(), kNow).body);
   EXPECT_EQ(j["cart_offer"]["reason"], "no_catalog");
 }
+
+// The shipping line (Config shipping_fee, free_shipping_over): a flat fee per order, waived by a
+// verified free-shipping item offer (its arm's kind in the served bundle) or cart coupon (its
+// token's kind), or when the goods' total after discounts reaches the threshold; a refused offer
+// (expired, tampered) waives nothing.
+namespace {
+std::shared_ptr<const Catalog> shipping_catalog() {
+  auto c = std::make_shared<Catalog>(*test_catalog());
+  c->arm_kinds = {0, 0, 0, 0, 2};  // arm 4 is a free-shipping arm (as the synthetic bundle's)
+  return c;
+}
+const char* kFree = "feed0000feed0000feed0000feed0000";
+std::string free_item_token(int64_t expires) {
+  return signed_token(std::string(R"({"d":")") + kFree + R"(","i":"i42","x":0,"a":4,"e":)" + std::to_string(expires) + "}");
+}
+json one_line(const std::string& item, int qty, const std::string& tok = "") {
+  json l{{"item_id", item}, {"quantity", qty}};
+  if (!tok.empty()) l["token"] = tok;
+  return json{{"lines", json::array({l})}};
+}
+}  // namespace
+
+TEST(CheckoutShipping, AFlatFeeIsChargedBelowTheThresholdAndWaivedAtIt) {
+  TempDir dir;
+  Config cfg = site_config(dir.p.string());
+  cfg.shipping_fee = 4.9;
+  cfg.free_shipping_over = 30;
+  Checkout co(cfg, deps(nullptr, shipping_catalog()));
+  json j = json::parse(co.handle("shop-key", one_line("i42", 2).dump(), kNow).body);  // 20 of goods
+  EXPECT_NEAR(j["subtotal"].get<double>(), 20.0, 1e-9);
+  EXPECT_NEAR(j["shipping_fee"].get<double>(), 4.9, 1e-9);
+  EXPECT_NEAR(j["shipping"].get<double>(), 4.9, 1e-9);
+  EXPECT_NEAR(j["shipping_discount"].get<double>(), 0.0, 1e-9);
+  EXPECT_NEAR(j["total"].get<double>(), 24.9, 1e-9);
+  EXPECT_NEAR(j["saved"].get<double>(), 0.0, 1e-9);
+  EXPECT_FALSE(j.contains("free_shipping")) << j.dump();
+  EXPECT_EQ(j["free_shipping_over"], 30);
+  j = json::parse(co.handle("shop-key", one_line("i42", 3).dump(), kNow).body);  // 30: at the threshold
+  EXPECT_NEAR(j["shipping"].get<double>(), 0.0, 1e-9);
+  EXPECT_NEAR(j["shipping_discount"].get<double>(), 4.9, 1e-9);
+  EXPECT_EQ(j["free_shipping"], "threshold");
+  EXPECT_NEAR(j["total"].get<double>(), 30.0, 1e-9);
+  // the threshold is on the goods after the line offers: 10 % off 3 x 10 is 27, under 30
+  const std::string ten = signed_token(R"({"d":"feed0000feed0000feed0000feed0001","i":"i42","x":0.1,"a":2,"e":4102444800000})");
+  j = json::parse(co.handle("shop-key", one_line("i42", 3, ten).dump(), kNow).body);
+  EXPECT_EQ(j["lines"][0]["offer"], "applied");
+  EXPECT_NEAR(j["subtotal"].get<double>(), 27.0, 1e-9);
+  EXPECT_NEAR(j["shipping"].get<double>(), 4.9, 1e-9);
+  EXPECT_NEAR(j["total"].get<double>(), 31.9, 1e-9);
+  // the order log has the same shipping line as the answer
+  std::ifstream log(co.log_path());
+  std::string line, last;
+  while (std::getline(log, line)) last = line;
+  json rec = json::parse(last);
+  EXPECT_NEAR(rec["shipping"].get<double>(), 4.9, 1e-9);
+  EXPECT_NEAR(rec["total"].get<double>(), 31.9, 1e-9);
+}
+
+TEST(CheckoutShipping, NoFeeByDefault) {
+  TempDir dir;
+  Config cfg = site_config(dir.p.string());
+  EXPECT_EQ(cfg.shipping_fee, 0.0);
+  EXPECT_EQ(cfg.free_shipping_over, 0.0);
+  Checkout co(cfg, deps());
+  json j = json::parse(co.handle("shop-key", one_line("i42", 1).dump(), kNow).body);
+  EXPECT_EQ(j["shipping"], 0.0);
+  EXPECT_EQ(j["shipping_fee"], 0.0);
+  EXPECT_NEAR(j["total"].get<double>(), 10.0, 1e-9);
+  EXPECT_FALSE(j.contains("free_shipping"));
+  EXPECT_FALSE(j.contains("free_shipping_over"));
+}
+
+TEST(CheckoutShipping, AFreeShippingItemOfferWaivesTheFeeAndSaysSo) {
+  TempDir dir;
+  Config cfg = site_config(dir.p.string());
+  cfg.shipping_fee = 4.9;
+  cfg.free_shipping_over = 100;
+  Checkout co(cfg, deps(nullptr, shipping_catalog()));
+  json j = json::parse(co.handle("shop-key", one_line("i42", 1, free_item_token(4102444800000)).dump(), kNow).body);
+  EXPECT_EQ(j["lines"][0]["offer"], "applied") << j.dump();
+  EXPECT_EQ(j["lines"][0]["free_shipping"], true);
+  EXPECT_NEAR(j["lines"][0]["total"].get<double>(), 10.0, 1e-9);  // the item at its price
+  EXPECT_EQ(j["free_shipping"], "item_offer");
+  EXPECT_NEAR(j["shipping"].get<double>(), 0.0, 1e-9);
+  EXPECT_NEAR(j["shipping_discount"].get<double>(), 4.9, 1e-9);
+  EXPECT_NEAR(j["total"].get<double>(), 10.0, 1e-9);
+  EXPECT_NEAR(j["saved"].get<double>(), 4.9, 1e-9);
+  // the same arm index in a bundle where it is not free shipping: no waiver
+  TempDir dir2;
+  Config cfg2 = site_config(dir2.p.string());
+  cfg2.shipping_fee = 4.9;
+  Checkout plain(cfg2, deps());
+  j = json::parse(plain.handle("shop-key", one_line("i42", 1, free_item_token(4102444800000)).dump(), kNow).body);
+  EXPECT_EQ(j["lines"][0]["offer"], "applied");
+  EXPECT_FALSE(j["lines"][0].contains("free_shipping"));
+  EXPECT_NEAR(j["shipping"].get<double>(), 4.9, 1e-9);
+}
+
+TEST(CheckoutShipping, AFreeShippingCartCouponWaivesTheFee) {
+  TempDir dir;
+  Config cfg = site_config(dir.p.string());
+  cfg.shipping_fee = 4.9;
+  Checkout co(cfg, deps(nullptr, shipping_catalog()));
+  const std::string dg = cart_digest({{"i42", 3}});
+  const std::string ship = signed_token(R"({"d":"feed0000feed0000feed0000feed0002","s":"cart","c":")" + dg +
+                                        R"(","x":0,"v":0,"m":20,"k":"free_shipping","a":7,"e":4102444800000})");
+  json order = one_line("i42", 3);
+  order["cart_token"] = ship;
+  json j = json::parse(co.handle("shop-key", order.dump(), kNow).body);
+  EXPECT_EQ(j["cart_offer"]["offer"], "applied") << j.dump();
+  EXPECT_EQ(j["cart_offer"]["free_shipping"], true);
+  EXPECT_EQ(j["free_shipping"], "cart_offer");
+  EXPECT_NEAR(j["shipping"].get<double>(), 0.0, 1e-9);
+  EXPECT_NEAR(j["total"].get<double>(), 30.0, 1e-9);
+  EXPECT_NEAR(j["saved"].get<double>(), 4.9, 1e-9);
+  // a percent coupon applies to the goods and the fee is still charged
+  const std::string pct = signed_token(R"({"d":"feed0000feed0000feed0000feed0003","s":"cart","c":")" + dg +
+                                       R"(","x":0.1,"v":3,"m":20,"k":"percent","a":5,"e":4102444800000})");
+  order["cart_token"] = pct;
+  j = json::parse(co.handle("shop-key", order.dump(), kNow).body);
+  EXPECT_EQ(j["cart_offer"]["offer"], "applied");
+  EXPECT_NEAR(j["subtotal"].get<double>(), 27.0, 1e-9);
+  EXPECT_NEAR(j["shipping"].get<double>(), 4.9, 1e-9);
+  EXPECT_NEAR(j["total"].get<double>(), 31.9, 1e-9);
+  EXPECT_NEAR(j["saved"].get<double>(), 3.0, 1e-9);
+}
+
+TEST(CheckoutShipping, AnExpiredOrTamperedOfferStillPaysShipping) {
+  TempDir dir;
+  Config cfg = site_config(dir.p.string());
+  cfg.shipping_fee = 4.9;
+  Checkout co(cfg, deps(nullptr, shipping_catalog()));
+  // an expired free-shipping item offer
+  json j = json::parse(co.handle("shop-key", one_line("i42", 1, free_item_token(kNow - 1)).dump(), kNow).body);
+  EXPECT_EQ(j["lines"][0]["reason"], "expired") << j.dump();
+  EXPECT_NEAR(j["shipping"].get<double>(), 4.9, 1e-9);
+  EXPECT_NEAR(j["total"].get<double>(), 14.9, 1e-9);
+  EXPECT_FALSE(j.contains("free_shipping"));
+  // a 10 % item offer edited into the free-shipping arm (signature kept)
+  const std::string tampered = with_claims(free_item_token(4102444800000),
+                                           std::string(R"({"d":")") + kFree + R"(","i":"i42","x":0,"a":4,"e":4102444800001})");
+  j = json::parse(co.handle("shop-key", one_line("i42", 1, tampered).dump(), kNow).body);
+  EXPECT_EQ(j["lines"][0]["reason"], "bad_signature");
+  EXPECT_NEAR(j["shipping"].get<double>(), 4.9, 1e-9);
+  // an expired and a tampered free-shipping cart coupon
+  const std::string dg = cart_digest({{"i42", 3}});
+  const std::string claims = R"({"d":"feed0000feed0000feed0000feed0004","s":"cart","c":")" + dg +
+                             R"(","x":0,"v":0,"m":20,"k":"free_shipping","a":7,"e":)";
+  json order = one_line("i42", 3);
+  order["cart_token"] = signed_token(claims + std::to_string(kNow) + "}");
+  j = json::parse(co.handle("shop-key", order.dump(), kNow).body);
+  EXPECT_EQ(j["cart_offer"]["reason"], "expired") << j.dump();
+  EXPECT_NEAR(j["shipping"].get<double>(), 4.9, 1e-9);
+  EXPECT_NEAR(j["total"].get<double>(), 34.9, 1e-9);
+  const std::string pct = signed_token(R"({"d":"feed0000feed0000feed0000feed0005","s":"cart","c":")" + dg +
+                                       R"(","x":0.1,"v":3,"m":20,"k":"percent","a":5,"e":4102444800000})");
+  order["cart_token"] = with_claims(pct, claims + "4102444800000}");
+  j = json::parse(co.handle("shop-key", order.dump(), kNow).body);
+  EXPECT_EQ(j["cart_offer"]["reason"], "bad_signature");
+  EXPECT_NEAR(j["shipping"].get<double>(), 4.9, 1e-9);
+  EXPECT_NEAR(j["saved"].get<double>(), 0.0, 1e-9);
+}
+
+TEST(CheckoutShipping, TheSettingsParseAndRefuseBadAmounts) {
+  Config c = parse_config_args({"--shipping-fee", "4.90", "--free-shipping-over", "50"});
+  EXPECT_NEAR(c.shipping_fee, 4.9, 1e-12);
+  EXPECT_NEAR(c.free_shipping_over, 50.0, 1e-12);
+  try {
+    parse_config_args({"--shipping-fee", "-1"});
+    FAIL() << "a negative fee was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("shipping_fee = '-1': expected an amount in [0, 1e7]"), std::string::npos) << e.what();
+  }
+}

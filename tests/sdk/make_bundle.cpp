@@ -6,6 +6,10 @@
 //                                                  simulator's catalog, so replays of its events match)
 //                         [--cart-arms]   (adds cart-scope arms 5..7: 10 % off over 50, 5 off category 3's
 //                                          lines over 30, free shipping (cost 4) over 20)
+//                         [--policy offer-policy.json]   (its arms and guardrails instead of the synthetic
+//                                          ones: the subset of schemas/offer-policy.schema.json without
+//                                          catalog names (no eligibility, windows or budget); anything
+//                                          else is refused: use disco-train export --policy for it)
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +19,9 @@
 #include <sstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
 #include "disco/bundle_writer.h"
 #include "disco/formats/cli.h"
 
@@ -23,15 +30,64 @@ int usage(const char* msg) {
   std::fprintf(stderr,
                "disco_sdk_make_bundle: %s\nusage: disco_sdk_make_bundle --out FILE [--items N] [--dim D] "
                "[--hidden H] [--seed S] [--int4] [--key PRIVATE_KEY.pem] [--schema-major M] "
-               "[--model-version V] [--catalog items.csv] [--cart-arms]\n",
+               "[--model-version V] [--catalog items.csv] [--cart-arms] [--policy FILE]\n",
                msg);
   return 2;
+}
+// The arms and guardrails of an offer-policy file, for test bundles (see the header).
+void apply_policy(const std::string& path, disco::BundleSpec& spec) {
+  using json = nlohmann::json;
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read policy " + path);
+  json p = json::parse(in, nullptr, false);
+  if (p.is_discarded() || !p.is_object()) throw std::runtime_error(path + ": not a JSON object");
+  auto only = [&](const json& o, const std::string& where, std::initializer_list<const char*> keys) {
+    for (auto it = o.begin(); it != o.end(); ++it) {
+      bool ok = false;
+      for (const char* k : keys) ok = ok || it.key() == k;
+      if (!ok)
+        throw std::runtime_error(path + ": " + where + "." + it.key() +
+                                 ": not supported by disco_sdk_make_bundle (a test tool): use disco-train export --policy");
+    }
+  };
+  only(p, "$", {"$schema", "version", "description", "arms", "guardrails"});
+  if (!p.contains("arms") || !p["arms"].is_array() || p["arms"].empty()) throw std::runtime_error(path + ": $.arms: expected a non-empty array");
+  spec.arms.clear();
+  for (size_t i = 0; i < p["arms"].size(); ++i) {
+    const json& a = p["arms"][i];
+    const std::string where = "$.arms[" + std::to_string(i) + "]";
+    only(a, where, {"name", "kind", "value", "merchant_cost", "scope", "min_spend", "lifetime_s"});
+    disco::BundleArm arm;
+    arm.name = a.value("name", "");
+    const std::string kind = a.value("kind", "percent");
+    arm.kind = kind == "percent" ? disco::ArmKindSpec::Percent
+             : kind == "fixed_amount" ? disco::ArmKindSpec::FixedAmount
+             : kind == "free_shipping" ? disco::ArmKindSpec::FreeShipping
+             : throw std::runtime_error(path + ": " + where + ".kind: '" + kind + "' is not percent, fixed_amount or free_shipping");
+    arm.value = a.value("value", 0.0f);
+    arm.merchant_cost = a.value("merchant_cost", 0.0f);
+    const std::string scope = a.value("scope", "item");
+    if (scope != "item" && scope != "cart") throw std::runtime_error(path + ": " + where + ".scope: '" + scope + "': only item or cart here");
+    arm.scope = scope == "cart" ? 2 : 0;
+    arm.min_spend = a.value("min_spend", 0.0f);
+    arm.lifetime_s = a.value("lifetime_s", 0u);
+    spec.arms.push_back(arm);
+  }
+  if (p.contains("guardrails")) {
+    const json& g = p["guardrails"];
+    only(g, "$.guardrails", {"max_discount", "margin_floor", "cooldown_s", "max_discounted_offers", "offer_ttl_s"});
+    spec.guardrails.max_discount = g.value("max_discount", spec.guardrails.max_discount);
+    spec.guardrails.margin_floor = g.value("margin_floor", spec.guardrails.margin_floor);
+    spec.guardrails.cooldown_s = g.value("cooldown_s", spec.guardrails.cooldown_s);
+    spec.guardrails.max_discounted_offers = g.value("max_discounted_offers", spec.guardrails.max_discounted_offers);
+    spec.guardrails.offer_ttl_s = g.value("offer_ttl_s", spec.guardrails.offer_ttl_s);
+  }
 }
 }  // namespace
 
 int main(int argc, char** argv) {
   disco::SyntheticOptions so;
-  std::string out, key_path, model_version, catalog_path;
+  std::string out, key_path, model_version, catalog_path, policy_path;
   int schema_major = -1;
   using disco::cli::Int;
   bool int4 = false, cart_arms = false;
@@ -47,6 +103,7 @@ int main(int argc, char** argv) {
   app.add_option("--schema-major", schema_major)->check(Int(0, 65535));
   app.add_option("--model-version", model_version);
   app.add_option("--catalog", catalog_path, "items.csv: the simulator's catalog");
+  app.add_option("--policy", policy_path, "an offer-policy file's arms and guardrails (item and cart scope only)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -96,6 +153,15 @@ int main(int argc, char** argv) {
     spec.catalog.in_stock = stock;
   }
   if (!model_version.empty()) spec.model_version = model_version;
+  if (!policy_path.empty()) {
+    if (cart_arms) return usage("--policy and --cart-arms: pass one");
+    try {
+      apply_policy(policy_path, spec);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "disco_sdk_make_bundle: %s\n", e.what());
+      return 2;
+    }
+  }
   if (cart_arms) {
     auto cart = [&](const char* name, disco::ArmKindSpec kind, float value, float ship, float min_spend) {
       spec.arms.push_back({name, kind, value, ship});

@@ -47,6 +47,11 @@ struct Config {
   int port = 8080;                        // 0 = any free port (printed at start)
   std::string data_dir = "collector-data";
   std::vector<Site> sites;
+  // POST /v1/checkout's shipping line (collector/README.md): a flat fee per order, waived by a
+  // free-shipping item offer or cart coupon, or when the goods total after discounts reaches
+  // free_shipping_over (0 = no threshold). shipping_fee 0: no shipping is charged (the default).
+  double shipping_fee = 0;
+  double free_shipping_over = 0;
   int64_t reward_window_ms = 3600 * 1000; // outcomes later than this after their decision are late
   int64_t sweep_interval_ms = 1000;       // how often windows are closed with the default reward
   int64_t replay_window_ms = 5 * 60 * 1000;
