@@ -246,11 +246,14 @@ double sum_spend(const Stats& s, size_t from, size_t to) {
 }
 
 // A cart arm wherever it is eligible on the loop days (no coupon before), item arm 0 everywhere.
+// persuadables_only: a reference that reads the hidden segment (--references): persuadables only.
 class LoopCartPolicy final : public CartOfferPolicy {
  public:
-  LoopCartPolicy(int arm, int64_t loop_start) : arm_(arm), loop_start_(loop_start) {}
-  int choose(const Environment&, const CartPoint& p, std::span<const int> eligible) override {
+  LoopCartPolicy(int arm, int64_t loop_start, bool persuadables_only = false)
+      : arm_(arm), loop_start_(loop_start), persuadables_only_(persuadables_only) {}
+  int choose(const Environment& env, const CartPoint& p, std::span<const int> eligible) override {
     if (p.ts_ms < loop_start_) return -1;
+    if (persuadables_only_ && env.segment(p.shopper) != Segment::Persuadable) return -1;
     for (int a : eligible)
       if (a == arm_) return a;
     return -1;
@@ -259,6 +262,7 @@ class LoopCartPolicy final : public CartOfferPolicy {
  private:
   int arm_;
   int64_t loop_start_;
+  bool persuadables_only_;
 };
 
 struct CartBaseline {
@@ -266,10 +270,10 @@ struct CartBaseline {
   uint64_t carts = 0, discounted = 0;
 };
 CartBaseline run_cart_baseline(Environment& env, const Browsing& browsing, const std::vector<CartArm>& cart, int arm,
-                               int64_t loop_start, int64_t start, uint32_t total_days) {
+                               int64_t loop_start, int64_t start, uint32_t total_days, bool persuadables_only = false) {
   LoopPolicy p(0, loop_start, start, total_days);
   ExpectedWrapper w(p);
-  LoopCartPolicy c(arm, loop_start);
+  LoopCartPolicy c(arm, loop_start, persuadables_only);
   const SimLog log = run_policy(env, browsing, w, cart, c);
   CartBaseline r;
   r.stats = p.stats;
@@ -376,12 +380,16 @@ int main(int argc, char** argv) {
     const bool cart_mode = !arms.cart.empty();
     if (cart_mode && !dump_prefix.empty()) die("--dump is not supported with a bundle that has cart arms");
     if (cart_mode) {
-      for (size_t c = 0; c < arms.cart.size(); ++c) {
-        const CartBaseline cb = run_cart_baseline(env, browsing, arms.cart, int(c), loop_start, start, total_days);
-        const double m = sum_margin(cb.stats, d0, d1);
-        std::printf("fixed cart arm %-25s margin %.0f (%+.2f%% vs none), carts discounted %.1f%%, spend %.0f\n",
-                    arms.cart[c].name.c_str(), m, 100.0 * (m / none - 1.0),
-                    100.0 * double(cb.discounted) / double(std::max<uint64_t>(1, cb.carts)), sum_spend(cb.stats, d0, d1));
+      for (int only : {0, 1}) {
+        if (only && !references) break;
+        for (size_t c = 0; c < arms.cart.size(); ++c) {
+          const CartBaseline cb = run_cart_baseline(env, browsing, arms.cart, int(c), loop_start, start, total_days, only);
+          const double m = sum_margin(cb.stats, d0, d1);
+          std::printf("%s %-25s margin %.0f (%+.2f%% vs none), carts discounted %.1f%%, spend %.0f\n",
+                      only ? "reference: persuadables get" : "fixed cart arm", arms.cart[c].name.c_str(), m,
+                      100.0 * (m / none - 1.0), 100.0 * double(cb.discounted) / double(std::max<uint64_t>(1, cb.carts)),
+                      sum_spend(cb.stats, d0, d1));
+        }
       }
     }
     FILE* df = dump_prefix.empty() ? nullptr : std::fopen((dump_prefix + std::to_string(k) + ".csv").c_str(), "wb");
