@@ -426,10 +426,12 @@ int main(int argc, char** argv) {
       bool first = true;
       for (const auto& [name, weeks] : r.cart_arm_weeks) {
         std::printf(" %s", name.c_str());
-        cart_json += std::string(first ? "" : ",") + "\"" + name + "\":[";
+        if (!first) cart_json += ',';
+        cart_json += "\"" + name + "\":[";
         for (size_t w = 0; w < weeks.size(); ++w) {
           std::printf("%s%llu", w ? "/" : " ", (unsigned long long)weeks[w]);
-          cart_json += (w ? "," : "") + std::to_string(weeks[w]);
+          if (w) cart_json += ',';
+          cart_json += std::to_string(weeks[w]);
         }
         cart_json += "]";
         first = false;
