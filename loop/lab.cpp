@@ -318,7 +318,10 @@ int main(int argc, char** argv) {
   app.add_flag("--segments", verbose, "also print the figures per hidden segment");
   app.add_flag("--references", references, "also run the reference policies");
   app.add_option("--dump", dump_prefix, "write the decisions as CSV files PREFIX*");
-  bool honor_expiry = false;
+  bool honor_expiry = false, cart_coupons_shown_only = false;
+  app.add_flag("--cart-coupons-shown-only", cart_coupons_shown_only,
+               "bundles with cart arms: the cart page shows (disco_offer_shown) only cart decisions with a coupon, so "
+               "those without never train the bandit (default: every cart decision is shown)");
   app.add_flag("--honor-expiry", honor_expiry,
                "bundles with cart arms: an item offer that expired (the runtime's expires_at) before checkout does not "
                "apply (cart coupons always honor their expiry)");
@@ -395,7 +398,8 @@ int main(int argc, char** argv) {
     FILE* df = dump_prefix.empty() ? nullptr : std::fopen((dump_prefix + std::to_string(k) + ".csv").c_str(), "wb");
     RunResult r;
     try {
-      r = cart_mode ? run_disco_cart(env, browsing, bytes, arms, start, loop_start, total_days, runtime_seed, honor_expiry)
+      r = cart_mode ? run_disco_cart(env, browsing, bytes, arms, start, loop_start, total_days, runtime_seed, honor_expiry,
+                                   cart_coupons_shown_only)
                     : run_disco(env, browsing, bytes, start, loop_start, total_days, runtime_seed, df);
     } catch (const std::exception& e) {
       die(e.what());

@@ -77,6 +77,10 @@ inline BundleArms bundle_arms(const std::vector<uint8_t>& bytes, const std::stri
       c.value = arm->value();
       c.merchant_cost = arm->merchant_cost();
       c.min_spend = arm->min_spend();
+      // The runtime's lifetime (the arm's, else the guardrails' offer_ttl_s): what the fixed
+      // baselines honor; run_disco_cart takes each offer's own expires_at from the runtime.
+      const uint32_t ttl = arm->lifetime_s() ? arm->lifetime_s() : (m->guardrails() ? m->guardrails()->offer_ttl_s() : 900u);
+      c.lifetime_ms = int64_t(ttl) * 1000;
       c.window_start_ms = arm->window_start_ms();
       c.window_end_ms = arm->window_end_ms();
       r.item_arm.push_back(-1);
@@ -100,10 +104,11 @@ inline BundleArms bundle_arms(const std::vector<uint8_t>& bytes, const std::stri
 // cart add as in run_disco, the lines' outcomes drawn at the visit's cart page
 // (OfferPoint::browse_end_ts_ms) where disco_offer_cart decides the coupon (Environment::draw_cart:
 // the coupon's ground truth); the runtime's expiry is the coupon's lifetime. Each item decision's
-// reward is its line's margin, the cart decision's the order's margin after the coupon.
+// reward is its line's margin, the cart decision's the order's margin after the coupon (every cart
+// decision is shown, unless show_coupons_only: then only those with a coupon).
 inline RunResult run_disco_cart(Environment& env, const Browsing& browsing, const std::vector<uint8_t>& bytes,
                          const BundleArms& arms, int64_t start, int64_t loop_start, uint32_t total_days,
-                         uint64_t runtime_seed, bool honor_expiry) {
+                         uint64_t runtime_seed, bool honor_expiry, bool show_coupons_only = false) {
   disco_bundle* b = nullptr;
   if (disco_bundle_load(bytes.data(), bytes.size(), 0, &b) != DISCO_OK) fail(std::string("bundle: ") + disco_last_error());
   disco_runtime_options ro;
@@ -170,8 +175,11 @@ inline RunResult run_disco_cart(Environment& env, const Browsing& browsing, cons
       disco_cart_terms terms{};
       if (disco_offer_cart(session(s), cart_items.data(), nullptr, uint32_t(cart_items.size()), t, 0, 0, &off, &terms) != DISCO_OK)
         fail(std::string("offer cart: ") + disco_last_error());
-      decided = true;
-      disco_offer_shown(rt, off.decision_hi, off.decision_lo);
+      // The cart page shows the decision (deferred activation: only shown decisions train the
+      // bandit); show_coupons_only: a page that shows nothing when there is no coupon, so cart
+      // decisions without one never train it.
+      decided = !show_coupons_only || off.arm != 0;
+      if (decided) disco_offer_shown(rt, off.decision_hi, off.decision_lo);
       if (off.arm >= arms.cart_arm.size() || (off.arm != 0 && arms.cart_arm[off.arm] < 0))
         fail("disco_offer_cart offered arm " + std::to_string(off.arm) + ", not a cart arm of the bundle");
       if (off.arm != 0) {
