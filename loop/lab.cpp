@@ -8,8 +8,13 @@
 // each fixed arm, the oracle) come from the same world (world.h). Several --bundle arguments are
 // each run on the same world. No retraining: the bundles are what is compared.
 //
+// A bundle with cart-scope arms (offer-policy scope "cart") also gets a cart decision per visit
+// (lab_cart.h: disco_offer_cart at the cart page, the simulator's cart ground truth), the fixed
+// cart-arm baselines and its cart figures per loop week (loop/README.md, "A cart-level arm").
+//
 // usage: disco-loop-lab --bundle B [--bundle B2 ...] [--seed 42] [--shoppers 6000] [--items 3000]
 //                       [--days 21] [--history-days 7] [--runtime-seed 1] [--json FILE]
+//                       [--references] [--segments] [--honor-expiry] [--cart-coupons-shown-only]
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
