@@ -93,16 +93,16 @@ TEST(LoopLabCart, LearnsToGiveACouponThatPays) {
   ship.merchant_cost = 0.5f;  // shoppers value shipping at ~6
   ship.scope = 2;
   for (uint64_t seed : {21, 31}) {
-  const Result r = run({1, 0, 0, 0}, ship, seed);  // persuadables only
-  ASSERT_GT(r.lab.carts, 1000u);
-  EXPECT_EQ(r.lab.carts_eligible, r.lab.carts);
-  const auto& w = r.lab.cart_arm_weeks.at(ship.name);
-  std::printf("persuadables, cheap free shipping: coupon share by week %llu/%llu/%llu, last week %.2f; margin %.0f vs none %.0f\n",
-              (unsigned long long)w[0], (unsigned long long)w[1], (unsigned long long)w[2], r.last_week_share,
-              r.lab_margin, r.none_margin);
-  EXPECT_GT(r.last_week_share, 0.7);
-  EXPECT_GT(r.lab_margin, r.none_margin * 1.3);
-  EXPECT_GT(r.lab.carts_applied, 0u);
+    const Result r = run({1, 0, 0, 0}, ship, seed);  // persuadables only
+    ASSERT_GT(r.lab.carts, 1000u);
+    EXPECT_EQ(r.lab.carts_eligible, r.lab.carts);
+    const auto& w = r.lab.cart_arm_weeks.at(ship.name);
+    std::printf("persuadables, cheap free shipping: coupon share by week %llu/%llu/%llu, last week %.2f; margin %.0f vs none %.0f\n",
+                (unsigned long long)w[0], (unsigned long long)w[1], (unsigned long long)w[2], r.last_week_share,
+                r.lab_margin, r.none_margin);
+    EXPECT_GT(r.last_week_share, 0.7);
+    EXPECT_GT(r.lab_margin, r.none_margin * 1.3);
+    EXPECT_GT(r.lab.carts_applied, 0u);
   }
 }
 
@@ -113,16 +113,16 @@ TEST(LoopLabCart, LearnsToHoldBackACouponThatDoesNotPay) {
   pct.value = 0.20f;
   pct.scope = 2;
   for (uint64_t seed : {22, 32}) {
-  const Result r = run({0, 0, 0, 1}, pct, seed);  // sleeping dogs only: a discount lowers their purchases
-  ASSERT_GT(r.lab.carts, 1000u);
-  const auto& w = r.lab.cart_arm_weeks.at(pct.name);
-  std::printf("sleeping dogs, 20%% off: coupon share by week %llu/%llu/%llu, last week %.2f; margin %.0f vs none %.0f\n",
-              (unsigned long long)w[0], (unsigned long long)w[1], (unsigned long long)w[2], r.last_week_share,
-              r.lab_margin, r.none_margin);
-  EXPECT_LT(r.last_week_share, 0.10);
-  EXPECT_LT(w.back(), w.front());
-  EXPECT_LT(r.lab_margin, r.none_margin);  // what learning it cost, never a gain
-  EXPECT_GT(r.lab_margin, r.none_margin * 0.85);
+    const Result r = run({0, 0, 0, 1}, pct, seed);  // sleeping dogs only: a discount lowers their purchases
+    ASSERT_GT(r.lab.carts, 1000u);
+    const auto& w = r.lab.cart_arm_weeks.at(pct.name);
+    std::printf("sleeping dogs, 20%% off: coupon share by week %llu/%llu/%llu, last week %.2f; margin %.0f vs none %.0f\n",
+                (unsigned long long)w[0], (unsigned long long)w[1], (unsigned long long)w[2], r.last_week_share,
+                r.lab_margin, r.none_margin);
+    EXPECT_LT(r.last_week_share, 0.10);
+    EXPECT_LT(w.back(), w.front());
+    EXPECT_LT(r.lab_margin, r.none_margin);  // what learning it cost, never a gain
+    EXPECT_GT(r.lab_margin, r.none_margin * 0.85);
   }
 }
 

@@ -346,6 +346,12 @@ TEST(SimCart, CliSameSeedSameFilesAndUsageErrors) {
     EXPECT_EQ(x, y) << f;
   }
   EXPECT_NE(slurp(d / "a" / "cart_decisions.csv").find("10%-over-40"), std::string::npos);
+  // --help documents the cart options.
+  const fs::path help = d / "help.txt";
+  ASSERT_EQ(std::system((std::string(DISCO_SIM_EXE) + " --help > " + help.string()).c_str()), 0);
+  const std::string h = slurp(help);
+  for (const char* opt : {"--cart-arm", "--cart-policy", "--item-lifetime-s", "free-shipping:MIN", "START_H:END_H"})
+    EXPECT_NE(h.find(opt), std::string::npos) << opt;
   // Without --cart-arm no cart_decisions.csv; bad specs are usage errors (exit 2).
   ASSERT_EQ(std::system((std::string(DISCO_SIM_EXE) + " --seed 3 --shoppers 200 --items 100 --days 2 --quiet --out " +
                          (d / "c").string() + " >/dev/null 2>&1").c_str()), 0);
