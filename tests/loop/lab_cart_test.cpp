@@ -97,7 +97,7 @@ TEST(LoopLabCart, LearnsToGiveACouponThatPays) {
     ASSERT_GT(r.lab.carts, 1000u);
     EXPECT_EQ(r.lab.carts_eligible, r.lab.carts);
     const auto& w = r.lab.cart_arm_weeks.at(ship.name);
-    std::printf("persuadables, cheap free shipping: coupon share by week %llu/%llu/%llu, last week %.2f; margin %.0f vs none %.0f\n",
+    std::printf("persuadables, cheap free shipping: coupons by week %llu/%llu/%llu, last week %.2f; margin %.0f vs none %.0f\n",
                 (unsigned long long)w[0], (unsigned long long)w[1], (unsigned long long)w[2], r.last_week_share,
                 r.lab_margin, r.none_margin);
     EXPECT_GT(r.last_week_share, 0.7);
@@ -116,7 +116,7 @@ TEST(LoopLabCart, LearnsToHoldBackACouponThatDoesNotPay) {
     const Result r = run({0, 0, 0, 1}, pct, seed);  // sleeping dogs only: a discount lowers their purchases
     ASSERT_GT(r.lab.carts, 1000u);
     const auto& w = r.lab.cart_arm_weeks.at(pct.name);
-    std::printf("sleeping dogs, 20%% off: coupon share by week %llu/%llu/%llu, last week %.2f; margin %.0f vs none %.0f\n",
+    std::printf("sleeping dogs, 20%% off: coupons by week %llu/%llu/%llu, last week %.2f; margin %.0f vs none %.0f\n",
                 (unsigned long long)w[0], (unsigned long long)w[1], (unsigned long long)w[2], r.last_week_share,
                 r.lab_margin, r.none_margin);
     EXPECT_LT(r.last_week_share, 0.10);

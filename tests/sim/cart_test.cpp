@@ -363,4 +363,8 @@ TEST(SimCart, CliSameSeedSameFilesAndUsageErrors) {
   }
   fs::remove_all(d);
 }
+#else
+TEST(SimCart, CliNotBuilt) {
+  GTEST_SKIP() << "disco-sim is not built in this configuration (DISCO_BUILD_TOOLS=ON builds it)";
+}
 #endif
