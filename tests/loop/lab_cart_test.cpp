@@ -142,3 +142,23 @@ TEST(LoopLabCart, BundleArmsRefusesArmsTheWorldDoesNotKnow) {
     EXPECT_NE(std::string(e.what()).find("eligibility list"), std::string::npos) << e.what();
   }
 }
+
+// The harness's accounting: item arm 0 only and a coupon no cart reaches (min spend 10^9): every
+// cart decision is "no coupon", so the run is the no-discount world, margin for margin.
+TEST(LoopLabCart, NoCouponEverEligibleIsTheNoDiscountWorld) {
+  disco::BundleArm never;
+  never.name = "10%-over-a-billion";
+  never.kind = disco::ArmKindSpec::Percent;
+  never.value = 0.10f;
+  never.scope = 2;
+  never.min_spend = 1e9f;
+  const Result r = run({0.4, 0.3, 0.1, 0.2}, never, 7);
+  ASSERT_GT(r.lab.carts, 1000u);
+  EXPECT_EQ(r.lab.carts_eligible, 0u);
+  EXPECT_EQ(r.lab.carts_discounted, 0u);
+  EXPECT_EQ(r.lab.cart_spend, 0.0);
+  EXPECT_NEAR(r.lab_margin, r.none_margin, 1e-6 * std::abs(r.none_margin));
+  double spend = 0;
+  for (const Day& d : r.lab.stats.days) spend += d.spend;
+  EXPECT_EQ(spend, 0.0);
+}
