@@ -8,8 +8,13 @@
 // each fixed arm, the oracle) come from the same world (world.h). Several --bundle arguments are
 // each run on the same world. No retraining: the bundles are what is compared.
 //
+// A bundle with cart-scope arms (offer-policy scope "cart") also gets a cart decision per visit
+// (lab_cart.h: disco_offer_cart at the cart page, the simulator's cart ground truth), the fixed
+// cart-arm baselines and its cart figures per loop week (loop/README.md, "A cart-level arm").
+//
 // usage: disco-loop-lab --bundle B [--bundle B2 ...] [--seed 42] [--shoppers 6000] [--items 3000]
 //                       [--days 21] [--history-days 7] [--runtime-seed 1] [--json FILE]
+//                       [--references] [--segments] [--honor-expiry] [--cart-coupons-shown-only]
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
@@ -18,15 +23,19 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <unordered_map>
+#include <map>
 #include <queue>
 #include <string>
 #include <vector>
 
 #include "disco/formats/cli.h"
 #include "disco/disco.h"
+#include "lab_cart.h"
 #include "world.h"
 
 using namespace disco::loop;
+using namespace disco::loop::lab;
 
 namespace {
 
@@ -36,31 +45,10 @@ namespace {
 }
 
 
-uint64_t fnv1a64(const std::string& s) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
-  return h;
-}
 
-struct Completion {
-  int64_t ts;
-  uint64_t seq;
-  uint32_t shopper, item;
-  uint64_t hi, lo;  // 0,0 = a pre-launch purchase (no decision)
-  Outcome o;
-  bool operator>(const Completion& x) const { return ts != x.ts ? ts > x.ts : seq > x.seq; }
-};
 
-struct RunResult {
-  Stats stats;
-  uint64_t offers = 0, discounted = 0;
-  double reserved = 0;  // what the runtime's budget meter counts: every discounted offer's spend (guardrails.h)
-  // Ground truth per segment (analysis only): offers, discounted offers, the expected margin gained
-  // over arm 0 at the moment of the offer (in the shopper's current state), and what the best arm
-  // would have gained there.
-  uint64_t seg_offers[kNumSegments] = {}, seg_discounted[kNumSegments] = {};
-  double seg_gain[kNumSegments] = {}, seg_best_gain[kNumSegments] = {}, seg_margin[kNumSegments] = {};
-};
+
+
 
 RunResult run_disco(Environment& env, const Browsing& browsing, const std::vector<uint8_t>& bytes, int64_t start,
                     int64_t loop_start, uint32_t total_days, uint64_t runtime_seed, FILE* dump) {
@@ -102,7 +90,7 @@ RunResult run_disco(Environment& env, const Browsing& browsing, const std::vecto
     while (!pending.empty() && (inclusive ? pending.top().ts <= t : pending.top().ts < t)) {
       const Completion c = pending.top();
       pending.pop();
-      if (c.o.purchased) observe(c.shopper, c.item, DISCO_EVENT_PURCHASE, c.ts, float(c.o.unit_price), c.o.quantity);
+      if (c.o.purchased && !c.cart) observe(c.shopper, c.item, DISCO_EVENT_PURCHASE, c.ts, float(c.o.unit_price), c.o.quantity);
       if (c.hi || c.lo) {
         disco_outcome out{c.hi, c.lo, c.ts, uint32_t(c.o.purchased), float(c.o.revenue), float(c.o.margin)};
         const disco_status st = disco_update(rt, &out);
@@ -166,6 +154,7 @@ RunResult run_disco(Environment& env, const Browsing& browsing, const std::vecto
   disco_bundle_free(b);
   return r;
 }
+
 
 // Reference policies that read the ground truth or a hand rule (analysis only, --references):
 //   segment: persuadables get their best discount arm now (by true expected margin), others none;
@@ -261,6 +250,50 @@ double sum_spend(const Stats& s, size_t from, size_t to) {
   return m;
 }
 
+// A cart arm wherever it is eligible on the loop days (no coupon before), item arm 0 everywhere.
+// persuadables_only: a reference that reads the hidden segment (--references): persuadables only.
+class LoopCartPolicy final : public CartOfferPolicy {
+ public:
+  LoopCartPolicy(int arm, int64_t loop_start, bool persuadables_only = false)
+      : arm_(arm), loop_start_(loop_start), persuadables_only_(persuadables_only) {}
+  int choose(const Environment& env, const CartPoint& p, std::span<const int> eligible) override {
+    if (p.ts_ms < loop_start_) return -1;
+    if (persuadables_only_ && env.segment(p.shopper) != Segment::Persuadable) return -1;
+    for (int a : eligible)
+      if (a == arm_) return a;
+    return -1;
+  }
+
+ private:
+  int arm_;
+  int64_t loop_start_;
+  bool persuadables_only_;
+};
+
+struct CartBaseline {
+  Stats stats;
+  uint64_t carts = 0, discounted = 0;
+};
+CartBaseline run_cart_baseline(Environment& env, const Browsing& browsing, const std::vector<CartArm>& cart, int arm,
+                               int64_t loop_start, int64_t start, uint32_t total_days, bool persuadables_only = false) {
+  LoopPolicy p(0, loop_start, start, total_days);
+  ExpectedWrapper w(p);
+  LoopCartPolicy c(arm, loop_start, persuadables_only);
+  const SimLog log = run_policy(env, browsing, w, cart, c);
+  CartBaseline r;
+  r.stats = p.stats;
+  for (const SimCartDecision& d : log.cart_decisions) {
+    if (d.ts_ms < loop_start) continue;
+    ++r.carts;
+    r.discounted += d.arm >= 0;
+    const int day = int((d.ts_ms - start) / kDayMs);
+    if (day < 0 || day >= int(r.stats.days.size())) continue;
+    r.stats.days[size_t(day)].margin -= d.outcome.discount;
+    r.stats.days[size_t(day)].spend += d.outcome.discount;
+  }
+  return r;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -290,6 +323,13 @@ int main(int argc, char** argv) {
   app.add_flag("--segments", verbose, "also print the figures per hidden segment");
   app.add_flag("--references", references, "also run the reference policies");
   app.add_option("--dump", dump_prefix, "write the decisions as CSV files PREFIX*");
+  bool honor_expiry = false, cart_coupons_shown_only = false;
+  app.add_flag("--cart-coupons-shown-only", cart_coupons_shown_only,
+               "bundles with cart arms: the cart page shows (disco_offer_shown) only cart decisions with a coupon, so "
+               "those without never train the bandit (default: every cart decision is shown)");
+  app.add_flag("--honor-expiry", honor_expiry,
+               "bundles with cart arms: an item offer that expired (the runtime's expires_at) before checkout does not "
+               "apply (cart coupons always honor their expiry)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -339,8 +379,36 @@ int main(int argc, char** argv) {
     std::ifstream f(bundles[k], std::ios::binary);
     if (!f) die(bundles[k] + ": cannot open");
     const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+    BundleArms arms;
+    try {
+      arms = bundle_arms(bytes, bundles[k]);
+    } catch (const std::exception& e) {
+      die(e.what());
+    }
+    const bool cart_mode = !arms.cart.empty();
+    if (cart_mode && !dump_prefix.empty()) die("--dump is not supported with a bundle that has cart arms");
+    if (cart_mode) {
+      for (int only : {0, 1}) {
+        if (only && !references) break;
+        for (size_t c = 0; c < arms.cart.size(); ++c) {
+          const CartBaseline cb = run_cart_baseline(env, browsing, arms.cart, int(c), loop_start, start, total_days, only);
+          const double m = sum_margin(cb.stats, d0, d1);
+          std::printf("%s %-25s margin %.0f (%+.2f%% vs none), carts discounted %.1f%%, spend %.0f\n",
+                      only ? "reference: persuadables get" : "fixed cart arm", arms.cart[c].name.c_str(), m,
+                      100.0 * (m / none - 1.0), 100.0 * double(cb.discounted) / double(std::max<uint64_t>(1, cb.carts)),
+                      sum_spend(cb.stats, d0, d1));
+        }
+      }
+    }
     FILE* df = dump_prefix.empty() ? nullptr : std::fopen((dump_prefix + std::to_string(k) + ".csv").c_str(), "wb");
-    const RunResult r = run_disco(env, browsing, bytes, start, loop_start, total_days, runtime_seed, df);
+    RunResult r;
+    try {
+      r = cart_mode ? run_disco_cart(env, browsing, bytes, arms, start, loop_start, total_days, runtime_seed, honor_expiry,
+                                   cart_coupons_shown_only)
+                    : run_disco(env, browsing, bytes, start, loop_start, total_days, runtime_seed, df);
+    } catch (const std::exception& e) {
+      die(e.what());
+    }
     if (df) std::fclose(df);
     const double m = sum_margin(r.stats, d0, d1);
     std::printf("%-40s margin %.0f (%+.2f%% vs none, room closed %.1f%%, %.1f%% of oracle), discounted %.1f%%, spend %.0f "
@@ -352,6 +420,34 @@ int main(int argc, char** argv) {
       std::printf(" %+.1f%%", 100.0 * (mw / nw - 1.0));
     }
     std::printf("\n");
+    std::string cart_json;
+    if (cart_mode) {
+      std::printf("    cart decisions %llu (with an eligible coupon %llu): coupon offered %.1f%% of carts (%.1f%% of eligible), "
+                  "applied %llu, expired %llu, coupon spend %.0f; by loop week:",
+                  (unsigned long long)r.carts, (unsigned long long)r.carts_eligible,
+                  100.0 * double(r.carts_discounted) / double(std::max<uint64_t>(1, r.carts)),
+                  100.0 * double(r.carts_discounted) / double(std::max<uint64_t>(1, r.carts_eligible)),
+                  (unsigned long long)r.carts_applied, (unsigned long long)r.carts_expired, r.cart_spend);
+      cart_json = ",\"carts\":" + std::to_string(r.carts) + ",\"carts_eligible\":" + std::to_string(r.carts_eligible) +
+                  ",\"carts_discounted\":" + std::to_string(r.carts_discounted) + ",\"carts_applied\":" +
+                  std::to_string(r.carts_applied) + ",\"carts_expired\":" + std::to_string(r.carts_expired) +
+                  ",\"cart_spend\":" + std::to_string(r.cart_spend) + ",\"cart_arm_weeks\":{";
+      bool first = true;
+      for (const auto& [name, weeks] : r.cart_arm_weeks) {
+        std::printf(" %s", name.c_str());
+        if (!first) cart_json += ',';
+        cart_json += "\"" + name + "\":[";
+        for (size_t w = 0; w < weeks.size(); ++w) {
+          std::printf("%s%llu", w ? "/" : " ", (unsigned long long)weeks[w]);
+          if (w) cart_json += ',';
+          cart_json += std::to_string(weeks[w]);
+        }
+        cart_json += "]";
+        first = false;
+      }
+      cart_json += "}";
+      std::printf("\n");
+    }
     if (verbose)
       for (int g = 0; g < kNumSegments; ++g)
         std::printf("    %-13s offers %5llu, discounted %5llu, expected margin %8.0f, gain at offer %+7.0f (best %+7.0f)\n",
@@ -359,7 +455,7 @@ int main(int argc, char** argv) {
                     r.seg_margin[g], r.seg_gain[g], r.seg_best_gain[g]);
     json += std::string(k ? "," : "") + "{\"bundle\":\"" + bundles[k] + "\"," + totals_json(r.stats, d0, d1) +
             ",\"discounted\":" + std::to_string(r.discounted) + ",\"offers\":" + std::to_string(r.offers) +
-            ",\"reserved\":" + std::to_string(r.reserved) + "}";
+            ",\"reserved\":" + std::to_string(r.reserved) + cart_json + "}";
   }
   json += "]}\n";
   if (!json_out.empty()) {

@@ -330,14 +330,19 @@ void Environment::check(uint32_t s, uint32_t i, int arm) const {
 
 double Environment::purchase_probability(uint32_t s, uint32_t i, int arm, int64_t ts_ms) const {
   check(s, i, arm);
+  return line_probability(s, i, arm, 0.0, wait_level(s, ts_ms));
+}
+
+double Environment::line_probability(uint32_t s, uint32_t i, int arm, double extra_value, double w) const {
+  check(s, i, arm);
   const Shopper& p = shoppers_[s];
   const Item& it = items_[i];
   if (p.segment == Segment::LostCause || !it.in_stock) return 0.0;
-  const double v = perceived_value(s, i, arm);
+  double v = perceived_value(s, i, arm);
+  if (extra_value != 0.0) v += extra_value;
   double logit = p.base_logit - 0.5 * p.price_sensitivity * std::log(it.price / category_median_price_[it.category]);
   if (p.segment == Segment::Persuadable) logit += p.beta * v;
   if (p.segment == Segment::SleepingDog && v > 0) logit -= p.gamma + world_.dog_slope * v;
-  const double w = wait_level(s, ts_ms);
   if (w > 0) logit -= p.kappa * w * std::max(0.0, 1.0 - v / world_.full_value);
   return sigmoid(logit);
 }
@@ -364,9 +369,13 @@ int Environment::oracle_arm(uint32_t s, uint32_t i, int64_t ts_ms) const {
 }
 
 Outcome Environment::draw(uint32_t s, uint32_t i, int arm, uint64_t key, int64_t ts_ms) const {
+  return draw_line(s, i, arm, key, purchase_probability(s, i, arm, ts_ms));
+}
+
+Outcome Environment::draw_line(uint32_t s, uint32_t i, int arm, uint64_t key, double probability) const {
   Outcome o;
   const Item& it = items_[i];
-  o.probability = purchase_probability(s, i, arm, ts_ms);
+  o.probability = probability;
   o.u = to_unit(hash_key(config_.seed, kStreamOutcome, s, key));
   o.purchased = o.u < o.probability;
   if (!o.purchased) return o;
@@ -389,6 +398,69 @@ void Environment::apply_offer(uint32_t s, int arm, int64_t ts_ms) {
   }
   p.wait_level = w;
   if (ts_ms != kAsOfLastUpdate) p.wait_ts_ms = std::max(p.wait_ts_ms, ts_ms);
+}
+
+void Environment::apply_discount(uint32_t s, int64_t ts_ms) {
+  check(s, 0, 0);
+  Shopper& p = shoppers_[s];
+  double w = wait_level(s, ts_ms);
+  w += world_.eta > 0 ? world_.eta * (1.0 - w) : 1.0;
+  ++p.offers_received;
+  p.wait_level = w;
+  if (ts_ms != kAsOfLastUpdate) p.wait_ts_ms = std::max(p.wait_ts_ms, ts_ms);
+}
+
+double Environment::cart_value(std::span<const CartLine> lines) const {
+  double v = 0;
+  for (const CartLine& l : lines) v += items_.at(l.item).price;
+  return v;
+}
+
+double Environment::coupon_value(uint32_t s, const CartArm& c, int item_arm, double cart_value) const {
+  if (!(cart_value > 0)) return 0.0;
+  switch (c.kind) {
+    case ArmKind::Percent: return c.value * (1.0 - arm_discount(item_arm));
+    case ArmKind::FixedAmount: return std::min(1.0, c.value / cart_value);
+    case ArmKind::FreeShipping:
+      return kArms[item_arm].kind == ArmKind::FreeShipping ? 0.0
+                                                           : std::min(0.5, double(shoppers_[s].shipping_value) / cart_value);
+  }
+  return 0.0;
+}
+
+CartOutcome Environment::draw_cart(uint32_t s, std::span<const CartLine> lines, const CartArm* coupon,
+                                   int64_t decision_ts, int64_t checkout_ts) const {
+  CartOutcome r;
+  r.offered = coupon != nullptr;
+  r.expired = coupon && checkout_ts >= coupon->expires_at(decision_ts);
+  const bool active = coupon && !r.expired;
+  const double value = cart_value(lines);
+  r.lines.reserve(lines.size());
+  double paid = 0;
+  for (const CartLine& l : lines) {
+    const double extra = active ? coupon_value(s, *coupon, l.arm, value) : 0.0;
+    Outcome o = draw_line(s, l.item, l.arm, l.key, line_probability(s, l.item, l.arm, extra, l.wait));
+    if (o.purchased) {
+      r.bought_value += o.quantity * items_[l.item].price;
+      paid += o.revenue;
+    }
+    r.margin += o.margin;
+    r.revenue += o.revenue;
+    r.lines.push_back(o);
+  }
+  r.applied = active && r.bought_value > 0 && r.bought_value >= coupon->min_spend;
+  if (r.applied) {
+    double off = 0;
+    switch (coupon->kind) {
+      case ArmKind::Percent: off = round_cents(coupon->value * paid); break;
+      case ArmKind::FixedAmount: off = std::min(coupon->value, paid); break;
+      case ArmKind::FreeShipping: break;
+    }
+    r.discount = off + (coupon->kind == ArmKind::FreeShipping ? coupon->merchant_cost : 0.0);
+    r.revenue -= off;
+    r.margin -= r.discount;
+  }
+  return r;
 }
 
 void Environment::reset_state() {

@@ -5,9 +5,14 @@
 #include <exception>
 #include <string>
 #include <string_view>
+#include <algorithm>
+#include <cmath>
+#include <span>
+#include <vector>
 
 #include "disco/formats/cli.h"
 #include "disco/sim/environment.h"
+#include "disco/sim/random.h"
 #include "disco/sim/simulate.h"
 
 namespace {
@@ -43,6 +48,23 @@ const char* kUsage =
     "                                      before the same user's previous row)\n"
     "                          decisions.csv, outcomes.csv: duplicate_row\n"
     "                        the counts per file and reason are printed (unless --quiet)\n"
+    "  --cart-arm SPEC       a cart-level coupon, repeatable (off by default: without it the output is\n"
+    "                        the same as before cart arms existed). One decision per visit with a cart,\n"
+    "                        at the cart page (after browsing), the shopper deciding at checkout\n"
+    "                        (trainer/sim/include/disco/sim/cart.h: the ground truth). SPEC:\n"
+    "                          percent:P:MIN        P% off orders whose list value >= MIN\n"
+    "                          fixed:A:MIN          A off orders >= MIN\n"
+    "                          free-shipping:MIN    free shipping (merchant pays 4.50) on orders >= MIN\n"
+    "                        then optionally :LIFETIME_S (the offer expires; 0 = not within the visit;\n"
+    "                        expired at checkout = not applied) and :START_H:END_H (campaign window in\n"
+    "                        hours after the start: outside it the arm is not offered). A coupon applies\n"
+    "                        when what is bought reaches MIN; the order's margin is net of it.\n"
+    "                        e.g. --cart-arm percent:10:50 --cart-arm free-shipping:40:600:24:72\n"
+    "  --cart-policy P       who gets a cart coupon (default uniform): uniform (no coupon or one of the\n"
+    "                        eligible arms, equally likely), none, fixed:K (cart arm K, 0-based, when eligible)\n"
+    "                        cart decisions are written to DIR/cart_decisions.csv (not in the canonical files)\n"
+    "  --item-lifetime-s S   item offers expire S seconds after the cart add (default 0: never within the\n"
+    "                        visit); one expired at checkout does not apply (bought at list price)\n"
     "  --quiet               print nothing but errors\n"
     "  -h, --help            this text\n"
     "\n"
@@ -56,6 +78,72 @@ const char* kUsage =
 }  // namespace
 
 int calibrate_main(int argc, char** argv);  // calibrate_main.cpp
+
+namespace {
+
+// No coupon or one of the eligible arms, equally likely, keyed by (seed, shopper, session).
+class UniformCartPolicy final : public disco::sim::CartOfferPolicy {
+ public:
+  int choose(const disco::sim::Environment& env, const disco::sim::CartPoint& p, std::span<const int> eligible) override {
+    using namespace disco::sim;
+    const double u = to_unit(hash_key(env.seed(), kStreamCartPolicy, p.shopper, p.session));
+    const size_t k = std::min(eligible.size(), size_t(u * double(eligible.size() + 1)));
+    return k == 0 ? -1 : eligible[k - 1];
+  }
+  std::string version() const override { return "uniform-cart"; }
+};
+
+void write_cart_csv(const disco::sim::Environment& env, const disco::sim::SimLog& log,
+                    const std::vector<disco::sim::CartArm>& arms, const std::string& dir) {
+  const std::string path = dir + "/cart_decisions.csv";
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) throw disco::sim::SimError(path + ": cannot write");
+  std::fputs("ts,user_id,session,arm,eligible,cart_value,lines,expired,applied,bought_value,discount,margin\n", f);
+  for (const auto& d : log.cart_decisions) {
+    std::string el;
+    for (size_t k = 0; k < arms.size(); ++k)
+      if (d.eligible_mask >> k & 1) el += (el.empty() ? "" : "|") + arms[k].name;
+    std::fprintf(f, "%lld,%s,%u,%s,%s,%.2f,%u,%d,%d,%.2f,%.2f,%.2f\n", (long long)d.ts_ms,
+                 disco::sim::Environment::user_id(d.shopper).c_str(), d.session,
+                 d.arm < 0 ? "none" : arms[size_t(d.arm)].name.c_str(), el.c_str(), d.cart_value, d.lines,
+                 int(d.outcome.expired), int(d.outcome.applied), d.outcome.bought_value, d.outcome.discount,
+                 d.outcome.margin);
+  }
+  if (std::fclose(f) != 0) throw disco::sim::SimError(path + ": write failed");
+  (void)env;
+}
+
+std::string cart_summary_text(const disco::sim::SimLog& log, const std::vector<disco::sim::CartArm>& arms) {
+  std::vector<uint64_t> n(arms.size()), applied(arms.size()), expired(arms.size()), elig(arms.size());
+  std::vector<double> spend(arms.size());
+  uint64_t none = 0;
+  double margin = 0;
+  for (const auto& d : log.cart_decisions) {
+    margin += d.outcome.margin;
+    for (size_t k = 0; k < arms.size(); ++k) elig[k] += d.eligible_mask >> k & 1;
+    if (d.arm < 0) {
+      ++none;
+      continue;
+    }
+    const size_t k = size_t(d.arm);
+    ++n[k];
+    applied[k] += d.outcome.applied;
+    expired[k] += d.outcome.expired;
+    spend[k] += d.outcome.discount;
+  }
+  std::string s = "cart decisions " + std::to_string(log.cart_decisions.size()) + " (no coupon " +
+                  std::to_string(none) + "), orders' margin " + std::to_string(int64_t(std::llround(margin))) + "\n";
+  for (size_t k = 0; k < arms.size(); ++k) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "  cart arm %zu %s: eligible %llu, offered %llu, expired %llu, applied %llu, spend %.2f\n", k,
+                  arms[k].name.c_str(), (unsigned long long)elig[k], (unsigned long long)n[k],
+                  (unsigned long long)expired[k], (unsigned long long)applied[k], spend[k]);
+    s += buf;
+  }
+  return s;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace disco::sim;
@@ -80,6 +168,12 @@ int main(int argc, char** argv) {
   app.add_option("--world", cfg.world_version)->check(Int(1, 2));
   app.add_option("--dirty-rate", dirty_rate)->check(disco::cli::Real(0, 1, false, true));
   app.add_flag("--quiet", quiet);
+  std::vector<std::string> cart_specs;
+  std::string cart_policy_spec = "uniform";
+  double item_lifetime_s = 0;
+  app.add_option("--cart-arm", cart_specs);
+  app.add_option("--cart-policy", cart_policy_spec);
+  app.add_option("--item-lifetime-s", item_lifetime_s)->check(disco::cli::Real(0, 1e9));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -98,15 +192,45 @@ int main(int argc, char** argv) {
     usage_error(std::string("--logging-policy: ") + e.what());
   }
 
+  cfg.item_offer_lifetime_ms = int64_t(std::llround(item_lifetime_s * 1000.0));
+  std::vector<CartArm> cart_arms;
+  for (const std::string& c : cart_specs) {
+    try {
+      cart_arms.push_back(parse_cart_arm(c, cfg.start_ms));
+    } catch (const std::invalid_argument& e) {
+      usage_error(std::string("--cart-arm: ") + e.what());
+    }
+  }
+  if (cart_arms.size() > 32) usage_error("--cart-arm: at most 32");
+  int cart_fixed = -2;  // -2 uniform, -1 none, k fixed
+  if (cart_policy_spec == "none") cart_fixed = -1;
+  else if (cart_policy_spec.starts_with("fixed:")) {
+    try {
+      size_t pos = 0;
+      cart_fixed = std::stoi(cart_policy_spec.substr(6), &pos);
+      if (pos != cart_policy_spec.size() - 6 || cart_fixed < 0 || cart_fixed >= int(cart_arms.size())) throw 0;
+    } catch (...) {
+      usage_error("--cart-policy: fixed:K needs K in 0.." + std::to_string(int(cart_arms.size()) - 1) + ", got '" +
+                  cart_policy_spec + "'");
+    }
+  } else if (cart_policy_spec != "uniform") {
+    usage_error("--cart-policy: none, uniform or fixed:K, got '" + cart_policy_spec + "'");
+  }
+
   try {
     const auto t0 = std::chrono::steady_clock::now();
     Environment env(cfg);
     const auto t1 = std::chrono::steady_clock::now();
     const Browsing browsing = generate_browsing(env);
     LoggingOfferPolicy logging(policy);
-    SimLog log = run_policy(env, browsing, logging);
+    UniformCartPolicy uniform_cart;
+    FixedCartPolicy fixed_cart(cart_fixed);
+    CartOfferPolicy& cart_policy = cart_fixed == -2 ? static_cast<CartOfferPolicy&>(uniform_cart) : fixed_cart;
+    SimLog log = cart_arms.empty() ? run_policy(env, browsing, logging)
+                                   : run_policy(env, browsing, logging, cart_arms, cart_policy);
     const auto t2 = std::chrono::steady_clock::now();
     WriteStats ws = write_csv(env, log, out, policy, dirty_rate);
+    if (!cart_arms.empty()) write_cart_csv(env, log, cart_arms, out);
     const auto t3 = std::chrono::steady_clock::now();
     if (!quiet) {
       auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
@@ -126,6 +250,7 @@ int main(int argc, char** argv) {
         }
         std::printf("%s\n", ws.dirty.by_reason.empty() ? "" : ")");
       }
+      if (!cart_arms.empty()) std::fputs(cart_summary_text(log, cart_arms).c_str(), stdout);
       // The oracle as an online policy on the same offer points (its own habituation path, the
       // same draws): what a perfect discount policy would have made.
       OracleOfferPolicy oracle;

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "disco/sim/arms.h"
+#include "disco/sim/cart.h"
 #include "disco/sim/random.h"
 
 namespace disco::sim {
@@ -85,6 +86,10 @@ struct Config {
   double neighbor_prob = 0.40;           // next view is a similar item (same category, nearby style)
   double same_category_prob = 0.30;      // next view stays in the category (by popularity)
   double offer_rate = 1.0;               // fraction of cart adds that are offer points (decisions)
+  // Lifetime of an item offer (ms; 0 = the default: never expires within the visit). An offer whose
+  // lifetime ends before the session's checkout does not apply: the line is decided and paid as with
+  // no discount (it was shown: habituation as for any offer). disco-sim --item-lifetime-s.
+  int64_t item_offer_lifetime_ms = 0;
 };
 
 enum class Segment : uint8_t { Persuadable = 0, SureThing = 1, LostCause = 2, SleepingDog = 3 };
@@ -126,6 +131,18 @@ struct Outcome {
   double discount_spend = 0; // quantity * (list - unit price) + shipping cost (free shipping)
   double probability = 0.0;  // the ground-truth purchase probability used
   double u = 0.0;            // the uniform draw (the same for every arm given (shopper, key))
+};
+
+// The outcome of a cart (cart.h): its lines and its coupon.
+struct CartOutcome {
+  std::vector<Outcome> lines;  // per line, as Environment::draw (item-level prices and margins)
+  bool offered = false;   // a coupon (not none) was shown
+  bool expired = false;   // it expired before checkout
+  bool applied = false;   // it applied (not expired, min spend reached by what was bought)
+  double bought_value = 0;  // list value of the bought lines (quantity x list price)
+  double discount = 0;      // the coupon's cost to the merchant (0 when it does not apply)
+  double margin = 0;        // the order's margin: sum of line margins - discount
+  double revenue = 0;       // sum of line revenues - the coupon's amount off (not shipping)
 };
 
 // Mean of the quantity distribution P(1)=0.85, P(2)=0.11, P(3)=0.04.
@@ -179,8 +196,32 @@ class Environment {
   // arm faces the same draw for the same key (common random numbers): a purchase under a lower
   // probability implies a purchase under a higher one. Does not change any state.
   Outcome draw(uint32_t s, uint32_t i, int arm, uint64_t key, int64_t ts_ms = kAsOfLastUpdate) const;
+  // Draw's outcome for a given purchase probability (the uniform and quantity draws of (s, key)).
+  Outcome draw_line(uint32_t s, uint32_t i, int arm, uint64_t key, double probability) const;
   // Records that the shopper received `arm` at ts_ms (habituation). A no-discount arm only decays.
   void apply_offer(uint32_t s, int arm, int64_t ts_ms);
+  // Records a discount received at ts_ms that is not an item arm (a cart coupon shown; cart.h).
+  void apply_discount(uint32_t s, int64_t ts_ms);
+
+  // --- cart-level offers (cart.h: the ground truth) ---
+  // Purchase probability of item i under item arm `arm` plus `extra_value` (a cart coupon's value
+  // to the shopper as a fraction of the price) at waiting level `wait`. With extra_value 0 and
+  // wait = wait_level(s, ts): purchase_probability(s, i, arm, ts), bit for bit.
+  double line_probability(uint32_t s, uint32_t i, int arm, double extra_value, double wait) const;
+  // The coupon's value to the shopper as a fraction of each line's price (cart.h), for a line whose
+  // item arm is item_arm, in a cart of list value cart_value.
+  double coupon_value(uint32_t s, const CartArm& coupon, int item_arm, double cart_value) const;
+  // List value of the lines (one unit each, as carted): what min_spend is checked against.
+  double cart_value(std::span<const CartLine> lines) const;
+  // Eligible at decision_ts for a cart of this list value (window, min spend).
+  static bool cart_arm_eligible(const CartArm& coupon, double cart_value, int64_t decision_ts) {
+    return coupon.in_window(decision_ts) && cart_value >= coupon.min_spend && cart_value > 0;
+  }
+  // Draws the cart's outcome under `coupon` (nullptr = none) decided at decision_ts, the shopper
+  // deciding at checkout_ts. Each line uses its own uniform draw (shopper, key), so with no coupon
+  // (or an expired one) every line is exactly Environment::draw of its item arm. Changes no state.
+  CartOutcome draw_cart(uint32_t s, std::span<const CartLine> lines, const CartArm* coupon, int64_t decision_ts,
+                        int64_t checkout_ts) const;
   // Forgets all habituation (every shopper back to waiting level 0).
   void reset_state();
 

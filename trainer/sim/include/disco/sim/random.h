@@ -40,6 +40,7 @@ enum Stream : uint64_t {
   kStreamDirty = 8,
   kStreamRemove = 9,      // whether an abandoned cart gets a remove event
   kStreamCalibration = 10, // calibration experiments' assignments (calibration.h)
+  kStreamCartPolicy = 11,  // disco-sim's uniform cart policy (cart.h)
 };
 
 // A small sequential generator (SplitMix64) for building the catalog, the shoppers and sessions;

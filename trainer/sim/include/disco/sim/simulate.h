@@ -6,12 +6,14 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "disco/sim/arms.h"
+#include "disco/sim/cart.h"
 #include "disco/sim/environment.h"
 
 namespace disco::sim {
@@ -136,10 +138,57 @@ class OracleOfferPolicy final : public OfferPolicy {
   std::string version() const override { return "oracle"; }
 };
 
+// A cart decision (cart.h): one per session with at least one cart add, at the cart page.
+struct CartPoint {
+  int64_t ts_ms;            // the decision: the session's last browsing event (browse_end_ts_ms)
+  int64_t checkout_ts_ms;   // when the shopper decides on the lines
+  uint32_t shopper;
+  uint32_t session;
+  double value;             // list value of the lines (Environment::cart_value)
+  std::span<const CartLine> lines;
+  std::span<const OfferPoint> points;  // the lines' offer points, in the same order
+};
+
+// A policy for the cart decision. `eligible` lists the indices (into the run's cart arms) that the
+// cart may get (window, min spend); choose returns one of them or -1 (no coupon).
+class CartOfferPolicy {
+ public:
+  virtual ~CartOfferPolicy() = default;
+  virtual int choose(const Environment& env, const CartPoint& point, std::span<const int> eligible) = 0;
+  virtual void observe(const Environment&, const CartPoint&, int /*coupon*/, const CartOutcome&) {}
+  virtual std::string version() const { return "custom"; }
+};
+
+// Cart arm `arm` wherever eligible (-1: never a coupon).
+class FixedCartPolicy final : public CartOfferPolicy {
+ public:
+  explicit FixedCartPolicy(int arm) : arm_(arm) {}
+  int choose(const Environment&, const CartPoint&, std::span<const int> eligible) override {
+    for (int a : eligible)
+      if (a == arm_) return a;
+    return -1;
+  }
+  std::string version() const override { return "fixed-cart:" + std::to_string(arm_); }
+
+ private:
+  int arm_;
+};
+
+struct SimCartDecision {
+  int64_t ts_ms, checkout_ts_ms;
+  uint32_t shopper, session;
+  int arm;                  // index into the cart arms, -1 = none
+  uint32_t lines;
+  uint32_t eligible_mask;   // bit k: cart arm k was eligible (arms 0..31)
+  double cart_value;
+  CartOutcome outcome;      // lines' outcomes left empty (they are in SimLog::outcomes / events)
+};
+
 struct SimLog {
   std::vector<SimEvent> events;         // all events incl. remove/purchase, sorted by ts
   std::vector<SimDecision> decisions;   // sorted by ts
   std::vector<SimOutcome> outcomes;     // one per decision, sorted by ts
+  std::vector<SimCartDecision> cart_decisions;  // with cart arms only (run_policy's cart overload), by ts
   uint64_t sessions = 0;
   uint64_t sessions_with_purchase = 0;
 };
@@ -148,6 +197,14 @@ struct SimLog {
 // outcome, habituation is applied, and remove/purchase events are added. Starts by resetting the
 // environment's habituation state (Environment::reset_state) and leaves it as the policy left it.
 SimLog run_policy(Environment& env, const Browsing& browsing, OfferPolicy& policy);
+// The same with a cart decision per session (cart.h). Each item decision is made at its cart add
+// as above (habituation applied then), the lines' outcomes are drawn at the session's cart decision
+// (Environment::draw_cart), where observe() is then called for each; outcomes (SimOutcome) are the
+// lines' own, the coupon's cost is in cart_decisions. With no cart arms it is run_policy above.
+// With cart arms and a policy that never gives a coupon, every line's outcome is the one
+// run_policy above draws (same probabilities, draws and habituation).
+SimLog run_policy(Environment& env, const Browsing& browsing, OfferPolicy& policy, std::span<const CartArm> cart_arms,
+                  CartOfferPolicy& cart_policy);
 
 // generate_browsing + run_policy with the logging policy. Deterministic given the seed.
 SimLog simulate(Environment& env, const LoggingPolicy& policy);
