@@ -100,6 +100,7 @@ struct Collector::Impl {
       : cfg(std::move(c)), replay(2 * cfg.replay_window_ms, cfg.replay_cache_max),
         key_limits(cfg.write_key_rate, cfg.write_key_burst, cfg.rate_limit_clients_max),
         client_limits(cfg.client_rate, cfg.client_burst, cfg.rate_limit_clients_max) {
+    cfg.enable_key_reload();  // site_by_key & co. read the live key set (reload_keys)
     limits.max_rows = cfg.max_rows;
     limits.max_context = cfg.max_context;
     std::filesystem::create_directories(cfg.data_dir);
@@ -721,5 +722,23 @@ int Collector::bind() {
 void Collector::serve() { impl_->front->run(impl_->http.listen_socket()); }
 
 void Collector::stop() { impl_->front->stop(); }
+
+std::string Collector::reload_keys(const std::vector<std::string>& serve_args) {
+  auto& im = *impl_;
+  Config fresh;
+  try {
+    fresh = parse_config_args(serve_args);
+    check_config(fresh);
+  } catch (const ConfigError&) {
+    im.metrics.add("disco_collector_key_reloads_total", "result=\"error\"");
+    throw;
+  }
+  const size_t n = im.cfg.replace_keys(fresh);
+  im.metrics.add("disco_collector_key_reloads_total", "result=\"ok\"");
+  size_t keys = 0;
+  for (const Site& s : fresh.sites) s.for_each_key([&](std::string_view, std::string_view) { ++keys; });
+  return "keys reloaded (set " + std::to_string(n) + "): " + std::to_string(fresh.sites.size()) + " sites, " +
+         std::to_string(keys) + " site keys, " + std::to_string(fresh.write_keys.size()) + " write keys";
+}
 
 }  // namespace disco::collector

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -568,6 +569,102 @@ TEST(CollectorDoorsService, SiteKeysRotateWithoutRefusingTheWindow) {
   auto r = send(s, kSecret, "");
   EXPECT_EQ(r->status, 401) << "the removed key still signs";
   EXPECT_EQ(send(s, kSecret, "0")->status, 401);
+}
+
+// Key rotation and removal without a restart (collector/README.md): the keys live in the config
+// file; SIGHUP re-reads it and the keys it lists are the keys in force from then on. The same
+// process (no restart) refuses a removed key and accepts a new one, a sender on a kept key gets
+// 200 before, during and after the reload, and a config that does not check leaves the keys as
+// they were.
+TEST(CollectorDoorsService, SighupReloadsKeysWithoutARestart) {
+  const std::string dir = make_temp_dir("disco-cdoors-reload");
+  const std::string conf = dir + ".conf";
+  const std::string kNew = "doors-new-secret-0123456789", kNewer = "doors-newer-secret-0123456789";
+  auto write_conf = [&](const std::string& text) {
+    std::ofstream(conf + ".tmp") << text;
+    std::filesystem::rename(conf + ".tmp", conf);  // as an operator's editor or config tool would
+  };
+  write_conf("site = shop:" + kKey + ":" + kSecret + "\nsite_key = shop:k2:" + kNew +
+             "\nwrite_key = shop:wk-public:" + kOrigin + "\n");
+  Service s;
+  s.start(dir, {"--config", conf}, /*default_site=*/false);
+  const pid_t pid = s.proc.pid;
+  Batch b;
+  b.sender_id = "edge";
+  b.events.push_back(Event{7, "s", now_ms(), 0, "item-1", 10, 1});
+  auto send = [&](const std::string& secret, const std::string& kid) {
+    b.seq++;
+    const std::string body = batch_json(b);
+    auto c = s.client();
+    auto r = c.Post("/v1/events", signed_headers(body, secret, kid), body, "application/json");
+    return r ? r->status : -1;
+  };
+  auto page = [&] {
+    b.seq++;
+    const std::string body = batch_json(b);
+    auto c = s.client();
+    auto r = c.Post("/v1/events", page_headers(kOrigin, ""), body, "text/plain");
+    return r ? r->status : -1;
+  };
+  EXPECT_EQ(send(kSecret, ""), 200);
+  EXPECT_EQ(send(kNew, "k2"), 200);
+  EXPECT_EQ(send(kNewer, "k3"), 401);
+  EXPECT_EQ(page(), 200);
+
+  // A sender on the kept key k2 posts all along, on its own connection.
+  std::atomic<bool> done{false};
+  std::atomic<int> kept_ok{0}, kept_failed{0};
+  std::thread kept([&] {
+    Batch kb;
+    kb.sender_id = "kept";
+    kb.events.push_back(Event{8, "s", now_ms(), 0, "item-2", 10, 1});
+    auto c = s.client();
+    while (!done) {
+      kb.seq++;
+      const std::string body = batch_json(kb);
+      auto r = c.Post("/v1/events", signed_headers(body, kNew, "k2"), body, "application/json");
+      (r && r->status == 200 ? kept_ok : kept_failed)++;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  // Rotation: key 0 and the write key removed, k3 added.
+  write_conf("site = shop:" + kKey + "\nsite_key = shop:k2:" + kNew + "\nsite_key = shop:k3:" + kNewer + "\n");
+  ASSERT_EQ(::kill(pid, SIGHUP), 0);
+  int removed = 0;
+  for (int i = 0; i < 100 && removed != 401; ++i) {
+    removed = send(kSecret, "");
+    if (removed != 401) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(removed, 401) << "the removed key still signs after SIGHUP: " << s.proc.output();
+  EXPECT_EQ(send(kSecret, "0"), 401);
+  EXPECT_EQ(send(kNewer, "k3"), 200);
+  EXPECT_EQ(send(kNewer, ""), 200);
+  EXPECT_EQ(page(), 401) << "the removed write key";
+  // A config that does not check (a secret too short): the keys in force stay.
+  write_conf("site = shop:" + kKey + "\nsite_key = shop:k4:short\n");
+  ASSERT_EQ(::kill(pid, SIGHUP), 0);
+  std::string out;
+  for (int i = 0; i < 100 && out.find("keys not reloaded") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    out = s.proc.output();
+  }
+  EXPECT_NE(out.find("keys not reloaded"), std::string::npos) << out;
+  EXPECT_NE(out.find("site_key 'k4'"), std::string::npos) << "the message names the bad line: " << out;
+  EXPECT_EQ(send(kNew, "k2"), 200);
+  EXPECT_EQ(send(kNewer, "k3"), 200);
+  EXPECT_EQ(send(kSecret, ""), 401);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  done = true;
+  kept.join();
+  EXPECT_GT(kept_ok.load(), 5);
+  EXPECT_EQ(kept_failed.load(), 0) << "the kept key's sender got refusals during the reloads";
+  EXPECT_EQ(s.proc.pid, pid);
+  EXPECT_TRUE(s.proc.alive()) << "the collector restarted or died";
+  auto c = s.client();
+  auto m = c.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("disco_collector_key_reloads_total{result=\"ok\"} 1"), std::string::npos) << m->body;
+  EXPECT_NE(m->body.find("disco_collector_key_reloads_total{result=\"error\"} 1"), std::string::npos);
 }
 
 TEST(CollectorDoorsService, DeleteShopperIsSignedAndRemovesTheirRows) {
