@@ -435,7 +435,15 @@ struct Collector::Impl {
     std::string hash = batch_id(by_write_key ? site->id + "\nwrite-key" : site->id, *batch);
     metrics.add("disco_collector_batches_total", is_fb ? "format=\"flatbuffers\"" : "format=\"json\"");
     // 5. Durable storage, then the answer.
-    if (js) return publish(res, *site, hash, *batch, is_fb && !by_write_key ? body : encode_flatbuffers(*batch), sig_key);
+    if (js) {
+      if (!by_write_key) return publish(res, *site, hash, *batch, is_fb ? body : encode_flatbuffers(*batch), sig_key, false);
+      // A write-key batch goes to the stream with its reported outcomes in the outcomes field and
+      // the Disco-Reported header (JetStreamLog::publish): every reader keeps them apart again.
+      std::swap(batch->outcomes, batch->reported_outcomes);
+      const std::string payload = encode_flatbuffers(*batch);
+      std::swap(batch->outcomes, batch->reported_outcomes);
+      return publish(res, *site, hash, *batch, payload, sig_key, true);
+    }
     auto fut = store->submit(site->id, hash, batch);
     if (!fut.valid()) {
       replay.forget(sig_key);
@@ -484,8 +492,8 @@ struct Collector::Impl {
   void from_page(Batch& b) {
     b.reported_outcomes = std::move(b.outcomes);
     b.outcomes.clear();
-    if (js && !b.reported_outcomes.empty())  // JetStream carries no reported outcomes: counted, not stored
-      metrics.add("disco_collector_reported_outcomes_total", "stored=\"no\"", b.reported_outcomes.size());
+    if (js && !b.reported_outcomes.empty())  // stored by each stream reader (reported_outcomes table)
+      metrics.add("disco_collector_reported_outcomes_total", "stored=\"stream\"", b.reported_outcomes.size());
     if (b.decisions.empty()) return;
     std::shared_ptr<const Catalog> cat = catalog();
     for (Decision& d : b.decisions) {
@@ -497,9 +505,9 @@ struct Collector::Impl {
   }
 
   void publish(httplib::Response& res, const Site& site, const std::string& hash, const Batch& b,
-               const std::string& payload, const std::string& sig_key) {
+               const std::string& payload, const std::string& sig_key, bool reported) {
     auto t0 = std::chrono::steady_clock::now();
-    PublishResult pr = js->publish(site.id, hash, payload, cfg.storage_timeout_ms);
+    PublishResult pr = js->publish(site.id, hash, payload, cfg.storage_timeout_ms, reported);
     metrics.commit_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     if (!pr.ok) {
       replay.forget(sig_key);
