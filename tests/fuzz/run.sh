@@ -45,6 +45,7 @@ targets=(
   "json_batch     collector/fuzz_json_batch        16384"
   "fb_batch       collector/fuzz_fb_batch          16384"
   "offer_token    collector/fuzz_offer_token       8192"
+  "auth           collector/fuzz_auth              8192"
 )
 wanted() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 
