@@ -380,14 +380,14 @@ TEST_F(CollectorStore, SchemaVersionIsCheckedAtOpen) {
     sqlite3_stmt* st = nullptr;
     ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st, nullptr), SQLITE_OK);
     ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-    EXPECT_EQ(sqlite3_column_int(st, 0), 2);  // written at creation
+    EXPECT_EQ(sqlite3_column_int(st, 0), 3);  // written at creation
     sqlite3_finalize(st);
     sqlite3_close(db);
   }
-  set_version("3");
+  set_version("4");
   std::string err = open_error();
-  EXPECT_NE(err.find(path + ": the store has schema version 3 (written by a newer disco-collector)"), std::string::npos) << err;
-  EXPECT_NE(err.find("reads store schema version 2"), std::string::npos) << err;
+  EXPECT_NE(err.find(path + ": the store has schema version 4 (written by a newer disco-collector)"), std::string::npos) << err;
+  EXPECT_NE(err.find("reads store schema version 3"), std::string::npos) << err;
   EXPECT_EQ(store, nullptr);
   set_version("'one'");
   err = open_error();
@@ -395,12 +395,14 @@ TEST_F(CollectorStore, SchemaVersionIsCheckedAtOpen) {
   set_version("0");
   err = open_error();
   EXPECT_NE(err.find("schema version 0, unknown"), std::string::npos) << err;
-  set_version("1");  // a version-1 store opens and is moved to version 2
+  set_version("1");  // a version-1 store opens and is moved to version 3
   EXPECT_EQ(open_error(), "");
   EXPECT_NE(store, nullptr);
-  set_version("2");
-  EXPECT_EQ(open_error(), "");
-  EXPECT_NE(store, nullptr);
+  for (const char* v : {"2", "3"}) {  // version 2 (joined outcomes in table outcomes too) opens as well
+    set_version(v);
+    EXPECT_EQ(open_error(), "") << "version " << v;
+    EXPECT_NE(store, nullptr);
+  }
 }
 
 // The oldest store layout (tests/collector/fixtures/store_schema1_oldest.sql: the first collector's
@@ -436,8 +438,8 @@ TEST_F(CollectorStore, OldestStoreLayoutOpensAndMigrates) {
   reopen();
   EXPECT_EQ(count("SELECT count(*) FROM pragma_table_info('decisions') WHERE name IN ('holdout', 'user_id')"), 2);
   EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'bandit'"), 0);
-  // schema version 2: the reported_outcomes table and the per-shopper indexes
-  EXPECT_EQ(count("SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+  // schema version 2: the reported_outcomes table and the per-shopper indexes (moved on to 3)
+  EXPECT_EQ(count("SELECT value FROM meta WHERE key = 'schema_version'"), 3);
   EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE name IN ('reported_outcomes', 'events_user', 'decisions_user')"), 3);
   const disco::ArmStats* a = arm(2);
   ASSERT_NE(a, nullptr) << "the old statistics did not move to bandit_stats";
