@@ -1,6 +1,8 @@
 #include "disco/collector/auth.h"
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <cmath>
 
 #include "disco/collector/config.h"
@@ -69,6 +71,76 @@ KeyCheck verify_site_signature(const Site& site, std::string_view key_id, std::s
     ok = signature_matches(hmac_sha256_hex(secret, message), signature_hex);
   });
   return ok ? KeyCheck::Ok : (known ? KeyCheck::BadSignature : KeyCheck::UnknownKeyId);
+}
+
+namespace {
+AuthCheck refuse(int status, std::string reason, std::string error, std::string field) {
+  AuthCheck a;
+  a.status = status;
+  a.reason = std::move(reason);
+  a.error = std::move(error);
+  a.field = std::move(field);
+  return a;
+}
+}  // namespace
+
+AuthCheck check_signed_headers(const Config& cfg, std::string_view api_key, std::string_view ts_s,
+                               std::string_view sig, std::string_view kid, std::string_view signed_part, int64_t now) {
+  const Site* site = cfg.site_by_key(std::string(api_key));
+  if (!site) return refuse(401, "unknown_key", "missing or unknown x-disco-key", "x-disco-key");
+  int64_t ts = 0;
+  {
+    const char* b = ts_s.data();
+    auto [p, ec] = std::from_chars(b, b + ts_s.size(), ts);
+    if (ts_s.empty() || ec != std::errc() || p != b + ts_s.size())
+      return refuse(401, "bad_timestamp", "x-disco-timestamp must be Unix time in milliseconds", "x-disco-timestamp");
+  }
+  if (ts < now - cfg.replay_window_ms || ts > now + cfg.replay_window_ms)
+    return refuse(401, "stale_timestamp",
+                  "x-disco-timestamp is outside the replay window of +-" + std::to_string(cfg.replay_window_ms) +
+                      " ms from the server clock (" + std::to_string(now) + ")",
+                  "x-disco-timestamp");
+  std::string msg;
+  msg.reserve(ts_s.size() + 1 + signed_part.size());
+  msg.append(ts_s).append(".").append(signed_part);
+  switch (verify_site_signature(*site, kid, msg, sig)) {
+    case KeyCheck::Ok: break;
+    case KeyCheck::UnknownKeyId:
+      return refuse(401, "unknown_key_id",
+                    "X-Disco-Key-Id '" + std::string(kid) + "' is not a key of site '" + site->id + "'", "x-disco-key-id");
+    case KeyCheck::BadSignature:
+      return refuse(401, "bad_signature",
+                    "x-disco-signature is not hex HMAC-SHA256(site secret, timestamp + \".\" + body)" +
+                        std::string(kid.empty() ? " with any key of the site" : " with key " + std::string(kid)),
+                    "x-disco-signature");
+  }
+  AuthCheck a;
+  a.ok = true;
+  a.status = 200;
+  a.site = site;
+  // 128 bits of the signature identify a request well enough and keep the replay cache small.
+  a.replay_key = site->id + ":" + std::string(sig.substr(0, 32));
+  for (char& c : a.replay_key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return a;
+}
+
+AuthCheck check_write_key_headers(const Config& cfg, std::string_view write_key, std::string_view origin,
+                                  std::string_view remote_addr, const std::string_view* forwarded) {
+  const WriteKey* wk = cfg.write_key(std::string(write_key));
+  if (!wk) return refuse(401, "unknown_write_key", "missing or unknown X-Disco-Write-Key", "x-disco-write-key");
+  const std::string o(origin);
+  if (!wk->allows(o))
+    return refuse(403, "origin_not_allowed", "Origin '" + o + "' may not use this write key (allowed: the write_key's origins)",
+                  "origin");
+  const Site* site = cfg.site_by_id(wk->site);
+  if (!site) return refuse(401, "unknown_write_key", "the write key's site is not configured", "x-disco-write-key");
+  AuthCheck a;
+  a.ok = true;
+  a.status = 200;
+  a.site = site;
+  a.write_key = wk;
+  a.client = forwarded ? std::string(forwarded->substr(0, forwarded->find(','))) : std::string(remote_addr);
+  return a;
 }
 
 bool RateLimiter::take(const std::string& name, int64_t now_ms, int64_t* retry_after_ms) {

@@ -3,7 +3,9 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <mutex>
 #include <charconv>
 #include <cstdlib>
 #include <map>
@@ -55,22 +57,59 @@ bool to_bool(const std::string& v, const std::string& key, const std::string& wh
 
 }  // namespace
 
+// The live key set: readers load one pointer (no lock on the request path); a reload installs a
+// new set and keeps the old ones, so a pointer a reader took stays valid (a reload is an
+// operator's action: a few hundred bytes per site and reload).
+struct LiveKeys {
+  std::atomic<const KeySet*> current{nullptr};
+  std::mutex mu;
+  std::vector<std::unique_ptr<const KeySet>> all;
+  size_t install(KeySet k) {
+    std::lock_guard<std::mutex> lk(mu);
+    all.push_back(std::make_unique<const KeySet>(std::move(k)));
+    current.store(all.back().get(), std::memory_order_release);
+    return all.size();
+  }
+};
+
+namespace {
+const std::vector<Site>& sites_in_force(const Config& c) {
+  return c.live ? c.live->current.load(std::memory_order_acquire)->sites : c.sites;
+}
+const std::vector<WriteKey>& write_keys_in_force(const Config& c) {
+  return c.live ? c.live->current.load(std::memory_order_acquire)->write_keys : c.write_keys;
+}
+}  // namespace
+
 const Site* Config::site_by_key(const std::string& key) const {
-  for (const Site& s : sites)
+  for (const Site& s : sites_in_force(*this))
     if (s.api_key == key) return &s;
   return nullptr;
 }
 const Site* Config::site_by_id(const std::string& id) const {
-  for (const Site& s : sites)
+  for (const Site& s : sites_in_force(*this))
     if (s.id == id) return &s;
   return nullptr;
 }
 
 const WriteKey* Config::write_key(const std::string& key) const {
-  for (const WriteKey& w : write_keys)
+  for (const WriteKey& w : write_keys_in_force(*this))
     if (!key.empty() && w.key == key) return &w;
   return nullptr;
 }
+
+void Config::enable_key_reload() {
+  if (live) return;
+  live = std::make_shared<LiveKeys>();
+  live->install(KeySet{sites, write_keys});
+}
+
+size_t Config::replace_keys(const Config& fresh) {
+  if (!live) enable_key_reload();
+  return live->install(KeySet{fresh.sites, fresh.write_keys});
+}
+
+KeySet Config::keys() const { return KeySet{sites_in_force(*this), write_keys_in_force(*this)}; }
 bool WriteKey::allows(const std::string& origin) const {
   for (const std::string& o : origins)
     if (o == "*" || (!origin.empty() && o == origin)) return true;

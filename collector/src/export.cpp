@@ -406,11 +406,13 @@ CanonicalExportSummary export_canonical(const CanonicalExportOptions& opt) {
   {
     OutFile f(opt.out_dir + "/outcomes.csv");
     f.put("decision_id,ts,converted,revenue,margin,late\n");
-    Query q(db, "SELECT o.decision_id, o.ts_ms, o.converted, o.revenue, o.margin, o.status FROM outcomes o JOIN "
-                "decisions d ON d.decision_id = o.decision_id WHERE " + joined_filter + " ORDER BY o.ts_ms, o.decision_id");
+    // Every stored outcome of a known decision is on its row (outcome_ts_ms set by the join; table
+    // outcomes keeps the orphans, and the orphans that joined later with the same values).
+    Query q(db, "SELECT d.decision_id, d.outcome_ts_ms, d.converted, d.revenue, d.margin, d.late FROM decisions d "
+                "WHERE d.outcome_ts_ms IS NOT NULL AND " + joined_filter + " ORDER BY d.outcome_ts_ms, d.decision_id");
     bind_site(q);
     while (q.row()) {
-      const bool late = q.i(5) == 2 || q.i(5) == 3;
+      const bool late = q.i(5) != 0;
       f.put(q.id(0) + ',' + std::to_string(q.i(1)) + ',' + std::to_string(q.i(2) ? 1 : 0) + ',' + dnum(q.d(3)) + ',' +
             dnum(q.d(4)) + ',' + (late ? "1" : "0") + '\n');
       ++sum.outcomes;

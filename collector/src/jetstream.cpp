@@ -112,12 +112,16 @@ JetStreamLog::JetStreamLog(const Config& cfg, Metrics* metrics) : impl_(std::mak
 JetStreamLog::~JetStreamLog() { stop(); }
 
 PublishResult JetStreamLog::publish(const std::string& site, const std::string& msg_id, const std::string& payload,
-                                    int64_t timeout_ms) {
+                                    int64_t timeout_ms, bool reported) {
   auto& im = *impl_;
   PublishResult r;
   natsMsg* msg = nullptr;
-  natsStatus s = natsMsg_Create(&msg, im.subject.c_str(), nullptr, payload.data(), static_cast<int>(payload.size()));
+  std::string framed;
+  if (reported) framed.append(kReportedPrefix).append(payload);
+  const std::string& data = reported ? framed : payload;
+  natsStatus s = natsMsg_Create(&msg, im.subject.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
   if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Disco-Site", site.c_str());
+  if (s == NATS_OK && reported) s = natsMsgHeader_Set(msg, "Disco-Reported", "1");
   if (s != NATS_OK) {
     r.error = nats_err(s);
     natsMsg_Destroy(msg);
@@ -295,10 +299,19 @@ void JetStreamLog::start_joiner(SqliteStore* store) {
         auto b = std::make_shared<Batch>();
         ParseError pe;
         std::string_view body(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
-        if (!site || !id || !parse_flatbuffers_batch(body, *b, pe, lim)) {
+        // A write-key batch (publish(reported = true)): its outcomes are the page's reported ones.
+        const char* reported = nullptr;
+        const bool from_page = natsMsgHeader_Get(m, "Disco-Reported", &reported) == NATS_OK;
+        const bool framed = body.substr(0, kReportedPrefix.size()) == kReportedPrefix;
+        if (from_page && framed) body.remove_prefix(kReportedPrefix.size());
+        if (!site || !id || from_page != framed || !parse_flatbuffers_batch(body, *b, pe, lim)) {
           // Never applicable, by any collector: skipped (its sequence still passes).
           if (im.metrics) im.metrics->add("disco_collector_jetstream_bad_messages_total", "");
           continue;
+        }
+        if (from_page) {
+          b->reported_outcomes = std::move(b->outcomes);
+          b->outcomes.clear();
         }
         sm.site = site;
         sm.batch_id = id;
@@ -350,7 +363,7 @@ JetStreamLog::JetStreamLog(const Config&, Metrics*) {
   throw std::runtime_error("this collector was built without libnats: storage = jetstream is unavailable");
 }
 JetStreamLog::~JetStreamLog() = default;
-PublishResult JetStreamLog::publish(const std::string&, const std::string&, const std::string&, int64_t) { return {}; }
+PublishResult JetStreamLog::publish(const std::string&, const std::string&, const std::string&, int64_t, bool) { return {}; }
 void JetStreamLog::start_joiner(SqliteStore*) {}
 void JetStreamLog::start_ticker() {}
 void JetStreamLog::stop() {}

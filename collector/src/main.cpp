@@ -102,11 +102,14 @@ static int cmd_serve(const std::vector<std::string>& args) {
     }
   Config cfg = parse_config_args(args);
   check_config(cfg);
-  // Signals are handled by one thread (sigwait) so the server stops cleanly on SIGINT/SIGTERM.
+  // Signals are handled by one thread (sigwait): SIGINT/SIGTERM stop the server cleanly; SIGHUP
+  // reads the same config file(s) and flags again and installs their site, site_key and
+  // write_key lines (key rotation and removal without a restart; other settings need one).
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
   Collector c(cfg);
@@ -114,9 +117,19 @@ static int cmd_serve(const std::vector<std::string>& args) {
   std::printf("disco-collector listening on %s:%d (storage %s, data %s)\n", cfg.host.c_str(), port,
               cfg.storage.c_str(), cfg.data_dir.c_str());
   std::fflush(stdout);
-  std::thread sig([&] {
-    int s = 0;
-    sigwait(&set, &s);
+  std::thread sig([&c, set, args] {
+    for (;;) {
+      int s = 0;
+      if (sigwait(&set, &s) != 0) continue;
+      if (s != SIGHUP) break;
+      try {
+        const std::string line = c.reload_keys(args);
+        std::printf("disco-collector: SIGHUP: %s\n", line.c_str());
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "disco-collector: SIGHUP: keys not reloaded, the previous keys stay in force: %s\n", e.what());
+      }
+      std::fflush(stdout);
+    }
     c.stop();
   });
   sig.detach();

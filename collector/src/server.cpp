@@ -100,6 +100,7 @@ struct Collector::Impl {
       : cfg(std::move(c)), replay(2 * cfg.replay_window_ms, cfg.replay_cache_max),
         key_limits(cfg.write_key_rate, cfg.write_key_burst, cfg.rate_limit_clients_max),
         client_limits(cfg.client_rate, cfg.client_burst, cfg.rate_limit_clients_max) {
+    cfg.enable_key_reload();  // site_by_key & co. read the live key set (reload_keys)
     limits.max_rows = cfg.max_rows;
     limits.max_context = cfg.max_context;
     std::filesystem::create_directories(cfg.data_dir);
@@ -203,41 +204,14 @@ struct Collector::Impl {
   // by X-Disco-Key-Id when sent; then the replay cache. False: `res` holds the refusal.
   bool check_signed(const httplib::Request& req, httplib::Response& res, std::string_view signed_part,
                     const Site*& site, std::string& sig_key) {
-    site = cfg.site_by_key(auth_value(req, "x-disco-key", "disco_key"));
-    if (!site) return reject(res, 401, "unknown_key", "missing or unknown x-disco-key", "x-disco-key"), false;
-    std::string ts_s = auth_value(req, "x-disco-timestamp", "disco_ts");
-    int64_t ts = 0;
-    {
-      const char* b = ts_s.data();
-      auto [p, ec] = std::from_chars(b, b + ts_s.size(), ts);
-      if (ts_s.empty() || ec != std::errc() || p != b + ts_s.size())
-        return reject(res, 401, "bad_timestamp", "x-disco-timestamp must be Unix time in milliseconds", "x-disco-timestamp"), false;
-    }
-    int64_t now = wall_ms();
-    if (ts < now - cfg.replay_window_ms || ts > now + cfg.replay_window_ms)
-      return reject(res, 401, "stale_timestamp",
-                    "x-disco-timestamp is outside the replay window of +-" + std::to_string(cfg.replay_window_ms) +
-                        " ms from the server clock (" + std::to_string(now) + ")",
-                    "x-disco-timestamp"), false;
-    std::string sig = auth_value(req, "x-disco-signature", "disco_sig");
-    std::string msg;
-    msg.reserve(ts_s.size() + 1 + signed_part.size());
-    msg.append(ts_s).append(".").append(signed_part);
-    const std::string kid = auth_value(req, "x-disco-key-id", "disco_kid");
-    switch (verify_site_signature(*site, kid, msg, sig)) {
-      case KeyCheck::Ok: break;
-      case KeyCheck::UnknownKeyId:
-        return reject(res, 401, "unknown_key_id", "X-Disco-Key-Id '" + kid + "' is not a key of site '" + site->id + "'",
-                      "x-disco-key-id"), false;
-      case KeyCheck::BadSignature:
-        return reject(res, 401, "bad_signature",
-                      "x-disco-signature is not hex HMAC-SHA256(site secret, timestamp + \".\" + body)" +
-                          std::string(kid.empty() ? " with any key of the site" : " with key " + kid),
-                      "x-disco-signature"), false;
-    }
-    // 128 bits of the signature identify a request well enough and keep the cache small.
-    sig_key = site->id + ":" + sig.substr(0, 32);
-    for (char& c : sig_key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const int64_t now = wall_ms();
+    AuthCheck a = check_signed_headers(cfg, auth_value(req, "x-disco-key", "disco_key"),
+                                       auth_value(req, "x-disco-timestamp", "disco_ts"),
+                                       auth_value(req, "x-disco-signature", "disco_sig"),
+                                       auth_value(req, "x-disco-key-id", "disco_kid"), signed_part, now);
+    if (!a.ok) return reject(res, a.status, a.reason, a.error, a.field), false;
+    site = a.site;
+    sig_key = std::move(a.replay_key);
     switch (replay.check_and_insert(sig_key, now)) {
       case ReplayCache::Result::Replayed:
         return reject(res, 409, "replay", "replayed request: this signature was already received; sign each send with a fresh timestamp"), false;
@@ -261,17 +235,15 @@ struct Collector::Impl {
       if (code) *code = reason;
       this->reject(r, status, reason, error, field);
     };
-    const WriteKey* wk = cfg.write_key(auth_value(req, "x-disco-write-key", "disco_write_key"));
-    if (!wk) return reject(res, 401, "unknown_write_key", "missing or unknown X-Disco-Write-Key", "x-disco-write-key"), false;
-    const std::string origin = req.get_header_value("Origin");
-    if (!wk->allows(origin))
-      return reject(res, 403, "origin_not_allowed",
-                    "Origin '" + origin + "' may not use this write key (allowed: the write_key's origins)", "origin"), false;
-    std::string client = req.remote_addr;
-    if (!cfg.client_ip_header.empty() && req.has_header(cfg.client_ip_header.c_str())) {
-      client = req.get_header_value(cfg.client_ip_header.c_str());
-      client = client.substr(0, client.find(','));
-    }
+    std::string fwd;
+    std::string_view fwd_view;
+    const bool forwarded = !cfg.client_ip_header.empty() && req.has_header(cfg.client_ip_header.c_str());
+    if (forwarded) fwd_view = fwd = req.get_header_value(cfg.client_ip_header.c_str());
+    AuthCheck a = check_write_key_headers(cfg, auth_value(req, "x-disco-write-key", "disco_write_key"),
+                                          req.get_header_value("Origin"), req.remote_addr, forwarded ? &fwd_view : nullptr);
+    if (!a.ok) return reject(res, a.status, a.reason, a.error, a.field), false;
+    const WriteKey* wk = a.write_key;
+    const std::string& client = a.client;
     const int64_t now = wall_ms();
     int64_t wait_ms = 0;
     const char* which = !client_limits.take(wk->key + "|" + client, now, &wait_ms) ? "client"
@@ -283,8 +255,8 @@ struct Collector::Impl {
                     std::string("rate limited: too many requests for this ") + which + "; retry after Retry-After seconds",
                     which), false;
     }
-    site = cfg.site_by_id(wk->site);
-    return site != nullptr;
+    site = a.site;
+    return true;
   }
 
   // The served bundle's catalog (cached by the bundle's ETag), or null.
@@ -436,7 +408,15 @@ struct Collector::Impl {
     std::string hash = batch_id(by_write_key ? site->id + "\nwrite-key" : site->id, *batch);
     metrics.add("disco_collector_batches_total", is_fb ? "format=\"flatbuffers\"" : "format=\"json\"");
     // 5. Durable storage, then the answer.
-    if (js) return publish(res, *site, hash, *batch, is_fb && !by_write_key ? body : encode_flatbuffers(*batch), sig_key);
+    if (js) {
+      if (!by_write_key) return publish(res, *site, hash, *batch, is_fb ? body : encode_flatbuffers(*batch), sig_key, false);
+      // A write-key batch goes to the stream with its reported outcomes in the outcomes field and
+      // the Disco-Reported header (JetStreamLog::publish): every reader keeps them apart again.
+      std::swap(batch->outcomes, batch->reported_outcomes);
+      const std::string payload = encode_flatbuffers(*batch);
+      std::swap(batch->outcomes, batch->reported_outcomes);
+      return publish(res, *site, hash, *batch, payload, sig_key, true);
+    }
     auto fut = store->submit(site->id, hash, batch);
     if (!fut.valid()) {
       replay.forget(sig_key);
@@ -485,8 +465,8 @@ struct Collector::Impl {
   void from_page(Batch& b) {
     b.reported_outcomes = std::move(b.outcomes);
     b.outcomes.clear();
-    if (js && !b.reported_outcomes.empty())  // JetStream carries no reported outcomes: counted, not stored
-      metrics.add("disco_collector_reported_outcomes_total", "stored=\"no\"", b.reported_outcomes.size());
+    if (js && !b.reported_outcomes.empty())  // stored by each stream reader (reported_outcomes table)
+      metrics.add("disco_collector_reported_outcomes_total", "stored=\"stream\"", b.reported_outcomes.size());
     if (b.decisions.empty()) return;
     std::shared_ptr<const Catalog> cat = catalog();
     for (Decision& d : b.decisions) {
@@ -498,9 +478,9 @@ struct Collector::Impl {
   }
 
   void publish(httplib::Response& res, const Site& site, const std::string& hash, const Batch& b,
-               const std::string& payload, const std::string& sig_key) {
+               const std::string& payload, const std::string& sig_key, bool reported) {
     auto t0 = std::chrono::steady_clock::now();
-    PublishResult pr = js->publish(site.id, hash, payload, cfg.storage_timeout_ms);
+    PublishResult pr = js->publish(site.id, hash, payload, cfg.storage_timeout_ms, reported);
     metrics.commit_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     if (!pr.ok) {
       replay.forget(sig_key);
@@ -723,5 +703,23 @@ int Collector::bind() {
 void Collector::serve() { impl_->front->run(impl_->http.listen_socket()); }
 
 void Collector::stop() { impl_->front->stop(); }
+
+std::string Collector::reload_keys(const std::vector<std::string>& serve_args) {
+  auto& im = *impl_;
+  Config fresh;
+  try {
+    fresh = parse_config_args(serve_args);
+    check_config(fresh);
+  } catch (const ConfigError&) {
+    im.metrics.add("disco_collector_key_reloads_total", "result=\"error\"");
+    throw;
+  }
+  const size_t n = im.cfg.replace_keys(fresh);
+  im.metrics.add("disco_collector_key_reloads_total", "result=\"ok\"");
+  size_t keys = 0;
+  for (const Site& s : fresh.sites) s.for_each_key([&](std::string_view, std::string_view) { ++keys; });
+  return "keys reloaded (set " + std::to_string(n) + "): " + std::to_string(fresh.sites.size()) + " sites, " +
+         std::to_string(keys) + " site keys, " + std::to_string(fresh.write_keys.size()) + " write keys";
+}
 
 }  // namespace disco::collector

@@ -94,7 +94,8 @@ void SqliteStore::prepare() {
        "policy_version, mode, shown, shown_ts_ms, price, cost, context, received_ms, holdout, user_id) "
        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(decision_id) DO NOTHING"},
       {"dec_get",
-       "SELECT site, ts_ms, arm, mode, shown, closed, in_bandit, status, reward, context, price, seq FROM decisions "
+       "SELECT site, ts_ms, arm, mode, shown, closed, in_bandit, status, reward, context, price, seq, outcome_ts_ms IS NOT NULL "
+       "FROM decisions "
        "WHERE decision_id=?"},
       {"dec_join",
        "UPDATE decisions SET status=?, closed=1, reward=?, outcome_ts_ms=?, converted=?, revenue=?, margin=?, late=?, "

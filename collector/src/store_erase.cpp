@@ -51,7 +51,10 @@ SqliteStore::EraseCounts SqliteStore::erase_shopper(const std::string& site, uin
   x.txn([&] {
 #define DISCO_OF_SHOPPER "decision_id IN (SELECT decision_id FROM decisions WHERE site=?1 AND user_key=?2)"
     c.bandit_kept = x.run("SELECT count(*) FROM decisions WHERE site=?1 AND user_key=?2 AND in_bandit=1", &site, &uk, true);
-    c.outcomes = x.run("DELETE FROM outcomes WHERE " DISCO_OF_SHOPPER, &site, &uk);
+    // the shopper's outcomes: on their decisions' rows (and, for those that came first, in outcomes)
+    c.outcomes = x.run("SELECT count(*) FROM decisions WHERE site=?1 AND user_key=?2 AND outcome_ts_ms IS NOT NULL", &site,
+                       &uk, true);
+    x.run("DELETE FROM outcomes WHERE " DISCO_OF_SHOPPER, &site, &uk);
     c.reported_outcomes = x.run("DELETE FROM reported_outcomes WHERE " DISCO_OF_SHOPPER, &site, &uk);
     c.activations = x.run("DELETE FROM activations WHERE " DISCO_OF_SHOPPER, &site, &uk);
 #undef DISCO_OF_SHOPPER
@@ -76,7 +79,9 @@ SqliteStore::EraseCounts SqliteStore::drop_older_than(int64_t cutoff, size_t chu
       n = x.run(("INSERT INTO erase_ids SELECT decision_id FROM decisions WHERE ts_ms < ?1 LIMIT " + std::to_string(lim)).c_str(),
                 nullptr, &cutoff);
       c.bandit_kept += x.run("SELECT count(*) FROM decisions WHERE decision_id IN erase_ids AND in_bandit=1", nullptr, nullptr, true);
-      c.outcomes += x.run("DELETE FROM outcomes WHERE decision_id IN erase_ids", nullptr, nullptr);
+      c.outcomes += x.run("SELECT count(*) FROM decisions WHERE decision_id IN erase_ids AND outcome_ts_ms IS NOT NULL",
+                          nullptr, nullptr, true);
+      x.run("DELETE FROM outcomes WHERE decision_id IN erase_ids", nullptr, nullptr);
       c.reported_outcomes += x.run("DELETE FROM reported_outcomes WHERE decision_id IN erase_ids", nullptr, nullptr);
       c.activations += x.run("DELETE FROM activations WHERE decision_id IN erase_ids", nullptr, nullptr);
       c.decisions += x.run("DELETE FROM decisions WHERE decision_id IN erase_ids", nullptr, nullptr);

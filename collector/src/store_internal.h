@@ -28,6 +28,7 @@ struct SqliteStore::DecisionRow {
   double reward = 0;
   double price = 0;
   std::vector<float> context;
+  bool has_outcome = false;  // outcome_ts_ms is set: its outcome was stored (joined or late)
 };
 
 // DISCO_COLLECTOR_DEBUG=1: one stderr line per transaction and checkpoint (timings).

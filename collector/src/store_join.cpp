@@ -40,6 +40,7 @@ bool SqliteStore::load_decision(const DecisionId& id, DecisionRow& row) {
   if (nb > 0) std::memcpy(row.context.data(), sqlite3_column_blob(q.s, 9), row.context.size() * sizeof(float));
   row.price = sqlite3_column_double(q.s, 10);
   row.rowid = sqlite3_column_int64(q.s, 11);
+  row.has_outcome = sqlite3_column_int(q.s, 12) != 0;
   return true;
 }
 
@@ -152,25 +153,30 @@ void SqliteStore::apply_in_txn(const std::string& site, const std::string& hash,
     }
   }
   for (const Outcome& oc : b.outcomes) {
-    // Look the decision up first, so the outcome row is written once with its final status.
+    // An outcome of a known decision is stored on the decision's row (outcome_ts_ms, converted,
+    // revenue, margin, late: join) and deduplicated by it: a decision keeps its first outcome.
+    // Table `outcomes` holds only orphans (outcomes whose decision has not arrived), so a joined
+    // outcome costs no row and no entry in its unique decision_id index (a random B-tree page per
+    // outcome: collector/README.md, "Performance").
     DecisionRow row;
-    const bool known = load_decision(oc.id, row);
-    const int status = !known ? kOrphan : (is_late(row, oc.ts_ms, false) ? kOutLate : kOutJoined);
-    {
-      Stmt q(st_["out_ins"], db_);
-      q.id(1, oc.id).t(2, site).i(3, oc.ts_ms).i(4, oc.converted ? 1 : 0).d(5, oc.revenue).d(6, oc.margin).i(7, t)
-          .i(8, status).step();
-      if (q.changes() == 0) {
+    if (load_decision(oc.id, row)) {
+      if (row.has_outcome) {
         r.outcomes.duplicate++;
         continue;
       }
-    }
-    r.outcomes.accepted++;
-    if (!known) {
-      r.orphans++;
+      r.outcomes.accepted++;
+      join(row, oc.ts_ms, oc.converted, oc.revenue, oc.margin, false, /*update_outcome_row=*/false, &r);
       continue;
     }
-    join(row, oc.ts_ms, oc.converted, oc.revenue, oc.margin, false, /*update_outcome_row=*/false, &r);
+    Stmt q(st_["out_ins"], db_);
+    q.id(1, oc.id).t(2, site).i(3, oc.ts_ms).i(4, oc.converted ? 1 : 0).d(5, oc.revenue).d(6, oc.margin).i(7, t)
+        .i(8, kOrphan).step();
+    if (q.changes() == 0) {
+      r.outcomes.duplicate++;
+      continue;
+    }
+    r.outcomes.accepted++;
+    r.orphans++;
   }
   // Outcomes a browser reported with a write key: kept apart, never joined (collector/PROTOCOL.md).
   for (const Outcome& oc : b.reported_outcomes) {

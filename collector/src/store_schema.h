@@ -14,7 +14,11 @@ namespace disco::collector {
 // 2: table reported_outcomes (write-key outcomes, kept apart: an older collector would not keep
 //    them out of rewards) and the per-shopper indexes of DELETE /v1/shoppers; a version-1 store is
 //    moved to 2 at open.
-constexpr int64_t kStoreSchemaVersion = 2;
+// 3: an outcome of a known decision lives on the decision's row only (store_join.cpp); an older
+//    collector would miss those outcomes in its export and take a second outcome of the decision
+//    (no outcomes row to conflict with) as a new one, joining it twice. Version 1 and 2 stores
+//    read the same (their joined outcomes are on both) and are moved to 3 at open.
+constexpr int64_t kStoreSchemaVersion = 3;
 
 // At open, before any statement is prepared: refuses a store whose meta.schema_version this
 // collector does not read (throws std::runtime_error naming `path`, nothing written), then creates

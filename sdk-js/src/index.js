@@ -421,6 +421,11 @@ function parseState(b) {
   const m = dv.getUint32(16, true);
   if (20 + a + s + m !== b.length) throw new DiscoError('STATE', 'saved state is truncated or has trailing bytes');
   let meta;
-  try { meta = JSON.parse(fromUtf8(b.subarray(20 + a + s))); } catch { throw new DiscoError('STATE', 'saved state metadata is not JSON'); }
+  // a damaged seed, userKey or mode is refused here, not thrown raw by BigInt or MODES later
+  try {
+    meta = JSON.parse(fromUtf8(b.subarray(20 + a + s)));
+    toU64(meta.seed); toU64(meta.userKey);
+    if (meta.mode != null && !(MODES[meta.mode] >= 0)) throw 0;
+  } catch { throw new DiscoError('STATE', 'saved state metadata is not valid'); }
   return { runtime: b.slice(20, 20 + a), session: b.slice(20 + a, 20 + a + s), meta };
 }

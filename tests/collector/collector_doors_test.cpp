@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -28,6 +29,11 @@
 
 using namespace disco::collector;
 using namespace disco::collector::test_util;
+
+// The outcomes a store holds: those of known decisions are on the decision's row (outcome_ts_ms),
+// table outcomes keeps the orphans (collector/README.md, "Storage and durability").
+static const char* const kStoredOutcomes =
+    "SELECT (SELECT count(*) FROM decisions WHERE outcome_ts_ms IS NOT NULL) + (SELECT count(*) FROM outcomes o WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.decision_id = o.decision_id))";
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
@@ -181,7 +187,7 @@ TEST(CollectorDoors, ReportedOutcomesNeverJoinNorTrain) {
   server.outcomes = {Outcome{did(2), f.now + 20, true, 10, 3}};  // signed: a reward
   f.apply("shop", server);
   EXPECT_EQ(count(f.db(), "SELECT count(*) FROM reported_outcomes"), 1);
-  EXPECT_EQ(count(f.db(), "SELECT count(*) FROM outcomes"), 1);
+  EXPECT_EQ(count(f.db(), kStoredOutcomes), 1);
   f.now += 5000;
   f.store->sweep();  // decision 1's window closes with no (trusted) outcome: default reward 0
   EXPECT_EQ(count(f.db(), "SELECT status FROM decisions WHERE arm = 1"), static_cast<int>(JoinStatus::Default));
@@ -281,7 +287,7 @@ TEST(CollectorDoors, RetentionDropsRowsOlderThanTheCutoff) {
   EXPECT_EQ(c.activations, 1u);
   EXPECT_EQ(count(f.db(), "SELECT count(*) FROM decisions"), 2);
   EXPECT_EQ(count(f.db(), "SELECT min(ts_ms) FROM decisions"), new_ts);
-  EXPECT_EQ(count(f.db(), "SELECT count(*) FROM outcomes"), 2);
+  EXPECT_EQ(count(f.db(), kStoredOutcomes), 2);
   EXPECT_EQ(count(f.db(), "SELECT count(*) FROM events"), 2);
   EXPECT_EQ(count(f.db(), "SELECT count(*) FROM reported_outcomes"), 1);
   EXPECT_EQ(f.store->drop_older_than(old_ts + 50000).decisions, 0u);
@@ -475,7 +481,7 @@ TEST(CollectorDoorsService, APageCannotInflateAnArmsReward) {
   EXPECT_NEAR(a2["reward_sum"].get<double>(), disco::scaled_reward(net - cost, price), 1e-5);
   EXPECT_LT(a2["reward_sum"].get<double>(), 1.0);  // with the page's 0.01 price it would be the clamp, 4
   EXPECT_EQ(count(s.db(), "SELECT count(*) FROM reported_outcomes"), 1);
-  EXPECT_EQ(count(s.db(), "SELECT count(*) FROM outcomes"), 1);  // the checkout's
+  EXPECT_EQ(count(s.db(), kStoredOutcomes), 1);  // the checkout's
   auto m = c.Get("/metrics");
   EXPECT_NE(m->body.find("disco_collector_reported_outcomes_total{stored=\"yes\"} 1"), std::string::npos) << m->body;
   EXPECT_NE(m->body.find("disco_collector_checkout_outcomes_total 1"), std::string::npos) << m->body;
@@ -531,7 +537,7 @@ TEST(CollectorDoorsService, ACartOfferBoughtAtTheCheckoutIsItsCartDecisionsRewar
   ASSERT_FALSE(st.is_null()) << "the cart decision never entered the statistics";
   EXPECT_EQ(st["n"].get<double>(), 1.0);
   EXPECT_NEAR(st["reward_sum"].get<double>(), disco::scaled_reward(net - cost, value), 1e-5);
-  EXPECT_EQ(count(s.db(), "SELECT count(*) FROM outcomes"), 1);
+  EXPECT_EQ(count(s.db(), kStoredOutcomes), 1);
 }
 
 // Site keys with ids: during the window both keys are accepted (named by X-Disco-Key-Id, or tried
@@ -568,6 +574,102 @@ TEST(CollectorDoorsService, SiteKeysRotateWithoutRefusingTheWindow) {
   auto r = send(s, kSecret, "");
   EXPECT_EQ(r->status, 401) << "the removed key still signs";
   EXPECT_EQ(send(s, kSecret, "0")->status, 401);
+}
+
+// Key rotation and removal without a restart (collector/README.md): the keys live in the config
+// file; SIGHUP re-reads it and the keys it lists are the keys in force from then on. The same
+// process (no restart) refuses a removed key and accepts a new one, a sender on a kept key gets
+// 200 before, during and after the reload, and a config that does not check leaves the keys as
+// they were.
+TEST(CollectorDoorsService, SighupReloadsKeysWithoutARestart) {
+  const std::string dir = make_temp_dir("disco-cdoors-reload");
+  const std::string conf = dir + ".conf";
+  const std::string kNew = "doors-new-secret-0123456789", kNewer = "doors-newer-secret-0123456789";
+  auto write_conf = [&](const std::string& text) {
+    std::ofstream(conf + ".tmp") << text;
+    std::filesystem::rename(conf + ".tmp", conf);  // as an operator's editor or config tool would
+  };
+  write_conf("site = shop:" + kKey + ":" + kSecret + "\nsite_key = shop:k2:" + kNew +
+             "\nwrite_key = shop:wk-public:" + kOrigin + "\n");
+  Service s;
+  s.start(dir, {"--config", conf}, /*default_site=*/false);
+  const pid_t pid = s.proc.pid;
+  Batch b;
+  b.sender_id = "edge";
+  b.events.push_back(Event{7, "s", now_ms(), 0, "item-1", 10, 1});
+  auto send = [&](const std::string& secret, const std::string& kid) {
+    b.seq++;
+    const std::string body = batch_json(b);
+    auto c = s.client();
+    auto r = c.Post("/v1/events", signed_headers(body, secret, kid), body, "application/json");
+    return r ? r->status : -1;
+  };
+  auto page = [&] {
+    b.seq++;
+    const std::string body = batch_json(b);
+    auto c = s.client();
+    auto r = c.Post("/v1/events", page_headers(kOrigin, ""), body, "text/plain");
+    return r ? r->status : -1;
+  };
+  EXPECT_EQ(send(kSecret, ""), 200);
+  EXPECT_EQ(send(kNew, "k2"), 200);
+  EXPECT_EQ(send(kNewer, "k3"), 401);
+  EXPECT_EQ(page(), 200);
+
+  // A sender on the kept key k2 posts all along, on its own connection.
+  std::atomic<bool> done{false};
+  std::atomic<int> kept_ok{0}, kept_failed{0};
+  std::thread kept([&] {
+    Batch kb;
+    kb.sender_id = "kept";
+    kb.events.push_back(Event{8, "s", now_ms(), 0, "item-2", 10, 1});
+    auto c = s.client();
+    while (!done) {
+      kb.seq++;
+      const std::string body = batch_json(kb);
+      auto r = c.Post("/v1/events", signed_headers(body, kNew, "k2"), body, "application/json");
+      (r && r->status == 200 ? kept_ok : kept_failed)++;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  // Rotation: key 0 and the write key removed, k3 added.
+  write_conf("site = shop:" + kKey + "\nsite_key = shop:k2:" + kNew + "\nsite_key = shop:k3:" + kNewer + "\n");
+  ASSERT_EQ(::kill(pid, SIGHUP), 0);
+  int removed = 0;
+  for (int i = 0; i < 100 && removed != 401; ++i) {
+    removed = send(kSecret, "");
+    if (removed != 401) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(removed, 401) << "the removed key still signs after SIGHUP: " << s.proc.output();
+  EXPECT_EQ(send(kSecret, "0"), 401);
+  EXPECT_EQ(send(kNewer, "k3"), 200);
+  EXPECT_EQ(send(kNewer, ""), 200);
+  EXPECT_EQ(page(), 401) << "the removed write key";
+  // A config that does not check (a secret too short): the keys in force stay.
+  write_conf("site = shop:" + kKey + "\nsite_key = shop:k4:short\n");
+  ASSERT_EQ(::kill(pid, SIGHUP), 0);
+  std::string out;
+  for (int i = 0; i < 100 && out.find("keys not reloaded") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    out = s.proc.output();
+  }
+  EXPECT_NE(out.find("keys not reloaded"), std::string::npos) << out;
+  EXPECT_NE(out.find("site_key 'k4'"), std::string::npos) << "the message names the bad line: " << out;
+  EXPECT_EQ(send(kNew, "k2"), 200);
+  EXPECT_EQ(send(kNewer, "k3"), 200);
+  EXPECT_EQ(send(kSecret, ""), 401);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  done = true;
+  kept.join();
+  EXPECT_GT(kept_ok.load(), 5);
+  EXPECT_EQ(kept_failed.load(), 0) << "the kept key's sender got refusals during the reloads";
+  EXPECT_EQ(s.proc.pid, pid);
+  EXPECT_TRUE(s.proc.alive()) << "the collector restarted or died";
+  auto c = s.client();
+  auto m = c.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("disco_collector_key_reloads_total{result=\"ok\"} 1"), std::string::npos) << m->body;
+  EXPECT_NE(m->body.find("disco_collector_key_reloads_total{result=\"error\"} 1"), std::string::npos);
 }
 
 TEST(CollectorDoorsService, DeleteShopperIsSignedAndRemovesTheirRows) {

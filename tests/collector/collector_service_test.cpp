@@ -355,7 +355,7 @@ TEST(CollectorService, KillNineUnderLoadLosesNothingAcknowledged) {
   std::string db = dir + "/collector.sqlite";
   // Every acknowledged batch is there, exactly once per decision id (the primary key), joined.
   int64_t decisions = sql_count(db, "SELECT count(*) FROM decisions");
-  int64_t outcomes = sql_count(db, "SELECT count(*) FROM outcomes");
+  int64_t outcomes = sql_count(db, "SELECT count(*) FROM decisions WHERE outcome_ts_ms IS NOT NULL");  // each on its decision
   EXPECT_GE(decisions, static_cast<int64_t>(acked.size()) * 20);
   EXPECT_EQ(decisions, outcomes);
   for (uint64_t k : acked) {
@@ -502,4 +502,63 @@ TEST(CollectorJetStream, KeepsAcceptingWhileOneOfThreeNodesIsDown) {
   }
   EXPECT_EQ(n, static_cast<int64_t>(acked.size()) * 10);
   EXPECT_EQ(acked.size(), 60u);
+}
+
+// A browser page's (write-key) outcomes with storage = jetstream: published with the batch and kept
+// apart by the stream reader (table reported_outcomes), never joined, exactly as with sqlite
+// (before: counted stored="no" and dropped). One nats-server node, R1.
+TEST(CollectorJetStream, WriteKeyOutcomesAreStoredApartFromTheStream) {
+  std::string nats = DISCO_NATS_SERVER_BIN;
+  if (nats.empty() || !std::filesystem::exists(nats))
+    GTEST_SKIP() << "nats-server is not installed (scripts/setup.sh installs it): JetStream test skipped";
+  std::string dir = tmpdir("js-wk");
+  const int port = free_port();
+  std::filesystem::create_directories(dir + "/n0");
+  Child node({nats, "-js", "-sd", dir + "/n0", "-a", "127.0.0.1", "-p", std::to_string(port)}, dir + "/n0.log");
+  const std::string origin = "http://shop.test";
+  Collector col;
+  col.start(dir + "/collector", {"--storage", "jetstream", "--nats-urls", "nats://127.0.0.1:" + std::to_string(port),
+                                 "--nats-replicas", "1", "--write-key", "shop:wk-public:" + origin,
+                                 "--reward-window-ms", "600000"});
+  auto c = col.client();
+  // The store's server decides (signed): two shown decisions.
+  const int64_t t = now_ms();
+  Batch server = make_batch(1, 2, t);
+  server.outcomes.clear();
+  auto r = post(c, encode_json(server));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  // The page reports a huge margin for the first one, and decides a third one itself.
+  Batch page;
+  page.sender_id = "page";
+  page.seq = 1;
+  page.sent_at_ms = t;
+  page.outcomes.push_back(Outcome{server.decisions[0].id, t + 10, true, 1e6, 1e6});
+  Decision d3 = server.decisions[1];
+  d3.id = make_id(9, 9);
+  page.decisions.push_back(d3);
+  page.outcomes.push_back(Outcome{d3.id, t + 20, true, 5e5, 5e5});
+  const httplib::Headers ph{{"X-Disco-Write-Key", "wk-public"}, {"Origin", origin}};
+  for (bool fb : {false, true}) {  // both wire forms (the second a resend: a stream duplicate)
+    r = c.Post("/v1/events", ph, fb ? encode_flatbuffers(page) : encode_json(page),
+               fb ? "application/x-flatbuffers" : "text/plain");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+  }
+  const std::string db = dir + "/collector/collector.sqlite";
+  int64_t reported = 0;
+  for (int i = 0; i < 100 && reported < 2; ++i) {
+    std::this_thread::sleep_for(100ms);
+    reported = sql_count(db, "SELECT count(*) FROM reported_outcomes");
+  }
+  EXPECT_EQ(reported, 2) << "the page's outcomes did not reach the reported_outcomes table: " << col.proc.output();
+  EXPECT_EQ(sql_count(db, "SELECT count(*) FROM decisions"), 3);
+  EXPECT_EQ(sql_count(db, "SELECT count(*) FROM outcomes"), 0) << "a page's outcome became a reward";
+  EXPECT_EQ(sql_count(db, "SELECT count(*) FROM decisions WHERE outcome_ts_ms IS NOT NULL"), 0) << "a page's outcome joined";
+  EXPECT_EQ(sql_count(db, "SELECT count(*) FROM decisions WHERE status != 0"), 0) << "a page's outcome joined";
+  EXPECT_EQ(sql_count(db, "SELECT count(*) FROM reported_outcomes WHERE margin = 1e6"), 1);
+  auto m = c.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("disco_collector_reported_outcomes_total{stored=\"stream\"} 4"), std::string::npos) << m->body;
+  EXPECT_EQ(m->body.find("disco_collector_jetstream_bad_messages_total"), std::string::npos) << m->body;
 }

@@ -380,14 +380,14 @@ TEST_F(CollectorStore, SchemaVersionIsCheckedAtOpen) {
     sqlite3_stmt* st = nullptr;
     ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st, nullptr), SQLITE_OK);
     ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-    EXPECT_EQ(sqlite3_column_int(st, 0), 2);  // written at creation
+    EXPECT_EQ(sqlite3_column_int(st, 0), 3);  // written at creation
     sqlite3_finalize(st);
     sqlite3_close(db);
   }
-  set_version("3");
+  set_version("4");
   std::string err = open_error();
-  EXPECT_NE(err.find(path + ": the store has schema version 3 (written by a newer disco-collector)"), std::string::npos) << err;
-  EXPECT_NE(err.find("reads store schema version 2"), std::string::npos) << err;
+  EXPECT_NE(err.find(path + ": the store has schema version 4 (written by a newer disco-collector)"), std::string::npos) << err;
+  EXPECT_NE(err.find("reads store schema version 3"), std::string::npos) << err;
   EXPECT_EQ(store, nullptr);
   set_version("'one'");
   err = open_error();
@@ -395,12 +395,14 @@ TEST_F(CollectorStore, SchemaVersionIsCheckedAtOpen) {
   set_version("0");
   err = open_error();
   EXPECT_NE(err.find("schema version 0, unknown"), std::string::npos) << err;
-  set_version("1");  // a version-1 store opens and is moved to version 2
+  set_version("1");  // a version-1 store opens and is moved to version 3
   EXPECT_EQ(open_error(), "");
   EXPECT_NE(store, nullptr);
-  set_version("2");
-  EXPECT_EQ(open_error(), "");
-  EXPECT_NE(store, nullptr);
+  for (const char* v : {"2", "3"}) {  // version 2 (joined outcomes in table outcomes too) opens as well
+    set_version(v);
+    EXPECT_EQ(open_error(), "") << "version " << v;
+    EXPECT_NE(store, nullptr);
+  }
 }
 
 // The oldest store layout (tests/collector/fixtures/store_schema1_oldest.sql: the first collector's
@@ -436,8 +438,8 @@ TEST_F(CollectorStore, OldestStoreLayoutOpensAndMigrates) {
   reopen();
   EXPECT_EQ(count("SELECT count(*) FROM pragma_table_info('decisions') WHERE name IN ('holdout', 'user_id')"), 2);
   EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'bandit'"), 0);
-  // schema version 2: the reported_outcomes table and the per-shopper indexes
-  EXPECT_EQ(count("SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+  // schema version 2: the reported_outcomes table and the per-shopper indexes (moved on to 3)
+  EXPECT_EQ(count("SELECT value FROM meta WHERE key = 'schema_version'"), 3);
   EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE name IN ('reported_outcomes', 'events_user', 'decisions_user')"), 3);
   const disco::ArmStats* a = arm(2);
   ASSERT_NE(a, nullptr) << "the old statistics did not move to bandit_stats";
@@ -586,6 +588,63 @@ TEST_F(CollectorStore, HoldoutAndUserIdAreStoredAndExported) {
   EXPECT_EQ(field(l1, holdout_col) + field(l2, holdout_col), "10");
   row(1);
   EXPECT_NE(header.find(",holdout"), std::string::npos);  // the joined CSV carries it too
+}
+
+// An outcome of a known decision is stored on the decision's row, not in table outcomes (which
+// keeps orphans), and the decision keeps its first outcome: a second one, in any batch, is a
+// duplicate. The canonical export's outcomes.csv has each stored outcome once, whichever way it
+// arrived (known decision, late after the window closed, orphan first).
+TEST_F(CollectorStore, AnOutcomeIsStoredOnItsDecisionAndKeptOnce) {
+  apply(batch_of({decision(1, now), decision(2, now)}, {outcome(1, now + 10, 3.0)}), "a");
+  auto sql = [&](const std::string& q) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open((dir + "/collector.sqlite").c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, q.c_str(), -1, &st, nullptr), SQLITE_OK) << q;
+    const double v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_double(st, 0) : -1;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+  };
+  const std::string d1 = "x'" + did(1).hex() + "'";
+  EXPECT_EQ(sql("SELECT count(*) FROM outcomes"), 0.0) << "a joined outcome needs no outcomes row";
+  EXPECT_EQ(sql("SELECT margin FROM decisions WHERE decision_id = " + d1), 3.0);
+  ApplyResult r = apply(batch_of({}, {outcome(1, now + 20, 9.0)}), "b");  // another batch, another margin
+  EXPECT_EQ(r.outcomes.duplicate, 1u);
+  EXPECT_EQ(r.outcomes.accepted, 0u);
+  EXPECT_EQ(r.joined + r.late, 0u);
+  EXPECT_EQ(sql("SELECT margin FROM decisions WHERE decision_id = " + d1), 3.0) << "the first outcome stays";
+  ASSERT_NE(arm(1), nullptr);
+  const double n_before = arm(1)->n;
+  now += 1001;
+  store->sweep();  // decision 2 closes with the default reward
+  r = apply(batch_of({}, {outcome(2, now, 5.0)}), "c");  // late
+  EXPECT_EQ(r.late, 1u);
+  r = apply(batch_of({}, {outcome(2, now + 1, 6.0)}), "d");
+  EXPECT_EQ(r.outcomes.duplicate, 1u);
+  // orphan first, then its decision, then a resend of the outcome
+  r = apply(batch_of({}, {outcome(3, now + 5, 2.0)}), "e");
+  EXPECT_EQ(r.orphans, 1u);
+  apply(batch_of({decision(3, now)}), "f");
+  r = apply(batch_of({}, {outcome(3, now + 6, 8.0)}), "g");
+  EXPECT_EQ(r.outcomes.duplicate, 1u);
+  EXPECT_EQ(sql("SELECT count(*) FROM outcomes"), 1.0) << "only the orphan had an outcomes row";
+  EXPECT_EQ(arm(1)->n, n_before + 2) << "decisions 2 and 3 entered the statistics once each";
+  CanonicalExportOptions o;
+  o.data_dir = dir;
+  o.out_dir = dir + "/log";
+  o.include_pending = true;
+  const CanonicalExportSummary sum = export_canonical(o);
+  EXPECT_EQ(sum.outcomes, 3u);
+  std::ifstream in(dir + "/log/outcomes.csv");
+  std::string head, line, all;
+  std::getline(in, head);
+  EXPECT_EQ(head, "decision_id,ts,converted,revenue,margin,late");
+  while (std::getline(in, line)) all += line + "\n";
+  EXPECT_NE(all.find(did(1).hex() + "," + std::to_string(now - 1001 + 10) + ",1,"), std::string::npos) << all;
+  EXPECT_NE(all.find(",3,0\n"), std::string::npos) << "decision 1: margin 3, not late: " << all;
+  EXPECT_NE(all.find(",5,1\n"), std::string::npos) << "decision 2: margin 5, late: " << all;
+  EXPECT_NE(all.find(",2,0\n"), std::string::npos) << "decision 3: the orphan's margin 2: " << all;
 }
 
 TEST_F(CollectorStore, StatisticsSurviveRestart) {

@@ -7,15 +7,21 @@
 //              here (so mutations reach the claims checks), openCookie on mutated
 //              session cookies (AES-256-GCM, the edge's sealing)
 //              (seeds: tests/fuzz/corpus/offer_token, the secret of tests/checkout/sdk_tokens.json)
+//   js_state   sdk-js/src/index.js: Disco.restore (parseState: the saved state's header, lengths and
+//              metadata JSON, then the constructor's use of the metadata and the wasm runtime and
+//              session restores) over sdk-js/dist/disco-simd.wasm and
+//              tests/runtime/fixtures/bundle_schema1.0.disco; an accepted state must save again.
+//              (seeds: tests/fuzz/corpus/js_state, states saved by Disco.saveState: --make-seeds)
 // Allowed outcome: a result, or a DiscoError with one of the target's codes and a message. A
 // finding is anything else: another exception type or code, a BUNDLE_FORMAT error that is only
 // the reader's catch-all around an internal exception ("is corrupt or truncated (...)"), an input
 // that runs over --hang-ms (infinite loop) or an out-of-memory. Each finding's input is written to
 // --artifacts as js_<target>-<kind>-<hash> and the process exits 1.
 //
-//   node tests/fuzz/fuzz_sdk.mjs --target js_bundle|js_token [--runs N] [--seed S]
+//   node tests/fuzz/fuzz_sdk.mjs --target js_bundle|js_token|js_state [--runs N] [--seed S]
 //        [--corpus tests/fuzz/corpus] [--artifacts DIR] [--hang-ms 10000]
 //   node tests/fuzz/fuzz_sdk.mjs --target js_bundle --repro FILE   (one input, prints the outcome)
+//   node tests/fuzz/fuzz_sdk.mjs --target js_state --make-seeds DIR  (writes the js_state seeds)
 import { createHash, createHmac, webcrypto } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -35,13 +41,16 @@ MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEcyO0z4kKNraUsfO4cz0xbouYE6ev
 const SECRET = 'checkout-test-secret-0123456789';
 const NOW = 1800000000000;
 
-const USAGE = 'usage: node tests/fuzz/fuzz_sdk.mjs --target js_bundle|js_token [--runs N] [--seed N] [--corpus DIR] [--artifacts DIR] [--hang-ms MS] [--repro FILE]';
+const USAGE = 'usage: node tests/fuzz/fuzz_sdk.mjs --target js_bundle|js_token|js_state [--runs N] [--seed N] [--corpus DIR] [--artifacts DIR] [--hang-ms MS] [--repro FILE] [--make-seeds DIR]';
+const TARGETS = ['js_bundle', 'js_token', 'js_state'];
 function parseArgs() {
   const v = parseCli({ name: 'fuzz_sdk.mjs', usage: USAGE, options: { target: { type: 'string' }, runs: { type: 'string' }, seed: { type: 'string' },
-    corpus: { type: 'string' }, artifacts: { type: 'string' }, 'hang-ms': { type: 'string' }, repro: { type: 'string' } } }).values;
+    corpus: { type: 'string' }, artifacts: { type: 'string' }, 'hang-ms': { type: 'string' }, repro: { type: 'string' }, 'make-seeds': { type: 'string' } } }).values;
   const o = { target: v.target ?? '', runs: Number(v.runs ?? 1000000), seed: Number(v.seed ?? 1), corpus: resolve(v.corpus ?? resolve(here, 'corpus')),
-    artifacts: resolve(v.artifacts ?? resolve(here, '../../build/fuzz/fuzz-work/artifacts')), hangMs: Number(v['hang-ms'] ?? 10000), repro: v.repro ? resolve(v.repro) : '' };
-  if (!['js_bundle', 'js_token'].includes(o.target)) throw new Error('fuzz_sdk.mjs: --target js_bundle or js_token');
+    artifacts: resolve(v.artifacts ?? resolve(here, '../../build/fuzz/fuzz-work/artifacts')), hangMs: Number(v['hang-ms'] ?? 10000), repro: v.repro ? resolve(v.repro) : '',
+    makeSeeds: v['make-seeds'] ? resolve(v['make-seeds']) : '' };
+  if (!TARGETS.includes(o.target)) throw new Error(`fuzz_sdk.mjs: --target ${TARGETS.join(', ')}`);
+  if (o.makeSeeds && o.target !== 'js_state') throw new Error('fuzz_sdk.mjs: --make-seeds is for --target js_state');
   if (!(o.runs >= 0)) throw new Error('fuzz_sdk.mjs: --runs must be a number');
   return o;
 }
@@ -144,6 +153,85 @@ async function fuzz({ o, shared }) {
     };
     run.stats = () => `bundles read: ${read}, signatures verified: ${verified}`;
     run.valid = (b) => { try { readModelSummary(readBundleHeader(b).payload); return true; } catch { return false; } };
+  } else if (o.target === 'js_state') {
+    const { Disco } = await import(join(sdk, 'index.js'));
+    const { Engine } = await import(join(sdk, 'engine.js'));
+    const wasmPath = resolve(sdk, '../dist/disco-simd.wasm');
+    let wasm;
+    try { wasm = new Uint8Array(readFileSync(wasmPath)); } catch {
+      throw new Error(`js_state needs ${wasmPath}: build it with bash wasm/build.sh (scripts/setup.sh does)`);
+    }
+    const engine = await Engine.load(wasm);
+    const bundle = new Uint8Array(readFileSync(resolve(here, '../runtime/fixtures/bundle_schema1.0.disco')));
+    const open = (extra) => ({ engine, bundle, unsafeSkipVerify: true, now: () => NOW, ...extra });
+    if (o.makeSeeds) {
+      // States as Disco.saveState writes them: fresh, after events, each mode, with a user id.
+      mkdirSync(o.makeSeeds, { recursive: true });
+      const kinds = [
+        { name: 'fresh', opts: { seed: 1, userKey: 7 }, events: 0 },
+        { name: 'events', opts: { seed: 2, userKey: 8 }, events: 6 },
+        { name: 'logging', opts: { seed: 3, userKey: 9, mode: 'logging' }, events: 3 },
+        { name: 'apprentice', opts: { seed: 5, userKey: 10, mode: 'apprentice' }, events: 1 },
+        { name: 'userid', opts: { seed: 4, userId: 'shopper-42', userKeySalt: 'fuzz-salt-0123456789', crypto: webcrypto }, events: 2 },
+      ];
+      for (const k of kinds) {
+        const d = await Disco.create(open(k.opts));
+        const items = d.recommend({ k: 8 }).map((r) => r.itemId);
+        for (let i = 0; i < k.events; i++) d.track({ type: [0, 1, 0, 2][i % 4], itemId: items[i % items.length], ts: NOW + i * 1000 });
+        writeFileSync(join(o.makeSeeds, `saved_${k.name}.bin`), d.saveState());
+        d.close();
+      }
+      out(`wrote ${kinds.length} seeds to ${o.makeSeeds}`);
+      return 0;
+    }
+    seeds = files('js_state');
+    if (!seeds.length) throw new Error('js_state: no seeds in the corpus (node tests/fuzz/fuzz_sdk.mjs --target js_state --make-seeds tests/fuzz/corpus/js_state)');
+    const check = allowed(['STATE', 'INVALID_ARGUMENT', 'VERSION', 'SHAPE', 'UNSUPPORTED', 'BUNDLE_FORMAT', 'CHECKSUM', 'UNKNOWN_ITEM', 'BUFFER_TOO_SMALL', 'NOT_FOUND']);
+    let restored = 0;
+    // Structure-aware variants (picked by the input's length, so a repro file replays the same):
+    // one in 3 gets its section lengths fixed to the bytes it has (inserts and erases then reach
+    // the runtime, session and metadata readers instead of the framing check); one in 5 of those
+    // has one metadata field re-written with a value from the edges of the JSON value ranges.
+    const RAW = ['-1', '0', '1e400', '"x"', '""', 'null', 'true', '[]', '{}', '"18446744073709551616"', '"-1"', '"1e3"',
+      '"0x10"', '" 1"', '"online"', '"__proto__"', '"constructor"', '"toString"', '1.5', '"9007199254740993"'];
+    const reframe = (b) => {
+      if (b.length < 20) return b;
+      const out = Uint8Array.from(b);
+      const dv = new DataView(out.buffer);
+      const rest = b.length - 20;
+      const a = Math.min(dv.getUint32(8, true), rest), s = Math.min(dv.getUint32(12, true), rest - a);
+      dv.setUint32(8, a, true); dv.setUint32(12, s, true); dv.setUint32(16, rest - a - s, true);
+      if (b.length % 5 !== 1) return out;
+      let meta;
+      try { meta = JSON.parse(Buffer.from(out.subarray(20 + a + s)).toString('utf8')); } catch { return out; }
+      if (!meta || typeof meta !== 'object' || Array.isArray(meta)) return out;
+      const h = createHash('sha1').update(b).digest();
+      const k = ['seed', 'userKey', 'mode', 'userId', 'modelVersion'][h[0] % 5];
+      const text = `{${Object.keys({ ...meta, [k]: 0 }).map((key) => `${JSON.stringify(key)}:${key === k ? RAW[h[1] % RAW.length] : JSON.stringify(meta[key])}`).join(',')}}`;
+      const m = new TextEncoder().encode(text);
+      const r = concat(out.subarray(0, 20 + a + s), m);
+      new DataView(r.buffer).setUint32(16, m.length, true);
+      return r;
+    };
+    run = async (input) => {
+      let d;
+      const state = input.length % 3 === 0 ? reframe(input) : input;
+      try { d = await Disco.restore(open({ state })); } catch (e) { return check(e); }
+      restored++;
+      try {
+        const again = d.saveState();
+        if (!(again instanceof Uint8Array) || again.length < 20) return 'saveState after restore returned no state';
+        d.recommend({ k: 3 });
+      } catch (e) {
+        const why = check(e);
+        if (why) return `after an accepted restore: ${why}`;
+      } finally {
+        try { d.close(); } catch (e) { return `close threw: ${e?.message}`; }
+      }
+      return null;
+    };
+    run.stats = () => `states restored: ${restored}`;
+    run.valid = async (b) => { try { (await Disco.restore(open({ state: b }))).close(); return true; } catch { return false; } };
   } else {
     // Seeds: tokens (selector 0, and those inside checkout bodies), claims (selector 1), a sealed value.
     const raw = files('offer_token');
@@ -219,7 +307,7 @@ async function fuzz({ o, shared }) {
   // Half the bases are seeds the code accepts whole (most corpus entries are small inputs libFuzzer
   // kept for coverage, which the JS reader refuses at once).
   const good = [];
-  for (const b of seeds) if (!(await run.valid?.(b) === false)) good.push(b);
+  for (const b of seeds) if (!((await run.valid?.(b)) === false)) good.push(b);
   let findings = 0;
   const t0 = Date.now();
   for (let i = 0; i < o.runs; i++) {

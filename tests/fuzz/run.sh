@@ -8,7 +8,7 @@
 #   tests/fuzz/run.sh [--runs N] [--only a,b] [--build-dir DIR] [--jobs J] [--update-corpus] [--no-js]
 #     --runs N          inputs per target (default 1000000; CTest's FuzzShort uses 10000)
 #     --only a,b        just these targets (bundle, session_state, runtime_state, bandit_import,
-#                       json_batch, fb_batch, offer_token; js_bundle, js_token: the JS fuzzer)
+#                       json_batch, fb_batch, offer_token, auth; js_bundle, js_token, js_state: the JS fuzzer)
 #     --build-dir DIR   the clang build tree (default build/fuzz, as `cmake --preset fuzz`)
 #     --update-corpus   merge the inputs that add coverage into tests/fuzz/corpus (libFuzzer -merge=1)
 #     --no-js           skip the JavaScript fuzzer
@@ -45,6 +45,7 @@ targets=(
   "json_batch     collector/fuzz_json_batch        16384"
   "fb_batch       collector/fuzz_fb_batch          16384"
   "offer_token    collector/fuzz_offer_token       8192"
+  "auth           collector/fuzz_auth              8192"
 )
 wanted() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 
@@ -117,7 +118,7 @@ done
 if [ "$js" = 1 ]; then
   command -v node >/dev/null || { echo "run.sh: node is not on PATH (scripts/setup.sh installs it)" >&2; exit 2; }
 fi
-for name in js_bundle js_token; do
+for name in js_bundle js_token js_state; do
   { [ "$js" = 1 ] && wanted "$name"; } || continue
   log=$work/$name.log
   rm -f "$art/$name-"*

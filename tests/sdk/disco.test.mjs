@@ -134,6 +134,34 @@ test('disco: same seed and inputs give the same decisions; SIMD and plain builds
   assert.deepEqual(a.out, b.out, 'SIMD128 and plain builds give bit-identical decisions and scores');
 });
 
+// Found by tests/fuzz/fuzz_sdk.mjs --target js_state: a saved state whose metadata had a damaged
+// seed, userKey or mode threw a raw SyntaxError / TypeError / RangeError from BigInt (or opened a
+// runtime in an unknown mode); it is refused as STATE like any other damaged state.
+test('disco: restore refuses a saved state with damaged metadata (STATE)', async () => {
+  const d = await open();
+  const state = d.saveState();
+  const dv = new DataView(state.buffer, state.byteOffset);
+  const head = 20 + dv.getUint32(8, true) + dv.getUint32(12, true);
+  const meta = JSON.parse(new TextDecoder().decode(state.subarray(head)));
+  const withMeta = (m) => {
+    const bytes = new TextEncoder().encode(JSON.stringify(m));
+    const out = new Uint8Array(head + bytes.length);
+    out.set(state.subarray(0, head));
+    out.set(bytes, head);
+    new DataView(out.buffer).setUint32(16, bytes.length, true);
+    return out;
+  };
+  const r = await Disco.restore({ wasm, bundle, publicKey: spki, state: withMeta(meta) });
+  assert.equal(r.userKey, d.userKey, 'the re-framed state itself restores');
+  r.close();
+  for (const bad of [{ seed: '1e3' }, { seed: 'x' }, { seed: null }, { seed: 1.5 }, { userKey: 'constructor' }, { userKey: '-1' },
+    { userKey: '18446744073709551616' }, { mode: 'toString' }, { mode: '__proto__' }, { mode: 'shadow' }]) {
+    await rejectsCode(assert, Disco.restore({ wasm, bundle, publicKey: spki, state: withMeta({ ...meta, ...bad }) }), 'STATE');
+  }
+  await rejectsCode(assert, Disco.restore({ wasm, bundle, publicKey: spki, state: withMeta(null) }), 'STATE');
+  d.close();
+});
+
 test('disco: saveState / restore carries the session and the bandit', async () => {
   const d = await open();
   script(d);

@@ -31,6 +31,32 @@ enum class KeyCheck { Ok, UnknownKeyId, BadSignature };
 KeyCheck verify_site_signature(const Site& site, std::string_view key_id, std::string_view message,
                                std::string_view signature_hex);
 
+struct Config;
+struct WriteKey;
+// What the request's auth headers (or their query-parameter forms) say, checked against the keys
+// in force (collector/PROTOCOL.md): ok, or the refusal (status, reason for the rejects metric,
+// error message, field). The route then applies the replay cache (signed) or the rate limits
+// (write key). Pure functions of their arguments: fuzzed by collector/fuzz/fuzz_auth.cpp.
+struct AuthCheck {
+  bool ok = false;
+  int status = 0;
+  std::string reason, error, field;
+  const Site* site = nullptr;
+  const WriteKey* write_key = nullptr;
+  std::string replay_key;  // signed: site id + ":" + the signature's first 32 characters, lowercase
+  std::string client;      // write key: the client address its rate limit counts
+};
+// x-disco-key, x-disco-timestamp (Unix ms within +-cfg.replay_window_ms of now_ms),
+// x-disco-signature = hex HMAC-SHA256(one of the site's keys, timestamp + "." + signed_part), the
+// key named by X-Disco-Key-Id when not empty.
+AuthCheck check_signed_headers(const Config& cfg, std::string_view api_key, std::string_view timestamp,
+                               std::string_view signature, std::string_view key_id, std::string_view signed_part,
+                               int64_t now_ms);
+// X-Disco-Write-Key and Origin (one of the key's origins); the client is `forwarded` (the value of
+// cfg.client_ip_header, up to its first comma) when given, else `remote_addr`.
+AuthCheck check_write_key_headers(const Config& cfg, std::string_view write_key, std::string_view origin,
+                                  std::string_view remote_addr, const std::string_view* forwarded);
+
 // Token buckets by name (a write key, a client address): `rate` tokens per second up to `burst`;
 // each request takes one. At most max_entries buckets: full (idle) ones are dropped first, then all.
 class RateLimiter {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -41,6 +42,14 @@ struct WriteKey {
   std::vector<std::string> origins;
   bool allows(const std::string& origin) const;
 };
+
+// The keys a running collector accepts: its sites (with their HMAC keys) and its write keys.
+// `serve` re-reads them on SIGHUP (collector/README.md, "Key rotation without a restart").
+struct KeySet {
+  std::vector<Site> sites;
+  std::vector<WriteKey> write_keys;
+};
+struct LiveKeys;  // the key set in force, shared by the copies of one Config (config.cpp)
 
 struct Config {
   std::string host = "127.0.0.1";
@@ -97,9 +106,23 @@ struct Config {
   int64_t retention_interval_ms = 3600 * 1000;
 
   std::string bundle_file() const { return bundle_path.empty() ? data_dir + "/bundle.disco" : bundle_path; }
+  // Look-ups in the key set in force: `sites` / `write_keys`, or, once enable_key_reload() was
+  // called, the last set replace_keys() installed. A returned pointer stays valid for the life of
+  // the Config (replaced sets are kept, so a request in flight never reads freed keys).
   const Site* site_by_key(const std::string& key) const;
   const Site* site_by_id(const std::string& id) const;
   const WriteKey* write_key(const std::string& key) const;
+  // From now on the look-ups read a live key set (initially `sites` and `write_keys`), shared by
+  // this Config's copies made after this call.
+  void enable_key_reload();
+  // Installs fresh.sites and fresh.write_keys (check_config(fresh) must have passed) as the live
+  // key set, atomically for every reader: a removed key is refused from the next request on.
+  // Returns how many key sets have been installed so far (the first, at enable: 1).
+  size_t replace_keys(const Config& fresh);
+  // The key set in force (a copy).
+  KeySet keys() const;
+
+  std::shared_ptr<LiveKeys> live;  // null until enable_key_reload()
 };
 
 // Sets one key (as in the file); `where` prefixes errors ("collector.conf:12").

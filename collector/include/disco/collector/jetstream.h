@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "disco/collector/config.h"
@@ -28,14 +29,22 @@ struct PublishResult {
   std::string error;
 };
 
+// The 4 bytes before a write-key batch's FlatBuffers payload in the stream (see publish): read as a
+// FlatBuffers root offset they point far beyond any batch, so an older reader's parse fails.
+inline constexpr std::string_view kReportedPrefix = "DWK1";
+
 class JetStreamLog {
  public:
   // Connects to cfg.nats_urls and creates (or checks) the stream cfg.nats_stream with subjects
   // "<stream>.events.>" and cfg.nats_replicas replicas. Throws std::runtime_error on failure.
   JetStreamLog(const Config& cfg, Metrics* metrics);
   ~JetStreamLog();
+  // `payload`: a FlatBuffers EventBatch. reported = true: a write-key (browser) batch whose
+  // outcomes are reported outcomes (collector/PROTOCOL.md): published with header Disco-Reported: 1
+  // and the payload behind kReportedPrefix, so a reader that does not know the header refuses the
+  // message (a bad message) instead of joining a page's outcomes as rewards.
   PublishResult publish(const std::string& site, const std::string& msg_id, const std::string& payload,
-                        int64_t timeout_ms);
+                        int64_t timeout_ms, bool reported = false);
   // Starts the reader: an ordered consumer from `store`'s stream position + 1, applying the
   // messages in stream order (SqliteStore::apply_stream; `store` must be stream_fed).
   void start_joiner(SqliteStore* store);

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "disco/collector/config.h"
 #include "disco/fleet_stats.h"
@@ -19,6 +20,12 @@ class Collector {
   // Serves until stop(); call bind() first.
   void serve();
   void stop();
+  // Key rotation without a restart (collector/README.md): parses `serve_args` again (the config
+  // file(s) and flags serve was started with: parse_config_args, check_config) and installs their
+  // sites, site keys and write keys as the keys in force; every other setting is ignored. Throws
+  // ConfigError, keeping the keys in force, when the files or flags do not parse or check.
+  // Returns a one-line summary. Counted in disco_collector_key_reloads_total{result}.
+  std::string reload_keys(const std::vector<std::string>& serve_args);
 
  private:
   struct Impl;
