@@ -52,30 +52,12 @@ namespace {
 
 RunResult run_disco(Environment& env, const Browsing& browsing, const std::vector<uint8_t>& bytes, int64_t start,
                     int64_t loop_start, uint32_t total_days, uint64_t runtime_seed, FILE* dump) {
-  disco_bundle* b = nullptr;
-  if (disco_bundle_load(bytes.data(), bytes.size(), 0, &b) != DISCO_OK) die(std::string("bundle: ") + disco_last_error());
-  disco_runtime_options ro;
-  disco_runtime_default_options(&ro);
-  ro.seed = runtime_seed;
-  ro.mode = DISCO_MODE_ONLINE;
-  disco_runtime* rt = nullptr;
-  if (disco_runtime_create(b, &ro, &rt) != DISCO_OK) die(std::string("runtime: ") + disco_last_error());
-  std::vector<int64_t> item_index(env.num_items(), -1);
-  for (uint32_t i = 0; i < env.num_items(); ++i) {
-    const std::string id = Environment::item_id(i);
-    uint32_t idx = 0;
-    if (disco_bundle_item_index(b, id.data(), id.size(), &idx) == DISCO_OK) item_index[i] = idx;
-  }
-  std::vector<disco_session*> sessions(env.num_shoppers(), nullptr);
-  auto session = [&](uint32_t s) {
-    if (!sessions[s] && disco_session_create(rt, fnv1a64(Environment::user_id(s)), &sessions[s]) != DISCO_OK)
-      die(std::string("session: ") + disco_last_error());
-    return sessions[s];
-  };
+  LabRuntime lr(env, bytes, runtime_seed);
+  disco_runtime* const rt = lr.rt;
+  const std::vector<int64_t>& item_index = lr.item_index;
+  auto session = [&](uint32_t s) { return lr.session(s); };
   auto observe = [&](uint32_t s, uint32_t item, uint32_t type, int64_t ts, float price, int32_t qty) {
-    if (item_index[item] < 0) return;
-    disco_event e{ts, uint32_t(item_index[item]), type, price, qty};
-    if (disco_observe(session(s), &e) != DISCO_OK) die(std::string("observe: ") + disco_last_error());
+    lr.observe(s, item, type, ts, price, qty);
   };
 
   env.reset_state();
@@ -149,9 +131,6 @@ RunResult run_disco(Environment& env, const Browsing& browsing, const std::vecto
     pending.push({p.checkout_ts_ms, seq++, p.shopper, p.item, off.decision_hi, off.decision_lo, o});
   }
   flush_until(INT64_MAX, true);
-  for (disco_session* s : sessions) disco_session_free(s);
-  disco_runtime_free(rt);
-  disco_bundle_free(b);
   return r;
 }
 

@@ -27,6 +27,53 @@ inline uint64_t fnv1a64(const std::string& s) {
   return h;
 }
 
+// One native runtime over a bundle for the lab's world (run_disco, run_disco_cart): the simulator's
+// items mapped to the bundle's indices (-1: not in its catalog), one session per shopper made on
+// first use, observe() of a browsing event; everything freed with it. Errors throw (fail).
+struct LabRuntime {
+  disco_bundle* b = nullptr;
+  disco_runtime* rt = nullptr;
+  std::vector<int64_t> item_index;
+  std::vector<disco_session*> sessions;
+
+  LabRuntime(const Environment& env, const std::vector<uint8_t>& bytes, uint64_t runtime_seed) {
+    if (disco_bundle_load(bytes.data(), bytes.size(), 0, &b) != DISCO_OK) fail(std::string("bundle: ") + disco_last_error());
+    disco_runtime_options ro;
+    disco_runtime_default_options(&ro);
+    ro.seed = runtime_seed;
+    ro.mode = DISCO_MODE_ONLINE;
+    if (disco_runtime_create(b, &ro, &rt) != DISCO_OK) {
+      disco_bundle_free(b);
+      fail(std::string("runtime: ") + disco_last_error());
+    }
+    item_index.assign(env.num_items(), -1);
+    for (uint32_t i = 0; i < env.num_items(); ++i) {
+      const std::string id = Environment::item_id(i);
+      uint32_t idx = 0;
+      if (disco_bundle_item_index(b, id.data(), id.size(), &idx) == DISCO_OK) item_index[i] = idx;
+    }
+    sessions.assign(env.num_shoppers(), nullptr);
+  }
+  ~LabRuntime() {
+    for (disco_session* s : sessions) disco_session_free(s);
+    disco_runtime_free(rt);
+    disco_bundle_free(b);
+  }
+  LabRuntime(const LabRuntime&) = delete;
+  LabRuntime& operator=(const LabRuntime&) = delete;
+
+  disco_session* session(uint32_t s) {
+    if (!sessions[s] && disco_session_create(rt, fnv1a64(Environment::user_id(s)), &sessions[s]) != DISCO_OK)
+      fail(std::string("session: ") + disco_last_error());
+    return sessions[s];
+  }
+  void observe(uint32_t s, uint32_t item, uint32_t type, int64_t ts, float price, int32_t qty) {
+    if (item_index[item] < 0) return;
+    disco_event e{ts, uint32_t(item_index[item]), type, price, qty};
+    if (disco_observe(session(s), &e) != DISCO_OK) fail(std::string("observe: ") + disco_last_error());
+  }
+};
+
 struct Completion {
   int64_t ts;
   uint64_t seq;
@@ -109,30 +156,12 @@ inline BundleArms bundle_arms(const std::vector<uint8_t>& bytes, const std::stri
 inline RunResult run_disco_cart(Environment& env, const Browsing& browsing, const std::vector<uint8_t>& bytes,
                          const BundleArms& arms, int64_t start, int64_t loop_start, uint32_t total_days,
                          uint64_t runtime_seed, bool honor_expiry, bool show_coupons_only = false) {
-  disco_bundle* b = nullptr;
-  if (disco_bundle_load(bytes.data(), bytes.size(), 0, &b) != DISCO_OK) fail(std::string("bundle: ") + disco_last_error());
-  disco_runtime_options ro;
-  disco_runtime_default_options(&ro);
-  ro.seed = runtime_seed;
-  ro.mode = DISCO_MODE_ONLINE;
-  disco_runtime* rt = nullptr;
-  if (disco_runtime_create(b, &ro, &rt) != DISCO_OK) fail(std::string("runtime: ") + disco_last_error());
-  std::vector<int64_t> item_index(env.num_items(), -1);
-  for (uint32_t i = 0; i < env.num_items(); ++i) {
-    const std::string id = Environment::item_id(i);
-    uint32_t idx = 0;
-    if (disco_bundle_item_index(b, id.data(), id.size(), &idx) == DISCO_OK) item_index[i] = idx;
-  }
-  std::vector<disco_session*> sessions(env.num_shoppers(), nullptr);
-  auto session = [&](uint32_t s) {
-    if (!sessions[s] && disco_session_create(rt, fnv1a64(Environment::user_id(s)), &sessions[s]) != DISCO_OK)
-      fail(std::string("session: ") + disco_last_error());
-    return sessions[s];
-  };
+  LabRuntime lr(env, bytes, runtime_seed);
+  disco_runtime* const rt = lr.rt;
+  const std::vector<int64_t>& item_index = lr.item_index;
+  auto session = [&](uint32_t s) { return lr.session(s); };
   auto observe = [&](uint32_t s, uint32_t item, uint32_t type, int64_t ts, float price, int32_t qty) {
-    if (item_index[item] < 0) return;
-    disco_event e{ts, uint32_t(item_index[item]), type, price, qty};
-    if (disco_observe(session(s), &e) != DISCO_OK) fail(std::string("observe: ") + disco_last_error());
+    lr.observe(s, item, type, ts, price, qty);
   };
 
   env.reset_state();
@@ -289,9 +318,6 @@ inline RunResult run_disco_cart(Environment& env, const Browsing& browsing, cons
     it->second.cart.push_back({p.item, expired ? kNoDiscountArm : arm, p.key, wait});
   }
   advance(INT64_MAX, true);
-  for (disco_session* s : sessions) disco_session_free(s);
-  disco_runtime_free(rt);
-  disco_bundle_free(b);
   return r;
 }
 

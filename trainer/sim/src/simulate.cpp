@@ -21,6 +21,39 @@ bool item_offer_expired(const Environment& env, const OfferPoint& p) {
   const int64_t life = env.config().item_offer_lifetime_ms;
   return life > 0 && p.checkout_ts_ms >= p.ts_ms + life;
 }
+
+// The policy's decision at an item offer point (its arm checked) and the decision's log record with
+// the ground truth of every arm; draw_arm is the arm the outcome is drawn with (no discount once the
+// offer has expired at checkout). The caller draws and applies habituation (env.apply_offer) in its
+// own order: nothing here changes the environment's state.
+struct ItemDecision {
+  OfferPolicy::Choice choice;
+  SimDecision decision;
+  int draw_arm;
+};
+ItemDecision decide_item(Environment& env, OfferPolicy& policy, const OfferPoint& p, uint64_t seed) {
+  const auto m = env.expected_margins(p.shopper, p.item, p.ts_ms);
+  const OfferPolicy::Choice c = policy.choose(env, p);
+  if (c.arm < 0 || c.arm >= kNumArms)
+    throw SimError("policy " + policy.version() + " chose arm " + std::to_string(c.arm) + " (valid: 0.." +
+                   std::to_string(kNumArms - 1) + ")");
+  SimDecision d{};
+  d.id_hi = hash_key(seed, kStreamDecisionId, p.shopper, p.key, 0);
+  d.id_lo = hash_key(seed, kStreamDecisionId, p.shopper, p.key, 1);
+  d.ts_ms = p.ts_ms;
+  d.shopper = p.shopper;
+  d.item = p.item;
+  d.session = p.session;
+  d.arm = uint8_t(c.arm);
+  d.propensity = c.propensity;
+  d.key = p.key;
+  const int oracle = int(std::max_element(m.begin(), m.end()) - m.begin());
+  d.expected_margin = m[c.arm];
+  d.oracle_expected_margin = m[oracle];
+  d.oracle_arm = uint8_t(oracle);
+  for (int a = 0; a < kNumArms; ++a) d.fixed_expected_margin[a] = m[a];
+  return {c, d, item_offer_expired(env, p) ? kNoDiscountArm : c.arm};
+}
 }  // namespace
 
 SimLog run_policy(Environment& env, const Browsing& browsing, OfferPolicy& policy) {
@@ -33,28 +66,11 @@ SimLog run_policy(Environment& env, const Browsing& browsing, OfferPolicy& polic
   for (const OfferPoint& p : browsing.offers) {
     Outcome out;
     if (p.is_decision) {
-      const auto m = env.expected_margins(p.shopper, p.item, p.ts_ms);
-      const OfferPolicy::Choice c = policy.choose(env, p);
-      if (c.arm < 0 || c.arm >= kNumArms)
-        throw SimError("policy " + policy.version() + " chose arm " + std::to_string(c.arm) + " (valid: 0.." +
-                       std::to_string(kNumArms - 1) + ")");
-      out = env.draw(p.shopper, p.item, item_offer_expired(env, p) ? kNoDiscountArm : c.arm, p.key, p.ts_ms);
+      const ItemDecision id = decide_item(env, policy, p, seed);
+      const OfferPolicy::Choice& c = id.choice;
+      const SimDecision& d = id.decision;
+      out = env.draw(p.shopper, p.item, id.draw_arm, p.key, p.ts_ms);
       env.apply_offer(p.shopper, c.arm, p.ts_ms);
-      SimDecision d{};
-      d.id_hi = hash_key(seed, kStreamDecisionId, p.shopper, p.key, 0);
-      d.id_lo = hash_key(seed, kStreamDecisionId, p.shopper, p.key, 1);
-      d.ts_ms = p.ts_ms;
-      d.shopper = p.shopper;
-      d.item = p.item;
-      d.session = p.session;
-      d.arm = uint8_t(c.arm);
-      d.propensity = c.propensity;
-      d.key = p.key;
-      const int oracle = int(std::max_element(m.begin(), m.end()) - m.begin());
-      d.expected_margin = m[c.arm];
-      d.oracle_expected_margin = m[oracle];
-      d.oracle_arm = uint8_t(oracle);
-      for (int a = 0; a < kNumArms; ++a) d.fixed_expected_margin[a] = m[a];
       log.decisions.push_back(d);
       log.outcomes.push_back({d.id_hi, d.id_lo, p.checkout_ts_ms, out.purchased, out.revenue, out.margin,
                               out.discount_spend});
@@ -172,28 +188,11 @@ SimLog run_policy(Environment& env, const Browsing& browsing, OfferPolicy& polic
     OfferPolicy::Choice c{};
     int64_t di = -1;
     if (p.is_decision) {
-      const auto m = env.expected_margins(p.shopper, p.item, p.ts_ms);
-      c = policy.choose(env, p);
-      if (c.arm < 0 || c.arm >= kNumArms)
-        throw SimError("policy " + policy.version() + " chose arm " + std::to_string(c.arm) + " (valid: 0.." +
-                       std::to_string(kNumArms - 1) + ")");
-      draw_arm = item_offer_expired(env, p) ? kNoDiscountArm : c.arm;
+      const ItemDecision id = decide_item(env, policy, p, seed);
+      c = id.choice;
+      draw_arm = id.draw_arm;
       env.apply_offer(p.shopper, c.arm, p.ts_ms);
-      SimDecision d{};
-      d.id_hi = hash_key(seed, kStreamDecisionId, p.shopper, p.key, 0);
-      d.id_lo = hash_key(seed, kStreamDecisionId, p.shopper, p.key, 1);
-      d.ts_ms = p.ts_ms;
-      d.shopper = p.shopper;
-      d.item = p.item;
-      d.session = p.session;
-      d.arm = uint8_t(c.arm);
-      d.propensity = c.propensity;
-      d.key = p.key;
-      const int oracle = int(std::max_element(m.begin(), m.end()) - m.begin());
-      d.expected_margin = m[c.arm];
-      d.oracle_expected_margin = m[oracle];
-      d.oracle_arm = uint8_t(oracle);
-      for (int a = 0; a < kNumArms; ++a) d.fixed_expected_margin[a] = m[a];
+      const SimDecision& d = id.decision;
       di = int64_t(log.decisions.size());
       log.decisions.push_back(d);
       log.outcomes.push_back({d.id_hi, d.id_lo, p.checkout_ts_ms, false, 0, 0, 0});
