@@ -362,6 +362,7 @@ CheckoutReply Checkout::handle(const Site& site_ref, const std::string& body, in
   std::vector<Outcome> outcomes;
   double total = 0, saved = 0;
   std::string free_shipping;  // why the order ships free: item_offer, cart_offer, threshold; "" = it does not
+  int64_t ship_outcome = -1;   // the outcome of the decision whose free-shipping offer waived the fee
   for (const auto& l : lines) {
     std::string item = l["item_id"].get<std::string>();
     int64_t qty = l["quantity"].get<int64_t>();
@@ -415,7 +416,10 @@ CheckoutReply Checkout::handle(const Site& site_ref, const std::string& body, in
     if (o["offer"] == "applied") {
       // the reward of the decision behind the offer (DESIGN.md: margin = price (1 - discount) - cost)
       auto id = parse_decision_id(o["decision_id"].get<std::string>());
-      if (id) outcomes.push_back(Outcome{*id, now_ms, true, net, net - std::max(0.0, ci->cost) * double(qty)});
+      if (id) {
+        if (o.contains("free_shipping") && ship_outcome < 0) ship_outcome = int64_t(outcomes.size());
+        outcomes.push_back(Outcome{*id, now_ms, true, net, net - std::max(0.0, ci->cost) * double(qty)});
+      }
     }
     total += net;
     saved += gross - net;
@@ -466,7 +470,10 @@ CheckoutReply Checkout::handle(const Site& site_ref, const std::string& body, in
         for (const auto& l : lines)
           cost += std::max(0.0, catalog->find(l["item_id"].get<std::string>())->cost) * double(l["quantity"].get<int64_t>());
         auto id = parse_decision_id(t.claims.decision_id);
-        if (id) outcomes.push_back(Outcome{*id, now_ms, true, round2(total), round2(total) - cost});
+        if (id) {
+          if (t.claims.kind == "free_shipping") ship_outcome = int64_t(outcomes.size());
+          outcomes.push_back(Outcome{*id, now_ms, true, round2(total), round2(total) - cost});
+        }
       }
     }
     if (!t.claims.decision_id.empty() && t.status != TokenStatus::Malformed) cart_offer["decision_id"] = t.claims.decision_id;
@@ -478,6 +485,10 @@ CheckoutReply Checkout::handle(const Site& site_ref, const std::string& body, in
   const double fee = round2(cfg_.shipping_fee);
   if (free_shipping.empty() && fee > 0 && cfg_.free_shipping_over > 0 && goods >= cfg_.free_shipping_over) free_shipping = "threshold";
   const double shipping = free_shipping.empty() ? fee : 0.0;
+  // The fee a free-shipping offer waived is what that offer cost the merchant: it comes off the
+  // margin of the decision behind it (the one free_shipping names; a threshold is nobody's decision).
+  if (fee > 0 && free_shipping != "threshold" && !free_shipping.empty() && ship_outcome >= 0)
+    outcomes[size_t(ship_outcome)].margin -= fee;
   total = goods + shipping;
   saved += fee - shipping;
   json record{{"ts_ms", now_ms}, {"order_id", order_id}, {"site", site->id}, {"lines", out_lines},

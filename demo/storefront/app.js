@@ -283,13 +283,18 @@ async function checkout() {
     return toast(`The shop refused the order: ${body.message ?? body.error}`, true);
   }
   // Outcomes: each decision behind a bought line converted, with the revenue the server charged.
+  // A free-shipping offer's cost is the fee the merchant then pays: it comes off the margin of the
+  // decision that waived it (once; a threshold waiver is nobody's decision).
   const reports = [];
+  let waived = body.shipping_discount > 0 ? body.shipping_discount : 0;
+  const shippingCost = (why) => { if (body.free_shipping !== why) return 0; const c = waived; waived = 0; return c; };
   for (const [n, ol] of body.lines.entries()) {
     const l = state.cart[n];
     const it = items.get(l.itemId);
     track('purchase', l.itemId, { price: ol.total / ol.quantity, quantity: ol.quantity });
     const decisionId = ol.decision_id ?? l.offer?.decisionId;
-    const r = decisionId && await shop.report(decisionId, { revenue: ol.total, margin: ol.total - it.cost * ol.quantity });
+    const ship = ol.offer === 'applied' && ol.free_shipping ? shippingCost('item_offer') : 0;
+    const r = decisionId && await shop.report(decisionId, { revenue: ol.total, margin: ol.total - it.cost * ol.quantity - ship });
     if (r) reports.push({ ...r, offer: ol.offer });
   }
   // the coupon's decision: the order's goods after every discount, and their margin
@@ -297,7 +302,8 @@ async function checkout() {
   if (co?.decision_id || coupon) {
     const cost = body.lines.reduce((s, ol) => s + (items.get(ol.item_id)?.cost ?? 0) * ol.quantity, 0);
     const goods = body.subtotal ?? body.total;
-    const r = await shop.report(co?.decision_id ?? coupon.decisionId, { revenue: goods, margin: goods - cost });
+    const ship = co?.offer === 'applied' && co.free_shipping ? shippingCost('cart_offer') : 0;
+    const r = await shop.report(co?.decision_id ?? coupon.decisionId, { revenue: goods, margin: goods - cost - ship });
     if (r) reports.push({ ...r, offer: co?.offer ?? 'none' });
   }
   const flushed = reports.every((r) => r.delivered);

@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_FLAGS, ROOT, SHOTS, fixture, missing, policyBundle, serve } from './helpers.mjs';
+import { COLLECTOR, CHROMIUM, CHROMIUM_FLAGS, ROOT, SHOTS, fixture, missing, policyBundle, serve } from './helpers.mjs';
+import { exportDecisions } from '../../demo/store-check.mjs';
+import { csvObjects } from '../../lib/csv.mjs';
 
 const skip = missing();
 const FEE = 4.9;
@@ -203,6 +205,15 @@ describe('storefront offer kinds in chromium', { skip: skip ?? false, timeout: 3
       assert.match(await page.locator('[data-testid="outcome-status"]').innerText(), /2 outcomes reported to the collector and acknowledged/);
       assert.match(await page.locator('[data-testid="shipping-line"]').innerText(), /free: your free-shipping offer/);
       await page.screenshot({ path: join(SHOTS, 'kinds-3-order-free-shipping.png') });
+      // the free-shipping decision's reward: the line's margin less the fee the merchant now pays
+      const shipRow = exportDecisions(COLLECTOR, srv.store).find((r) => r.decision_id === ship.offer.decisionId);
+      assert.ok(shipRow, `decision ${ship.offer.decisionId} stored`);
+      assert.equal(shipRow.converted, '1');
+      const itemsCsv = join(fx.dir, 'items.csv');
+      const shipItem = csvObjects(readFileSync(itemsCsv, 'utf8'), itemsCsv).find((r) => r.item_id === ship.id);
+      const shipCost = Number(shipItem.cost) * o2.lines[0].quantity;
+      assert.ok(Math.abs(Number(shipRow.margin) - (o2.lines[0].total - shipCost - FEE)) < 0.01,
+        `margin ${shipRow.margin} = revenue ${o2.lines[0].total} - cost ${shipCost} - shipping ${FEE}`);
 
       // 5. tampered tokens (the shopper edits the item offer's discount to 90 % and the cart
       // decision into a coupon, keeping the signatures): refused by the checkout with their code,

@@ -704,6 +704,45 @@ TEST(CheckoutShipping, AFreeShippingCartCouponWaivesTheFee) {
   EXPECT_NEAR(j["saved"].get<double>(), 3.0, 1e-9);
 }
 
+// The fee a free-shipping offer waives is its cost to the merchant: the reward of the decision
+// behind it (the outcome the checkout records) is its margin less the fee; a percent coupon's or a
+// threshold's order keeps the goods' margin (the shopper pays the fee, or nobody's decision waived it).
+TEST(CheckoutShipping, AWaivedFeeComesOffTheMarginOfTheDecisionThatWaivedIt) {
+  TempDir dir;
+  Config cfg = site_config(dir.p.string());
+  cfg.shipping_fee = 4.9;
+  cfg.free_shipping_over = 100;
+  Recorded rec;
+  Checkout co(cfg, deps(&rec, shipping_catalog()));
+  json j = json::parse(co.handle("shop-key", one_line("i42", 1, free_item_token(4102444800000)).dump(), kNow).body);
+  ASSERT_EQ(j["free_shipping"], "item_offer") << j.dump();
+  ASSERT_EQ(rec.outcomes.size(), 1u);
+  EXPECT_NEAR(rec.outcomes[0].second.revenue, 10.0, 1e-9);
+  EXPECT_NEAR(rec.outcomes[0].second.margin, 10.0 - 6.0 - 4.9, 1e-9);
+  // a free-shipping cart coupon: the cart decision's margin carries the fee
+  const std::string dg = cart_digest({{"i42", 3}});
+  json order = one_line("i42", 3);
+  order["cart_token"] = signed_token(R"({"d":"feed0000feed0000feed0000feed0012","s":"cart","c":")" + dg +
+                                     R"(","x":0,"v":0,"m":20,"k":"free_shipping","a":7,"e":4102444800000})");
+  j = json::parse(co.handle("shop-key", order.dump(), kNow).body);
+  ASSERT_EQ(j["free_shipping"], "cart_offer") << j.dump();
+  ASSERT_EQ(rec.outcomes.size(), 2u);
+  EXPECT_NEAR(rec.outcomes[1].second.margin, 30.0 - 18.0 - 4.9, 1e-9);
+  // a percent coupon: the shopper pays the fee, the margin is the goods'
+  order["cart_token"] = signed_token(R"({"d":"feed0000feed0000feed0000feed0013","s":"cart","c":")" + dg +
+                                     R"(","x":0.1,"v":3,"m":20,"k":"percent","a":5,"e":4102444800000})");
+  j = json::parse(co.handle("shop-key", order.dump(), kNow).body);
+  ASSERT_NEAR(j["shipping"].get<double>(), 4.9, 1e-9);
+  ASSERT_EQ(rec.outcomes.size(), 3u);
+  EXPECT_NEAR(rec.outcomes[2].second.margin, 27.0 - 18.0, 1e-9);
+  // the threshold waives it for an order with a 0 % item offer: nobody's decision, margin unchanged
+  const std::string zero = signed_token(R"({"d":"feed0000feed0000feed0000feed0014","i":"i42","x":0,"a":0,"e":4102444800000})");
+  j = json::parse(co.handle("shop-key", one_line("i42", 10, zero).dump(), kNow).body);
+  ASSERT_EQ(j["free_shipping"], "threshold") << j.dump();
+  ASSERT_EQ(rec.outcomes.size(), 4u);
+  EXPECT_NEAR(rec.outcomes[3].second.margin, 100.0 - 60.0, 1e-9);
+}
+
 TEST(CheckoutShipping, AnExpiredOrTamperedOfferStillPaysShipping) {
   TempDir dir;
   Config cfg = site_config(dir.p.string());
