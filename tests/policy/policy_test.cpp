@@ -182,6 +182,121 @@ TEST(PolicyFit, RefusesLogsAPolicyCannotBeFittedFrom) {
   EXPECT_EQ(parse_pairs("all", 4).size(), 12u);  // (1,1) (1,2) (1,3) (2,2) (2,3) (3,3)
 }
 
+namespace {
+
+// A habituation log for the delayed cost by exposure. Each shopper gets an offer a day; x[7] (the
+// runtime's exposure feature) is the shopper's waiting level w; a full-price offer earns 2 (1 - w),
+// a discount 1.5 (1 - w) and moves w half way to 1 when `concave` (the first discount costs the
+// most later margin, as in the simulator's world 2). Otherwise a level l rises by 0.15 per discount,
+// unbounded, the margins are 2 (1 - l / 2) and 1.5 (1 - l / 2) and x[7] = min(1, 1.5 l): every
+// discount costs the same later margin, so one shared estimate is right. Levels decay by a factor
+// 0.8 a day. Logged uniformly over 2 arms.
+Replay habituation_replay(bool concave, uint32_t shoppers, uint64_t seed) {
+  Replay r;
+  r.n_arms = 2;
+  r.context_dim = disco::kContextDim;
+  uint64_t x = seed;
+  auto coin = [&] {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    return (x >> 11) & 1;
+  };
+  std::vector<Step> steps;
+  for (uint32_t u = 0; u < shoppers; ++u) {
+    double w = 0, lin = 0;
+    for (uint32_t d = 0; d < 60; ++d) {
+      Step s;
+      s.user = u;
+      s.ts_ms = kT0 + int64_t(d) * kDay + int64_t(u) * 1000;
+      s.arm = uint32_t(coin());
+      s.propensity = 0.5;
+      s.price = 10;
+      s.cost = 5;
+      s.has_outcome = true;
+      s.converted = true;
+      const double level = concave ? w : lin;
+      s.margin = (s.arm == 0 ? 2.0 : 1.5) * (concave ? (1.0 - level) : (1.0 - 0.5 * level));
+      s.eligible = 3;
+      s.x[0] = 1.0f;
+      s.x[disco::kFeatExposure] = float(concave ? w : std::min(1.0, 1.5 * lin));
+      steps.push_back(s);
+      w *= 0.8;
+      lin *= 0.8;
+      if (s.arm == 1) {
+        w += 0.5 * (1.0 - w);
+        lin += 0.15;
+      }
+    }
+  }
+  std::stable_sort(steps.begin(), steps.end(), [](const Step& a, const Step& b) { return a.ts_ms < b.ts_ms; });
+  std::vector<int64_t> last(shoppers, -1);
+  for (int64_t i = int64_t(steps.size()) - 1; i >= 0; --i) {
+    steps[size_t(i)].next = last[steps[size_t(i)].user];
+    last[steps[size_t(i)].user] = i;
+  }
+  r.steps = std::move(steps);
+  r.first_ts_ms = r.steps.front().ts_ms;
+  r.last_ts_ms = r.steps.back().ts_ms;
+  r.stats.replayed = r.steps.size();
+  return r;
+}
+
+}  // namespace
+
+TEST(PolicyFit, DelayedCostByExposureChargesTheFirstDiscountMoreWhenHabituationIsConcave) {
+  FitOptions o;
+  o.value_model = false;
+  o.delayed_horizon_days = 14;
+  o.min_rows = 100;
+  o.delayed_by_exposure = true;
+  const PolicyFit f = fit_policy(habituation_replay(true, 1500, 11), o);
+  ASSERT_TRUE(f.delayed.by_exposure);
+  ASSERT_EQ(f.delayed.bins.size(), 3u);
+  const auto& b = f.delayed.bins;
+  for (const auto& bin : b) {
+    EXPECT_GT(bin.control, 100u);
+    EXPECT_GT(bin.discounted, 100u);
+  }
+  // A discount to a shopper with no exposure costs more later margin than one to a shopper
+  // already waiting; the bins differ well beyond their noise, so the shrinkage keeps them apart.
+  EXPECT_GT(b[0].estimate, b[2].estimate + 4 * std::hypot(b[0].se, b[2].se));
+  EXPECT_GT(f.delayed.between_var, 0.0);
+  EXPECT_GT(b[0].shrunk, b[2].shrunk + 0.5 * (b[0].estimate - b[2].estimate));
+  EXPECT_DOUBLE_EQ(f.delayed.charge_for(0.0), b[0].applied);
+  EXPECT_DOUBLE_EQ(f.delayed.charge_for(0.9), b[2].applied);
+  EXPECT_GT(f.delayed.charge_for(0.0), f.delayed.charge_for(0.9));
+  // The warm start sees it: at no exposure arm 1's charged reward is lower relative to arm 0 than
+  // at high exposure, more than without the bins.
+  FitOptions pooled = o;
+  pooled.delayed_by_exposure = false;
+  const PolicyFit g = fit_policy(habituation_replay(true, 1500, 11), pooled);
+  EXPECT_FALSE(g.delayed.by_exposure);
+  EXPECT_TRUE(g.delayed.bins.empty());
+  EXPECT_DOUBLE_EQ(g.delayed.charge_for(0.0), g.delayed.applied);
+  EXPECT_DOUBLE_EQ(g.delayed.charge_for(0.9), g.delayed.applied);
+  EXPECT_DOUBLE_EQ(g.delayed.estimate, f.delayed.estimate);
+  // The JSON carries the bins.
+  const auto j = nlohmann::json::parse(to_json(f));
+  ASSERT_TRUE(j["delayed_cost"].contains("by_exposure"));
+  EXPECT_EQ(j["delayed_cost"]["by_exposure"].size(), 3u);
+  EXPECT_NEAR(j["delayed_cost"]["by_exposure"][0]["applied"].get<double>(), b[0].applied, 1e-12);
+}
+
+TEST(PolicyFit, DelayedCostByExposureStaysNearThePooledEstimateWhenEveryDiscountCostsTheSame) {
+  FitOptions o;
+  o.value_model = false;
+  o.delayed_horizon_days = 14;
+  o.min_rows = 100;
+  o.delayed_by_exposure = true;
+  const PolicyFit f = fit_policy(habituation_replay(false, 1500, 11), o);
+  ASSERT_TRUE(f.delayed.by_exposure);
+  const PolicyFit c = fit_policy(habituation_replay(true, 1500, 11), o);
+  const auto spread = [](const PolicyFit& p) { return p.delayed.bins[0].shrunk - p.delayed.bins[2].shrunk; };
+  // Far less spread between the bins' charges than in the concave world.
+  EXPECT_LT(std::abs(spread(f)), 0.25 * spread(c));
+  for (const auto& bin : f.delayed.bins)
+    EXPECT_LE(std::abs(bin.shrunk - f.delayed.estimate), std::abs(bin.estimate - f.delayed.estimate) + 1e-12);
+}
+
 // ---- replay through the runtime -------------------------------------------------------------
 
 namespace {
@@ -323,6 +438,33 @@ TEST(PolicyCli, PilotToPolicyFitToBundleWithAValueModel) {
   EXPECT_EQ(j["arms"].size(), 6u);
   EXPECT_EQ(j["value_model"]["pairs"].size(), 4u);
   EXPECT_EQ(j["value_model"]["weights"].size(), 6u * (disco::kContextDim + 2));
+  // The delayed cost is pooled by default; --delayed-cost-by exposure adds the bins, printed and in the JSON.
+  EXPECT_FALSE(j["delayed_cost"].contains("by_exposure"));
+  EXPECT_EQ(out.find("by discount exposure"), std::string::npos) << out;
+  ASSERT_EQ(run(train + " policy --log " + pilot.string() + " --bundle " + (m0 / "bundle.disco").string() + " --out " +
+                    (dir.p / "fit-exp.json").string() + " --min-rows 100 --no-value-model --delayed-cost-by exposure --delayed-horizon-days 3",
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("by discount exposure (between-bin variance"), std::string::npos) << out;
+  EXPECT_NE(out.find("exposure >= 0.45: "), std::string::npos) << out;
+  {
+    const auto je = nlohmann::json::parse(std::ifstream(dir.p / "fit-exp.json"));
+    ASSERT_TRUE(je["delayed_cost"].contains("by_exposure")) << je["delayed_cost"].dump();
+    EXPECT_EQ(je["delayed_cost"]["by_exposure"].size(), 3u);
+    }
+  // Where the horizon leaves no usable decisions, it says so and charges the pooled estimate.
+  ASSERT_EQ(run(train + " policy --log " + pilot.string() + " --bundle " + (m0 / "bundle.disco").string() + " --out " +
+                    (dir.p / "fit-exp2.json").string() + " --min-rows 100 --no-value-model --delayed-cost-by exposure",
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("by discount exposure: not estimated"), std::string::npos) << out;
+  EXPECT_NE(run(train + " policy --log " + pilot.string() + " --bundle " + (m0 / "bundle.disco").string() + " --out " +
+                    (dir.p / "fit-bad.json").string() + " --delayed-cost-by shopper",
+                &out),
+            0);
+  EXPECT_NE(out.find("--delayed-cost-by"), std::string::npos) << out;
   const fs::path bundle = dir.p / "b.disco";
   ASSERT_EQ(run(train + " export --data " + hist.string() + " --out " + m0.string() + " --model " +
                     (m0 / "model.bin").string() + " --bundle " + bundle.string() +

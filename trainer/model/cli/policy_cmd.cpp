@@ -58,6 +58,12 @@ int run_policy_command(int argc, char** argv) {
                  "charge C x price per discounted decision into the warm start's rewards: auto (the pooled estimate, "
                  "floored at 0), a number, or 0 = none")
       ->capture_default_str();
+  std::string delayed_by = "none";
+  app.add_option("--delayed-cost-by", delayed_by,
+                 "with --delayed-cost auto: exposure (one estimate per bin of the shopper's discount exposure, each "
+                 "shrunk towards the pooled one by its standard error) or none (the pooled estimate for every decision)")
+      ->check(CLI::IsMember({"exposure", "none"}))
+      ->capture_default_str();
   app.add_option("--delayed-horizon-days", fo.delayed_horizon_days, "horizon of the delayed-cost estimate")
       ->capture_default_str();
   app.add_option("--prior-weight", fo.prior_weight, "scales the warm start's weights (0 = no warm start)")
@@ -102,6 +108,7 @@ int run_policy_command(int argc, char** argv) {
     return app.exit(e);
   }
   fo.value_model = !no_value;
+  fo.delayed_by_exposure = delayed_by == "exposure";
   fo.immediate_residual = !no_residual;
   try {
     if (delayed == "auto") {
@@ -158,7 +165,18 @@ int run_policy_command(int argc, char** argv) {
                 fit.delayed.horizon_days, fit.delayed.estimate, fit.delayed.se,
                 (unsigned long long)fit.delayed.control, (unsigned long long)fit.delayed.discounted,
                 (unsigned long long)fit.delayed.clusters,
-                fit.delayed.applied > 0 ? (", charged " + std::to_string(fit.delayed.applied)).c_str() : "");
+                fit.delayed.applied > 0 && !fit.delayed.by_exposure
+                    ? (", charged " + std::to_string(fit.delayed.applied)).c_str() : "");
+    if (fo.delayed_by_exposure && fo.delayed_cost_auto && !fit.delayed.by_exposure)
+      std::printf("  by discount exposure: not estimated (the log has no decisions of both kinds %g days before its end): "
+                  "the pooled estimate is charged\n", fit.delayed.horizon_days);
+    if (fit.delayed.by_exposure) {
+      std::printf("  by discount exposure (between-bin variance %.3g):\n", fit.delayed.between_var);
+      for (const auto& b : fit.delayed.bins)
+        std::printf("    exposure >= %.2f%s: %.4f +- %.4f (%llu / %llu decisions), shrunk %.4f, charged %.4f\n",
+                    b.exposure_lo, b.exposure_hi > 1 ? "" : (" and < " + std::to_string(b.exposure_hi).substr(0, 4)).c_str(),
+                    b.estimate, b.se, (unsigned long long)b.control, (unsigned long long)b.discounted, b.shrunk, b.applied);
+    }
     if (!fit.uplift.learner.empty()) {
       std::printf("warm start effects from %s (linear distillation R^2 per arm:", fit.uplift.learner.c_str());
       for (double v : fit.uplift.r2) std::printf(" %.2f", v);

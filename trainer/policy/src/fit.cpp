@@ -135,6 +135,13 @@ std::vector<uint16_t> parse_pairs(const std::string& spec, uint32_t dim) {
   return p;
 }
 
+double DelayedCostFit::charge_for(double exposure) const {
+  if (!by_exposure) return applied;
+  for (const DelayedCostBin& b : bins)
+    if (exposure >= b.exposure_lo && exposure < b.exposure_hi) return b.applied;
+  return applied;
+}
+
 PolicyFit fit_policy(const Replay& r, const FitOptions& o) {
   PolicyFit f;
   f.n_arms = r.n_arms;
@@ -182,32 +189,81 @@ PolicyFit fit_policy(const Replay& r, const FitOptions& o) {
       }
       y[i] = acc;
     }
-    double s0 = 0, s1 = 0;
-    uint64_t n0 = 0, n1 = 0;
-    for (size_t i = 0; i < S.size(); ++i) {
-      if (!usable[i]) continue;
-      if (S[i].arm == 0) s0 += y[i], ++n0;
-      else s1 += y[i], ++n1;
-    }
-    DelayedCostFit& dc = f.delayed;
-    dc.horizon_days = o.delayed_horizon_days;
-    dc.control = n0;
-    dc.discounted = n1;
-    if (n0 > 0 && n1 > 0) {
-      const double m0 = s0 / double(n0), m1 = s1 / double(n1);
-      dc.estimate = m0 - m1;
-      // Cluster-robust variance of the difference of means (clusters = shoppers).
+    // Difference of the later no-discount margin after a no-discount and after a discounted
+    // decision among the usable steps `in` selects, with a standard error clustered by shopper.
+    struct Diff {
+      double estimate = 0, se = 0;
+      uint64_t n0 = 0, n1 = 0, clusters = 0;
+    };
+    auto diff = [&](auto&& in) {
+      Diff r;
+      double s0 = 0, s1 = 0;
+      for (size_t i = 0; i < S.size(); ++i) {
+        if (!usable[i] || !in(S[i])) continue;
+        if (S[i].arm == 0) s0 += y[i], ++r.n0;
+        else s1 += y[i], ++r.n1;
+      }
+      if (r.n0 == 0 || r.n1 == 0) return r;
+      const double m0 = s0 / double(r.n0), m1 = s1 / double(r.n1);
+      r.estimate = m0 - m1;
       std::unordered_map<uint32_t, std::pair<double, double>> cl;
       for (size_t i = 0; i < S.size(); ++i) {
-        if (!usable[i]) continue;
+        if (!usable[i] || !in(S[i])) continue;
         auto& c = cl[S[i].user];
-        if (S[i].arm == 0) c.first += (y[i] - m0) / double(n0);
-        else c.second += (y[i] - m1) / double(n1);
+        if (S[i].arm == 0) c.first += (y[i] - m0) / double(r.n0);
+        else c.second += (y[i] - m1) / double(r.n1);
       }
       double var = 0;
       for (auto& [u, c] : cl) var += (c.first - c.second) * (c.first - c.second);
-      dc.se = std::sqrt(var);
-      dc.clusters = cl.size();
+      r.se = std::sqrt(var);
+      r.clusters = cl.size();
+      return r;
+    };
+    DelayedCostFit& dc = f.delayed;
+    dc.horizon_days = o.delayed_horizon_days;
+    const Diff pooled = diff([](const Step&) { return true; });
+    dc.control = pooled.n0;
+    dc.discounted = pooled.n1;
+    dc.estimate = pooled.estimate;
+    dc.se = pooled.se;
+    dc.clusters = pooled.clusters;
+    if (o.delayed_by_exposure && o.delayed_cost_auto && pooled.n0 > 0 && pooled.n1 > 0) {
+      // Bins of the decision's exposure feature e/(1+e) (e = discounts received, half-life 7 days):
+      // < 0.1 none in about three weeks (one discount decays below it after 22 days); < 0.45 one earlier
+      // discount (1 to 22 days ago); else one within about a day, or several.
+      const double edges[] = {0.0, 0.1, 0.45, 1e9};
+      for (int b = 0; b < 3; ++b) {
+        const double lo = edges[b], hi = edges[b + 1];
+        const Diff d = diff([&](const Step& s) {
+          const double e = s.x[kFeatExposure];
+          return e >= lo && e < hi;
+        });
+        DelayedCostBin bin;
+        bin.exposure_lo = lo;
+        bin.exposure_hi = hi;
+        bin.estimate = d.estimate;
+        bin.se = d.se;
+        bin.control = d.n0;
+        bin.discounted = d.n1;
+        dc.bins.push_back(bin);
+      }
+      // tau^2: the spread of the bins' estimates around the pooled one beyond their sampling noise.
+      double ss = 0, noise = 0;
+      int used = 0;
+      for (const DelayedCostBin& b : dc.bins) {
+        if (b.control < 20 || b.discounted < 20) continue;
+        ss += (b.estimate - pooled.estimate) * (b.estimate - pooled.estimate);
+        noise += b.se * b.se;
+        ++used;
+      }
+      dc.between_var = used >= 2 ? std::max(0.0, ss / double(used - 1) - noise / double(used)) : 0.0;
+      for (DelayedCostBin& b : dc.bins) {
+        const bool thin = b.control < 20 || b.discounted < 20;
+        const double w = thin || dc.between_var <= 0 ? 0.0 : dc.between_var / (dc.between_var + b.se * b.se);
+        b.shrunk = pooled.estimate + w * (b.estimate - pooled.estimate);
+        b.applied = std::max(0.0, b.shrunk);
+      }
+      dc.by_exposure = true;
     }
     dc.applied = o.delayed_cost_auto ? std::max(0.0, dc.estimate) : o.delayed_cost;
   }
@@ -220,7 +276,7 @@ PolicyFit fit_policy(const Replay& r, const FitOptions& o) {
   }
   double rs = 0, rs2 = 0;
   for (const Step& s : S) {
-    const double charge = s.arm != 0 ? f.delayed.applied * s.price : 0.0;
+    const double charge = s.arm != 0 ? f.delayed.charge_for(s.x[kFeatExposure]) * s.price : 0.0;
     const double rew = scaled(s.margin - charge, s.price);
     rs += rew;
     rs2 += rew * rew;
@@ -631,6 +687,15 @@ std::string to_json(const PolicyFit& f) {
   j["delayed_cost"] = {{"estimate", f.delayed.estimate}, {"se", f.delayed.se}, {"control", f.delayed.control},
                        {"discounted", f.delayed.discounted}, {"clusters", f.delayed.clusters},
                        {"horizon_days", f.delayed.horizon_days}, {"applied", f.delayed.applied}};
+  if (f.delayed.by_exposure) {
+    json bins = json::array();
+    for (const DelayedCostBin& b : f.delayed.bins)
+      bins.push_back({{"exposure_lo", b.exposure_lo}, {"exposure_hi", b.exposure_hi}, {"estimate", b.estimate},
+                      {"se", b.se}, {"shrunk", b.shrunk}, {"applied", b.applied}, {"control", b.control},
+                      {"discounted", b.discounted}});
+    j["delayed_cost"]["by_exposure"] = bins;
+    j["delayed_cost"]["between_var"] = f.delayed.between_var;
+  }
   if (f.value.fitted) {
     const ValueFit& v = f.value;
     j["value_model"] = {{"context_dim", v.dim},

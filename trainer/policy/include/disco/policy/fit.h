@@ -42,6 +42,14 @@ struct FitOptions {
   bool delayed_cost_auto = true;    // charge the pooled estimate instead (the default: the average
                                     // long-term cost of a discount; the value model adds how it varies)
   double delayed_horizon_days = 21;
+  // The delayed cost per bin of the shopper's discount exposure at the decision (context feature 7:
+  // none in ~3 weeks / one earlier discount / one within a day or several), each bin's estimate shrunk towards
+  // the pooled one by its standard error (empirical Bayes: bins that do not differ beyond their noise
+  // are charged the pooled cost). A reference-price effect is concave in the discounts already seen,
+  // so the first discount to a shopper can cost more later margin than the next (fit.cpp). Off by
+  // default: on 10 simulated stores the pilot's bins differed beyond their noise on 3, and the
+  // mean lift moved +0.02 points (loop/README.md, "Delayed cost by discount exposure").
+  bool delayed_by_exposure = false;
   double noise_floor = 0.05;
   // The runtime's lower-confidence choice of a discount (schemas/bundle.fbs BanditPrior.pessimism):
   // each discount arm scores K posterior standard deviations of its gain over arm 0 less. 0 = plain
@@ -81,11 +89,24 @@ struct ArmFit {
   double mean_reward = 0;    // IPS-weighted mean scaled reward
 };
 
+struct DelayedCostBin {
+  double exposure_lo = 0, exposure_hi = 0;  // context feature 7 in [lo, hi)
+  double estimate = 0, se = 0;              // this bin's own difference of means (x price)
+  double shrunk = 0;                        // towards the pooled estimate by se (empirical Bayes)
+  double applied = 0;                       // charged to a discounted decision in this bin
+  uint64_t control = 0, discounted = 0;
+};
+
 struct DelayedCostFit {
   double estimate = 0, se = 0;  // x price
   uint64_t control = 0, discounted = 0, clusters = 0;
   double horizon_days = 0;
-  double applied = 0;           // what was charged into the prior's rewards
+  double applied = 0;           // what was charged into the prior's rewards (pooled; the bins' when by_exposure)
+  bool by_exposure = false;
+  double between_var = 0;       // the bins' variance beyond their noise (tau^2 of the shrinkage)
+  std::vector<DelayedCostBin> bins;
+  // The charge for a discounted decision with this context exposure (x price).
+  double charge_for(double exposure) const;
 };
 
 struct ValueFit {
