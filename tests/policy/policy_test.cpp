@@ -29,6 +29,46 @@ namespace {
 constexpr int64_t kDay = 86400000;
 constexpr int64_t kT0 = 1767571200000LL;
 
+// A fair coin (xorshift) for the logged arm: uniform logging over 2 arms.
+struct Coin {
+  uint64_t x;
+  uint32_t operator()() {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    return uint32_t((x >> 11) & 1);
+  }
+};
+
+// Shopper u's offer on day d with the logged arm: price 10, cost 5, propensity 1/2, converted;
+// the caller sets the margin and the state features.
+Step daily_offer(uint32_t u, uint32_t d, uint32_t arm) {
+  Step s;
+  s.user = u;
+  s.ts_ms = kT0 + int64_t(d) * kDay + int64_t(u) * 1000;
+  s.arm = arm;
+  s.propensity = 0.5;
+  s.price = 10;
+  s.cost = 5;
+  s.has_outcome = true;
+  s.converted = true;
+  s.eligible = 3;
+  s.x[0] = 1.0f;
+  return s;
+}
+
+// Puts the steps in time order, links each to its shopper's next one and fills the replay's totals.
+void finish_replay(Replay& r, std::vector<Step> steps, uint32_t shoppers) {
+  std::stable_sort(steps.begin(), steps.end(), [](const Step& a, const Step& b) { return a.ts_ms < b.ts_ms; });
+  std::vector<int64_t> last(shoppers, -1);
+  for (int64_t i = int64_t(steps.size()) - 1; i >= 0; --i) {
+    steps[size_t(i)].next = last[steps[size_t(i)].user];
+    last[steps[size_t(i)].user] = i;
+  }
+  r.steps = std::move(steps);
+  r.first_ts_ms = r.steps.front().ts_ms;
+  r.last_ts_ms = r.steps.back().ts_ms;
+  r.stats.replayed = r.steps.size();
+}
+
 // The hand-made MDP. Each shopper gets one offer a day for `days` days; the state is h in {0, 1}
 // (x = [1, h]); arm 0 earns 2 at h = 0 and 1 at h = 1; arm 1 earns 3 at h = 0 and 1.5 at h = 1 and
 // sets h = 1 for good (a discount that teaches the shopper to wait). Logged uniformly (p = 1/2).
@@ -41,42 +81,19 @@ Replay mdp_replay(uint32_t shoppers, uint32_t days, uint64_t seed) {
   Replay r;
   r.n_arms = 2;
   r.context_dim = 2;
-  uint64_t x = seed;
-  auto coin = [&] {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    return (x >> 11) & 1;
-  };
+  Coin coin{seed};
   std::vector<Step> steps;
   for (uint32_t u = 0; u < shoppers; ++u) {
     int h = 0;
     for (uint32_t d = 0; d < days; ++d) {
-      Step s;
-      s.user = u;
-      s.ts_ms = kT0 + int64_t(d) * kDay + int64_t(u) * 1000;
-      s.arm = uint32_t(coin());
-      s.propensity = 0.5;
-      s.price = 10;
-      s.cost = 5;
-      s.has_outcome = true;
+      Step s = daily_offer(u, d, coin());
       s.margin = s.arm == 0 ? (h ? 1.0 : 2.0) : (h ? 1.5 : 3.0);
-      s.converted = true;
-      s.eligible = 3;
-      s.x[0] = 1.0f;
       s.x[1] = float(h);
       steps.push_back(s);
       if (s.arm == 1) h = 1;
     }
   }
-  std::stable_sort(steps.begin(), steps.end(), [](const Step& a, const Step& b) { return a.ts_ms < b.ts_ms; });
-  std::vector<int64_t> last(shoppers, -1);
-  for (int64_t i = int64_t(steps.size()) - 1; i >= 0; --i) {
-    steps[size_t(i)].next = last[steps[size_t(i)].user];
-    last[steps[size_t(i)].user] = i;
-  }
-  r.steps = std::move(steps);
-  r.first_ts_ms = r.steps.front().ts_ms;
-  r.last_ts_ms = r.steps.back().ts_ms;
-  r.stats.replayed = r.steps.size();
+  finish_replay(r, std::move(steps), shoppers);
   return r;
 }
 
@@ -195,28 +212,14 @@ Replay habituation_replay(bool concave, uint32_t shoppers, uint64_t seed) {
   Replay r;
   r.n_arms = 2;
   r.context_dim = disco::kContextDim;
-  uint64_t x = seed;
-  auto coin = [&] {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    return (x >> 11) & 1;
-  };
+  Coin coin{seed};
   std::vector<Step> steps;
   for (uint32_t u = 0; u < shoppers; ++u) {
     double w = 0, lin = 0;
     for (uint32_t d = 0; d < 60; ++d) {
-      Step s;
-      s.user = u;
-      s.ts_ms = kT0 + int64_t(d) * kDay + int64_t(u) * 1000;
-      s.arm = uint32_t(coin());
-      s.propensity = 0.5;
-      s.price = 10;
-      s.cost = 5;
-      s.has_outcome = true;
-      s.converted = true;
+      Step s = daily_offer(u, d, coin());
       const double level = concave ? w : lin;
       s.margin = (s.arm == 0 ? 2.0 : 1.5) * (concave ? (1.0 - level) : (1.0 - 0.5 * level));
-      s.eligible = 3;
-      s.x[0] = 1.0f;
       s.x[disco::kFeatExposure] = float(concave ? w : std::min(1.0, 1.5 * lin));
       steps.push_back(s);
       w *= 0.8;
@@ -227,27 +230,23 @@ Replay habituation_replay(bool concave, uint32_t shoppers, uint64_t seed) {
       }
     }
   }
-  std::stable_sort(steps.begin(), steps.end(), [](const Step& a, const Step& b) { return a.ts_ms < b.ts_ms; });
-  std::vector<int64_t> last(shoppers, -1);
-  for (int64_t i = int64_t(steps.size()) - 1; i >= 0; --i) {
-    steps[size_t(i)].next = last[steps[size_t(i)].user];
-    last[steps[size_t(i)].user] = i;
-  }
-  r.steps = std::move(steps);
-  r.first_ts_ms = r.steps.front().ts_ms;
-  r.last_ts_ms = r.steps.back().ts_ms;
-  r.stats.replayed = r.steps.size();
+  finish_replay(r, std::move(steps), shoppers);
   return r;
 }
 
-}  // namespace
-
-TEST(PolicyFit, DelayedCostByExposureChargesTheFirstDiscountMoreWhenHabituationIsConcave) {
+FitOptions exposure_options() {
   FitOptions o;
   o.value_model = false;
   o.delayed_horizon_days = 14;
   o.min_rows = 100;
   o.delayed_by_exposure = true;
+  return o;
+}
+
+}  // namespace
+
+TEST(PolicyFit, DelayedCostByExposureChargesTheFirstDiscountMoreWhenHabituationIsConcave) {
+  const FitOptions o = exposure_options();
   const PolicyFit f = fit_policy(habituation_replay(true, 1500, 11), o);
   ASSERT_TRUE(f.delayed.by_exposure);
   ASSERT_EQ(f.delayed.bins.size(), 3u);
@@ -264,8 +263,7 @@ TEST(PolicyFit, DelayedCostByExposureChargesTheFirstDiscountMoreWhenHabituationI
   EXPECT_DOUBLE_EQ(f.delayed.charge_for(0.0), b[0].applied);
   EXPECT_DOUBLE_EQ(f.delayed.charge_for(0.9), b[2].applied);
   EXPECT_GT(f.delayed.charge_for(0.0), f.delayed.charge_for(0.9));
-  // The warm start sees it: at no exposure arm 1's charged reward is lower relative to arm 0 than
-  // at high exposure, more than without the bins.
+  // Without the bins (the default) every discounted decision is charged the one pooled estimate.
   FitOptions pooled = o;
   pooled.delayed_by_exposure = false;
   const PolicyFit g = fit_policy(habituation_replay(true, 1500, 11), pooled);
@@ -282,11 +280,7 @@ TEST(PolicyFit, DelayedCostByExposureChargesTheFirstDiscountMoreWhenHabituationI
 }
 
 TEST(PolicyFit, DelayedCostByExposureStaysNearThePooledEstimateWhenEveryDiscountCostsTheSame) {
-  FitOptions o;
-  o.value_model = false;
-  o.delayed_horizon_days = 14;
-  o.min_rows = 100;
-  o.delayed_by_exposure = true;
+  const FitOptions o = exposure_options();
   const PolicyFit f = fit_policy(habituation_replay(false, 1500, 11), o);
   ASSERT_TRUE(f.delayed.by_exposure);
   const PolicyFit c = fit_policy(habituation_replay(true, 1500, 11), o);
